@@ -1,0 +1,634 @@
+/*
+ * Argument serialisation for the blackbox log target.
+ *
+ * The blackbox never formats text while the program runs.  It stores the
+ * printf format of the call followed by the raw argument values, and the
+ * text is only produced later, when a dump is printed.  The byte layout is
+ * shared with other libqb implementations (see the record description in
+ * blackbox.c), so dumps can be exchanged in both directions:
+ *
+ *   <format copy> NUL <value> <value> ...      (packed, no alignment)
+ *
+ * Values are stored in the order the format consumes them:
+ *   '*' width or precision          4 bytes (int)
+ *   d i o u x X                     4 bytes, or 8 with l, ll, z, t, j
+ *   e E f F g G a A                 8 bytes (double)
+ *   c                               1 byte
+ *   s                               the characters and a NUL
+ *   p                               8 bytes
+ *   %% and anything else            nothing
+ *
+ * Our writer stores only what every reader understands.  Length modifiers
+ * that older readers do not know (h, hh, L, q) are removed from the stored
+ * format copy and the value is stored in a form that prints the same way
+ * without them (a short is narrowed first, a long double becomes a double,
+ * a 'q'/'L' integer becomes 'll').  A trailing extended-information marker is
+ * dropped instead of being turned into a second NUL.  Precision is tracked
+ * per conversion.
+ *
+ * The reader mirrors what older readers do with the same bytes so that a
+ * dump written by any implementation prints the same with ours; unlike them
+ * it never reads past the record and always NUL-terminates its output.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <wchar.h>
+
+#include "log/blackbox_internal.h"
+
+/* The extended-information marker of qblog.h (QB_XC). */
+#define SER_XC '\a'
+
+/* Characters that may sit between '%' and the length modifier. */
+static const char ser_flag_chars[] = "#-+ 'I0123456789.*";
+
+enum ser_len {
+	SER_LEN_NONE,
+	SER_LEN_HH,		/* hh: char, promoted */
+	SER_LEN_H,		/* h: short, promoted */
+	SER_LEN_L,		/* l */
+	SER_LEN_LL,		/* ll or q */
+	SER_LEN_WIDE,		/* z t j: 8 bytes on LP64 */
+	SER_LEN_LDBL,		/* L */
+};
+
+/* One conversion specification of the original format. */
+struct ser_spec {
+	const char *flags;	/* first char after '%' */
+	const char *flags_end;	/* first length/conversion char */
+	enum ser_len len;
+	char len_letter;	/* z t or j for SER_LEN_WIDE */
+	char conv;		/* conversion letter, 0 at end of string */
+	const char *next;	/* where scanning continues */
+	int known;		/* conversion understood by every reader */
+};
+
+static int ser_is_int_conv(char c)
+{
+	return c != '\0' && strchr("diouxX", c) != NULL;
+}
+
+static int ser_is_float_conv(char c)
+{
+	return c != '\0' && strchr("eEfFgGaA", c) != NULL;
+}
+
+static void ser_spec_parse(const char *pct, struct ser_spec *s)
+{
+	const char *q = pct + 1;
+
+	s->flags = q;
+	while (*q != '\0' && strchr(ser_flag_chars, *q) != NULL) {
+		q++;
+	}
+	s->flags_end = q;
+	s->len = SER_LEN_NONE;
+	s->len_letter = 0;
+	if (q[0] == 'h') {
+		s->len = (q[1] == 'h') ? SER_LEN_HH : SER_LEN_H;
+		q += (q[1] == 'h') ? 2 : 1;
+	} else if (q[0] == 'l') {
+		s->len = (q[1] == 'l') ? SER_LEN_LL : SER_LEN_L;
+		q += (q[1] == 'l') ? 2 : 1;
+	} else if (q[0] == 'q') {
+		s->len = SER_LEN_LL;
+		q++;
+	} else if (q[0] == 'z' || q[0] == 't' || q[0] == 'j') {
+		s->len = SER_LEN_WIDE;
+		s->len_letter = q[0];
+		q++;
+	} else if (q[0] == 'L') {
+		s->len = SER_LEN_LDBL;
+		q++;
+	}
+	s->conv = *q;
+	s->known = s->conv != '\0' && strchr("diouxXeEfFgGaAcsp%", s->conv) != NULL;
+	/* Unknown conversions are kept verbatim up to, not including, the letter. */
+	s->next = s->known ? q + 1 : q;
+}
+
+/* The length text the stored format carries for a known conversion. */
+static const char *ser_len_text(const struct ser_spec *s, char *wide)
+{
+	if (ser_is_int_conv(s->conv)) {
+		switch (s->len) {
+		case SER_LEN_L:
+			return "l";
+		case SER_LEN_LL:
+		case SER_LEN_LDBL:
+			return "ll";
+		case SER_LEN_WIDE:
+			wide[0] = s->len_letter;
+			wide[1] = '\0';
+			return wide;
+		default:
+			return "";
+		}
+	}
+	if (s->conv == 'c' && s->len == SER_LEN_L) {
+		return "l";
+	}
+	return "";
+}
+
+/* Appends to the format copy; counts what does not fit. */
+struct ser_out {
+	char *buf;
+	size_t cap;
+	size_t len;
+};
+
+static void ser_put(struct ser_out *o, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (o->len < o->cap) {
+			o->buf[o->len] = p[i];
+		}
+		o->len++;
+	}
+}
+
+/*
+ * Writes the stored format copy (without its NUL) into buf, at most cap
+ * bytes, and returns its full length.
+ */
+static size_t ser_format_copy(const char *fmt, char *buf, size_t cap)
+{
+	struct ser_out o = { buf, cap, 0 };
+	const char *p = fmt;
+	int xc_seen = 0;
+	struct ser_spec s;
+	char wide[2];
+
+	while (*p != '\0') {
+		if (*p == SER_XC && !xc_seen) {
+			xc_seen = 1;
+			if (p[1] != '\0') {
+				ser_put(&o, "|", 1);
+			}
+			p++;
+			continue;
+		}
+		if (*p != '%') {
+			ser_put(&o, p, 1);
+			p++;
+			continue;
+		}
+		ser_spec_parse(p, &s);
+		if (!s.known) {
+			ser_put(&o, p, (size_t)(s.next - p));
+		} else if (s.conv == '%') {
+			ser_put(&o, "%%", 2);
+		} else {
+			const char *lt = ser_len_text(&s, wide);
+
+			ser_put(&o, p, (size_t)(s.flags_end - p));
+			ser_put(&o, lt, strlen(lt));
+			ser_put(&o, &s.conv, 1);
+		}
+		p = s.next;
+	}
+	return o.len;
+}
+
+/* Value area writer: fails (returns -1) when the value would not fit. */
+struct ser_vals {
+	char *buf;
+	size_t pos;
+	size_t limit;		/* last usable byte is limit - 1 */
+};
+
+static int ser_store(struct ser_vals *v, const void *data, size_t n)
+{
+	if (v->pos + n > v->limit) {
+		return -1;
+	}
+	memcpy(v->buf + v->pos, data, n);
+	v->pos += n;
+	return 0;
+}
+
+static int ser_store_int(struct ser_vals *v, const struct ser_spec *s, va_list *ap)
+{
+	int unsigned_conv = s->conv != 'd' && s->conv != 'i';
+	int32_t i32;
+	int64_t i64;
+
+	switch (s->len) {
+	case SER_LEN_L:
+		i64 = (int64_t)va_arg(*ap, long);
+		return ser_store(v, &i64, sizeof(i64));
+	case SER_LEN_LL:
+	case SER_LEN_LDBL:
+		i64 = (int64_t)va_arg(*ap, long long);
+		return ser_store(v, &i64, sizeof(i64));
+	case SER_LEN_WIDE:
+		i64 = (int64_t)va_arg(*ap, ssize_t);
+		return ser_store(v, &i64, sizeof(i64));
+	default:
+		break;
+	}
+	i32 = va_arg(*ap, int);
+	if (s->len == SER_LEN_H) {
+		i32 = unsigned_conv ? (int32_t)(unsigned short)i32 : (int32_t)(short)i32;
+	} else if (s->len == SER_LEN_HH) {
+		i32 = unsigned_conv ? (int32_t)(unsigned char)i32 : (int32_t)(signed char)i32;
+	}
+	return ser_store(v, &i32, sizeof(i32));
+}
+
+static int ser_store_wide_string(struct ser_vals *v, const wchar_t *ws, long prec)
+{
+	size_t n = 0;
+	char c;
+
+	if (ws == NULL) {
+		ws = L"(null)";
+	}
+	for (; ws[n] != 0 && (prec < 0 || (long)n < prec); n++) {
+		c = (ws[n] > 0 && ws[n] < 128) ? (char)ws[n] : '?';
+		if (ser_store(v, &c, 1) != 0) {
+			return -1;
+		}
+	}
+	return ser_store(v, "", 1);
+}
+
+static int ser_store_string(struct ser_vals *v, const struct ser_spec *s,
+			    long prec, va_list *ap)
+{
+	const char *str;
+	size_t n;
+
+	if (s->len == SER_LEN_L) {
+		return ser_store_wide_string(v, va_arg(*ap, const wchar_t *), prec);
+	}
+	str = va_arg(*ap, const char *);
+	if (str == NULL) {
+		str = "(null)";
+	}
+	n = (prec >= 0) ? strnlen(str, (size_t)prec) : strlen(str);
+	if (v->pos + n + 1 > v->limit) {
+		return -1;
+	}
+	memcpy(v->buf + v->pos, str, n);
+	v->buf[v->pos + n] = '\0';
+	v->pos += n + 1;
+	return 0;
+}
+
+/*
+ * Stores the '*' arguments of the flag area and returns the precision the
+ * conversion asks for (-1 when none).
+ */
+static int ser_store_stars(struct ser_vals *v, const struct ser_spec *s,
+			   va_list *ap, long *prec)
+{
+	const char *f;
+	int in_prec = 0;
+	int star;
+
+	*prec = -1;
+	for (f = s->flags; f < s->flags_end; f++) {
+		if (*f == '.') {
+			in_prec = 1;
+			*prec = 0;
+		} else if (*f == '*') {
+			star = va_arg(*ap, int);
+			if (ser_store(v, &star, sizeof(star)) != 0) {
+				return -1;
+			}
+			if (in_prec) {
+				*prec = star;
+			}
+		} else if (in_prec && *f >= '0' && *f <= '9') {
+			if (*prec < INT_MAX / 10) {
+				*prec = *prec * 10 + (*f - '0');
+			}
+		}
+	}
+	return 0;
+}
+
+static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list *ap)
+{
+	long prec;
+	double d;
+	int64_t p;
+	unsigned char c;
+
+	if (ser_store_stars(v, s, ap, &prec) != 0) {
+		return -1;
+	}
+	if (ser_is_int_conv(s->conv)) {
+		return ser_store_int(v, s, ap);
+	}
+	if (ser_is_float_conv(s->conv)) {
+		d = (s->len == SER_LEN_LDBL) ? (double)va_arg(*ap, long double)
+					     : va_arg(*ap, double);
+		return ser_store(v, &d, sizeof(d));
+	}
+	switch (s->conv) {
+	case 'c':
+		c = (unsigned char)va_arg(*ap, int);
+		return ser_store(v, &c, 1);
+	case 's':
+		return ser_store_string(v, s, prec, ap);
+	case 'p':
+		p = (int64_t)(intptr_t)va_arg(*ap, void *);
+		return ser_store(v, &p, sizeof(p));
+	default:
+		return 0;	/* %% */
+	}
+}
+
+ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
+			       const char *fmt, va_list ap)
+{
+	struct ser_vals v;
+	struct ser_spec s;
+	const char *p;
+	size_t flen;
+	va_list aq;
+	int rc = 0;
+
+	if (serialize == NULL || fmt == NULL || max_len == 0) {
+		return (ssize_t)max_len;
+	}
+	/* A complete record must leave at least one byte of max_len unused. */
+	flen = ser_format_copy(fmt, serialize, max_len - 1);
+	if (flen + 1 > max_len - 1) {
+		return (ssize_t)max_len;
+	}
+	serialize[flen] = '\0';
+	v.buf = serialize;
+	v.pos = flen + 1;
+	v.limit = max_len - 1;
+
+	va_copy(aq, ap);
+	for (p = fmt; *p != '\0' && rc == 0;) {
+		if (*p != '%') {
+			p++;
+			continue;
+		}
+		ser_spec_parse(p, &s);
+		if (s.known) {
+			rc = ser_store_value(&v, &s, &aq);
+		}
+		p = s.next;
+	}
+	va_end(aq);
+	return rc == 0 ? (ssize_t)v.pos : (ssize_t)max_len;
+}
+
+/* ------------------------------------------------------------------ reader */
+
+/* Widths and precisions are capped so a corrupt record cannot make snprintf
+ * pad for gigabytes; the output buffer cuts such text long before the cap. */
+#define RENDER_NUM_CAP 8192
+
+struct render {
+	char *out;
+	size_t cap;		/* out has cap bytes, cap >= 1 */
+	size_t pos;		/* out[pos] is always NUL */
+	const char *data;	/* record bytes */
+	size_t data_len;
+	size_t at;		/* next value offset */
+};
+
+static void render_put(struct render *r, char c)
+{
+	if (r->pos + 1 < r->cap) {
+		r->out[r->pos++] = c;
+		r->out[r->pos] = '\0';
+	}
+}
+
+static int render_take(struct render *r, void *dst, size_t n)
+{
+	if (r->at > r->data_len || r->data_len - r->at < n) {
+		return -1;
+	}
+	memcpy(dst, r->data + r->at, n);
+	r->at += n;
+	return 0;
+}
+
+static void render_printed(struct render *r, int n)
+{
+	size_t room = r->cap - r->pos - 1;
+
+	if (n < 0) {
+		r->out[r->pos] = '\0';
+		return;
+	}
+	r->pos += ((size_t)n < room) ? (size_t)n : room;
+	r->out[r->pos] = '\0';
+}
+
+/* Appends a non-negative number, capped, to the spec being rebuilt. */
+static int spec_add_num(char *spec, size_t cap, size_t *len, long long num)
+{
+	int n;
+
+	if (num > RENDER_NUM_CAP) {
+		num = RENDER_NUM_CAP;
+	}
+	n = snprintf(spec + *len, cap - *len, "%lld", num);
+	if (n < 0 || (size_t)n >= cap - *len) {
+		return -1;
+	}
+	*len += (size_t)n;
+	return 0;
+}
+
+/*
+ * Rebuilds the printf spec that starts at pct and prints its value.
+ * Returns where literal scanning continues, or NULL when the record ran out
+ * of data (rendering stops there).
+ */
+static const char *render_spec(struct render *r, const char *pct)
+{
+	char spec[64];
+	size_t sl = 0;
+	const char *q = pct + 1;
+	char len_text[3] = "";
+	size_t ll = 0;
+	int32_t i32;
+	int64_t i64;
+	double d;
+	unsigned char c;
+	size_t avail;
+	size_t n;
+
+	spec[sl++] = '%';
+	while (*q != '\0' && strchr(ser_flag_chars, *q) != NULL) {
+		if (*q == '*') {
+			if (render_take(r, &i32, sizeof(i32)) != 0) {
+				return NULL;
+			}
+			if (i32 < 0) {
+				spec[sl++] = '-';
+			}
+			if (spec_add_num(spec, sizeof(spec) - 8, &sl,
+					 i32 < 0 ? -(long long)i32 : i32) != 0) {
+				return q + 1;	/* absurd spec: drop it */
+			}
+			q++;
+		} else if (*q >= '1' && *q <= '9') {
+			long long num = 0;
+
+			while (*q >= '0' && *q <= '9') {
+				if (num <= RENDER_NUM_CAP) {
+					num = num * 10 + (*q - '0');
+				}
+				q++;
+			}
+			if (spec_add_num(spec, sizeof(spec) - 8, &sl, num) != 0) {
+				return q;
+			}
+		} else {
+			if (sl >= sizeof(spec) - 8) {
+				return q;
+			}
+			spec[sl++] = *q++;
+		}
+	}
+	if (*q == 'l') {
+		len_text[ll++] = *q++;
+		if (*q == 'l') {
+			len_text[ll++] = *q++;
+		}
+	} else if (*q == 'z' || *q == 't' || *q == 'j') {
+		len_text[ll++] = *q++;
+	}
+	len_text[ll] = '\0';
+
+	if (ser_is_int_conv(*q)) {
+		memcpy(spec + sl, len_text, ll);
+		spec[sl + ll] = *q;
+		spec[sl + ll + 1] = '\0';
+		if (ll == 0) {
+			if (render_take(r, &i32, sizeof(i32)) != 0) {
+				return NULL;
+			}
+			render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec, i32));
+		} else {
+			if (len_text[0] != 'l' || ll == 2) {
+				/* ll z t j: all 8 bytes, passed as long long */
+				spec[sl] = 'l';
+				spec[sl + 1] = 'l';
+				spec[sl + 2] = *q;
+				spec[sl + 3] = '\0';
+			}
+			if (render_take(r, &i64, sizeof(i64)) != 0) {
+				return NULL;
+			}
+			if (len_text[0] == 'l' && ll == 1) {
+				render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos,
+							   spec, (long)i64));
+			} else {
+				render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos,
+							   spec, (long long)i64));
+			}
+		}
+		return q + 1;
+	}
+	/* Other conversions ignore the length letters (a double, a byte, a
+	 * narrow string and a pointer are all that can be stored). */
+	spec[sl] = *q;
+	spec[sl + 1] = '\0';
+	if (ser_is_float_conv(*q)) {
+		if (render_take(r, &d, sizeof(d)) != 0) {
+			return NULL;
+		}
+		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec, d));
+		return q + 1;
+	}
+	switch (*q) {
+	case 'c':
+		if (render_take(r, &c, 1) != 0) {
+			return NULL;
+		}
+		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec, c));
+		return q + 1;
+	case 's':
+		if (r->at >= r->data_len) {
+			return NULL;
+		}
+		avail = r->data_len - r->at;
+		n = strnlen(r->data + r->at, avail);
+		if (n == avail) {
+			return NULL;	/* unterminated string: corrupt record */
+		}
+		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec,
+					   r->data + r->at));
+		r->at += n + 1;
+		return q + 1;
+	case 'p':
+		if (render_take(r, &i64, sizeof(i64)) != 0) {
+			return NULL;
+		}
+		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec,
+					   (void *)(intptr_t)i64));
+		return q + 1;
+	case '%':
+		render_put(r, '%');
+		return q + 1;
+	default:
+		/* Unknown: the spec so far is dropped, the rest reads as text. */
+		return q;
+	}
+}
+
+size_t qb_log_blackbox_render(char *out, size_t out_len,
+			      const char *buf, size_t buf_len)
+{
+	struct render r;
+	const char *p;
+	size_t flen;
+
+	if (out == NULL || out_len == 0) {
+		return 0;
+	}
+	out[0] = '\0';
+	if (buf == NULL || buf_len == 0) {
+		return 1;
+	}
+	flen = strnlen(buf, buf_len);
+	if (flen == buf_len) {
+		return 1;	/* no format terminator: nothing trustworthy to print */
+	}
+	r.out = out;
+	r.cap = out_len;
+	r.pos = 0;
+	r.data = buf;
+	r.data_len = buf_len;
+	r.at = flen + 1;
+
+	for (p = buf; *p != '\0';) {
+		if (*p != '%') {
+			render_put(&r, *p++);
+			continue;
+		}
+		p = render_spec(&r, p);
+		if (p == NULL) {
+			break;
+		}
+	}
+	return r.pos + 1;
+}
+
+size_t qb_vsnprintf_deserialize(char *string, size_t str_len, const char *buf)
+{
+	/* The caller vouches for buf holding a complete record. */
+	return qb_log_blackbox_render(string, str_len, buf, SIZE_MAX / 2);
+}

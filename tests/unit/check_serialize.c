@@ -1,0 +1,231 @@
+/* Blackbox argument serialisation: stored bytes and printed text. */
+#include "config.h"
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/blackbox_internal.h"
+
+static ssize_t ser(char *buf, size_t max, const char *fmt, ...)
+{
+	va_list ap;
+	ssize_t n;
+
+	va_start(ap, fmt);
+	n = qb_vsnprintf_serialize(buf, max, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* Serialises, prints back with the bounded reader and compares with printf. */
+static void roundtrip(const char *expect_fmt, const char *fmt, ...)
+{
+	char stored[512];
+	char text[512];
+	char want[512];
+	va_list ap;
+	ssize_t n;
+
+	va_start(ap, fmt);
+	n = qb_vsnprintf_serialize(stored, sizeof(stored), fmt, ap);
+	va_end(ap);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_lt(n, (ssize_t)sizeof(stored));
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), expect_fmt ? expect_fmt : fmt, ap);
+	va_end(ap);
+	qb_log_blackbox_render(text, sizeof(text), stored, (size_t)n);
+	ck_assert_str_eq(text, want);
+	/* the unbounded exported reader agrees */
+	ck_assert_uint_eq(qb_vsnprintf_deserialize(text, sizeof(text), stored),
+			  strlen(want) + 1);
+	ck_assert_str_eq(text, want);
+}
+
+START_TEST(test_bytes_of_spec_example)
+{
+	static const unsigned char args[] = {
+		0x2a, 0, 0, 0, 's', 't', 'r', 0, 0x5a,
+		0x34, 0x12, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0xf8, 0x3f,
+		7, 0, 0, 0, 0, 0, 0, 0,
+		8, 0, 0, 0, 0, 0, 0, 0,
+		9, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0, 0, 0,
+	};
+	const char *fmt = "hello %d %s %c %p %f %ld %lld %zu %x|";
+	char buf[512];
+	ssize_t n;
+
+	n = ser(buf, sizeof(buf), fmt, 42, "str", 'Z', (void *)0x1234, 1.5,
+		7L, 8LL, (size_t)9, 255);
+	ck_assert_int_eq(n, 91);
+	ck_assert_str_eq(buf, fmt);
+	ck_assert_int_eq(memcmp(buf + 38, args, sizeof(args)), 0);
+}
+END_TEST
+
+START_TEST(test_roundtrip_common)
+{
+	roundtrip(NULL, "plain text");
+	roundtrip(NULL, "%d %i %u %o %x %X", -5, 7, 4000000000u, 8, 255, 255);
+	roundtrip(NULL, "%ld %lu %lld %llx %zu %zd %jd %td", -1L, 2UL, -3LL,
+		  0xabcdefLL, (size_t)5, (ssize_t)-6, (intmax_t)7, (ptrdiff_t)8);
+	roundtrip(NULL, "%f %e %g %a %.3f %10.2E", 1.5, 2.5, 3.25, 0.5, 3.14159, 1e10);
+	roundtrip(NULL, "%c%c%c", 'a', 'b', 'c');
+	roundtrip(NULL, "[%s] [%10s] [%-6s] [%.2s]", "x", "right", "left", "abcdef");
+	roundtrip(NULL, "%*d|%-*d|%.*s|%*.*f", 5, 1, 4, 2, 3, "abcdef", 8, 2, 2.5);
+	roundtrip(NULL, "%p %p", (void *)0x1234, (void *)0);
+	roundtrip(NULL, "%#x %+d % d %05d %'d", 255, 3, 4, 42, 1234567);
+}
+END_TEST
+
+START_TEST(test_fixed_writer_bugs)
+{
+	char buf[512];
+	char text[512];
+	ssize_t n;
+
+	/* %% stores nothing and does not eat an argument */
+	roundtrip(NULL, "100%% done %d", 77);
+	n = ser(buf, sizeof(buf), "%d%%", 1);
+	ck_assert_int_eq(n, (ssize_t)strlen("%d%%") + 1 + 4);
+	/* precision belongs to one conversion only */
+	roundtrip(NULL, "%5.2f %s", 3.14159, "abcdefgh");
+	roundtrip(NULL, "%.1f %2s|%.1f %s %3s", 1.0, "abcdefghijklmnop", 2.0,
+		  "qrstuvwxyz", "0123456789abcdefgh");
+	/* h, hh and L print as printf would, with modifiers every reader knows */
+	roundtrip(NULL, "%hd %hu %hhd %hhx %Lf", 70000, 70000, 300, 0x1ff, (long double)2.5);
+	n = ser(buf, sizeof(buf), "%hd", -1);
+	ck_assert_str_eq(buf, "%d");
+	ck_assert_int_eq(n, 3 + 4);
+	n = ser(buf, sizeof(buf), "%qd|%Ld", 1LL, 2LL);
+	ck_assert_str_eq(buf, "%lld|%lld");
+	qb_log_blackbox_render(text, sizeof(text), buf, (size_t)n);
+	ck_assert_str_eq(text, "1|2");
+	/* a trailing extended-information marker is dropped, not made a NUL */
+	n = ser(buf, sizeof(buf), "abc %d\a", 5);
+	ck_assert_str_eq(buf, "abc %d");
+	ck_assert_int_eq(n, 7 + 4);
+	qb_log_blackbox_render(text, sizeof(text), buf, (size_t)n);
+	ck_assert_str_eq(text, "abc 5");
+	/* an inner marker becomes '|', only the first one */
+	n = ser(buf, sizeof(buf), "a\a b\a c");
+	ck_assert_str_eq(buf, "a| b\a c");
+	/* NULL strings */
+	roundtrip("(null)", "%s", (char *)NULL);
+	/* wide strings are narrowed, never read as bytes */
+	n = ser(buf, sizeof(buf), "%ls", L"wide");
+	qb_log_blackbox_render(text, sizeof(text), buf, (size_t)n);
+	ck_assert_str_eq(text, "wide");
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	char buf[64];
+	char big[100];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	/* everything must fit in max_len - 1 bytes */
+	ck_assert_int_eq(ser(buf, 10, "12345678"), 9);
+	ck_assert_int_eq(ser(buf, 10, "1234567"), 8);
+	ck_assert_int_eq(ser(buf, 10, "1234%d", 1), 10);
+	ck_assert_int_eq(ser(buf, 11, "1234%d", 1), 11);
+	ck_assert_int_eq(ser(buf, 12, "1234%d", 1), 11);
+	ck_assert_int_eq(ser(buf, 64, "%s", big), 64);
+	ck_assert_int_eq(ser(buf, 64, "%.10s", big), 6 + 11);
+	ck_assert_int_eq(ser(buf, 0, "x"), 0);
+	ck_assert_int_eq(ser(buf, 1, ""), 1);
+}
+END_TEST
+
+START_TEST(test_reader_upstream_semantics)
+{
+	char text[512];
+	/* upstream writer output of "100%% done %d" with 77: a stray '%' byte */
+	static const char rec1[] = "100%% done %d\0%\x4d\0\0";
+	/* sticky precision: the string was stored cut to 2 characters */
+	char rec2[64];
+	double pi = 3.14159;
+	size_t n;
+
+	n = qb_log_blackbox_render(text, sizeof(text), rec1, sizeof(rec1) - 1);
+	ck_assert_str_eq(text, "100% done 19749");
+	ck_assert_uint_eq(n, strlen(text) + 1);
+
+	memcpy(rec2, "%5.2f %s", 9);
+	memcpy(rec2 + 9, &pi, 8);
+	memcpy(rec2 + 17, "ab", 3);
+	qb_log_blackbox_render(text, sizeof(text), rec2, 20);
+	ck_assert_str_eq(text, " 3.14 ab");
+
+	/* unknown conversions print as literal text from the letter on */
+	qb_log_blackbox_render(text, sizeof(text), "x %5hd y", 9);
+	ck_assert_str_eq(text, "x hd y");
+	qb_log_blackbox_render(text, sizeof(text), "%m!", 4);
+	ck_assert_str_eq(text, "m!");
+	qb_log_blackbox_render(text, sizeof(text), "end %", 6);
+	ck_assert_str_eq(text, "end ");
+}
+END_TEST
+
+START_TEST(test_reader_robust)
+{
+	char text[64];
+	char rec[256];
+	unsigned int seed = 12345;
+	int round;
+	size_t i, len;
+
+	/* missing values stop the text, nothing is read past the record */
+	qb_log_blackbox_render(text, sizeof(text), "a %d b", 7);
+	ck_assert_str_eq(text, "a ");
+	qb_log_blackbox_render(text, sizeof(text), "%s\0abc", 6);
+	ck_assert_str_eq(text, "");
+	qb_log_blackbox_render(text, sizeof(text), "no terminator", 5);
+	ck_assert_str_eq(text, "");
+	/* absurd widths are harmless and the output stays bounded */
+	qb_log_blackbox_render(text, sizeof(text), "%999999999999d\0\1\0\0\0", 20);
+	ck_assert_uint_eq(strlen(text), sizeof(text) - 1);
+	ck_assert_uint_eq(qb_log_blackbox_render(text, 0, "x", 2), 0);
+	/* random records: never crash, always terminated */
+	for (round = 0; round < 20000; round++) {
+		len = (size_t)(rand_r(&seed) % sizeof(rec));
+		for (i = 0; i < len; i++) {
+			static const char alpha[] = "%%%dsfcpxlzhL*.-0123456789 \0ab";
+
+			rec[i] = (rand_r(&seed) & 1) ? alpha[rand_r(&seed) % (sizeof(alpha) - 1)]
+						     : (char)rand_r(&seed);
+		}
+		qb_log_blackbox_render(text, sizeof(text), rec, len);
+		ck_assert_uint_lt(strlen(text), sizeof(text));
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("serialize");
+	TCase *tc = tcase_create("serialize");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_bytes_of_spec_example);
+	tcase_add_test(tc, test_roundtrip_common);
+	tcase_add_test(tc, test_fixed_writer_bugs);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_reader_upstream_semantics);
+	tcase_add_test(tc, test_reader_robust);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
