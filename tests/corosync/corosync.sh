@@ -195,6 +195,26 @@ if [ $failed = 0 ]; then
 	run cmap_prefix corosync-cmapctl qbtest. &&
 		expect cmap_prefix '^qbtest\.key \(str\) = hello-libqb$' &&
 		expect cmap_prefix '^qbtest\.num \(u32\) = 42$'
+	# Change tracking: the daemon notifies the tracker through IPC events.
+	# (it reads "q" from stdin to stop: keep its stdin open with a fifo)
+	mkfifo "$tmp/track_in"
+	timeout -k 1 "$STEP_TIMEOUT" stdbuf -oL corosync-cmapctl -T qbtest.track \
+		<"$tmp/track_in" >"$tmp/cmap_track" 2>&1 &
+	tpid=$!
+	exec 7>"$tmp/track_in"
+	i=0
+	until grep -q 'qbtest\.track\.v' "$tmp/cmap_track" || [ $i -ge 25 ]; do
+		timeout -k 1 2 corosync-cmapctl -s qbtest.track.v u32 $i >/dev/null 2>&1
+		sleep 0.2; i=$((i + 1))
+	done
+	echo q >&7; exec 7>&-
+	i=0
+	while kill -0 "$tpid" 2>/dev/null && [ $i -lt 25 ]; do sleep 0.2; i=$((i + 1)); done
+	if kill -0 "$tpid" 2>/dev/null; then
+		fail "corosync-cmapctl -T did not finish after 'q'"; kill "$tpid"
+	fi
+	wait "$tpid" || fail "corosync-cmapctl -T exited $?"
+	expect cmap_track 'qbtest\.track\.v'
 	run cmap_del corosync-cmapctl -d qbtest.key
 	if timeout -k 1 "$STEP_TIMEOUT" corosync-cmapctl -g qbtest.key >"$tmp/cmap_gone" 2>&1; then
 		fail "qbtest.key still readable after delete"
@@ -241,5 +261,5 @@ if [ $failed != 0 ]; then
 	tail -40 "$tmp/corosync.log" | sed 's/^/    | /'
 	exit 1
 fi
-echo "PASS: corosync ($label): cmapctl get/set/delete/prefix/-m stats, cfgtool -s/-R/-H, quorumtool -s; clean exit, /dev/shm clean"
+echo "PASS: corosync ($label): cmapctl get/set/delete/prefix/-T track/-m stats, cfgtool -s/-R/-H, quorumtool -s; clean exit, /dev/shm clean"
 exit 0
