@@ -1,0 +1,323 @@
+/*
+ * rb_chunk.c - writing and reading chunks, and the space accounting.
+ *
+ * Writer protocol (shared with libqb peers): at p = write_pt the writer
+ * marks the chunk allocated, fills the data, then stores the length,
+ * advances write_pt and finally publishes the magic with release order
+ * before posting the notifier. The reader checks the magic with acquire
+ * order. Every index read from shared memory is reduced modulo the ring
+ * size and every chunk length is checked against the unread span, so a
+ * corrupt or hostile peer cannot make us touch memory outside the mapping.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "rb/rb_private.h"
+
+static inline uint32_t load_acquire(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void store_release(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t write_pt(const qb_ringbuffer_t *rb)
+{
+	return load_acquire((const uint32_t *)&rb->hdr->write_pt) % rb->words;
+}
+
+static inline uint32_t read_pt(const qb_ringbuffer_t *rb)
+{
+	return load_acquire((const uint32_t *)&rb->hdr->read_pt) % rb->words;
+}
+
+static inline uint32_t *word_at(const qb_ringbuffer_t *rb, uint32_t idx)
+{
+	return &rb->data[idx % rb->words];
+}
+
+/* Words a chunk of len bytes takes, header included. */
+static inline uint64_t chunk_words(uint32_t len)
+{
+	return 2 + (uint64_t)len / 4 + (len % 4 ? 1 : 0);
+}
+
+uint32_t rb_chunk_step(uint32_t words, uint32_t p, uint32_t len)
+{
+	return (uint32_t)(((uint64_t)p + chunk_words(len)) % words);
+}
+
+/* Free words as libqb counts them (peers agree on fullness this way). */
+static uint32_t free_words(qb_ringbuffer_t *rb)
+{
+	uint32_t w = write_pt(rb);
+	uint32_t r = read_pt(rb);
+	uint32_t n = rb->words;
+
+	if (w > r) {
+		return r - w + n - 1;
+	}
+	if (w < r) {
+		return r - w - 1;
+	}
+	return rb_notify_q_len(rb) > 0 ? 0 : n;
+}
+
+static uint32_t used_words(const qb_ringbuffer_t *rb)
+{
+	uint32_t w = write_pt(rb);
+	uint32_t r = read_pt(rb);
+
+	if (w > r) {
+		return w - r;
+	}
+	if (w < r) {
+		return w - r + rb->words - 1;
+	}
+	return 0;
+}
+
+/*
+ * Check the chunk at r against a writer position w: committed, and its
+ * length fits in the unread span. 0 and *len_out, -EAGAIN when there is no
+ * committed chunk, -EBADMSG when the chunk cannot be right.
+ */
+int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
+		   uint32_t *len_out)
+{
+	uint32_t span;
+	uint32_t len;
+
+	if (r == w) {
+		return -EAGAIN;
+	}
+	if (load_acquire(word_at(rb, r + 1)) != RB_MAGIC_COMMITTED) {
+		return -EAGAIN;
+	}
+	len = *word_at(rb, r);
+	span = (w + rb->words - r) % rb->words;
+	if (chunk_words(len) > span) {
+		return -EBADMSG;
+	}
+	*len_out = len;
+	return 0;
+}
+
+int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
+{
+	uint32_t r = read_pt(rb);
+	uint32_t len;
+
+	if (load_acquire(word_at(rb, r + 1)) != RB_MAGIC_COMMITTED) {
+		return -EINVAL;
+	}
+	len = *word_at(rb, r);
+	*word_at(rb, r) = 0;
+	store_release(word_at(rb, r + 1), RB_MAGIC_RECLAIMED);
+	store_release((uint32_t *)&rb->hdr->read_pt,
+		      rb_chunk_step(rb->words, r, len));
+	rb_notify_reclaimed(rb, len);
+	/* A chunk dropped unread also gives back its notification, so
+	 * chunks_used stays the number of chunks in the ring. */
+	if (overwriting && rb->notify == RB_NOTIFY_SEM) {
+		(void)sem_trywait(&rb->hdr->posix_sem);
+	}
+	return 0;
+}
+
+void *qb_rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
+{
+	uint64_t need = (uint64_t)len + RB_CHUNK_MARGIN;
+	uint32_t w;
+
+	if (rb == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* larger than the whole ring: fail before dropping anything */
+	if (len > UINT32_MAX || need > (uint64_t)rb->words * 4) {
+		errno = (rb->flags & QB_RB_FLAG_OVERWRITE) ? EINVAL : EAGAIN;
+		return NULL;
+	}
+	if (rb->flags & QB_RB_FLAG_OVERWRITE) {
+		while ((uint64_t)free_words(rb) * 4 < need) {
+			if (rb_reclaim_oldest(rb, 1) < 0) {
+				errno = EINVAL;
+				return NULL;
+			}
+		}
+	} else if ((uint64_t)free_words(rb) * 4 < need) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	w = write_pt(rb);
+	*word_at(rb, w) = 0;
+	store_release(word_at(rb, w + 1), RB_MAGIC_ALLOCATED);
+	return word_at(rb, w + 2);
+}
+
+int32_t qb_rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
+{
+	uint32_t w;
+
+	if (rb == NULL) {
+		return -EINVAL;
+	}
+	w = write_pt(rb);
+	*word_at(rb, w) = (uint32_t)len;
+	store_release((uint32_t *)&rb->hdr->write_pt,
+		      rb_chunk_step(rb->words, w, (uint32_t)len));
+	store_release(word_at(rb, w + 1), RB_MAGIC_COMMITTED);
+	return rb_notify_post(rb, len);
+}
+
+ssize_t qb_rb_chunk_write(qb_ringbuffer_t *rb, const void *data, size_t len)
+{
+	void *dest;
+	int32_t rc;
+
+	if (rb == NULL || (data == NULL && len > 0)) {
+		return -EINVAL;
+	}
+	dest = qb_rb_chunk_alloc(rb, len);
+	if (dest == NULL) {
+		return -errno;
+	}
+	if (len > 0) {
+		memcpy(dest, data, len);
+	}
+	rc = qb_rb_chunk_commit(rb, len);
+	return rc < 0 ? rc : (ssize_t)len;
+}
+
+/*
+ * Wait for a chunk and locate it. Returns 0 with *r and *len set;
+ * -ETIMEDOUT when the wait timed out or (without a notifier) nothing is
+ * committed; -ENODATA when a spurious notification was consumed and there
+ * is nothing to read; -EBADMSG (notification given back) when the oldest
+ * chunk is not committed or cannot be right; or a wait error.
+ */
+static int next_chunk(qb_ringbuffer_t *rb, int32_t ms_timeout, uint32_t *r,
+		      uint32_t *len)
+{
+	uint32_t w;
+	int rc;
+
+	if (rb->notify != RB_NOTIFY_NONE) {
+		rc = rb_notify_wait(rb, ms_timeout);
+		if (rc < 0 && rc != -EIDRM) {
+			return rc;
+		}
+	}
+	*r = read_pt(rb);
+	/* the magic is checked first so write_pt is at least as new */
+	if (load_acquire(word_at(rb, *r + 1)) != RB_MAGIC_COMMITTED) {
+		if (rb->notify == RB_NOTIFY_NONE) {
+			return -ETIMEDOUT;
+		}
+		(void)rb_notify_post(rb, 0);
+		return -EBADMSG;
+	}
+	w = write_pt(rb);
+	rc = rb_chunk_check(rb, *r, w, len);
+	if (rc == -EAGAIN) {
+		/* stale magic in free space: nothing to read */
+		return rb->notify == RB_NOTIFY_NONE ? -ETIMEDOUT : -ENODATA;
+	}
+	if (rc < 0 && rb->notify != RB_NOTIFY_NONE) {
+		(void)rb_notify_post(rb, 0);
+	}
+	return rc;
+}
+
+ssize_t qb_rb_chunk_peek(qb_ringbuffer_t *rb, void **data_out,
+			 int32_t ms_timeout)
+{
+	uint32_t r;
+	uint32_t len;
+	int rc;
+
+	if (rb == NULL || data_out == NULL) {
+		return -EINVAL;
+	}
+	rc = next_chunk(rb, ms_timeout, &r, &len);
+	if (rc == -ETIMEDOUT) {
+		/* as libqb: no notifier means "nothing committed" is an error */
+		return rb->notify == RB_NOTIFY_NONE ? -EBADMSG : 0;
+	}
+	if (rc == -ENODATA) {
+		return 0;
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	*data_out = word_at(rb, r + 2);
+	return len;
+}
+
+void qb_rb_chunk_reclaim(qb_ringbuffer_t *rb)
+{
+	if (rb != NULL) {
+		(void)rb_reclaim_oldest(rb, 0);
+	}
+}
+
+ssize_t qb_rb_chunk_read(qb_ringbuffer_t *rb, void *data_out, size_t len,
+			 int32_t ms_timeout)
+{
+	uint32_t r;
+	uint32_t clen;
+	int rc;
+
+	if (rb == NULL) {
+		return -EINVAL;
+	}
+	rc = next_chunk(rb, ms_timeout, &r, &clen);
+	if (rc == -ENODATA) {
+		return -ETIMEDOUT;
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	if (len < clen || (data_out == NULL && clen > 0)) {
+		if (rb->notify != RB_NOTIFY_NONE) {
+			(void)rb_notify_post(rb, 0);
+		}
+		return len < clen ? -ENOBUFS : -EINVAL;
+	}
+	if (clen > 0) {
+		memcpy(data_out, word_at(rb, r + 2), clen);
+	}
+	(void)rb_reclaim_oldest(rb, 0);
+	return clen;
+}
+
+ssize_t qb_rb_space_free(qb_ringbuffer_t *rb)
+{
+	if (rb == NULL) {
+		return -EINVAL;
+	}
+	return (ssize_t)free_words(rb) * 4;
+}
+
+ssize_t qb_rb_space_used(qb_ringbuffer_t *rb)
+{
+	if (rb == NULL) {
+		return -EINVAL;
+	}
+	return (ssize_t)used_words(rb) * 4;
+}
+
+ssize_t qb_rb_chunks_used(qb_ringbuffer_t *rb)
+{
+	if (rb == NULL) {
+		return -EINVAL;
+	}
+	return rb_notify_q_len(rb);
+}

@@ -1,0 +1,208 @@
+/*
+ * rb_dump.c - saving a ring to a file and loading it back (libqb 2.0 dump
+ * format: five u32 words word_size, write_pt, read_pt, version 1, hash =
+ * their sum, then the data area as it is in memory).
+ *
+ * Writing is async-signal-safe (write(2) only) so a crash handler can dump
+ * a blackbox. Loading trusts nothing in the file.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "rb/rb_private.h"
+
+#define RB_DUMP_VERSION 1u
+#define RB_DUMP_HDR_WORDS 5
+
+static ssize_t write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = write(fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0) {
+			return -EIO;
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+static ssize_t read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = read(fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0) {
+			break;
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t qb_rb_write_to_file(qb_ringbuffer_t *rb, int32_t fd)
+{
+	uint32_t hdr[RB_DUMP_HDR_WORDS];
+	ssize_t rc;
+
+	if (rb == NULL) {
+		return -EINVAL;
+	}
+	hdr[0] = rb->words;
+	hdr[1] = __atomic_load_n((uint32_t *)&rb->hdr->write_pt,
+				 __ATOMIC_ACQUIRE);
+	hdr[2] = __atomic_load_n((uint32_t *)&rb->hdr->read_pt,
+				 __ATOMIC_ACQUIRE);
+	hdr[3] = RB_DUMP_VERSION;
+	hdr[4] = hdr[0] + hdr[1] + hdr[2] + hdr[3];
+	rc = write_all(fd, hdr, sizeof(hdr));
+	if (rc < 0) {
+		return rc;
+	}
+	rc = write_all(fd, rb->data, rb->data_len);
+	if (rc < 0) {
+		return rc;
+	}
+	return (ssize_t)(sizeof(hdr) + rb->data_len);
+}
+
+/* Is the dump header sane for `avail` bytes of file from here on? */
+static int dump_hdr_check(const uint32_t *h, uint64_t avail)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t bytes = (uint64_t)h[0] * 4;
+
+	if (h[3] != RB_DUMP_VERSION ||
+	    h[4] != h[0] + h[1] + h[2] + h[3]) {
+		return -EINVAL;
+	}
+	if (h[0] == 0 || page <= 0 || bytes % (uint64_t)page != 0 ||
+	    bytes > avail - sizeof(uint32_t) * RB_DUMP_HDR_WORDS) {
+		return -EINVAL;
+	}
+	if (h[1] >= h[0] || h[2] >= h[0]) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Keep only the readable prefix of the chunk chain: from read_pt, every
+ * chunk must be committed and fit before write_pt. A dump taken while a
+ * writer was mid-chunk (or a damaged one) ends at the first bad chunk.
+ */
+static void trim_chain(qb_ringbuffer_t *rb)
+{
+	uint32_t r = rb->hdr->read_pt;
+	uint32_t w = rb->hdr->write_pt;
+	uint32_t len;
+
+	while (r != w) {
+		if (rb_chunk_check(rb, r, w, &len) < 0) {
+			rb->hdr->write_pt = r;
+			return;
+		}
+		r = rb_chunk_step(rb->words, r, len);
+	}
+}
+
+static int load_dump(int fd, qb_ringbuffer_t **out)
+{
+	uint32_t h[RB_DUMP_HDR_WORDS];
+	qb_ringbuffer_t *rb = NULL;
+	struct stat st;
+	off_t pos;
+	ssize_t n;
+	int rc;
+
+	if (fstat(fd, &st) < 0) {
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		return -EINVAL;
+	}
+	pos = lseek(fd, 0, SEEK_CUR);
+	if (pos < 0) {
+		return -errno;
+	}
+	if (st.st_size < pos ||
+	    (uint64_t)(st.st_size - pos) < sizeof(h)) {
+		return -EINVAL;
+	}
+	n = read_all(fd, h, sizeof(h));
+	if (n < 0) {
+		return (int)n;
+	}
+	if ((size_t)n != sizeof(h)) {
+		return -EINVAL;
+	}
+	rc = dump_hdr_check(h, (uint64_t)(st.st_size - pos));
+	if (rc < 0) {
+		return rc;
+	}
+	rc = rb_open_unique("create_from_file", "dump",
+			    (size_t)h[0] * 4 - RB_SIZE_EXTRA,
+			    QB_RB_FLAG_CREATE | QB_RB_FLAG_NO_SEMAPHORE, 0, &rb);
+	if (rc < 0) {
+		return rc;
+	}
+	/* the copy is private: its files need not outlive the mapping */
+	rb_unlink_files(rb);
+	if (rb->words != h[0]) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	n = read_all(fd, rb->data, rb->data_len);
+	if (n < 0 || (size_t)n != rb->data_len) {
+		rc = n < 0 ? (int)n : -EINVAL;
+		goto fail;
+	}
+	rb->hdr->write_pt = h[1];
+	rb->hdr->read_pt = h[2];
+	trim_chain(rb);
+	*out = rb;
+	return 0;
+fail:
+	qb_rb_close(rb);
+	return rc;
+}
+
+qb_ringbuffer_t *qb_rb_create_from_file(int32_t fd, uint32_t flags)
+{
+	qb_ringbuffer_t *rb = NULL;
+	int rc;
+
+	if (fd < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	rc = load_dump(fd, &rb);
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	return rb;
+}

@@ -1,0 +1,136 @@
+/*
+ * rb_notify.c - telling the reader that chunks arrived.
+ *
+ * The default notifier is the glibc unnamed semaphore stored in the shared
+ * header (one post per committed chunk, one wait per chunk read). Using
+ * glibc's own sem_* on those bytes keeps us bit-compatible with libqb peers.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <time.h>
+
+#include "rb/rb_private.h"
+
+int32_t qb_rb_sem_create(qb_ringbuffer_t *rb, uint32_t flags)
+{
+	int pshared;
+
+	if (rb == NULL || rb->hdr == NULL) {
+		return -EINVAL;
+	}
+	if (rb->notify == RB_NOTIFY_CUSTOM) {
+		return 0;
+	}
+	if (flags & QB_RB_FLAG_NO_SEMAPHORE) {
+		rb->notify = RB_NOTIFY_NONE;
+		return 0;
+	}
+	rb->notify = RB_NOTIFY_SEM;
+	/* Openers use the creator's semaphore as it is: re-initialising it
+	 * would drop pending posts and break a waiting peer. */
+	if (!(flags & QB_RB_FLAG_CREATE)) {
+		return 0;
+	}
+	pshared = (flags & QB_RB_FLAG_SHARED_PROCESS) ? 1 : 0;
+	if (sem_init(&rb->hdr->posix_sem, pshared, 0) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+int32_t rb_notify_post(qb_ringbuffer_t *rb, size_t len)
+{
+	switch (rb->notify) {
+	case RB_NOTIFY_SEM:
+		return sem_post(&rb->hdr->posix_sem) < 0 ? -errno : 0;
+	case RB_NOTIFY_CUSTOM:
+		return rb->custom.post_fn(rb->custom.instance, len);
+	default:
+		return 0;
+	}
+}
+
+static int32_t sem_wait_ms(sem_t *sem, int32_t ms_timeout)
+{
+	struct timespec ts;
+	int rc;
+
+	if (ms_timeout == 0) {
+		rc = sem_trywait(sem);
+		if (rc < 0) {
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		}
+		return 0;
+	}
+	if (ms_timeout > 0) {
+		/* a monotonic deadline is immune to clock steps; the futex
+		 * protocol is the same for any clock */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += ms_timeout / 1000;
+		ts.tv_nsec += (long)(ms_timeout % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+	}
+	do {
+		rc = ms_timeout > 0 ?
+			sem_clockwait(sem, CLOCK_MONOTONIC, &ts) :
+			sem_wait(sem);
+	} while (rc < 0 && errno == EINTR);
+	return rc < 0 ? -errno : 0;
+}
+
+int32_t rb_notify_wait(qb_ringbuffer_t *rb, int32_t ms_timeout)
+{
+	switch (rb->notify) {
+	case RB_NOTIFY_SEM:
+		return sem_wait_ms(&rb->hdr->posix_sem, ms_timeout);
+	case RB_NOTIFY_CUSTOM:
+		if (rb->custom.timedwait_fn == NULL) {
+			return 0;
+		}
+		return rb->custom.timedwait_fn(rb->custom.instance, ms_timeout);
+	default:
+		return 0;
+	}
+}
+
+ssize_t rb_notify_q_len(qb_ringbuffer_t *rb)
+{
+	int v;
+
+	switch (rb->notify) {
+	case RB_NOTIFY_SEM:
+		if (sem_getvalue(&rb->hdr->posix_sem, &v) < 0) {
+			return -errno;
+		}
+		return v;
+	case RB_NOTIFY_CUSTOM:
+		if (rb->custom.q_len_fn == NULL) {
+			return -ENOTSUP;
+		}
+		return rb->custom.q_len_fn(rb->custom.instance);
+	default:
+		return -ENOTSUP;
+	}
+}
+
+void rb_notify_reclaimed(qb_ringbuffer_t *rb, size_t len)
+{
+	if (rb->notify == RB_NOTIFY_CUSTOM && rb->custom.reclaim_fn != NULL) {
+		(void)rb->custom.reclaim_fn(rb->custom.instance, len);
+	}
+}
+
+void rb_notify_destroy(qb_ringbuffer_t *rb)
+{
+	if (rb->notify == RB_NOTIFY_SEM) {
+		(void)sem_destroy(&rb->hdr->posix_sem);
+	} else if (rb->notify == RB_NOTIFY_CUSTOM &&
+		   rb->custom.destroy_fn != NULL) {
+		(void)rb->custom.destroy_fn(rb->custom.instance);
+	}
+}

@@ -1,0 +1,93 @@
+/*
+ * rb_private.h - layout of the shared ring buffer header and the private
+ * handle; shared by the files of lib/rb only (others use rb_internal.h).
+ *
+ * The shared header is a wire format: libqb 2.0.x processes map the same
+ * bytes. Offsets are checked at compile time below.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef QB_RB_PRIVATE_H_DEFINED
+#define QB_RB_PRIVATE_H_DEFINED
+
+#include <limits.h>
+#include <semaphore.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rb/rb_internal.h"
+#include "shm/shm_internal.h"
+
+#define RB_PATH_MAX 4096
+
+struct rb_shared_hdr {
+	volatile uint32_t write_pt;	/* word index of the next chunk to write */
+	volatile uint32_t read_pt;	/* word index of the oldest chunk */
+	uint32_t word_size;		/* data area size in 32-bit words */
+	char hdr_path[RB_PATH_MAX];
+	char data_path[RB_PATH_MAX];
+	int32_t ref_count;		/* attached handles */
+	sem_t posix_sem;		/* glibc unnamed semaphore, in place */
+	char user_data[1];		/* caller's area starts here */
+};
+
+_Static_assert(offsetof(struct rb_shared_hdr, word_size) == 8, "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, hdr_path) == 12, "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, data_path) == 4108, "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, ref_count) == 8204, "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, posix_sem) == 8208, "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, user_data) == 8240, "layout");
+_Static_assert(sizeof(struct rb_shared_hdr) == 8248, "layout");
+
+/* Chunk header: word p = length in bytes, word p+1 = magic. */
+#define RB_MAGIC_COMMITTED	0xA1A1A1A1u
+#define RB_MAGIC_ALLOCATED	0xA110CED0u
+#define RB_MAGIC_RECLAIMED	0xD0D0D0D0u
+/* two header words plus one word of rounding */
+#define RB_CHUNK_MARGIN		12u
+/* chunk margin plus one byte: the data area holds `size` in any position */
+#define RB_SIZE_EXTRA		13u
+
+enum rb_notify_kind {
+	RB_NOTIFY_NONE,		/* QB_RB_FLAG_NO_SEMAPHORE */
+	RB_NOTIFY_SEM,		/* glibc semaphore in the shared header */
+	RB_NOTIFY_CUSTOM,	/* qb_rb_open_2 table */
+};
+
+struct qb_ringbuffer_s {
+	uint32_t flags;
+	enum rb_notify_kind notify;
+	struct qb_rb_notifier custom;
+	struct rb_shared_hdr *hdr;
+	size_t hdr_len;			/* bytes mapped at hdr */
+	uint32_t *data;			/* word 0 of the circular mapping */
+	size_t data_len;		/* one copy (the file size) */
+	uint32_t words;			/* our copy of word_size */
+	pid_t owner;			/* creator process (unlinks on close) */
+	int unlinked;			/* files already removed */
+	struct shm_file_id hdr_id;
+	struct shm_file_id data_id;
+	char hdr_path[RB_PATH_MAX];	/* our copies: never trust the shared ones */
+	char data_path[RB_PATH_MAX];
+};
+
+/* lib/rb/rb_notify.c */
+int32_t rb_notify_post(qb_ringbuffer_t *rb, size_t len);
+int32_t rb_notify_wait(qb_ringbuffer_t *rb, int32_t ms_timeout);
+ssize_t rb_notify_q_len(qb_ringbuffer_t *rb);
+void rb_notify_reclaimed(qb_ringbuffer_t *rb, size_t len);
+void rb_notify_destroy(qb_ringbuffer_t *rb);
+
+/* lib/rb/rb_chunk.c */
+int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting);
+uint32_t rb_chunk_step(uint32_t words, uint32_t p, uint32_t len);
+int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
+		   uint32_t *len_out);
+
+/* lib/rb/rb_open.c */
+int32_t rb_create(const char *name, size_t size, uint32_t flags,
+		  size_t user_size, struct qb_rb_notifier *notifier,
+		  qb_ringbuffer_t **out);
+void rb_unlink_files(qb_ringbuffer_t *rb);
+
+#endif /* QB_RB_PRIVATE_H_DEFINED */
