@@ -1,0 +1,1029 @@
+/*
+ * Ring buffer (qbrb.h) and shared-memory file rules (lib/shm).
+ * Linked against the internal library to reach rb_open_unique/rb_rename.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <qb/qbrb.h>
+#include "rb/rb_internal.h"
+#include "shm/shm_internal.h"
+
+/* ---- fault injection for the tmpfs-full case ----------------------- */
+/* Same trick: posix_fallocate fails with ENOSPC after `fallocate_ok` more
+ * successful calls when armed, and reports EINTR `fallocate_eintr` times. */
+static int fallocate_armed;
+static int fallocate_ok;
+static int fallocate_eintr;
+
+int posix_fallocate(int fd, off_t off, off_t len)
+{
+	if (fallocate_eintr > 0) {
+		fallocate_eintr--;
+		return EINTR;
+	}
+	if (fallocate_armed) {
+		if (fallocate_ok == 0) {
+			return ENOSPC;
+		}
+		fallocate_ok--;
+	}
+	return fallocate(fd, 0, off, len) < 0 ? errno : 0;
+}
+
+/* ---- scripted randomness: lets a test force nonce collisions ---------- */
+/* The test executable's getrandom() takes precedence over libc's for the
+ * statically linked library code. */
+static int scripted_left;
+static uint8_t scripted_byte;
+
+ssize_t getrandom(void *buf, size_t len, unsigned int flags)
+{
+	static unsigned long ctr;
+	uint8_t *p = buf;
+	size_t i;
+
+	if (scripted_left > 0) {
+		scripted_left--;
+		memset(buf, scripted_byte, len);
+		return (ssize_t)len;
+	}
+	/* good enough for unique names within the test */
+	for (i = 0; i < len; i++) {
+		ctr = ctr * 6364136223846793005UL + 1442695040888963407UL +
+		      (unsigned long)getpid() + (unsigned long)time(NULL);
+		p[i] = (uint8_t)(ctr >> 56);
+	}
+	return (ssize_t)len;
+}
+
+static char name[64];
+
+static void make_name(void)
+{
+	static int seq;
+
+	snprintf(name, sizeof(name), "ckrb-%d-%d", (int)getpid(), seq++);
+}
+
+static int exists(const char *fmt, const char *n)
+{
+	char p[2 * PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), fmt, n);
+	return lstat(p, &st) == 0;
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		return -1;
+	}
+	return st.st_size;
+}
+
+static int glob_count(const char *pattern)
+{
+	glob_t g;
+	int n;
+
+	if (glob(pattern, 0, NULL, &g) != 0) {
+		return 0;
+	}
+	n = (int)g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_open_layout)
+{
+	char path[PATH_MAX];
+	uint8_t buf[8260];
+	qb_ringbuffer_t *rb;
+	qb_ringbuffer_t *peer;
+	uint32_t w;
+	int fd;
+
+	make_name();
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE | QB_RB_FLAG_SHARED_PROCESS, 4);
+	ck_assert_ptr_nonnull(rb);
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-header", name);
+	ck_assert_str_eq(qb_rb_name_get(rb), path);
+	ck_assert_int_eq(file_size(path), 8252);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 8252);
+	close(fd);
+	memcpy(&w, buf + 8, 4);
+	ck_assert_uint_eq(w, 1024);
+	ck_assert_str_eq((char *)buf + 12, path);
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-data", name);
+	ck_assert_str_eq((char *)buf + 4108, path);
+	memcpy(&w, buf + 8204, 4);
+	ck_assert_uint_eq(w, 1);
+	memcpy(&w, buf + 8216, 4);
+	ck_assert_uint_eq(w, 0x80);	/* process-shared glibc semaphore */
+	ck_assert_int_eq(file_size(path), 4096);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_eq(read(fd, buf, 4), 4);
+	close(fd);
+	memcpy(&w, buf, 4);
+	ck_assert_uint_eq(w, 5);
+
+	/* opener: ref counting, shared user data, no unlink on its close */
+	peer = qb_rb_open(name, 100, QB_RB_FLAG_SHARED_PROCESS, 4);
+	ck_assert_ptr_nonnull(peer);
+	ck_assert_int_eq(qb_rb_refcount_get(rb), 2);
+	*(uint32_t *)qb_rb_shared_user_data_get(rb) = 0xfeedbeef;
+	ck_assert_uint_eq(*(uint32_t *)qb_rb_shared_user_data_get(peer), 0xfeedbeef);
+	qb_rb_close(peer);
+	ck_assert_int_eq(qb_rb_refcount_get(rb), 1);
+	fd = open(qb_rb_name_get(rb), O_RDONLY);
+	ck_assert_int_eq(pread(fd, &w, 4, 8240), 4);
+	close(fd);
+	ck_assert_uint_eq(w, 0xfeedbeef);
+	ck_assert(exists("/dev/shm/qb-%s-header", name));
+	qb_rb_close(rb);
+	ck_assert(!exists("/dev/shm/qb-%s-header", name));
+	ck_assert(!exists("/dev/shm/qb-%s-data", name));
+
+	/* sizes round up to pages with room for the chunk margin */
+	rb = qb_rb_open(name, 4096, QB_RB_FLAG_CREATE, 0);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert_int_eq(qb_rb_space_free(rb), 8192);
+	qb_rb_close(rb);
+	rb = qb_rb_open(name, 0, QB_RB_FLAG_CREATE, 0);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert_int_eq(qb_rb_space_free(rb), 4096);
+	qb_rb_close(rb);
+}
+END_TEST
+
+START_TEST(test_open_errors)
+{
+	qb_ringbuffer_t *rb;
+
+	make_name();
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, 0, 0));
+	ck_assert_int_eq(errno, ENOENT);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open("bad-XXXXXX", 100, QB_RB_FLAG_CREATE, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(NULL, 100, QB_RB_FLAG_CREATE, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, (size_t)-1, QB_RB_FLAG_CREATE, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert(!exists("/dev/shm/qb-%s-header", name));
+
+	/* the opener asks for more user data than the creator made */
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0);
+	ck_assert_ptr_nonnull(rb);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, 0, 64));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(qb_rb_refcount_get(rb), 1);
+	qb_rb_close(rb);
+
+	/* NULL handles */
+	qb_rb_close(NULL);
+	ck_assert_ptr_null(qb_rb_name_get(NULL));
+	ck_assert_ptr_null(qb_rb_shared_user_data_get(NULL));
+	ck_assert_int_eq(qb_rb_chunk_write(NULL, "x", 1), -EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_chunk_alloc(NULL, 1));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(qb_rb_chunk_commit(NULL, 1), -EINVAL);
+	ck_assert_int_eq(qb_rb_chunk_peek(NULL, NULL, 0), -EINVAL);
+	qb_rb_chunk_reclaim(NULL);
+	ck_assert_int_eq(qb_rb_chunk_read(NULL, NULL, 0, 0), -EINVAL);
+	ck_assert_int_eq(qb_rb_refcount_get(NULL), -EINVAL);
+	ck_assert_int_eq(qb_rb_space_free(NULL), -EINVAL);
+	ck_assert_int_eq(qb_rb_space_used(NULL), -EINVAL);
+	ck_assert_int_eq(qb_rb_chunks_used(NULL), -EINVAL);
+	ck_assert_int_eq(qb_rb_write_to_file(NULL, 1), -EINVAL);
+	ck_assert_int_eq(qb_rb_chown(NULL, 0, 0), -EINVAL);
+	ck_assert_int_eq(qb_rb_chmod(NULL, 0600), -EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_create_from_file(-1, 0));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+START_TEST(test_chunks_basic)
+{
+	char buf[200];
+	char big[5000];
+	void *p;
+	qb_ringbuffer_t *rb;
+	int i;
+
+	make_name();
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE | QB_RB_FLAG_SHARED_THREAD, 0);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert_int_eq(qb_rb_space_free(rb), 4096);
+	ck_assert_int_eq(qb_rb_space_used(rb), 0);
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 0);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, "hello", 5), 5);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, "12345678", 8), 8);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, "", 0), 0);
+	ck_assert_int_eq(qb_rb_space_used(rb), 40);
+	ck_assert_int_eq(qb_rb_space_free(rb), 4052);
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 3);
+
+	/* too small a buffer: -ENOBUFS and the chunk stays */
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, 4, 0), -ENOBUFS);
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 3);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 5);
+	ck_assert(memcmp(buf, "hello", 5) == 0);
+	ck_assert_int_eq(qb_rb_chunk_peek(rb, &p, 0), 8);
+	ck_assert(memcmp(p, "12345678", 8) == 0);
+	qb_rb_chunk_reclaim(rb);
+	/* a zero-length chunk reads as 0, like a timeout of peek */
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 0);
+	ck_assert_int_eq(qb_rb_space_used(rb), 0);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), -ETIMEDOUT);
+	ck_assert_int_eq(qb_rb_chunk_peek(rb, &p, 0), 0);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 20), -ETIMEDOUT);
+
+	/* fill: 37 chunks of 100 bytes fit into 1024 words */
+	memset(buf, 'x', sizeof(buf));
+	for (i = 0; i < 37; i++) {
+		ck_assert_int_eq(qb_rb_chunk_write(rb, buf, 100), 100);
+	}
+	ck_assert_int_eq(qb_rb_chunk_write(rb, buf, 100), -EAGAIN);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_chunk_alloc(rb, 100));
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 37);
+	for (i = 0; i < 37; i++) {
+		ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 100);
+	}
+	/* larger than the ring */
+	ck_assert_int_eq(qb_rb_chunk_write(rb, big, sizeof(big)), -EAGAIN);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, NULL, 3), -EINVAL);
+	/* alloc + commit with a shorter final length */
+	p = qb_rb_chunk_alloc(rb, 100);
+	ck_assert_ptr_nonnull(p);
+	/* allocated but not committed: nothing was posted */
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), -ETIMEDOUT);
+	memcpy(p, "abc", 3);
+	ck_assert_int_eq(qb_rb_chunk_commit(rb, 3), 0);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, NULL, 100, 0), -EINVAL);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 3);
+	ck_assert(memcmp(buf, "abc", 3) == 0);
+	ck_assert_int_eq(qb_rb_chunk_peek(rb, NULL, 0), -EINVAL);
+	qb_rb_close(rb);
+}
+END_TEST
+
+START_TEST(test_wrap_around)
+{
+	uint8_t in[300];
+	uint8_t out[300];
+	qb_ringbuffer_t *rb;
+	int i;
+	int j;
+
+	make_name();
+	rb = qb_rb_open(name, 256, QB_RB_FLAG_CREATE, 0);
+	ck_assert_ptr_nonnull(rb);
+	/* lengths not multiple of 4 walk the chunk start around the ring */
+	for (i = 0; i < 2000; i++) {
+		size_t len = (size_t)(i * 7) % 257;
+
+		for (j = 0; j < (int)len; j++) {
+			in[j] = (uint8_t)(i + j);
+		}
+		ck_assert_int_eq(qb_rb_chunk_write(rb, in, len), (ssize_t)len);
+		if (i % 3 == 2 && qb_rb_space_used(rb) < 2000) {
+			continue; /* keep a few in flight */
+		}
+		do {
+			ck_assert_int_ge(qb_rb_chunk_read(rb, out, sizeof(out), 0), 0);
+		} while (qb_rb_space_used(rb) > 2000);
+	}
+	while (qb_rb_chunk_read(rb, out, sizeof(out), 0) >= 0) {
+	}
+	ck_assert_int_eq(qb_rb_space_used(rb), 0);
+	qb_rb_close(rb);
+}
+END_TEST
+
+START_TEST(test_overwrite)
+{
+	char buf[128];
+	uint32_t v;
+	qb_ringbuffer_t *rb;
+	ssize_t n;
+	int i;
+	int expect;
+
+	make_name();
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE, 0);
+	ck_assert_ptr_nonnull(rb);
+	for (i = 0; i < 100; i++) {
+		memset(buf, 0, sizeof(buf));
+		v = (uint32_t)i;
+		memcpy(buf, &v, 4);
+		ck_assert_int_eq(qb_rb_chunk_write(rb, buf, 100), 100);
+	}
+	/* chunks_used counts what is in the ring (libqb over-counts here) */
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 37);
+	expect = 63;
+	while ((n = qb_rb_chunk_read(rb, buf, sizeof(buf), 0)) > 0) {
+		memcpy(&v, buf, 4);
+		ck_assert_uint_eq(v, (uint32_t)expect);
+		expect++;
+	}
+	ck_assert_int_eq(expect, 100);
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 0);
+	/* and it keeps working once drained (libqb: -EINVAL here) */
+	ck_assert_int_eq(qb_rb_chunk_write(rb, buf, 4000), 4000);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, buf, 100), 100);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 100);
+	/* bigger than the ring: fails without dropping anything */
+	ck_assert_int_eq(qb_rb_chunk_write(rb, buf, 10), 10);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, NULL, 5000) , -EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_chunk_alloc(rb, 5000));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 1);
+	qb_rb_close(rb);
+}
+END_TEST
+
+START_TEST(test_no_semaphore)
+{
+	char buf[16];
+	void *p;
+	qb_ringbuffer_t *rb;
+
+	make_name();
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE | QB_RB_FLAG_NO_SEMAPHORE, 0);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert_int_eq(qb_rb_chunks_used(rb), -ENOTSUP);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), -ETIMEDOUT);
+	ck_assert_int_eq(qb_rb_chunk_peek(rb, &p, 0), -EBADMSG);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, "abcd", 4), 4);
+	ck_assert_int_eq(qb_rb_chunk_peek(rb, &p, 0), 4);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 4);
+	ck_assert_int_eq(qb_rb_space_free(rb), 4096);
+	qb_rb_close(rb);
+}
+END_TEST
+
+static void *thread_writer(void *arg)
+{
+	qb_ringbuffer_t *rb = arg;
+	uint32_t i;
+
+	for (i = 0; i < 2000; i++) {
+		while (qb_rb_chunk_write(rb, &i, sizeof(i)) == -EAGAIN) {
+			usleep(100);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	pthread_t th;
+	uint32_t i;
+	uint32_t v;
+	qb_ringbuffer_t *rb;
+	struct timespec t0;
+	struct timespec t1;
+
+	make_name();
+	rb = qb_rb_open(name, 64, QB_RB_FLAG_CREATE | QB_RB_FLAG_SHARED_THREAD, 0);
+	ck_assert_ptr_nonnull(rb);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, &v, sizeof(v), 100), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_ge((t1.tv_sec - t0.tv_sec) * 1000 +
+			 (t1.tv_nsec - t0.tv_nsec) / 1000000, 90);
+	pthread_create(&th, NULL, thread_writer, rb);
+	for (i = 0; i < 2000; i++) {
+		ck_assert_int_eq(qb_rb_chunk_read(rb, &v, sizeof(v), -1), 4);
+		ck_assert_uint_eq(v, i);
+	}
+	pthread_join(th, NULL);
+	qb_rb_close(rb);
+}
+END_TEST
+
+START_TEST(test_processes)
+{
+	qb_ringbuffer_t *rb;
+	qb_ringbuffer_t *peer;
+	uint32_t i;
+	uint32_t v;
+	pid_t pid;
+	int st;
+
+	make_name();
+	rb = qb_rb_open(name, 256, QB_RB_FLAG_CREATE | QB_RB_FLAG_SHARED_PROCESS, 0);
+	ck_assert_ptr_nonnull(rb);
+	pid = fork();
+	if (pid == 0) {
+		peer = qb_rb_open(name, 256, QB_RB_FLAG_SHARED_PROCESS, 0);
+		if (peer == NULL) {
+			_exit(2);
+		}
+		for (i = 0; i < 5000; i++) {
+			while (qb_rb_chunk_write(peer, &i, sizeof(i)) == -EAGAIN) {
+				usleep(50);
+			}
+		}
+		qb_rb_close(peer);
+		_exit(0);
+	}
+	for (i = 0; i < 5000; i++) {
+		ck_assert_int_eq(qb_rb_chunk_read(rb, &v, sizeof(v), 5000), 4);
+		ck_assert_uint_eq(v, i);
+	}
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(qb_rb_refcount_get(rb), 1);
+
+	/* a forked child closing an inherited creator handle keeps the files */
+	pid = fork();
+	if (pid == 0) {
+		qb_rb_close(rb);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	ck_assert(exists("/dev/shm/qb-%s-header", name));
+	ck_assert(exists("/dev/shm/qb-%s-data", name));
+	qb_rb_close(rb);
+	ck_assert(!exists("/dev/shm/qb-%s-data", name));
+}
+END_TEST
+
+static qb_ringbuffer_t *reload(qb_ringbuffer_t *rb, const void *extra,
+			       size_t extra_len)
+{
+	qb_ringbuffer_t *copy;
+	FILE *f = tmpfile();
+	int fd = fileno(f);
+	ssize_t n = qb_rb_write_to_file(rb, fd);
+
+	ck_assert_int_gt(n, 0);
+	if (extra != NULL) {
+		ck_assert_int_eq(write(fd, extra, extra_len), (ssize_t)extra_len);
+	}
+	lseek(fd, 0, SEEK_SET);
+	copy = qb_rb_create_from_file(fd, 0);
+	fclose(f);
+	return copy;
+}
+
+static qb_ringbuffer_t *load_bytes(const void *b, size_t len)
+{
+	qb_ringbuffer_t *copy;
+	FILE *f = tmpfile();
+	int fd = fileno(f);
+
+	ck_assert_int_eq(write(fd, b, len), (ssize_t)len);
+	lseek(fd, 0, SEEK_SET);
+	copy = qb_rb_create_from_file(fd, 0);
+	fclose(f);
+	return copy;
+}
+
+START_TEST(test_dump)
+{
+	uint32_t dump[5 + 1024];
+	char buf[256];
+	qb_ringbuffer_t *rb;
+	qb_ringbuffer_t *copy;
+	FILE *f;
+	int pfd[2];
+	int i;
+
+	make_name();
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE, 0);
+	ck_assert_ptr_nonnull(rb);
+	for (i = 0; i < 50; i++) {
+		snprintf(buf, sizeof(buf), "message %d", i);
+		qb_rb_chunk_write(rb, buf, strlen(buf) + 1);
+	}
+	f = tmpfile();
+	ck_assert_int_eq(qb_rb_write_to_file(rb, fileno(f)), 20 + 4096);
+	rewind(f);
+	ck_assert_int_eq(fread(dump, 1, sizeof(dump), f), sizeof(dump));
+	fclose(f);
+	ck_assert_uint_eq(dump[0], 1024);
+	ck_assert_uint_eq(dump[3], 1);
+	ck_assert_uint_eq(dump[4], dump[0] + dump[1] + dump[2] + 1);
+
+	copy = reload(rb, NULL, 0);
+	ck_assert_ptr_nonnull(copy);
+	ck_assert_int_eq(qb_rb_space_used(copy), qb_rb_space_used(rb));
+	ck_assert_int_eq(qb_rb_chunks_used(copy), -ENOTSUP);
+	i = 0;
+	while (qb_rb_chunk_read(copy, buf, sizeof(buf), 0) > 0) {
+		i++;
+	}
+	ck_assert_int_gt(i, 10);
+	/* the copy's files are private and already gone */
+	ck_assert_int_eq(glob_count("/dev/shm/qb-create_from_file-*"), 0);
+	qb_rb_close(copy);
+
+	/* corrupt inputs are rejected */
+	ck_assert_ptr_null(load_bytes(dump, 6));
+	ck_assert_ptr_null(load_bytes(dump, 20));
+	ck_assert_ptr_null(load_bytes(dump, 20 + 4095));
+	dump[4]++;
+	ck_assert_ptr_null(load_bytes(dump, sizeof(dump)));
+	dump[4]--;
+	dump[3] = 2;
+	dump[4]++;
+	ck_assert_ptr_null(load_bytes(dump, sizeof(dump)));
+	dump[3] = 1;
+	dump[4]--;
+	{
+		uint32_t save = dump[1];
+
+		dump[1] = 1024; /* write_pt out of range */
+		dump[4] = dump[0] + dump[1] + dump[2] + 1;
+		ck_assert_ptr_null(load_bytes(dump, sizeof(dump)));
+		dump[1] = save;
+		dump[0] = 1000; /* not a page multiple */
+		dump[4] = dump[0] + dump[1] + dump[2] + 1;
+		ck_assert_ptr_null(load_bytes(dump, sizeof(dump)));
+		dump[0] = 1024;
+		dump[4] = dump[0] + dump[1] + dump[2] + 1;
+	}
+	/* a broken chunk chain is cut at the first bad chunk */
+	dump[5 + dump[2]] = 0xffffff;
+	copy = load_bytes(dump, sizeof(dump));
+	ck_assert_ptr_nonnull(copy);
+	ck_assert_int_eq(qb_rb_space_used(copy), 0);
+	ck_assert_int_eq(qb_rb_chunk_read(copy, buf, sizeof(buf), 0), -ETIMEDOUT);
+	qb_rb_close(copy);
+	/* not a regular file */
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_int_eq(write(pfd[1], dump, 64), 64);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_create_from_file(pfd[0], 0));
+	ck_assert_int_eq(errno, EINVAL);
+	close(pfd[0]);
+	close(pfd[1]);
+	/* write errors are reported */
+	ck_assert_int_eq(qb_rb_write_to_file(rb, -1), -EBADF);
+	qb_rb_close(rb);
+	ck_assert_int_eq(glob_count("/dev/shm/qb-create_from_file-*"), 0);
+}
+END_TEST
+
+START_TEST(test_chmod_chown)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	qb_ringbuffer_t *rb;
+
+	make_name();
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0);
+	ck_assert_ptr_nonnull(rb);
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-data", name);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(qb_rb_chmod(rb, 0640), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0640);
+	ck_assert_int_eq(stat(qb_rb_name_get(rb), &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0640);
+	ck_assert_int_eq(qb_rb_chown(rb, getuid(), getgid()), 0);
+	unlink(path);
+	ck_assert_int_eq(qb_rb_chmod(rb, 0600), -ENOENT);
+	ck_assert_int_eq(qb_rb_chown(rb, getuid(), getgid()), -ENOENT);
+	qb_rb_close(rb);
+}
+END_TEST
+
+/* ---- shm rules -------------------------------------------------------- */
+
+START_TEST(test_create_over_existing)
+{
+	char path[PATH_MAX];
+	char data[PATH_MAX];
+	char content[8] = "keepme!";
+	char back[8];
+	int fd;
+
+	make_name();
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-header", name);
+	snprintf(data, sizeof(data), "/dev/shm/qb-%s-data", name);
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, content, sizeof(content)), sizeof(content));
+	close(fd);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0));
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(file_size(path), sizeof(content));
+	fd = open(path, O_RDONLY);
+	ck_assert_int_eq(read(fd, back, sizeof(back)), sizeof(back));
+	close(fd);
+	ck_assert(memcmp(back, content, sizeof(back)) == 0);
+	ck_assert(!exists("/tmp/%s-header", name));	/* no fallback */
+	unlink(path);
+
+	/* existing data file: header we made is removed, data untouched */
+	fd = open(data, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	ck_assert_int_eq(write(fd, content, sizeof(content)), sizeof(content));
+	close(fd);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0));
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert(!exists("/dev/shm/qb-%s-header", name));
+	ck_assert_int_eq(file_size(data), sizeof(content));
+	unlink(data);
+}
+END_TEST
+
+START_TEST(test_symlinks)
+{
+	char path[PATH_MAX];
+	char target[] = "/tmp/ckrb-target-XXXXXX";
+	qb_ringbuffer_t *rb;
+	int fd;
+
+	make_name();
+	fd = mkstemp(target);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "secret", 6), 6);
+	close(fd);
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-header", name);
+	ck_assert_int_eq(symlink(target, path), 0);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0));
+	ck_assert_int_eq(errno, EEXIST);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, 0, 0));
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(file_size(target), 6);
+	unlink(path);
+
+	/* a symlink put in place of the data file named by the header */
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0);
+	ck_assert_ptr_nonnull(rb);
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-data", name);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(symlink(target, path), 0);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, 0, 0));
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(file_size(target), 6);
+	/* close removes our header but not the symlink it did not create */
+	qb_rb_close(rb);
+	ck_assert(exists("/dev/shm/qb-%s-data", name));
+	ck_assert(!exists("/dev/shm/qb-%s-header", name));
+	ck_assert_int_eq(file_size(target), 6);
+	unlink(path);
+	unlink(target);
+}
+END_TEST
+
+START_TEST(test_opener_checks)
+{
+	char path[PATH_MAX];
+	qb_ringbuffer_t *rb;
+	int fd;
+
+	make_name();
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0);
+	ck_assert_ptr_nonnull(rb);
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-data", name);
+	/* wrong data size: rejected, never truncated back */
+	ck_assert_int_eq(truncate(path, 8192), 0);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, 0, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(file_size(path), 8192);
+	ck_assert_int_eq(truncate(path, 4096), 0);
+	/* a directory instead of the data file */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_ptr_null(qb_rb_open(name, 100, 0, 0));
+	rmdir(path);
+	/* a replacement file is not removed by the creator's close */
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	qb_rb_close(rb);
+	ck_assert(exists("/dev/shm/qb-%s-data", name));
+	unlink(path);
+	/* short header file */
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-header", name);
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	ck_assert_int_eq(write(fd, "abc", 3), 3);
+	close(fd);
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, 0, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(file_size(path), 3);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_low_fds)
+{
+	pid_t pid;
+	int st;
+
+	make_name();
+	pid = fork();
+	if (pid == 0) {
+		char path[PATH_MAX];
+		qb_ringbuffer_t *rb;
+		int fd;
+
+		close(0);
+		close(1);
+		close(2);
+		rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0);
+		if (rb == NULL) {
+			_exit(2);
+		}
+		/* the library keeps no fd: 0-2 are still free */
+		if (fcntl(0, F_GETFD) != -1 || fcntl(1, F_GETFD) != -1 ||
+		    fcntl(2, F_GETFD) != -1) {
+			_exit(3);
+		}
+		fd = qb_sys_mmap_file_open(path, name, 4096, O_CREAT);
+		if (fd < 3 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC)) {
+			_exit(4);
+		}
+		close(fd);
+		unlink(path);
+		fd = shm_fd_hygiene(open("/dev/null", O_RDONLY));
+		if (fd < 3 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC) ||
+		    fcntl(0, F_GETFD) != -1) {
+			_exit(5);
+		}
+		qb_rb_close(rb);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
+START_TEST(test_enospc)
+{
+	qb_ringbuffer_t *rb;
+
+	make_name();
+	/* data file does not fit (header does): header removed again */
+	fallocate_armed = 1;
+	fallocate_ok = 1;
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0));
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert(!exists("/dev/shm/qb-%s-header", name));
+	ck_assert(!exists("/dev/shm/qb-%s-data", name));
+	fallocate_ok = 0;
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0));
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert(!exists("/dev/shm/qb-%s-header", name));
+	fallocate_armed = 0;
+	/* EINTR is retried */
+	fallocate_eintr = 3;
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert_int_eq(fallocate_eintr, 0);
+	qb_rb_close(rb);
+	/* a real ENOSPC: a header bigger than the whole tmpfs */
+	errno = 0;
+	ck_assert_ptr_null(qb_rb_open(name, 100, QB_RB_FLAG_CREATE, (size_t)1 << 45));
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert(!exists("/dev/shm/qb-%s-header", name));
+	ck_assert(!exists("/dev/shm/qb-%s-data", name));
+}
+END_TEST
+
+START_TEST(test_unique)
+{
+	char pattern[PATH_MAX];
+	char path[PATH_MAX];
+	char prefix[64];
+	qb_ringbuffer_t *rb;
+	qb_ringbuffer_t *rb2;
+	qb_ringbuffer_t *rb3;
+	struct stat st;
+	int fd;
+
+	snprintf(prefix, sizeof(prefix), "ckrbu-%d", (int)getpid());
+	ck_assert_int_eq(rb_open_unique(prefix, "blackbox", 100,
+					QB_RB_FLAG_OVERWRITE, 8, &rb), 0);
+	snprintf(pattern, sizeof(pattern),
+		 "/dev/shm/qb-%s-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]"
+		 "[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]"
+		 "[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-blackbox-header",
+		 prefix);
+	ck_assert_int_eq(glob_count(pattern), 1);
+	ck_assert_int_eq(stat(qb_rb_name_get(rb), &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, "abc", 3), 3);
+
+	/* force the next nonce to collide with an existing file */
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-%s-blackbox-header",
+		 prefix, "abababababababab");
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	scripted_byte = 0xab;
+	scripted_left = 1;
+	ck_assert_int_eq(rb_open_unique(prefix, "blackbox", 100, 0, 0, &rb2), 0);
+	ck_assert_int_eq(scripted_left, 0);
+	ck_assert_str_ne(qb_rb_name_get(rb2), path);
+	ck_assert_int_eq(file_size(path), 0); /* untouched */
+	/* every nonce collides: bounded retries, then -EEXIST */
+	scripted_left = 1000;
+	ck_assert_int_eq(rb_open_unique(prefix, "blackbox", 100, 0, 0, &rb3),
+			 -EEXIST);
+	ck_assert_int_eq(scripted_left, 1000 - 32);
+	scripted_left = 0;
+	unlink(path);
+	qb_rb_close(rb2);
+	ck_assert_int_eq(rb_open_unique("a/b", "x", 100, 0, 0, &rb3), -EINVAL);
+
+	/* tmpfs full: error and nothing left behind */
+	fallocate_armed = 1;
+	fallocate_ok = 1;
+	ck_assert_int_eq(rb_open_unique(prefix, "big", 100, 0, 0, &rb2), -ENOSPC);
+	fallocate_armed = 0;
+	snprintf(pattern, sizeof(pattern), "/dev/shm/qb-%s-*-big-*", prefix);
+	ck_assert_int_eq(glob_count(pattern), 0);
+
+	/* rename keeps content and mapping; never replaces a file */
+	snprintf(path, sizeof(path), "%s-renamed", prefix);
+	ck_assert_int_eq(rb_rename(rb, path), 0);
+	ck_assert(exists("/dev/shm/qb-%s-header", path));
+	ck_assert(exists("/dev/shm/qb-%s-data", path));
+	snprintf(pattern, sizeof(pattern), "/dev/shm/qb-%s-*-blackbox-*", prefix);
+	ck_assert_int_eq(glob_count(pattern), 0);
+	ck_assert(strstr(qb_rb_name_get(rb), "-renamed-header") != NULL);
+	rb2 = qb_rb_open(path, 100, 0, 8);
+	ck_assert_ptr_nonnull(rb2);
+	{
+		char buf[8];
+
+		ck_assert_int_eq(qb_rb_chunk_read(rb2, buf, sizeof(buf), 0), 3);
+	}
+	qb_rb_close(rb2);
+	ck_assert_int_eq(rb_rename(rb, path), -EEXIST);
+	ck_assert(exists("/dev/shm/qb-%s-header", path));
+	{
+		char other[128];
+
+		snprintf(other, sizeof(other), "%s-other", prefix);
+		snprintf(pattern, sizeof(pattern), "/dev/shm/qb-%s-data", other);
+		fd = open(pattern, O_CREAT | O_EXCL | O_WRONLY, 0600);
+		close(fd);
+		/* data target taken: header rename rolled back */
+		ck_assert_int_eq(rb_rename(rb, other), -EEXIST);
+		ck_assert(exists("/dev/shm/qb-%s-header", path));
+		ck_assert(!exists("/dev/shm/qb-%s-header", other));
+		unlink(pattern);
+	}
+	qb_rb_close(rb);
+	ck_assert(!exists("/dev/shm/qb-%s-header", path));
+	ck_assert(!exists("/dev/shm/qb-%s-data", path));
+	snprintf(pattern, sizeof(pattern), "/dev/shm/qb-%s-*", prefix);
+	ck_assert_int_eq(glob_count(pattern), 0);
+}
+END_TEST
+
+START_TEST(test_force_close_and_internals)
+{
+	qb_ringbuffer_t *rb;
+	qb_ringbuffer_t *peer;
+	void *buf = NULL;
+	char path[PATH_MAX];
+	int fd;
+
+	make_name();
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE | QB_RB_FLAG_SHARED_PROCESS, 0);
+	peer = qb_rb_open(name, 100, QB_RB_FLAG_SHARED_PROCESS, 0);
+	ck_assert_ptr_nonnull(peer);
+	rb_refcount_set(peer, 1);
+	ck_assert_int_eq(qb_rb_refcount_get(rb), 1);
+	ck_assert_uint_eq(rb_flags_get(peer), QB_RB_FLAG_SHARED_PROCESS);
+	qb_rb_force_close(peer);
+	ck_assert_int_eq(qb_rb_refcount_get(rb), -1);
+	ck_assert(!exists("/dev/shm/qb-%s-header", name));
+	ck_assert(!exists("/dev/shm/qb-%s-data", name));
+	qb_rb_close(rb);
+	qb_rb_force_close(NULL);
+
+	/* unix helpers */
+	fd = qb_sys_mmap_file_open(path, name, 8192, O_CREAT);
+	ck_assert_int_ge(fd, 3);
+	ck_assert_int_eq(qb_sys_circular_mmap(fd, &buf, 8192), 0);
+	((char *)buf)[8192 + 5] = 'z';
+	ck_assert_int_eq(((char *)buf)[5], 'z');
+	ck_assert_int_eq(qb_sys_circular_mmap(fd, &buf, 100), -EINVAL);
+	ck_assert_int_eq(qb_sys_fd_nonblock_cloexec_set(fd), 0);
+	ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fd);
+	ck_assert_int_eq(qb_sys_mmap_file_open(path, name, 8192, O_CREAT), -EEXIST);
+	fd = qb_sys_mmap_file_open(path, name, 8192, 0);
+	ck_assert_int_ge(fd, 3);
+	close(fd);
+	qb_sys_unlink_or_truncate(path, 1);
+	ck_assert_int_eq(file_size(path), -1);
+	qb_sys_unlink_or_truncate_at(AT_FDCWD, path, 0);
+	ck_assert_int_eq(qb_sys_fd_nonblock_cloexec_set(-1), -EBADF);
+}
+END_TEST
+
+/* custom notifier of qb_rb_open_2 */
+static int posts;
+static int waits;
+static int destroyed;
+static int32_t n_post(void *i, size_t l) { posts++; return 0; }
+static ssize_t n_qlen(void *i) { return posts - waits; }
+static int32_t n_wait(void *i, int32_t ms) { if (posts == waits) return -ETIMEDOUT; waits++; return 0; }
+static int32_t n_destroy(void *i) { destroyed++; return 0; }
+
+START_TEST(test_open_2)
+{
+	struct qb_rb_notifier n = { n_post, n_qlen, NULL, n_wait, NULL,
+				    n_destroy, NULL };
+	qb_ringbuffer_t *rb;
+	char buf[8];
+
+	make_name();
+	rb = qb_rb_open_2(name, 100, QB_RB_FLAG_CREATE, 0, &n);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, "ab", 2), 2);
+	ck_assert_int_eq(posts, 1);
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 1);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 2);
+	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), -ETIMEDOUT);
+	qb_rb_close(rb);
+	ck_assert_int_eq(destroyed, 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("rb");
+	TCase *tc = tcase_create("rb");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_open_layout);
+	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_chunks_basic);
+	tcase_add_test(tc, test_wrap_around);
+	tcase_add_test(tc, test_overwrite);
+	tcase_add_test(tc, test_no_semaphore);
+	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_processes);
+	tcase_add_test(tc, test_dump);
+	tcase_add_test(tc, test_chmod_chown);
+	tcase_add_test(tc, test_create_over_existing);
+	tcase_add_test(tc, test_symlinks);
+	tcase_add_test(tc, test_opener_checks);
+	tcase_add_test(tc, test_low_fds);
+	tcase_add_test(tc, test_enospc);
+	tcase_add_test(tc, test_unique);
+	tcase_add_test(tc, test_force_close_and_internals);
+	tcase_add_test(tc, test_open_2);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
