@@ -64,6 +64,12 @@ struct qb_log_target *qb_log_target_get(int32_t pos);
 /* Name of a priority ("emerg".."trace"; > 8 prints "trace"). */
 const char *qb_log_priority2str(uint8_t priority);
 
+/* The deprecated qb_util_set_log_function() callback: receives the text of
+ * every message tagged QB_LOG_TAG_LIBQB_MSG. util stores it here. */
+typedef void (*qb_log_util_fn)(const char *file_name, int32_t file_line,
+			       int32_t severity, const char *msg);
+void qb_log_util_fn_set(qb_log_util_fn fn);
+
 /* True once qb_log_init() ran and qb_log_fini() did not. */
 int qb_log_is_initialised(void);
 

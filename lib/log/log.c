@@ -1,0 +1,826 @@
+/*
+ * log.c - logging core: init/fini, slot configuration (qb_log_ctl2), the
+ * log call itself, and fork handling (qb_log_reflect_pid, atfork).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log/log_core.h"
+
+#define TLS __attribute__((tls_model("initial-exec"))) __thread
+
+static struct {
+	int initialised;			/* atomic */
+	pthread_mutex_t cfg_lock;		/* recursive */
+	struct qb_log_target targets[QB_LOG_TARGET_MAX];
+	pid_t pid;
+	qb_log_filter_fn filter_fn;		/* atomic pointer */
+	qb_log_tags_stringify_fn tags_fn;	/* atomic pointer */
+	qb_log_util_fn util_fn;			/* atomic pointer */
+	char init_name[PATH_MAX];
+	int32_t init_facility;
+} log_state;
+
+static pthread_once_t locks_once = PTHREAD_ONCE_INIT;
+static int locks_ready;
+
+/* Per thread: inside a log call (recursion is dropped), and the slots this
+ * thread holds locked (so nested calls neither deadlock nor re-lock). */
+static TLS int tls_in_logger;
+static TLS uint32_t tls_wrlocked;
+static TLS uint32_t tls_rdlocked;
+
+/* ---- locks ------------------------------------------------------------ */
+
+static void slot_lock_init(struct qb_log_target *t)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	/* Writers (configuration, fork) must not starve behind a steady
+	 * stream of log calls. Readers never nest on one slot. */
+	pthread_rwlockattr_setkind_np(&attr,
+		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&t->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
+static void cfg_lock_init(void)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&log_state.cfg_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+static void atfork_prepare(void);
+static void atfork_parent(void);
+static void atfork_child(void);
+
+static void locks_init_once(void)
+{
+	int32_t i;
+
+	cfg_lock_init();
+	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
+		log_state.targets[i].pos = (uint32_t)i;
+		slot_lock_init(&log_state.targets[i]);
+	}
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	__atomic_store_n(&locks_ready, 1, __ATOMIC_RELEASE);
+}
+
+void qb_log_core_cfg_lock(void)
+{
+	pthread_mutex_lock(&log_state.cfg_lock);
+}
+
+void qb_log_core_cfg_unlock(void)
+{
+	pthread_mutex_unlock(&log_state.cfg_lock);
+}
+
+int qb_log_core_slot_rdlock(struct qb_log_target *t)
+{
+	uint32_t bit = 1U << t->pos;
+
+	if ((tls_wrlocked | tls_rdlocked) & bit)
+		return 0;
+	pthread_rwlock_rdlock(&t->lock);
+	tls_rdlocked |= bit;
+	return 1;
+}
+
+void qb_log_core_slot_wrlock(struct qb_log_target *t)
+{
+	pthread_rwlock_wrlock(&t->lock);
+	tls_wrlocked |= 1U << t->pos;
+}
+
+void qb_log_core_slot_unlock(struct qb_log_target *t)
+{
+	uint32_t bit = 1U << t->pos;
+
+	tls_wrlocked &= ~bit;
+	tls_rdlocked &= ~bit;
+	pthread_rwlock_unlock(&t->lock);
+}
+
+/* ---- small accessors ---------------------------------------------------- */
+
+int qb_log_is_initialised(void)
+{
+	return __atomic_load_n(&log_state.initialised, __ATOMIC_ACQUIRE);
+}
+
+struct qb_log_target *qb_log_target_get(int32_t pos)
+{
+	if (pos < 0 || pos >= QB_LOG_TARGET_MAX)
+		return NULL;
+	return &log_state.targets[pos];
+}
+
+pid_t qb_log_core_pid(void)
+{
+	return log_state.pid;
+}
+
+qb_log_tags_stringify_fn qb_log_core_tags_fn(void)
+{
+	return __atomic_load_n(&log_state.tags_fn, __ATOMIC_ACQUIRE);
+}
+
+qb_log_filter_fn qb_log_core_filter_fn(void)
+{
+	return __atomic_load_n(&log_state.filter_fn, __ATOMIC_ACQUIRE);
+}
+
+int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn);
+int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn)
+{
+	__atomic_store_n(&log_state.filter_fn, fn, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void qb_log_tags_stringify_fn_set(qb_log_tags_stringify_fn fn)
+{
+	__atomic_store_n(&log_state.tags_fn, fn, __ATOMIC_RELEASE);
+}
+
+void qb_log_util_fn_set(qb_log_util_fn fn)
+{
+	__atomic_store_n(&log_state.util_fn, fn, __ATOMIC_RELEASE);
+}
+
+int qb_log_core_in_logger(void)
+{
+	return tls_in_logger;
+}
+
+void qb_log_core_in_logger_set(int on)
+{
+	tls_in_logger = on;
+}
+
+/* ---- slot defaults ---------------------------------------------------- */
+
+static void slot_format_expand(struct qb_log_target *t)
+{
+	qb_log_core_format_static(t, t->format ? t->format
+				  : QB_LOG_DEFAULT_FORMAT, t->format_static);
+}
+
+static void slot_format_store(struct qb_log_target *t, const char *format)
+{
+	char *copy = format ? strdup(format) : NULL;
+
+	free(t->format);
+	t->format = copy;
+	slot_format_expand(t);
+}
+
+/* What qb_log_init() sets on every slot. */
+static void slot_init_fields(struct qb_log_target *t)
+{
+	snprintf(t->name, sizeof(t->name), "%s", log_state.init_name);
+	t->facility = log_state.init_facility;
+	t->max_line_length = QB_LOG_MAX_LEN;
+	t->extended = QB_TRUE;
+	t->file_sync = QB_FALSE;
+	slot_format_store(t, NULL);
+}
+
+/* A freed dynamic slot forgets everything of its previous user. */
+static void slot_reset(struct qb_log_target *t)
+{
+	t->threaded = QB_FALSE;
+	t->ellipsis = QB_FALSE;
+	t->priority_bump = 0;
+	t->debug = 0;
+	t->use_journal = 0;
+	t->filename[0] = '\0';
+	t->fp = NULL;
+	t->user_data = NULL;
+	t->instance = NULL;
+	t->logger = NULL;
+	t->vlogger = NULL;
+	t->close = NULL;
+	t->reload = NULL;
+	slot_init_fields(t);
+}
+
+/* ---- enable / disable ------------------------------------------------- */
+
+static int32_t slot_enable(struct qb_log_target *t)
+{
+	int32_t rc = 0;
+
+	qb_log_core_slot_wrlock(t);
+	if (t->state != QB_LOG_STATE_ENABLED) {
+		rc = qb_log_targets_open(t);
+		if (rc == 0)
+			__atomic_store_n(&t->state, QB_LOG_STATE_ENABLED,
+					 __ATOMIC_RELEASE);
+	}
+	qb_log_core_slot_unlock(t);
+	return rc;
+}
+
+/* Disable @p t; with @p always_close also call the close callback of a
+ * slot that was not enabled (used when freeing a slot). */
+static void slot_disable(struct qb_log_target *t, int always_close)
+{
+	int was_enabled;
+	qb_log_close_fn close_fn;
+
+	qb_log_core_slot_wrlock(t);
+	was_enabled = (t->state == QB_LOG_STATE_ENABLED);
+	if (was_enabled)
+		__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED,
+				 __ATOMIC_RELEASE);
+	close_fn = t->close;
+	qb_log_core_slot_unlock(t);
+	/* No log call uses the slot any more: release its resources
+	 * without holding its lock (the callback may log elsewhere). */
+	if ((was_enabled || always_close) && close_fn != NULL)
+		close_fn((int32_t)t->pos);
+}
+
+/* ---- init / fini ------------------------------------------------------ */
+
+void qb_log_init(const char *name, int32_t facility, uint8_t priority)
+{
+	int32_t i;
+
+	pthread_once(&locks_once, locks_init_once);
+	qb_log_core_cfg_lock();
+	if (qb_log_is_initialised()) {
+		qb_log_core_cfg_unlock();
+		return;
+	}
+	snprintf(log_state.init_name, sizeof(log_state.init_name), "%s",
+		 name ? name : "");
+	log_state.init_facility = facility;
+	log_state.pid = getpid();
+	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
+		struct qb_log_target *t = &log_state.targets[i];
+
+		qb_log_core_slot_wrlock(t);
+		slot_init_fields(t);
+		t->state = (i < QB_LOG_TARGET_STATIC_MAX)
+			   ? QB_LOG_STATE_DISABLED : QB_LOG_STATE_UNUSED;
+		qb_log_core_slot_unlock(t);
+	}
+	qb_log_targets_static_setup(&log_state.targets[QB_LOG_SYSLOG],
+				    &log_state.targets[QB_LOG_STDERR],
+				    &log_state.targets[QB_LOG_STDOUT]);
+	__atomic_store_n(&log_state.initialised, 1, __ATOMIC_RELEASE);
+	slot_enable(&log_state.targets[QB_LOG_SYSLOG]);
+	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD,
+			  QB_LOG_FILTER_FILE, "*", priority);
+	qb_log_core_cfg_unlock();
+}
+
+void qb_log_fini(void)
+{
+	int32_t i;
+
+	if (!qb_log_is_initialised())
+		return;
+	qb_log_thread_shutdown();
+	qb_log_core_cfg_lock();
+	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
+		struct qb_log_target *t = &log_state.targets[i];
+
+		slot_disable(t, QB_FALSE);
+		if (t->fp != NULL && i >= QB_LOG_TARGET_DYNAMIC_START)
+			qb_log_targets_file_close(i);
+	}
+	__atomic_store_n(&log_state.initialised, 0, __ATOMIC_RELEASE);
+	qb_log_filter_free_all();
+	qb_log_cs_free_all();
+	qb_log_core_cfg_unlock();
+}
+
+/* ---- slot allocation (file / custom targets) -------------------------- */
+
+struct qb_log_target *qb_log_core_slot_alloc(void)
+{
+	int32_t i;
+
+	for (i = QB_LOG_TARGET_DYNAMIC_START; i < QB_LOG_TARGET_MAX; i++) {
+		struct qb_log_target *t = &log_state.targets[i];
+
+		if (t->state == QB_LOG_STATE_UNUSED) {
+			qb_log_core_slot_wrlock(t);
+			slot_reset(t);
+			t->state = QB_LOG_STATE_DISABLED;
+			qb_log_core_slot_unlock(t);
+			return t;
+		}
+	}
+	return NULL;
+}
+
+void qb_log_core_slot_free(int32_t pos)
+{
+	struct qb_log_target *t = qb_log_target_get(pos);
+
+	if (t == NULL || pos < QB_LOG_TARGET_DYNAMIC_START)
+		return;
+	qb_log_core_cfg_lock();
+	if (!qb_log_is_initialised() || t->state == QB_LOG_STATE_UNUSED) {
+		qb_log_core_cfg_unlock();
+		return;
+	}
+	slot_disable(t, QB_TRUE);
+	qb_log_filter_slot_clear(pos);
+	qb_log_core_slot_wrlock(t);
+	slot_reset(t);
+	t->state = QB_LOG_STATE_UNUSED;
+	qb_log_core_slot_unlock(t);
+	qb_log_core_cfg_unlock();
+}
+
+/* Upstream exported allocator names; same behaviour as above. */
+struct qb_log_target *qb_log_target_alloc(void);
+struct qb_log_target *qb_log_target_alloc(void)
+{
+	struct qb_log_target *t;
+
+	qb_log_core_cfg_lock();
+	t = qb_log_is_initialised() ? qb_log_core_slot_alloc() : NULL;
+	qb_log_core_cfg_unlock();
+	return t;
+}
+
+void qb_log_target_free(struct qb_log_target *t);
+void qb_log_target_free(struct qb_log_target *t)
+{
+	if (t != NULL)
+		qb_log_core_slot_free((int32_t)t->pos);
+}
+
+/* ---- qb_log_ctl2 ------------------------------------------------------ */
+
+static int32_t ctl_size(struct qb_log_target *t, int32_t size)
+{
+	int32_t rc = 0;
+
+	if (t->pos != QB_LOG_BLACKBOX)
+		return -ENOSYS;
+	if (size <= 0)
+		return -EINVAL;
+	qb_log_core_slot_wrlock(t);
+	t->size = (size_t)size;
+	if (t->state == QB_LOG_STATE_ENABLED) {
+		if (t->reload != NULL)
+			t->reload((int32_t)t->pos);
+		else
+			rc = qb_log_blackbox_open(t);
+	}
+	qb_log_core_slot_unlock(t);
+	return rc;
+}
+
+static int32_t ctl_ident(struct qb_log_target *t, const char *ident)
+{
+	if (ident == NULL)
+		return -EINVAL;
+	qb_log_core_slot_wrlock(t);
+	snprintf(t->name, sizeof(t->name), "%s", ident);
+	if (t->pos == QB_LOG_SYSLOG)
+		qb_log_targets_syslog_reload(t);
+	qb_log_core_slot_unlock(t);
+	return 0;
+}
+
+static int32_t ctl_set_int(struct qb_log_target *t, int32_t *field,
+			   int32_t value)
+{
+	qb_log_core_slot_wrlock(t);
+	*field = value;
+	qb_log_core_slot_unlock(t);
+	return 0;
+}
+
+static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
+			 qb_log_ctl2_arg_t arg, int is_string)
+{
+	switch (conf) {
+	case QB_LOG_CONF_ENABLED:
+		if (arg.i32) {
+			return slot_enable(t);
+		}
+		slot_disable(t, QB_FALSE);
+		return 0;
+	case QB_LOG_CONF_FACILITY:
+		qb_log_core_slot_wrlock(t);
+		t->facility = arg.i32;
+		if (t->pos == QB_LOG_SYSLOG)
+			qb_log_targets_syslog_reload(t);
+		qb_log_core_slot_unlock(t);
+		return 0;
+	case QB_LOG_CONF_SIZE:
+		return ctl_size(t, arg.i32);
+	case QB_LOG_CONF_THREADED:
+		return ctl_set_int(t, &t->threaded, arg.i32);
+	case QB_LOG_CONF_PRIORITY_BUMP:
+		return ctl_set_int(t, &t->priority_bump, arg.i32);
+	case QB_LOG_CONF_STATE_GET:
+		return (int32_t)t->state;
+	case QB_LOG_CONF_FILE_SYNC:
+		return ctl_set_int(t, &t->file_sync, arg.i32);
+	case QB_LOG_CONF_EXTENDED:
+		return ctl_set_int(t, &t->extended, arg.i32);
+	case QB_LOG_CONF_IDENT:
+		/* An integer cannot carry a string (upstream crashed). */
+		return is_string ? ctl_ident(t, arg.s) : -EINVAL;
+	case QB_LOG_CONF_MAX_LINE_LEN:
+		if (arg.i32 > QB_LOG_ABSOLUTE_MAX_LEN || arg.i32 < 1)
+			return -EINVAL;
+		qb_log_core_slot_wrlock(t);
+		t->max_line_length = (size_t)arg.i32;
+		qb_log_core_slot_unlock(t);
+		return 0;
+	case QB_LOG_CONF_ELLIPSIS:
+		return ctl_set_int(t, &t->ellipsis, arg.i32);
+	case QB_LOG_CONF_USE_JOURNAL:
+#ifdef USE_JOURNAL
+		if (t->pos != QB_LOG_SYSLOG)
+			return -EINVAL;
+		qb_log_core_slot_wrlock(t);
+		t->use_journal = arg.i32;
+		qb_log_targets_syslog_reload(t);
+		qb_log_core_slot_unlock(t);
+		return 0;
+#else
+		return -EOPNOTSUPP;
+#endif
+	case QB_LOG_CONF_DEBUG:
+	default:
+		return -EINVAL;
+	}
+}
+
+static int32_t ctl_common(int32_t target, enum qb_log_conf conf,
+			  qb_log_ctl2_arg_t arg, int is_string)
+{
+	struct qb_log_target *t;
+	int32_t rc;
+
+	if (!qb_log_is_initialised())
+		return -EINVAL;
+	t = qb_log_target_get(target);
+	if (t == NULL)
+		return -EBADF;
+	qb_log_core_cfg_lock();
+	if (t->state == QB_LOG_STATE_UNUSED)
+		rc = -EBADF;
+	else
+		rc = ctl_apply(t, conf, arg, is_string);
+	qb_log_core_cfg_unlock();
+	return rc;
+}
+
+int32_t qb_log_ctl2(int32_t target, enum qb_log_conf conf_type,
+		    qb_log_ctl2_arg_t arg)
+{
+	return ctl_common(target, conf_type, arg, QB_TRUE);
+}
+
+int32_t qb_log_ctl(int32_t target, enum qb_log_conf conf_type, int32_t arg)
+{
+	return ctl_common(target, conf_type, QB_LOG_CTL2_I32(arg), QB_FALSE);
+}
+
+void qb_log_format_set(int32_t t, const char *format)
+{
+	struct qb_log_target *tgt = qb_log_target_get(t);
+
+	if (tgt == NULL)
+		return;
+	qb_log_core_cfg_lock();
+	qb_log_core_slot_wrlock(tgt);
+	slot_format_store(tgt, format);
+	qb_log_core_slot_unlock(tgt);
+	qb_log_core_cfg_unlock();
+}
+
+void *qb_log_target_user_data_get(int32_t t)
+{
+	struct qb_log_target *tgt = qb_log_target_get(t);
+
+	if (tgt == NULL || tgt->state == QB_LOG_STATE_UNUSED) {
+		errno = EBADF;
+		return NULL;
+	}
+	return tgt->user_data;
+}
+
+int32_t qb_log_target_user_data_set(int32_t t, void *user_data)
+{
+	struct qb_log_target *tgt = qb_log_target_get(t);
+
+	if (!qb_log_is_initialised())
+		return -EINVAL;
+	if (tgt == NULL || tgt->state == QB_LOG_STATE_UNUSED)
+		return -EBADF;
+	tgt->user_data = user_data;
+	return 0;
+}
+
+/* ---- the log call ----------------------------------------------------- */
+
+/*
+ * Apply the extended-information rule of slot @p t to @p text: returns the
+ * text to write (possibly @p buf) or NULL when the slot gets nothing.
+ */
+static const char *extended_apply(const struct qb_log_target *t,
+				  const char *text, char *buf, size_t size)
+{
+	const char *x = strchr(text, QB_XC);
+	size_t cut;
+
+	if (x == NULL)
+		return text;
+	cut = (size_t)(x - text);
+	if (!t->extended && cut == 0)
+		return NULL;
+	if (t->extended && x[1] != '\0') {
+		snprintf(buf, size, "%s", text);
+		buf[cut] = '|';
+		return buf;
+	}
+	if (cut >= size)
+		cut = size - 1;
+	memcpy(buf, text, cut);
+	buf[cut] = '\0';
+	return buf;
+}
+
+void qb_log_core_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
+			    struct timespec *ts, const char *text)
+{
+	char buf[QB_LOG_ABSOLUTE_MAX_LEN];
+	int locked;
+
+	locked = qb_log_core_slot_rdlock(t);
+	if (t->state == QB_LOG_STATE_ENABLED && t->logger != NULL) {
+		const char *msg = extended_apply(t, text, buf, sizeof(buf));
+
+		if (msg != NULL)
+			t->logger((int32_t)t->pos, cs, ts, msg);
+	}
+	if (locked)
+		qb_log_core_slot_unlock(t);
+}
+
+static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
+		      struct timespec *ts, va_list ap)
+{
+	int locked = qb_log_core_slot_rdlock(t);
+
+	if (t->state == QB_LOG_STATE_ENABLED && t->vlogger != NULL) {
+		va_list aq;
+
+		va_copy(aq, ap);
+		t->vlogger((int32_t)t->pos, cs, ts, aq);
+		va_end(aq);
+	}
+	if (locked)
+		qb_log_core_slot_unlock(t);
+}
+
+/* Render the message once for all text slots (upstream rules: cut to
+ * max_len - 1, one trailing newline removed only if nothing was cut). */
+static void text_render(char *text, size_t max_len, const char *format,
+			va_list ap)
+{
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(text, max_len, format, aq);
+	va_end(aq);
+	if (n > 0 && (size_t)n < max_len && text[n - 1] == '\n')
+		text[n - 1] = '\0';
+}
+
+static size_t line_length_for(uint32_t bits)
+{
+	size_t max = 0;
+	int32_t i;
+
+	for (i = 0; bits != 0; i++, bits >>= 1) {
+		const struct qb_log_target *t = &log_state.targets[i];
+
+		if ((bits & 1)
+		    && __atomic_load_n(&t->state, __ATOMIC_RELAXED)
+		       == QB_LOG_STATE_ENABLED
+		    && t->max_line_length > max)
+			max = t->max_line_length;
+	}
+	return max;
+}
+
+static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
+			 qb_log_util_fn util_fn, va_list ap)
+{
+	char text[QB_LOG_ABSOLUTE_MAX_LEN];
+	struct timespec ts;
+	size_t max_len = line_length_for(bits);
+	int have_text = 0;
+	int thread_tried = 0, thread_took = 0;
+	int32_t i;
+
+	if (max_len == 0)
+		max_len = QB_LOG_MAX_LEN;
+	if (max_len > sizeof(text))
+		max_len = sizeof(text);
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+
+	if (util_fn != NULL) {
+		text_render(text, max_len, cs->format, ap);
+		have_text = 1;
+		util_fn(cs->filename, (int32_t)cs->lineno,
+			(int32_t)cs->priority, text);
+	}
+	for (i = 0; bits != 0; i++, bits >>= 1) {
+		struct qb_log_target *t = &log_state.targets[i];
+
+		if (!(bits & 1)
+		    || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)
+		       != QB_LOG_STATE_ENABLED
+		    || (tls_wrlocked & (1U << i)))
+			continue;
+		if (t->vlogger != NULL) {
+			vlog_slot(t, cs, &ts, ap);
+			continue;
+		}
+		if (!have_text) {
+			text_render(text, max_len, cs->format, ap);
+			have_text = 1;
+		}
+		if (t->threaded) {
+			if (!thread_tried) {
+				thread_tried = 1;
+				thread_took = qb_log_thread_post(cs, &ts,
+								 text) == 0;
+			}
+			if (thread_took)
+				continue;
+		}
+		qb_log_core_slot_write(t, cs, &ts, text);
+	}
+}
+
+void qb_log_real_va_(struct qb_log_callsite *cs, va_list ap)
+{
+	uint32_t bits;
+	qb_log_util_fn util_fn;
+
+	/* A NULL callsite (not initialised) is simply ignored; a call made
+	 * from inside a logger of this thread would recurse: dropped. */
+	if (cs == NULL || tls_in_logger)
+		return;
+	bits = __atomic_load_n(&cs->targets, __ATOMIC_RELAXED);
+	util_fn = NULL;
+	if (cs->tags & QB_LOG_TAG_LIBQB_MSG)
+		util_fn = __atomic_load_n(&log_state.util_fn,
+					  __ATOMIC_ACQUIRE);
+	if (bits == 0 && util_fn == NULL)
+		return;
+	if (!qb_log_is_initialised())
+		return;
+	tls_in_logger = 1;
+	log_dispatch(cs, bits, util_fn, ap);
+	tls_in_logger = 0;
+}
+
+void qb_log_real_(struct qb_log_callsite *cs, ...)
+{
+	va_list ap;
+
+	if (cs == NULL)
+		return;
+	va_start(ap, cs);
+	qb_log_real_va_(cs, ap);
+	va_end(ap);
+}
+
+void qb_log_from_external_source_va2(const char *message_id,
+				     const char *function,
+				     const char *filename,
+				     const char *format,
+				     uint8_t priority, uint32_t lineno,
+				     uint32_t tags, va_list ap)
+{
+	struct qb_log_callsite *cs;
+
+	cs = qb_log_callsite_get2(message_id, function, filename, format,
+				  priority, lineno, tags);
+	qb_log_real_va_(cs, ap);
+}
+
+void qb_log_from_external_source_va(const char *function,
+				    const char *filename,
+				    const char *format, uint8_t priority,
+				    uint32_t lineno, uint32_t tags,
+				    va_list ap)
+{
+	qb_log_from_external_source_va2(NULL, function, filename, format,
+					priority, lineno, tags, ap);
+}
+
+void qb_log_from_external_source(const char *function, const char *filename,
+				 const char *format, uint8_t priority,
+				 uint32_t lineno, uint32_t tags, ...)
+{
+	va_list ap;
+
+	va_start(ap, tags);
+	qb_log_from_external_source_va2(NULL, function, filename, format,
+					priority, lineno, tags, ap);
+	va_end(ap);
+}
+
+/* ---- fork ------------------------------------------------------------- */
+
+static void locks_reset_in_child(void)
+{
+	int32_t i;
+
+	cfg_lock_init();
+	for (i = 0; i < QB_LOG_TARGET_MAX; i++)
+		slot_lock_init(&log_state.targets[i]);
+	qb_log_cs_lock_reset();
+	tls_wrlocked = 0;
+	tls_rdlocked = 0;
+}
+
+static void atfork_prepare(void)
+{
+	int32_t i;
+
+	qb_log_core_cfg_lock();
+	for (i = 0; i < QB_LOG_TARGET_MAX; i++)
+		qb_log_core_slot_wrlock(&log_state.targets[i]);
+	qb_log_cs_lock();
+	qb_log_thread_atfork_prepare();
+	qb_log_blackbox_atfork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	int32_t i;
+
+	qb_log_blackbox_atfork_parent();
+	qb_log_thread_atfork_parent();
+	qb_log_cs_unlock();
+	for (i = QB_LOG_TARGET_MAX - 1; i >= 0; i--)
+		qb_log_core_slot_unlock(&log_state.targets[i]);
+	qb_log_core_cfg_unlock();
+}
+
+static void atfork_child(void)
+{
+	qb_log_blackbox_atfork_child();
+	qb_log_thread_atfork_child();
+	locks_reset_in_child();
+	qb_log_reflect_pid();
+}
+
+int32_t qb_log_reflect_pid(void)
+{
+	pid_t pid = getpid();
+	int32_t i;
+	struct qb_log_target *bb = &log_state.targets[QB_LOG_BLACKBOX];
+
+	if (!qb_log_is_initialised())
+		return -EINVAL;
+	if (pid == log_state.pid)
+		return 0;
+	/* A new process: whatever other threads held is gone with them. */
+	if (locks_ready) {
+		qb_log_thread_atfork_child();
+		locks_reset_in_child();
+	}
+	log_state.pid = pid;
+	for (i = 0; i < QB_LOG_TARGET_MAX; i++)
+		if (log_state.targets[i].state != QB_LOG_STATE_UNUSED)
+			slot_format_expand(&log_state.targets[i]);
+	if (bb->instance != NULL)
+		qb_log_blackbox_reflect_pid(bb, pid);
+	return 1;
+}
