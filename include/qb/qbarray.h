@@ -38,13 +38,15 @@ typedef struct qb_array qb_array_t;
 qb_array_t *qb_array_create(size_t max_elements, size_t element_size);
 
 /**
- * Create an array that grows by itself.
+ * Create an array that may grow by itself.
  * @param max_elements initial capacity (at most QB_ARRAY_MAX_ELEMENTS).
  * @param element_size size in bytes of one element (greater than 0).
- * @param autogrow_elements when non-zero, qb_array_index() beyond the
- *        capacity grows the array (by at least this many elements) instead
- *        of failing.
- * @return the new array, or NULL with errno set (EINVAL, ENOMEM).
+ * @param autogrow_elements 0 for a fixed capacity; 1 to 16 (the elements
+ *        of one bin) to let qb_array_index() beyond the capacity grow the
+ *        array up to that index instead of failing.
+ * @return the new array, or NULL with errno set: EINVAL for a zero
+ *         element_size, a capacity above QB_ARRAY_MAX_ELEMENTS or
+ *         autogrow_elements above 16; ENOMEM.
  */
 qb_array_t *qb_array_create_2(size_t max_elements, size_t element_size,
 			      size_t autogrow_elements);
@@ -54,9 +56,10 @@ qb_array_t *qb_array_create_2(size_t max_elements, size_t element_size,
  * @param a the array.
  * @param idx index of the element, from 0.
  * @param element_out receives the element's address.
- * @return 0 on success; -EINVAL when a or element_out is NULL; -ERANGE
- *         when idx is negative or beyond the capacity (and the array
- *         does not grow by itself); -ENOMEM when a bin cannot be allocated.
+ * @return 0 on success; -EINVAL when a or element_out is NULL, or when
+ *         a growing array would exceed QB_ARRAY_MAX_ELEMENTS; -ERANGE when
+ *         idx is negative or beyond the capacity of a fixed array; -ENOMEM
+ *         when a bin cannot be allocated.
  */
 int32_t qb_array_index(qb_array_t *a, int32_t idx, void **element_out);
 
@@ -100,7 +103,7 @@ int32_t qb_array_new_bin_cb_set(qb_array_t *a, qb_array_new_bin_cb_fn fn);
 
 /**
  * Free an array and all its elements.
- * @param a the array (NULL is ignored).
+ * @param a the array (NULL is ignored here; libqb 2.0 crashes on it).
  */
 void qb_array_free(qb_array_t *a);
 

@@ -72,13 +72,15 @@ static struct qb_hdb (database_name) = {				\
 };
 
 /**
- * Initialise a database (its destructor field is left as it is).
+ * Initialise a database: every field is reset, including the destructor
+ * (set it afterwards if one is wanted), and the slot table is allocated.
  * @param hdb the database.
  */
 void qb_hdb_create(struct qb_hdb *hdb);
 
 /**
- * Release the slot storage of a database. Objects still alive are not
+ * Release the slot storage of a database and reset every field (so a
+ * later call needs qb_hdb_create() first). Objects still alive are not
  * freed and their handles become invalid.
  * @param hdb the database.
  */
@@ -86,11 +88,14 @@ void qb_hdb_destroy(struct qb_hdb *hdb);
 
 /**
  * Allocate a zero-filled object and a handle for it. The caller holds
- * one reference, released by qb_hdb_handle_destroy().
+ * one reference, released by qb_hdb_handle_destroy(). Free slots are
+ * reused; the check part of the handle comes from random().
  * @param hdb the database.
  * @param instance_size size in bytes of the object.
  * @param handle_id_out receives the new handle.
- * @return 0 on success, -ENOMEM when memory runs out.
+ * @return 0 on success; -ENOMEM when memory runs out (or instance_size is
+ *         negative); -EINVAL when the database was destroyed and not
+ *         created again.
  */
 int32_t qb_hdb_handle_create(struct qb_hdb *hdb, int32_t instance_size,
 			     qb_handle_t *handle_id_out);
@@ -107,12 +112,12 @@ int32_t qb_hdb_handle_get(struct qb_hdb *hdb, qb_handle_t handle_in,
 			  void **instance);
 
 /**
- * Like qb_hdb_handle_get() but also succeeds while the object is pending
- * destruction (its last references have not been put yet).
+ * Same as qb_hdb_handle_get() (libqb 2.0 made it an alias; kept for
+ * source compatibility).
  * @param hdb the database.
  * @param handle_in the handle.
  * @param instance receives the object's address.
- * @return 0 on success; -EBADF when the handle is unknown or stale.
+ * @return 0 on success; -EBADF as qb_hdb_handle_get().
  */
 int32_t qb_hdb_handle_get_always(struct qb_hdb *hdb, qb_handle_t handle_in,
 				 void **instance);
@@ -127,8 +132,9 @@ int32_t qb_hdb_handle_get_always(struct qb_hdb *hdb, qb_handle_t handle_in,
 int32_t qb_hdb_handle_put(struct qb_hdb *hdb, qb_handle_t handle_in);
 
 /**
- * Mark an object for destruction and drop the creator's reference; the
- * object is freed once every other reference is put.
+ * Mark an object for destruction and drop one reference (the creator's);
+ * the object is freed once every other reference is put. From then on
+ * qb_hdb_handle_get() refuses the handle.
  * @param hdb the database.
  * @param handle_in the handle.
  * @return 0 on success; -EBADF when the handle is unknown or stale.

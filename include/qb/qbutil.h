@@ -28,8 +28,10 @@ struct qb_thread_lock_s;
 typedef struct qb_thread_lock_s qb_thread_lock_t;
 
 /**
- * Create a lock. Both kinds are process-shared capable, not recursive.
- * @param type QB_THREAD_LOCK_SHORT (spinlock) or QB_THREAD_LOCK_LONG (mutex).
+ * Create a lock. Both kinds are initialised process-shared and are not
+ * recursive: locking twice from one thread deadlocks.
+ * @param type QB_THREAD_LOCK_SHORT (spinlock) or QB_THREAD_LOCK_LONG
+ *        (mutex); any other value gets a mutex.
  * @return the lock, or NULL with errno set (ENOMEM, or the error of the
  *         underlying initialisation).
  */
@@ -60,7 +62,8 @@ int32_t qb_thread_unlock(qb_thread_lock_t *tl);
 /**
  * Destroy a lock that nobody holds, and free it.
  * @param tl the lock.
- * @return 0 on success, or a negative errno (e.g. -EBUSY).
+ * @return 0 on success; -EBUSY when a LONG lock is still held (the lock is
+ *         then left intact); -EINVAL for NULL.
  */
 int32_t qb_thread_lock_destroy(qb_thread_lock_t *tl);
 
@@ -84,7 +87,8 @@ typedef void (*qb_util_log_fn_t)(const char *file_name,
 void qb_util_set_log_function(qb_util_log_fn_t fn) QB_GNUC_DEPRECATED;
 
 /**
- * Add a number of milliseconds to a timespec, normalising tv_nsec.
+ * Add a number of milliseconds to a timespec. tv_nsec stays within
+ * [0, 10^9) also when ms is negative.
  * @param ts the time to change.
  * @param ms milliseconds to add (negative values subtract).
  */
@@ -156,9 +160,10 @@ void qb_util_stopwatch_start(qb_util_stopwatch_t *sw);
 void qb_util_stopwatch_stop(qb_util_stopwatch_t *sw);
 
 /**
- * Time between start and stop, or between start and now when not stopped.
+ * Time between the last start and the stop that followed it.
  * @param sw the stopwatch.
- * @return elapsed microseconds (0 when never started).
+ * @return elapsed microseconds; 0 unless the stopwatch was started and
+ *         then stopped.
  */
 uint64_t qb_util_stopwatch_us_elapsed_get(qb_util_stopwatch_t *sw);
 
@@ -170,38 +175,43 @@ uint64_t qb_util_stopwatch_us_elapsed_get(qb_util_stopwatch_t *sw);
 float qb_util_stopwatch_sec_elapsed_get(qb_util_stopwatch_t *sw);
 
 /**
- * Allocate split slots. Only allowed once per stopwatch.
+ * Set the number of split times the stopwatch keeps. Calling it again
+ * resizes the slots and forgets the splits recorded so far; 0 removes them.
  * @param sw the stopwatch.
  * @param max_splits number of split times to keep.
- * @param options 0 or QB_UTIL_SW_OVERWRITE.
- * @return 0 on success; -EINVAL when slots were already allocated;
- *         -ENOMEM when memory runs out.
+ * @param options 0 (further splits are refused once the slots are full) or
+ *        QB_UTIL_SW_OVERWRITE (the oldest split is reused).
+ * @return 0 on success, -ENOMEM when memory runs out.
  */
 int32_t qb_util_stopwatch_split_ctl(qb_util_stopwatch_t *sw,
 				    uint32_t max_splits, uint32_t options);
 
 /**
- * Record a split time.
+ * Record a split time. Splits are numbered 0, 1, 2, ... from the last
+ * qb_util_stopwatch_start(); with QB_UTIL_SW_OVERWRITE numbering keeps
+ * going and only the newest max_splits remain queryable.
  * @param sw the stopwatch.
  * @return microseconds since the previous split (or since start for the
- *         first one); 0 when no slot is left and overwriting is off.
+ *         first one); 0 when the stopwatch was never started, has no split
+ *         slots, or is full and overwriting is off (nothing is recorded).
  */
 uint64_t qb_util_stopwatch_split(qb_util_stopwatch_t *sw);
 
 /**
- * Index of the latest split.
+ * Number of the latest split (zero based).
  * @param sw the stopwatch.
- * @return slot index of the last split, or 0 when there is none.
+ * @return the last split's number, or 0 when there is none.
  */
 uint32_t qb_util_stopwatch_split_last(qb_util_stopwatch_t *sw);
 
 /**
- * Time between two splits.
+ * Time between two recorded splits.
  * @param sw the stopwatch.
- * @param receint index of the later split.
- * @param older index of the earlier split.
- * @return microseconds from older to receint, or 0 when an index is out
- *         of range or older is after receint.
+ * @param receint number of the later split.
+ * @param older number of the earlier split; equal to receint to get the
+ *        time from the start to that split.
+ * @return microseconds from older to receint, or 0 when a split is not
+ *         (or no longer) recorded or older is after receint.
  */
 uint64_t qb_util_stopwatch_time_split_get(qb_util_stopwatch_t *sw,
 					  uint32_t receint, uint32_t older);

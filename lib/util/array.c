@@ -1,0 +1,182 @@
+/*
+ * qb_array: elements stored in bins of QB_ARRAY_BIN_ELEMENTS, each bin
+ * allocated (zero-filled) the first time one of its elements is indexed,
+ * so element addresses never change. The capacity (max_elements) bounds
+ * valid indexes; the bin table may be a little larger than needed, sized
+ * the way libqb 2.0 sizes it so qb_array_num_bins_get() agrees.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qb/qbarray.h>
+
+#define QB_ARRAY_BIN_ELEMENTS 16
+#define QB_ARRAY_MAX_BINS (QB_ARRAY_MAX_ELEMENTS / QB_ARRAY_BIN_ELEMENTS)
+
+struct qb_array {
+	size_t max_elements;	/* indexes below this are valid */
+	size_t element_size;
+	size_t autogrow_elements; /* non-zero: indexing past the end grows */
+	size_t num_bins;	/* entries in bins[] */
+	void **bins;
+	qb_array_new_bin_cb_fn new_bin_cb;
+};
+
+/* Bins needed to hold elements [0, max_elements] (one spare element). */
+static size_t bins_for(size_t max_elements)
+{
+	return max_elements / QB_ARRAY_BIN_ELEMENTS + 1;
+}
+
+static int32_t bin_table_resize(struct qb_array *a, size_t num_bins)
+{
+	void **bins = realloc(a->bins, num_bins * sizeof(*bins));
+
+	if (bins == NULL) {
+		return -ENOMEM;
+	}
+	memset(bins + a->num_bins, 0, (num_bins - a->num_bins) * sizeof(*bins));
+	a->bins = bins;
+	a->num_bins = num_bins;
+	return 0;
+}
+
+qb_array_t *qb_array_create_2(size_t max_elements, size_t element_size,
+			      size_t autogrow_elements)
+{
+	struct qb_array *a;
+	size_t num_bins;
+
+	if (element_size == 0 || max_elements > QB_ARRAY_MAX_ELEMENTS ||
+	    autogrow_elements > QB_ARRAY_BIN_ELEMENTS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	a->max_elements = max_elements;
+	a->element_size = element_size;
+	a->autogrow_elements = autogrow_elements;
+	num_bins = QB_MIN(bins_for(max_elements), (size_t)QB_ARRAY_MAX_BINS);
+	if (bin_table_resize(a, num_bins) != 0) {
+		free(a);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return a;
+}
+
+qb_array_t *qb_array_create(size_t max_elements, size_t element_size)
+{
+	return qb_array_create_2(max_elements, element_size, 0);
+}
+
+int32_t qb_array_grow(qb_array_t *a, size_t max_elements)
+{
+	size_t needed;
+	int32_t rc;
+
+	if (a == NULL || max_elements > QB_ARRAY_MAX_ELEMENTS) {
+		return -EINVAL;
+	}
+	needed = bins_for(max_elements);
+	if (needed > a->num_bins) {
+		/* One bin of headroom, as libqb 2.0 does. */
+		rc = bin_table_resize(a, QB_MIN(needed + 1,
+						(size_t)QB_ARRAY_MAX_BINS + 1));
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	if (max_elements > a->max_elements) {
+		a->max_elements = max_elements;
+	}
+	return 0;
+}
+
+static int32_t bin_allocate(struct qb_array *a, size_t bin)
+{
+	a->bins[bin] = calloc(QB_ARRAY_BIN_ELEMENTS, a->element_size);
+	if (a->bins[bin] == NULL) {
+		return -ENOMEM;
+	}
+	if (a->new_bin_cb) {
+		a->new_bin_cb(a, (uint32_t)bin);
+	}
+	return 0;
+}
+
+int32_t qb_array_index(qb_array_t *a, int32_t idx, void **element_out)
+{
+	size_t bin;
+	int32_t rc;
+
+	if (a == NULL || element_out == NULL) {
+		return -EINVAL;
+	}
+	if (idx < 0) {
+		return -ERANGE;
+	}
+	if ((size_t)idx >= a->max_elements) {
+		if (a->autogrow_elements == 0) {
+			return -ERANGE;
+		}
+		rc = qb_array_grow(a, (size_t)idx + 1);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	bin = (size_t)idx / QB_ARRAY_BIN_ELEMENTS;
+	if (a->bins[bin] == NULL) {
+		rc = bin_allocate(a, bin);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	*element_out = (char *)a->bins[bin] +
+		((size_t)idx % QB_ARRAY_BIN_ELEMENTS) * a->element_size;
+	return 0;
+}
+
+size_t qb_array_num_bins_get(qb_array_t *a)
+{
+	if (a == NULL) {
+		return (size_t)-EINVAL;
+	}
+	return a->num_bins;
+}
+
+size_t qb_array_elems_per_bin_get(qb_array_t *a)
+{
+	if (a == NULL) {
+		return (size_t)-EINVAL;
+	}
+	return QB_ARRAY_BIN_ELEMENTS;
+}
+
+int32_t qb_array_new_bin_cb_set(qb_array_t *a, qb_array_new_bin_cb_fn fn)
+{
+	if (a == NULL) {
+		return -EINVAL;
+	}
+	a->new_bin_cb = fn;
+	return 0;
+}
+
+void qb_array_free(qb_array_t *a)
+{
+	size_t i;
+
+	if (a == NULL) {
+		return;
+	}
+	for (i = 0; i < a->num_bins; i++) {
+		free(a->bins[i]);
+	}
+	free(a->bins);
+	free(a);
+}

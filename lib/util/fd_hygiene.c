@@ -1,0 +1,35 @@
+/* Descriptors the library keeps: never 0-2, always close-on-exec. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include "util/util_internal.h"
+
+/* The lowest descriptor number the library is willing to keep. */
+#define QB_UTIL_FIRST_SAFE_FD 3
+
+int qb_util_fd_hygiene(int fd)
+{
+	int flags;
+	int moved;
+
+	if (fd < 0) {
+		return -EBADF;
+	}
+	if (fd < QB_UTIL_FIRST_SAFE_FD) {
+		moved = fcntl(fd, F_DUPFD_CLOEXEC, QB_UTIL_FIRST_SAFE_FD);
+		if (moved < 0) {
+			return -errno;
+		}
+		close(fd);
+		return moved;
+	}
+	flags = fcntl(fd, F_GETFD);
+	if (flags < 0) {
+		return -errno;
+	}
+	if (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
+		return -errno;
+	}
+	return fd;
+}

@@ -1,0 +1,73 @@
+/*
+ * util_internal.h - the util module's door for the rest of the library.
+ *
+ * Internal logging, fd hygiene and the hook for the deprecated
+ * qb_util_set_log_function() receiver. Nothing here is exported.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef QB_UTIL_INTERNAL_H_DEFINED
+#define QB_UTIL_INTERNAL_H_DEFINED
+
+#include <errno.h>
+#include <stddef.h>
+#include <qb/qbdefs.h>
+#include <qb/qbutil.h>
+#include <qb/qblog.h>
+
+/**
+ * Log a message about the library itself (tagged QB_LOG_TAG_LIBQB_MSG so
+ * applications can filter or route libqb's own diagnostics).
+ */
+#define qb_util_log(priority, fmt, args...) \
+	qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt, ##args)
+
+/**
+ * Like qb_util_log() and append ": <strerror(errno)> (<errno>)". errno is
+ * read once, before anything else runs, and restored afterwards so the
+ * caller can still return -errno.
+ */
+#define qb_util_perror(priority, fmt, args...) do {			\
+	int qb_util_err_ = errno;					\
+	char qb_util_errbuf_[QB_LOG_STRERROR_MAX_LEN];			\
+	const char *qb_util_errstr_ = qb_strerror_r(qb_util_err_,	\
+		qb_util_errbuf_, sizeof(qb_util_errbuf_));		\
+	qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt ": %s (%d)", ##args, \
+		qb_util_errstr_, qb_util_err_);				\
+	errno = qb_util_err_;						\
+} while (0)
+
+/**
+ * Make an fd the library keeps safe to hold: never 0, 1 or 2 (which a
+ * process that closed its standard streams would hand out next) and
+ * close-on-exec.
+ * @param fd an open descriptor owned by the caller.
+ * @return fd itself (now FD_CLOEXEC), or a new descriptor >= 3 replacing
+ *         it when fd was 0..2 (the low one is closed), or -errno on
+ *         failure (fd is left open and untouched then).
+ */
+int qb_util_fd_hygiene(int fd);
+
+/**
+ * The receiver registered with the deprecated qb_util_set_log_function(),
+ * or NULL. The log core calls it for every message carrying
+ * QB_LOG_TAG_LIBQB_MSG, with (file, line, priority, text).
+ */
+qb_util_log_fn_t qb_util_log_fn_get(void);
+
+/**
+ * BSD string copy: copies at most size-1 bytes of src and NUL-terminates
+ * when size > 0. Exported (libqb 2.0 exports it), declared here because
+ * glibc < 2.38 lacks it.
+ * @return strlen(src); truncation happened when the result >= size.
+ */
+size_t strlcpy(char *dst, const char *src, size_t size);
+
+/**
+ * BSD string append into a buffer of size bytes holding a string.
+ * @return strlen(dst) + strlen(src) (dst is not bounded by size, as in
+ *         libqb); truncation happened when the result >= size.
+ */
+size_t strlcat(char *dst, const char *src, size_t size);
+
+#endif /* QB_UTIL_INTERNAL_H_DEFINED */
