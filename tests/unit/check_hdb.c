@@ -1,0 +1,219 @@
+/* qbhdb.h: handle life cycle, reference counts, stale handles, iteration. */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <qb/qbhdb.h>
+
+static int destructed;
+static int last_destructed;
+
+static void destructor(void *instance)
+{
+	destructed++;
+	last_destructed = *(int *)instance;
+}
+
+QB_HDB_DECLARE(static_db, destructor);
+
+START_TEST(test_static_lazy)
+{
+	qb_handle_t h;
+	void *inst;
+
+	ck_assert_int_eq(static_db.first_run, QB_TRUE);
+	ck_assert_int_eq(qb_hdb_handle_create(&static_db, sizeof(int), &h), 0);
+	ck_assert_int_eq(static_db.first_run, QB_FALSE);
+	ck_assert_ptr_nonnull(static_db.handles);
+	ck_assert_uint_eq(static_db.handle_count, 1);
+	ck_assert_uint_eq(qb_hdb_base_convert(h), 0);
+	ck_assert_uint_ne(h >> 32, 0);
+	ck_assert_int_eq(qb_hdb_handle_get(&static_db, h, &inst), 0);
+	*(int *)inst = 99;
+	ck_assert_int_eq(qb_hdb_handle_put(&static_db, h), 0);
+	destructed = 0;
+	ck_assert_int_eq(qb_hdb_handle_destroy(&static_db, h), 0);
+	ck_assert_int_eq(destructed, 1);
+	ck_assert_int_eq(last_destructed, 99);
+	qb_hdb_destroy(&static_db);
+}
+END_TEST
+
+START_TEST(test_lifecycle)
+{
+	struct qb_hdb db;
+	qb_handle_t h;
+	void *inst, *inst2;
+
+	qb_hdb_create(&db);
+	db.destructor = destructor;
+	ck_assert_int_eq(qb_hdb_handle_create(&db, sizeof(int) * 4, &h), 0);
+	ck_assert_int_eq(qb_hdb_handle_refcount_get(&db, h), 1);
+	ck_assert_int_eq(qb_hdb_handle_get(&db, h, &inst), 0);
+	ck_assert_int_eq(((int *)inst)[3], 0);	/* zero-filled */
+	*(int *)inst = 5;
+	ck_assert_int_eq(qb_hdb_handle_get_always(&db, h, &inst2), 0);
+	ck_assert_ptr_eq(inst, inst2);
+	ck_assert_int_eq(qb_hdb_handle_refcount_get(&db, h), 3);
+	ck_assert_int_eq(qb_hdb_handle_put(&db, h), 0);
+	ck_assert_int_eq(qb_hdb_handle_refcount_get(&db, h), 2);
+
+	/* destroy while referenced: pending, gets refused, freed on last put */
+	destructed = 0;
+	ck_assert_int_eq(qb_hdb_handle_destroy(&db, h), 0);
+	ck_assert_int_eq(destructed, 0);
+	ck_assert_int_eq(qb_hdb_handle_refcount_get(&db, h), 1);
+	ck_assert_int_eq(qb_hdb_handle_get(&db, h, &inst), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_get_always(&db, h, &inst), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_put(&db, h), 0);
+	ck_assert_int_eq(destructed, 1);
+	ck_assert_int_eq(last_destructed, 5);
+
+	/* the handle is now stale everywhere */
+	ck_assert_int_eq(qb_hdb_handle_get(&db, h, &inst), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_put(&db, h), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_destroy(&db, h), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_refcount_get(&db, h), -EBADF);
+	qb_hdb_destroy(&db);
+	ck_assert_ptr_null(db.handles);
+	ck_assert_ptr_null(db.destructor);
+}
+END_TEST
+
+START_TEST(test_bad_handles)
+{
+	struct qb_hdb db;
+	qb_handle_t h, h2;
+	void *inst;
+
+	qb_hdb_create(&db);
+	ck_assert_int_eq(qb_hdb_handle_create(&db, 8, &h), 0);
+	ck_assert_int_eq(qb_hdb_handle_get(&db, h ^ (1ULL << 40), &inst), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_get(&db, h + 1, &inst), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_get(&db, 1000, &inst), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_get(&db, qb_hdb_nocheck_convert(1), &inst), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_put(&db, 1000), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_destroy(&db, 1000), -EBADF);
+	ck_assert_int_eq(qb_hdb_handle_refcount_get(&db, 1000), -EBADF);
+	/* the "no check" marker bypasses the check value */
+	ck_assert_uint_eq(qb_hdb_nocheck_convert(5), 0xFFFFFFFF00000005ULL);
+	ck_assert_int_eq(qb_hdb_handle_get(&db, qb_hdb_nocheck_convert(0), &inst), 0);
+	ck_assert_int_eq(qb_hdb_handle_put(&db, qb_hdb_nocheck_convert(0)), 0);
+	/* a recycled slot gets a new handle; the old one stays invalid */
+	ck_assert_int_eq(qb_hdb_handle_destroy(&db, h), 0);
+	ck_assert_int_eq(qb_hdb_handle_create(&db, 8, &h2), 0);
+	ck_assert_uint_eq(qb_hdb_base_convert(h2), 0);
+	if (h2 != h) {
+		ck_assert_int_eq(qb_hdb_handle_get(&db, h, &inst), -EBADF);
+	}
+	/* negative sizes cannot be allocated */
+	ck_assert_int_eq(qb_hdb_handle_create(&db, -1, &h2), -ENOMEM);
+	ck_assert_int_eq(qb_hdb_handle_create(&db, 0, &h2), 0);
+	qb_hdb_destroy(&db);
+	/* a destroyed database refuses everything until re-created */
+	ck_assert_int_eq(qb_hdb_handle_create(&db, 8, &h2), -EINVAL);
+	ck_assert_int_eq(qb_hdb_handle_get(&db, h2, &inst), -EBADF);
+	qb_hdb_iterator_reset(&db);
+	ck_assert_int_eq(qb_hdb_iterator_next(&db, &inst, &h2), -1);
+}
+END_TEST
+
+START_TEST(test_many_and_iterate)
+{
+	struct qb_hdb db;
+	qb_handle_t h[100], it;
+	void *inst;
+	int i, seen = 0, sum = 0;
+
+	qb_hdb_create(&db);
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(qb_hdb_handle_create(&db, sizeof(int), &h[i]), 0);
+		ck_assert_int_eq(qb_hdb_handle_get(&db, h[i], &inst), 0);
+		*(int *)inst = i;
+		qb_hdb_handle_put(&db, h[i]);
+	}
+	ck_assert_uint_eq(db.handle_count, 100);
+	for (i = 0; i < 100; i += 2) {
+		ck_assert_int_eq(qb_hdb_handle_destroy(&db, h[i]), 0);
+	}
+	qb_hdb_iterator_reset(&db);
+	while (qb_hdb_iterator_next(&db, &inst, &it) == 0) {
+		ck_assert_int_eq(*(int *)inst % 2, 1);
+		ck_assert_uint_eq(it, h[*(int *)inst]);
+		ck_assert_int_eq(qb_hdb_handle_refcount_get(&db, it), 2);
+		qb_hdb_handle_put(&db, it);
+		seen++;
+		sum += *(int *)inst;
+	}
+	ck_assert_int_eq(seen, 50);
+	ck_assert_int_eq(sum, 2500);
+	ck_assert_int_eq(qb_hdb_iterator_next(&db, &inst, &it), -1);
+	/* freed slots are reused before the table grows */
+	ck_assert_int_eq(qb_hdb_handle_create(&db, 4, &it), 0);
+	ck_assert_uint_eq(qb_hdb_base_convert(it), 0);
+	ck_assert_uint_eq(db.handle_count, 100);
+	qb_hdb_destroy(&db);
+}
+END_TEST
+
+#define THREADS 4
+#define ROUNDS 20000
+static struct qb_hdb shared_db;
+static qb_handle_t shared_handle;
+
+static void *get_put(void *arg)
+{
+	void *inst;
+	int i;
+
+	for (i = 0; i < ROUNDS; i++) {
+		if (qb_hdb_handle_get(&shared_db, shared_handle, &inst) != 0 ||
+		    qb_hdb_handle_put(&shared_db, shared_handle) != 0) {
+			return (void *)1;
+		}
+	}
+	return arg;
+}
+
+START_TEST(test_threaded_refcount)
+{
+	pthread_t t[THREADS];
+	void *rc;
+	int i;
+
+	qb_hdb_create(&shared_db);
+	ck_assert_int_eq(qb_hdb_handle_create(&shared_db, 16, &shared_handle), 0);
+	for (i = 0; i < THREADS; i++) {
+		pthread_create(&t[i], NULL, get_put, NULL);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(t[i], &rc);
+		ck_assert_ptr_null(rc);
+	}
+	ck_assert_int_eq(qb_hdb_handle_refcount_get(&shared_db, shared_handle), 1);
+	ck_assert_int_eq(qb_hdb_handle_destroy(&shared_db, shared_handle), 0);
+	qb_hdb_destroy(&shared_db);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("hdb");
+	TCase *tc = tcase_create("hdb");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_static_lazy);
+	tcase_add_test(tc, test_lifecycle);
+	tcase_add_test(tc, test_bad_handles);
+	tcase_add_test(tc, test_many_and_iterate);
+	tcase_add_test(tc, test_threaded_refcount);
+	tcase_set_timeout(tc, 20);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

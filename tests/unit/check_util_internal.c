@@ -1,0 +1,146 @@
+/*
+ * Util pieces not declared in public headers: strlcpy/strlcat (exported),
+ * fd hygiene, the deprecated log receiver hook and the internal log macros.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "util/util_internal.h"
+
+START_TEST(test_strlcpy)
+{
+	char b[16];
+
+	memset(b, 'Z', sizeof(b));
+	ck_assert_uint_eq(strlcpy(b, "hello", 0), 5);
+	ck_assert_int_eq(b[0], 'Z');		/* size 0 writes nothing */
+	ck_assert_uint_eq(strlcpy(b, "hello", 1), 5);
+	ck_assert_str_eq(b, "");
+	ck_assert_uint_eq(strlcpy(b, "hello", 3), 5);
+	ck_assert_str_eq(b, "he");
+	ck_assert_uint_eq(strlcpy(b, "hello", 6), 5);
+	ck_assert_str_eq(b, "hello");
+	ck_assert_uint_eq(strlcpy(b, "", sizeof(b)), 0);
+	ck_assert_str_eq(b, "");
+}
+END_TEST
+
+START_TEST(test_strlcat)
+{
+	char b[16];
+
+	strcpy(b, "abc");
+	ck_assert_uint_eq(strlcat(b, "hello", 3), 8);
+	ck_assert_str_eq(b, "abc");
+	ck_assert_uint_eq(strlcat(b, "hello", 6), 8);
+	ck_assert_str_eq(b, "abche");
+	strcpy(b, "abc");
+	ck_assert_uint_eq(strlcat(b, "hello", sizeof(b)), 8);
+	ck_assert_str_eq(b, "abchello");
+	/* dst longer than size: nothing written (libqb 2.0 overflows here) */
+	strcpy(b, "abcdefgh");
+	ck_assert_uint_eq(strlcat(b, "xy", 2), 10);
+	ck_assert_str_eq(b, "abcdefgh");
+	ck_assert_uint_eq(strlcat(b, "xy", 0), 10);
+	ck_assert_str_eq(b, "abcdefgh");
+}
+END_TEST
+
+START_TEST(test_fd_hygiene_high)
+{
+	int fds[2];
+	int fd;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ge(fds[0], 3);
+	ck_assert_int_eq(fcntl(fds[0], F_GETFD) & FD_CLOEXEC, 0);
+	fd = qb_util_fd_hygiene(fds[0]);
+	ck_assert_int_eq(fd, fds[0]);
+	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+	close(fds[0]);
+	close(fds[1]);
+	ck_assert_int_eq(qb_util_fd_hygiene(fds[0]), -EBADF);
+	ck_assert_int_eq(qb_util_fd_hygiene(-1), -EBADF);
+}
+END_TEST
+
+START_TEST(test_fd_hygiene_low)
+{
+	int fds[2];
+	int fd;
+
+	/* This test runs in its own forked process: closing stdin is safe. */
+	close(0);
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(fds[0], 0);
+	fd = qb_util_fd_hygiene(fds[0]);
+	ck_assert_int_ge(fd, 3);
+	ck_assert_int_eq(fcntl(0, F_GETFD), -1);	/* the low fd is closed */
+	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+	ck_assert_int_eq(write(fds[1], "x", 1), 1);	/* still the same pipe */
+	{
+		char c = 0;
+
+		ck_assert_int_eq(read(fd, &c, 1), 1);
+		ck_assert_int_eq(c, 'x');
+	}
+	close(fd);
+	close(fds[1]);
+}
+END_TEST
+
+static int receiver_calls;
+
+static void receiver(const char *file_name, int32_t file_line,
+		     int32_t severity, const char *msg)
+{
+	receiver_calls++;
+}
+
+START_TEST(test_log_fn_hook)
+{
+	ck_assert_ptr_null(qb_util_log_fn_get());
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	qb_util_set_log_function(receiver);
+	ck_assert_ptr_eq(qb_util_log_fn_get(), receiver);
+	qb_util_log_fn_get()("f.c", 1, 3, "m");
+	ck_assert_int_eq(receiver_calls, 1);
+	qb_util_set_log_function(NULL);
+#pragma GCC diagnostic pop
+	ck_assert_ptr_null(qb_util_log_fn_get());
+}
+END_TEST
+
+START_TEST(test_log_macros_keep_errno)
+{
+	errno = EAGAIN;
+	qb_util_perror(LOG_DEBUG, "probe %d", 1);
+	ck_assert_int_eq(errno, EAGAIN);
+	qb_util_log(LOG_DEBUG, "probe %s", "two");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("util_internal");
+	TCase *tc = tcase_create("util_internal");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_strlcpy);
+	tcase_add_test(tc, test_strlcat);
+	tcase_add_test(tc, test_fd_hygiene_high);
+	tcase_add_test(tc, test_fd_hygiene_low);
+	tcase_add_test(tc, test_log_fn_hook);
+	tcase_add_test(tc, test_log_macros_keep_errno);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
