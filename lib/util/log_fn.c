@@ -1,21 +1,13 @@
-/* The deprecated qb_util_set_log_function() receiver. */
-#include "config.h"
-#include <qb/qbatomic.h>
-#include "util/util_internal.h"
-
 /*
- * The receiver of qb_util_set_log_function(). A pointer store is atomic on
- * our platforms; the barrier functions make the new value visible to the
- * logging threads promptly.
+ * The deprecated qb_util_set_log_function(). The receiver is kept by the
+ * log core (it calls it for every message tagged QB_LOG_TAG_LIBQB_MSG,
+ * before the targets); this is only the public entry point.
  */
-static void *util_log_fn;
+#include "config.h"
+#include <qb/qbutil.h>
+#include "log/log_internal.h"
 
 void qb_util_set_log_function(qb_util_log_fn_t fn)
 {
-	qb_atomic_pointer_set(&util_log_fn, (void *)fn);
-}
-
-qb_util_log_fn_t qb_util_log_fn_get(void)
-{
-	return (qb_util_log_fn_t)qb_atomic_pointer_get(&util_log_fn);
+	qb_log_util_fn_set(fn);
 }

@@ -1,8 +1,9 @@
 /*
  * util_internal.h - the util module's door for the rest of the library.
  *
- * Internal logging, fd hygiene and the hook for the deprecated
- * qb_util_set_log_function() receiver. Nothing here is exported.
+ * Internal logging, fd hygiene and the strlcpy/strlcat declarations.
+ * (The deprecated qb_util_set_log_function() receiver is stored and called
+ * by the log core: see qb_log_util_fn_set() in log/log_internal.h.)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -47,13 +48,6 @@
  *         failure (fd is left open and untouched then).
  */
 int qb_util_fd_hygiene(int fd);
-
-/**
- * The receiver registered with the deprecated qb_util_set_log_function(),
- * or NULL. The log core calls it for every message carrying
- * QB_LOG_TAG_LIBQB_MSG, with (file, line, priority, text).
- */
-qb_util_log_fn_t qb_util_log_fn_get(void);
 
 /**
  * BSD string copy: copies at most size-1 bytes of src and NUL-terminates

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,25 +94,36 @@ START_TEST(test_fd_hygiene_low)
 END_TEST
 
 static int receiver_calls;
+static char receiver_text[128];
+static int32_t receiver_severity;
 
 static void receiver(const char *file_name, int32_t file_line,
 		     int32_t severity, const char *msg)
 {
 	receiver_calls++;
+	receiver_severity = severity;
+	snprintf(receiver_text, sizeof(receiver_text), "%s", msg);
 }
 
-START_TEST(test_log_fn_hook)
+/* The deprecated receiver gets libqb's own messages (tag bit 31) only. */
+START_TEST(test_set_log_function)
 {
-	ck_assert_ptr_null(qb_util_log_fn_get());
+	qb_log_init("check_util", LOG_USER, LOG_EMERG);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	qb_util_set_log_function(receiver);
-	ck_assert_ptr_eq(qb_util_log_fn_get(), receiver);
-	qb_util_log_fn_get()("f.c", 1, 3, "m");
+	qb_util_log(LOG_WARNING, "library says %d", 42);
+	ck_assert_int_eq(receiver_calls, 1);
+	ck_assert_str_eq(receiver_text, "library says 42");
+	ck_assert_int_eq(receiver_severity, LOG_WARNING);
+	qb_log(LOG_WARNING, "application says %d", 1);
 	ck_assert_int_eq(receiver_calls, 1);
 	qb_util_set_log_function(NULL);
 #pragma GCC diagnostic pop
-	ck_assert_ptr_null(qb_util_log_fn_get());
+	qb_util_log(LOG_WARNING, "nobody listens");
+	ck_assert_int_eq(receiver_calls, 1);
+	qb_log_fini();
 }
 END_TEST
 
@@ -135,7 +147,7 @@ int main(void)
 	tcase_add_test(tc, test_strlcat);
 	tcase_add_test(tc, test_fd_hygiene_high);
 	tcase_add_test(tc, test_fd_hygiene_low);
-	tcase_add_test(tc, test_log_fn_hook);
+	tcase_add_test(tc, test_set_log_function);
 	tcase_add_test(tc, test_log_macros_keep_errno);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
