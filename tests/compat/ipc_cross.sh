@@ -97,13 +97,17 @@ combo() {
 	sed 's/^/    | /' "$out"
 	[ $crc = 124 ] && echo "  client timed out after ${STEP_TIMEOUT}s"
 	[ $crc = 0 ] || ok=1
-	# the server exits by itself after the client's quit request
+	# the server exits by itself after the client's quit request; if the
+	# client failed early it never sent one: ask the server to stop (SIGTERM
+	# makes it leave its loop and qb_ipcs_destroy() as usual)
+	[ $crc = 0 ] || kill -TERM $spid 2>/dev/null
 	i=0
 	while kill -0 $spid 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	if kill -0 $spid 2>/dev/null; then
-		echo "  server still running 5 s after the client finished"; kill -9 $spid; ok=1
+		echo "  server still running 5 s after the client finished"; ok=1
+		kill -9 $spid
 	fi
-	wait $spid
+	wait $spid 2>/dev/null
 	src=$?
 	spid_done=$spid; spid=
 	if [ $src != 0 ]; then
