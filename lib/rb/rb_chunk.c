@@ -27,19 +27,34 @@ static inline void store_release(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
+/* v modulo the ring size; v is nearly always below 2 * words, so avoid
+ * the division on the hot path. */
+static inline uint64_t ring_mod(uint32_t words, uint64_t v)
+{
+	if (v < words) {
+		return v;
+	}
+	if (v < 2 * (uint64_t)words) {
+		return v - words;
+	}
+	return v % words;
+}
+
 static inline uint32_t write_pt(const qb_ringbuffer_t *rb)
 {
-	return load_acquire((const uint32_t *)&rb->hdr->write_pt) % rb->words;
+	return (uint32_t)ring_mod(rb->words,
+		load_acquire((const uint32_t *)&rb->hdr->write_pt));
 }
 
 static inline uint32_t read_pt(const qb_ringbuffer_t *rb)
 {
-	return load_acquire((const uint32_t *)&rb->hdr->read_pt) % rb->words;
+	return (uint32_t)ring_mod(rb->words,
+		load_acquire((const uint32_t *)&rb->hdr->read_pt));
 }
 
 static inline uint32_t *word_at(const qb_ringbuffer_t *rb, uint32_t idx)
 {
-	return &rb->data[idx % rb->words];
+	return &rb->data[ring_mod(rb->words, idx)];
 }
 
 /* Words a chunk of len bytes takes, header included. */
@@ -50,7 +65,7 @@ static inline uint64_t chunk_words(uint32_t len)
 
 uint32_t rb_chunk_step(uint32_t words, uint32_t p, uint32_t len)
 {
-	return (uint32_t)(((uint64_t)p + chunk_words(len)) % words);
+	return (uint32_t)ring_mod(words, (uint64_t)p + chunk_words(len));
 }
 
 /* Free words as libqb counts them (peers agree on fullness this way). */
@@ -101,7 +116,7 @@ int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
 		return -EAGAIN;
 	}
 	len = *word_at(rb, r);
-	span = (w + rb->words - r) % rb->words;
+	span = (uint32_t)ring_mod(rb->words, (uint64_t)w + rb->words - r);
 	if (chunk_words(len) > span) {
 		return -EBADMSG;
 	}

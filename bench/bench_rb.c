@@ -1,0 +1,154 @@
+/*
+ * bench_rb: ring buffer throughput, built against the distro headers and
+ * run on both libraries by bench/run-bench.sh.
+ *   - single process, write a batch then read it back: 64 B, 1 KiB, 64 KiB
+ *   - two processes (fork), writer and blocking reader: 64 B, 1 KiB
+ *   - overwrite mode write rate (64 B, ring always full)
+ * Output lines: METRIC<TAB>VALUE<TAB>UNIT<TAB>higher
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <qb/qbrb.h>
+
+#define RING (1024 * 1024)
+#define SLICE 0.12	/* seconds per measurement */
+
+static uint8_t wbuf[65536];
+static uint8_t rbuf[65536];
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void report(const char *what, size_t size, double chunks, double secs)
+{
+	printf("rb_%s_%zuB_chunks\t%.0f\tchunks/s\thigher\n", what, size, chunks / secs);
+	printf("rb_%s_%zuB_MB\t%.1f\tMB/s\thigher\n", what, size,
+	       chunks * (double)size / secs / 1e6);
+}
+
+static qb_ringbuffer_t *ring(const char *tag, uint32_t flags)
+{
+	char name[64];
+	qb_ringbuffer_t *rb;
+
+	snprintf(name, sizeof(name), "bench-rb-%s-%d", tag, (int)getpid());
+	rb = qb_rb_open(name, RING, flags | QB_RB_FLAG_CREATE, 0);
+	if (rb == NULL) {
+		perror("qb_rb_open");
+		exit(1);
+	}
+	return rb;
+}
+
+static void single(size_t size)
+{
+	qb_ringbuffer_t *rb = ring("single", QB_RB_FLAG_SHARED_THREAD);
+	double t0 = now();
+	double t;
+	double n = 0;
+	int batch;
+	int i;
+
+	do {
+		for (batch = 0; qb_rb_chunk_write(rb, wbuf, size) == (ssize_t)size; batch++) {
+		}
+		for (i = 0; i < batch; i++) {
+			if (qb_rb_chunk_read(rb, rbuf, sizeof(rbuf), 0) != (ssize_t)size) {
+				fprintf(stderr, "read failed\n");
+				exit(1);
+			}
+		}
+		n += batch;
+		t = now() - t0;
+	} while (t < SLICE);
+	report("single", size, n, t);
+	qb_rb_close(rb);
+}
+
+static void two_process(size_t size)
+{
+	qb_ringbuffer_t *rb = ring("fork", QB_RB_FLAG_SHARED_PROCESS);
+	const uint32_t stop = 0xffffffffu;
+	double t0;
+	double n = 0;
+	uint32_t seq;
+	ssize_t got;
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	if (pid == 0) {
+		double end = now() + SLICE;
+
+		for (seq = 0; now() < end; seq++) {
+			memcpy(wbuf, &seq, 4);
+			while (qb_rb_chunk_write(rb, wbuf, size) == -EAGAIN) {
+				sched_yield();
+			}
+		}
+		memcpy(wbuf, &stop, 4);
+		while (qb_rb_chunk_write(rb, wbuf, size) == -EAGAIN) {
+			sched_yield();
+		}
+		_exit(0);
+	}
+	t0 = now();
+	for (;;) {
+		got = qb_rb_chunk_read(rb, rbuf, sizeof(rbuf), 2000);
+		if (got != (ssize_t)size) {
+			fprintf(stderr, "fork read: %zd\n", got);
+			break;
+		}
+		memcpy(&seq, rbuf, 4);
+		if (seq == stop) {
+			break;
+		}
+		n++;
+	}
+	report("fork", size, n, now() - t0);
+	waitpid(pid, &st, 0);
+	qb_rb_close(rb);
+}
+
+static void overwrite(size_t size)
+{
+	qb_ringbuffer_t *rb = ring("overwrite", QB_RB_FLAG_OVERWRITE);
+	double t0 = now();
+	double t;
+	double n = 0;
+	int i;
+
+	do {
+		for (i = 0; i < 10000; i++) {
+			qb_rb_chunk_write(rb, wbuf, size);
+		}
+		n += i;
+		t = now() - t0;
+	} while (t < SLICE);
+	report("overwrite", size, n, t);
+	qb_rb_close(rb);
+}
+
+int main(void)
+{
+	memset(wbuf, 0x5a, sizeof(wbuf));
+	single(64);
+	single(1024);
+	single(65536);
+	two_process(64);
+	two_process(1024);
+	overwrite(64);
+	return 0;
+}
