@@ -1,0 +1,288 @@
+/*
+ * ipc_internal.h - the IPC module's only internal header.
+ *
+ * Wire structures of the libqb IPC protocol (see the spec ipc.md), the
+ * client and server objects, and the functions the IPC files share.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef QB_IPC_INTERNAL_H_DEFINED
+#define QB_IPC_INTERNAL_H_DEFINED
+
+#include <stdint.h>
+#include <stddef.h>
+#include <limits.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/uio.h>
+
+#include <qb/qbipc_common.h>
+#include <qb/qbipcc.h>
+#include <qb/qbipcs.h>
+#include <qb/qbrb.h>
+
+/* ---- wire format --------------------------------------------------- */
+
+#define IPC_STR_MAX 4096		/* PATH_MAX strings of the response */
+#define IPC_NAME_MAX 255		/* NAME_MAX buffers: 254 chars + NUL */
+#define IPC_ABSTRACT_NAME_MAX 106	/* chars of a name in sun_path */
+#define IPC_DESC_MAX 251		/* limit of the connection description */
+#define IPC_SHM_CLIENT_NAME_MAX 235	/* SHM client rejects longer names */
+#define IPC_LISTEN_BACKLOG 128
+
+/** Client -> server handshake request (24 bytes). */
+struct ipc_conn_request {
+	struct qb_ipc_request_header hdr;
+	uint32_t max_msg_size;
+} __attribute__ ((aligned(8)));
+
+/** Server -> client handshake response (12328 bytes). */
+struct ipc_conn_response {
+	struct qb_ipc_response_header hdr;
+	int32_t connection_type;
+	uint32_t max_msg_size;
+	intptr_t connection;
+	char request[IPC_STR_MAX];
+	char response[IPC_STR_MAX];
+	char event[IPC_STR_MAX];
+} __attribute__ ((aligned(8)));
+
+_Static_assert(sizeof(struct ipc_conn_request) == 24, "request size");
+_Static_assert(sizeof(struct ipc_conn_response) == 12328, "response size");
+_Static_assert(offsetof(struct ipc_conn_response, max_msg_size) == 28, "max");
+_Static_assert(offsetof(struct ipc_conn_response, request) == 40, "strings");
+
+/** SOCKET transport: the 24-byte shared control file. */
+struct ipc_us_control {
+	int32_t req_sent;
+	int32_t req_fc;
+	int32_t resp_sent;
+	int32_t resp_fc;
+	int32_t ev_sent;
+	int32_t ev_fc;
+};
+_Static_assert(sizeof(struct ipc_us_control) == 24, "control size");
+
+/** Credentials of a peer as the kernel reported them. */
+struct ipc_creds {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* ---- protocol parsing (pure functions, fuzzed) --------------------- */
+
+/* Validate a handshake request; on success store the asked max size. */
+int32_t ipc_proto_request_parse(const void *buf, size_t len,
+				uint32_t *max_msg_size);
+/* Validate a handshake response received by a client (0 or -errno;
+ * returns the server's error as is). */
+int32_t ipc_proto_response_parse(const void *buf, size_t len);
+/* Validate one request message held in a buffer of avail bytes that came
+ * from a peer; on success store the size the message claims (>= header,
+ * <= avail, <= max). Returns 0, -EBADMSG or -EMSGSIZE. */
+int32_t ipc_proto_msg_check(const void *buf, size_t avail, uint32_t max,
+			    size_t *size);
+/* Negotiated size: max(asked, enforced). */
+uint32_t ipc_proto_negotiate(uint32_t asked, uint32_t enforced);
+
+/* ---- setup socket helpers (ipc_sock.c) ----------------------------- */
+
+int32_t ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len,
+		      const char *name, int32_t allow_fs);
+int32_t ipc_sock_dgram_addr(struct sockaddr_un *addr, socklen_t *len,
+			    const char *base, const char *suffix);
+int32_t ipc_sock_fd_prepare(int fd);
+int32_t ipc_sock_set_passcred(int fd, int on);
+ssize_t ipc_sock_recv_creds(int fd, void *buf, size_t len,
+			    struct ipc_creds *creds, int32_t *have_creds);
+int32_t ipc_sock_poll(int fd, short events, int32_t ms_timeout,
+		      short *revents);
+ssize_t ipc_sock_send_all(int fd, const void *buf, size_t len,
+			  int32_t ms_timeout);
+int32_t ipc_sock_set_buffers(int fd, size_t size);
+int32_t ipc_errno_is_disconnect(int32_t err);
+void ipc_str_cut(char *dst, size_t dstlen, const char *fmt, ...)
+	__attribute__ ((format(printf, 3, 4)));
+
+/* ---- client ---------------------------------------------------------- */
+
+struct ipcc_ops;
+
+struct qb_ipcc_connection {
+	char name[IPC_NAME_MAX];
+	enum qb_ipc_type type;
+	int setup_fd;
+	uint32_t max_msg_size;
+	int32_t is_connected;
+	uint32_t fc_enable_max;
+	struct ipc_creds server;
+	void *context;
+	const struct ipcc_ops *ops;
+	/* handshake state of an asynchronous connect */
+	struct ipc_conn_response *hs;
+	size_t hs_got;
+	int32_t hs_have_creds;
+	/* transports */
+	qb_ringbuffer_t *shm_req;
+	qb_ringbuffer_t *shm_resp;
+	qb_ringbuffer_t *shm_ev;
+	int us_req_fd;
+	int us_ev_fd;
+	struct ipc_us_control *us_ctl;
+	char us_ctl_path[IPC_STR_MAX];
+};
+
+struct ipcc_ops {
+	int32_t (*connect)(struct qb_ipcc_connection *c,
+			   const struct ipc_conn_response *r);
+	int32_t (*fc_get)(struct qb_ipcc_connection *c);
+	ssize_t (*sendv)(struct qb_ipcc_connection *c, const struct iovec *iov,
+			 size_t iov_len, size_t total);
+	ssize_t (*recv)(struct qb_ipcc_connection *c, void *buf, size_t len,
+			int32_t ms_timeout);
+	ssize_t (*event_recv)(struct qb_ipcc_connection *c, void *buf,
+			      size_t len, int32_t ms_timeout);
+	int (*event_fd)(struct qb_ipcc_connection *c);
+	void (*disconnect)(struct qb_ipcc_connection *c);
+};
+
+extern const struct ipcc_ops ipcc_shm_ops;
+extern const struct ipcc_ops ipcc_us_ops;
+
+/* Mark the connection dead if its sockets say so; returns is_connected. */
+int32_t ipcc_liveness_check(struct qb_ipcc_connection *c, int extra_fd,
+			    int32_t ms_timeout);
+
+/* ---- server ---------------------------------------------------------- */
+
+enum ipcs_conn_state {
+	IPCS_CONN_SETUP,	/* handshake in progress */
+	IPCS_CONN_ACTIVE,
+	IPCS_CONN_CLOSING,	/* closed callback pending */
+	IPCS_CONN_CLOSED,
+};
+
+struct ipcs_ops;
+
+struct qb_ipcs_service {
+	char name[IPC_NAME_MAX];
+	int32_t service_id;
+	enum qb_ipc_type type;
+	int32_t ref_count;
+	int listen_fd;
+	int32_t running;
+	pid_t pid;
+	uint32_t enforced_size;
+	enum qb_ipcs_rate_limit rate;
+	enum qb_loop_priority prio;
+	struct qb_ipcs_service_handlers fns;
+	struct qb_ipcs_poll_handlers poll;
+	struct qb_ipcs_stats stats;
+	void *context;
+	const struct ipcs_ops *ops;
+	struct qb_ipcs_connection *conns;	/* active + closing */
+	struct qb_ipcs_connection *pending;	/* in handshake */
+};
+
+struct qb_ipcs_connection {
+	struct qb_ipcs_connection *next;
+	struct qb_ipcs_connection *prev;
+	struct qb_ipcs_service *service;
+	enum ipcs_conn_state state;
+	int32_t ref_count;
+	int setup_fd;
+	int32_t setup_polled;
+	struct ipc_creds creds;
+	int32_t have_creds;
+	uid_t auth_uid;
+	gid_t auth_gid;
+	mode_t auth_mode;
+	uint32_t max_msg_size;
+	char dir[IPC_NAME_MAX];
+	char description[IPC_NAME_MAX];
+	void *context;
+	struct qb_ipcs_connection_stats_2 stats;
+	int32_t fc_state;
+	enum qb_loop_priority prio;
+	/* handshake accumulation */
+	union {
+		struct ipc_conn_request req;
+		char bytes[sizeof(struct ipc_conn_request)];
+	} hs;
+	size_t hs_got;
+	/* SHM */
+	qb_ringbuffer_t *shm_req;
+	qb_ringbuffer_t *shm_resp;
+	qb_ringbuffer_t *shm_ev;
+	uint32_t owed_bytes;		/* notification bytes not yet read */
+	uint32_t deferred_bytes;	/* event bytes not yet sent */
+	/* SOCKET */
+	int us_req_fd;
+	int us_ev_fd;
+	int32_t us_req_connected;
+	int32_t us_ev_connected;
+	struct ipc_us_control *us_ctl;
+	char us_ctl_path[IPC_STR_MAX];
+	char us_base[IPC_STR_MAX];
+	void *us_rbuf;
+};
+
+struct ipcs_ops {
+	/* create the transport; fill the response strings */
+	int32_t (*connect)(struct qb_ipcs_connection *c,
+			   struct ipc_conn_response *r);
+	/* start polling the connection's fds */
+	int32_t (*poll_add)(struct qb_ipcs_connection *c);
+	void (*poll_del)(struct qb_ipcs_connection *c);
+	void (*poll_update)(struct qb_ipcs_connection *c);
+	void (*fc_set)(struct qb_ipcs_connection *c, int32_t fc);
+	ssize_t (*sendv)(struct qb_ipcs_connection *c, const struct iovec *iov,
+			 size_t iov_len, size_t total, int32_t event);
+	uint32_t (*event_q_len)(struct qb_ipcs_connection *c);
+	void (*destroy)(struct qb_ipcs_connection *c);
+};
+
+extern const struct ipcs_ops ipcs_shm_ops;
+extern const struct ipcs_ops ipcs_us_ops;
+
+/* server core helpers used by the transports */
+int32_t ipcs_rate_cap(enum qb_ipcs_rate_limit rate);
+int32_t ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size);
+void ipcs_conn_dead(struct qb_ipcs_connection *c);
+int32_t ipcs_conn_poll_events(struct qb_ipcs_connection *c);
+
+/* exported internals with C linkage (kept for ABI parity) */
+enum qb_sigpipe_ctl { QB_SIGPIPE_IGNORE, QB_SIGPIPE_DEFAULT };
+void qb_sigpipe_ctl(enum qb_sigpipe_ctl ctl);
+void qb_socket_nosigpipe(int32_t s);
+int32_t use_filesystem_sockets(void);
+void remove_tempdir(const char *name);
+int32_t qb_ipc_us_sock_error_is_disconnected(int err);
+int32_t qb_ipc_us_ready(int32_t fd_data, int32_t fd_conn, int32_t ms_timeout,
+			int32_t events);
+ssize_t qb_ipc_us_send(int32_t fd, const void *msg, size_t len);
+ssize_t qb_ipc_us_recv(int32_t fd, void *msg, size_t len, int32_t ms_timeout);
+void qb_ipcc_us_sock_close(int32_t sock);
+int32_t qb_ipcc_us_setup_connect(struct qb_ipcc_connection *c,
+				 struct ipc_conn_response *r);
+int32_t qb_ipcc_setup_connect_continue(struct qb_ipcc_connection *c,
+				       struct ipc_conn_response *r);
+int32_t qb_ipcc_us_connect(struct qb_ipcc_connection *c,
+			   struct ipc_conn_response *r);
+int32_t qb_ipcc_shm_connect(struct qb_ipcc_connection *c,
+			    struct ipc_conn_response *r);
+void qb_ipcs_us_init(struct qb_ipcs_service *s);
+void qb_ipcs_shm_init(struct qb_ipcs_service *s);
+int32_t qb_ipcs_us_publish(struct qb_ipcs_service *s);
+int32_t qb_ipcs_us_withdraw(struct qb_ipcs_service *s);
+struct qb_ipcs_connection *qb_ipcs_connection_alloc(struct qb_ipcs_service *s);
+int32_t qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents,
+					    void *data);
+
+/* ring helpers (ipc_rb.c): wire-layout facts of the ring header */
+void ipc_rb_close_last(qb_ringbuffer_t *rb);
+void ipc_rb_force_close(qb_ringbuffer_t *rb);
+
+
+#endif /* QB_IPC_INTERNAL_H_DEFINED */

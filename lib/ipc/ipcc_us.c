@@ -1,0 +1,257 @@
+/*
+ * ipcc_us.c - client side of the SOCKET transport: two datagram sockets
+ * and a 24-byte shared control file.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <qb/qbdefs.h>
+
+#include "ipc/ipc_internal.h"
+
+#define US_WAIT_SLICE_MS 1000
+
+static int32_t
+control_map(struct qb_ipcc_connection *c, const char *path)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size < (off_t)sizeof(struct ipc_us_control) &&
+	    ftruncate(fd, sizeof(struct ipc_us_control)) < 0) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	p = mmap(NULL, sizeof(struct ipc_us_control), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		return -errno;
+	}
+	c->us_ctl = p;
+	ipc_str_cut(c->us_ctl_path, sizeof(c->us_ctl_path), "%s", path);
+	return 0;
+}
+
+/* A datagram socket bound to base-local and connected to base-remote. */
+static int32_t
+dgram_open(const char *base, const char *local, const char *remote,
+	   size_t bufsize)
+{
+	struct sockaddr_un a;
+	socklen_t alen;
+	int32_t rc;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0) {
+		return -errno;
+	}
+	fd = ipc_sock_fd_prepare(fd);
+	if (fd < 0) {
+		return fd;
+	}
+	ipc_sock_dgram_addr(&a, &alen, base, local);
+	if (bind(fd, (struct sockaddr *)&a, alen) < 0) {
+		close(fd);
+		return -1;	/* libqb reports a bind failure as EPERM */
+	}
+	ipc_sock_dgram_addr(&a, &alen, base, remote);
+	if (connect(fd, (struct sockaddr *)&a, alen) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	(void)ipc_sock_set_buffers(fd, bufsize);
+	return fd;
+}
+
+int32_t
+qb_ipcc_us_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r)
+{
+	int32_t rc = control_map(c, r->request);
+
+	if (rc < 0) {
+		return rc;
+	}
+	rc = dgram_open(r->response, "response", "request", c->max_msg_size);
+	if (rc < 0) {
+		return rc;
+	}
+	c->us_req_fd = rc;
+	rc = dgram_open(r->response, "event", "event-tx", c->max_msg_size);
+	if (rc < 0) {
+		return rc;
+	}
+	c->us_ev_fd = rc;
+	return 0;
+}
+
+static int32_t
+us_connect(struct qb_ipcc_connection *c, const struct ipc_conn_response *r)
+{
+	return qb_ipcc_us_connect(c, (struct ipc_conn_response *)r);
+}
+
+static int32_t
+us_fc_get(struct qb_ipcc_connection *c)
+{
+	if (!ipcc_liveness_check(c, c->us_req_fd, 0)) {
+		return -ENOTCONN;
+	}
+	return __atomic_load_n(&c->us_ctl->req_fc, __ATOMIC_ACQUIRE);
+}
+
+static ssize_t
+us_sendv(struct qb_ipcc_connection *c, const struct iovec *iov,
+	 size_t iov_len, size_t total)
+{
+	struct msghdr m;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = (struct iovec *)iov;
+	m.msg_iovlen = iov_len;
+	do {
+		n = sendmsg(c->us_req_fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		return errno == EPIPE ? -ENOTCONN : -errno;
+	}
+	__atomic_add_fetch(&c->us_ctl->req_sent, 1, __ATOMIC_SEQ_CST);
+	return (ssize_t)total;
+}
+
+/* Receive one datagram that starts with a response header. */
+static ssize_t
+us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter,
+	    void *buf, size_t len, int32_t ms_timeout, int32_t timeout_err)
+{
+	struct qb_ipc_response_header hdr;
+	int32_t left = ms_timeout;
+	ssize_t n;
+
+	for (;;) {
+		int32_t slice = US_WAIT_SLICE_MS;
+		short rev = 0;
+		int32_t r;
+
+		if (left >= 0 && left < slice) {
+			slice = left;
+		}
+		r = ipc_sock_poll(fd, POLLIN, slice, &rev);
+		if (r < 0) {
+			return r;
+		}
+		if (r > 0 && (rev & POLLIN)) {
+			break;
+		}
+		if (r > 0) {
+			return -ENOTCONN;
+		}
+		if (left >= 0) {
+			left -= slice;
+			if (left <= 0) {
+				return timeout_err;
+			}
+		}
+		if (!ipcc_liveness_check(c, fd, 0)) {
+			return -ENOTCONN;
+		}
+	}
+	n = recv(fd, &hdr, sizeof(hdr), MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0) {
+		return (errno == EAGAIN) ? timeout_err : -errno;
+	}
+	if (n < (ssize_t)sizeof(struct qb_ipc_request_header)) {
+		(void)recv(fd, &hdr, sizeof(hdr), MSG_DONTWAIT);
+		return -ENOTCONN;
+	}
+	if (hdr.size > 0 && (size_t)hdr.size > len) {
+		return -ENOBUFS;	/* the message stays queued */
+	}
+	n = recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0) {
+		return -errno;
+	}
+	if (__atomic_load_n(counter, __ATOMIC_SEQ_CST) > 0) {
+		__atomic_sub_fetch(counter, 1, __ATOMIC_SEQ_CST);
+	}
+	if ((size_t)n > len) {
+		return -EMSGSIZE;	/* datagram longer than its header said */
+	}
+	return n;
+}
+
+static ssize_t
+us_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
+	int32_t ms_timeout)
+{
+	return us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, buf, len,
+			   ms_timeout, -ETIMEDOUT);
+}
+
+static ssize_t
+us_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
+	      int32_t ms_timeout)
+{
+	return us_recv_one(c, c->us_ev_fd, &c->us_ctl->ev_sent, buf, len,
+			   ms_timeout, -EAGAIN);
+}
+
+static int
+us_event_fd(struct qb_ipcc_connection *c)
+{
+	return c->us_ev_fd;
+}
+
+static void
+us_disconnect(struct qb_ipcc_connection *c)
+{
+	if (c->us_ctl) {
+		char dir[IPC_STR_MAX];
+
+		munmap(c->us_ctl, sizeof(*c->us_ctl));
+		c->us_ctl = NULL;
+		/* the SOCKET client removes the control file and directory */
+		(void)unlink(c->us_ctl_path);
+		ipc_str_cut(dir, sizeof(dir), "%s", c->us_ctl_path);
+		(void)rmdir(dirname(dir));
+	}
+	qb_ipcc_us_sock_close(c->us_ev_fd);
+	qb_ipcc_us_sock_close(c->us_req_fd);
+	c->us_ev_fd = c->us_req_fd = -1;
+	if (c->setup_fd >= 0) {
+		qb_ipcc_us_sock_close(c->setup_fd);
+		c->setup_fd = -1;
+	}
+}
+
+const struct ipcc_ops ipcc_us_ops = {
+	.connect = us_connect,
+	.fc_get = us_fc_get,
+	.sendv = us_sendv,
+	.recv = us_recv,
+	.event_recv = us_event_recv,
+	.event_fd = us_event_fd,
+	.disconnect = us_disconnect,
+};

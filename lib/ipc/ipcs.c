@@ -1,0 +1,838 @@
+/*
+ * ipcs.c - IPC server: services, connection life cycle, the handshake,
+ * rate limiting, statistics. Transport specifics live in ipcs_shm.c and
+ * ipcs_us.c.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <qb/qbdefs.h>
+
+#include "ipc/ipc_internal.h"
+
+#define IPCS_POLL_EVENTS (POLLIN | POLLPRI | POLLNVAL)
+
+/* ---- small list helpers (doubly linked, head pointer) ---------------- */
+
+static void
+list_add(struct qb_ipcs_connection **head, struct qb_ipcs_connection *c)
+{
+	c->prev = NULL;
+	c->next = *head;
+	if (*head) {
+		(*head)->prev = c;
+	}
+	*head = c;
+}
+
+static void
+list_del(struct qb_ipcs_connection **head, struct qb_ipcs_connection *c)
+{
+	if (c->prev) {
+		c->prev->next = c->next;
+	} else if (*head == c) {
+		*head = c->next;
+	}
+	if (c->next) {
+		c->next->prev = c->prev;
+	}
+	c->next = c->prev = NULL;
+}
+
+/* ---- rate limiting ---------------------------------------------------- */
+
+static enum qb_loop_priority
+rate_prio(enum qb_ipcs_rate_limit rate)
+{
+	switch (rate) {
+	case QB_IPCS_RATE_FAST:
+		return QB_LOOP_HIGH;
+	case QB_IPCS_RATE_NORMAL:
+		return QB_LOOP_MED;
+	default:
+		return QB_LOOP_LOW;
+	}
+}
+
+int32_t
+ipcs_rate_cap(enum qb_ipcs_rate_limit rate)
+{
+	switch (rate) {
+	case QB_IPCS_RATE_FAST:
+		return 50;
+	case QB_IPCS_RATE_NORMAL:
+		return 5;
+	default:
+		return 1;
+	}
+}
+
+static int32_t
+rate_fc(enum qb_ipcs_rate_limit rate)
+{
+	return rate == QB_IPCS_RATE_OFF ? 1 : rate == QB_IPCS_RATE_OFF_2 ? 2 : 0;
+}
+
+/* Events the connection's polled fd should wait for right now. */
+int32_t
+ipcs_conn_poll_events(struct qb_ipcs_connection *c)
+{
+	int32_t ev = POLLNVAL;
+
+	/* while flow control is on, requests are not read: do not spin */
+	if (!c->fc_state) {
+		ev |= POLLIN | POLLPRI;
+	}
+	if (c->deferred_bytes) {
+		ev |= POLLOUT;
+	}
+	return ev;
+}
+
+/* ---- service ----------------------------------------------------------- */
+
+qb_ipcs_service_t *
+qb_ipcs_create(const char *name, int32_t service_id, enum qb_ipc_type type,
+	       struct qb_ipcs_service_handlers *handlers)
+{
+	struct qb_ipcs_service *s;
+
+	if (name == NULL || handlers == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ipc_str_cut(s->name, sizeof(s->name), "%s", name);
+	s->service_id = service_id;
+	s->type = (type == QB_IPC_NATIVE) ? QB_IPC_SHM : type;
+	s->ref_count = 1;
+	s->listen_fd = -1;
+	s->pid = getpid();
+	s->rate = QB_IPCS_RATE_NORMAL;
+	s->prio = QB_LOOP_MED;
+	s->fns = *handlers;
+	return s;
+}
+
+void
+qb_ipcs_ref(qb_ipcs_service_t *s)
+{
+	if (s) {
+		s->ref_count++;
+	}
+}
+
+void
+qb_ipcs_unref(qb_ipcs_service_t *s)
+{
+	if (s == NULL || --s->ref_count > 0) {
+		return;
+	}
+	if (s->listen_fd >= 0) {
+		qb_ipcs_us_withdraw(s);
+	}
+	free(s);
+}
+
+void
+qb_ipcs_poll_handlers_set(qb_ipcs_service_t *s,
+			  struct qb_ipcs_poll_handlers *handlers)
+{
+	if (s && handlers) {
+		s->poll = *handlers;
+	}
+}
+
+void
+qb_ipcs_service_context_set(qb_ipcs_service_t *s, void *context)
+{
+	if (s) {
+		s->context = context;
+	}
+}
+
+void *
+qb_ipcs_service_context_get(qb_ipcs_service_t *s)
+{
+	return s ? s->context : NULL;
+}
+
+void
+qb_ipcs_shm_init(struct qb_ipcs_service *s)
+{
+	s->ops = &ipcs_shm_ops;
+}
+
+void
+qb_ipcs_us_init(struct qb_ipcs_service *s)
+{
+	s->ops = &ipcs_us_ops;
+}
+
+int32_t
+qb_ipcs_run(qb_ipcs_service_t *s)
+{
+	int32_t rc;
+
+	if (s == NULL) {
+		return -EINVAL;
+	}
+	if (s->running) {
+		return -EALREADY;
+	}
+	if (s->poll.dispatch_add == NULL || s->poll.dispatch_del == NULL ||
+	    s->poll.dispatch_mod == NULL || s->poll.job_add == NULL) {
+		return -EINVAL;
+	}
+	switch (s->type) {
+	case QB_IPC_SHM:
+		qb_ipcs_shm_init(s);
+		break;
+	case QB_IPC_SOCKET:
+		qb_ipcs_us_init(s);
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	/* On failure the service stays allocated: qb_ipcs_destroy() is safe. */
+	rc = qb_ipcs_us_publish(s);
+	if (rc < 0) {
+		return rc;
+	}
+	s->running = QB_TRUE;
+	return 0;
+}
+
+void
+qb_ipcs_destroy(qb_ipcs_service_t *s)
+{
+	struct qb_ipcs_connection *c, *n;
+
+	if (s == NULL) {
+		return;
+	}
+	if (s->listen_fd >= 0) {
+		qb_ipcs_us_withdraw(s);
+	}
+	s->running = QB_FALSE;
+	for (c = s->pending; c; c = n) {
+		n = c->next;
+		ipcs_conn_dead(c);
+	}
+	for (c = s->conns; c; c = n) {
+		qb_ipcs_connection_ref(c);
+		qb_ipcs_disconnect(c);
+		n = c->next;
+		qb_ipcs_connection_unref(c);
+	}
+	qb_ipcs_unref(s);
+}
+
+void
+qb_ipcs_request_rate_limit(qb_ipcs_service_t *s, enum qb_ipcs_rate_limit rl)
+{
+	struct qb_ipcs_connection *c;
+
+	if (s == NULL) {
+		return;
+	}
+	s->rate = rl;
+	s->prio = rate_prio(rl);
+	for (c = s->conns; c; c = c->next) {
+		int32_t fc = rate_fc(rl);
+		int32_t changed = 0;
+
+		if (c->state != IPCS_CONN_ACTIVE) {
+			continue;
+		}
+		if (fc != c->fc_state) {
+			c->fc_state = fc;
+			c->stats.flow_control_state = fc;
+			c->stats.flow_control_count++;
+			s->ops->fc_set(c, fc);
+			changed = 1;
+		}
+		if (c->prio != s->prio) {
+			c->prio = s->prio;
+			changed = 1;
+		}
+		if (changed) {
+			s->ops->poll_update(c);
+		}
+	}
+}
+
+void
+qb_ipcs_enforce_buffer_size(qb_ipcs_service_t *s, uint32_t max_buf_size)
+{
+	if (s) {
+		s->enforced_size = max_buf_size;
+	}
+}
+
+int32_t
+qb_ipcs_stats_get(qb_ipcs_service_t *s, struct qb_ipcs_stats *stats,
+		  int32_t clear_after_read)
+{
+	if (s == NULL || stats == NULL) {
+		return -EINVAL;
+	}
+	*stats = s->stats;
+	if (clear_after_read) {
+		s->stats.closed_connections = 0;
+	}
+	return 0;
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+struct qb_ipcs_connection *
+qb_ipcs_connection_alloc(struct qb_ipcs_service *s)
+{
+	struct qb_ipcs_connection *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		return NULL;
+	}
+	c->service = s;
+	c->ref_count = 1;
+	c->state = IPCS_CONN_SETUP;
+	c->setup_fd = -1;
+	c->us_req_fd = -1;
+	c->us_ev_fd = -1;
+	c->auth_mode = 0600;
+	c->prio = s->prio;
+	qb_ipcs_ref(s);
+	return c;
+}
+
+static void
+conn_free(struct qb_ipcs_connection *c)
+{
+	struct qb_ipcs_service *s = c->service;
+
+	if (s->ops) {
+		s->ops->destroy(c);
+	}
+	if (c->setup_fd >= 0) {
+		close(c->setup_fd);
+	}
+	if (c->dir[0]) {
+		remove_tempdir(c->dir);
+	}
+	free(c);
+	qb_ipcs_unref(s);
+}
+
+void
+qb_ipcs_connection_ref(qb_ipcs_connection_t *c)
+{
+	if (c) {
+		c->ref_count++;
+	}
+}
+
+void
+qb_ipcs_connection_unref(qb_ipcs_connection_t *c)
+{
+	struct qb_ipcs_service *s;
+
+	if (c == NULL || --c->ref_count > 0) {
+		return;
+	}
+	s = c->service;
+	if (c->state == IPCS_CONN_SETUP) {
+		list_del(&s->pending, c);
+	} else {
+		list_del(&s->conns, c);
+		if (s->fns.connection_destroyed) {
+			s->fns.connection_destroyed(c);
+		}
+	}
+	conn_free(c);
+}
+
+/* Handshake never completed: drop without callbacks. */
+void
+ipcs_conn_dead(struct qb_ipcs_connection *c)
+{
+	struct qb_ipcs_service *s = c->service;
+
+	if (c->setup_polled) {
+		(void)s->poll.dispatch_del(c->setup_fd);
+		c->setup_polled = 0;
+	}
+	qb_ipcs_connection_unref(c);
+}
+
+static void ipcs_closed_retry(void *data);
+
+/* Ask the application's connection_closed; retry later if it objects. */
+static void
+ipcs_close_finish(struct qb_ipcs_connection *c)
+{
+	struct qb_ipcs_service *s = c->service;
+
+	if (s->fns.connection_closed && s->fns.connection_closed(c) != 0) {
+		qb_ipcs_connection_ref(c);
+		if (s->poll.job_add(QB_LOOP_LOW, c, ipcs_closed_retry) == 0) {
+			return;
+		}
+		qb_ipcs_connection_unref(c);
+	}
+	c->state = IPCS_CONN_CLOSED;
+	qb_ipcs_connection_unref(c);	/* the reference of the live list */
+}
+
+static void
+ipcs_closed_retry(void *data)
+{
+	struct qb_ipcs_connection *c = data;
+
+	ipcs_close_finish(c);
+	qb_ipcs_connection_unref(c);
+}
+
+void
+qb_ipcs_disconnect(qb_ipcs_connection_t *c)
+{
+	struct qb_ipcs_service *s;
+
+	if (c == NULL) {
+		return;
+	}
+	s = c->service;
+	if (c->state == IPCS_CONN_SETUP) {
+		ipcs_conn_dead(c);
+		return;
+	}
+	if (c->state != IPCS_CONN_ACTIVE) {
+		return;
+	}
+	c->state = IPCS_CONN_CLOSING;
+	if (s->stats.active_connections) {
+		s->stats.active_connections--;
+	}
+	s->stats.closed_connections++;
+	s->ops->poll_del(c);
+	ipcs_close_finish(c);
+}
+
+/* Hand one validated request to the application. */
+int32_t
+ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size)
+{
+	struct qb_ipcs_service *s = c->service;
+	const struct qb_ipc_request_header *hdr = data;
+
+	if (hdr->id == QB_IPC_MSG_DISCONNECT) {
+		qb_ipcs_disconnect(c);
+		return -ESHUTDOWN;
+	}
+	c->stats.requests++;
+	if (s->fns.msg_process == NULL) {
+		return 0;
+	}
+	return s->fns.msg_process(c, data, size);
+}
+
+/* ---- the handshake ------------------------------------------------------- */
+
+static int32_t
+conn_make_dir(struct qb_ipcs_connection *c)
+{
+	char tmpl[IPC_NAME_MAX];
+	int n = snprintf(tmpl, sizeof(tmpl), "/dev/shm/qb-%d-%d-%d-XXXXXX",
+			 (int)c->service->pid, (int)c->creds.pid, c->setup_fd);
+
+	if (n < 0 || (size_t)n >= sizeof(tmpl)) {
+		return -ENAMETOOLONG;
+	}
+	if (mkdtemp(tmpl) == NULL) {
+		return -errno;
+	}
+	ipc_str_cut(c->dir, sizeof(c->dir), "%s", tmpl);
+	if (strlen(tmpl) + 3 > IPC_DESC_MAX) {
+		return -ENAMETOOLONG;
+	}
+	ipc_str_cut(c->description, sizeof(c->description), "%s/qb", tmpl);
+	if (chmod(tmpl, 0770) < 0) {
+		return -errno;
+	}
+	(void)chown(tmpl, c->creds.uid, c->creds.gid);
+	return 0;
+}
+
+static int32_t
+conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
+{
+	struct qb_ipcs_service *s = c->service;
+	int32_t rc;
+
+	c->auth_uid = c->creds.uid;
+	c->auth_gid = c->creds.gid;
+	c->auth_mode = 0600;
+	c->max_msg_size = ipc_proto_negotiate(c->hs.req.max_msg_size,
+					      s->enforced_size);
+	c->stats.client_pid = c->creds.pid;
+	rc = conn_make_dir(c);
+	if (rc < 0) {
+		return rc;
+	}
+	if (s->fns.connection_accept) {
+		rc = s->fns.connection_accept(c, c->creds.uid, c->creds.gid);
+		if (rc != 0) {
+			return rc > 0 ? -rc : rc;
+		}
+	}
+	rc = s->ops->connect(c, r);
+	if (rc < 0) {
+		return rc;
+	}
+	r->connection_type = s->type;
+	r->max_msg_size = c->max_msg_size;
+	r->connection = (intptr_t)c;
+	return 0;
+}
+
+static void
+conn_handshake(struct qb_ipcs_connection *c)
+{
+	struct qb_ipcs_service *s = c->service;
+	struct ipc_conn_response *r = calloc(1, sizeof(*r));
+	int32_t rc;
+
+	(void)ipc_sock_set_passcred(c->setup_fd, 0);
+	(void)s->poll.dispatch_del(c->setup_fd);
+	c->setup_polled = 0;
+	if (r == NULL) {
+		ipcs_conn_dead(c);
+		return;
+	}
+	rc = conn_setup(c, r);
+	r->hdr.id = QB_IPC_MSG_AUTHENTICATE;
+	r->hdr.size = sizeof(*r);
+	r->hdr.error = rc;
+	if (rc < 0) {
+		r->connection_type = 0;
+		r->max_msg_size = 0;
+		r->connection = 0;
+	}
+	if (ipc_sock_send_all(c->setup_fd, r, sizeof(*r), 1000) < 0 && rc == 0) {
+		rc = -ENOTCONN;
+	}
+	free(r);
+	if (rc < 0) {
+		ipcs_conn_dead(c);
+		return;
+	}
+	list_del(&s->pending, c);
+	list_add(&s->conns, c);
+	c->state = IPCS_CONN_ACTIVE;
+	s->stats.active_connections++;
+	if (s->rate != QB_IPCS_RATE_NORMAL) {
+		c->fc_state = rate_fc(s->rate);
+		c->stats.flow_control_state = c->fc_state;
+		if (c->fc_state) {
+			s->ops->fc_set(c, c->fc_state);
+		}
+	}
+	rc = s->ops->poll_add(c);
+	if (rc < 0) {
+		qb_ipcs_disconnect(c);
+		return;
+	}
+	if (s->fns.connection_created) {
+		qb_ipcs_connection_ref(c);
+		s->fns.connection_created(c);
+		qb_ipcs_connection_unref(c);
+	}
+}
+
+/* Setup socket of a connection in handshake: gather the 24-byte request. */
+static int32_t
+conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
+{
+	struct qb_ipcs_connection *c = data;
+	ssize_t n;
+
+	n = ipc_sock_recv_creds(fd, c->hs.bytes + c->hs_got,
+				sizeof(c->hs.bytes) - c->hs_got, &c->creds,
+				&c->have_creds);
+	if (n == -EAGAIN || n == -EWOULDBLOCK) {
+		if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			ipcs_conn_dead(c);
+			return -1;
+		}
+		return 0;
+	}
+	if (n <= 0) {
+		ipcs_conn_dead(c);
+		return -1;
+	}
+	c->hs_got += (size_t)n;
+	if (c->hs_got < sizeof(c->hs.bytes)) {
+		return 0;
+	}
+	if (!c->have_creds ||
+	    ipc_proto_request_parse(c->hs.bytes, c->hs_got, NULL) < 0) {
+		/* no credentials or not a handshake: close without reply */
+		ipcs_conn_dead(c);
+		return -1;
+	}
+	conn_handshake(c);
+	return 0;
+}
+
+/* Listening socket: accept one client and wait for its request. */
+int32_t
+qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
+{
+	struct qb_ipcs_service *s = data;
+	struct qb_ipcs_connection *c;
+	int nfd;
+
+	if (revents & POLLNVAL) {
+		return -EINVAL;
+	}
+	do {
+		nfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	} while (nfd < 0 && errno == EINTR);
+	if (nfd < 0) {
+		return 0;
+	}
+	nfd = ipc_sock_fd_prepare(nfd);
+	if (nfd < 0) {
+		return 0;
+	}
+	if (ipc_sock_set_passcred(nfd, 1) < 0) {
+		close(nfd);
+		return 0;
+	}
+	c = qb_ipcs_connection_alloc(s);
+	if (c == NULL) {
+		close(nfd);
+		return 0;
+	}
+	c->setup_fd = nfd;
+	list_add(&s->pending, c);
+	if (s->poll.dispatch_add(s->prio, nfd, IPCS_POLL_EVENTS, c,
+				 conn_setup_dispatch) < 0) {
+		ipcs_conn_dead(c);
+		return 0;
+	}
+	c->setup_polled = 1;
+	return 0;
+}
+
+/* ---- sending --------------------------------------------------------------- */
+
+static ssize_t
+ipcs_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
+	   size_t iov_len, int32_t event)
+{
+	size_t total = 0;
+	ssize_t rc;
+
+	if (c == NULL || iov == NULL || iov_len == 0) {
+		return -EINVAL;
+	}
+	if (c->state != IPCS_CONN_ACTIVE) {
+		return -ENOTCONN;
+	}
+	for (size_t i = 0; i < iov_len; i++) {
+		if (iov[i].iov_base == NULL && iov[i].iov_len) {
+			return -EINVAL;
+		}
+		total += iov[i].iov_len;
+	}
+	if (total > c->max_msg_size) {
+		return -EMSGSIZE;
+	}
+	qb_ipcs_connection_ref(c);
+	rc = c->service->ops->sendv(c, iov, iov_len, total, event);
+	if (rc >= 0) {
+		if (event) {
+			c->stats.events++;
+		} else {
+			c->stats.responses++;
+		}
+	} else if (rc == -EAGAIN) {
+		c->stats.send_retries++;
+	} else if (ipc_errno_is_disconnect((int32_t)rc)) {
+		qb_ipcs_disconnect(c);
+	}
+	qb_ipcs_connection_unref(c);
+	return rc;
+}
+
+ssize_t
+qb_ipcs_response_sendv(qb_ipcs_connection_t *c, const struct iovec *iov,
+		       size_t iov_len)
+{
+	return ipcs_sendv(c, iov, iov_len, 0);
+}
+
+ssize_t
+qb_ipcs_response_send(qb_ipcs_connection_t *c, const void *data, size_t size)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = size };
+
+	if (data == NULL) {
+		return -EINVAL;
+	}
+	return ipcs_sendv(c, &iov, 1, 0);
+}
+
+ssize_t
+qb_ipcs_event_sendv(qb_ipcs_connection_t *c, const struct iovec *iov,
+		    size_t iov_len)
+{
+	return ipcs_sendv(c, iov, iov_len, 1);
+}
+
+ssize_t
+qb_ipcs_event_send(qb_ipcs_connection_t *c, const void *data, size_t size)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = size };
+
+	if (data == NULL) {
+		return -EINVAL;
+	}
+	return ipcs_sendv(c, &iov, 1, 1);
+}
+
+/* ---- accessors --------------------------------------------------------------- */
+
+int32_t
+qb_ipcs_service_id_get(qb_ipcs_connection_t *c)
+{
+	return c ? c->service->service_id : -EINVAL;
+}
+
+void
+qb_ipcs_context_set(qb_ipcs_connection_t *c, void *context)
+{
+	if (c) {
+		c->context = context;
+	}
+}
+
+void *
+qb_ipcs_context_get(qb_ipcs_connection_t *c)
+{
+	return c ? c->context : NULL;
+}
+
+void *
+qb_ipcs_connection_service_context_get(qb_ipcs_connection_t *c)
+{
+	return c ? c->service->context : NULL;
+}
+
+static void
+stats_clear(struct qb_ipcs_connection *c)
+{
+	c->stats.requests = 0;
+	c->stats.responses = 0;
+	c->stats.events = 0;
+	c->stats.send_retries = 0;
+	c->stats.recv_retries = 0;
+	c->stats.flow_control_count = 0;
+}
+
+int32_t
+qb_ipcs_connection_stats_get(qb_ipcs_connection_t *c,
+			     struct qb_ipcs_connection_stats *stats,
+			     int32_t clear_after_read)
+{
+	if (c == NULL || stats == NULL) {
+		return -EINVAL;
+	}
+	memcpy(stats, &c->stats, sizeof(*stats));
+	if (clear_after_read) {
+		stats_clear(c);
+	}
+	return 0;
+}
+
+struct qb_ipcs_connection_stats_2 *
+qb_ipcs_connection_stats_get_2(qb_ipcs_connection_t *c,
+			       int32_t clear_after_read)
+{
+	struct qb_ipcs_connection_stats_2 *st;
+
+	if (c == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	st = malloc(sizeof(*st));
+	if (st == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	*st = c->stats;
+	st->event_q_length = (c->state == IPCS_CONN_ACTIVE) ?
+		c->service->ops->event_q_len(c) : 0;
+	if (clear_after_read) {
+		stats_clear(c);
+	}
+	return st;
+}
+
+static struct qb_ipcs_connection *
+first_active(struct qb_ipcs_connection *c)
+{
+	while (c && c->state != IPCS_CONN_ACTIVE) {
+		c = c->next;
+	}
+	if (c) {
+		qb_ipcs_connection_ref(c);
+	}
+	return c;
+}
+
+qb_ipcs_connection_t *
+qb_ipcs_connection_first_get(qb_ipcs_service_t *s)
+{
+	return s ? first_active(s->conns) : NULL;
+}
+
+qb_ipcs_connection_t *
+qb_ipcs_connection_next_get(qb_ipcs_service_t *s,
+			    qb_ipcs_connection_t *current)
+{
+	if (s == NULL || current == NULL) {
+		return NULL;
+	}
+	return first_active(current->next);
+}
+
+void
+qb_ipcs_connection_auth_set(qb_ipcs_connection_t *c, uid_t uid, gid_t gid,
+			    mode_t mode)
+{
+	if (c) {
+		c->auth_uid = uid;
+		c->auth_gid = gid;
+		c->auth_mode = mode;
+	}
+}
+
+int32_t
+qb_ipcs_connection_get_buffer_size(qb_ipcs_connection_t *c)
+{
+	return c ? (int32_t)c->max_msg_size : -EINVAL;
+}

@@ -1,0 +1,438 @@
+/*
+ * ipcs_us.c - the listening socket of every service, and the server side
+ * of the SOCKET transport (datagram sockets + 24-byte control file).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <qb/qbdefs.h>
+
+#include "ipc/ipc_internal.h"
+
+#define US_CONNECT_TRIES 10
+#define US_CONNECT_PAUSE_NS (100 * 1000 * 1000)
+
+/* ---- listening socket ------------------------------------------------- */
+
+int32_t
+qb_ipcs_us_publish(struct qb_ipcs_service *s)
+{
+	struct sockaddr_un addr;
+	socklen_t alen;
+	int on = 1;
+	int32_t rc;
+	int fd;
+
+	rc = ipc_sock_addr(&addr, &alen, s->name, 1);
+	if (rc < 0) {
+		return rc;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	fd = ipc_sock_fd_prepare(fd);
+	if (fd < 0) {
+		return fd;
+	}
+	if (addr.sun_path[0] != '\0') {
+		(void)unlink(addr.sun_path);
+	}
+	if (bind(fd, (struct sockaddr *)&addr, alen) < 0) {
+		goto fail;
+	}
+	if (addr.sun_path[0] != '\0') {
+		(void)chmod(addr.sun_path, 0777);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0 ||
+	    listen(fd, IPC_LISTEN_BACKLOG) < 0) {
+		goto fail;
+	}
+	s->listen_fd = fd;
+	rc = s->poll.dispatch_add(QB_LOOP_HIGH, fd, POLLIN | POLLPRI | POLLNVAL,
+				  s, qb_ipcs_dispatch_connection_request);
+	if (rc < 0) {
+		s->listen_fd = -1;
+		close(fd);
+		return rc;
+	}
+	return 0;
+fail:
+	rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int32_t
+qb_ipcs_us_withdraw(struct qb_ipcs_service *s)
+{
+	struct sockaddr_un addr;
+	socklen_t alen = sizeof(addr);
+
+	if (s->listen_fd < 0) {
+		return 0;
+	}
+	if (s->poll.dispatch_del) {
+		(void)s->poll.dispatch_del(s->listen_fd);
+	}
+	memset(&addr, 0, sizeof(addr));
+	if (getsockname(s->listen_fd, (struct sockaddr *)&addr, &alen) == 0 &&
+	    alen > offsetof(struct sockaddr_un, sun_path) &&
+	    addr.sun_path[0] != '\0') {
+		(void)unlink(addr.sun_path);
+	}
+	shutdown(s->listen_fd, SHUT_RDWR);
+	close(s->listen_fd);
+	s->listen_fd = -1;
+	return 0;
+}
+
+/* ---- SOCKET transport ------------------------------------------------- */
+
+static int32_t
+control_create(struct qb_ipcs_connection *c, const char *path)
+{
+	void *p;
+	int32_t rc;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW |
+		      O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		return -errno;
+	}
+	ipc_str_cut(c->us_ctl_path, sizeof(c->us_ctl_path), "%s", path);
+	if (ftruncate(fd, sizeof(struct ipc_us_control)) < 0) {
+		goto fail;
+	}
+	rc = posix_fallocate(fd, 0, sizeof(struct ipc_us_control));
+	if (rc != 0) {
+		errno = rc;
+		goto fail;
+	}
+	(void)fchown(fd, c->auth_uid, c->auth_gid);
+	if (fchmod(fd, c->auth_mode) < 0) {
+		goto fail;
+	}
+	p = mmap(NULL, sizeof(struct ipc_us_control), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		goto fail;
+	}
+	close(fd);
+	c->us_ctl = p;
+	memset(c->us_ctl, 0, sizeof(*c->us_ctl));
+	return 0;
+fail:
+	rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int32_t
+dgram_bind(const char *base, const char *suffix, size_t bufsize)
+{
+	struct sockaddr_un a;
+	socklen_t alen;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0) {
+		return -errno;
+	}
+	fd = ipc_sock_fd_prepare(fd);
+	if (fd < 0) {
+		return fd;
+	}
+	ipc_sock_dgram_addr(&a, &alen, base, suffix);
+	if (bind(fd, (struct sockaddr *)&a, alen) < 0) {
+		close(fd);
+		return -1;	/* reported as EPERM, like libqb */
+	}
+	(void)ipc_sock_set_buffers(fd, bufsize);
+	return fd;
+}
+
+static int32_t
+us_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
+{
+	char name[IPC_NAME_MAX];
+	int32_t rc;
+
+	ipc_str_cut(name, sizeof(name), "%s-control-%s", c->description,
+		 c->service->name);
+	ipc_str_cut(r->request, sizeof(r->request), "%s", name);
+	ipc_str_cut(name, sizeof(name), "%s-%s", c->description, c->service->name);
+	ipc_str_cut(r->response, sizeof(r->response), "%s", name);
+	ipc_str_cut(c->us_base, sizeof(c->us_base), "%s", name);
+	rc = control_create(c, r->request);
+	if (rc < 0) {
+		return rc;
+	}
+	c->us_rbuf = malloc(c->max_msg_size);
+	if (c->us_rbuf == NULL) {
+		return -ENOMEM;
+	}
+	rc = dgram_bind(c->us_base, "request", c->max_msg_size);
+	if (rc < 0) {
+		return rc;
+	}
+	c->us_req_fd = rc;
+	rc = dgram_bind(c->us_base, "event-tx", c->max_msg_size);
+	if (rc < 0) {
+		return rc;
+	}
+	c->us_ev_fd = rc;
+	return 0;
+}
+
+static void
+us_fc_set(struct qb_ipcs_connection *c, int32_t fc)
+{
+	__atomic_store_n(&c->us_ctl->req_fc, fc, __ATOMIC_RELEASE);
+}
+
+static int32_t us_req_dispatch(int32_t fd, int32_t revents, void *data);
+static int32_t us_setup_dispatch(int32_t fd, int32_t revents, void *data);
+
+static int32_t
+us_poll_add(struct qb_ipcs_connection *c)
+{
+	struct qb_ipcs_service *s = c->service;
+	int32_t rc;
+
+	rc = s->poll.dispatch_add(c->prio, c->setup_fd,
+				  POLLIN | POLLPRI | POLLNVAL, c,
+				  us_setup_dispatch);
+	if (rc < 0) {
+		return rc;
+	}
+	c->setup_polled = 1;
+	rc = s->poll.dispatch_add(c->prio, c->us_req_fd,
+				  ipcs_conn_poll_events(c), c,
+				  us_req_dispatch);
+	if (rc < 0) {
+		return rc;
+	}
+	c->us_req_connected |= 2;	/* bit 1: request fd is polled */
+	return 0;
+}
+
+static void
+us_poll_del(struct qb_ipcs_connection *c)
+{
+	struct qb_ipcs_service *s = c->service;
+
+	if (c->setup_polled) {
+		(void)s->poll.dispatch_del(c->setup_fd);
+		c->setup_polled = 0;
+	}
+	if (c->us_req_connected & 2) {
+		(void)s->poll.dispatch_del(c->us_req_fd);
+		c->us_req_connected &= ~2;
+	}
+}
+
+static void
+us_poll_update(struct qb_ipcs_connection *c)
+{
+	if (c->us_req_connected & 2) {
+		(void)c->service->poll.dispatch_mod(c->prio, c->us_req_fd,
+						   ipcs_conn_poll_events(c), c,
+						   us_req_dispatch);
+	}
+}
+
+/* Liveness only: the setup socket carries nothing after the handshake. */
+static int32_t
+us_setup_dispatch(int32_t fd, int32_t revents, void *data)
+{
+	struct qb_ipcs_connection *c = data;
+	char buf[64];
+	ssize_t n;
+
+	if (c->state != IPCS_CONN_ACTIVE) {
+		return 0;
+	}
+	if (!(revents & (POLLNVAL | POLLHUP | POLLERR))) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
+			return 0;
+		}
+	}
+	qb_ipcs_connection_ref(c);
+	qb_ipcs_disconnect(c);
+	qb_ipcs_connection_unref(c);
+	return 0;
+}
+
+/* One datagram -> one request; 1 = delivered, 0 = none, -ENOTCONN. */
+static int32_t
+us_recv_request(struct qb_ipcs_connection *c)
+{
+	size_t size;
+	ssize_t n;
+	int32_t rc;
+
+	do {
+		n = recv(c->us_req_fd, c->us_rbuf, c->max_msg_size,
+			 MSG_DONTWAIT | MSG_TRUNC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -ENOTCONN;
+	}
+	if (__atomic_load_n(&c->us_ctl->req_sent, __ATOMIC_SEQ_CST) > 0) {
+		__atomic_sub_fetch(&c->us_ctl->req_sent, 1, __ATOMIC_SEQ_CST);
+	}
+	if ((size_t)n > c->max_msg_size) {
+		return -ENOTCONN;	/* truncated: larger than negotiated */
+	}
+	rc = ipc_proto_msg_check(c->us_rbuf, (size_t)n, c->max_msg_size,
+				 &size);
+	if (rc < 0) {
+		return -ENOTCONN;
+	}
+	rc = ipcs_deliver(c, c->us_rbuf, size);
+	return rc < 0 ? 2 : 1;
+}
+
+static int32_t
+us_req_dispatch(int32_t fd, int32_t revents, void *data)
+{
+	struct qb_ipcs_connection *c = data;
+	int32_t avail;
+
+	if (c->state != IPCS_CONN_ACTIVE) {
+		return 0;
+	}
+	qb_ipcs_connection_ref(c);
+	if (revents & (POLLNVAL | POLLERR)) {
+		qb_ipcs_disconnect(c);
+		goto out;
+	}
+	avail = __atomic_load_n(&c->us_ctl->req_sent, __ATOMIC_SEQ_CST);
+	avail = QB_MAX(1, QB_MIN(avail, ipcs_rate_cap(c->service->rate)));
+	for (int32_t i = 0; i < avail; i++) {
+		int32_t rc;
+
+		if (c->state != IPCS_CONN_ACTIVE || c->fc_state) {
+			break;
+		}
+		rc = us_recv_request(c);
+		if (rc < 0) {
+			qb_ipcs_disconnect(c);
+			break;
+		}
+		if (rc != 1) {
+			break;
+		}
+	}
+out:
+	qb_ipcs_connection_unref(c);
+	return 0;
+}
+
+/* Connect lazily: the client binds its sockets after the handshake. */
+static int32_t
+dgram_connect(int fd, const char *base, const char *suffix)
+{
+	struct sockaddr_un a;
+	socklen_t alen;
+
+	ipc_sock_dgram_addr(&a, &alen, base, suffix);
+	for (int i = 0; i < US_CONNECT_TRIES; i++) {
+		struct timespec ts = { 0, US_CONNECT_PAUSE_NS };
+
+		if (connect(fd, (struct sockaddr *)&a, alen) == 0) {
+			return 0;
+		}
+		if (errno != ECONNREFUSED && errno != ENOENT &&
+		    errno != EINTR) {
+			return -errno;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return -ENOTCONN;
+}
+
+static ssize_t
+us_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
+	 size_t iov_len, size_t total, int32_t event)
+{
+	int fd = event ? c->us_ev_fd : c->us_req_fd;
+	int32_t *flag = event ? &c->us_ev_connected : &c->us_req_connected;
+	int32_t *counter = event ? &c->us_ctl->ev_sent : &c->us_ctl->resp_sent;
+	struct msghdr m;
+	ssize_t n;
+
+	if (!(*flag & 1)) {
+		int32_t rc = dgram_connect(fd, c->us_base,
+					   event ? "event" : "response");
+		if (rc < 0) {
+			return rc;
+		}
+		*flag |= 1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = (struct iovec *)iov;
+	m.msg_iovlen = iov_len;
+	do {
+		n = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		return (errno == EPIPE || errno == ECONNREFUSED) ? -ENOTCONN :
+			-errno;
+	}
+	__atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
+	return (ssize_t)total;
+}
+
+static uint32_t
+us_event_q_len(struct qb_ipcs_connection *c)
+{
+	int32_t n = __atomic_load_n(&c->us_ctl->ev_sent, __ATOMIC_SEQ_CST);
+
+	return n > 0 ? (uint32_t)n : 0;
+}
+
+static void
+us_destroy(struct qb_ipcs_connection *c)
+{
+	if (c->us_req_fd >= 0) {
+		close(c->us_req_fd);
+		c->us_req_fd = -1;
+	}
+	if (c->us_ev_fd >= 0) {
+		close(c->us_ev_fd);
+		c->us_ev_fd = -1;
+	}
+	if (c->us_ctl) {
+		munmap(c->us_ctl, sizeof(*c->us_ctl));
+		c->us_ctl = NULL;
+	}
+	if (c->us_ctl_path[0]) {
+		(void)unlink(c->us_ctl_path);
+	}
+	free(c->us_rbuf);
+	c->us_rbuf = NULL;
+}
+
+const struct ipcs_ops ipcs_us_ops = {
+	.connect = us_connect,
+	.poll_add = us_poll_add,
+	.poll_del = us_poll_del,
+	.poll_update = us_poll_update,
+	.fc_set = us_fc_set,
+	.sendv = us_sendv,
+	.event_q_len = us_event_q_len,
+	.destroy = us_destroy,
+};

@@ -1,0 +1,867 @@
+/*
+ * check_ipc.c - IPC client and server through the public API, both
+ * transports: the server runs in a forked child (ipc_test_server.h) or in
+ * the test process itself with the client forked.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <qb/qbdefs.h>
+#include <qb/qbipcc.h>
+#include <qb/qbipcs.h>
+
+#include "ipc_test_server.h"
+
+static const enum qb_ipc_type transports[] = { QB_IPC_SOCKET, QB_IPC_SHM };
+static const char *const transport_names[] = { "socket", "shm" };
+
+static char svc[64];
+static pid_t server_pid = -1;
+
+struct tmsg {
+	struct qb_ipc_request_header hdr;
+	char data[256];
+};
+
+static void
+svc_name(const char *what, int tr)
+{
+	static int n;
+
+	snprintf(svc, sizeof(svc), "qbtest-%d-%d-%s-%s", (int)getpid(), n++,
+		 what, transport_names[tr]);
+}
+
+static void
+server_start(const char *what, int tr)
+{
+	int p[2];
+	char b = 0;
+
+	svc_name(what, tr);
+	ck_assert_int_eq(pipe(p), 0);
+	server_pid = fork();
+	ck_assert_int_ge(server_pid, 0);
+	if (server_pid == 0) {
+		close(p[0]);
+		_exit(ipc_test_server_run(svc, transports[tr], p[1]));
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &b, 1), 1);
+	close(p[0]);
+	ck_assert_int_eq(b, 'R');
+}
+
+static int
+server_stop(void)
+{
+	int status = -1;
+
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, &status, 0);
+		server_pid = -1;
+	}
+	return status;
+}
+
+/* Files the server with this pid left in /dev/shm. */
+static int
+shm_leftovers(pid_t spid)
+{
+	char prefix[32];
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(prefix, sizeof(prefix), "qb-%d-", (int)spid);
+	while (d && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+			n++;
+		}
+	}
+	if (d) {
+		closedir(d);
+	}
+	return n;
+}
+
+static int
+fd_count(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	while (d && (e = readdir(d)) != NULL) {
+		n += e->d_name[0] != '.';
+	}
+	if (d) {
+		closedir(d);
+	}
+	return n;
+}
+
+static void
+msg_init(struct tmsg *m, int32_t id, const char *text)
+{
+	memset(m, 0, sizeof(*m));
+	m->hdr.id = id;
+	snprintf(m->data, sizeof(m->data), "%s", text);
+	m->hdr.size = (int32_t)(sizeof(m->hdr) + strlen(m->data) + 1);
+}
+
+static ssize_t
+request(qb_ipcc_connection_t *c, int32_t id, const char *text, void *out,
+	size_t outlen)
+{
+	struct tmsg m;
+	ssize_t r;
+
+	msg_init(&m, id, text);
+	r = qb_ipcc_send(c, &m, m.hdr.size);
+	if (r < 0) {
+		return r;
+	}
+	ck_assert_int_eq(r, m.hdr.size);
+	return qb_ipcc_recv(c, out, outlen, 2000);
+}
+
+static qb_ipcc_connection_t *
+client_connect(size_t max)
+{
+	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, max);
+
+	ck_assert_msg(c != NULL, "connect %s: %s", svc, strerror(errno));
+	return c;
+}
+
+/* ---- requests, responses, sendv, auth, stats ---------------------------- */
+
+START_TEST(test_ipc_txrx)
+{
+	char buf[1024];
+	struct qb_ipc_response_header *res = (void *)buf;
+	qb_ipcc_connection_t *c;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int32_t fd = -1;
+
+	server_start("txrx", _i);
+	c = client_connect(8192);
+	ck_assert_int_ge(qb_ipcc_get_buffer_size(c), 8192);
+	ck_assert_int_eq(qb_ipcc_auth_get(c, &pid, &uid, &gid), 0);
+	ck_assert_int_eq(pid, server_pid);
+	ck_assert_int_eq(uid, getuid());
+	ck_assert_int_eq(gid, getgid());
+	ck_assert_int_eq(qb_ipcc_fd_get(c, &fd), 0);
+	ck_assert_int_ge(fd, 3);
+	ck_assert_int_eq(qb_ipcc_is_connected(c), QB_TRUE);
+
+	for (int i = 0; i < 100; i++) {
+		char text[32];
+
+		snprintf(text, sizeof(text), "ping %d", i);
+		ck_assert_int_eq(request(c, IPC_T_ECHO, text, buf, sizeof(buf)),
+				 sizeof(*res) + strlen(text) + 1);
+		ck_assert_int_eq(res->id, IPC_T_ECHO);
+		ck_assert_int_eq(res->error, 0);
+		ck_assert_str_eq(buf + sizeof(*res), text);
+	}
+
+	{	/* gathered request, then sendv_recv */
+		struct qb_ipc_request_header h = { .id = IPC_T_ECHO };
+		char part1[] = "gath", part2[] = "ered";
+		struct iovec iov[3] = {
+			{ &h, sizeof(h) }, { part1, 4 }, { part2, 5 },
+		};
+
+		h.size = sizeof(h) + 9;
+		ck_assert_int_eq(qb_ipcc_sendv(c, iov, 3), h.size);
+		ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), 2000),
+				 sizeof(*res) + 9);
+		ck_assert_str_eq(buf + sizeof(*res), "gathered");
+		ck_assert_int_eq(qb_ipcc_sendv_recv(c, iov, 3, buf, sizeof(buf),
+						    2000), sizeof(*res) + 9);
+		ck_assert_str_eq(buf + sizeof(*res), "gathered");
+	}
+
+	{	/* server-side statistics of this connection */
+		struct qb_ipcs_connection_stats_2 st;
+
+		ck_assert_int_gt(request(c, IPC_T_STATS, "", buf, sizeof(buf)),
+				 0);
+		memcpy(&st, buf + sizeof(*res), sizeof(st));
+		ck_assert_int_eq(st.client_pid, getpid());
+		ck_assert_int_eq(st.requests, 103);
+		ck_assert_int_eq(st.responses, 102);
+		ck_assert_int_eq(st.flow_control_state, 0);
+	}
+
+	qb_ipcc_context_set(c, buf);
+	ck_assert_ptr_eq(qb_ipcc_context_get(c), buf);
+	qb_ipcc_disconnect(c);
+	ck_assert_int_eq(server_stop(), 0);
+	ck_assert_int_eq(shm_leftovers(getpid()), 0);
+}
+END_TEST
+
+/* ---- events ---------------------------------------------------------------- */
+
+START_TEST(test_ipc_events)
+{
+	char buf[1024];
+	struct qb_ipc_response_header *res = (void *)buf;
+	qb_ipcc_connection_t *c;
+	struct pollfd p;
+	int32_t fd;
+
+	server_start("events", _i);
+	c = client_connect(8192);
+	ck_assert_int_eq(qb_ipcc_event_recv(c, buf, sizeof(buf), 0), -EAGAIN);
+	ck_assert_int_eq(qb_ipcc_fd_get(c, &fd), 0);
+	for (int i = 0; i < 20; i++) {
+		char text[32];
+
+		snprintf(text, sizeof(text), "event %d", i);
+		ck_assert_int_gt(request(c, IPC_T_EVENT, text, buf,
+					 sizeof(buf)), 0);
+		ck_assert_int_eq(res->error, 0);
+		p.fd = fd;
+		p.events = POLLIN;
+		ck_assert_int_eq(poll(&p, 1, 2000), 1);
+		ck_assert_int_eq(qb_ipcc_event_recv(c, buf, sizeof(buf), 1000),
+				 sizeof(*res) + strlen(text) + 1);
+		ck_assert_int_eq(res->id, IPC_T_EVENT);
+		ck_assert_str_eq(buf + sizeof(*res), text);
+	}
+	ck_assert_int_eq(qb_ipcc_event_recv(c, buf, sizeof(buf), 50), -EAGAIN);
+	qb_ipcc_disconnect(c);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
+/* ---- 1 MiB messages --------------------------------------------------------- */
+
+START_TEST(test_ipc_big)
+{
+	const size_t big = 1024 * 1024;
+	const size_t max = big + 4096;
+	char *out = malloc(max);
+	char *in = malloc(max);
+	struct qb_ipc_request_header *h = (void *)out;
+	struct qb_ipc_response_header *res = (void *)in;
+	qb_ipcc_connection_t *c;
+
+	ck_assert_ptr_ne(out, NULL);
+	ck_assert_ptr_ne(in, NULL);
+	server_start("big", _i);
+	c = client_connect(max);
+	ck_assert_int_ge(qb_ipcc_get_buffer_size(c), max);
+	for (size_t i = 0; i < big; i++) {
+		out[i] = (char)(i * 7);
+	}
+	h->id = IPC_T_EVENT;
+	h->size = (int32_t)big;
+	ck_assert_int_eq(qb_ipcc_send(c, out, big), big);
+	ck_assert_int_eq(qb_ipcc_recv(c, in, max, 5000), big + 8);
+	ck_assert_int_eq(res->error, 0);
+	ck_assert_int_eq(memcmp(in + sizeof(*res), out + sizeof(*h),
+				big - sizeof(*h)), 0);
+	memset(in, 0, max);
+	ck_assert_int_eq(qb_ipcc_event_recv(c, in, max, 5000), big + 8);
+	ck_assert_int_eq(memcmp(in + sizeof(*res), out + sizeof(*h),
+				big - sizeof(*h)), 0);
+	/* a receive buffer that is too small keeps the message (SHM) or
+	 * reports the overflow without writing past the buffer */
+	h->id = IPC_T_ECHO;
+	ck_assert_int_eq(qb_ipcc_send(c, out, big), big);
+	ck_assert_int_eq(qb_ipcc_recv(c, in, 1024, 5000), -ENOBUFS);
+	ck_assert_int_eq(qb_ipcc_recv(c, in, max, 5000), big + 8);
+	/* larger than negotiated: refused locally */
+	ck_assert_int_eq(qb_ipcc_send(c, out, qb_ipcc_get_buffer_size(c) + 1),
+			 -EMSGSIZE);
+	qb_ipcc_disconnect(c);
+	ck_assert_int_eq(server_stop(), 0);
+	free(out);
+	free(in);
+}
+END_TEST
+
+/* ---- timeouts ------------------------------------------------------------------ */
+
+START_TEST(test_ipc_timeouts)
+{
+	char buf[1024];
+	qb_ipcc_connection_t *c;
+	struct timespec t0, t1;
+	long ms;
+
+	server_start("timeouts", _i);
+	c = client_connect(8192);
+	ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), 0), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), 200), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_int_ge(ms, 150);
+	ck_assert_int_lt(ms, 1500);
+	{
+		struct tmsg m;
+		struct iovec iov = { &m, 0 };
+
+		msg_init(&m, IPC_T_NOREPLY, "x");
+		iov.iov_len = m.hdr.size;
+		ck_assert_int_eq(qb_ipcc_sendv_recv(c, &iov, 1, buf, sizeof(buf),
+						    300), -ETIMEDOUT);
+	}
+	ck_assert_int_eq(qb_ipcc_event_recv(c, buf, sizeof(buf), 100), -EAGAIN);
+	ck_assert_int_eq(qb_ipcc_is_connected(c), QB_TRUE);
+	qb_ipcc_disconnect(c);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
+/* ---- flow control --------------------------------------------------------------- */
+
+static void
+wait_fc(qb_ipcc_connection_t *c, int expect_eagain)
+{
+	struct tmsg m;
+	ssize_t r = 0;
+
+	msg_init(&m, IPC_T_NOREPLY, "fc");
+	for (int i = 0; i < 100; i++) {
+		r = qb_ipcc_send(c, &m, m.hdr.size);
+		if ((r == -EAGAIN) == expect_eagain) {
+			return;
+		}
+		usleep(20000);
+	}
+	ck_abort_msg("flow control did not reach %d (last %zd)", expect_eagain,
+		     r);
+}
+
+START_TEST(test_ipc_flow_control)
+{
+	char buf[1024];
+	unsigned char rate;
+	qb_ipcc_connection_t *c;
+
+	server_start("fc", _i);
+	c = client_connect(8192);
+	ck_assert_int_eq(qb_ipcc_fc_enable_max_set(c, 3), -EINVAL);
+	ck_assert_int_eq(qb_ipcc_fc_enable_max_set(NULL, 1), -EINVAL);
+
+	rate = QB_IPCS_RATE_OFF;
+	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){ (char)rate, 0 }, buf,
+				 sizeof(buf)), 0);
+	wait_fc(c, 1);
+	kill(server_pid, SIGUSR1);
+	wait_fc(c, 0);
+
+	rate = QB_IPCS_RATE_OFF_2;
+	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){ (char)rate, 0 }, buf,
+				 sizeof(buf)), 0);
+	/* default max 1: RATE_OFF_2 lets this client queue requests, but the
+	 * server does not read them until the rate is lowered again */
+	ck_assert_int_eq(qb_ipcc_fc_enable_max_set(c, 2), 0);
+	wait_fc(c, 1);
+	ck_assert_int_eq(qb_ipcc_fc_enable_max_set(c, 1), 0);
+	{
+		struct tmsg m;
+
+		msg_init(&m, IPC_T_ECHO, "queued");
+		ck_assert_int_eq(qb_ipcc_send(c, &m, m.hdr.size), m.hdr.size);
+		ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), 200),
+				 -ETIMEDOUT);
+		kill(server_pid, SIGUSR1);
+		ck_assert_int_gt(qb_ipcc_recv(c, buf, sizeof(buf), 2000), 0);
+		ck_assert_str_eq(buf + sizeof(struct qb_ipc_response_header),
+				 "queued");
+	}
+	wait_fc(c, 0);
+
+	rate = QB_IPCS_RATE_FAST;
+	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){ (char)rate, 0 }, buf,
+				 sizeof(buf)), 0);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_gt(request(c, IPC_T_ECHO, "fast", buf,
+					 sizeof(buf)), 0);
+	}
+	rate = QB_IPCS_RATE_SLOW;
+	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){ (char)rate, 0 }, buf,
+				 sizeof(buf)), 0);
+	ck_assert_int_gt(request(c, IPC_T_ECHO, "slow", buf, sizeof(buf)), 0);
+	{
+		struct qb_ipcs_connection_stats_2 st;
+
+		ck_assert_int_gt(request(c, IPC_T_STATS, "", buf, sizeof(buf)),
+				 0);
+		memcpy(&st, buf + sizeof(struct qb_ipc_response_header),
+		       sizeof(st));
+		ck_assert_int_eq(st.flow_control_count, 4);
+		ck_assert_int_eq(st.flow_control_state, 0);
+	}
+	qb_ipcc_disconnect(c);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
+/* ---- disconnect paths -------------------------------------------------------------- */
+
+START_TEST(test_ipc_server_disconnects)
+{
+	char buf[1024];
+	struct tmsg m;
+	qb_ipcc_connection_t *c;
+	ssize_t r;
+
+	server_start("sdisc", _i);
+	c = client_connect(8192);
+	msg_init(&m, IPC_T_DISCONNECT, "bye");
+	ck_assert_int_eq(qb_ipcc_send(c, &m, m.hdr.size), m.hdr.size);
+	r = qb_ipcc_recv(c, buf, sizeof(buf), 2000);
+	ck_assert_int_eq(r, -ENOTCONN);
+	ck_assert_int_eq(qb_ipcc_is_connected(c), QB_FALSE);
+	ck_assert_int_lt(qb_ipcc_send(c, &m, m.hdr.size), 0);
+	qb_ipcc_disconnect(c);
+
+	/* the server keeps serving others */
+	c = client_connect(8192);
+	ck_assert_int_gt(request(c, IPC_T_ECHO, "again", buf, sizeof(buf)), 0);
+	qb_ipcc_disconnect(c);
+	usleep(100000);
+	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
+START_TEST(test_ipc_server_killed)
+{
+	char buf[1024];
+	struct tmsg m;
+	qb_ipcc_connection_t *c;
+	int status;
+	pid_t spid;
+
+	server_start("skill", _i);
+	c = client_connect(8192);
+	ck_assert_int_gt(request(c, IPC_T_ECHO, "x", buf, sizeof(buf)), 0);
+	spid = server_pid;
+	kill(server_pid, SIGKILL);
+	waitpid(server_pid, &status, 0);
+	server_pid = -1;
+	alarm(10);	/* a hang is a failure */
+	ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), -1), -ENOTCONN);
+	msg_init(&m, IPC_T_ECHO, "x");
+	ck_assert_int_lt(qb_ipcc_send(c, &m, m.hdr.size), 0);
+	ck_assert_int_eq(qb_ipcc_is_connected(c), QB_FALSE);
+	qb_ipcc_disconnect(c);
+	alarm(0);
+	/* a client of a dead server removes the dead server's files */
+	ck_assert_int_eq(shm_leftovers(spid), 0);
+	/* nobody is listening any more */
+	ck_assert_ptr_eq(qb_ipcc_connect(svc, 8192), NULL);
+	ck_assert_int_eq(errno, ECONNREFUSED);
+}
+END_TEST
+
+START_TEST(test_ipc_client_killed)
+{
+	char buf[1024];
+	qb_ipcc_connection_t *c;
+	int fds_before, status;
+
+	server_start("ckill", _i);
+	usleep(50000);
+	fds_before = fd_count(server_pid);
+	for (int round = 0; round < 4; round++) {
+		pid_t k = fork();
+
+		ck_assert_int_ge(k, 0);
+		if (k == 0) {
+			struct tmsg m;
+			qb_ipcc_connection_t *kc = qb_ipcc_connect(svc, 8192);
+
+			if (kc == NULL) {
+				_exit(1);
+			}
+			msg_init(&m, IPC_T_NOREPLY, "pending");
+			if (round & 1) {
+				(void)qb_ipcc_send(kc, &m, m.hdr.size);
+			}
+			raise(SIGKILL);
+		}
+		waitpid(k, &status, 0);
+		ck_assert(WIFSIGNALED(status));
+	}
+	/* the server is alive, and cleaned up after every dead client */
+	c = client_connect(8192);
+	ck_assert_int_gt(request(c, IPC_T_ECHO, "alive", buf, sizeof(buf)), 0);
+	qb_ipcc_disconnect(c);
+	for (int i = 0; i < 50 && (shm_leftovers(server_pid) ||
+				   fd_count(server_pid) != fds_before); i++) {
+		usleep(20000);
+	}
+	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(fd_count(server_pid), fds_before);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
+/* ---- connection setup ------------------------------------------------------------------ */
+
+START_TEST(test_ipc_refused)
+{
+	svc_name("refused", _i);
+	tl_refuse_all = 1;
+	server_pid = fork();
+	if (server_pid == 0) {
+		_exit(ipc_test_server_run(svc, transports[_i], -1));
+	}
+	tl_refuse_all = 0;
+	for (int i = 0; i < 100; i++) {
+		qb_ipcc_connection_t *c = qb_ipcc_connect(svc, 8192);
+
+		ck_assert_ptr_eq(c, NULL);
+		if (errno != ECONNREFUSED) {
+			break;
+		}
+		usleep(10000);
+	}
+	ck_assert_int_eq(errno, EACCES);
+	usleep(50000);
+	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
+START_TEST(test_ipc_enforce_and_async)
+{
+	qb_ipcc_connection_t *c;
+	char buf[128];
+	struct pollfd p;
+	int fd = -1;
+
+	tl_enforce = 20000;
+	server_start("enforce", _i);
+	tl_enforce = 0;
+	c = client_connect(100);
+	ck_assert_int_eq(qb_ipcc_get_buffer_size(c), 20000);
+	qb_ipcc_disconnect(c);
+
+	c = qb_ipcc_connect_async(svc, 30000, &fd);
+	ck_assert_ptr_ne(c, NULL);
+	ck_assert_int_ge(fd, 3);
+	p.fd = fd;
+	p.events = POLLIN;
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	ck_assert_int_eq(qb_ipcc_connect_continue(c), 0);
+	ck_assert_int_eq(qb_ipcc_get_buffer_size(c), 30000);
+	ck_assert_int_gt(request(c, IPC_T_ECHO, "async", buf, sizeof(buf)), 0);
+	qb_ipcc_disconnect(c);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
+/* A raw peer that breaks the handshake rules is closed without reply. */
+START_TEST(test_ipc_raw_handshake)
+{
+	struct sockaddr_un a;
+	struct qb_ipc_request_header bad[3];
+	char rbuf[64];
+	int fd;
+
+	server_start("raw", _i);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	strncpy(a.sun_path + 1, svc, 106);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	memset(bad, 0, sizeof(bad));
+	bad[0].id = 12345;	/* not QB_IPC_MSG_AUTHENTICATE */
+	bad[0].size = 24;
+	ck_assert_int_eq(send(fd, bad, 24, 0), 24);
+	ck_assert_int_eq(recv(fd, rbuf, sizeof(rbuf), 0), 0);
+	close(fd);
+
+	/* a half request, then hang up */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(send(fd, bad, 10, 0), 10);
+	close(fd);
+
+	/* the server is fine */
+	{
+		qb_ipcc_connection_t *c = client_connect(8192);
+
+		ck_assert_int_gt(request(c, IPC_T_ECHO, "ok", rbuf,
+					 sizeof(rbuf)), 0);
+		qb_ipcc_disconnect(c);
+	}
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
+START_TEST(test_ipc_bad_args)
+{
+	char buf[64];
+	struct iovec iov = { buf, 8 };
+	qb_ipcc_connection_t *c;
+	struct qb_ipcs_service_handlers h = { 0 };
+	qb_ipcs_service_t *s;
+	int32_t fd;
+
+	svc_name("nobody", 0);
+	errno = 0;
+	ck_assert_ptr_eq(qb_ipcc_connect(svc, 8192), NULL);
+	ck_assert_int_eq(errno, ECONNREFUSED);
+	ck_assert_ptr_eq(qb_ipcc_connect(NULL, 8192), NULL);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(qb_ipcc_send(NULL, buf, 16), -EINVAL);
+	ck_assert_int_eq(qb_ipcc_sendv(NULL, &iov, 1), -EINVAL);
+	ck_assert_int_eq(qb_ipcc_recv(NULL, buf, 16, 0), -EINVAL);
+	ck_assert_int_eq(qb_ipcc_event_recv(NULL, buf, 16, 0), -EINVAL);
+	ck_assert_int_eq(qb_ipcc_fd_get(NULL, &fd), -EINVAL);
+	ck_assert_int_eq(qb_ipcc_auth_get(NULL, NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(qb_ipcc_get_buffer_size(NULL), -EINVAL);
+	ck_assert_int_eq(qb_ipcc_is_connected(NULL), QB_FALSE);
+	ck_assert_ptr_eq(qb_ipcc_context_get(NULL), NULL);
+	qb_ipcc_disconnect(NULL);
+	ck_assert_int_eq(qb_ipcc_verify_dgram_max_msg_size(100), -1);
+	ck_assert_int_ge(qb_ipcc_verify_dgram_max_msg_size(64 * 1024), 1024);
+
+	ck_assert_ptr_eq(qb_ipcs_create(NULL, 0, QB_IPC_SHM, &h), NULL);
+	ck_assert_ptr_eq(qb_ipcs_create("x", 0, QB_IPC_SHM, NULL), NULL);
+	s = qb_ipcs_create(svc, 7, QB_IPC_POSIX_MQ, &h);
+	ck_assert_ptr_ne(s, NULL);
+	ck_assert_int_eq(qb_ipcs_run(s), -EINVAL);	/* no poll handlers */
+	qb_ipcs_poll_handlers_set(s, &tl_poll_handlers);
+	ck_assert_int_eq(qb_ipcs_run(s), -ENOTSUP);
+	qb_ipcs_destroy(s);	/* safe after a failed run */
+	ck_assert_int_eq(qb_ipcs_service_id_get(NULL), -EINVAL);
+	ck_assert_int_eq(qb_ipcs_connection_get_buffer_size(NULL), -EINVAL);
+	ck_assert_int_eq(qb_ipcs_stats_get(NULL, NULL, 0), -EINVAL);
+	ck_assert_int_eq(qb_ipcs_connection_stats_get(NULL, NULL, 0), -EINVAL);
+	ck_assert_ptr_eq(qb_ipcs_connection_stats_get_2(NULL, 0), NULL);
+	ck_assert_int_eq(qb_ipcs_response_send(NULL, buf, 24), -EINVAL);
+	ck_assert_int_eq(qb_ipcs_event_send(NULL, buf, 24), -EINVAL);
+	ck_assert_ptr_eq(qb_ipcs_connection_first_get(NULL), NULL);
+
+	/* two services cannot share a name */
+	s = qb_ipcs_create(svc, 7, QB_IPC_SOCKET, &h);
+	qb_ipcs_poll_handlers_set(s, &tl_poll_handlers);
+	ck_assert_int_eq(qb_ipcs_run(s), 0);
+	{
+		qb_ipcs_service_t *s2 = qb_ipcs_create(svc, 8, QB_IPC_SOCKET, &h);
+
+		qb_ipcs_poll_handlers_set(s2, &tl_poll_handlers);
+		ck_assert_int_eq(qb_ipcs_run(s2), -EADDRINUSE);
+		qb_ipcs_destroy(s2);
+	}
+	qb_ipcs_destroy(s);
+	c = NULL;
+	(void)c;
+}
+END_TEST
+
+/* ---- server API in this process, client forked ------------------------------ */
+
+static int srv_created, srv_destroyed, srv_closed;
+static qb_ipcs_connection_t *srv_last;
+
+static void
+inproc_created(qb_ipcs_connection_t *c)
+{
+	srv_created++;
+	srv_last = c;
+}
+
+static int32_t
+inproc_closed(qb_ipcs_connection_t *c)
+{
+	/* refuse once: the library must ask again later */
+	return srv_closed++ == 0 ? -1 : 0;
+}
+
+static void
+inproc_destroyed(qb_ipcs_connection_t *c)
+{
+	srv_destroyed++;
+}
+
+static int32_t
+inproc_msg(qb_ipcs_connection_t *c, void *data, size_t size)
+{
+	struct qb_ipc_response_header r = { .id = 1, .size = sizeof(r) };
+
+	return qb_ipcs_response_send(c, &r, sizeof(r)) < 0 ? -1 : 0;
+}
+
+START_TEST(test_ipc_server_api)
+{
+	struct qb_ipcs_service_handlers h = {
+		.connection_accept = ts_accept,
+		.connection_created = inproc_created,
+		.msg_process = inproc_msg,
+		.connection_closed = inproc_closed,
+		.connection_destroyed = inproc_destroyed,
+	};
+	struct qb_ipc_response_header ev = { .id = 9, .size = sizeof(ev) };
+	struct qb_ipcs_connection_stats cs;
+	struct qb_ipcs_connection_stats_2 *cs2;
+	struct qb_ipcs_stats ss;
+	qb_ipcs_service_t *s;
+	qb_ipcs_connection_t *c;
+	int fds_before, status, ctx;
+	pid_t child;
+	int p[2];
+
+	srv_created = srv_destroyed = srv_closed = 0;
+	svc_name("inproc", _i);
+	s = qb_ipcs_create(svc, 42, transports[_i], &h);
+	ck_assert_ptr_ne(s, NULL);
+	qb_ipcs_poll_handlers_set(s, &tl_poll_handlers);
+	qb_ipcs_service_context_set(s, &ctx);
+	ck_assert_ptr_eq(qb_ipcs_service_context_get(s), &ctx);
+	ck_assert_int_eq(qb_ipcs_run(s), 0);
+	fds_before = fd_count(getpid());
+
+	ck_assert_int_eq(pipe(p), 0);
+	child = fork();
+	if (child == 0) {
+		char b;
+		char buf[256];
+		struct qb_ipc_request_header rq = { .id = 1, .size = sizeof(rq) };
+		qb_ipcc_connection_t *cc = qb_ipcc_connect(svc, 8192);
+
+		close(p[1]);
+		if (cc == NULL || qb_ipcc_send(cc, &rq, sizeof(rq)) < 0 ||
+		    qb_ipcc_recv(cc, buf, sizeof(buf), 5000) != sizeof(ev) ||
+		    qb_ipcc_event_recv(cc, buf, sizeof(buf), 5000) !=
+		    sizeof(ev)) {
+			_exit(1);
+		}
+		(void)read(p[0], &b, 1);	/* wait until told to go */
+		qb_ipcc_disconnect(cc);
+		_exit(0);
+	}
+	close(p[0]);
+	for (int i = 0; i < 200 && srv_created == 0; i++) {
+		tl_run_once(10);
+	}
+	ck_assert_int_eq(srv_created, 1);
+	c = qb_ipcs_connection_first_get(s);
+	ck_assert_ptr_eq(c, srv_last);
+	ck_assert_ptr_eq(qb_ipcs_connection_next_get(s, c), NULL);
+	ck_assert_int_eq(qb_ipcs_service_id_get(c), 42);
+	ck_assert_ptr_eq(qb_ipcs_connection_service_context_get(c), &ctx);
+	qb_ipcs_context_set(c, &fds_before);
+	ck_assert_ptr_eq(qb_ipcs_context_get(c), &fds_before);
+	ck_assert_int_ge(qb_ipcs_connection_get_buffer_size(c), 8192);
+	ck_assert_int_eq(qb_ipcs_event_send(c, &ev, sizeof(ev)), sizeof(ev));
+	ck_assert_int_eq(qb_ipcs_event_send(NULL, &ev, 4), -EINVAL);
+	ck_assert_int_eq(qb_ipcs_response_send(c, &ev,
+		qb_ipcs_connection_get_buffer_size(c) + 1), -EMSGSIZE);
+	for (int i = 0; i < 50; i++) {
+		tl_run_once(10);
+	}
+	ck_assert_int_eq(qb_ipcs_connection_stats_get(c, &cs, 0), 0);
+	ck_assert_int_eq(cs.client_pid, child);
+	ck_assert_int_eq(cs.requests, 1);
+	ck_assert_int_eq(cs.responses, 1);
+	ck_assert_int_eq(cs.events, 1);
+	cs2 = qb_ipcs_connection_stats_get_2(c, 1);
+	ck_assert_ptr_ne(cs2, NULL);
+	ck_assert_int_eq(cs2->events, 1);
+	free(cs2);
+	ck_assert_int_eq(qb_ipcs_connection_stats_get(c, &cs, 0), 0);
+	ck_assert_int_eq(cs.requests, 0);
+	ck_assert_int_eq(qb_ipcs_stats_get(s, &ss, 0), 0);
+	ck_assert_int_eq(ss.active_connections, 1);
+	qb_ipcs_connection_unref(c);
+
+	ck_assert_int_eq(write(p[1], "g", 1), 1);
+	close(p[1]);
+	waitpid(child, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int i = 0; i < 100 && srv_destroyed == 0; i++) {
+		tl_run_once(10);
+	}
+	ck_assert_int_eq(srv_closed, 2);
+	ck_assert_int_eq(srv_destroyed, 1);
+	ck_assert_int_eq(qb_ipcs_stats_get(s, &ss, 1), 0);
+	ck_assert_int_eq(ss.active_connections, 0);
+	ck_assert_int_eq(ss.closed_connections, 1);
+	ck_assert_int_eq(qb_ipcs_stats_get(s, &ss, 0), 0);
+	ck_assert_int_eq(ss.closed_connections, 0);
+	ck_assert_int_eq(fd_count(getpid()), fds_before);
+	ck_assert_int_eq(shm_leftovers(getpid()), 0);
+	qb_ipcs_destroy(s);
+	ck_assert_int_eq(fd_count(getpid()), fds_before - 1);
+}
+END_TEST
+
+static void
+teardown(void)
+{
+	if (server_pid > 0) {
+		kill(server_pid, SIGKILL);
+		waitpid(server_pid, NULL, 0);
+		server_pid = -1;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	Suite *s = suite_create("ipc");
+	TCase *tc = tcase_create("ipc");
+	SRunner *sr;
+	int first = 0, last = 2;
+	int failed;
+
+	/* QB_TEST_IPC_TRANSPORT=socket|shm restricts to one transport */
+	if (getenv("QB_TEST_IPC_TRANSPORT")) {
+		first = strcmp(getenv("QB_TEST_IPC_TRANSPORT"), "shm") == 0;
+		last = first + 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_ipc_bad_args);
+	tcase_add_loop_test(tc, test_ipc_txrx, first, last);
+	tcase_add_loop_test(tc, test_ipc_events, first, last);
+	tcase_add_loop_test(tc, test_ipc_big, first, last);
+	tcase_add_loop_test(tc, test_ipc_timeouts, first, last);
+	tcase_add_loop_test(tc, test_ipc_flow_control, first, last);
+	tcase_add_loop_test(tc, test_ipc_server_disconnects, first, last);
+	tcase_add_loop_test(tc, test_ipc_server_killed, first, last);
+	tcase_add_loop_test(tc, test_ipc_client_killed, first, last);
+	tcase_add_loop_test(tc, test_ipc_refused, first, last);
+	tcase_add_loop_test(tc, test_ipc_enforce_and_async, first, last);
+	tcase_add_loop_test(tc, test_ipc_raw_handshake, first, last);
+	tcase_add_loop_test(tc, test_ipc_server_api, first, last);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
