@@ -127,6 +127,7 @@ struct qb_ipcc_connection {
 	qb_ringbuffer_t *shm_req;
 	qb_ringbuffer_t *shm_resp;
 	qb_ringbuffer_t *shm_ev;
+	char shm_dir[IPC_STR_MAX];
 	int us_req_fd;
 	int us_ev_fd;
 	struct ipc_us_control *us_ctl;

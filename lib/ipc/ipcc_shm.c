@@ -23,8 +23,18 @@ qb_ipcc_shm_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r)
 {
 	uint32_t fl = QB_RB_FLAG_SHARED_PROCESS;
 
+	char *slash;
+
 	if (strlen(c->name) > IPC_SHM_CLIENT_NAME_MAX) {
 		return -EINVAL;
+	}
+	/* remembered to clean up after a server that died */
+	ipc_str_cut(c->shm_dir, sizeof(c->shm_dir), "%s", r->request);
+	slash = strrchr(c->shm_dir, '/');
+	if (slash) {
+		*slash = '\0';
+	} else {
+		c->shm_dir[0] = '\0';
 	}
 	c->shm_req = qb_rb_open(r->request, c->max_msg_size, fl, sizeof(int32_t));
 	if (c->shm_req == NULL) {
@@ -238,6 +248,10 @@ shm_disconnect(struct qb_ipcc_connection *c)
 		ipc_rb_force_close(c->shm_req);
 		ipc_rb_force_close(c->shm_resp);
 		ipc_rb_force_close(c->shm_ev);
+		/* the server cannot remove its (now empty) directory any more */
+		if (strncmp(c->shm_dir, "/dev/shm/qb-", 12) == 0) {
+			(void)rmdir(c->shm_dir);
+		}
 	} else {
 		ipc_rb_close_last(c->shm_req);
 		ipc_rb_close_last(c->shm_resp);
