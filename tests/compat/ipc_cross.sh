@@ -48,6 +48,7 @@ fi
 tmp=$(mktemp -d /tmp/qb-ipc-cross.XXXXXX) || exit 99
 spid=
 trap '[ -n "$spid" ] && kill -9 $spid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'exit 1' TERM INT HUP
 
 run_on() { # LIB CMD...: run CMD with LIB's libqb.so.100
 	lib=$1; shift

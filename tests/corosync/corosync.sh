@@ -108,6 +108,7 @@ cleanup() {
 	if [ -n "${QB_COROSYNC_KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
+trap 'echo "corosync ($label): interrupted"; exit 1' TERM INT HUP
 
 ip link set lo up || skip "cannot bring lo up in the network namespace"
 mount -t tmpfs -o mode=1777,size=512m qbshm /dev/shm || skip "cannot mount a private /dev/shm"
