@@ -17,14 +17,12 @@
 
 #define TLS __attribute__((tls_model("initial-exec"))) __thread
 
+struct qb_log_hot qb_log_hot __attribute__((aligned(64)));
+
 static struct {
-	int initialised;			/* atomic */
 	pthread_mutex_t cfg_lock;		/* recursive */
 	struct qb_log_target targets[QB_LOG_TARGET_MAX];
 	pid_t pid;
-	qb_log_filter_fn filter_fn;		/* atomic pointer */
-	qb_log_tags_stringify_fn tags_fn;	/* atomic pointer */
-	qb_log_util_fn util_fn;			/* atomic pointer */
 	char init_name[PATH_MAX];
 	int32_t init_facility;
 } log_state;
@@ -120,7 +118,7 @@ void qb_log_core_slot_unlock(struct qb_log_target *t)
 
 int qb_log_is_initialised(void)
 {
-	return __atomic_load_n(&log_state.initialised, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE);
 }
 
 struct qb_log_target *qb_log_target_get(int32_t pos)
@@ -137,29 +135,29 @@ pid_t qb_log_core_pid(void)
 
 qb_log_tags_stringify_fn qb_log_core_tags_fn(void)
 {
-	return __atomic_load_n(&log_state.tags_fn, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&qb_log_hot.tags_fn, __ATOMIC_ACQUIRE);
 }
 
 qb_log_filter_fn qb_log_core_filter_fn(void)
 {
-	return __atomic_load_n(&log_state.filter_fn, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
 }
 
 int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn);
 int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn)
 {
-	__atomic_store_n(&log_state.filter_fn, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&qb_log_hot.filter_fn, fn, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void qb_log_tags_stringify_fn_set(qb_log_tags_stringify_fn fn)
 {
-	__atomic_store_n(&log_state.tags_fn, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&qb_log_hot.tags_fn, fn, __ATOMIC_RELEASE);
 }
 
 void qb_log_util_fn_set(qb_log_util_fn fn)
 {
-	__atomic_store_n(&log_state.util_fn, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&qb_log_hot.util_fn, fn, __ATOMIC_RELEASE);
 }
 
 int qb_log_core_in_logger(void)
@@ -284,7 +282,7 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 	qb_log_targets_static_setup(&log_state.targets[QB_LOG_SYSLOG],
 				    &log_state.targets[QB_LOG_STDERR],
 				    &log_state.targets[QB_LOG_STDOUT]);
-	__atomic_store_n(&log_state.initialised, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&qb_log_hot.initialised, 1, __ATOMIC_RELEASE);
 	slot_enable(&log_state.targets[QB_LOG_SYSLOG]);
 	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD,
 			  QB_LOG_FILTER_FILE, "*", priority);
@@ -306,7 +304,7 @@ void qb_log_fini(void)
 		if (t->fp != NULL && i >= QB_LOG_TARGET_DYNAMIC_START)
 			qb_log_targets_file_close(i);
 	}
-	__atomic_store_n(&log_state.initialised, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&qb_log_hot.initialised, 0, __ATOMIC_RELEASE);
 	qb_log_filter_free_all();
 	qb_log_cs_free_all();
 	qb_log_core_cfg_unlock();
@@ -685,6 +683,30 @@ static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
 	}
 }
 
+/* The part of a log call that runs when some target may want it. */
+static void __attribute__((noinline))
+log_slow(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn,
+	 va_list ap)
+{
+	if (tls_in_logger || !qb_log_is_initialised())
+		return;
+	tls_in_logger = 1;
+	log_dispatch(cs, bits, util_fn, ap);
+	tls_in_logger = 0;
+}
+
+/* Nobody wants @p cs: the common case, decided without va_start. */
+static inline int log_unwanted(const struct qb_log_callsite *cs,
+			       uint32_t *bits, qb_log_util_fn *util_fn)
+{
+	*bits = __atomic_load_n(&cs->targets, __ATOMIC_RELAXED);
+	*util_fn = NULL;
+	if (__builtin_expect(cs->tags & QB_LOG_TAG_LIBQB_MSG, 0))
+		*util_fn = __atomic_load_n(&qb_log_hot.util_fn,
+					   __ATOMIC_ACQUIRE);
+	return *bits == 0 && *util_fn == NULL;
+}
+
 void qb_log_real_va_(struct qb_log_callsite *cs, va_list ap)
 {
 	uint32_t bits;
@@ -692,30 +714,21 @@ void qb_log_real_va_(struct qb_log_callsite *cs, va_list ap)
 
 	/* A NULL callsite (not initialised) is simply ignored; a call made
 	 * from inside a logger of this thread would recurse: dropped. */
-	if (cs == NULL || tls_in_logger)
+	if (cs == NULL || log_unwanted(cs, &bits, &util_fn))
 		return;
-	bits = __atomic_load_n(&cs->targets, __ATOMIC_RELAXED);
-	util_fn = NULL;
-	if (cs->tags & QB_LOG_TAG_LIBQB_MSG)
-		util_fn = __atomic_load_n(&log_state.util_fn,
-					  __ATOMIC_ACQUIRE);
-	if (bits == 0 && util_fn == NULL)
-		return;
-	if (!qb_log_is_initialised())
-		return;
-	tls_in_logger = 1;
-	log_dispatch(cs, bits, util_fn, ap);
-	tls_in_logger = 0;
+	log_slow(cs, bits, util_fn, ap);
 }
 
 void qb_log_real_(struct qb_log_callsite *cs, ...)
 {
 	va_list ap;
+	uint32_t bits;
+	qb_log_util_fn util_fn;
 
-	if (cs == NULL)
+	if (cs == NULL || log_unwanted(cs, &bits, &util_fn))
 		return;
 	va_start(ap, cs);
-	qb_log_real_va_(cs, ap);
+	log_slow(cs, bits, util_fn, ap);
 	va_end(ap);
 }
 

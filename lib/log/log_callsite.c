@@ -146,7 +146,7 @@ static int string_is_constant(const char *s)
 	return p.readonly;
 }
 
-static struct qb_log_callsite *fast_find(const char *file, const char *format,
+static inline struct qb_log_callsite *fast_find(const char *file, const char *format,
 					 uint32_t lineno, uint8_t priority)
 {
 	struct fast_entry *e;
@@ -267,15 +267,25 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 	return &e->cs;
 }
 
-static void later_call(struct qb_log_callsite *cs, uint32_t tags)
+/* First lookup of a key (or of strings that may change): under cs_lock. */
+static struct qb_log_callsite * __attribute__((noinline))
+get_slow(const char *message_id, const char *function, const char *filename,
+	 const char *format, uint8_t priority, uint32_t lineno, uint32_t tags)
 {
+	struct qb_log_callsite *cs;
 	qb_log_filter_fn fn;
+	int created = 0;
 
-	if (tags != 0)
+	cs = slow_get(message_id, function, filename, format, priority,
+		      lineno, tags, &created);
+	if (cs == NULL)
+		return NULL;
+	if (!created && tags != 0)
 		__atomic_store_n(&cs->tags, tags, __ATOMIC_RELAXED);
-	fn = qb_log_core_filter_fn();
+	fn = __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
 	if (fn != NULL)
 		fn(cs);
+	return cs;
 }
 
 struct qb_log_callsite *qb_log_callsite_get2(const char *message_id,
@@ -286,25 +296,19 @@ struct qb_log_callsite *qb_log_callsite_get2(const char *message_id,
 					     uint32_t lineno, uint32_t tags)
 {
 	struct qb_log_callsite *cs;
-	int created = 0;
+	qb_log_filter_fn fn;
 
-	if (!qb_log_is_initialised())
+	if (!__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE))
 		return NULL;
 	cs = fast_find(filename, format, lineno, priority);
-	if (cs == NULL) {
-		cs = slow_get(message_id, function, filename, format,
-			      priority, lineno, tags, &created);
-		if (cs == NULL)
-			return NULL;
-		if (created) {
-			qb_log_filter_fn fn = qb_log_core_filter_fn();
-
-			if (fn != NULL)
-				fn(cs);
-			return cs;
-		}
-	}
-	later_call(cs, tags);
+	if (__builtin_expect(cs == NULL, 0))
+		return get_slow(message_id, function, filename, format,
+				priority, lineno, tags);
+	if (tags != 0)
+		__atomic_store_n(&cs->tags, tags, __ATOMIC_RELAXED);
+	fn = __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(fn != NULL, 0))
+		fn(cs);
 	return cs;
 }
 

@@ -21,6 +21,15 @@
 #define QB_LOG_DEFAULT_FORMAT "[%p] %b"
 
 /* ---- log.c: state, slots, dispatch ---------------------------------- */
+/* Values read on every log call, kept together (one cache line). */
+struct qb_log_hot {
+	int initialised;
+	qb_log_filter_fn filter_fn;
+	qb_log_util_fn util_fn;
+	qb_log_tags_stringify_fn tags_fn;
+};
+extern struct qb_log_hot qb_log_hot;
+
 pid_t qb_log_core_pid(void);
 void qb_log_core_cfg_lock(void);
 void qb_log_core_cfg_unlock(void);

@@ -1,0 +1,130 @@
+/*
+ * bench_log.c - cost of qb_log() (built against the distro headers, run on
+ * both libraries by bench/run-bench.sh).
+ *
+ *   log_filtered_ns     qb_log() that no target wants (callsite exists)
+ *   log_blackbox_ns     qb_log() with 3 arguments into the blackbox only
+ *   log_threaded_file   messages/s through a threaded file target
+ *   log_mt_custom       messages/s, 4 threads into one custom target
+ */
+#include <qb/qblog.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void bench_filtered(void)
+{
+	const long n = 4000000;
+	double t0;
+	long i;
+
+	t0 = now();
+	for (i = 0; i < n; i++)
+		qb_log(LOG_DEBUG, "filtered %ld %s %d", i, "x", 3);
+	printf("log_filtered_ns\t%.2f\tns/call\tlower\n", (now() - t0) * 1e9 / n);
+}
+
+static void bench_blackbox(void)
+{
+	const long n = 300000;
+	double t0;
+	long i;
+
+	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 1024 * 1024);
+	if (qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE) != 0)
+		return;
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD,
+			  QB_LOG_FILTER_FILE, "*", LOG_TRACE);
+	t0 = now();
+	for (i = 0; i < n; i++)
+		qb_log(LOG_TRACE, "blackbox %ld %s %d", i, "abc", 7);
+	printf("log_blackbox_ns\t%.2f\tns/call\tlower\n", (now() - t0) * 1e9 / n);
+	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_FALSE);
+}
+
+static void bench_threaded_file(void)
+{
+	const long n = 100000;
+	char path[64];
+	double t0;
+	long i;
+	int t;
+
+	snprintf(path, sizeof(path), "/tmp/bench_log.%d", (int)getpid());
+	t = qb_log_file_open(path);
+	if (t < 0)
+		return;
+	qb_log_ctl(t, QB_LOG_CONF_THREADED, QB_TRUE);
+	qb_log_thread_start();
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "tofile",
+			  LOG_TRACE);
+	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
+	t0 = now();
+	for (i = 0; i < n; i++)
+		qb_log(LOG_INFO, "tofile %ld %s %d", i, "abc", 7);
+	qb_log_fini();	/* drains the queue */
+	printf("log_threaded_file\t%.0f\tmsg/s\thigher\n", n / (now() - t0));
+	unlink(path);
+}
+
+static volatile long delivered;
+
+static void count(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
+		  const char *msg)
+{
+	__sync_fetch_and_add(&delivered, 1);
+}
+
+#define MT_THREADS 4
+#define MT_PER_THREAD 50000
+
+static void *mt_worker(void *arg)
+{
+	long i;
+
+	for (i = 0; i < MT_PER_THREAD; i++)
+		qb_log(LOG_INFO, "mt %ld %s", i, "abc");
+	return NULL;
+}
+
+static void bench_mt_custom(void)
+{
+	pthread_t th[MT_THREADS];
+	double t0;
+	int i, t;
+
+	t = qb_log_custom_open(count, NULL, NULL, NULL);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "mt ",
+			  LOG_TRACE);
+	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
+	t0 = now();
+	for (i = 0; i < MT_THREADS; i++)
+		pthread_create(&th[i], NULL, mt_worker, NULL);
+	for (i = 0; i < MT_THREADS; i++)
+		pthread_join(th[i], NULL);
+	printf("log_mt_custom\t%.0f\tmsg/s\thigher\n", delivered / (now() - t0));
+	printf("log_mt_delivered_pct\t%.1f\t%%\thigher\n",
+	       100.0 * delivered / (MT_THREADS * MT_PER_THREAD));
+	qb_log_custom_close(t);
+}
+
+int main(void)
+{
+	qb_log_init("bench_log", LOG_USER, LOG_INFO);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+	qb_log(LOG_DEBUG, "warm up");
+	bench_filtered();
+	bench_blackbox();
+	bench_mt_custom();
+	bench_threaded_file();
+	return 0;
+}
