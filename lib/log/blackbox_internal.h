@@ -1,13 +1,16 @@
 /*
  * Private declarations shared by the blackbox files of the log module
- * (blackbox.c, blackbox_dump.c, serialize.c).  Nothing outside lib/log
- * includes this; the log core reaches the blackbox through log_internal.h.
+ * (blackbox.c, blackbox_dump.c, serialize.c) and the qb-blackbox tool.
+ * The log core reaches the blackbox through log_internal.h only.
  */
 #ifndef QB_LOG_BLACKBOX_INTERNAL_H_DEFINED
 #define QB_LOG_BLACKBOX_INTERNAL_H_DEFINED
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 /* Exported for compatibility; not in any public header. */
@@ -23,5 +26,74 @@ size_t qb_vsnprintf_deserialize(char *string, size_t str_len, const char *buf);
  */
 size_t qb_log_blackbox_render(char *out, size_t out_len,
 			      const char *buf, size_t buf_len);
+
+/* ---- shared-memory layout (ringbuffer.md §2) -------------------------- */
+
+#define QB_BB_RB_HDR_SIZE	8248	/* fixed ring header, user area follows */
+#define QB_BB_RB_USER_OFFSET	8240	/* where qb_rb_shared_user_data_get points */
+#define QB_BB_RB_OFF_WRITE_PT	0
+#define QB_BB_RB_OFF_READ_PT	4
+#define QB_BB_RB_OFF_WORD_SIZE	8
+#define QB_BB_RB_OFF_HDR_PATH	12
+#define QB_BB_RB_OFF_DATA_PATH	4108
+#define QB_BB_RB_PATH_MAX	4096
+#define QB_BB_CHUNK_MAGIC	0xA1A1A1A1u
+
+/*
+ * Owner record, kept in the ring's shared user area, i.e. at byte 8240 of
+ * the -header file (the fixed 8248-byte header is unchanged; the user area
+ * overlaps its 8 trailing padding bytes exactly as for any libqb ring).
+ * It lets a reader tell who wrote a blackbox and whether that process is
+ * still alive without trusting the file name:
+ *
+ *   magic       "QBBBOWN1" (8 bytes, no NUL)
+ *   size        sizeof(struct qb_log_blackbox_owner), for later growth
+ *   seq         record sequence: odd while a record is being written, so
+ *               another process (a forked child taking a copy) can tell a
+ *               consistent snapshot from a torn one
+ *   pid         getpid() of the owner
+ *   pidns       inode of the owner's /proc/self/ns/pid (0 if unknown)
+ *   since_sec   wall-clock time (CLOCK_REALTIME) the owner created the ring
+ *   since_nsec
+ *   boot_id     /proc/sys/kernel/random/boot_id text, NUL-terminated
+ *   ident       the logging ident, NUL-terminated (truncated to fit)
+ *
+ * Fields other than seq are written by the owner once, at creation.
+ * Readers treat the record as untrusted.
+ */
+#define QB_BB_OWNER_MAGIC "QBBBOWN1"
+struct qb_log_blackbox_owner {
+	char magic[8];
+	uint32_t size;
+	uint32_t seq;
+	int32_t pid;
+	uint32_t reserved;
+	uint64_t pidns;
+	int64_t since_sec;
+	int64_t since_nsec;
+	char boot_id[40];
+	char ident[128];
+};
+
+/* ---- the one blackbox state of the process ---------------------------- */
+
+struct qb_ringbuffer_s;
+
+struct qb_log_blackbox_state {
+	pthread_mutex_t writer_lock;	/* serialises record writers */
+	atomic_int writing;		/* a writer is inside the ring */
+	atomic_int dumping;		/* write_to_file is copying the ring */
+	struct qb_ringbuffer_s *rb;	/* NULL: no ring */
+	volatile char *hdr;		/* ring header (shared mapping) */
+	const char *data;		/* read-only view of the data file */
+	size_t data_len;		/* word_size * 4 */
+	size_t size;			/* ring size the ring was made with */
+	char boot_id[40];		/* cached boot id text ("" until read) */
+};
+
+extern struct qb_log_blackbox_state qb_log_bb;
+
+/* First 8 hex digits of the boot id (buf >= 9 bytes); "00000000" if unknown. */
+void qb_log_blackbox_boot_short(char *buf, size_t len);
 
 #endif

@@ -1,0 +1,504 @@
+/*
+ * The blackbox log target: an in-memory flight recorder kept in a shared
+ * memory ring, so the last messages survive a crash of the process and can
+ * be read from /dev/shm or dumped with qb_log_blackbox_write_to_file().
+ *
+ * One ring chunk per log call holds the call site, the time and the
+ * serialised arguments (record layout in blackbox_dump.c); no text is
+ * formatted while the program runs.
+ *
+ * Naming (PID-safe): /dev/shm/qb-<ident>-<pid>-<boot>-<nonce>-blackbox-
+ * {header,data}, <boot> being the first 8 hex digits of the boot id and
+ * <nonce> 16 random hex digits; files are created exclusively, so a process
+ * never opens, truncates or removes a blackbox it did not create, whatever
+ * pid it got.  The ring's shared user area holds an owner record
+ * (struct qb_log_blackbox_owner) so tools can tell who wrote it.
+ *
+ * Threads: any number of threads may log at once.  Writers are serialised
+ * by writer_lock, held only while one record is copied into the ring.
+ *
+ * fork: the ring is a shared mapping, so a child must not keep writing into
+ * its parent's ring.  In the child (atfork handler, or qb_log_reflect_pid()
+ * for raw clone() users) the blackbox moves to a new ring named after the
+ * child's pid that starts with a copy of the parent's records; the parent's
+ * files and mapping are left alone.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <qb/qblog.h>
+#include <qb/qbrb.h>
+
+#include "log/log_internal.h"
+#include "log/blackbox_internal.h"
+#include "rb/rb_internal.h"
+
+struct qb_log_blackbox_state qb_log_bb = {
+	.writer_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* Smallest ring the target accepts (as libqb). */
+#define BB_MIN_SIZE 1024
+/* Longest ident that goes into a file name. */
+#define BB_IDENT_MAX 100
+/* Record header bytes before the function name / after it. */
+#define BB_REC_FIXED 33
+#define BB_TOO_LONG_LIMIT 512
+
+/* ------------------------------------------------------- identity bits */
+
+static int bb_fd_high(int fd)
+{
+	int high;
+
+	if (fd < 0 || fd > STDERR_FILENO) {
+		return fd;
+	}
+	high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	close(fd);
+	return high;
+}
+
+static const char *bb_boot_id(void)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (qb_log_bb.boot_id[0] != '\0') {
+		return qb_log_bb.boot_id;
+	}
+	fd = bb_fd_high(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+	if (fd < 0) {
+		return "";
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		return "";
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	n = (ssize_t)strnlen(buf, sizeof(qb_log_bb.boot_id) - 1);
+	memcpy(qb_log_bb.boot_id, buf, (size_t)n);
+	qb_log_bb.boot_id[n] = '\0';
+	return qb_log_bb.boot_id;
+}
+
+void qb_log_blackbox_boot_short(char *buf, size_t len)
+{
+	const char *id = bb_boot_id();
+	size_t i;
+
+	if (len < 9) {
+		if (len > 0) {
+			buf[0] = '\0';
+		}
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		char c = id[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+			break;
+		}
+		buf[i] = c;
+	}
+	if (i < 8) {
+		memcpy(buf, "00000000", 8);
+	}
+	buf[8] = '\0';
+}
+
+/* The ident as it may appear in a file name: no '/', bounded length. */
+static void bb_ident_for_name(const char *ident, char *out, size_t len)
+{
+	size_t i;
+
+	if (ident == NULL || ident[0] == '\0') {
+		ident = "qb";
+	}
+	for (i = 0; ident[i] != '\0' && i < len - 1 && i < BB_IDENT_MAX; i++) {
+		out[i] = (ident[i] == '/') ? '_' : ident[i];
+	}
+	out[i] = '\0';
+}
+
+static struct qb_log_blackbox_owner *bb_owner(qb_ringbuffer_t *rb)
+{
+	return qb_rb_shared_user_data_get(rb);
+}
+
+static void bb_owner_fill(struct qb_log_blackbox_owner *o, const char *ident, pid_t pid)
+{
+	struct timespec now;
+	struct stat st;
+
+	memset(o, 0, sizeof(*o));
+	memcpy(o->magic, QB_BB_OWNER_MAGIC, sizeof(o->magic));
+	o->size = sizeof(*o);
+	o->pid = pid;
+	if (stat("/proc/self/ns/pid", &st) == 0) {
+		o->pidns = (uint64_t)st.st_ino;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	o->since_sec = now.tv_sec;
+	o->since_nsec = now.tv_nsec;
+	snprintf(o->boot_id, sizeof(o->boot_id), "%s", bb_boot_id());
+	snprintf(o->ident, sizeof(o->ident), "%s", ident ? ident : "");
+}
+
+/* ---------------------------------------------------------- the rings */
+
+/* Maps the data file of rb a second time, for dumps and copies. */
+static void *bb_map_data(volatile char *hdr, size_t len, int prot)
+{
+	char path[QB_BB_RB_PATH_MAX];
+	void *p;
+	int fd;
+
+	memcpy(path, (const char *)hdr + QB_BB_RB_OFF_DATA_PATH, sizeof(path));
+	path[sizeof(path) - 1] = '\0';
+	fd = bb_fd_high(open(path, ((prot & PROT_WRITE) ? O_RDWR : O_RDONLY) |
+			     O_CLOEXEC | O_NOFOLLOW));
+	if (fd < 0) {
+		return NULL;
+	}
+	p = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+struct bb_ring {
+	qb_ringbuffer_t *rb;
+	volatile char *hdr;
+	const char *data;
+	size_t data_len;
+};
+
+static int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct bb_ring *out)
+{
+	char name_ident[BB_IDENT_MAX + 1];
+	char prefix[BB_IDENT_MAX + 48];
+	char boot[9];
+	qb_ringbuffer_t *rb = NULL;
+	int32_t rc;
+	uint32_t words;
+
+	bb_ident_for_name(ident, name_ident, sizeof(name_ident));
+	qb_log_blackbox_boot_short(boot, sizeof(boot));
+	snprintf(prefix, sizeof(prefix), "%s-%d-%s", name_ident, (int)pid, boot);
+	rc = rb_open_unique(prefix, "blackbox", size,
+			    QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE,
+			    sizeof(struct qb_log_blackbox_owner), &rb);
+	if (rc < 0) {
+		return rc;
+	}
+	if (rb == NULL || qb_rb_shared_user_data_get(rb) == NULL) {
+		qb_rb_close(rb);
+		return -ENOMEM;
+	}
+	out->rb = rb;
+	out->hdr = (volatile char *)qb_rb_shared_user_data_get(rb) - QB_BB_RB_USER_OFFSET;
+	memcpy(&words, (const char *)out->hdr + QB_BB_RB_OFF_WORD_SIZE, sizeof(words));
+	out->data_len = (size_t)words * 4;
+	out->data = bb_map_data(out->hdr, out->data_len, PROT_READ);
+	if (out->data == NULL) {
+		rc = -errno;
+		qb_rb_close(rb);
+		return rc < 0 ? rc : -ENOMEM;
+	}
+	bb_owner_fill(bb_owner(rb), ident, pid);
+	return 0;
+}
+
+/* Installs ring r as the process blackbox (writer_lock held). */
+static void bb_ring_install(const struct bb_ring *r, size_t size)
+{
+	qb_log_bb.rb = r->rb;
+	qb_log_bb.hdr = r->hdr;
+	qb_log_bb.data = r->data;
+	qb_log_bb.data_len = r->data_len;
+	qb_log_bb.size = size;
+}
+
+/* Forgets the current ring; unlinks its files only when asked. */
+static void bb_ring_drop(int unlink_files)
+{
+	qb_ringbuffer_t *rb = qb_log_bb.rb;
+	const char *data = qb_log_bb.data;
+	size_t len = qb_log_bb.data_len;
+
+	/* hide it from write_to_file first */
+	qb_log_bb.hdr = NULL;
+	qb_log_bb.data = NULL;
+	qb_log_bb.rb = NULL;
+	qb_log_bb.data_len = 0;
+	while (atomic_load(&qb_log_bb.dumping)) {
+		sched_yield();	/* a dump may still read the old mapping */
+	}
+	if (data != NULL) {
+		munmap((void *)data, len);
+	}
+	if (rb == NULL) {
+		return;
+	}
+	if (unlink_files) {
+		qb_rb_close(rb);
+	} else {
+		qb_rb_close_helper(rb, 0, 0);
+	}
+}
+
+/* ------------------------------------------------------------- writing */
+
+static uint32_t *bb_seq(void)
+{
+	return &bb_owner(qb_log_bb.rb)->seq;
+}
+
+/* Enter the ring as a writer; waits while a dump copies it. */
+static void bb_writer_enter(void)
+{
+	for (;;) {
+		atomic_store(&qb_log_bb.writing, 1);
+		if (!atomic_load(&qb_log_bb.dumping)) {
+			break;
+		}
+		atomic_store(&qb_log_bb.writing, 0);
+		while (atomic_load(&qb_log_bb.dumping)) {
+			sched_yield();
+		}
+	}
+	__atomic_add_fetch(bb_seq(), 1, __ATOMIC_ACQ_REL);
+}
+
+static void bb_writer_leave(void)
+{
+	__atomic_add_fetch(bb_seq(), 1, __ATOMIC_RELEASE);
+	atomic_store(&qb_log_bb.writing, 0);
+}
+
+static ssize_t bb_serialize(char *out, size_t max_len, const char *fmt, ...)
+{
+	va_list ap;
+	ssize_t n;
+
+	va_start(ap, fmt);
+	n = qb_vsnprintf_serialize(out, max_len, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts,
+			    size_t max_line, va_list ap)
+{
+	const char *fn = (cs->function != NULL) ? cs->function : "";
+	uint32_t fn_size = (uint32_t)strlen(fn) + 1;
+	size_t room = max_line < 78 ? 78 : max_line;
+	struct timespec when = *ts;
+	int64_t sec = when.tv_sec, nsec = when.tv_nsec;
+	uint32_t msg_len;
+	ssize_t n;
+	char *chunk;
+
+	chunk = qb_rb_chunk_alloc(qb_log_bb.rb, BB_REC_FIXED + fn_size + room);
+	if (chunk == NULL) {
+		return;		/* larger than the whole ring: dropped */
+	}
+	memcpy(chunk, &cs->lineno, 4);
+	memcpy(chunk + 4, &cs->tags, 4);
+	memcpy(chunk + 8, &cs->priority, 1);
+	memcpy(chunk + 9, &fn_size, 4);
+	memcpy(chunk + 13, fn, fn_size);
+	memcpy(chunk + 13 + fn_size, &sec, 8);
+	memcpy(chunk + 21 + fn_size, &nsec, 8);
+	n = qb_vsnprintf_serialize(chunk + BB_REC_FIXED + fn_size, max_line,
+				   cs->format != NULL ? cs->format : "", ap);
+	if (n < 0 || (size_t)n >= max_line) {
+		n = bb_serialize(chunk + BB_REC_FIXED + fn_size, BB_TOO_LONG_LIMIT,
+				 "Log message too long to be stored in the blackbox.  "
+				 "Maximum is QB_LOG_MAX_LEN");
+	}
+	msg_len = (uint32_t)n;
+	memcpy(chunk + 29 + fn_size, &msg_len, 4);
+	(void)qb_rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + msg_len);
+}
+
+static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
+		       struct timespec *ts, va_list ap)
+{
+	struct qb_log_target *t = qb_log_target_get(pos);
+	struct timespec now;
+	size_t max_line;
+
+	if (cs == NULL || t == NULL) {
+		return;
+	}
+	if (ts == NULL) {
+		clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		ts = &now;
+	}
+	max_line = t->max_line_length ? t->max_line_length : QB_LOG_MAX_LEN;
+	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	if (qb_log_bb.rb != NULL) {
+		bb_writer_enter();
+		bb_write_record(cs, ts, max_line, ap);
+		bb_writer_leave();
+	}
+	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+}
+
+/* ------------------------------------------------------ target hooks */
+
+static void bb_close(int32_t pos)
+{
+	struct qb_log_target *t = qb_log_target_get(pos);
+
+	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	bb_ring_drop(1);
+	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+	if (t != NULL) {
+		t->instance = NULL;
+	}
+}
+
+static void bb_reload(int32_t pos)
+{
+	struct qb_log_target *t = qb_log_target_get(pos);
+
+	if (t != NULL) {
+		(void)qb_log_blackbox_open(t);
+	}
+}
+
+int32_t qb_log_blackbox_open(struct qb_log_target *t)
+{
+	struct bb_ring r;
+	int32_t rc;
+
+	if (t == NULL) {
+		return -EINVAL;
+	}
+	if (t->size < BB_MIN_SIZE) {
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	bb_ring_drop(1);
+	rc = bb_ring_create(t->name, getpid(), t->size, &r);
+	if (rc == 0) {
+		bb_ring_install(&r, t->size);
+	}
+	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+	if (rc < 0) {
+		return rc;
+	}
+	t->vlogger = bb_vlogger;
+	t->logger = NULL;
+	t->close = bb_close;
+	t->reload = bb_reload;
+	t->instance = &qb_log_bb;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- fork */
+
+/*
+ * Copies the records of the ring we share with our parent into our own new
+ * ring.  The parent may keep writing meanwhile; its seq counter (odd while a
+ * record is written) tells us whether a copy is consistent.  After a few
+ * torn attempts the new ring simply starts empty.
+ */
+static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
+{
+	uint32_t *seq = &bb_owner(from->rb)->seq;
+	uint32_t s1, s2, wp, rp;
+	char *dst;
+	int tries;
+
+	if (from->data_len != to->data_len) {
+		return;
+	}
+	dst = bb_map_data(to->hdr, to->data_len, PROT_READ | PROT_WRITE);
+	if (dst == NULL) {
+		return;
+	}
+	for (tries = 0; tries < 64; tries++) {
+		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1) {
+			sched_yield();
+			continue;
+		}
+		memcpy(&wp, (const char *)from->hdr + QB_BB_RB_OFF_WRITE_PT, 4);
+		memcpy(&rp, (const char *)from->hdr + QB_BB_RB_OFF_READ_PT, 4);
+		memcpy(dst, from->data, from->data_len);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+		if (s1 == s2) {
+			memcpy((char *)to->hdr + QB_BB_RB_OFF_READ_PT, &rp, 4);
+			memcpy((char *)to->hdr + QB_BB_RB_OFF_WRITE_PT, &wp, 4);
+			break;
+		}
+	}
+	if (tries == 64) {
+		memset(dst, 0, to->data_len);
+	}
+	munmap(dst, to->data_len);
+}
+
+void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
+{
+	struct bb_ring from, to;
+	int32_t rc;
+
+	if (t == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	if (qb_log_bb.rb == NULL || bb_owner(qb_log_bb.rb)->pid == new_pid) {
+		pthread_mutex_unlock(&qb_log_bb.writer_lock);
+		return;
+	}
+	from.rb = qb_log_bb.rb;
+	from.hdr = qb_log_bb.hdr;
+	from.data = qb_log_bb.data;
+	from.data_len = qb_log_bb.data_len;
+	rc = bb_ring_create(t->name, new_pid, qb_log_bb.size, &to);
+	if (rc == 0) {
+		bb_copy_ring(&from, &to);
+	}
+	/* never write into (or remove) the parent's ring from here on */
+	bb_ring_drop(0);
+	if (rc == 0) {
+		bb_ring_install(&to, t->size);
+	}
+	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+}
+
+void qb_log_blackbox_atfork_prepare(void)
+{
+	pthread_mutex_lock(&qb_log_bb.writer_lock);
+}
+
+void qb_log_blackbox_atfork_parent(void)
+{
+	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+}
+
+void qb_log_blackbox_atfork_child(void)
+{
+	/* only the forking thread exists now: nobody else holds the lock */
+	pthread_mutex_init(&qb_log_bb.writer_lock, NULL);
+	atomic_store(&qb_log_bb.writing, 0);
+	atomic_store(&qb_log_bb.dumping, 0);
+}

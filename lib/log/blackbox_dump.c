@@ -1,0 +1,502 @@
+/*
+ * Blackbox dumps: writing the live ring to a file (safe in a signal
+ * handler) and printing a dump or a live blackbox file.
+ *
+ * Dump file (version 2, shared with other libqb implementations):
+ *
+ *   u32 0, u32 0xCCBBCCBB, u32 0xBBCCBBCC, u32 2, u32 0    20-byte marker
+ *   u32 word_size, write_pt, read_pt, 1, hash              ring dump header
+ *   word_size * 4 bytes of ring data, as laid out in memory
+ *
+ * hash = word_size + write_pt + read_pt + 1 (mod 2^32).  A file without the
+ * marker is an old plain ring dump whose records carry an 8-byte time_t
+ * instead of a struct timespec.
+ *
+ * Record (one ring chunk per log call, packed, little-endian):
+ *
+ *   0      u32 line number
+ *   4      u32 tags
+ *   8      u8  priority
+ *   9      u32 fn_size = strlen(function) + 1
+ *   13     function name with its NUL (fn_size bytes)
+ *   13+F   struct timespec (i64 sec, i64 nsec), or i64 time_t in old dumps
+ *   29+F   u32 msg_len
+ *   33+F   serialised message (see serialize.c)
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <qb/qblog.h>
+
+#include "log/blackbox_internal.h"
+
+static const uint32_t dump_marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
+
+/* ------------------------------------------------------------- writing */
+
+static int dump_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return n < 0 ? -errno : -EIO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Waits a bounded time for a record writer to leave the ring.  The writer
+ * may be the very thread we interrupted, so we must not wait forever. */
+static void dump_wait_for_writer(void)
+{
+	int spins;
+
+	for (spins = 0; spins < 20000 && atomic_load(&qb_log_bb.writing); spins++) {
+		sched_yield();
+	}
+}
+
+static int dump_open(const char *filename)
+{
+	int fd;
+	int low;
+
+	do {
+		fd = open(filename, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
+	} while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fd <= STDERR_FILENO) {
+		/* never leave our file on someone's stdin/stdout/stderr */
+		low = fd;
+		fd = fcntl(low, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		close(low);
+		if (fd < 0) {
+			return -errno;
+		}
+	}
+	return fd;
+}
+
+/*
+ * Async-signal-safe: no allocation, no locks, only open/write/close/fcntl
+ * and sched_yield.  Writers see `dumping` and wait (they never modify the
+ * ring while a dump copies it); if a writer is caught inside the ring (for
+ * example the thread this signal interrupted), we wait a bounded time and
+ * then copy anyway: its unfinished chunk is not yet committed, so readers
+ * stop before it.
+ */
+ssize_t qb_log_blackbox_write_to_file(const char *filename)
+{
+	uint32_t hdr[5];
+	const volatile uint32_t *words;
+	ssize_t total;
+	int already;
+	int fd;
+	int rc;
+
+	if (filename == NULL) {
+		return -EINVAL;
+	}
+	already = atomic_exchange(&qb_log_bb.dumping, 1);
+	dump_wait_for_writer();
+	if (qb_log_bb.hdr == NULL || qb_log_bb.data == NULL) {
+		if (!already) {
+			atomic_store(&qb_log_bb.dumping, 0);
+		}
+		return -ENOENT;
+	}
+	fd = dump_open(filename);
+	if (fd < 0) {
+		if (!already) {
+			atomic_store(&qb_log_bb.dumping, 0);
+		}
+		return fd;
+	}
+	words = (const volatile uint32_t *)qb_log_bb.hdr;
+	hdr[0] = words[QB_BB_RB_OFF_WORD_SIZE / 4];
+	hdr[1] = words[QB_BB_RB_OFF_WRITE_PT / 4];
+	hdr[2] = words[QB_BB_RB_OFF_READ_PT / 4];
+	hdr[3] = 1;
+	hdr[4] = hdr[0] + hdr[1] + hdr[2] + hdr[3];
+	total = (ssize_t)(sizeof(dump_marker) + sizeof(hdr) + qb_log_bb.data_len);
+
+	rc = dump_write_all(fd, dump_marker, sizeof(dump_marker));
+	if (rc == 0) {
+		rc = dump_write_all(fd, hdr, sizeof(hdr));
+	}
+	if (rc == 0) {
+		rc = dump_write_all(fd, qb_log_bb.data, qb_log_bb.data_len);
+	}
+	close(fd);
+	if (!already) {
+		atomic_store(&qb_log_bb.dumping, 0);
+	}
+	return rc < 0 ? rc : total;
+}
+
+/* ------------------------------------------------------------- reading */
+
+#define READ_MSG_MAX	4096		/* largest msg_len we print */
+#define READ_CHUNK_MAX	(READ_MSG_MAX + 33 + 4096)
+#define UPSTREAM_MSG_MAX 512
+
+static const char *const read_prio_names[] = {
+	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug", "trace",
+};
+
+/* A ring image: header words and its data area. */
+struct read_ring {
+	uint32_t word_size;
+	uint32_t write_pt;
+	uint32_t read_pt;
+	const unsigned char *data;	/* word_size * 4 bytes */
+	int hires;			/* records carry a struct timespec */
+};
+
+static uint32_t read_u32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void read_print_state(const struct read_ring *r)
+{
+	uint32_t w = r->write_pt, rp = r->read_pt, ws = r->word_size;
+	ssize_t free_w, used_w;
+
+	if (w > rp) {
+		free_w = (ssize_t)rp - w + ws - 1;
+		used_w = (ssize_t)w - rp;
+	} else if (w < rp) {
+		free_w = (ssize_t)rp - w - 1;
+		used_w = (ssize_t)w - rp + ws - 1;
+	} else {
+		free_w = ws;
+		used_w = 0;
+	}
+	printf("Ringbuffer: \n ->NORMAL\n ->write_pt [%u]\n ->read_pt [%u]\n"
+	       " ->size [%u words]\n =>free [%zd bytes]\n =>used [%zd bytes]\n",
+	       w, rp, ws, free_w * 4, used_w * 4);
+}
+
+/* Copies len bytes of the ring starting at word index `word`, wrapping. */
+static void read_ring_copy(const struct read_ring *r, uint32_t word,
+			   unsigned char *dst, size_t len)
+{
+	size_t ring_bytes = (size_t)r->word_size * 4;
+	size_t off = (size_t)(word % r->word_size) * 4;
+	size_t first = ring_bytes - off;
+
+	if (first > len) {
+		first = len;
+	}
+	memcpy(dst, r->data + off, first);
+	memcpy(dst + first, r->data, len - first);
+}
+
+static void read_format_time(const unsigned char *ts, int hires, char *out, size_t len)
+{
+	int64_t sec;
+	int64_t nsec = 0;
+	time_t t;
+	struct tm tm;
+	char suffix[32];
+	size_t n;
+
+	memcpy(&sec, ts, sizeof(sec));
+	if (hires) {
+		memcpy(&nsec, ts + 8, sizeof(nsec));
+	}
+	t = (time_t)sec;
+	if (localtime_r(&t, &tm) == NULL) {
+		snprintf(out, len, "%lld", (long long)sec);
+		return;
+	}
+	n = strftime(out, len, "%b %d %T", &tm);
+	snprintf(suffix, sizeof(suffix), ".%03llu",
+		 (unsigned long long)nsec / 1000000ULL);
+	/* at most 7 characters, dot included (only a corrupt nsec is longer) */
+	snprintf(out + n, len - n, "%.7s", suffix);
+}
+
+/* Prints one record; 0, or the negative code that ends the listing. */
+static int read_print_record(const unsigned char *rec, uint32_t len, int hires,
+			     char *msg, size_t msg_cap)
+{
+	size_t ts_size = hires ? 16 : 8;
+	uint32_t lineno, tags, fn_size, msg_len;
+	int32_t fn_signed;
+	uint8_t prio;
+	const unsigned char *msgp;
+	char when[64];
+	size_t fn_len;
+	size_t out_cap;
+	size_t n;
+
+	if (len < 27) {
+		printf("ERROR Corrupt file: blackbox header too small.\n");
+		return -1;
+	}
+	lineno = read_u32(rec);
+	tags = read_u32(rec + 4);
+	prio = rec[8];
+	fn_size = read_u32(rec + 9);
+	fn_signed = (int32_t)fn_size;
+	if ((uint64_t)fn_size + 13 + ts_size + 4 > len) {
+		printf("ERROR Corrupt file: fn_size way too big %d\n", fn_signed);
+		return -EIO;
+	}
+	if (fn_signed <= 0) {
+		printf("ERROR Corrupt file: fn_size negative %d\n", fn_signed);
+		return -EIO;
+	}
+	msg_len = read_u32(rec + 13 + fn_size + ts_size);
+	if (msg_len == 0 || msg_len > READ_MSG_MAX ||
+	    (uint64_t)13 + fn_size + ts_size + 4 + msg_len > len) {
+		printf("ERROR Corrupt file: msg_len out of bounds %d\n", (int32_t)msg_len);
+		return -EIO;
+	}
+	msgp = rec + 13 + fn_size + ts_size + 4;
+	/* records that older readers accept print in the same 512 bytes */
+	out_cap = (msg_len <= UPSTREAM_MSG_MAX) ? UPSTREAM_MSG_MAX : msg_cap;
+	qb_log_blackbox_render(msg, out_cap, (const char *)msgp, msg_len);
+	n = strlen(msg);
+	while (n > 1 && msg[n - 1] == '\n') {
+		msg[--n] = '\0';
+	}
+	read_format_time(rec + 13 + fn_size, hires, when, sizeof(when));
+	fn_len = strnlen((const char *)rec + 13, fn_size);
+	printf("%-7s %s %.*s(%u):%u: %s\n",
+	       read_prio_names[prio > 8 ? 8 : prio], when,
+	       (int)fn_len, (const char *)rec + 13, lineno, tags, msg);
+	return 0;
+}
+
+static int read_print_ring(const struct read_ring *r)
+{
+	unsigned char *chunk;
+	char *msg;
+	uint32_t p = r->read_pt;
+	uint32_t len, next;
+	uint32_t count = 0;
+	int rc = 0;
+
+	read_print_state(r);
+	chunk = malloc(READ_CHUNK_MAX);
+	msg = malloc(READ_MSG_MAX + 1);
+	if (chunk == NULL || msg == NULL) {
+		free(chunk);
+		free(msg);
+		return -ENOMEM;
+	}
+	/* Walk committed chunks from the oldest; the ring can hold at most
+	 * word_size / 2 of them, which bounds a cyclic (corrupt) chain. */
+	while (p != r->write_pt && count++ <= r->word_size / 2) {
+		if (read_u32(r->data + (size_t)((p + 1) % r->word_size) * 4) != QB_BB_CHUNK_MAGIC) {
+			break;
+		}
+		len = read_u32(r->data + (size_t)p * 4);
+		if (len > READ_CHUNK_MAX || len > (uint64_t)r->word_size * 4 - 8) {
+			fprintf(stderr, "ERROR: blackbox record of %u bytes is too big\n", len);
+			rc = -ENOBUFS;
+			break;
+		}
+		read_ring_copy(r, p + 2, chunk, len);
+		rc = read_print_record(chunk, len, r->hires, msg, READ_MSG_MAX + 1);
+		if (rc != 0) {
+			break;
+		}
+		next = p + 2 + len / 4 + (len % 4 ? 1 : 0);
+		p = next % r->word_size;
+	}
+	free(chunk);
+	free(msg);
+	return rc;
+}
+
+/* Validates a plain ring dump of len bytes (ringbuffer.md §7). */
+static int read_ring_dump(const unsigned char *buf, size_t len, int hires,
+			  struct read_ring *r)
+{
+	uint32_t version, hash;
+
+	if (len < 20) {
+		return -EIO;
+	}
+	r->word_size = read_u32(buf);
+	r->write_pt = read_u32(buf + 4);
+	r->read_pt = read_u32(buf + 8);
+	version = read_u32(buf + 12);
+	hash = read_u32(buf + 16);
+	if (hash != r->word_size + r->write_pt + r->read_pt + version || version != 1 ||
+	    r->word_size < 4 || (uint64_t)r->word_size * 4 > len - 20 ||
+	    r->write_pt >= r->word_size || r->read_pt >= r->word_size) {
+		return -EIO;
+	}
+	r->data = buf + 20;
+	r->hires = hires;
+	return 0;
+}
+
+static int read_whole_fd(int fd, unsigned char **out, size_t *out_len, size_t max)
+{
+	struct stat st;
+	unsigned char *buf;
+	size_t len, got = 0;
+	ssize_t n;
+
+	if (fstat(fd, &st) != 0) {
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		return -EFBIG;
+	}
+	len = (size_t)st.st_size;
+	buf = malloc(len ? len : 1);
+	if (buf == NULL) {
+		return -ENOMEM;
+	}
+	while (got < len) {
+		n = pread(fd, buf + got, len - got, (off_t)got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? -errno : -EIO;
+		}
+		got += (size_t)n;
+	}
+	*out = buf;
+	*out_len = got;
+	return 0;
+}
+
+#define READ_FILE_MAX ((size_t)1 << 31)
+
+static int read_is_live_header(const unsigned char *buf, size_t len)
+{
+	if (len < QB_BB_RB_HDR_SIZE) {
+		return 0;
+	}
+	return buf[QB_BB_RB_OFF_HDR_PATH] == '/' && buf[QB_BB_RB_OFF_DATA_PATH] == '/' &&
+	       memchr(buf + QB_BB_RB_OFF_HDR_PATH, '\0', QB_BB_RB_PATH_MAX) != NULL &&
+	       memchr(buf + QB_BB_RB_OFF_DATA_PATH, '\0', QB_BB_RB_PATH_MAX) != NULL;
+}
+
+/* The data file of a live blackbox: next to the header we were given
+ * ("...-header" -> "...-data"), else the path recorded in the header. */
+static int read_open_live_data(const char *hdr_file, const unsigned char *hdr)
+{
+	char path[QB_BB_RB_PATH_MAX + 16];
+	size_t n = strlen(hdr_file);
+	int fd = -1;
+
+	if (n > 7 && n < sizeof(path) - 8 && strcmp(hdr_file + n - 7, "-header") == 0) {
+		memcpy(path, hdr_file, n - 7);
+		strcpy(path + n - 7, "-data");
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	}
+	if (fd < 0) {
+		fd = open((const char *)hdr + QB_BB_RB_OFF_DATA_PATH,
+			  O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/* Snapshot of a live blackbox: header words, then the whole data file. */
+static int read_print_live(const char *filename, const unsigned char *hdr)
+{
+	struct read_ring r;
+	unsigned char *data = NULL;
+	size_t data_len = 0;
+	int fd;
+	int rc;
+
+	fd = read_open_live_data(filename, hdr);
+	if (fd < 0) {
+		return fd;
+	}
+	rc = read_whole_fd(fd, &data, &data_len, READ_FILE_MAX);
+	close(fd);
+	if (rc != 0) {
+		return rc;
+	}
+	r.word_size = read_u32(hdr + QB_BB_RB_OFF_WORD_SIZE);
+	r.write_pt = read_u32(hdr + QB_BB_RB_OFF_WRITE_PT);
+	r.read_pt = read_u32(hdr + QB_BB_RB_OFF_READ_PT);
+	r.data = data;
+	r.hires = 1;
+	if (r.word_size < 4 || (uint64_t)r.word_size * 4 > data_len ||
+	    r.write_pt >= r.word_size || r.read_pt >= r.word_size) {
+		rc = -EIO;
+	} else {
+		rc = read_print_ring(&r);
+	}
+	free(data);
+	return rc;
+}
+
+int qb_log_blackbox_print_from_file(const char *filename)
+{
+	struct read_ring r;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int fd;
+	int rc;
+
+	if (filename == NULL) {
+		return -EINVAL;
+	}
+	fd = open(filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		return -errno;
+	}
+	rc = read_whole_fd(fd, &buf, &len, READ_FILE_MAX);
+	close(fd);
+	if (rc != 0) {
+		return rc;
+	}
+	if (read_is_live_header(buf, len)) {
+		rc = read_print_live(filename, buf);
+	} else if (len >= sizeof(dump_marker) &&
+		   memcmp(buf, dump_marker, sizeof(dump_marker)) == 0) {
+		rc = read_ring_dump(buf + 20, len - 20, 1, &r);
+		if (rc == 0) {
+			rc = read_print_ring(&r);
+		}
+	} else {
+		rc = read_ring_dump(buf, len, 0, &r);
+		if (rc == 0) {
+			rc = read_print_ring(&r);
+		}
+	}
+	free(buf);
+	fflush(stdout);
+	return rc;
+}
