@@ -434,19 +434,75 @@ static void render_printed(struct render *r, int n)
 	r->out[r->pos] = '\0';
 }
 
-/* Appends a non-negative number, capped, to the spec being rebuilt. */
-static int spec_add_num(char *spec, size_t cap, size_t *len, long long num)
+/* Appends a non-negative number, capped, to the spec being rebuilt.  A
+ * width or precision beyond the output size prints the same (cut) text as
+ * one equal to it. */
+static int spec_add_num(char *spec, size_t cap, size_t *len, long long num,
+			size_t out_cap)
 {
 	int n;
 
 	if (num > RENDER_NUM_CAP) {
 		num = RENDER_NUM_CAP;
 	}
+	if ((unsigned long long)num > out_cap) {
+		num = (long long)out_cap;
+	}
 	n = snprintf(spec + *len, cap - *len, "%lld", num);
 	if (n < 0 || (size_t)n >= cap - *len) {
 		return -1;
 	}
 	*len += (size_t)n;
+	return 0;
+}
+
+/*
+ * Caps every digit run of a rebuilt spec at out_cap.  Needed on the final
+ * string because adjacent parts (a width, then a '*' value) merge into one
+ * number for printf.  Returns -1 if the result does not fit.
+ */
+static int spec_clamp(char *spec, size_t cap, size_t out_cap)
+{
+	char tmp[64];
+	size_t i = 0, o = 0, start;
+	unsigned long long v;
+	int n;
+
+	while (spec[i] != '\0') {
+		if (spec[i] < '0' || spec[i] > '9') {
+			if (o + 1 >= sizeof(tmp)) {
+				return -1;
+			}
+			tmp[o++] = spec[i++];
+			continue;
+		}
+		start = i;
+		v = 0;
+		while (spec[i] >= '0' && spec[i] <= '9') {
+			if (v <= out_cap) {
+				v = v * 10 + (unsigned long long)(spec[i] - '0');
+			}
+			i++;
+		}
+		if (v <= out_cap) {
+			if (o + (i - start) >= sizeof(tmp)) {
+				return -1;
+			}
+			memcpy(tmp + o, spec + start, i - start);
+			o += i - start;
+		} else {
+			n = snprintf(tmp + o, sizeof(tmp) - o, "%zu", out_cap);
+			if (n < 0 || (size_t)n >= sizeof(tmp) - o) {
+				return -1;
+			}
+			o += (size_t)n;
+		}
+	}
+	if (o >= cap) {
+		return -1;
+	}
+	memcpy(spec, tmp, o);
+	spec[o] = '\0';
 	return 0;
 }
 
@@ -479,7 +535,7 @@ static const char *render_spec(struct render *r, const char *pct)
 				spec[sl++] = '-';
 			}
 			if (spec_add_num(spec, sizeof(spec) - 8, &sl,
-					 i32 < 0 ? -(long long)i32 : i32) != 0) {
+					 i32 < 0 ? -(long long)i32 : i32, r->cap) != 0) {
 				return q + 1;	/* absurd spec: drop it */
 			}
 			q++;
@@ -492,7 +548,7 @@ static const char *render_spec(struct render *r, const char *pct)
 				}
 				q++;
 			}
-			if (spec_add_num(spec, sizeof(spec) - 8, &sl, num) != 0) {
+			if (spec_add_num(spec, sizeof(spec) - 8, &sl, num, r->cap) != 0) {
 				return q;
 			}
 		} else {
@@ -512,6 +568,11 @@ static const char *render_spec(struct render *r, const char *pct)
 	}
 	len_text[ll] = '\0';
 
+	spec[sl] = '\0';
+	if (spec_clamp(spec, sizeof(spec) - 8, r->cap) != 0) {
+		return q;
+	}
+	sl = strlen(spec);
 	if (ser_is_int_conv(*q)) {
 		memcpy(spec + sl, len_text, ll);
 		spec[sl + ll] = *q;

@@ -1,0 +1,318 @@
+/* The blackbox target through the public API: naming, records, threads,
+ * dumps, fork. */
+#include "config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <qb/qblog.h>
+
+#include "log/blackbox_internal.h"
+
+static char ident[64];
+
+/* First 8 hex digits of the boot id, as the blackbox names use them. */
+static void boot_short(char *out)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(out, 9, f));
+	fclose(f);
+}
+static char dump[64];
+
+static void bb_setup(void)
+{
+	int fd;
+
+	snprintf(ident, sizeof(ident), "chkbb%d", (int)getpid());
+	qb_log_init(ident, LOG_USER, LOG_TRACE);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
+			  LOG_TRACE);
+	strcpy(dump, "/tmp/check_bb.XXXXXX");
+	fd = mkstemp(dump);
+	close(fd);
+}
+
+static void bb_teardown(void)
+{
+	qb_log_fini();
+	unlink(dump);
+}
+
+/* Header files of our blackboxes for pid (0: any). */
+static size_t bb_files(pid_t pid, char *first, size_t len)
+{
+	char pat[256];
+	glob_t g;
+	size_t n;
+
+	if (pid) {
+		snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-header", ident, (int)pid);
+	} else {
+		snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-*-blackbox-header", ident);
+	}
+	if (glob(pat, 0, NULL, &g) != 0) {
+		return 0;
+	}
+	n = g.gl_pathc;
+	if (first && n) {
+		snprintf(first, len, "%s", g.gl_pathv[0]);
+	}
+	globfree(&g);
+	return n;
+}
+
+/* Prints file (dump or live header) into a buffer; returns the rc. */
+static int print_to(const char *file, char **out)
+{
+	char cap[] = "/tmp/check_bb_out.XXXXXX";
+	int fd = mkstemp(cap);
+	int saved = dup(STDOUT_FILENO);
+	struct stat st;
+	int rc;
+
+	fflush(stdout);
+	dup2(fd, STDOUT_FILENO);
+	rc = qb_log_blackbox_print_from_file(file);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	fstat(fd, &st);
+	*out = calloc(1, (size_t)st.st_size + 1);
+	ck_assert_int_eq(pread(fd, *out, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	unlink(cap);
+	return rc;
+}
+
+static int enable(size_t size)
+{
+	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, (int32_t)size);
+	return qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE);
+}
+
+START_TEST(test_enable_errors)
+{
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE), -EINVAL);
+	ck_assert_int_eq(enable(1000), -EINVAL);
+	ck_assert_int_eq(bb_files(0, NULL, 0), 0);
+	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), -ENOENT);
+	ck_assert_int_eq(qb_log_blackbox_write_to_file(NULL), -EINVAL);
+	ck_assert_int_eq(enable(1024), 0);
+	ck_assert_int_eq(bb_files(getpid(), NULL, 0), 1);
+}
+END_TEST
+
+START_TEST(test_name_and_owner)
+{
+	char hdr[512], boot[9], want[512];
+	struct qb_log_blackbox_owner o;
+	struct stat st;
+	const char *nonce;
+	int fd;
+
+	ck_assert_int_eq(enable(65536), 0);
+	ck_assert_int_eq(bb_files(getpid(), hdr, sizeof(hdr)), 1);
+	boot_short(boot);
+	snprintf(want, sizeof(want), "/dev/shm/qb-%s-%d-%s-", ident, (int)getpid(), boot);
+	ck_assert_int_eq(strncmp(hdr, want, strlen(want)), 0);
+	nonce = hdr + strlen(want);
+	ck_assert_int_eq((int)strspn(nonce, "0123456789abcdef"), 16);
+	ck_assert_str_eq(nonce + 16, "-blackbox-header");
+	ck_assert_int_eq(stat(hdr, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(st.st_size, QB_BB_RB_HDR_SIZE + sizeof(o));
+	fd = open(hdr, O_RDONLY);
+	ck_assert_int_eq(pread(fd, &o, sizeof(o), QB_BB_RB_USER_OFFSET), sizeof(o));
+	close(fd);
+	ck_assert_int_eq(memcmp(o.magic, QB_BB_OWNER_MAGIC, 8), 0);
+	ck_assert_int_eq(o.pid, getpid());
+	ck_assert_str_eq(o.ident, ident);
+	ck_assert_int_eq(strncmp(o.boot_id, boot, 8), 0);
+	ck_assert_int_gt(o.since_sec, 1600000000);
+	/* disabling removes both files */
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_FALSE), 0);
+	ck_assert_int_eq(bb_files(0, NULL, 0), 0);
+}
+END_TEST
+
+START_TEST(test_records_and_dump)
+{
+	char big[700];
+	char *out;
+	ssize_t n;
+
+	ck_assert_int_eq(enable(65536), 0);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	qb_log(LOG_ERR, "value %d and %s", 42, "text");
+	qb_logt(LOG_INFO, 7, "tagged %lu", 9UL);
+	qb_log(LOG_DEBUG, "%s", big);
+	n = qb_log_blackbox_write_to_file(dump);
+	ck_assert_int_eq(n, 40 + 69632);
+	ck_assert_int_eq(print_to(dump, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "error   "));
+	ck_assert_ptr_nonnull(strstr(out, "test_records_and_dump_fn("));
+	ck_assert_ptr_nonnull(strstr(out, "):0: value 42 and text\n"));
+	ck_assert_ptr_nonnull(strstr(out, "):7: tagged 9\n"));
+	ck_assert_ptr_nonnull(strstr(out, "):0: Log message too long to be stored in the "
+				     "blackbox.  Maximum is QB_LOG_MAX_LEN\n"));
+	free(out);
+}
+END_TEST
+
+START_TEST(test_live_file)
+{
+	char hdr[512];
+	char *out;
+
+	ck_assert_int_eq(enable(8192), 0);
+	qb_log(LOG_INFO, "live %d", 1);
+	ck_assert_int_eq(bb_files(getpid(), hdr, sizeof(hdr)), 1);
+	ck_assert_int_eq(print_to(hdr, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "):0: live 1\n"));
+	free(out);
+}
+END_TEST
+
+#define THREADS 4
+#define PER_THREAD 20000
+
+static void *log_thread(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	int i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		qb_log(LOG_INFO, "t%d m%d", id, i);
+	}
+	return NULL;
+}
+
+START_TEST(test_threads_lose_nothing)
+{
+	pthread_t th[THREADS];
+	static unsigned char seen[THREADS][PER_THREAD];
+	char *out, *p;
+	int t, m, i, total = 0;
+
+	ck_assert_int_eq(enable(8 * 1024 * 1024), 0);
+	for (i = 0; i < THREADS; i++) {
+		pthread_create(&th[i], NULL, log_thread, (void *)(intptr_t)i);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+	}
+	ck_assert_int_gt(qb_log_blackbox_write_to_file(dump), 0);
+	ck_assert_int_eq(print_to(dump, &out), 0);
+	memset(seen, 0, sizeof(seen));
+	for (p = strstr(out, ": t"); p != NULL; p = strstr(p + 1, ": t")) {
+		if (sscanf(p, ": t%d m%d", &t, &m) == 2 && t >= 0 && t < THREADS &&
+		    m >= 0 && m < PER_THREAD) {
+			ck_assert_int_eq(seen[t][m], 0);
+			seen[t][m] = 1;
+			total++;
+		}
+	}
+	free(out);
+	ck_assert_int_eq(total, THREADS * PER_THREAD);
+}
+END_TEST
+
+START_TEST(test_fork_moves_child)
+{
+	char parent_hdr[512], child_hdr[512];
+	char *out;
+	int status;
+	pid_t pid;
+	int up[2], down[2];
+	char c;
+
+	ck_assert_int_eq(enable(65536), 0);
+	qb_log(LOG_INFO, "before fork");
+	ck_assert_int_eq(bb_files(getpid(), parent_hdr, sizeof(parent_hdr)), 1);
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(down), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* no qb_log_reflect_pid(): the fork handlers do it */
+		close(up[0]);
+		close(down[1]);
+		qb_log(LOG_INFO, "in child");
+		c = (bb_files(getpid(), NULL, 0) == 1) ? '0' : '1';
+		if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) < 0) {
+			_exit(4);
+		}
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	/* the child's blackbox has the child's pid and both messages */
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	ck_assert_int_eq(c, '0');
+	ck_assert_int_eq(bb_files(pid, child_hdr, sizeof(child_hdr)), 1);
+	ck_assert_str_ne(child_hdr, parent_hdr);
+	ck_assert_int_eq(print_to(child_hdr, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, ": before fork\n"));
+	ck_assert_ptr_nonnull(strstr(out, ": in child\n"));
+	free(out);
+	close(down[1]);
+	close(up[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the parent's blackbox kept its name and never saw the child */
+	qb_log(LOG_INFO, "parent after fork");
+	ck_assert_int_eq(bb_files(getpid(), NULL, 0), 1);
+	ck_assert_int_eq(print_to(parent_hdr, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, ": before fork\n"));
+	ck_assert_ptr_null(strstr(out, ": in child\n"));
+	ck_assert_ptr_nonnull(strstr(out, ": parent after fork\n"));
+	free(out);
+	/* the child exited without qb_log_fini: its evidence stays */
+	ck_assert_int_eq(bb_files(pid, child_hdr, sizeof(child_hdr)), 1);
+	unlink(child_hdr);
+	strcpy(child_hdr + strlen(child_hdr) - 6, "data");
+	ck_assert_int_eq(unlink(child_hdr), 0);
+	/* explicit reflect in the parent is a no-op */
+	ck_assert_int_eq(qb_log_reflect_pid(), 0);
+	ck_assert_int_eq(bb_files(getpid(), NULL, 0), 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("blackbox");
+	TCase *tc = tcase_create("target");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, bb_setup, bb_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_enable_errors);
+	tcase_add_test(tc, test_name_and_owner);
+	tcase_add_test(tc, test_records_and_dump);
+	tcase_add_test(tc, test_live_file);
+	tcase_add_test(tc, test_threads_lose_nothing);
+	tcase_add_test(tc, test_fork_moves_child);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
