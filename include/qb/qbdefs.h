@@ -25,11 +25,15 @@ extern "C" {
 #define QB_FALSE		0
 #define QB_TRUE			(!QB_FALSE)
 
-/** Bit helpers on an unsigned integer bitmap. */
+/** The mask of bit number bit in an unsigned integer bitmap. */
 #define qb_bit_value(bit) (1U << (bit))
+/** Set bit number bit in the unsigned integer lvalue barray. */
 #define qb_bit_set(barray, bit) (barray |= qb_bit_value(bit))
+/** Clear bit number bit in the unsigned integer lvalue barray. */
 #define qb_bit_clear(barray, bit) (barray &= ~(qb_bit_value(bit)))
+/** Non-zero when bit number bit is set in barray. */
 #define qb_bit_is_set(barray, bit) (barray & qb_bit_value(bit))
+/** Non-zero when bit number bit is clear in barray. */
 #define qb_bit_is_clear(barray, bit) (!(barray & qb_bit_value(bit)))
 
 /** Token pasting and stringification that expand their arguments first. */
