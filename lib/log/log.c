@@ -256,16 +256,34 @@ static void slot_disable(struct qb_log_target *t, int always_close)
 
 /* ---- init / fini ------------------------------------------------------ */
 
+/*
+ * A second qb_log_init() without qb_log_fini() starts over like upstream:
+ * every slot goes back to its initial state (dynamic slots become unused,
+ * without calling their close callbacks). Streams we opened are closed.
+ */
+static void reinit_release(void)
+{
+	int32_t i;
+
+	for (i = QB_LOG_TARGET_DYNAMIC_START; i < QB_LOG_TARGET_MAX; i++) {
+		struct qb_log_target *t = &log_state.targets[i];
+
+		qb_log_core_slot_wrlock(t);
+		t->state = QB_LOG_STATE_UNUSED;
+		qb_log_core_slot_unlock(t);
+		if (t->fp != NULL)
+			qb_log_targets_file_close(i);
+	}
+}
+
 void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 {
 	int32_t i;
 
 	pthread_once(&locks_once, locks_init_once);
 	qb_log_core_cfg_lock();
-	if (qb_log_is_initialised()) {
-		qb_log_core_cfg_unlock();
-		return;
-	}
+	if (qb_log_is_initialised())
+		reinit_release();
 	snprintf(log_state.init_name, sizeof(log_state.init_name), "%s",
 		 name ? name : "");
 	log_state.init_facility = facility;

@@ -131,6 +131,16 @@ int main(void)
 	       qb_log_facility2int("local7"), qb_log_facility2int("nope"),
 	       qb_log_facility2str(LOG_AUTH), qb_log_facility2str(3) ? "x" : "NULL");
 	printf("file open bad %d\n", qb_log_file_open("/nonexistent/dir/x"));
+	/* a second init without fini starts over */
+	a = qb_log_custom_open(nop, cls, NULL, NULL);
+	qb_log_ctl(a, QB_LOG_CONF_ENABLED, 1);
+	qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, 1);
+	qb_log_init("again", LOG_USER, LOG_ERR);
+	printf("re-init: custom %d stderr %d syslog %d closes %d\n",
+	       qb_log_ctl(a, QB_LOG_CONF_STATE_GET, 0),
+	       qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_STATE_GET, 0),
+	       qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_STATE_GET, 0), closes);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, 0);
 	qb_log_fini();
 	printf("after fini %d\n", qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_STATE_GET, 0));
 	return 0;

@@ -109,6 +109,8 @@ int main(void)
 	printf("ctl 4097 -> %d\n",
 	       qb_log_ctl(slot, QB_LOG_CONF_MAX_LINE_LEN, 4097));
 
+	errno = ENOENT;
+	qb_perror(LOG_ERR, "perror %s", "x");
 	qb_enter();
 	qb_leave();
 	qb_log_from_external_source("extfn", "dir/ext.c", "external %d",

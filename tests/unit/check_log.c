@@ -585,6 +585,55 @@ START_TEST(test_reinit_cycle)
 }
 END_TEST
 
+static char util_text[256];
+static int util_calls, util_line;
+
+static void util_receiver(const char *file, int32_t line, int32_t severity,
+			  const char *msg)
+{
+	util_calls++;
+	util_line = line;
+	snprintf(util_text, sizeof(util_text), "%s|%d|%s", file, severity, msg);
+}
+
+START_TEST(test_util_log_function)
+{
+	char expect[256];
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	qb_util_set_log_function(util_receiver);
+	qb_log(LOG_ERR, "application message");		/* not tagged */
+	ck_assert_int_eq(util_calls, 0);
+	qb_logt(LOG_WARNING, QB_LOG_TAG_LIBQB_MSG, "lib %d" QB_XS "x", 5);
+	ck_assert_int_eq(util_calls, 1);
+	snprintf(expect, sizeof(expect), "%s|%d|lib 5" QB_XS "x", __FILE__,
+		 LOG_WARNING);
+	ck_assert_str_eq(util_text, expect);
+	ck_assert_int_eq(util_line, __LINE__ - 5);
+	qb_util_set_log_function(NULL);
+#pragma GCC diagnostic pop
+	qb_logt(LOG_WARNING, QB_LOG_TAG_LIBQB_MSG, "lib %d", 6);
+	ck_assert_int_eq(util_calls, 1);
+}
+END_TEST
+
+START_TEST(test_reinit_without_fini)
+{
+	int t = rec_open();
+
+	qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, QB_TRUE);
+	qb_log_init("again", LOG_USER, LOG_INFO);
+	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_STATE_GET, 0), -EBADF);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_STATE_GET, 0),
+			 QB_LOG_STATE_DISABLED);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_STATE_GET, 0),
+			 QB_LOG_STATE_ENABLED);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+	ck_assert_int_eq(n_closes, 0);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -611,6 +660,8 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_stdout_target);
 	tcase_add_test(tc, test_custom_slots);
 	tcase_add_test(tc, test_reinit_cycle);
+	tcase_add_test(tc, test_util_log_function);
+	tcase_add_test(tc, test_reinit_without_fini);
 	suite_add_tcase(s, tc);
 	return s;
 }
