@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "shm/shm_internal.h"
+#include "util/util_internal.h"
 
 int shm_path_build(char *out, size_t len, const char *name,
 		   const char *suffix)
@@ -60,27 +61,15 @@ int shm_nonce(char out[17])
 int shm_fd_hygiene(int fd)
 {
 	int nfd;
-	int fl;
 
 	if (fd < 0) {
 		return -EBADF;
 	}
-	if (fd <= 2) {
-		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (nfd < 0) {
-			nfd = -errno;
-		}
+	nfd = qb_util_fd_hygiene(fd);
+	if (nfd < 0) {
 		close(fd);
-		return nfd;
 	}
-	fl = fcntl(fd, F_GETFD);
-	if (fl < 0 || ((fl & FD_CLOEXEC) == 0 &&
-		       fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)) {
-		nfd = -errno;
-		close(fd);
-		return nfd;
-	}
-	return fd;
+	return nfd;
 }
 
 /* Split path into its directory (opened O_PATH) and base name. */

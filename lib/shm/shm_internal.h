@@ -39,7 +39,8 @@ int shm_path_build(char *out, size_t len, const char *name,
 /* 16 lowercase hex digits from getrandom(2) plus NUL. */
 int shm_nonce(char out[17]);
 
-/* Make fd close-on-exec and move it off 0-2. Returns the fd to use or -errno. */
+/* qb_util_fd_hygiene, but fd is closed on failure. Returns the fd to use
+ * (>= 3, close-on-exec) or -errno. */
 int shm_fd_hygiene(int fd);
 
 /*

@@ -334,7 +334,7 @@ END_TEST
 
 START_TEST(test_overwrite)
 {
-	char buf[128];
+	char buf[4096];
 	uint32_t v;
 	qb_ringbuffer_t *rb;
 	ssize_t n;
