@@ -103,10 +103,18 @@ static uint32_t used_words(const qb_ringbuffer_t *rb)
  * length fits in the unread span. 0 and *len_out, -EAGAIN when there is no
  * committed chunk, -EBADMSG when the chunk cannot be right.
  */
+/* Does a committed chunk of len bytes at r fit before w? */
+static inline int chunk_fits(const qb_ringbuffer_t *rb, uint32_t r,
+			     uint32_t w, uint32_t len)
+{
+	uint64_t span = ring_mod(rb->words, (uint64_t)w + rb->words - r);
+
+	return r != w && chunk_words(len) <= span;
+}
+
 int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
 		   uint32_t *len_out)
 {
-	uint32_t span;
 	uint32_t len;
 
 	if (r == w) {
@@ -116,45 +124,49 @@ int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
 		return -EAGAIN;
 	}
 	len = *word_at(rb, r);
-	span = (uint32_t)ring_mod(rb->words, (uint64_t)w + rb->words - r);
-	if (chunk_words(len) > span) {
+	if (!chunk_fits(rb, r, w, len)) {
 		return -EBADMSG;
 	}
 	*len_out = len;
 	return 0;
 }
 
-int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
+/* Mark the committed chunk (r, len) dead, then move read_pt past it. */
+static inline void reclaim_at(qb_ringbuffer_t *rb, uint32_t r, uint32_t len,
+			      int overwriting)
 {
-	uint32_t r = read_pt(rb);
-	uint32_t len;
-
-	if (load_acquire(word_at(rb, r + 1)) != RB_MAGIC_COMMITTED) {
-		return -EINVAL;
-	}
-	len = *word_at(rb, r);
 	*word_at(rb, r) = 0;
 	store_release(word_at(rb, r + 1), RB_MAGIC_RECLAIMED);
 	store_release((uint32_t *)&rb->hdr->read_pt,
 		      rb_chunk_step(rb->words, r, len));
-	rb_notify_reclaimed(rb, len);
-	/* A chunk dropped unread also gives back its notification, so
-	 * chunks_used stays the number of chunks in the ring. */
-	if (overwriting && rb->notify == RB_NOTIFY_SEM) {
-		(void)sem_trywait(&rb->hdr->posix_sem);
+	if (rb->notify == RB_NOTIFY_CUSTOM) {
+		rb_notify_reclaimed(rb, len);
 	}
+	/* A chunk dropped unread gives back its notification at the next
+	 * commit (see settle_dropped), so chunks_used stays the number of
+	 * chunks in the ring and the semaphore cannot overflow. */
+	if (overwriting) {
+		rb->dropped++;
+	}
+}
+
+int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
+{
+	uint32_t r = read_pt(rb);
+
+	if (load_acquire(word_at(rb, r + 1)) != RB_MAGIC_COMMITTED) {
+		return -EINVAL;
+	}
+	reclaim_at(rb, r, *word_at(rb, r), overwriting);
 	return 0;
 }
 
-void *qb_rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
+/* alloc/commit bodies, static so qb_rb_chunk_write avoids PLT calls */
+static void *chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 {
 	uint64_t need = (uint64_t)len + RB_CHUNK_MARGIN;
 	uint32_t w;
 
-	if (rb == NULL) {
-		errno = EINVAL;
-		return NULL;
-	}
 	/* larger than the whole ring: fail before dropping anything */
 	if (len > UINT32_MAX || need > (uint64_t)rb->words * 4) {
 		errno = (rb->flags & QB_RB_FLAG_OVERWRITE) ? EINVAL : EAGAIN;
@@ -177,19 +189,60 @@ void *qb_rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 	return word_at(rb, w + 2);
 }
 
-int32_t qb_rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
+/*
+ * Commit-time notification in overwrite mode after `dropped` unread chunks
+ * were reclaimed: the new chunk takes over one dropped chunk's unit instead
+ * of posting (no atomic read-modify-write in the steady state of a full
+ * ring), the others are taken back. If a reader already consumed the unit
+ * (value 0), post as usual so the new chunk is announced.
+ */
+static int32_t settle_dropped(qb_ringbuffer_t *rb, size_t len)
 {
-	uint32_t w;
+	uint32_t n = rb->dropped;
+	int v;
 
-	if (rb == NULL) {
-		return -EINVAL;
+	rb->dropped = 0;
+	if (rb->notify != RB_NOTIFY_SEM) {
+		return rb_notify_post(rb, len);
 	}
-	w = write_pt(rb);
+	while (--n > 0) {
+		(void)sem_trywait(&rb->hdr->posix_sem);
+	}
+	if (sem_getvalue(&rb->hdr->posix_sem, &v) == 0 && v > 0) {
+		return 0;
+	}
+	return rb_notify_post(rb, len);
+}
+
+static int32_t chunk_commit(qb_ringbuffer_t *rb, size_t len)
+{
+	uint32_t w = write_pt(rb);
+
 	*word_at(rb, w) = (uint32_t)len;
 	store_release((uint32_t *)&rb->hdr->write_pt,
 		      rb_chunk_step(rb->words, w, (uint32_t)len));
 	store_release(word_at(rb, w + 1), RB_MAGIC_COMMITTED);
+	if (rb->dropped > 0) {
+		return settle_dropped(rb, len);
+	}
 	return rb_notify_post(rb, len);
+}
+
+void *qb_rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
+{
+	if (rb == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return chunk_alloc(rb, len);
+}
+
+int32_t qb_rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
+{
+	if (rb == NULL) {
+		return -EINVAL;
+	}
+	return chunk_commit(rb, len);
 }
 
 ssize_t qb_rb_chunk_write(qb_ringbuffer_t *rb, const void *data, size_t len)
@@ -200,14 +253,14 @@ ssize_t qb_rb_chunk_write(qb_ringbuffer_t *rb, const void *data, size_t len)
 	if (rb == NULL || (data == NULL && len > 0)) {
 		return -EINVAL;
 	}
-	dest = qb_rb_chunk_alloc(rb, len);
+	dest = chunk_alloc(rb, len);
 	if (dest == NULL) {
 		return -errno;
 	}
 	if (len > 0) {
 		memcpy(dest, data, len);
 	}
-	rc = qb_rb_chunk_commit(rb, len);
+	rc = chunk_commit(rb, len);
 	return rc < 0 ? rc : (ssize_t)len;
 }
 
@@ -240,15 +293,18 @@ static int next_chunk(qb_ringbuffer_t *rb, int32_t ms_timeout, uint32_t *r,
 		return -EBADMSG;
 	}
 	w = write_pt(rb);
-	rc = rb_chunk_check(rb, *r, w, len);
-	if (rc == -EAGAIN) {
+	if (*r == w) {
 		/* stale magic in free space: nothing to read */
 		return rb->notify == RB_NOTIFY_NONE ? -ETIMEDOUT : -ENODATA;
 	}
-	if (rc < 0 && rb->notify != RB_NOTIFY_NONE) {
-		(void)rb_notify_post(rb, 0);
+	*len = *word_at(rb, *r);
+	if (!chunk_fits(rb, *r, w, *len)) {
+		if (rb->notify != RB_NOTIFY_NONE) {
+			(void)rb_notify_post(rb, 0);
+		}
+		return -EBADMSG;
 	}
-	return rc;
+	return 0;
 }
 
 ssize_t qb_rb_chunk_peek(qb_ringbuffer_t *rb, void **data_out,
@@ -309,7 +365,7 @@ ssize_t qb_rb_chunk_read(qb_ringbuffer_t *rb, void *data_out, size_t len,
 	if (clen > 0) {
 		memcpy(data_out, word_at(rb, r + 2), clen);
 	}
-	(void)rb_reclaim_oldest(rb, 0);
+	reclaim_at(rb, r, clen, 0);
 	return clen;
 }
 

@@ -65,6 +65,7 @@ struct qb_ringbuffer_s {
 	uint32_t words;			/* our copy of word_size */
 	pid_t owner;			/* creator process (unlinks on close) */
 	int unlinked;			/* files already removed */
+	uint32_t dropped;		/* unread chunks overwritten since the last commit */
 	struct shm_file_id hdr_id;
 	struct shm_file_id data_id;
 	char hdr_path[RB_PATH_MAX];	/* our copies: never trust the shared ones */
