@@ -81,7 +81,8 @@ static uint32_t free_words(qb_ringbuffer_t *rb)
 	if (w < r) {
 		return r - w - 1;
 	}
-	return rb_notify_q_len(rb) > 0 ? 0 : n;
+	/* notifications of chunks this writer just dropped do not count */
+	return rb_notify_q_len(rb) > (ssize_t)rb->dropped ? 0 : n;
 }
 
 static uint32_t used_words(const qb_ringbuffer_t *rb)

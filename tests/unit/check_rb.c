@@ -372,6 +372,23 @@ START_TEST(test_overwrite)
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(qb_rb_chunks_used(rb), 1);
 	qb_rb_close(rb);
+
+	/* a reader holding every notification still hears of a new chunk
+	 * that replaced a dropped one */
+	make_name();
+	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE, 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(qb_rb_chunk_write(rb, buf, 1300), 1300);
+	}
+	for (i = 0; i < 3; i++) {
+		void *p;
+
+		ck_assert_int_eq(qb_rb_chunk_peek(rb, &p, 0), 1300);
+	}
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 0);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, buf, 1300), 1300);
+	ck_assert_int_eq(qb_rb_chunks_used(rb), 1);
+	qb_rb_close(rb);
 }
 END_TEST
 
