@@ -29,6 +29,9 @@
 #define IPC_DESC_MAX 251		/* limit of the connection description */
 #define IPC_SHM_CLIENT_NAME_MAX 235	/* SHM client rejects longer names */
 #define IPC_LISTEN_BACKLOG 128
+/* Largest buffer a client may ask for: every connection costs the server
+ * three rings of this size in /dev/shm. */
+#define IPC_MAX_MSG_SIZE (1024u * 1024u * 1024u)
 
 /** Client -> server handshake request (24 bytes). */
 struct ipc_conn_request {

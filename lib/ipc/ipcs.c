@@ -487,6 +487,9 @@ conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	c->max_msg_size = ipc_proto_negotiate(c->hs.req.max_msg_size,
 					      s->enforced_size);
 	c->stats.client_pid = c->creds.pid;
+	if (c->max_msg_size > IPC_MAX_MSG_SIZE) {
+		return -EMSGSIZE;
+	}
 	rc = conn_make_dir(c);
 	if (rc < 0) {
 		return rc;

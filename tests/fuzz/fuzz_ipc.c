@@ -306,8 +306,14 @@ session(int t, const uint8_t *d, size_t n)
 		d += n > 1 ? 2 : 1;
 		n -= n > 1 ? 2 : 1;
 	} else {
-		hs = d + 1;
 		hs_len = n - 1 < sizeof(req) ? n - 1 : sizeof(req);
+		memcpy(&req, d + 1, hs_len);
+		/* keep the rings small: huge sizes only make the run slow */
+		if (hs_len == sizeof(req) && req.max_msg_size > FZ_MAX_MSG &&
+		    req.max_msg_size <= IPC_MAX_MSG_SIZE) {
+			req.max_msg_size = FZ_MAX_MSG;
+		}
+		hs = (const uint8_t *)&req;
 		d += 1 + hs_len;
 		n -= 1 + hs_len;
 	}
