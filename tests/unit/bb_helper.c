@@ -1,0 +1,329 @@
+/*
+ * Helper program for the blackbox shell tests (linked to our library).
+ *
+ *   bb_helper hold IDENT TAG DUMP   enable a blackbox, log "message from TAG",
+ *                                   print "ready <pid>", wait for EOF on stdin,
+ *                                   log again, dump our own blackbox to DUMP,
+ *                                   exit (keeping the files unless DUMP is "-")
+ *   bb_helper dump FILE             log three messages and dump them to FILE
+ *   bb_helper fds LOGFILE RESULT    fd hygiene checks with fds 0-2 closed
+ *   bb_helper listfds               (exec'd by "fds") report inherited fds
+ *   bb_helper stress FORKS          fork stress of a multithreaded logger
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <qb/qblog.h>
+
+static int setup_log(const char *ident, size_t size)
+{
+	qb_log_init(ident, LOG_USER, LOG_TRACE);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
+			  LOG_TRACE);
+	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, (int32_t)size);
+	return qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE);
+}
+
+static int do_hold(const char *ident, const char *tag, const char *dump)
+{
+	char buf[64];
+	int rc;
+
+	rc = setup_log(ident, 65536);
+	if (rc != 0) {
+		fprintf(stderr, "bb_helper: enable failed: %d\n", rc);
+		return 2;
+	}
+	qb_log(LOG_INFO, "message from %s (pid %d)", tag, (int)getpid());
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0) {
+	}
+	qb_log(LOG_NOTICE, "goodbye from %s", tag);
+	if (strcmp(dump, "-") != 0) {
+		if (qb_log_blackbox_write_to_file(dump) <= 0) {
+			return 3;
+		}
+		return 0;	/* no fini: the blackbox stays behind, owner dead */
+	}
+	qb_log_fini();
+	return 0;
+}
+
+static int do_dump(const char *file)
+{
+	if (setup_log("bb_helper", 16384) != 0) {
+		return 2;
+	}
+	qb_log(LOG_INFO, "first %d", 1);
+	qb_log(LOG_WARNING, "second %s", "two");
+	qb_log(LOG_ERR, "third %.1f", 3.0);
+	if (qb_log_blackbox_write_to_file(file) <= 0) {
+		return 3;
+	}
+	qb_log_fini();
+	return 0;
+}
+
+/* ------------------------------------------------------------ fd hygiene */
+
+static int fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) != -1;
+}
+
+/* Remembers the fds we were started with (the harness's, not ours). */
+static void note_preexisting_fds(void)
+{
+	char list[1024] = ",";
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	size_t len;
+
+	if (d == NULL) {
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) <= 2 || atoi(de->d_name) == dirfd(d)) {
+			continue;
+		}
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s,", de->d_name);
+	}
+	closedir(d);
+	setenv("BB_PREEXISTING_FDS", list, 1);
+}
+
+static int do_fds(const char *logfile, const char *result, const char *self)
+{
+	int res;
+	int rc = 0;
+	int fd;
+	int32_t t;
+
+	note_preexisting_fds();
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	if (setup_log("bb_fds", 16384) != 0) {
+		rc |= 1;
+	}
+	qb_log_filter_ctl(QB_LOG_STDERR, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
+	qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, QB_TRUE);
+	t = qb_log_file_open(logfile);
+	if (t < 0) {
+		rc |= 2;
+	} else {
+		qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
+		qb_log_format_set(t, "FILE %b");
+		qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
+	}
+	qb_log_format_set(QB_LOG_STDERR, "STDERR %b");
+	qb_log(LOG_INFO, "hygiene message %d", 1);
+	qb_log(LOG_INFO, "hygiene message %d", 2);
+	/* nothing of ours may sit on 0, 1 or 2 */
+	for (fd = 0; fd <= 2; fd++) {
+		if (fd_open(fd)) {
+			rc |= 4;
+		}
+	}
+	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_FALSE);
+	/* give the exec'd child a stdin and stdout: /dev/null and result */
+	fd = open("/dev/null", O_RDONLY);			/* becomes 0 */
+	res = open(result, O_WRONLY | O_CREAT | O_TRUNC, 0600);	/* becomes 1 */
+	if (fd != 0 || res != 1) {
+		rc |= 8;
+	}
+	dprintf(res, "status %d\n", rc);
+	execl(self, self, "listfds", (char *)NULL);
+	dprintf(res, "exec failed: %s\n", strerror(errno));
+	return 1;
+}
+
+/* Reports every fd beyond 0 and 1 that survived exec. */
+static int do_listfds(void)
+{
+	char path[64], target[512];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int dfd = d ? dirfd(d) : -1;
+	const char *pre = getenv("BB_PREEXISTING_FDS");
+	char key[32];
+	int leaks = 0;
+	ssize_t n;
+	int fd;
+
+	if (d == NULL) {
+		printf("cannot list fds\n");
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.') {
+			continue;
+		}
+		fd = atoi(de->d_name);
+		snprintf(key, sizeof(key), ",%d,", fd);
+		if (fd <= 1 || fd == dfd || (pre != NULL && strstr(pre, key) != NULL)) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		printf("LEAK fd %d -> %s\n", fd, target);
+		leaks++;
+	}
+	closedir(d);
+	printf("pid %d\nleaks %d\n", (int)getpid(), leaks);
+	return leaks ? 1 : 0;
+}
+
+/* ---------------------------------------------------------- fork stress */
+
+static atomic_int stop_threads;
+
+static void *stress_logger(void *arg)
+{
+	long id = (long)arg;
+	unsigned long i = 0;
+	struct timespec pause = { 0, 20000 };
+
+	while (!atomic_load(&stop_threads)) {
+		qb_log(LOG_INFO, "thread %ld message %lu", id, i++);
+		if ((i & 7) == 0) {
+			nanosleep(&pause, NULL);
+		}
+	}
+	return NULL;
+}
+
+/* In the child: log, check our blackbox carries our pid, finish. */
+static int stress_child(int check_name)
+{
+	char pat[128];
+	glob_t g;
+	int i;
+	int ok = 1;
+
+	for (i = 0; i < 5; i++) {
+		qb_log(LOG_INFO, "child %d message %d", (int)getpid(), i);
+	}
+	if (check_name) {
+		snprintf(pat, sizeof(pat), "/dev/shm/qb-bb_stress-%d-*-blackbox-header",
+			 (int)getpid());
+		ok = glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1;
+		if (ok || g.gl_pathc) {
+			globfree(&g);
+		}
+	}
+	qb_log_fini();
+	return ok ? 0 : 5;
+}
+
+static int do_stress(long forks)
+{
+	pthread_t th[3];
+	long i, hangs = 0, crashes = 0, failures = 0;
+	struct timespec t0, t1, nap = { 0, 1000000 };
+	int status;
+	pid_t pid, w;
+	int32_t f1, f2;
+	int waited;
+
+	if (setup_log("bb_stress", 65536) != 0) {
+		return 2;
+	}
+	f1 = qb_log_file_open("/dev/null");
+	f2 = qb_log_file_open("/dev/null");
+	if (f1 < 0 || f2 < 0) {
+		return 2;
+	}
+	qb_log_filter_ctl(f1, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
+	qb_log_filter_ctl(f2, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
+	qb_log_ctl(f1, QB_LOG_CONF_ENABLED, QB_TRUE);
+	qb_log_ctl(f2, QB_LOG_CONF_THREADED, QB_TRUE);
+	qb_log_ctl(f2, QB_LOG_CONF_ENABLED, QB_TRUE);
+	if (qb_log_thread_start() != 0) {
+		return 2;
+	}
+	for (i = 0; i < 3; i++) {
+		pthread_create(&th[i], NULL, stress_logger, (void *)i);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < forks; i++) {
+		pid = fork();
+		if (pid < 0) {
+			failures++;
+			continue;
+		}
+		if (pid == 0) {
+			_exit(stress_child(i % 50 == 0));
+		}
+		/* per-child timeout: 10 s */
+		for (waited = 0; (w = waitpid(pid, &status, WNOHANG)) == 0 && waited < 10000;
+		     waited++) {
+			nanosleep(&nap, NULL);
+		}
+		if (w == 0) {
+			hangs++;
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			fprintf(stderr, "fork %ld: child %d hung\n", i, (int)pid);
+			continue;
+		}
+		if (WIFSIGNALED(status)) {
+			crashes++;
+			fprintf(stderr, "fork %ld: child %d died of signal %d\n", i, (int)pid,
+				WTERMSIG(status));
+		} else if (WEXITSTATUS(status) != 0) {
+			failures++;
+			fprintf(stderr, "fork %ld: child %d exit %d\n", i, (int)pid,
+				WEXITSTATUS(status));
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	atomic_store(&stop_threads, 1);
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+	}
+	qb_log_fini();
+	printf("forks %ld hangs %ld crashes %ld failures %ld seconds %.1f\n", forks, hangs,
+	       crashes, failures,
+	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return (hangs || crashes || failures) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "hold") == 0) {
+		return do_hold(argv[2], argv[3], argv[4]);
+	}
+	if (argc == 3 && strcmp(argv[1], "dump") == 0) {
+		return do_dump(argv[2]);
+	}
+	if (argc == 4 && strcmp(argv[1], "fds") == 0) {
+		return do_fds(argv[2], argv[3], "/proc/self/exe");
+	}
+	if (argc == 2 && strcmp(argv[1], "listfds") == 0) {
+		return do_listfds();
+	}
+	if (argc == 3 && strcmp(argv[1], "stress") == 0) {
+		return do_stress(atol(argv[2]));
+	}
+	fprintf(stderr, "usage: see the comment at the top of bb_helper.c\n");
+	return 2;
+}

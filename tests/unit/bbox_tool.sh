@@ -1,0 +1,65 @@
+#!/bin/sh
+# qb-blackbox: printing (exit codes, errors), --list and --clean on a
+# private directory (QB_BLACKBOX_DIR) holding a dead blackbox, one from
+# another boot and an old-style one.
+set -u
+helper=${top_builddir:-.}/tests/unit/bb_helper
+tool=${top_builddir:-.}/tools/qb-blackbox
+tmp=$(mktemp -d) || exit 99
+ident=bbtool$$
+trap 'rm -rf "$tmp"; rm -f /dev/shm/qb-$ident-*' EXIT
+fail=0
+check() { # DESCRIPTION EXPECTED-STATUS COMMAND...
+	d=$1; want=$2; shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"; got=$?
+	if [ $got -ne $want ]; then
+		echo "FAIL: $d: exit $got, want $want"; cat "$tmp/out" "$tmp/err"; fail=1
+	else
+		echo "ok: $d (exit $got)"
+	fi
+}
+check "missing file" 1 "$tool" "$tmp/missing"
+grep -q "missing: No such file or directory" "$tmp/err" || { echo "FAIL: no clear error"; fail=1; }
+: >"$tmp/empty"
+check "empty file" 1 "$tool" "$tmp/empty"
+grep -q "empty: corrupt or not a blackbox file" "$tmp/err" || { echo "FAIL: no clear error"; fail=1; }
+head -c 5000 /dev/urandom >"$tmp/junk"
+check "random bytes" 1 "$tool" "$tmp/junk"
+check "unknown option" 2 "$tool" --bogus
+check "no arguments" 2 "$tool"
+check "help" 0 "$tool" --help
+
+"$helper" hold $ident T "$tmp/dump" </dev/null >"$tmp/hold.out" 2>&1
+pid=$(sed -n 's/^ready //p' "$tmp/hold.out")
+check "print a dump" 0 "$tool" "$tmp/dump"
+grep -q "message from T (pid $pid)" "$tmp/out" || { echo "FAIL: dump text"; fail=1; }
+grep -q "^Dumping the contents of $tmp/dump\$" "$tmp/out" || { echo "FAIL: dump title"; fail=1; }
+check "dump then missing file" 1 "$tool" "$tmp/dump" "$tmp/missing"
+grep -q "goodbye from T" "$tmp/out" || { echo "FAIL: first file not printed"; fail=1; }
+
+# the dead process's blackbox moves to a private directory for --list/--clean
+shm=$tmp/shm
+mkdir "$shm"
+hdr=$(ls /dev/shm/qb-$ident-$pid-*-blackbox-header)
+base=$(basename "$hdr" -header)
+mv "$hdr" "$shm/"; mv "/dev/shm/$base-data" "$shm/"
+check "print the dead header file" 0 "$tool" "$shm/$base-header"
+grep -q "goodbye from T" "$tmp/out" || { echo "FAIL: live-format print"; fail=1; }
+# the same from another boot: boot id in the owner record (offset 8288)
+other=qb-other$$-$pid-ffffffff-0123456789abcdef-blackbox
+cp "$shm/$base-header" "$shm/$other-header"; cp "$shm/$base-data" "$shm/$other-data"
+printf 'ffffffff-0000-0000-0000-000000000000' | dd of="$shm/$other-header" bs=1 seek=8288 conv=notrunc 2>/dev/null
+# an upstream-style one without owner record
+head -c 8248 /dev/zero >"$shm/qb-oldstyle-$pid-blackbox-header"
+head -c 4096 /dev/zero >"$shm/qb-oldstyle-$pid-blackbox-data"
+: >"$shm/unrelated-file"
+QB_BLACKBOX_DIR=$shm check "--list" 0 "$tool" --list
+cat "$tmp/out"
+grep -q "^dead .* $ident .*$base-header\$" "$tmp/out" || { echo "FAIL: dead not listed"; fail=1; }
+grep -q "^other-boot .* ffffffff .*$other-header\$" "$tmp/out" || { echo "FAIL: other boot not listed"; fail=1; }
+grep -q "^dead .* oldstyle " "$tmp/out" || { echo "FAIL: old style not listed"; fail=1; }
+QB_BLACKBOX_DIR=$shm check "--clean" 0 "$tool" --clean
+cat "$tmp/out"
+left=$(ls "$shm")
+[ "$left" = unrelated-file ] || { echo "FAIL: --clean left: $left"; fail=1; }
+exit $fail
