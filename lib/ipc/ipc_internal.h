@@ -29,6 +29,9 @@
 #define IPC_DESC_MAX 251		/* limit of the connection description */
 #define IPC_SHM_CLIENT_NAME_MAX 235	/* SHM client rejects longer names */
 #define IPC_LISTEN_BACKLOG 128
+/* A client that connected but has not sent its request by then is dropped
+ * (checked whenever another client connects). */
+#define IPC_SETUP_TIMEOUT_NS (10ull * 1000000000ull)
 /* Largest buffer a client may ask for: every connection costs the server
  * three rings of this size in /dev/shm. */
 #define IPC_MAX_MSG_SIZE (1024u * 1024u * 1024u)
@@ -197,6 +200,7 @@ struct qb_ipcs_connection {
 	int32_t ref_count;
 	int setup_fd;
 	int32_t setup_polled;
+	uint64_t setup_started_ns;	/* accept time, for the setup timeout */
 	struct ipc_creds creds;
 	int32_t have_creds;
 	uid_t auth_uid;

@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include <qb/qbdefs.h>
 
 #include "ipc/ipc_internal.h"
+#include "util/util_internal.h"
 
 #define IPCS_POLL_EVENTS (POLLIN | POLLPRI | POLLNVAL)
 
@@ -422,6 +424,8 @@ qb_ipcs_disconnect(qb_ipcs_connection_t *c)
 		return;
 	}
 	c->state = IPCS_CONN_CLOSING;
+	qb_util_log(LOG_DEBUG, "%s: closing connection of pid %d", s->name,
+		    (int)c->creds.pid);
 	if (s->stats.active_connections) {
 		s->stats.active_connections--;
 	}
@@ -525,6 +529,10 @@ conn_handshake(struct qb_ipcs_connection *c)
 		return;
 	}
 	rc = conn_setup(c, r);
+	if (rc < 0) {
+		qb_util_log(LOG_DEBUG, "%s: connection from pid %d refused: "
+			    "%d", s->name, (int)c->creds.pid, rc);
+	}
 	r->hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	r->hdr.size = sizeof(*r);
 	r->hdr.error = rc;
@@ -591,12 +599,41 @@ conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
 	}
 	if (!c->have_creds ||
 	    ipc_proto_request_parse(c->hs.bytes, c->hs_got, NULL) < 0) {
+		qb_util_log(LOG_WARNING, "%s: invalid handshake request "
+			    "(credentials %s)", c->service->name,
+			    c->have_creds ? "present" : "missing");
 		/* no credentials or not a handshake: close without reply */
 		ipcs_conn_dead(c);
 		return -1;
 	}
 	conn_handshake(c);
 	return 0;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Silent clients must not pin server descriptors forever. */
+static void
+expire_pending(struct qb_ipcs_service *s, uint64_t now)
+{
+	struct qb_ipcs_connection *c, *n;
+
+	for (c = s->pending; c; c = n) {
+		n = c->next;
+		if (now - c->setup_started_ns > IPC_SETUP_TIMEOUT_NS) {
+			qb_util_log(LOG_INFO, "%s: dropping a client that sent "
+				    "no handshake (fd %d)", s->name,
+				    c->setup_fd);
+			ipcs_conn_dead(c);
+		}
+	}
 }
 
 /* Listening socket: accept one client and wait for its request. */
@@ -610,6 +647,7 @@ qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 	if (revents & POLLNVAL) {
 		return -EINVAL;
 	}
+	expire_pending(s, now_ns());
 	do {
 		nfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	} while (nfd < 0 && errno == EINTR);
@@ -630,6 +668,7 @@ qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 		return 0;
 	}
 	c->setup_fd = nfd;
+	c->setup_started_ns = now_ns();
 	list_add(&s->pending, c);
 	if (s->poll.dispatch_add(s->prio, nfd, IPCS_POLL_EVENTS, c,
 				 conn_setup_dispatch) < 0) {

@@ -19,6 +19,7 @@
 #include <qb/qbdefs.h>
 
 #include "ipc/ipc_internal.h"
+#include "util/util_internal.h"
 
 #define SHM_PEEK_TIMEOUT_MS 10
 #define SHM_USER_DATA_SIZE sizeof(int32_t)
@@ -188,6 +189,10 @@ shm_process_requests(struct qb_ipcs_connection *c, int32_t avail)
 		rc = ipc_proto_msg_check(chunk, (size_t)len, c->max_msg_size,
 					 &size);
 		if (rc < 0) {
+			qb_util_log(LOG_WARNING, "%s: invalid request from pid "
+				    "%d (chunk %zd bytes): %d",
+				    c->service->name, (int)c->creds.pid, len,
+				    rc);
 			/* includes a zero-length chunk: reclaim, then drop */
 			qb_rb_chunk_reclaim(c->shm_req);
 			return -ENOTCONN;

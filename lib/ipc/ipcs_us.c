@@ -19,6 +19,7 @@
 #include <qb/qbdefs.h>
 
 #include "ipc/ipc_internal.h"
+#include "util/util_internal.h"
 
 #define US_CONNECT_TRIES 10
 #define US_CONNECT_PAUSE_NS (100 * 1000 * 1000)
@@ -70,6 +71,7 @@ qb_ipcs_us_publish(struct qb_ipcs_service *s)
 	return 0;
 fail:
 	rc = -errno;
+	qb_util_perror(LOG_ERR, "%s: cannot listen", s->name);
 	close(fd);
 	return rc;
 }
@@ -299,6 +301,9 @@ us_recv_request(struct qb_ipcs_connection *c)
 	rc = ipc_proto_msg_check(c->us_rbuf, (size_t)n, c->max_msg_size,
 				 &size);
 	if (rc < 0) {
+		qb_util_log(LOG_WARNING, "%s: invalid request from pid %d "
+			    "(%zd bytes): %d", c->service->name,
+			    (int)c->creds.pid, n, rc);
 		return -ENOTCONN;
 	}
 	rc = ipcs_deliver(c, c->us_rbuf, size);

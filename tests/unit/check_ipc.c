@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -834,6 +835,144 @@ START_TEST(test_ipc_server_api)
 }
 END_TEST
 
+
+/* ---- ownership of the connection files, long names --------------------------- */
+
+static int32_t
+auth_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
+{
+	qb_ipcs_connection_auth_set(c, 4321, 4321, 0640);
+	return 0;
+}
+
+static int auth_checked;
+
+/* Called when the connection exists: inspect its directory. */
+static void
+auth_created(qb_ipcs_connection_t *c)
+{
+	char prefix[32];
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int root = getuid() == 0;
+
+	snprintf(prefix, sizeof(prefix), "qb-%d-", (int)getpid());
+	while (d && (e = readdir(d)) != NULL) {
+		char path[512];
+		struct stat st;
+		DIR *sub;
+		struct dirent *f;
+
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_int_eq(st.st_mode & 0777, 0770);
+		sub = opendir(path);
+		while (sub && (f = readdir(sub)) != NULL) {
+			char fpath[1024];
+
+			if (f->d_name[0] == '.') {
+				continue;
+			}
+			snprintf(fpath, sizeof(fpath), "%s/%s", path, f->d_name);
+			ck_assert_int_eq(stat(fpath, &st), 0);
+			ck_assert_int_eq(st.st_mode & 0777, 0640);
+			if (root) {
+				ck_assert_int_eq(st.st_uid, 4321);
+				ck_assert_int_eq(st.st_gid, 4321);
+			}
+			auth_checked++;
+		}
+		if (sub) {
+			closedir(sub);
+		}
+	}
+	if (d) {
+		closedir(d);
+	}
+}
+
+START_TEST(test_ipc_auth_files)
+{
+	struct qb_ipcs_service_handlers h = {
+		.connection_accept = auth_accept,
+		.connection_created = auth_created,
+	};
+	qb_ipcs_service_t *s;
+	pid_t child;
+	int status;
+
+	auth_checked = 0;
+	svc_name("auth", _i);
+	s = qb_ipcs_create(svc, 1, transports[_i], &h);
+	qb_ipcs_poll_handlers_set(s, &tl_poll_handlers);
+	ck_assert_int_eq(qb_ipcs_run(s), 0);
+	child = fork();
+	if (child == 0) {
+		qb_ipcc_connection_t *cc = qb_ipcc_connect(svc, 8192);
+
+		usleep(200000);
+		qb_ipcc_disconnect(cc);
+		_exit(cc ? 0 : 1);
+	}
+	for (int i = 0; i < 100; i++) {
+		tl_run_once(10);
+		if (waitpid(child, &status, WNOHANG) == child) {
+			break;
+		}
+	}
+	for (int i = 0; i < 20; i++) {
+		tl_run_once(10);
+	}
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* SHM: six ring files; SOCKET: the control file */
+	ck_assert_int_eq(auth_checked, transports[_i] == QB_IPC_SHM ? 6 : 1);
+	ck_assert_int_eq(shm_leftovers(getpid()), 0);
+	qb_ipcs_destroy(s);
+}
+END_TEST
+
+START_TEST(test_ipc_long_names)
+{
+	char name[256];
+
+	if (transports[_i] == QB_IPC_SHM) {
+		/* an SHM client refuses service names over 235 characters */
+		memset(name, 'n', 240);
+		name[240] = '\0';
+	} else {
+		/* datagram socket names are cut to 106 characters: with a
+		 * long service name two of them collide -> EPERM like libqb */
+		memset(name, 's', 90);
+		name[90] = '\0';
+	}
+	snprintf(svc, sizeof(svc), "%s", "unused");
+	{
+		int p[2];
+		char b = 0;
+
+		ck_assert_int_eq(pipe(p), 0);
+		server_pid = fork();
+		if (server_pid == 0) {
+			close(p[0]);
+			_exit(ipc_test_server_run(name, transports[_i], p[1]));
+		}
+		close(p[1]);
+		ck_assert_int_eq(read(p[0], &b, 1), 1);
+		close(p[0]);
+		ck_assert_int_eq(b, 'R');
+	}
+	errno = 0;
+	ck_assert_ptr_eq(qb_ipcc_connect(name, 8192), NULL);
+	ck_assert_int_eq(errno, transports[_i] == QB_IPC_SHM ? EINVAL : EPERM);
+	usleep(100000);
+	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
 static void
 teardown(void)
 {
@@ -874,6 +1013,8 @@ main(int argc, char **argv)
 	tcase_add_loop_test(tc, test_ipc_enforce_and_async, first, last);
 	tcase_add_loop_test(tc, test_ipc_raw_handshake, first, last);
 	tcase_add_loop_test(tc, test_ipc_server_api, first, last);
+	tcase_add_loop_test(tc, test_ipc_auth_files, first, last);
+	tcase_add_loop_test(tc, test_ipc_long_names, first, last);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
