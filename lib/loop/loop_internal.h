@@ -1,0 +1,138 @@
+/*
+ * loop_internal.h - the loop module's only door: the loop structure shared
+ * by its files (core/jobs, timers, polls, signals).
+ */
+#ifndef QB_LOOP_INTERNAL_H_DEFINED
+#define QB_LOOP_INTERNAL_H_DEFINED
+
+#include <stddef.h>
+#include <stdint.h>
+#include <qb/qbloop.h>
+
+#define LOOP_LEVELS 3
+/* Items dispatched from one level in one turn of the loop. */
+#define LOOP_BATCH 4
+
+enum loop_item_kind {
+	LOOP_ITEM_JOB,
+	LOOP_ITEM_TIMER,
+	LOOP_ITEM_POLL,
+	LOOP_ITEM_SIGNAL,
+};
+
+/* Anything that can sit on a level's run list (or a job on its wait list). */
+struct loop_item {
+	struct loop_item *next;
+	struct loop_item *prev;
+	enum loop_item_kind kind;
+	int on_list;
+};
+
+/* Circular list with a sentinel. */
+struct loop_list {
+	struct loop_item head;
+};
+
+struct loop_level {
+	struct loop_list run;
+	struct loop_list wait;	/* jobs added since the last turn */
+};
+
+struct loop_timer;
+struct loop_poll;
+struct loop_sig_handler;
+
+struct loop_timers {
+	struct loop_timer **heap;	/* min-heap on (expire, seq) */
+	uint32_t heap_len;
+	uint32_t heap_cap;
+	struct loop_timer_slot *slots;	/* handle -> timer */
+	uint32_t slot_len;
+	uint32_t slot_cap;
+	uint32_t *free_slots;		/* stack of released slot numbers */
+	uint32_t free_len;
+	uint64_t seq;
+};
+
+struct loop_timer_slot {
+	struct loop_timer *timer;	/* NULL when free */
+	uint32_t check;			/* high half of the handle */
+};
+
+struct loop_polls {
+	int epfd;
+	unsigned fork_gen;		/* loop_fork_generation at epfd creation */
+	struct loop_poll **by_fd;
+	size_t by_fd_len;
+	uint32_t count;			/* registered fds (low-fd accounting) */
+	qb_loop_poll_low_fds_event_fn low_fn;
+	int low_state;
+};
+
+struct loop_signals {
+	struct loop_list handlers;	/* registration order; items unused for dispatch */
+	int slot;			/* index in the process-wide pipe table, -1 none */
+	int read_fd;
+};
+
+struct qb_loop {
+	struct loop_level level[LOOP_LEVELS];
+	int stop_requested;
+	struct loop_timers timers;
+	struct loop_polls polls;
+	struct loop_signals signals;
+};
+
+/* core (loop.c) */
+struct qb_loop *loop_resolve(struct qb_loop *l);
+void loop_list_init(struct loop_list *list);
+void loop_list_append(struct loop_list *list, struct loop_item *item);
+void loop_list_unlink(struct loop_item *item);
+int loop_list_empty(const struct loop_list *list);
+void loop_run_append(struct qb_loop *l, int prio, struct loop_item *item);
+void loop_run_remove(struct qb_loop *l, struct loop_item *item);
+uint64_t loop_now_ns(void);
+int loop_fd_keep(int fd);
+extern unsigned loop_fork_generation;
+void loop_atfork_register(void);
+
+/* jobs (loop_job.c) */
+uint32_t loop_jobs_move_waiting(struct qb_loop *l);
+void loop_job_dispatch(struct qb_loop *l, struct loop_item *item);
+void loop_jobs_free_all(struct qb_loop *l);
+
+/* timers (loop_timer.c) */
+uint32_t loop_timers_expire(struct qb_loop *l);
+int32_t loop_timers_wait_ms(struct qb_loop *l);
+void loop_timer_dispatch(struct qb_loop *l, struct loop_item *item);
+
+/* polls (loop_poll.c) */
+int loop_poll_wait(struct qb_loop *l, int32_t timeout_ms);
+void loop_poll_dispatch(struct qb_loop *l, struct loop_item *item);
+int32_t loop_poll_register_internal(struct qb_loop *l, int fd);
+void loop_poll_forget_fd(struct qb_loop *l, int fd);
+
+/* signals (loop_signal.c) */
+void loop_signals_pipe_readable(struct qb_loop *l);
+void loop_signal_dispatch(struct qb_loop *l, struct loop_item *item);
+void loop_signals_atfork_prepare(void);
+void loop_signals_atfork_parent(void);
+void loop_signals_atfork_child(void);
+
+/* Exported internals (libqb exports these names; C linkage, harmless). */
+int32_t qb_loop_jobs_create(struct qb_loop *l);
+void qb_loop_jobs_destroy(struct qb_loop *l);
+int32_t qb_loop_timer_create(struct qb_loop *l);
+void qb_loop_timer_destroy(struct qb_loop *l);
+int32_t qb_loop_timer_msec_duration_to_expire(struct qb_loop *l);
+int32_t qb_loop_poll_create(struct qb_loop *l);
+void qb_loop_poll_destroy(struct qb_loop *l);
+int32_t qb_epoll_init(struct qb_loop *l);
+void qb_poll_fds_usage_check_(struct qb_loop *l);
+int32_t qb_loop_signals_create(struct qb_loop *l);
+void qb_loop_signals_destroy(struct qb_loop *l);
+qb_loop_t *qb_loop_default_get(void);
+void qb_loop_level_item_add(struct loop_level *level, struct loop_item *item);
+void qb_loop_level_item_del(struct loop_level *level, struct loop_item *item);
+
+#endif
