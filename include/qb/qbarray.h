@@ -4,7 +4,8 @@
  * Elements live in bins that are allocated on demand, so growing the
  * array never moves elements already handed out: a pointer returned by
  * qb_array_index() stays valid until qb_array_free(). Newly allocated
- * elements are zero-filled. Not thread safe; callers serialise access.
+ * elements are zero-filled. Indexing and growing are thread safe (like
+ * libqb, which takes a spinlock); qb_array_free() must not race.
  *
  * Part of a drop-in replacement for libqb; see README.markdown.
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -7,9 +7,9 @@
  * is rejected with -EBADF instead of reaching someone else's object.
  * Objects are allocated by the database, zero-filled, and freed (after the
  * optional destructor runs) when the last reference is dropped following
- * qb_hdb_handle_destroy(). Operations on one database are thread safe with
- * respect to the reference counts; creating handles concurrently with
- * other calls on the same database needs external serialisation.
+ * qb_hdb_handle_destroy(). Creating, getting, putting and destroying
+ * handles may run concurrently from several threads; the iterator, and
+ * qb_hdb_create()/qb_hdb_destroy(), need the caller's serialisation.
  *
  * Part of a drop-in replacement for libqb; see README.markdown.
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -4,12 +4,18 @@
  * so element addresses never change. The capacity (max_elements) bounds
  * valid indexes; the bin table may be a little larger than needed, sized
  * the way libqb 2.0 sizes it so qb_array_num_bins_get() agrees.
+ *
+ * Like libqb's, arrays are safe to index and grow from several threads: a
+ * private spinlock covers the bin table (which grow may reallocate) and bin
+ * allocation. Element contents are the caller's business.
  */
 #include "config.h"
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <qb/qbarray.h>
+#include "util/util_internal.h"
 
 #define QB_ARRAY_BIN_ELEMENTS 16
 #define QB_ARRAY_MAX_BINS (QB_ARRAY_MAX_ELEMENTS / QB_ARRAY_BIN_ELEMENTS)
@@ -21,6 +27,8 @@ struct qb_array {
 	size_t num_bins;	/* entries in bins[] */
 	void **bins;
 	qb_array_new_bin_cb_fn new_bin_cb;
+	struct util_array_aux aux; /* the owner's lock and counter */
+	pthread_spinlock_t lock; /* guards bins, num_bins and max_elements */
 };
 
 /* Bins needed to hold elements [0, max_elements] (one spare element). */
@@ -58,11 +66,15 @@ qb_array_t *qb_array_create_2(size_t max_elements, size_t element_size,
 		errno = ENOMEM;
 		return NULL;
 	}
+	pthread_spin_init(&a->lock, PTHREAD_PROCESS_PRIVATE);
+	pthread_spin_init(&a->aux.lock, PTHREAD_PROCESS_PRIVATE);
 	a->max_elements = max_elements;
 	a->element_size = element_size;
 	a->autogrow_elements = autogrow_elements;
 	num_bins = QB_MIN(bins_for(max_elements), (size_t)QB_ARRAY_MAX_BINS);
 	if (bin_table_resize(a, num_bins) != 0) {
+		pthread_spin_destroy(&a->aux.lock);
+		pthread_spin_destroy(&a->lock);
 		free(a);
 		errno = ENOMEM;
 		return NULL;
@@ -75,12 +87,13 @@ qb_array_t *qb_array_create(size_t max_elements, size_t element_size)
 	return qb_array_create_2(max_elements, element_size, 0);
 }
 
-int32_t qb_array_grow(qb_array_t *a, size_t max_elements)
+/* Grow with the lock held. */
+static int32_t grow_locked(struct qb_array *a, size_t max_elements)
 {
 	size_t needed;
 	int32_t rc;
 
-	if (a == NULL || max_elements > QB_ARRAY_MAX_ELEMENTS) {
+	if (max_elements > QB_ARRAY_MAX_ELEMENTS) {
 		return -EINVAL;
 	}
 	needed = bins_for(max_elements);
@@ -98,21 +111,51 @@ int32_t qb_array_grow(qb_array_t *a, size_t max_elements)
 	return 0;
 }
 
-static int32_t bin_allocate(struct qb_array *a, size_t bin)
+int32_t qb_array_grow(qb_array_t *a, size_t max_elements)
 {
-	a->bins[bin] = calloc(QB_ARRAY_BIN_ELEMENTS, a->element_size);
+	int32_t rc;
+
+	if (a == NULL) {
+		return -EINVAL;
+	}
+	pthread_spin_lock(&a->lock);
+	rc = grow_locked(a, max_elements);
+	pthread_spin_unlock(&a->lock);
+	return rc;
+}
+
+/* Find (allocating its bin if needed) element idx, with the lock held. */
+static int32_t index_locked(struct qb_array *a, size_t idx, void **element_out,
+			    int *new_bin)
+{
+	size_t bin = idx / QB_ARRAY_BIN_ELEMENTS;
+	int32_t rc;
+
+	if (idx >= a->max_elements) {
+		if (a->autogrow_elements == 0) {
+			return -ERANGE;
+		}
+		rc = grow_locked(a, idx + 1);
+		if (rc != 0) {
+			return rc;
+		}
+	}
 	if (a->bins[bin] == NULL) {
-		return -ENOMEM;
+		a->bins[bin] = calloc(QB_ARRAY_BIN_ELEMENTS, a->element_size);
+		if (a->bins[bin] == NULL) {
+			return -ENOMEM;
+		}
+		*new_bin = QB_TRUE;
 	}
-	if (a->new_bin_cb) {
-		a->new_bin_cb(a, (uint32_t)bin);
-	}
+	*element_out = (char *)a->bins[bin] +
+		(idx % QB_ARRAY_BIN_ELEMENTS) * a->element_size;
 	return 0;
 }
 
 int32_t qb_array_index(qb_array_t *a, int32_t idx, void **element_out)
 {
-	size_t bin;
+	int new_bin = QB_FALSE;
+	qb_array_new_bin_cb_fn cb;
 	int32_t rc;
 
 	if (a == NULL || element_out == NULL) {
@@ -121,33 +164,33 @@ int32_t qb_array_index(qb_array_t *a, int32_t idx, void **element_out)
 	if (idx < 0) {
 		return -ERANGE;
 	}
-	if ((size_t)idx >= a->max_elements) {
-		if (a->autogrow_elements == 0) {
-			return -ERANGE;
-		}
-		rc = qb_array_grow(a, (size_t)idx + 1);
-		if (rc != 0) {
-			return rc;
-		}
+	pthread_spin_lock(&a->lock);
+	rc = index_locked(a, (size_t)idx, element_out, &new_bin);
+	cb = a->new_bin_cb;
+	pthread_spin_unlock(&a->lock);
+	/* Outside the lock, so the callback may use the array. */
+	if (new_bin && cb) {
+		cb(a, (uint32_t)((size_t)idx / QB_ARRAY_BIN_ELEMENTS));
 	}
-	bin = (size_t)idx / QB_ARRAY_BIN_ELEMENTS;
-	if (a->bins[bin] == NULL) {
-		rc = bin_allocate(a, bin);
-		if (rc != 0) {
-			return rc;
-		}
-	}
-	*element_out = (char *)a->bins[bin] +
-		((size_t)idx % QB_ARRAY_BIN_ELEMENTS) * a->element_size;
-	return 0;
+	return rc;
+}
+
+struct util_array_aux *util_array_aux(qb_array_t *a)
+{
+	return &a->aux;
 }
 
 size_t qb_array_num_bins_get(qb_array_t *a)
 {
+	size_t n;
+
 	if (a == NULL) {
 		return (size_t)-EINVAL;
 	}
-	return a->num_bins;
+	pthread_spin_lock(&a->lock);
+	n = a->num_bins;
+	pthread_spin_unlock(&a->lock);
+	return n;
 }
 
 size_t qb_array_elems_per_bin_get(qb_array_t *a)
@@ -178,5 +221,7 @@ void qb_array_free(qb_array_t *a)
 		free(a->bins[i]);
 	}
 	free(a->bins);
+	pthread_spin_destroy(&a->aux.lock);
+	pthread_spin_destroy(&a->lock);
 	free(a);
 }

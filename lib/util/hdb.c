@@ -1,9 +1,14 @@
 /*
  * Handle database. Slots live in a qb_array (its layout, struct
  * qb_hdb_handle, is public); a handle is (check << 32) | slot index with
- * check drawn from random(). Reference counts change atomically so gets
- * and puts may race with each other; creating handles, destroying the
- * database and iterating need the caller's serialisation.
+ * check drawn from random().
+ *
+ * Concurrency: gets and puts only touch the reference count atomically.
+ * Claiming a slot (create) and giving it back (last put) are serialised by
+ * the lock the slot array carries for its owner, which also guards the
+ * count of free slots kept there so creation scans for a recyclable slot
+ * only when one exists. Destroying the database and iterating need the
+ * caller's serialisation, as in libqb.
  */
 #include "config.h"
 #include <errno.h>
@@ -11,6 +16,7 @@
 #include <string.h>
 #include <qb/qbatomic.h>
 #include <qb/qbhdb.h>
+#include "util/util_internal.h"
 
 /* Values of struct qb_hdb_handle.state (as stored by libqb 2.0). */
 enum hdb_slot_state {
@@ -34,6 +40,16 @@ static uint32_t handle_check(qb_handle_t handle)
 	return (uint32_t)(handle >> 32);
 }
 
+static qb_handle_t handle_make(const struct qb_hdb_handle *slot, uint32_t index)
+{
+	return ((qb_handle_t)(uint32_t)slot->check << 32) | index;
+}
+
+static int32_t slot_state(const struct qb_hdb_handle *slot)
+{
+	return __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
+}
+
 /* Static databases (QB_HDB_DECLARE) get their slot table on first use. */
 static void hdb_lazy_init(struct qb_hdb *hdb)
 {
@@ -44,22 +60,30 @@ static void hdb_lazy_init(struct qb_hdb *hdb)
 	}
 }
 
+static struct qb_hdb_handle *slot_at(struct qb_hdb *hdb, uint32_t index)
+{
+	void *element;
+
+	if (qb_array_index(hdb->handles, (int32_t)index, &element) != 0) {
+		return NULL;
+	}
+	return element;
+}
+
 /* The live slot a handle names, or NULL when it is unknown or stale. */
 static struct qb_hdb_handle *slot_lookup(struct qb_hdb *hdb, qb_handle_t handle)
 {
 	struct qb_hdb_handle *slot;
-	void *element;
 	uint32_t check = handle_check(handle);
+	uint32_t index = handle_index(handle);
 
 	hdb_lazy_init(hdb);
-	if (hdb->handles == NULL || handle_index(handle) >= hdb->handle_count) {
+	if (hdb->handles == NULL ||
+	    index >= __atomic_load_n(&hdb->handle_count, __ATOMIC_ACQUIRE)) {
 		return NULL;
 	}
-	if (qb_array_index(hdb->handles, (int32_t)handle_index(handle), &element) != 0) {
-		return NULL;
-	}
-	slot = element;
-	if (slot->state == HDB_SLOT_EMPTY) {
+	slot = slot_at(hdb, index);
+	if (slot == NULL || slot_state(slot) == HDB_SLOT_EMPTY) {
 		return NULL;
 	}
 	if (check != HDB_NOCHECK && check != (uint32_t)slot->check) {
@@ -81,19 +105,19 @@ void qb_hdb_destroy(struct qb_hdb *hdb)
 	memset(hdb, 0, sizeof(*hdb));
 }
 
-/* A free slot index: a recycled one, or a new one at the end. */
-static int32_t slot_reserve(struct qb_hdb *hdb, uint32_t *index_out,
-			    struct qb_hdb_handle **slot_out)
+/* With the owner lock held: the lowest free slot, or a new one at the end. */
+static int32_t slot_reserve_locked(struct qb_hdb *hdb, size_t *free_slots,
+				   uint32_t *index_out)
 {
-	void *element;
+	struct qb_hdb_handle *slot;
 	uint32_t i;
 	int32_t rc;
 
-	for (i = 0; i < hdb->handle_count; i++) {
-		if (qb_array_index(hdb->handles, (int32_t)i, &element) == 0 &&
-		    ((struct qb_hdb_handle *)element)->state == HDB_SLOT_EMPTY) {
+	for (i = 0; *free_slots > 0 && i < hdb->handle_count; i++) {
+		slot = slot_at(hdb, i);
+		if (slot != NULL && slot_state(slot) == HDB_SLOT_EMPTY) {
+			(*free_slots)--;
 			*index_out = i;
-			*slot_out = element;
 			return 0;
 		}
 	}
@@ -101,19 +125,19 @@ static int32_t slot_reserve(struct qb_hdb *hdb, uint32_t *index_out,
 	if (rc != 0) {
 		return rc;
 	}
-	rc = qb_array_index(hdb->handles, (int32_t)hdb->handle_count, &element);
-	if (rc != 0) {
-		return rc;
+	if (slot_at(hdb, hdb->handle_count) == NULL) {
+		return -ENOMEM;
 	}
 	/* Counted at once, even if the caller then fails (as libqb 2.0). */
-	*index_out = hdb->handle_count++;
-	*slot_out = element;
+	*index_out = hdb->handle_count;
+	__atomic_store_n(&hdb->handle_count, hdb->handle_count + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
 int32_t qb_hdb_handle_create(struct qb_hdb *hdb, int32_t instance_size,
 			     qb_handle_t *handle_id_out)
 {
+	struct util_array_aux *aux;
 	struct qb_hdb_handle *slot;
 	uint32_t index;
 	void *instance;
@@ -123,20 +147,27 @@ int32_t qb_hdb_handle_create(struct qb_hdb *hdb, int32_t instance_size,
 	if (hdb->handles == NULL) {
 		return -EINVAL;
 	}
-	rc = slot_reserve(hdb, &index, &slot);
+	aux = util_array_aux(hdb->handles);
+	pthread_spin_lock(&aux->lock);
+	rc = slot_reserve_locked(hdb, &aux->count, &index);
 	if (rc != 0) {
+		pthread_spin_unlock(&aux->lock);
 		return rc;
 	}
 	/* A negative size becomes huge and fails like libqb: -ENOMEM. */
 	instance = calloc(1, (size_t)instance_size);
 	if (instance == NULL) {
+		aux->count++;		/* the slot stays free */
+		pthread_spin_unlock(&aux->lock);
 		return -ENOMEM;
 	}
+	slot = slot_at(hdb, index);
 	slot->instance = instance;
 	slot->check = (int32_t)random();
 	slot->ref_count = 1;
-	slot->state = HDB_SLOT_ACTIVE;
-	*handle_id_out = ((qb_handle_t)(uint32_t)slot->check << 32) | index;
+	__atomic_store_n(&slot->state, HDB_SLOT_ACTIVE, __ATOMIC_RELEASE);
+	pthread_spin_unlock(&aux->lock);
+	*handle_id_out = handle_make(slot, index);
 	return 0;
 }
 
@@ -145,7 +176,7 @@ int32_t qb_hdb_handle_get(struct qb_hdb *hdb, qb_handle_t handle_in,
 {
 	struct qb_hdb_handle *slot = slot_lookup(hdb, handle_in);
 
-	if (slot == NULL || slot->state != HDB_SLOT_ACTIVE) {
+	if (slot == NULL || slot_state(slot) != HDB_SLOT_ACTIVE) {
 		return -EBADF;
 	}
 	qb_atomic_int_inc(&slot->ref_count);
@@ -160,13 +191,23 @@ int32_t qb_hdb_handle_get_always(struct qb_hdb *hdb, qb_handle_t handle_in,
 	return qb_hdb_handle_get(hdb, handle_in, instance);
 }
 
+/* The last reference is gone: destroy the object and free the slot. */
 static void slot_release(struct qb_hdb *hdb, struct qb_hdb_handle *slot)
 {
+	struct util_array_aux *aux = util_array_aux(hdb->handles);
+	void *instance = slot->instance;
+
 	if (hdb->destructor) {
-		hdb->destructor(slot->instance);
+		hdb->destructor(instance);
 	}
-	free(slot->instance);
-	memset(slot, 0, sizeof(*slot));
+	pthread_spin_lock(&aux->lock);
+	slot->instance = NULL;
+	slot->check = 0;
+	slot->ref_count = 0;
+	__atomic_store_n(&slot->state, HDB_SLOT_EMPTY, __ATOMIC_RELEASE);
+	aux->count++;
+	pthread_spin_unlock(&aux->lock);
+	free(instance);
 }
 
 int32_t qb_hdb_handle_put(struct qb_hdb *hdb, qb_handle_t handle_in)
@@ -189,7 +230,7 @@ int32_t qb_hdb_handle_destroy(struct qb_hdb *hdb, qb_handle_t handle_in)
 	if (slot == NULL) {
 		return -EBADF;
 	}
-	slot->state = HDB_SLOT_PENDING_REMOVAL;
+	__atomic_store_n(&slot->state, HDB_SLOT_PENDING_REMOVAL, __ATOMIC_RELEASE);
 	return qb_hdb_handle_put(hdb, handle_in);
 }
 
@@ -211,7 +252,6 @@ void qb_hdb_iterator_reset(struct qb_hdb *hdb)
 int32_t qb_hdb_iterator_next(struct qb_hdb *hdb, void **instance,
 			     qb_handle_t *handle)
 {
-	void *element;
 	struct qb_hdb_handle *slot;
 	qb_handle_t candidate;
 
@@ -222,13 +262,12 @@ int32_t qb_hdb_iterator_next(struct qb_hdb *hdb, void **instance,
 	while (hdb->iterator < hdb->handle_count) {
 		uint32_t index = hdb->iterator++;
 
-		if (qb_array_index(hdb->handles, (int32_t)index, &element) != 0) {
+		slot = slot_at(hdb, index);
+		if (slot == NULL || slot_state(slot) != HDB_SLOT_ACTIVE) {
 			continue;
 		}
-		slot = element;
-		candidate = ((qb_handle_t)(uint32_t)slot->check << 32) | index;
-		if (slot->state == HDB_SLOT_ACTIVE &&
-		    qb_hdb_handle_get(hdb, candidate, instance) == 0) {
+		candidate = handle_make(slot, index);
+		if (qb_hdb_handle_get(hdb, candidate, instance) == 0) {
 			*handle = candidate;
 			return 0;
 		}

@@ -11,9 +11,11 @@
 #define QB_UTIL_INTERNAL_H_DEFINED
 
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <qb/qbdefs.h>
 #include <qb/qbutil.h>
+#include <qb/qbarray.h>
 #include <qb/qblog.h>
 
 /**
@@ -48,6 +50,24 @@
  *         failure (fd is left open and untouched then).
  */
 int qb_util_fd_hygiene(int fd);
+
+/**
+ * Bookkeeping an array carries for its owner: a lock (initialised by
+ * qb_array_create*, destroyed by qb_array_free) and a counter (zero at
+ * creation). The handle database serialises slot changes with the lock
+ * and counts its free slots in the counter.
+ */
+struct util_array_aux {
+	pthread_spinlock_t lock;
+	size_t count;
+};
+
+/**
+ * The owner bookkeeping of an array.
+ * @param a an array (not NULL).
+ * @return its bookkeeping, valid until qb_array_free(a).
+ */
+struct util_array_aux *util_array_aux(qb_array_t *a);
 
 /**
  * BSD string copy: copies at most size-1 bytes of src and NUL-terminates

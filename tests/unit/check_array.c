@@ -1,6 +1,7 @@
 /* qbarray.h: creation limits, indexing, growth, bins and their callback. */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,51 @@ START_TEST(test_bins_and_callback)
 }
 END_TEST
 
+#define THREADS 4
+static qb_array_t *shared;
+
+/* Each thread grows the array and fills its own stripe of elements. */
+static void *fill_stripe(void *arg)
+{
+	intptr_t id = (intptr_t)arg;
+	void *e;
+	int i;
+
+	for (i = (int)id; i < QB_ARRAY_MAX_ELEMENTS; i += THREADS) {
+		if (i % 64 == 0 && qb_array_grow(shared, (size_t)i + 64) != 0) {
+			return (void *)1;
+		}
+		if (qb_array_index(shared, i, &e) != 0) {
+			return (void *)1;
+		}
+		*(int *)e = i;
+	}
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	pthread_t t[THREADS];
+	void *rc, *e;
+	intptr_t i;
+
+	shared = qb_array_create_2(1, sizeof(int), 1);
+	for (i = 0; i < THREADS; i++) {
+		pthread_create(&t[i], NULL, fill_stripe, (void *)i);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(t[i], &rc);
+		ck_assert_ptr_null(rc);
+	}
+	/* no element lost to a concurrent bin allocation or table resize */
+	for (i = 0; i < QB_ARRAY_MAX_ELEMENTS; i++) {
+		ck_assert_int_eq(qb_array_index(shared, (int32_t)i, &e), 0);
+		ck_assert_int_eq(*(int *)e, i);
+	}
+	qb_array_free(shared);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("array");
@@ -152,6 +198,8 @@ int main(void)
 	tcase_add_test(tc, test_grow);
 	tcase_add_test(tc, test_autogrow);
 	tcase_add_test(tc, test_bins_and_callback);
+	tcase_add_test(tc, test_threads);
+	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

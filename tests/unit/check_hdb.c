@@ -197,6 +197,62 @@ START_TEST(test_threaded_refcount)
 }
 END_TEST
 
+#define CREATORS 4
+#define PER_CREATOR 2000
+static qb_handle_t created[CREATORS][PER_CREATOR];
+
+/* Create handles, destroying every other one so slots get recycled. */
+static void *create_many(void *arg)
+{
+	intptr_t id = (intptr_t)arg;
+	void *inst;
+	int i;
+
+	for (i = 0; i < PER_CREATOR; i++) {
+		if (qb_hdb_handle_create(&shared_db, sizeof(intptr_t), &created[id][i]) != 0 ||
+		    qb_hdb_handle_get(&shared_db, created[id][i], &inst) != 0) {
+			return (void *)1;
+		}
+		*(intptr_t *)inst = id * PER_CREATOR + i;
+		qb_hdb_handle_put(&shared_db, created[id][i]);
+		if (i % 2 == 1 && qb_hdb_handle_destroy(&shared_db, created[id][i - 1]) != 0) {
+			return (void *)1;
+		}
+	}
+	return NULL;
+}
+
+START_TEST(test_threaded_create)
+{
+	pthread_t t[CREATORS];
+	void *rc, *inst;
+	intptr_t id;
+	int i, live = 0;
+
+	qb_hdb_create(&shared_db);
+	for (id = 0; id < CREATORS; id++) {
+		pthread_create(&t[id], NULL, create_many, (void *)id);
+	}
+	for (id = 0; id < CREATORS; id++) {
+		pthread_join(t[id], &rc);
+		ck_assert_ptr_null(rc);
+	}
+	/* every surviving handle still names its own object */
+	for (id = 0; id < CREATORS; id++) {
+		for (i = 1; i < PER_CREATOR; i += 2) {
+			ck_assert_int_eq(qb_hdb_handle_get(&shared_db, created[id][i], &inst), 0);
+			ck_assert_int_eq(*(intptr_t *)inst, id * PER_CREATOR + i);
+			qb_hdb_handle_put(&shared_db, created[id][i]);
+			live++;
+		}
+	}
+	ck_assert_int_eq(live, CREATORS * PER_CREATOR / 2);
+	/* recycling kept the table well below one slot per handle ever made */
+	ck_assert_uint_lt(shared_db.handle_count, CREATORS * PER_CREATOR);
+	qb_hdb_destroy(&shared_db);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hdb");
@@ -209,6 +265,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_handles);
 	tcase_add_test(tc, test_many_and_iterate);
 	tcase_add_test(tc, test_threaded_refcount);
+	tcase_add_test(tc, test_threaded_create);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
