@@ -55,6 +55,7 @@ struct proc_view {
 	struct inode_set maps;		/* inodes under the dir that are mapped */
 	struct inode_set pidns;		/* PID namespaces with a visible process */
 	struct inode_set hidden;	/* pids whose maps we could not read */
+	struct inode_set hidden_ns;	/* and their PID namespaces (0: unknown) */
 };
 
 static void usage(FILE *f)
@@ -220,7 +221,12 @@ static void scan_mappings(const char *dir, struct proc_view *v)
 			continue;
 		}
 		snprintf(path, sizeof(path), "/proc/%s/ns/pid", de->d_name);
-		if (stat(path, &st) == 0 && !inode_has(&v->pidns, st.st_ino)) {
+		if (stat(path, &st) != 0) {
+			if (errno == ENOENT) {
+				continue;	/* gone, or a zombie: maps nothing */
+			}
+			st.st_ino = 0;
+		} else if (!inode_has(&v->pidns, st.st_ino)) {
 			inode_add(&v->pidns, st.st_ino);
 		}
 		snprintf(path, sizeof(path), "/proc/%s/maps", de->d_name);
@@ -229,6 +235,7 @@ static void scan_mappings(const char *dir, struct proc_view *v)
 			if (errno != ENOENT) {
 				s->incomplete = 1;
 				inode_add(&v->hidden, strtoull(de->d_name, NULL, 10));
+				inode_add(&v->hidden_ns, st.st_ino);
 			}
 			continue;
 		}
@@ -243,6 +250,7 @@ static void scan_mappings(const char *dir, struct proc_view *v)
 		if (ferror(f)) {
 			s->incomplete = 1;
 			inode_add(&v->hidden, strtoull(de->d_name, NULL, 10));
+			inode_add(&v->hidden_ns, st.st_ino);
 		}
 		fclose(f);
 	}
@@ -319,6 +327,19 @@ static int read_entry(const char *dir, const char *name, struct bb_entry *e)
 	return 0;
 }
 
+/* Could a process we could not inspect live in PID namespace ns? */
+static int hidden_in_ns(const struct proc_view *v, uint64_t ns)
+{
+	size_t i;
+
+	for (i = 0; i < v->hidden_ns.n; i++) {
+		if (v->hidden_ns.ino[i] == 0 || v->hidden_ns.ino[i] == ns) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void classify(struct bb_entry *e, const struct proc_view *v,
 		     const char *boot, uint64_t pidns)
 {
@@ -341,7 +362,8 @@ static void classify(struct bb_entry *e, const struct proc_view *v,
 	 * descendant of ours in which some process is visible, or any when we
 	 * are in the initial namespace) and none of them was hidden from us.
 	 * Processes whose mappings we could not read only matter when one of
-	 * them could be the owner.  Old-style blackboxes carry no namespace:
+	 * them could be the owner: in our namespace the one with the owner's
+	 * pid, in another namespace any process of that namespace.  Old-style blackboxes carry no namespace:
 	 * their pid is taken to be one of ours.
 	 */
 	own_ns = !e->has_owner || e->pidns == pidns;
@@ -351,6 +373,8 @@ static void classify(struct bb_entry *e, const struct proc_view *v,
 	} else if (!v->maps.incomplete) {
 		e->state = BB_DEAD;
 	} else if (own_ns && !inode_has(&v->hidden, (unsigned long long)e->pid)) {
+		e->state = BB_DEAD;
+	} else if (!own_ns && !hidden_in_ns(v, e->pidns)) {
 		e->state = BB_DEAD;
 	} else {
 		e->state = BB_UNKNOWN;
@@ -441,6 +465,7 @@ static int list_or_clean(int clean)
 	free(view.maps.ino);
 	free(view.pidns.ino);
 	free(view.hidden.ino);
+	free(view.hidden_ns.ino);
 	return status;
 }
 

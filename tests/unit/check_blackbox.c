@@ -294,6 +294,48 @@ START_TEST(test_fork_moves_child)
 }
 END_TEST
 
+/* Daemon-style fork without qb_log_reflect_pid(): %P follows the child. */
+START_TEST(test_fork_format_pid)
+{
+	char path[] = "/tmp/check_bb_fmt.XXXXXX";
+	char line[256], want[64];
+	int fd = mkstemp(path);
+	int status, child_seen = 0, parent_seen = 0;
+	int32_t t;
+	pid_t pid;
+	FILE *f;
+
+	close(fd);
+	t = qb_log_file_open(path);
+	ck_assert_int_ge(t, 0);
+	qb_log_format_set(t, "%P %b");
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
+	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		qb_log(LOG_INFO, "child line");
+		qb_log_fini();
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	qb_log(LOG_INFO, "parent line");
+	qb_log_file_close(t);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		snprintf(want, sizeof(want), "%d child line\n", (int)pid);
+		child_seen |= strcmp(line, want) == 0;
+		snprintf(want, sizeof(want), "%d parent line\n", (int)getpid());
+		parent_seen |= strcmp(line, want) == 0;
+	}
+	fclose(f);
+	unlink(path);
+	ck_assert(child_seen);
+	ck_assert(parent_seen);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("blackbox");
@@ -309,6 +351,7 @@ int main(void)
 	tcase_add_test(tc, test_live_file);
 	tcase_add_test(tc, test_threads_lose_nothing);
 	tcase_add_test(tc, test_fork_moves_child);
+	tcase_add_test(tc, test_fork_format_pid);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
