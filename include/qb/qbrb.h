@@ -36,6 +36,19 @@ extern "C" {
  *
  * Errors are reported as negative errno values (functions returning a
  * number) or as NULL with errno set (functions returning a pointer).
+ *
+ * Threads: one writer and one reader may work on a ring at the same time
+ * (in different threads or processes); several writers, or several
+ * readers, must serialise among themselves. Open, close and the other
+ * calls on one handle must not race with each other.
+ *
+ * Fork: a child inherits the mapping and may keep using the handle; a
+ * child closing an inherited owner handle does not remove the files (only
+ * the process that created them does).
+ *
+ * Files: created with O_EXCL|O_NOFOLLOW, mode 0600; an existing file is
+ * never truncated, replaced or removed; openers refuse symlinks, non-regular
+ * files and files of the wrong size. No file descriptor stays open.
  */
 
 /** Create the ring (become its owner); without it an existing ring is opened. */
@@ -62,9 +75,13 @@ typedef struct qb_ringbuffer_s qb_ringbuffer_t;
  * @param flags QB_RB_FLAG_* values or-ed together.
  * @param shared_user_data_size bytes of caller-defined data kept in the
  *              shared header (see qb_rb_shared_user_data_get()).
- * @return a new handle, or NULL with errno set (EEXIST when creating over an
- *         existing file, ENOENT when attaching to a missing ring, ENOMEM,
- *         ENOSPC, EINVAL, ...).
+ * @return a new handle, or NULL with errno set: EEXIST when creating over
+ *         an existing file (the file is left alone), ENOENT when attaching
+ *         to a missing ring, ELOOP when a ring file is a symlink, EINVAL for
+ *         a NULL name, a size too large, a name containing "XXXXXX" or ring
+ *         files of the wrong type or size, ENOSPC/ENOMEM when shared memory
+ *         is exhausted (nothing is left behind), ENAMETOOLONG.
+ * Not async-signal-safe.
  * Thread safety: safe to call concurrently on different names.
  */
 qb_ringbuffer_t *qb_rb_open(const char *name, size_t size, uint32_t flags,
@@ -168,7 +185,9 @@ ssize_t qb_rb_space_free(qb_ringbuffer_t * rb);
 ssize_t qb_rb_space_used(qb_ringbuffer_t * rb);
 
 /**
- * Number of committed chunks not yet waited for by a reader.
+ * Number of committed chunks not yet waited for by a reader. In overwrite
+ * mode chunks dropped unread are not counted (libqb 2.0 counted them).
+ * Async-signal-safe.
  * @return the count, -EINVAL for NULL, -ENOTSUP without notification
  *         (QB_RB_FLAG_NO_SEMAPHORE).
  */
@@ -177,18 +196,25 @@ ssize_t qb_rb_chunks_used(qb_ringbuffer_t * rb);
 /**
  * Write a snapshot of the ring (pointers and the whole data area) to fd, at
  * its current offset. The format is the libqb 2.0 dump format read by
- * qb_rb_create_from_file().
- * @return bytes written, -EINVAL for bad arguments, or -errno of a failed write.
+ * qb_rb_create_from_file(). Nothing is printed (libqb 2.0 also printed a
+ * summary to stdout).
+ * @return bytes written (20 + data area size), -EINVAL for a NULL ring, or
+ *         -errno of a failed write (e.g. -EBADF).
+ * Async-signal-safe (only write(2)): usable from a crash handler.
  */
 ssize_t qb_rb_write_to_file(qb_ringbuffer_t * rb, int32_t fd);
 
 /**
- * Build a private, read-only-in-spirit ring from a dump made by
- * qb_rb_write_to_file(), reading from fd's current offset.
+ * Load a dump made by qb_rb_write_to_file() (by this library or libqb
+ * 2.0) into a new private ring, reading from fd's current offset.
  *
- * The dump is validated fully; corrupt or truncated input is rejected.
+ * The dump is validated: wrong version or checksum, pointers or sizes out
+ * of range, a truncated file or a non-regular fd are rejected; a damaged
+ * chunk chain is cut at the first bad chunk. The ring has no notification
+ * (read it with a 0 timeout until -ETIMEDOUT) and no files on disk.
  * @param flags ignored.
- * @return a new ring (release it with qb_rb_close()), or NULL with errno set.
+ * @return a new ring (release it with qb_rb_close()), or NULL with errno
+ *         set (EINVAL for bad input, ENOSPC/ENOMEM, or a read error).
  */
 qb_ringbuffer_t *qb_rb_create_from_file(int32_t fd, uint32_t flags);
 
