@@ -13,6 +13,8 @@
 #include <syslog.h>
 #include <unistd.h>
 #ifdef USE_JOURNAL
+/* our own CODE_* fields only, not the location of this file */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 #endif
 

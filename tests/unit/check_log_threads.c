@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -104,12 +105,38 @@ START_TEST(test_many_threads_nothing_lost)
 	qb_log_filter_ctl(f, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "spam",
 			  LOG_TRACE);
 	qb_log_ctl(f, QB_LOG_CONF_ENABLED, QB_TRUE);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE,
+				    16 * 1024 * 1024), 0);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED,
+				    QB_TRUE), 0);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD,
+			  QB_LOG_FILTER_FORMAT, "spam", LOG_TRACE);
 	for (i = 0; i < THREADS; i++)
 		pthread_create(&th[i], NULL, spam, (void *)i);
 	for (i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
 	ck_assert_int_eq(delivered, THREADS * PER_THREAD);
 	ck_assert_int_eq(file_count(path, "[info] spam "), THREADS * PER_THREAD);
+
+	/* the blackbox got every record too: dump it and print the dump */
+	{
+		char dump[80];
+		int saved, out;
+
+		snprintf(dump, sizeof(dump), "%s.bb", path);
+		ck_assert_int_gt(qb_log_blackbox_write_to_file(dump), 0);
+		fflush(stdout);
+		saved = dup(1);
+		out = open(path, O_WRONLY | O_TRUNC);
+		dup2(out, 1);
+		close(out);
+		qb_log_blackbox_print_from_file(dump);
+		fflush(stdout);
+		dup2(saved, 1);
+		close(saved);
+		ck_assert_int_eq(file_count(path, "):0: spam "), THREADS * PER_THREAD);
+		unlink(dump);
+	}
 	unlink(path);
 }
 END_TEST
@@ -228,7 +255,7 @@ START_TEST(test_fork_while_threads_log)
 {
 	pthread_t th[4];
 	int pfd[2], i, t, f, ok = 0, status;
-	char path[64];
+	char path[64], dump[80];
 	time_t start = time(NULL);
 
 	snprintf(path, sizeof(path), "/tmp/check_log_fork.%d", (int)getpid());
@@ -247,6 +274,11 @@ START_TEST(test_fork_while_threads_log)
 	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "child", LOG_TRACE);
 	qb_log_format_set(t, "%P %b");
 	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
+	/* and the blackbox: each child gets its own ring (renamed copy) */
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 65536), 0);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, 1), 0);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE,
+			  "*", LOG_TRACE);
 	stop_spam = 0;
 	for (i = 0; i < 4; i++)
 		pthread_create(&th[i], NULL, spam_forever, NULL);
@@ -292,6 +324,9 @@ START_TEST(test_fork_while_threads_log)
 		ck_assert_int_eq(n, 200);
 		ck_assert_int_eq(own_pid, 200);
 	}
+	snprintf(dump, sizeof(dump), "%s.bb", path);
+	ck_assert_int_gt(qb_log_blackbox_write_to_file(dump), 0);
+	unlink(dump);
 	qb_log_fini();
 	ck_assert_int_eq(file_count(path, "child "), 200);
 	unlink(path);
