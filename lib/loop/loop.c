@@ -4,7 +4,6 @@
  */
 #include "config.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 #include <qb/qbloop.h>
 #include "loop/loop_internal.h"
+#include "util/util_internal.h"
 
 /* Wait used when the turn only found freshly queued jobs (libqb's value). */
 #define LOOP_JOBS_WAIT_MS 50
@@ -40,26 +40,14 @@ uint64_t loop_now_ns(void)
 /* Every fd the loop keeps: close-on-exec and never 0, 1 or 2. */
 int loop_fd_keep(int fd)
 {
-	int nfd;
+	int kept;
 
 	if (fd < 0)
 		return fd;
-	if (fd > 2) {
-		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		return fd;
-	}
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (nfd < 0) {
-		int e = errno;
+	kept = qb_util_fd_hygiene(fd);
+	if (kept < 0)
 		close(fd);
-		return -e;
-	}
-	close(fd);
-	return nfd;
+	return kept;
 }
 
 /* --- lists ------------------------------------------------------------- */
