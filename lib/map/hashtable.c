@@ -1,0 +1,357 @@
+/*
+ * Hashtable map: 2^order buckets (order = max(3, bit length of the size
+ * hint)), FNV-1a hash folded to the bucket index, chaining in insertion
+ * order. Iteration goes bucket by bucket, which is the order upstream
+ * exposes, so it is reproduced exactly.
+ *
+ * A removed node that an iterator stands on stays chained (so the
+ * iterator can move on from it) but is flagged removed: lookups and other
+ * iterators skip it, and its DELETED/FREE notifications are sent when the
+ * last pin goes away.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "map_internal.h"
+
+/* Upstream never terminates for hints >= 2^31; we cap the order instead. */
+#define HT_MIN_ORDER 3
+#define HT_MAX_ORDER 31
+
+struct ht_node {
+	const char *key;
+	void *value;
+	struct ht_node *next;
+	struct ht_node *prev;
+	struct map_notifier_list notifiers;
+	uint32_t pins;
+	uint32_t bucket;
+	uint8_t removed;
+	uint8_t pending;
+};
+
+struct ht_bucket {
+	struct ht_node *head;
+	struct ht_node *tail;
+};
+
+struct hashtable {
+	struct qb_map base;
+	struct map_notifier_list global;
+	uint32_t order;
+	size_t nbuckets;
+	struct ht_bucket *buckets;
+};
+
+struct ht_iter {
+	struct qb_map_iter base;
+	struct ht_node *cur;
+	size_t bucket;		/* where the search resumes when cur is NULL */
+	int done;
+};
+
+static struct hashtable *to_ht(struct qb_map *m)
+{
+	return (struct hashtable *)m;
+}
+
+static uint32_t ht_bucket_of(const struct hashtable *ht, const char *key)
+{
+	const unsigned char *p = (const unsigned char *)key;
+	uint32_t h = 0x811c9dc5u;
+
+	while (*p) {
+		h ^= *p++;
+		h *= 0x01000193u;
+	}
+	return ((h >> ht->order) ^ h) & (uint32_t)(ht->nbuckets - 1);
+}
+
+static struct ht_node *ht_find(struct hashtable *ht, const char *key)
+{
+	struct ht_node *n = ht->buckets[ht_bucket_of(ht, key)].head;
+
+	for (; n; n = n->next) {
+		if (!n->removed && strcmp(n->key, key) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+static void ht_link(struct hashtable *ht, struct ht_node *n)
+{
+	struct ht_bucket *b = &ht->buckets[n->bucket];
+
+	n->next = NULL;
+	n->prev = b->tail;
+	if (b->tail)
+		b->tail->next = n;
+	else
+		b->head = n;
+	b->tail = n;
+}
+
+static void ht_unlink(struct hashtable *ht, struct ht_node *n)
+{
+	struct ht_bucket *b = &ht->buckets[n->bucket];
+
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		b->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		b->tail = n->prev;
+}
+
+static void ht_fire(struct hashtable *ht, struct ht_node *n, uint32_t event,
+		    const char *key, const void *old_value, const void *value)
+{
+	map_notifier_fire(&n->notifiers, event, key, old_value, value, 1);
+	map_notifier_fire(&ht->global, event, key, old_value, value, 1);
+}
+
+static void ht_unpin(struct hashtable *ht, struct ht_node *n)
+{
+	if (n->pins == 1 && n->pending) {
+		n->pending = 0;
+		ht_fire(ht, n, QB_MAP_NOTIFY_DELETED, n->key, n->value, NULL);
+	}
+	if (--n->pins == 0 && n->removed) {
+		ht_unlink(ht, n);
+		map_notifier_list_free(&n->notifiers);
+		free(n);
+	}
+}
+
+static void hashtable_put(struct qb_map *m, const char *key, const void *value)
+{
+	struct hashtable *ht = to_ht(m);
+	struct ht_node *n = ht_find(ht, key);
+
+	if (n) {
+		const char *old_key = n->key;
+		void *old_value = n->value;
+
+		n->key = key;
+		n->value = (void *)value;
+		n->pins++;
+		ht_fire(ht, n, QB_MAP_NOTIFY_REPLACED, old_key, old_value, value);
+		ht_unpin(ht, n);
+		return;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return;
+	n->key = key;
+	n->value = (void *)value;
+	n->bucket = ht_bucket_of(ht, key);
+	ht_link(ht, n);
+	m->count++;
+	n->pins++;
+	ht_fire(ht, n, QB_MAP_NOTIFY_INSERTED, key, NULL, value);
+	ht_unpin(ht, n);
+}
+
+static void *hashtable_get(struct qb_map *m, const char *key)
+{
+	struct ht_node *n = ht_find(to_ht(m), key);
+
+	return n ? n->value : NULL;
+}
+
+static int32_t hashtable_rm(struct qb_map *m, const char *key)
+{
+	struct hashtable *ht = to_ht(m);
+	struct ht_node *n = ht_find(ht, key);
+
+	if (n == NULL)
+		return 0;
+	n->removed = 1;
+	if (n->pins) {
+		n->pending = 1;
+		m->count--;
+		return 1;
+	}
+	n->pins++;
+	ht_fire(ht, n, QB_MAP_NOTIFY_DELETED, n->key, n->value, NULL);
+	m->count--;
+	ht_unpin(ht, n);
+	return 1;
+}
+
+static struct qb_map_iter *hashtable_iter_create(struct qb_map *m,
+						 const char *prefix)
+{
+	struct ht_iter *i = calloc(1, sizeof(*i));
+
+	if (i == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	i->base.m = m;
+	return &i->base;
+}
+
+/* The first live node at or after n, continuing into later buckets. */
+static struct ht_node *ht_next_live(struct hashtable *ht, struct ht_node *n,
+				    size_t bucket)
+{
+	for (;;) {
+		for (; n; n = n->next) {
+			if (!n->removed)
+				return n;
+		}
+		if (++bucket >= ht->nbuckets)
+			return NULL;
+		n = ht->buckets[bucket].head;
+	}
+}
+
+static const char *hashtable_iter_next(struct qb_map_iter *it, void **value)
+{
+	struct ht_iter *i = (struct ht_iter *)it;
+	struct hashtable *ht = to_ht(it->m);
+	struct ht_node *prev = i->cur;
+	struct ht_node *n;
+
+	if (i->done)
+		return NULL;
+	if (prev)
+		n = ht_next_live(ht, prev->next, prev->bucket);
+	else
+		n = ht_next_live(ht, ht->buckets[0].head, 0);
+	if (n)
+		n->pins++;
+	i->cur = n;
+	if (prev)
+		ht_unpin(ht, prev);
+	if (n == NULL) {
+		i->done = 1;
+		return NULL;
+	}
+	*value = n->value;
+	return n->key;
+}
+
+static void hashtable_iter_free(struct qb_map_iter *it)
+{
+	struct ht_iter *i = (struct ht_iter *)it;
+
+	if (i->cur)
+		ht_unpin(to_ht(it->m), i->cur);
+	free(i);
+}
+
+static void hashtable_destroy(struct qb_map *m)
+{
+	struct hashtable *ht = to_ht(m);
+	struct ht_node *n;
+	size_t b;
+	int again;
+
+	/* callbacks may store new keys in buckets already emptied: rescan */
+	do {
+		again = 0;
+		for (b = 0; b < ht->nbuckets; b++) {
+			while ((n = ht->buckets[b].head) != NULL) {
+				int counted = !n->removed;
+				int owed = counted || n->pending;
+
+				again = 1;
+				ht_unlink(ht, n);
+				n->removed = 1;
+				n->pending = 0;
+				if (owed)
+					ht_fire(ht, n, QB_MAP_NOTIFY_DELETED,
+						n->key, n->value, NULL);
+				/* upstream counts each key out as it goes */
+				if (counted)
+					m->count--;
+				map_notifier_list_free(&n->notifiers);
+				free(n);
+			}
+		}
+	} while (again);
+	map_notifier_list_free(&ht->global);
+	free(ht->buckets);
+	free(ht);
+}
+
+static int32_t hashtable_notify_add(struct qb_map *m, const char *key,
+				    qb_map_notify_fn fn, int32_t events,
+				    void *user_data)
+{
+	struct hashtable *ht = to_ht(m);
+	struct ht_node *n;
+
+	if (key == NULL)
+		return map_notifier_add(&ht->global, fn, events, user_data,
+					events & QB_MAP_NOTIFY_FREE);
+	n = ht_find(ht, key);
+	if (n == NULL)
+		return -ENOENT;
+	return map_notifier_add(&n->notifiers, fn, events, user_data, 0);
+}
+
+static int32_t hashtable_notify_del(struct qb_map *m, const char *key,
+				    qb_map_notify_fn fn, int32_t events,
+				    int match_user_data, void *user_data)
+{
+	struct hashtable *ht = to_ht(m);
+	struct ht_node *n;
+
+	if (key == NULL)
+		return map_notifier_del(&ht->global, fn, events,
+					match_user_data, user_data);
+	n = ht_find(ht, key);
+	if (n == NULL)
+		return -ENOENT;
+	return map_notifier_del(&n->notifiers, fn, events, match_user_data,
+				user_data);
+}
+
+static const struct map_ops hashtable_ops = {
+	.put = hashtable_put,
+	.get = hashtable_get,
+	.rm = hashtable_rm,
+	.iter_create = hashtable_iter_create,
+	.iter_next = hashtable_iter_next,
+	.iter_free = hashtable_iter_free,
+	.destroy = hashtable_destroy,
+	.notify_add = hashtable_notify_add,
+	.notify_del = hashtable_notify_del,
+};
+
+static uint32_t ht_order_for(size_t max_size)
+{
+	uint32_t order = 0;
+
+	while (order < HT_MAX_ORDER && (max_size >> order) != 0)
+		order++;
+	return order < HT_MIN_ORDER ? HT_MIN_ORDER : order;
+}
+
+struct qb_map *map_hashtable_new(size_t max_size)
+{
+	struct hashtable *ht = calloc(1, sizeof(*ht));
+
+	if (ht == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ht->order = ht_order_for(max_size);
+	ht->nbuckets = (size_t)1 << ht->order;
+	ht->buckets = calloc(ht->nbuckets, sizeof(*ht->buckets));
+	if (ht->buckets == NULL) {
+		free(ht);
+		errno = ENOMEM;
+		return NULL;
+	}
+	ht->base.ops = &hashtable_ops;
+	return &ht->base;
+}
