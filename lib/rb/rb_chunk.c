@@ -276,10 +276,10 @@ static int next_chunk(qb_ringbuffer_t *rb, int32_t ms_timeout, uint32_t *r,
 		      uint32_t *len)
 {
 	uint32_t w;
-	int rc;
 
 	if (rb->notify != RB_NOTIFY_NONE) {
-		rc = rb_notify_wait(rb, ms_timeout);
+		int rc = rb_notify_wait(rb, ms_timeout);
+
 		if (rc < 0 && rc != -EIDRM) {
 			return rc;
 		}

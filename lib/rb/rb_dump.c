@@ -23,10 +23,9 @@ static ssize_t write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	size_t done = 0;
-	ssize_t n;
 
 	while (done < len) {
-		n = write(fd, p + done, len - done);
+		ssize_t n = write(fd, p + done, len - done);
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -45,10 +44,9 @@ static ssize_t read_all(int fd, void *buf, size_t len)
 {
 	char *p = buf;
 	size_t done = 0;
-	ssize_t n;
 
 	while (done < len) {
-		n = read(fd, p + done, len - done);
+		ssize_t n = read(fd, p + done, len - done);
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;

@@ -274,13 +274,14 @@ int32_t rb_open_unique(const char *prefix, const char *suffix, size_t size,
 	char nonce[17];
 	int tries;
 	int rc = -EEXIST;
-	int n;
 
 	if (prefix == NULL || suffix == NULL || out == NULL ||
 	    strchr(prefix, '/') != NULL || strchr(suffix, '/') != NULL) {
 		return -EINVAL;
 	}
 	for (tries = 0; tries < RB_UNIQUE_TRIES && rc == -EEXIST; tries++) {
+		int n;
+
 		rc = shm_nonce(nonce);
 		if (rc < 0) {
 			return rc;

@@ -39,11 +39,10 @@ int shm_nonce(char out[17])
 {
 	uint8_t raw[8];
 	size_t got = 0;
-	ssize_t r;
 	int i;
 
 	while (got < sizeof(raw)) {
-		r = getrandom(raw + got, sizeof(raw) - got, 0);
+		ssize_t r = getrandom(raw + got, sizeof(raw) - got, 0);
 		if (r < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -77,16 +76,15 @@ static int dir_open(const char *path, const char **base)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	size_t dlen;
 	int fd;
 
 	if (slash == NULL) {
 		*base = path;
-		dlen = 1;
 		strcpy(dir, ".");
 	} else {
+		size_t dlen = (size_t)(slash - path);
+
 		*base = slash + 1;
-		dlen = (size_t)(slash - path);
 		if (dlen == 0) {
 			dlen = 1; /* "/name" */
 		}
