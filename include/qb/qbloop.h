@@ -31,6 +31,11 @@ extern "C" {
  *   per level, from HIGH down to a rotating lowest level: over three turns
  *   HIGH is served three times, MED twice and LOW once. No level starves.
  * - Jobs queued while dispatching run at the earliest in the next turn.
+ *   When a turn finds nothing but such fresh jobs, it first waits up to
+ *   50 ms for fd events (as libqb does), so a chain of jobs each queuing
+ *   the next advances one link per 50 ms on an otherwise idle loop.
+ * - Timers, fd events and signal deliveries are queued behind the jobs of
+ *   their level that were moved in the same turn.
  *
  * Threads: a loop is not thread safe. Every call concerning a loop must be
  * made from the thread running qb_loop_run() for it (or before it runs).
@@ -285,12 +290,16 @@ int32_t qb_loop_poll_del(qb_loop_t *l, int32_t fd);
  * disposition is not kept: removing the last handler resets sig to SIG_DFL.
  * @param l the loop (NULL: the default loop)
  * @param p the priority level
+ * Signal numbers 1 to 64 can be handled (SIGKILL and SIGSTOP cannot be
+ * caught, as ever); other numbers are accepted, as by libqb, but never
+ * delivered. Each loop polls its own self-pipe, so handlers work on any
+ * loop, from any thread running that loop.
  * @param sig the signal number
  * @param data passed to dispatch_fn
  * @param dispatch_fn called as dispatch_fn(sig, data)
  * @param handle receives the registration (may be NULL)
- * @return 0; -EINVAL for no loop, a NULL dispatch_fn, a bad priority or a
- *         bad signal number; -ENOMEM.
+ * @return 0; -EINVAL for no loop, a NULL dispatch_fn or a bad priority;
+ *         -ENOMEM; -EMFILE when no pipe can be made.
  */
 int32_t qb_loop_signal_add(qb_loop_t *l,
 			   enum qb_loop_priority p,
@@ -301,8 +310,9 @@ int32_t qb_loop_signal_add(qb_loop_t *l,
 
 /**
  * Change a signal handler registration (priority, signal, data, function).
- * @return 0; -EINVAL for no loop, a NULL handle or dispatch_fn, a bad
- *         priority or signal number.
+ * A delivery already queued keeps the values it was queued with.
+ * @return 0; -EINVAL for no loop, a handle this loop did not issue, a NULL
+ *         dispatch_fn or a bad priority.
  */
 int32_t qb_loop_signal_mod(qb_loop_t *l,
 			   enum qb_loop_priority p,
@@ -315,7 +325,8 @@ int32_t qb_loop_signal_mod(qb_loop_t *l,
  * Remove a signal handler registration; a delivery of it still queued is
  * dropped and its signal is reset to SIG_DFL (then re-installed if another
  * handler still wants it).
- * @return 0; -EINVAL for no loop or a NULL handle.
+ * May be called from the handler's own callback.
+ * @return 0; -EINVAL for no loop or a handle this loop did not issue.
  */
 int32_t qb_loop_signal_del(qb_loop_t *l,
 			   qb_loop_signal_handle handle);
