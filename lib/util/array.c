@@ -91,7 +91,6 @@ qb_array_t *qb_array_create(size_t max_elements, size_t element_size)
 static int32_t grow_locked(struct qb_array *a, size_t max_elements)
 {
 	size_t needed;
-	int32_t rc;
 
 	if (max_elements > QB_ARRAY_MAX_ELEMENTS) {
 		return -EINVAL;
@@ -99,7 +98,7 @@ static int32_t grow_locked(struct qb_array *a, size_t max_elements)
 	needed = bins_for(max_elements);
 	if (needed > a->num_bins) {
 		/* One bin of headroom, as libqb 2.0 does. */
-		rc = bin_table_resize(a, QB_MIN(needed + 1,
+		int32_t rc = bin_table_resize(a, QB_MIN(needed + 1,
 						(size_t)QB_ARRAY_MAX_BINS + 1));
 		if (rc != 0) {
 			return rc;
@@ -129,9 +128,10 @@ static int32_t index_locked(struct qb_array *a, size_t idx, void **element_out,
 			    int *new_bin)
 {
 	size_t bin = idx / QB_ARRAY_BIN_ELEMENTS;
-	int32_t rc;
 
 	if (idx >= a->max_elements) {
+		int32_t rc;
+
 		if (a->autogrow_elements == 0) {
 			return -ERANGE;
 		}
@@ -193,6 +193,7 @@ size_t qb_array_num_bins_get(qb_array_t *a)
 	return n;
 }
 
+/* cppcheck-suppress constParameter ; the signature is ABI */
 size_t qb_array_elems_per_bin_get(qb_array_t *a)
 {
 	if (a == NULL) {

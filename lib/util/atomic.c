@@ -41,8 +41,11 @@ int32_t (qb_atomic_int_get)(volatile int32_t QB_GNUC_MAY_ALIAS *atomic)
 	return *atomic;
 }
 
+/* Barrier before the store (as libqb) and after it, so the store is also
+ * ordered before whatever the caller does next. */
 void (qb_atomic_int_set)(volatile int32_t QB_GNUC_MAY_ALIAS *atomic, int32_t newval)
 {
+	__sync_synchronize();
 	*atomic = newval;
 	__sync_synchronize();
 }
@@ -55,6 +58,7 @@ void *(qb_atomic_pointer_get)(volatile void *QB_GNUC_MAY_ALIAS *atomic)
 
 void (qb_atomic_pointer_set)(volatile void *QB_GNUC_MAY_ALIAS *atomic, void *newval)
 {
+	__sync_synchronize();
 	*atomic = newval;
 	__sync_synchronize();
 }

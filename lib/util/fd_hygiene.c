@@ -11,13 +11,13 @@
 int qb_util_fd_hygiene(int fd)
 {
 	int flags;
-	int moved;
 
 	if (fd < 0) {
 		return -EBADF;
 	}
 	if (fd < QB_UTIL_FIRST_SAFE_FD) {
-		moved = fcntl(fd, F_DUPFD_CLOEXEC, QB_UTIL_FIRST_SAFE_FD);
+		int moved = fcntl(fd, F_DUPFD_CLOEXEC, QB_UTIL_FIRST_SAFE_FD);
+
 		if (moved < 0) {
 			return -errno;
 		}

@@ -109,12 +109,12 @@ void qb_hdb_destroy(struct qb_hdb *hdb)
 static int32_t slot_reserve_locked(struct qb_hdb *hdb, size_t *free_slots,
 				   uint32_t *index_out)
 {
-	struct qb_hdb_handle *slot;
 	uint32_t i;
 	int32_t rc;
 
 	for (i = 0; *free_slots > 0 && i < hdb->handle_count; i++) {
-		slot = slot_at(hdb, i);
+		const struct qb_hdb_handle *slot = slot_at(hdb, i);
+
 		if (slot != NULL && slot_state(slot) == HDB_SLOT_EMPTY) {
 			(*free_slots)--;
 			*index_out = i;
@@ -252,7 +252,6 @@ void qb_hdb_iterator_reset(struct qb_hdb *hdb)
 int32_t qb_hdb_iterator_next(struct qb_hdb *hdb, void **instance,
 			     qb_handle_t *handle)
 {
-	struct qb_hdb_handle *slot;
 	qb_handle_t candidate;
 
 	hdb_lazy_init(hdb);
@@ -261,8 +260,8 @@ int32_t qb_hdb_iterator_next(struct qb_hdb *hdb, void **instance,
 	}
 	while (hdb->iterator < hdb->handle_count) {
 		uint32_t index = hdb->iterator++;
+		const struct qb_hdb_handle *slot = slot_at(hdb, index);
 
-		slot = slot_at(hdb, index);
 		if (slot == NULL || slot_state(slot) != HDB_SLOT_ACTIVE) {
 			continue;
 		}

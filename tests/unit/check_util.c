@@ -6,7 +6,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <stddef.h>
 #include <qb/qbutil.h>
+#include <qb/qbhdb.h>
+#include <qb/qblist.h>
 
 #define THREADS 4
 #define ROUNDS 20000
@@ -267,6 +270,37 @@ START_TEST(test_stopwatch_overwrite)
 }
 END_TEST
 
+/* Layouts and constants that applications compiled against libqb 2.0 use. */
+START_TEST(test_abi_layout)
+{
+	ck_assert_uint_eq(sizeof(struct qb_hdb), 40);
+	ck_assert_uint_eq(offsetof(struct qb_hdb, handles), 8);
+	ck_assert_uint_eq(offsetof(struct qb_hdb, iterator), 16);
+	ck_assert_uint_eq(offsetof(struct qb_hdb, destructor), 24);
+	ck_assert_uint_eq(offsetof(struct qb_hdb, first_run), 32);
+	ck_assert_uint_eq(sizeof(struct qb_hdb_handle), 24);
+	ck_assert_uint_eq(offsetof(struct qb_hdb_handle, instance), 8);
+	ck_assert_uint_eq(offsetof(struct qb_hdb_handle, check), 16);
+	ck_assert_uint_eq(offsetof(struct qb_hdb_handle, ref_count), 20);
+	ck_assert_uint_eq(sizeof(struct qb_list_head), 16);
+	ck_assert_uint_eq(offsetof(struct qb_list_head, prev), 8);
+	ck_assert_uint_eq(sizeof(struct qb_version), 16);
+	ck_assert_uint_eq(offsetof(struct qb_version, micro), 2);
+	ck_assert_uint_eq(offsetof(struct qb_version, rest), 8);
+	ck_assert_uint_eq(sizeof(qb_handle_t), 8);
+	ck_assert_uint_eq(sizeof(qb_thread_lock_type_t), 4);
+	ck_assert_int_eq(QB_THREAD_LOCK_SHORT, 0);
+	ck_assert_int_eq(QB_THREAD_LOCK_LONG, 1);
+	ck_assert_int_eq(QB_UTIL_SW_OVERWRITE, 1);
+	ck_assert_int_eq(QB_ARRAY_MAX_INDEX_BITS, 16);
+	ck_assert_int_eq(QB_ARRAY_MAX_ELEMENTS, 65536);
+	ck_assert_str_eq(QB_HDB_D_FORMAT, "%" PRIu64);
+	ck_assert_str_eq(QB_HDB_X_FORMAT, "%" PRIx64);
+	ck_assert_int_eq(QB_TRUE, 1);
+	ck_assert_int_eq(QB_FALSE, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util");
@@ -283,6 +317,7 @@ int main(void)
 	tcase_add_test(tc, test_stopwatch_elapsed);
 	tcase_add_test(tc, test_stopwatch_splits);
 	tcase_add_test(tc, test_stopwatch_overwrite);
+	tcase_add_test(tc, test_abi_layout);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
