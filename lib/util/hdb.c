@@ -154,8 +154,8 @@ int32_t qb_hdb_handle_create(struct qb_hdb *hdb, int32_t instance_size,
 		pthread_spin_unlock(&aux->lock);
 		return rc;
 	}
-	/* A negative size becomes huge and fails like libqb: -ENOMEM. */
-	instance = calloc(1, (size_t)instance_size);
+	/* libqb reserves the slot, then fails to allocate a negative size. */
+	instance = (instance_size >= 0) ? calloc(1, (size_t)instance_size) : NULL;
 	if (instance == NULL) {
 		aux->count++;		/* the slot stays free */
 		pthread_spin_unlock(&aux->lock);
