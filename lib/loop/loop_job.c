@@ -67,7 +67,7 @@ int32_t qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
 	return 0;
 }
 
-static struct loop_job *loop_job_find(struct loop_list *list, void *data,
+static struct loop_job *loop_job_find(struct loop_list *list, const void *data,
 				      qb_loop_job_dispatch_fn fn)
 {
 	struct loop_item *it;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct sig_pipe {
 };
 
 static struct {
+	atomic_int in_handler;		/* sig_deliver calls running now */
 	pthread_mutex_t lock;
 	struct sig_pipe pipe[SIG_PIPES_MAX];
 	int users[SIG_HIGHEST + 1];	/* handlers per signal, all loops */
@@ -72,12 +74,14 @@ static void sig_deliver(int sig, siginfo_t *info, void *ctx)
 	int32_t num = sig;
 	int i;
 
+	atomic_fetch_add(&sigs.in_handler, 1);
 	for (i = 0; i < SIG_PIPES_MAX; i++) {
 		int wfd = atomic_load(&sigs.pipe[i].wfd_plus1) - 1;
 
 		if (wfd >= 0 && (atomic_load(&sigs.pipe[i].mask) & bit))
 			(void)!write(wfd, &num, sizeof(num));
 	}
+	atomic_fetch_sub(&sigs.in_handler, 1);
 	errno = saved;
 }
 
@@ -178,12 +182,12 @@ fail:
 	return rc;
 }
 
-static int sig_args_ok(struct qb_loop *l, int p, qb_loop_signal_dispatch_fn fn)
+static int sig_args_ok(const struct qb_loop *l, int p, qb_loop_signal_dispatch_fn fn)
 {
 	return l && fn && p >= QB_LOOP_LOW && p <= QB_LOOP_HIGH;
 }
 
-static struct loop_sig_handler *sig_find(struct qb_loop *l, void *handle)
+static struct loop_sig_handler *sig_find(struct qb_loop *l, const void *handle)
 {
 	struct loop_list *hl = &l->signals.handlers;
 	struct loop_item *it;
@@ -254,7 +258,7 @@ int32_t qb_loop_signal_mod(qb_loop_t *l, enum qb_loop_priority p, int32_t sig,
 }
 
 /* Drops deliveries of h still waiting on the run lists. */
-static void sig_jobs_drop(struct qb_loop *l, struct loop_sig_handler *h)
+static void sig_jobs_drop(struct qb_loop *l, const struct loop_sig_handler *h)
 {
 	int p;
 
@@ -370,6 +374,10 @@ void qb_loop_signals_destroy(struct qb_loop *l)
 	atomic_store(&sigs.pipe[slot].wfd_plus1, 0);
 	sigs.pipe[slot].rfd = -1;
 	pthread_mutex_unlock(&sigs.lock);
+	/* A handler running in another thread may still hold the old fd
+	 * number: let it finish before the number can be reused. */
+	while (atomic_load(&sigs.in_handler) > 0)
+		sched_yield();
 	close(wfd);
 	close(l->signals.read_fd);
 	l->signals.slot = -1;
