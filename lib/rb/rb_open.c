@@ -402,52 +402,35 @@ uint32_t rb_flags_get(const qb_ringbuffer_t *rb)
 	return rb == NULL ? 0 : rb->flags;
 }
 
-/* Apply op to one ring file without following a symlink put in its place. */
-static int on_file(const char *path, int (*op)(int fd, const void *arg),
-		   const void *arg)
+/* Both act on the ring file itself, never on a symlink put in its place
+ * (fchmodat refuses symlinks, fchownat changes the link). */
+static int chown_file(const char *path, uid_t uid, gid_t gid)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	int rc;
-
-	if (fd < 0) {
-		return -errno;
-	}
-	rc = op(fd, arg);
-	close(fd);
-	return rc;
-}
-
-struct owner {
-	uid_t uid;
-	gid_t gid;
-};
-
-static int do_chown(int fd, const void *arg)
-{
-	const struct owner *o = arg;
-
-	if (fchown(fd, o->uid, o->gid) < 0 && errno != EPERM) {
+	if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno != EPERM) {
 		return -errno;
 	}
 	return 0;
 }
 
-static int do_chmod(int fd, const void *arg)
+static int chmod_file(const char *path, mode_t mode)
 {
-	return fchmod(fd, *(const mode_t *)arg) < 0 ? -errno : 0;
+	if (fchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW) < 0) {
+		return -errno;
+	}
+	return 0;
 }
 
 int32_t qb_rb_chown(qb_ringbuffer_t *rb, uid_t owner, gid_t group)
 {
-	struct owner o = { owner, group };
 	int rc;
 
 	if (rb == NULL) {
 		return -EINVAL;
 	}
-	rc = on_file(rb->data_path, do_chown, &o);
+	rc = chown_file(rb->data_path, owner, group);
 	if (rc == 0) {
-		rc = on_file(rb->hdr_path, do_chown, &o);
+		rc = chown_file(rb->hdr_path, owner, group);
 	}
 	return rc;
 }
@@ -459,9 +442,9 @@ int32_t qb_rb_chmod(qb_ringbuffer_t *rb, mode_t mode)
 	if (rb == NULL) {
 		return -EINVAL;
 	}
-	rc = on_file(rb->data_path, do_chmod, &mode);
+	rc = chmod_file(rb->data_path, mode);
 	if (rc == 0) {
-		rc = on_file(rb->hdr_path, do_chmod, &mode);
+		rc = chmod_file(rb->hdr_path, mode);
 	}
 	return rc;
 }

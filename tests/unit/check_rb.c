@@ -677,6 +677,54 @@ START_TEST(test_chmod_chown)
 	ck_assert_int_eq(stat(qb_rb_name_get(rb), &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0640);
 	ck_assert_int_eq(qb_rb_chown(rb, getuid(), getgid()), 0);
+	if (getuid() == 0) {
+		/* unprivileged: a refused chown is not an error, chmod of a
+		 * file we do not own is */
+		pid_t pid = fork();
+		int st;
+
+		if (pid == 0) {
+			qb_ringbuffer_t *mine;
+
+			if (setgid(65534) < 0 || setuid(65534) < 0) {
+				_exit(2);
+			}
+			make_name();
+			mine = qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0);
+			if (mine == NULL) {
+				_exit(3);
+			}
+			if (qb_rb_chown(mine, 0, 0) != 0) {
+				_exit(4);
+			}
+			if (qb_rb_chmod(rb, 0600) != -EPERM) {
+				_exit(5);
+			}
+			qb_rb_close(mine);
+			_exit(0);
+		}
+		waitpid(pid, &st, 0);
+		ck_assert(WIFEXITED(st));
+		ck_assert_int_eq(WEXITSTATUS(st), 0);
+	}
+	{
+		/* a symlink in place of a ring file: its target is untouched */
+		char target[] = "/tmp/ckrb-chmod-XXXXXX";
+		int fd = mkstemp(target);
+
+		ck_assert_int_ge(fd, 0);
+		fchmod(fd, 0644);
+		close(fd);
+		unlink(path);
+		ck_assert_int_eq(symlink(target, path), 0);
+		ck_assert_int_lt(qb_rb_chmod(rb, 0666), 0);
+		ck_assert_int_eq(stat(target, &st), 0);
+		ck_assert_int_eq(st.st_mode & 0777, 0644);
+		ck_assert_int_eq(qb_rb_chown(rb, 65534, 65534), 0);
+		ck_assert_int_eq(stat(target, &st), 0);
+		ck_assert_int_eq(st.st_uid, getuid());
+		unlink(target);
+	}
 	unlink(path);
 	ck_assert_int_eq(qb_rb_chmod(rb, 0600), -ENOENT);
 	ck_assert_int_eq(qb_rb_chown(rb, getuid(), getgid()), -ENOENT);
