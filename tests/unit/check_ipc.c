@@ -765,8 +765,12 @@ START_TEST(test_ipc_server_api)
 	if (child == 0) {
 		char b;
 		char buf[256];
-		struct qb_ipc_request_header rq = { .id = 1, .size = sizeof(rq) };
+		struct qb_ipc_request_header rq;
 		qb_ipcc_connection_t *cc = qb_ipcc_connect(svc, 8192);
+
+		memset(&rq, 0, sizeof(rq));
+		rq.id = 1;
+		rq.size = sizeof(rq);
 
 		close(p[1]);
 		if (cc == NULL || qb_ipcc_send(cc, &rq, sizeof(rq)) < 0 ||

@@ -184,7 +184,7 @@ ts_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 {
 	struct qb_ipc_request_header *req = data;
 	size_t payload = size - sizeof(*req);
-	char *buf = malloc(sizeof(struct qb_ipc_response_header) + payload +
+	char *buf = calloc(1, sizeof(struct qb_ipc_response_header) + payload +
 			   sizeof(struct qb_ipcs_connection_stats_2));
 	struct qb_ipc_response_header *res = (void *)buf;
 	struct qb_ipcs_connection_stats_2 *st;
