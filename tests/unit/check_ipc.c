@@ -21,6 +21,7 @@
 #include <qb/qbdefs.h>
 #include <qb/qbipcc.h>
 #include <qb/qbipcs.h>
+#include <qb/qbloop.h>
 
 #include "ipc_test_server.h"
 
@@ -977,6 +978,26 @@ START_TEST(test_ipc_long_names)
 }
 END_TEST
 
+/* The request/event tests again, with the server on a real qb_loop. */
+START_TEST(test_ipc_on_qb_loop)
+{
+	qb_loop_t *probe = qb_loop_create();
+
+	if (probe == NULL) {
+		/* the loop module is not on this tree yet */
+		ck_assert_int_eq(errno, ENOSYS);
+		return;
+	}
+	qb_loop_destroy(probe);
+	tl_use_qb_loop = 1;
+	test_ipc_txrx_fn(_i);
+	test_ipc_events_fn(_i);
+	test_ipc_flow_control_fn(_i);
+	test_ipc_client_killed_fn(_i);
+	tl_use_qb_loop = 0;
+}
+END_TEST
+
 static void
 teardown(void)
 {
@@ -1019,6 +1040,7 @@ main(int argc, char **argv)
 	tcase_add_loop_test(tc, test_ipc_server_api, first, last);
 	tcase_add_loop_test(tc, test_ipc_auth_files, first, last);
 	tcase_add_loop_test(tc, test_ipc_long_names, first, last);
+	tcase_add_loop_test(tc, test_ipc_on_qb_loop, first, last);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

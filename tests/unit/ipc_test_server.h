@@ -146,6 +146,43 @@ tl_run_once(int timeout_ms)
 	}
 }
 
+/* The same glue on a real qb_loop (what corosync and pacemaker do). */
+static qb_loop_t *ql_loop;
+static int tl_use_qb_loop;
+
+static int32_t
+ql_job_add(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
+{
+	return qb_loop_job_add(ql_loop, p, data, fn);
+}
+
+static int32_t
+ql_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events,
+		void *data, qb_ipcs_dispatch_fn_t fn)
+{
+	return qb_loop_poll_add(ql_loop, p, fd, events, data, fn);
+}
+
+static int32_t
+ql_dispatch_mod(enum qb_loop_priority p, int32_t fd, int32_t events,
+		void *data, qb_ipcs_dispatch_fn_t fn)
+{
+	return qb_loop_poll_mod(ql_loop, p, fd, events, data, fn);
+}
+
+static int32_t
+ql_dispatch_del(int32_t fd)
+{
+	return qb_loop_poll_del(ql_loop, fd);
+}
+
+static struct qb_ipcs_poll_handlers ql_poll_handlers = {
+	.job_add = ql_job_add,
+	.dispatch_add = ql_dispatch_add,
+	.dispatch_mod = ql_dispatch_mod,
+	.dispatch_del = ql_dispatch_del,
+};
+
 static struct qb_ipcs_poll_handlers tl_poll_handlers = {
 	.job_add = tl_job_add,
 	.dispatch_add = tl_dispatch_add,
@@ -254,6 +291,22 @@ tl_sigusr1(int sig)
 	tl_rate_reset = 1;
 }
 
+/* qb_loop variant of the polling of the stop/rate flags. */
+static void
+ql_tick(void *data)
+{
+	if (tl_stop) {
+		qb_loop_stop(ql_loop);
+		return;
+	}
+	if (tl_rate_reset) {
+		tl_rate_reset = 0;
+		qb_ipcs_request_rate_limit(tl_service, QB_IPCS_RATE_NORMAL);
+	}
+	qb_loop_timer_add(ql_loop, QB_LOOP_LOW, 20 * 1000000ull, NULL,
+			  ql_tick, NULL);
+}
+
 /* Run a server until IPC_T_EXIT or SIGTERM; returns an exit status. */
 static int
 ipc_test_server_run(const char *name, enum qb_ipc_type type,
@@ -267,7 +320,15 @@ ipc_test_server_run(const char *name, enum qb_ipc_type type,
 	if (tl_service == NULL) {
 		return 2;
 	}
-	qb_ipcs_poll_handlers_set(tl_service, &tl_poll_handlers);
+	if (tl_use_qb_loop) {
+		ql_loop = qb_loop_create();
+		if (ql_loop == NULL) {
+			return 5;
+		}
+		qb_ipcs_poll_handlers_set(tl_service, &ql_poll_handlers);
+	} else {
+		qb_ipcs_poll_handlers_set(tl_service, &tl_poll_handlers);
+	}
 	if (tl_enforce) {
 		qb_ipcs_enforce_buffer_size(tl_service, tl_enforce);
 	}
@@ -282,6 +343,14 @@ ipc_test_server_run(const char *name, enum qb_ipc_type type,
 	}
 	if (rc != 0) {
 		return 3;
+	}
+	if (ql_loop) {
+		qb_loop_timer_add(ql_loop, QB_LOOP_LOW, 20 * 1000000ull, NULL,
+				  ql_tick, NULL);
+		qb_loop_run(ql_loop);
+		qb_ipcs_destroy(tl_service);
+		qb_loop_destroy(ql_loop);
+		return 0;
 	}
 	while (!tl_stop) {
 		tl_run_once(20);
