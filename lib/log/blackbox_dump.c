@@ -110,26 +110,22 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 	uint32_t hdr[5];
 	const volatile uint32_t *words;
 	ssize_t total;
-	int already;
 	int fd;
 	int rc;
 
 	if (filename == NULL) {
 		return -EINVAL;
 	}
-	already = atomic_exchange(&qb_log_bb.dumping, 1);
+	/* a count, so nested or concurrent dumps all hold writers off */
+	atomic_fetch_add(&qb_log_bb.dumping, 1);
 	dump_wait_for_writer();
 	if (qb_log_bb.hdr == NULL || qb_log_bb.data == NULL) {
-		if (!already) {
-			atomic_store(&qb_log_bb.dumping, 0);
-		}
+		atomic_fetch_sub(&qb_log_bb.dumping, 1);
 		return -ENOENT;
 	}
 	fd = dump_open(filename);
 	if (fd < 0) {
-		if (!already) {
-			atomic_store(&qb_log_bb.dumping, 0);
-		}
+		atomic_fetch_sub(&qb_log_bb.dumping, 1);
 		return fd;
 	}
 	words = (const volatile uint32_t *)qb_log_bb.hdr;
@@ -148,9 +144,7 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 		rc = dump_write_all(fd, qb_log_bb.data, qb_log_bb.data_len);
 	}
 	close(fd);
-	if (!already) {
-		atomic_store(&qb_log_bb.dumping, 0);
-	}
+	atomic_fetch_sub(&qb_log_bb.dumping, 1);
 	return rc < 0 ? rc : total;
 }
 

@@ -279,6 +279,15 @@ static int do_stress(long forks)
 			nanosleep(&nap, NULL);
 		}
 		if (w == 0) {
+			if (getenv("BB_STRESS_GDB") != NULL) {
+				char cmd[128];
+
+				snprintf(cmd, sizeof(cmd),
+					 "gdb -q -batch -p %d -ex 'thread apply all bt' >&2", (int)pid);
+				if (system(cmd) != 0) {
+					fprintf(stderr, "gdb failed\n");
+				}
+			}
 			hangs++;
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
