@@ -409,6 +409,8 @@ void loop_signals_atfork_child(void)
 {
 	int i;
 
+	/* Only the forking thread exists here, and it was not in a handler. */
+	atomic_store(&sigs.in_handler, 0);
 	for (i = 0; i < SIG_PIPES_MAX; i++) {
 		int wfd = atomic_load(&sigs.pipe[i].wfd_plus1) - 1;
 		int fds[2];
