@@ -439,9 +439,11 @@ int32_t
 ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size)
 {
 	struct qb_ipcs_service *s = c->service;
-	const struct qb_ipc_request_header *hdr = data;
+	struct qb_ipc_request_header hdr;
 
-	if (hdr->id == QB_IPC_MSG_DISCONNECT) {
+	/* ring chunks are only 4-byte aligned: copy, do not dereference */
+	memcpy(&hdr, data, sizeof(hdr));
+	if (hdr.id == QB_IPC_MSG_DISCONNECT) {
 		qb_ipcs_disconnect(c);
 		return -ESHUTDOWN;
 	}

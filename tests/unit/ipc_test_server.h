@@ -219,7 +219,8 @@ ts_destroyed(qb_ipcs_connection_t *c)
 static int32_t
 ts_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 {
-	struct qb_ipc_request_header *req = data;
+	struct qb_ipc_request_header reqh;
+	struct qb_ipc_request_header *req = &reqh;
 	size_t payload = size - sizeof(*req);
 	char *buf = calloc(1, sizeof(struct qb_ipc_response_header) + payload +
 			   sizeof(struct qb_ipcs_connection_stats_2));
@@ -227,6 +228,8 @@ ts_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 	struct qb_ipcs_connection_stats_2 *st;
 	ssize_t rc;
 
+	/* chunks in a ring are 4-byte aligned only */
+	memcpy(&reqh, data, sizeof(reqh));
 	if (buf == NULL) {
 		return -ENOMEM;
 	}
