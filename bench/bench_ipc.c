@@ -55,7 +55,11 @@ static void srv_term(int sig)
 static int32_t srv_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
 	struct qb_ipc_request_header *req = data;
-	struct qb_ipc_response_header h = { .id = req->id, .size = sizeof(h), .error = 0 };
+	struct qb_ipc_response_header h;
+
+	memset(&h, 0, sizeof(h));	/* padding too: it goes out on a socket */
+	h.id = req->id;
+	h.size = sizeof(h);
 
 	if (req->id == REQ_ECHO) {
 		struct iovec iov[2] = {
@@ -185,10 +189,16 @@ static void warm_up(qb_ipcc_connection_t *c, char *req, char *resp)
 
 static void bench_events(qb_ipcc_connection_t *c, const char *tr, char *buf)
 {
-	struct events_req er = { .hdr = { .id = REQ_EVENTS, .size = sizeof(er) },
-		.count = 500, .size = 64 };
-	long long t0 = now_ns(), t;
+	struct events_req er;
+	long long t0, t;
 	long n = 0;
+
+	memset(&er, 0, sizeof(er));
+	er.hdr.id = REQ_EVENTS;
+	er.hdr.size = sizeof(er);
+	er.count = 500;
+	er.size = 64;
+	t0 = now_ns();
 
 	do {
 		if (qb_ipcc_send(c, &er, sizeof(er)) != (ssize_t)sizeof(er))

@@ -76,7 +76,8 @@ static ssize_t expect_response(qb_ipcc_connection_t *c, int32_t req_id, void *bu
 static int simple_request(qb_ipcc_connection_t *c, int32_t id, void *resp, size_t len,
 			  const char *what)
 {
-	struct qb_ipc_request_header r = { .id = id, .size = sizeof(r) };
+	struct qb_ipc_request_header r;
+	ipcw_req_init(&r, sizeof(r), id);
 	ssize_t rc = qb_ipcc_send(c, &r, sizeof(r));
 	if (rc != (ssize_t)sizeof(r)) {
 		fail("%s: qb_ipcc_send returned %zd", what, rc);
@@ -160,8 +161,10 @@ static void test_echo(qb_ipcc_connection_t *c)
 
 static void test_events(qb_ipcc_connection_t *c)
 {
-	struct ipcw_events_req er = { .hdr = { .id = IPCW_EVENTS, .size = sizeof(er) },
-		.count = 50, .payload = 300 };
+	struct ipcw_events_req er;
+	ipcw_req_init(&er, sizeof(er), IPCW_EVENTS);
+	er.count = 50;
+	er.payload = 300;
 	char buf[4096];
 	int32_t fd = -1;
 	int bad = 0;
@@ -215,7 +218,7 @@ static void test_big(qb_ipcc_connection_t *c)
 		fail("big: out of memory");
 		goto out;
 	}
-	h->id = IPCW_BIG;
+	ipcw_req_init(h, sizeof(*h), IPCW_BIG);
 	h->size = (int32_t)len;
 	ipcw_fill(req + sizeof(*h), IPCW_BIG_PAYLOAD, 77);
 	/* -EAGAIN is a legitimate answer while the server has not yet reclaimed
@@ -249,11 +252,12 @@ out:
 /* Sends an echo until it is accepted; returns how many -EAGAIN it met. */
 static int send_until_accepted(qb_ipcc_connection_t *c, const char *what)
 {
-	struct qb_ipc_request_header r = { .id = IPCW_ECHO, .size = sizeof(r) };
+	struct qb_ipc_request_header r;
 	long long give_up = now_ms() + TIMEOUT_MS;
 	int eagain = 0;
 	ssize_t rc;
 
+	ipcw_req_init(&r, sizeof(r), IPCW_ECHO);
 	while ((rc = qb_ipcc_send(c, &r, sizeof(r))) == -EAGAIN && now_ms() < give_up) {
 		eagain++;
 		usleep(10000);
@@ -270,8 +274,10 @@ static int send_until_accepted(qb_ipcc_connection_t *c, const char *what)
 
 static int set_rate(qb_ipcc_connection_t *c, uint32_t rate, uint32_t restore_ms)
 {
-	struct ipcw_fc_req fr = { .hdr = { .id = IPCW_FC, .size = sizeof(fr) },
-		.rate = rate, .restore_ms = restore_ms };
+	struct ipcw_fc_req fr;
+	ipcw_req_init(&fr, sizeof(fr), IPCW_FC);
+	fr.rate = rate;
+	fr.restore_ms = restore_ms;
 	char buf[256];
 	if (qb_ipcc_send(c, &fr, sizeof(fr)) != (ssize_t)sizeof(fr)) {
 		fail("flow control: request failed");
@@ -359,7 +365,8 @@ static void test_killed_client(qb_ipcc_connection_t *c)
 	if (child == 0) {
 		close(pfd[0]);
 		qb_ipcc_connection_t *k = qb_ipcc_connect(service, IPCW_BIG_BUF);
-		struct qb_ipc_request_header r = { .id = IPCW_HOLD, .size = sizeof(r) };
+		struct qb_ipc_request_header r;
+		ipcw_req_init(&r, sizeof(r), IPCW_HOLD);
 		if (!k || qb_ipcc_send(k, &r, sizeof(r)) != (ssize_t)sizeof(r))
 			_exit(1);
 		if (write(pfd[1], "x", 1) != 1)

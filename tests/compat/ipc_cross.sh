@@ -19,6 +19,14 @@ server=$top_builddir/tests/compat/ipc_server
 client=$top_builddir/tests/compat/ipc_client
 STEP_TIMEOUT=${QB_IPC_CROSS_TIMEOUT:-20}
 
+# QB_IPC_CROSS_VALGRIND=1 runs the programs that use OUR library under
+# valgrind (memcheck, leak check; any error fails the combination).
+VG=
+if [ -n "${QB_IPC_CROSS_VALGRIND:-}" ]; then
+	VG="valgrind -q --leak-check=full --error-exitcode=9"
+	STEP_TIMEOUT=$((STEP_TIMEOUT * 3))
+fi
+
 # Set to a reason to report failures of combinations involving our library
 # as expected (XFAIL), e.g. while our IPC is known to be incomplete. The
 # reference distro/distro combination is never excused.
@@ -67,13 +75,13 @@ combo() {
 	out=$tmp/out.$name
 	# (env execs the server, so $! is the server's pid)
 	if [ "$slib" = ours ]; then
-		env LD_LIBRARY_PATH="$QB_OUR_LIBDIR" "$server" "$name" "$tr" "$ready" 2>"$tmp/server.err" &
+		env LD_LIBRARY_PATH="$QB_OUR_LIBDIR" $VG "$server" "$name" "$tr" "$ready" 2>"$tmp/server.err" &
 	else
 		env -u LD_LIBRARY_PATH "$server" "$name" "$tr" "$ready" 2>"$tmp/server.err" &
 	fi
 	spid=$!
 	i=0
-	while [ ! -f "$ready" ] && [ $i -lt 50 ] && kill -0 $spid 2>/dev/null; do
+	while [ ! -f "$ready" ] && [ $i -lt 100 ] && kill -0 $spid 2>/dev/null; do
 		sleep 0.1; i=$((i + 1))
 	done
 	if [ ! -f "$ready" ]; then
@@ -93,7 +101,8 @@ combo() {
 	if [ "$clib" = ours ] && ! LD_LIBRARY_PATH=$QB_OUR_LIBDIR ldd "$client" | grep -q "$QB_OUR_LIBDIR/libqb.so.100"; then
 		echo "  client does not resolve libqb.so.100 to $QB_OUR_LIBDIR"; ok=1
 	fi
-	run_on "$clib" timeout -k 2 "$STEP_TIMEOUT" "$client" "$name" $spid >"$out" 2>&1
+	cvg=; [ "$clib" = ours ] && cvg=$VG
+	run_on "$clib" timeout -k 2 "$STEP_TIMEOUT" $cvg "$client" "$name" $spid >"$out" 2>&1
 	crc=$?
 	sed 's/^/    | /' "$out"
 	[ $crc = 124 ] && echo "  client timed out after ${STEP_TIMEOUT}s"

@@ -64,8 +64,8 @@ static void on_destroyed(qb_ipcs_connection_t *c)
 static ssize_t respond(qb_ipcs_connection_t *c, int32_t id, int32_t error,
 		       const void *payload, size_t len)
 {
-	struct qb_ipc_response_header h = { .id = IPCW_RESP(id),
-		.size = (int32_t)(sizeof(h) + len), .error = error };
+	struct qb_ipc_response_header h;
+	ipcw_resp_init(&h, IPCW_RESP(id), (int32_t)(sizeof(h) + len), error);
 	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, len } };
 	ssize_t rc = qb_ipcs_response_sendv(c, iov, len ? 2 : 1);
 	if (rc != h.size)
@@ -77,8 +77,8 @@ static ssize_t respond(qb_ipcs_connection_t *c, int32_t id, int32_t error,
 static ssize_t send_event(qb_ipcs_connection_t *c, uint32_t seq, const void *payload,
 			  size_t len, int vectored)
 {
-	struct qb_ipc_response_header h = { .id = IPCW_EVENT,
-		.size = (int32_t)(sizeof(h) + len), .error = (int32_t)seq };
+	struct qb_ipc_response_header h;
+	ipcw_resp_init(&h, IPCW_EVENT, (int32_t)(sizeof(h) + len), (int32_t)seq);
 	ssize_t rc;
 	long long give_up = now_ms() + 3000;
 
@@ -112,8 +112,8 @@ static void restore_rate(void *data)
 static void answer_held(void *data)
 {
 	qb_ipcs_connection_t *c = data;
-	struct qb_ipc_response_header h = { .id = IPCW_RESP(IPCW_HOLD),
-		.size = sizeof(h), .error = 0 };
+	struct qb_ipc_response_header h;
+	ipcw_resp_init(&h, IPCW_RESP(IPCW_HOLD), sizeof(h), 0);
 	/* the client was killed meanwhile: this must fail cleanly, not crash */
 	S.held_send_rc = (int32_t)qb_ipcs_response_send(c, &h, sizeof(h));
 	qb_ipcs_connection_unref(c);
@@ -121,14 +121,14 @@ static void answer_held(void *data)
 
 static void do_stats(qb_ipcs_connection_t *c)
 {
-	struct ipcw_stats st = { 0 };
+	struct ipcw_stats st;
 	struct qb_ipcs_stats ss = { 0 };
 	struct qb_ipcs_connection_stats cs = { 0 };
 
 	qb_ipcs_stats_get(S.s, &ss, 0);
 	qb_ipcs_connection_stats_get(c, &cs, 0);
-	st.hdr.id = IPCW_RESP(IPCW_STATS);
-	st.hdr.size = sizeof(st);
+	memset(&st, 0, sizeof(st));
+	ipcw_resp_init(&st.hdr, IPCW_RESP(IPCW_STATS), sizeof(st), 0);
 	st.created = S.created;
 	st.destroyed = S.destroyed;
 	st.active = ss.active_connections;

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 #include <qb/qbipc_common.h>
 
 /* Request ids (client -> server); responses use id + 100, events 200. */
@@ -51,6 +52,25 @@ struct ipcw_stats {
 	uint32_t conn_requests;	/* this connection's stats: requests */
 	uint32_t held;		/* IPCW_HOLD requests received so far */
 };
+
+/* Headers are filled through these so that their padding bytes are zero
+ * (valgrind rightly complains about uninitialised bytes sent to a socket). */
+static inline void ipcw_req_init(void *msg, size_t len, int32_t id)
+{
+	struct qb_ipc_request_header *h = msg;
+	memset(msg, 0, len);
+	h->id = id;
+	h->size = (int32_t)len;
+}
+
+static inline void ipcw_resp_init(struct qb_ipc_response_header *h, int32_t id,
+				  int32_t size, int32_t error)
+{
+	memset(h, 0, sizeof(*h));
+	h->id = id;
+	h->size = size;
+	h->error = error;
+}
 
 /* Deterministic payload bytes, so each side can check what it got. */
 static inline uint8_t ipcw_byte(size_t i, uint32_t seed)
