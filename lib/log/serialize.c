@@ -45,8 +45,35 @@
 /* The extended-information marker of qblog.h (QB_XC). */
 #define SER_XC '\a'
 
-/* Characters that may sit between '%' and the length modifier. */
-static const char ser_flag_chars[] = "#-+ 'I0123456789.*";
+/* Character classes, looked up instead of strchr() on the hot path. */
+#define SER_C_FLAG	0x01	/* may sit between '%' and the length letters */
+#define SER_C_INT	0x02
+#define SER_C_FLOAT	0x04
+#define SER_C_OTHER	0x08	/* c s p % */
+#define SER_C_STOP	0x10	/* '%', QB_XC and NUL end a literal run */
+
+static const unsigned char ser_class[256] = {
+	['\0'] = SER_C_STOP, ['\a'] = SER_C_STOP,
+	['#'] = SER_C_FLAG, ['-'] = SER_C_FLAG, ['+'] = SER_C_FLAG,
+	[' '] = SER_C_FLAG, ['\''] = SER_C_FLAG, ['I'] = SER_C_FLAG,
+	['.'] = SER_C_FLAG, ['*'] = SER_C_FLAG,
+	['0'] = SER_C_FLAG, ['1'] = SER_C_FLAG, ['2'] = SER_C_FLAG,
+	['3'] = SER_C_FLAG, ['4'] = SER_C_FLAG, ['5'] = SER_C_FLAG,
+	['6'] = SER_C_FLAG, ['7'] = SER_C_FLAG, ['8'] = SER_C_FLAG,
+	['9'] = SER_C_FLAG,
+	['d'] = SER_C_INT, ['i'] = SER_C_INT, ['o'] = SER_C_INT,
+	['u'] = SER_C_INT, ['x'] = SER_C_INT, ['X'] = SER_C_INT,
+	['e'] = SER_C_FLOAT, ['E'] = SER_C_FLOAT, ['f'] = SER_C_FLOAT,
+	['F'] = SER_C_FLOAT, ['g'] = SER_C_FLOAT, ['G'] = SER_C_FLOAT,
+	['a'] = SER_C_FLOAT, ['A'] = SER_C_FLOAT,
+	['c'] = SER_C_OTHER, ['s'] = SER_C_OTHER, ['p'] = SER_C_OTHER,
+	['%'] = SER_C_OTHER | SER_C_STOP,
+};
+
+static int ser_is_flag(char c)
+{
+	return (ser_class[(unsigned char)c] & SER_C_FLAG) != 0;
+}
 
 enum ser_len {
 	SER_LEN_NONE,
@@ -71,12 +98,12 @@ struct ser_spec {
 
 static int ser_is_int_conv(char c)
 {
-	return c != '\0' && strchr("diouxX", c) != NULL;
+	return (ser_class[(unsigned char)c] & SER_C_INT) != 0;
 }
 
 static int ser_is_float_conv(char c)
 {
-	return c != '\0' && strchr("eEfFgGaA", c) != NULL;
+	return (ser_class[(unsigned char)c] & SER_C_FLOAT) != 0;
 }
 
 static void ser_spec_parse(const char *pct, struct ser_spec *s)
@@ -84,7 +111,7 @@ static void ser_spec_parse(const char *pct, struct ser_spec *s)
 	const char *q = pct + 1;
 
 	s->flags = q;
-	while (*q != '\0' && strchr(ser_flag_chars, *q) != NULL) {
+	while (ser_is_flag(*q)) {
 		q++;
 	}
 	s->flags_end = q;
@@ -108,7 +135,8 @@ static void ser_spec_parse(const char *pct, struct ser_spec *s)
 		q++;
 	}
 	s->conv = *q;
-	s->known = s->conv != '\0' && strchr("diouxXeEfFgGaAcsp%", s->conv) != NULL;
+	s->known = (ser_class[(unsigned char)s->conv] &
+		    (SER_C_INT | SER_C_FLOAT | SER_C_OTHER)) != 0;
 	/* Unknown conversions are kept verbatim up to, not including, the letter. */
 	s->next = s->known ? q + 1 : q;
 }
@@ -146,21 +174,24 @@ struct ser_out {
 
 static void ser_put(struct ser_out *o, const char *p, size_t n)
 {
-	size_t i;
+	size_t room = (o->len < o->cap) ? o->cap - o->len : 0;
 
-	for (i = 0; i < n; i++) {
-		if (o->len < o->cap) {
-			o->buf[o->len] = p[i];
-		}
-		o->len++;
+	if (room > 0) {
+		memcpy(o->buf + o->len, p, n < room ? n : room);
 	}
+	o->len += n;
 }
+
+struct ser_vals;
+static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list *ap);
 
 /*
  * Writes the stored format copy (without its NUL) into buf, at most cap
- * bytes, and returns its full length.
+ * bytes, and returns its full length.  Stores the argument values into v
+ * on the way (one parse per conversion); *rc becomes -1 if they overflow.
  */
-static size_t ser_format_copy(const char *fmt, char *buf, size_t cap)
+static size_t ser_format_copy(const char *fmt, char *buf, size_t cap,
+			      struct ser_vals *v, va_list *ap, int *rc)
 {
 	struct ser_out o = { buf, cap, 0 };
 	const char *p = fmt;
@@ -178,8 +209,12 @@ static size_t ser_format_copy(const char *fmt, char *buf, size_t cap)
 			continue;
 		}
 		if (*p != '%') {
-			ser_put(&o, p, 1);
-			p++;
+			const char *run = p;
+
+			do {
+				p++;
+			} while (!(ser_class[(unsigned char)*p] & SER_C_STOP));
+			ser_put(&o, run, (size_t)(p - run));
 			continue;
 		}
 		ser_spec_parse(p, &s);
@@ -193,6 +228,9 @@ static size_t ser_format_copy(const char *fmt, char *buf, size_t cap)
 			ser_put(&o, p, (size_t)(s.flags_end - p));
 			ser_put(&o, lt, strlen(lt));
 			ser_put(&o, &s.conv, 1);
+			if (*rc == 0) {
+				*rc = ser_store_value(v, &s, ap);
+			}
 		}
 		p = s.next;
 	}
@@ -350,12 +388,15 @@ static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list
 	}
 }
 
+/* Values are gathered here first: the format copy, whose length is only
+ * known at the end, comes before them in the record. */
+#define SER_VALS_MAX 8192
+
 ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
 			       const char *fmt, va_list ap)
 {
+	char vals[SER_VALS_MAX];
 	struct ser_vals v;
-	struct ser_spec s;
-	const char *p;
 	size_t flen;
 	va_list aq;
 	int rc = 0;
@@ -363,30 +404,19 @@ ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
 	if (serialize == NULL || fmt == NULL || max_len == 0) {
 		return (ssize_t)max_len;
 	}
+	v.buf = vals;
+	v.pos = 0;
+	v.limit = max_len < sizeof(vals) ? max_len : sizeof(vals);
+	va_copy(aq, ap);
+	flen = ser_format_copy(fmt, serialize, max_len - 1, &v, &aq, &rc);
+	va_end(aq);
 	/* A complete record must leave at least one byte of max_len unused. */
-	flen = ser_format_copy(fmt, serialize, max_len - 1);
-	if (flen + 1 > max_len - 1) {
+	if (rc != 0 || flen + 1 + v.pos > max_len - 1) {
 		return (ssize_t)max_len;
 	}
 	serialize[flen] = '\0';
-	v.buf = serialize;
-	v.pos = flen + 1;
-	v.limit = max_len - 1;
-
-	va_copy(aq, ap);
-	for (p = fmt; *p != '\0' && rc == 0;) {
-		if (*p != '%') {
-			p++;
-			continue;
-		}
-		ser_spec_parse(p, &s);
-		if (s.known) {
-			rc = ser_store_value(&v, &s, &aq);
-		}
-		p = s.next;
-	}
-	va_end(aq);
-	return rc == 0 ? (ssize_t)v.pos : (ssize_t)max_len;
+	memcpy(serialize + flen + 1, vals, v.pos);
+	return (ssize_t)(flen + 1 + v.pos);
 }
 
 /* ------------------------------------------------------------------ reader */
@@ -526,7 +556,7 @@ static const char *render_spec(struct render *r, const char *pct)
 	size_t n;
 
 	spec[sl++] = '%';
-	while (*q != '\0' && strchr(ser_flag_chars, *q) != NULL) {
+	while (ser_is_flag(*q)) {
 		if (*q == '*') {
 			if (render_take(r, &i32, sizeof(i32)) != 0) {
 				return NULL;
