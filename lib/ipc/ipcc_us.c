@@ -115,9 +115,6 @@ us_connect(struct qb_ipcc_connection *c, const struct ipc_conn_response *r)
 static int32_t
 us_fc_get(struct qb_ipcc_connection *c)
 {
-	if (!ipcc_liveness_check(c, c->us_req_fd, 0)) {
-		return -ENOTCONN;
-	}
 	return __atomic_load_n(&c->us_ctl->req_fc, __ATOMIC_ACQUIRE);
 }
 
