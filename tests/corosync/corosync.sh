@@ -9,10 +9,11 @@
 # the known-good reference.
 #
 # A one-node cluster (knet on 127.0.0.1, no crypto) runs inside private
-# network and mount namespaces: lo is brought up, /dev/shm is a fresh tmpfs
-# and /var/lib/corosync a temp dir, so the daemon's abstract IPC sockets,
-# its shared-memory files and its state files are invisible to (and cannot
-# collide with) anything else running on the machine.
+# network and mount namespaces: lo is brought up, /dev/shm and /run are
+# fresh tmpfs mounts and /var/lib/corosync a temp dir, so the daemon's
+# abstract IPC sockets, pid lock, shared-memory files and state files are
+# invisible to (and cannot collide with) anything else on the machine,
+# including concurrent runs of this test.
 #
 # Exit status: 0 pass, 1 fail, 77 skip (corosync missing, no namespaces,
 # sanitizer build). Every step is under a timeout; a run takes a few seconds.
@@ -113,13 +114,14 @@ trap 'echo "corosync ($label): interrupted"; exit 1' TERM INT HUP
 
 ip link set lo up || skip "cannot bring lo up in the network namespace"
 mount -t tmpfs -o mode=1777,size=512m qbshm /dev/shm || skip "cannot mount a private /dev/shm"
-mkdir -p "$tmp/varlib" "$tmp/run"
+mkdir -p "$tmp/varlib"
 if [ -d /var/lib/corosync ]; then
 	mount --bind "$tmp/varlib" /var/lib/corosync || skip "cannot bind-mount /var/lib/corosync"
 fi
-if [ -d /run/corosync ]; then
-	mount --bind "$tmp/run" /run/corosync || skip "cannot bind-mount /run/corosync"
-fi
+# corosync's single-instance lock is /var/run/corosync.pid (= /run): a
+# private /run keeps concurrent runs (other worktrees, make -j) apart.
+mount -t tmpfs -o mode=0755,size=16m qbrun /run || skip "cannot mount a private /run"
+mkdir -p /run/corosync /run/lock
 
 cat >"$tmp/corosync.conf" <<CONF
 totem {
