@@ -128,7 +128,7 @@ static void bb_ident_for_name(const char *ident, char *out, size_t len)
 	if (ident == NULL || ident[0] == '\0') {
 		ident = "qb";
 	}
-	for (i = 0; ident[i] != '\0' && i < len - 1 && i < BB_IDENT_MAX; i++) {
+	for (i = 0; i < len - 1 && i < BB_IDENT_MAX && ident[i] != '\0'; i++) {
 		out[i] = (ident[i] == '/') ? '_' : ident[i];
 	}
 	out[i] = '\0';

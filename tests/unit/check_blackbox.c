@@ -122,13 +122,19 @@ END_TEST
 /* No blackbox can be made: a negative errno, no file anywhere (no /tmp). */
 START_TEST(test_enable_fails_cleanly)
 {
-	struct rlimit rl = { 4096, 4096 };
+	struct rlimit rl, old;
 	char pat[128];
 	glob_t g;
+	int rc;
 
 	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	rl.rlim_cur = 4096;	/* soft limit only, so it can be restored */
+	rl.rlim_max = old.rlim_max;
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-	ck_assert_int_lt(enable(65536), 0);
+	rc = enable(65536);
+	setrlimit(RLIMIT_FSIZE, &old);	/* for CK_FORK=no runs */
+	ck_assert_int_lt(rc, 0);
 	ck_assert_int_eq(bb_files(0, NULL, 0), 0);
 	snprintf(pat, sizeof(pat), "/tmp/*%s*", ident);
 	ck_assert_int_ne(glob(pat, 0, NULL, &g), 0);
@@ -191,6 +197,49 @@ START_TEST(test_records_and_dump)
 	ck_assert_ptr_nonnull(strstr(out, "):7: tagged 9\n"));
 	ck_assert_ptr_nonnull(strstr(out, "):0: Log message too long to be stored in the "
 				     "blackbox.  Maximum is QB_LOG_MAX_LEN\n"));
+	free(out);
+}
+END_TEST
+
+/* SIZE while enabled: a fresh ring (new file), old records gone. */
+START_TEST(test_resize_while_enabled)
+{
+	char before[512], after[512];
+	char *out;
+
+	ck_assert_int_eq(enable(8192), 0);
+	qb_log(LOG_INFO, "in the small ring");
+	ck_assert_int_eq(bb_files(getpid(), before, sizeof(before)), 1);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 65536), 0);
+	ck_assert_int_eq(bb_files(getpid(), after, sizeof(after)), 1);
+	ck_assert_str_ne(before, after);
+	qb_log(LOG_INFO, "in the big ring");
+	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), 40 + 69632);
+	ck_assert_int_eq(print_to(dump, &out), 0);
+	ck_assert_ptr_null(strstr(out, "in the small ring"));
+	ck_assert_ptr_nonnull(strstr(out, "in the big ring"));
+	free(out);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 0), -EINVAL);
+}
+END_TEST
+
+/* A raised MAX_LINE_LEN stores and prints messages beyond 512 bytes. */
+START_TEST(test_long_lines)
+{
+	char big[1500];
+	char *out;
+
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_MAX_LINE_LEN, 2048), 0);
+	ck_assert_int_eq(enable(65536), 0);
+	qb_log(LOG_INFO, "long %s end", big);
+	qb_log(LOG_INFO, "short after long");
+	ck_assert_int_gt(qb_log_blackbox_write_to_file(dump), 0);
+	ck_assert_int_eq(print_to(dump, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, big));
+	ck_assert_ptr_nonnull(strstr(out, "yyy end\n"));
+	ck_assert_ptr_nonnull(strstr(out, ": short after long\n"));
 	free(out);
 }
 END_TEST
@@ -372,6 +421,8 @@ int main(void)
 	tcase_add_test(tc, test_enable_fails_cleanly);
 	tcase_add_test(tc, test_name_and_owner);
 	tcase_add_test(tc, test_records_and_dump);
+	tcase_add_test(tc, test_resize_while_enabled);
+	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_live_file);
 	tcase_add_test(tc, test_threads_lose_nothing);
 	tcase_add_test(tc, test_fork_moves_child);
