@@ -208,6 +208,8 @@ struct qb_ipcs_connection {
 	mode_t auth_mode;
 	uint32_t max_msg_size;
 	char dir[IPC_NAME_MAX];
+	dev_t dir_dev;			/* identity of the directory we made */
+	ino_t dir_ino;
 	char description[IPC_NAME_MAX];
 	void *context;
 	struct qb_ipcs_connection_stats_2 stats;

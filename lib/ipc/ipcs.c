@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,11 +321,15 @@ qb_ipcs_connection_alloc(struct qb_ipcs_service *s)
 	return c;
 }
 
+static void conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid,
+			   gid_t gid);
+
 static void
 conn_free(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 
+	conn_dir_chown(c, geteuid(), getegid());
 	if (s->ops) {
 		s->ops->destroy(c);
 	}
@@ -477,8 +482,44 @@ conn_make_dir(struct qb_ipcs_connection *c)
 	if (chmod(tmpl, 0770) < 0) {
 		return -errno;
 	}
-	(void)chown(tmpl, c->creds.uid, c->creds.gid);
+	{
+		struct stat st;
+
+		if (lstat(tmpl, &st) < 0) {
+			return -errno;
+		}
+		c->dir_dev = st.st_dev;
+		c->dir_ino = st.st_ino;
+	}
 	return 0;
+}
+
+/*
+ * Change the owner of the connection directory, but only if it is still the
+ * directory we created. The directory is handed to the client only after
+ * every file in it exists with its final owner and mode: once the client
+ * owns it, it could rename it inside /dev/shm and put a symlink in its
+ * place, and path-based operations of the server would follow that link.
+ * At teardown it is taken back for the same reason.
+ */
+static void
+conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int fd;
+
+	if (c->dir[0] == '\0') {
+		return;
+	}
+	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		return;
+	}
+	if (fstat(fd, &st) == 0 && st.st_dev == c->dir_dev &&
+	    st.st_ino == c->dir_ino) {
+		(void)fchown(fd, uid, gid);
+	}
+	close(fd);
 }
 
 static int32_t
@@ -509,6 +550,12 @@ conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	rc = s->ops->connect(c, r);
 	if (rc < 0) {
 		return rc;
+	}
+	/* SHM: the owner chosen in connection_accept; SOCKET: the client */
+	if (s->type == QB_IPC_SHM) {
+		conn_dir_chown(c, c->auth_uid, c->auth_gid);
+	} else {
+		conn_dir_chown(c, c->creds.uid, c->creds.gid);
 	}
 	r->connection_type = s->type;
 	r->max_msg_size = c->max_msg_size;

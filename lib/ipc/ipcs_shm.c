@@ -53,8 +53,6 @@ ring_create(struct qb_ipcs_connection *c, const char *kind, char *out_name)
 static int32_t
 shm_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 {
-	/* the directory follows the owner chosen by connection_accept */
-	(void)chown(c->dir, c->auth_uid, c->auth_gid);
 	c->shm_req = ring_create(c, "request", r->request);
 	if (c->shm_req == NULL) {
 		return -errno;

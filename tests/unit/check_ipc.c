@@ -851,6 +851,7 @@ auth_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 }
 
 static int auth_checked;
+static int auth_shm;
 
 /* Called when the connection exists: inspect its directory. */
 static void
@@ -874,6 +875,10 @@ auth_created(qb_ipcs_connection_t *c)
 		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
 		ck_assert_int_eq(stat(path, &st), 0);
 		ck_assert_int_eq(st.st_mode & 0777, 0770);
+		if (root) {
+			/* SHM: auth_set's owner; SOCKET: the client's */
+			ck_assert_int_eq(st.st_uid, auth_shm ? 4321 : getuid());
+		}
 		sub = opendir(path);
 		while (sub && (f = readdir(sub)) != NULL) {
 			char fpath[1024];
@@ -910,6 +915,7 @@ START_TEST(test_ipc_auth_files)
 	int status;
 
 	auth_checked = 0;
+	auth_shm = transports[_i] == QB_IPC_SHM;
 	svc_name("auth", _i);
 	s = qb_ipcs_create(svc, 1, transports[_i], &h);
 	qb_ipcs_poll_handlers_set(s, &tl_poll_handlers);
@@ -998,6 +1004,44 @@ START_TEST(test_ipc_on_qb_loop)
 }
 END_TEST
 
+/* A root server and a client of another user: ownership must let the
+ * client in (files are handed to the client's uid/gid). */
+START_TEST(test_ipc_unprivileged_client)
+{
+	pid_t child;
+	int status;
+
+	if (getuid() != 0) {
+		return;		/* needs root to switch users */
+	}
+	server_start("unpriv", _i);
+	child = fork();
+	if (child == 0) {
+		char buf[256];
+		qb_ipcc_connection_t *c;
+
+		if (setgid(65534) != 0 || setuid(65534) != 0) {
+			_exit(2);
+		}
+		c = qb_ipcc_connect(svc, 8192);
+		if (c == NULL) {
+			_exit(3);
+		}
+		if (request(c, IPC_T_ECHO, "nobody", buf, sizeof(buf)) <= 0) {
+			_exit(4);
+		}
+		qb_ipcc_disconnect(c);
+		_exit(0);
+	}
+	waitpid(child, &status, 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "unprivileged client status %d", status);
+	usleep(100000);
+	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
 static void
 teardown(void)
 {
@@ -1041,6 +1085,7 @@ main(int argc, char **argv)
 	tcase_add_loop_test(tc, test_ipc_auth_files, first, last);
 	tcase_add_loop_test(tc, test_ipc_long_names, first, last);
 	tcase_add_loop_test(tc, test_ipc_on_qb_loop, first, last);
+	tcase_add_loop_test(tc, test_ipc_unprivileged_client, first, last);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
