@@ -2,11 +2,13 @@
 # Run Debian's corosync (built against the distro libqb) on a chosen
 # libqb.so.100 and drive it with corosync's own clients.
 #
-#   corosync.sh [LIBDIR|ours|distro]
+#   corosync.sh [DAEMON_LIB [CLIENT_LIB]]     each: ours | distro | LIBDIR
 #
-# LIBDIR defaults to $QB_COROSYNC_LIBDIR, then to "ours" ($QB_OUR_LIBDIR,
-# which the automake harness exports). "distro" uses the system loader path,
-# the known-good reference.
+# DAEMON_LIB defaults to $QB_COROSYNC_LIBDIR, then to "ours" ($QB_OUR_LIBDIR,
+# which the automake harness exports); CLIENT_LIB (corosync-cmapctl etc.)
+# defaults to DAEMON_LIB. "distro" uses the system loader path, the
+# known-good reference. Mixed runs check our IPC against the distro's with
+# real corosync traffic in both directions.
 #
 # A one-node cluster (knet on 127.0.0.1, no crypto) runs inside private
 # network and mount namespaces: lo is brought up, /dev/shm and /run are
@@ -38,13 +40,11 @@ fail() { echo "FAIL: corosync ($label): $*"; failed=1; }
 # ---------------------------------------------------------------------------
 # Outer part: choose the library, check prerequisites, enter the namespaces.
 if [ "${1:-}" != --inner ]; then
-	which=${1:-${QB_COROSYNC_LIBDIR:-ours}}
-	case $which in
-	ours) libdir=${QB_OUR_LIBDIR:-${top_builddir:-.}/lib/.libs}; label=ours ;;
-	distro) libdir=; label=distro ;;
-	*) libdir=$which; label=$which ;;
-	esac
-	if [ -n "${QB_SANITIZERS:-}" ] && [ "$label" != distro ]; then
+	dwhich=${1:-${QB_COROSYNC_LIBDIR:-ours}}
+	cwhich=${2:-$dwhich}
+	label=$dwhich
+	[ "$cwhich" = "$dwhich" ] || label="daemon=$dwhich clients=$cwhich"
+	if [ -n "${QB_SANITIZERS:-}" ] && [ "$dwhich$cwhich" != distrodistro ]; then
 		skip "sanitizer build (an uninstrumented daemon cannot load an instrumented libqb)"
 	fi
 	for t in corosync corosync-cmapctl corosync-cfgtool corosync-quorumtool; do
@@ -53,15 +53,25 @@ if [ "${1:-}" != --inner ]; then
 	for t in unshare ip mount timeout; do
 		command -v $t >/dev/null 2>&1 || skip "$t not found (util-linux / iproute2 / coreutils)"
 	done
-	if [ -n "$libdir" ]; then
-		libdir=$(cd "$libdir" 2>/dev/null && pwd -P) || skip "library dir ${1:-} not found"
-		[ -e "$libdir/libqb.so.100" ] || skip "no libqb.so.100 in $libdir (build first)"
-	fi
+	resolve() { # ours|distro|DIR -> absolute dir, empty for the distro
+		case $1 in
+		distro) return 0 ;;
+		ours) d=${QB_OUR_LIBDIR:-${top_builddir:-.}/lib/.libs} ;;
+		*) d=$1 ;;
+		esac
+		# (in a command substitution: the SKIP line must go to stderr)
+		d=$(cd "$d" 2>/dev/null && pwd -P) || skip "library dir $1 not found" >&2
+		[ -e "$d/libqb.so.100" ] || skip "no libqb.so.100 in $d (build first)" >&2
+		echo "$d"
+	}
+	dlib=$(resolve "$dwhich") || exit $?
+	clib=$(resolve "$cwhich") || exit $?
 	# Every libqb symbol the daemon and its clients import must exist in the
 	# library under test, or the loader refuses to start them. While parts of
 	# our library are still missing on main the make-check slice skips;
 	# check-corosync (QB_COROSYNC_STRICT=1) counts it as a failure.
-	if [ -n "$libdir" ] && command -v nm >/dev/null 2>&1; then
+	for libdir in $(printf '%s\n' "$dlib" "$clib" | sort -u); do
+	command -v nm >/dev/null 2>&1 || break
 		# (files = the binaries and their libraries other than libqb; a qb_
 		# name one of them defines itself, like qb_to_cs_error, is not needed)
 		files=$(for f in $(command -v corosync corosync-cmapctl corosync-cfgtool corosync-quorumtool); do
@@ -83,14 +93,14 @@ if [ "${1:-}" != --inner ]; then
 			fi
 			skip "$msg"
 		fi
-	fi
-	if [ -z "${QB_COROSYNC_STRICT:-}" ] && [ "$label" = ours ] && [ -n "$SLICE_SKIP_REASON" ]; then
+	done
+	if [ -z "${QB_COROSYNC_STRICT:-}" ] && [ -n "$SLICE_SKIP_REASON" ]; then
 		skip "$SLICE_SKIP_REASON"
 	fi
 	unshare -n -m --propagation private true 2>/dev/null ||
 		skip "network/mount namespaces not permitted here (needs root or user namespaces)"
 	timeout -k 5 "$TOTAL_TIMEOUT" unshare -n -m --propagation private \
-		sh "$0" --inner "$label" "$libdir"
+		sh "$0" --inner "$label" "$dlib" "$clib"
 	rc=$?
 	[ $rc = 124 ] && echo "FAIL: corosync ($label): whole run exceeded ${TOTAL_TIMEOUT}s"
 	exit $rc
@@ -99,7 +109,8 @@ fi
 # ---------------------------------------------------------------------------
 # Inner part: we are root inside fresh network and mount namespaces.
 label=$2
-libdir=$3
+dlib=$3
+clib=$4
 failed=0
 tmp=$(mktemp -d /tmp/qb-corosync-test.XXXXXX) || exit 99
 cpid=
@@ -150,12 +161,14 @@ logging {
 }
 CONF
 
-if [ -n "$libdir" ]; then
-	LD_LIBRARY_PATH=$libdir
-	export LD_LIBRARY_PATH
-else
-	unset LD_LIBRARY_PATH
-fi
+uselib() { # the library the next commands load: a dir, or '' for the distro
+	if [ -n "$1" ]; then
+		LD_LIBRARY_PATH=$1
+		export LD_LIBRARY_PATH
+	else
+		unset LD_LIBRARY_PATH
+	fi
+}
 
 shm_list() { (cd /dev/shm && ls -A | grep '^qb-' | sort) 2>/dev/null; }
 shm_list >"$tmp/shm.before"
@@ -175,9 +188,11 @@ expect() { # expect NAME REGEX
 	grep -Eq "$2" "$tmp/$1" || { fail "$1: output lacks /$2/"; sed 's/^/    | /' "$tmp/$1" | head -20; }
 }
 
-echo "corosync ($label): starting one-node cluster, libqb from ${libdir:-the system path}"
+echo "corosync ($label): starting one-node cluster, libqb from ${dlib:-the system path}"
+uselib "$dlib"
 corosync -c "$tmp/corosync.conf" -f >"$tmp/corosync.log" 2>&1 &
 cpid=$!
+uselib "$clib"	# from here on: corosync's clients
 
 # Wait until the daemon serves cmap (at most STEP_TIMEOUT seconds).
 i=0
@@ -194,19 +209,21 @@ done
 
 if [ $failed = 0 ]; then
 	# The daemon must have mapped the library we asked for.
-	want=${libdir:-/}
+	want=${dlib:-/}
 	if grep -q " $want.*/libqb\.so\.100" "/proc/$cpid/maps" 2>/dev/null ||
-	   { [ -z "$libdir" ] && grep -q 'libqb\.so\.100' "/proc/$cpid/maps"; }; then
+	   { [ -z "$dlib" ] && grep -q 'libqb\.so\.100' "/proc/$cpid/maps"; }; then
 		echo "corosync ($label): daemon maps $(grep -o '/[^ ]*libqb\.so\.100[^ ]*' "/proc/$cpid/maps" | sort -u | head -1)"
 	else
 		fail "daemon did not map libqb.so.100 from $want:"
 		grep libqb "/proc/$cpid/maps" | sed 's/^/    | /'
 	fi
-	if [ -n "$libdir" ]; then
-		# the clients run with the same LD_LIBRARY_PATH; check one resolves it
-		ldd "$(command -v corosync-cmapctl)" | grep -q "$libdir/libqb.so.100" ||
-			fail "corosync-cmapctl does not resolve libqb.so.100 to $libdir"
-	fi
+	# the clients all run with LD_LIBRARY_PATH=$clib; check one resolves it
+	cl=$(ldd "$(command -v corosync-cmapctl)" | awk '/libqb\.so\.100/ {print $3}')
+	case ${clib:-distro}:$cl in
+	distro:/usr/lib/* | distro:/lib/*) ;;
+	"$clib:$clib/libqb.so.100") ;;
+	*) fail "corosync-cmapctl resolves libqb.so.100 to '$cl', not $clib" ;;
+	esac
 
 	run cmap_get corosync-cmapctl -g totem.cluster_name && expect cmap_get '= qbtest$'
 	run cmap_set corosync-cmapctl -s qbtest.key str hello-libqb
