@@ -150,9 +150,11 @@ static void timers_order(void)
 	qb_loop_timer_handle hs;
 	long i;
 
+	/* one level: a loaded machine may expire several in one turn, and
+	 * then levels (not expiry) decide the order */
 	printf("timers:");
 	for (i = 0; i < 6; i++)
-		qb_loop_timer_add(L, i % 3, ms[i] * 1000000ULL, (void *)i,
+		qb_loop_timer_add(L, QB_LOOP_MED, ms[i] * 1000000ULL, (void *)i,
 				  timer_print, &th[i]);
 	printf(" running %d %d, get>0 %d, remaining>0 %d;",
 	       qb_loop_timer_is_running(L, th[0]),
