@@ -184,10 +184,14 @@ void qb_ipcs_service_context_set(qb_ipcs_service_t *s, void *context);
 void *qb_ipcs_service_context_get(qb_ipcs_service_t *s);
 
 /**
- * Start listening.
+ * Start listening: bind the service name and register the listening socket
+ * with the poll handlers.
  * @return 0, or -errno (-EINVAL without poll handlers, -ENOTSUP for an
- *         unsupported transport, -EADDRINUSE, ...). On failure the
- *         service's creation reference is dropped.
+ *         unsupported transport, -EADDRINUSE when the name is taken, ...).
+ *         After a failure the service is not started but still exists:
+ *         release it with qb_ipcs_destroy() (libqb documents that a failed
+ *         run destroys the service; here destroying it again is safe, and
+ *         not destroying it only leaks the small service object).
  */
 int32_t qb_ipcs_run(qb_ipcs_service_t *s);
 

@@ -226,6 +226,7 @@ struct qb_ipcs_connection {
 	qb_ringbuffer_t *shm_resp;
 	qb_ringbuffer_t *shm_ev;
 	uint32_t owed_bytes;		/* notification bytes not yet read */
+	uint32_t credit_bytes;		/* bytes read before their message */
 	uint32_t deferred_bytes;	/* event bytes not yet sent */
 	/* SOCKET */
 	int us_req_fd;

@@ -238,8 +238,17 @@ shm_dispatch(int32_t fd, int32_t revents, void *data)
 		if (drain_bytes(c, QB_MAX(c->owed_bytes, 1u), &got) < 0) {
 			goto drop;
 		}
+		if (got > c->owed_bytes) {
+			c->credit_bytes += got - c->owed_bytes;
+		}
 		c->owed_bytes -= QB_MIN(c->owed_bytes, got);
-		goto out;
+		/* a message posted just before that byte was read would
+		 * otherwise wait for the next wake-up, maybe forever */
+		avail = qb_rb_chunks_used(c->shm_req);
+		avail = QB_MIN(avail, (ssize_t)ipcs_rate_cap(c->service->rate));
+		if (avail <= 0) {
+			goto out;
+		}
 	}
 	consumed = shm_process_requests(c, (int32_t)avail);
 	if (consumed < 0) {
@@ -249,7 +258,9 @@ shm_dispatch(int32_t fd, int32_t revents, void *data)
 		goto out;
 	}
 	/* one byte per consumed message; never block on a slow client */
-	c->owed_bytes += (uint32_t)consumed;
+	got = QB_MIN(c->credit_bytes, (uint32_t)consumed);
+	c->credit_bytes -= got;
+	c->owed_bytes += (uint32_t)consumed - got;
 	if (drain_bytes(c, c->owed_bytes, &got) < 0) {
 		goto drop;
 	}

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1042,6 +1043,48 @@ START_TEST(test_ipc_unprivileged_client)
 }
 END_TEST
 
+/* Descriptors the library keeps never land on 0/1/2 and are CLOEXEC. */
+START_TEST(test_ipc_fd_hygiene)
+{
+	pid_t child;
+	int status;
+
+	server_start("fdhyg", _i);
+	child = fork();
+	if (child == 0) {
+		char buf[256];
+		qb_ipcc_connection_t *c;
+		int32_t fd;
+
+		close(0);
+		close(1);
+		close(2);
+		c = qb_ipcc_connect(svc, 8192);
+		if (c == NULL) {
+			_exit(3);
+		}
+		if (qb_ipcc_fd_get(c, &fd) != 0 || fd < 3 ||
+		    !(fcntl(fd, F_GETFD) & FD_CLOEXEC)) {
+			_exit(4);
+		}
+		/* nothing of ours may have taken the standard slots */
+		if (fcntl(0, F_GETFD) != -1 || fcntl(1, F_GETFD) != -1 ||
+		    fcntl(2, F_GETFD) != -1) {
+			_exit(5);
+		}
+		if (request(c, IPC_T_ECHO, "fds", buf, sizeof(buf)) <= 0) {
+			_exit(6);
+		}
+		qb_ipcc_disconnect(c);
+		_exit(0);
+	}
+	waitpid(child, &status, 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child status %d", status);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
 static void
 teardown(void)
 {
@@ -1086,6 +1129,7 @@ main(int argc, char **argv)
 	tcase_add_loop_test(tc, test_ipc_long_names, first, last);
 	tcase_add_loop_test(tc, test_ipc_on_qb_loop, first, last);
 	tcase_add_loop_test(tc, test_ipc_unprivileged_client, first, last);
+	tcase_add_loop_test(tc, test_ipc_fd_hygiene, first, last);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
