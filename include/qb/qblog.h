@@ -383,8 +383,12 @@ int32_t qb_log_filter_ctl2(int32_t value, enum qb_log_filter_conf c,
 			   uint8_t high_priority, uint8_t low_priority);
 
 /**
- * Install a custom filter called for every existing callsite now and on
- * every log call. NULL removes it. @return 0, or -EINVAL before init.
+ * Install a custom filter function. It is called at once for every
+ * existing callsite, then for each new callsite and whenever a log call
+ * changes a callsite's tags (libqb 2.0.x also called it on every log call;
+ * call qb_log_filter_fn_set() again to re-evaluate all callsites after
+ * changing what the function decides). It may change `targets` and `tags`.
+ * NULL removes it. @return 0, or -EINVAL before init.
  */
 int32_t qb_log_filter_fn_set(qb_log_filter_fn fn);
 

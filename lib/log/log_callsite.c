@@ -267,6 +267,24 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 	return &e->cs;
 }
 
+/*
+ * A later lookup with non-zero tags overwrites the stored tags. The custom
+ * filter function runs when a callsite is created, when it is installed,
+ * and when a lookup changes the tags; upstream also ran it on every log
+ * call, which costs a function call per qb_log() and decides nothing new.
+ */
+static void tags_update(struct qb_log_callsite *cs, uint32_t tags)
+{
+	qb_log_filter_fn fn;
+
+	if (tags == 0 || __atomic_exchange_n(&cs->tags, tags,
+					      __ATOMIC_RELAXED) == tags)
+		return;
+	fn = __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
+	if (fn != NULL)
+		fn(cs);
+}
+
 /* First lookup of a key (or of strings that may change): under cs_lock. */
 static struct qb_log_callsite * __attribute__((noinline))
 get_slow(const char *message_id, const char *function, const char *filename,
@@ -280,8 +298,10 @@ get_slow(const char *message_id, const char *function, const char *filename,
 		      lineno, tags, &created);
 	if (cs == NULL)
 		return NULL;
-	if (!created && tags != 0)
-		__atomic_store_n(&cs->tags, tags, __ATOMIC_RELAXED);
+	if (!created) {
+		tags_update(cs, tags);
+		return cs;
+	}
 	fn = __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
 	if (fn != NULL)
 		fn(cs);
@@ -296,7 +316,6 @@ struct qb_log_callsite *qb_log_callsite_get2(const char *message_id,
 					     uint32_t lineno, uint32_t tags)
 {
 	struct qb_log_callsite *cs;
-	qb_log_filter_fn fn;
 
 	if (!__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE))
 		return NULL;
@@ -304,11 +323,8 @@ struct qb_log_callsite *qb_log_callsite_get2(const char *message_id,
 	if (__builtin_expect(cs == NULL, 0))
 		return get_slow(message_id, function, filename, format,
 				priority, lineno, tags);
-	if (tags != 0)
-		__atomic_store_n(&cs->tags, tags, __ATOMIC_RELAXED);
-	fn = __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
-	if (__builtin_expect(fn != NULL, 0))
-		fn(cs);
+	if (__builtin_expect(tags != 0, 0))
+		tags_update(cs, tags);
 	return cs;
 }
 

@@ -3,8 +3,9 @@
  * QB_LOG_CONF_THREADED, so slow targets (files with FILE_SYNC, syslog)
  * do not delay the caller.
  *
- * Policy: a message is copied into a bounded FIFO (QUEUE_MAX bytes
- * counting text + 1 + RECORD_OVERHEAD per message, as upstream). When
+ * Policy: a message is copied into a bounded FIFO, a preallocated byte
+ * ring (no malloc per message; QUEUE_MAX bytes counting text + 1 +
+ * RECORD_OVERHEAD per message, the upstream limit). When
  * it is full the message is dropped and counted; the caller never waits
  * for the writer. The count is exact: before its next message the thread
  * writes "<n> messages lost" to every enabled threaded slot.
@@ -25,20 +26,22 @@
 #define QUEUE_MAX 512000
 #define RECORD_OVERHEAD 48
 
+/* A queued message: this header, then the text and its NUL. */
 struct record {
-	struct record *next;
 	struct qb_log_callsite *cs;
 	struct timespec ts;
-	size_t size;
-	char text[];
+	uint32_t text_size;
 };
+_Static_assert(sizeof(struct record) <= RECORD_OVERHEAD,
+	       "the ring must never hold more than the accounted bytes");
 
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct record *head;
-	struct record *tail;
-	size_t bytes;
+	size_t head;			/* read offset in ring */
+	size_t tail;			/* write offset in ring */
+	size_t records;
+	size_t bytes;			/* accounted as upstream */
 	uint64_t lost;			/* atomic */
 	int running;			/* atomic: worker alive */
 	int wanted;			/* qb_log_thread_start() was called */
@@ -51,6 +54,26 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 };
+
+static char ring[QUEUE_MAX];
+
+static size_t ring_put(size_t off, const void *src, size_t n)
+{
+	size_t first = n < QUEUE_MAX - off ? n : QUEUE_MAX - off;
+
+	memcpy(ring + off, src, first);
+	memcpy(ring, (const char *)src + first, n - first);
+	return (off + n) % QUEUE_MAX;
+}
+
+static size_t ring_get(size_t off, void *dst, size_t n)
+{
+	size_t first = n < QUEUE_MAX - off ? n : QUEUE_MAX - off;
+
+	memcpy(dst, ring + off, first);
+	memcpy((char *)dst + first, ring, n - first);
+	return (off + n) % QUEUE_MAX;
+}
 
 /* Internal callsite for the "messages lost" notice. */
 static struct qb_log_callsite lost_cs = {
@@ -96,26 +119,26 @@ static void report_lost(const struct timespec *ts)
 
 static void *worker(void *arg)
 {
+	char text[QB_LOG_ABSOLUTE_MAX_LEN];
+	struct record r;
+
 	qb_log_core_in_logger_set(1);	/* loggers that log are dropped */
 	pthread_mutex_lock(&lt.lock);
 	for (;;) {
-		struct record *r = lt.head;
-
-		if (r == NULL) {
+		if (lt.records == 0) {
 			if (lt.stopping)
 				break;
 			pthread_cond_wait(&lt.cond, &lt.lock);
 			continue;
 		}
-		lt.head = r->next;
-		if (lt.head == NULL)
-			lt.tail = NULL;
-		lt.bytes -= r->size;
+		lt.head = ring_get(lt.head, &r, sizeof(r));
+		lt.head = ring_get(lt.head, text, r.text_size);
+		lt.records--;
+		lt.bytes -= r.text_size + RECORD_OVERHEAD;
 		pthread_mutex_unlock(&lt.lock);
 
-		report_lost(&r->ts);
-		write_threaded(r->cs, &r->ts, r->text, 0);
-		free(r);
+		report_lost(&r.ts);
+		write_threaded(r.cs, &r.ts, text, 0);
 
 		pthread_mutex_lock(&lt.lock);
 	}
@@ -188,9 +211,8 @@ int32_t qb_log_thread_priority_set(int32_t policy, int32_t priority)
 int qb_log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
 		       const char *text)
 {
-	size_t len = strlen(text);
-	size_t size = len + 1 + RECORD_OVERHEAD;
-	struct record *r;
+	size_t len = strnlen(text, QB_LOG_ABSOLUTE_MAX_LEN - 1);
+	struct record r = { cs, *ts, (uint32_t)len + 1 };
 
 	if (!__atomic_load_n(&lt.running, __ATOMIC_ACQUIRE)) {
 		/* In a forked child the worker is gone: start a new one. */
@@ -199,35 +221,17 @@ int qb_log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
 			return -1;
 	}
 	pthread_mutex_lock(&lt.lock);
-	if (lt.bytes + size > QUEUE_MAX || lt.stopping) {
+	if (lt.bytes + r.text_size + RECORD_OVERHEAD > QUEUE_MAX
+	    || lt.stopping) {
 		pthread_mutex_unlock(&lt.lock);
 		__atomic_add_fetch(&lt.lost, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	lt.bytes += size;
-	pthread_mutex_unlock(&lt.lock);
-
-	/* allocate outside the lock; the bytes are already reserved */
-	r = malloc(sizeof(*r) + len + 1);
-	if (r == NULL) {
-		pthread_mutex_lock(&lt.lock);
-		lt.bytes -= size;
-		pthread_mutex_unlock(&lt.lock);
-		__atomic_add_fetch(&lt.lost, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	r->next = NULL;
-	r->cs = cs;
-	r->ts = *ts;
-	r->size = size;
-	memcpy(r->text, text, len + 1);
-
-	pthread_mutex_lock(&lt.lock);
-	if (lt.tail)
-		lt.tail->next = r;
-	else
-		lt.head = r;
-	lt.tail = r;
+	lt.tail = ring_put(lt.tail, &r, sizeof(r));
+	lt.tail = ring_put(lt.tail, text, len);
+	lt.tail = ring_put(lt.tail, "", 1);
+	lt.records++;
+	lt.bytes += r.text_size + RECORD_OVERHEAD;
 	pthread_cond_signal(&lt.cond);
 	pthread_mutex_unlock(&lt.lock);
 	return 0;
@@ -267,15 +271,10 @@ void qb_log_thread_atfork_parent(void)
  * parent writes it) and let the next threaded message start a worker. */
 void qb_log_thread_atfork_child(void)
 {
-	struct record *r, *n;
-
 	pthread_mutex_init(&lt.lock, NULL);
 	pthread_cond_init(&lt.cond, NULL);
-	for (r = lt.head; r; r = n) {
-		n = r->next;
-		free(r);
-	}
-	lt.head = lt.tail = NULL;
+	lt.head = lt.tail = 0;
+	lt.records = 0;
 	lt.bytes = 0;
 	lt.lost = 0;
 	lt.running = 0;

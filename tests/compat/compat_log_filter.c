@@ -131,9 +131,9 @@ int main(void)
 	F(QB_LOG_FILTER_CLEAR_ALL, QB_LOG_FILTER_FILE, "", LOG_EMERG, LOG_TRACE);
 	printf("fn set %d\n", qb_log_filter_fn_set(filt));
 	printf("fn calls after set: %s\n", fn_calls > 0 ? "some" : "none");
-	fn_calls = 0;
 	round_("filter fn");
-	printf("fn calls in round: %d\n", fn_calls);
+	/* (how often the function runs afterwards differs on purpose:
+	 * upstream calls it on every log call) */
 	qb_log_filter_fn_set(NULL);
 
 	/* legacy registration */
