@@ -295,7 +295,7 @@ static void test_flow_control(qb_ipcc_connection_t *c)
 		fail("qb_ipcc_fc_enable_max_set(3) returned %d, expected -EINVAL", rc);
 
 	/* RATE_OFF: the server raises flow control, every client must back off */
-	if (set_rate(c, QB_IPCS_RATE_OFF, 300) < 0)
+	if (set_rate(c, QB_IPCS_RATE_OFF, 200) < 0)
 		return;
 	n = send_until_accepted(c, "RATE_OFF");
 	if (n == 0)
@@ -305,13 +305,13 @@ static void test_flow_control(qb_ipcc_connection_t *c)
 
 	/* RATE_OFF_2 with the default fc_enable_max 1: sends are accepted but the
 	 * server does not read them until it lifts the rate limit */
-	if (set_rate(c, QB_IPCS_RATE_OFF_2, 300) < 0)
+	if (set_rate(c, QB_IPCS_RATE_OFF_2, 200) < 0)
 		return;
 	long long t0 = now_ms();
 	n = send_until_accepted(c, "RATE_OFF_2, max 1");
 	if (n > 0)
 		fail("RATE_OFF_2 with fc_enable_max 1: send got -EAGAIN");
-	else if (n == 0 && now_ms() - t0 < 150)
+	else if (n == 0 && now_ms() - t0 < 100)
 		fail("RATE_OFF_2: answered after %lld ms, before the limit was lifted",
 		     now_ms() - t0);
 	else if (n == 0)
@@ -321,7 +321,7 @@ static void test_flow_control(qb_ipcc_connection_t *c)
 	rc = qb_ipcc_fc_enable_max_set(c, 2);
 	if (rc != 0)
 		fail("qb_ipcc_fc_enable_max_set(2) returned %d", rc);
-	if (set_rate(c, QB_IPCS_RATE_OFF_2, 300) < 0)
+	if (set_rate(c, QB_IPCS_RATE_OFF_2, 200) < 0)
 		return;
 	n = send_until_accepted(c, "RATE_OFF_2, max 2");
 	if (n == 0)
