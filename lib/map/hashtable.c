@@ -28,6 +28,7 @@ struct ht_node {
 	struct ht_node *prev;
 	struct map_notifier_list notifiers;
 	uint32_t pins;
+	uint32_t hash;		/* full hash: most mismatches skip strcmp() */
 	uint32_t bucket;
 	uint8_t removed;
 	uint8_t pending;
@@ -58,7 +59,7 @@ static struct hashtable *to_ht(struct qb_map *m)
 	return (struct hashtable *)m;
 }
 
-static uint32_t ht_bucket_of(const struct hashtable *ht, const char *key)
+static uint32_t ht_hash(const char *key)
 {
 	const unsigned char *p = (const unsigned char *)key;
 	uint32_t h = 0x811c9dc5u;
@@ -67,15 +68,21 @@ static uint32_t ht_bucket_of(const struct hashtable *ht, const char *key)
 		h ^= *p++;
 		h *= 0x01000193u;
 	}
+	return h;
+}
+
+static uint32_t ht_bucket_of(const struct hashtable *ht, uint32_t h)
+{
 	return ((h >> ht->order) ^ h) & (uint32_t)(ht->nbuckets - 1);
 }
 
 static struct ht_node *ht_find(struct hashtable *ht, const char *key)
 {
-	struct ht_node *n = ht->buckets[ht_bucket_of(ht, key)].head;
+	uint32_t h = ht_hash(key);
+	struct ht_node *n = ht->buckets[ht_bucket_of(ht, h)].head;
 
 	for (; n; n = n->next) {
-		if (!n->removed && strcmp(n->key, key) == 0)
+		if (n->hash == h && !n->removed && strcmp(n->key, key) == 0)
 			return n;
 	}
 	return NULL;
@@ -149,7 +156,8 @@ static void hashtable_put(struct qb_map *m, const char *key, const void *value)
 		return;
 	n->key = key;
 	n->value = (void *)value;
-	n->bucket = ht_bucket_of(ht, key);
+	n->hash = ht_hash(key);
+	n->bucket = ht_bucket_of(ht, n->hash);
 	ht_link(ht, n);
 	m->count++;
 	n->pins++;

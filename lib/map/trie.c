@@ -37,9 +37,10 @@ struct trie_pending {
 struct trie_node {
 	struct trie_node *parent;
 	struct trie_node **kids;
+	char *kid_bytes;	/* first byte of each kid, same order: searched
+				 * without touching the kids themselves */
 	uint32_t nkids;
 	uint32_t kids_cap;
-	char *seg;
 	uint32_t seg_len;
 	const char *key;
 	void *value;
@@ -50,12 +51,13 @@ struct trie_node {
 	uint32_t anchors;	/* prefix iterators rooted here */
 	struct map_notifier_list notifiers;
 	struct trie_pending *pending;
+	char seg[];		/* this node's key bytes (none for the root) */
 };
 
 struct trie {
 	struct qb_map base;
-	struct trie_node root;
 	size_t nodes;
+	struct trie_node root;	/* last: its seg[] is empty */
 };
 
 struct trie_iter {
@@ -87,11 +89,12 @@ static int trie_byte_cmp(char a, char b)
 /* Index of the child starting with byte c, or where it would go. */
 static uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found)
 {
+	const char *b = n->kid_bytes;
 	uint32_t lo = 0, hi = n->nkids;
 
-	while (lo < hi) {
+	while (hi - lo > 8) {
 		uint32_t mid = (lo + hi) / 2;
-		int d = trie_byte_cmp(n->kids[mid]->seg[0], c);
+		int d = trie_byte_cmp(b[mid], c);
 
 		if (d == 0) {
 			*found = 1;
@@ -102,6 +105,14 @@ static uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found)
 		else
 			hi = mid;
 	}
+	for (; lo < hi; lo++) {
+		int d = trie_byte_cmp(b[lo], c);
+
+		if (d >= 0) {
+			*found = d == 0;
+			return lo;
+		}
+	}
 	*found = 0;
 	return lo;
 }
@@ -109,15 +120,10 @@ static uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found)
 static struct trie_node *trie_node_new(struct trie *t, const char *seg,
 				       uint32_t len)
 {
-	struct trie_node *n = calloc(1, sizeof(*n));
+	struct trie_node *n = calloc(1, sizeof(*n) + len);
 
 	if (n == NULL)
 		return NULL;
-	n->seg = malloc(len);
-	if (n->seg == NULL) {
-		free(n);
-		return NULL;
-	}
 	memcpy(n->seg, seg, len);
 	n->seg_len = len;
 	t->nodes++;
@@ -134,7 +140,7 @@ static void trie_node_free(struct trie *t, struct trie_node *n)
 	}
 	map_notifier_list_free(&n->notifiers);
 	free(n->kids);
-	free(n->seg);
+	free(n->kid_bytes);
 	free(n);
 	t->nodes--;
 }
@@ -145,16 +151,24 @@ static int trie_kid_insert(struct trie_node *parent, uint32_t slot,
 	if (parent->nkids == parent->kids_cap) {
 		uint32_t cap = parent->kids_cap ? parent->kids_cap * 2 : 2;
 		struct trie_node **k;
+		char *b;
 
 		k = realloc(parent->kids, cap * sizeof(*k));
 		if (k == NULL)
 			return -ENOMEM;
 		parent->kids = k;
+		b = realloc(parent->kid_bytes, cap);
+		if (b == NULL)
+			return -ENOMEM;
+		parent->kid_bytes = b;
 		parent->kids_cap = cap;
 	}
 	memmove(&parent->kids[slot + 1], &parent->kids[slot],
 		(parent->nkids - slot) * sizeof(*parent->kids));
+	memmove(&parent->kid_bytes[slot + 1], &parent->kid_bytes[slot],
+		parent->nkids - slot);
 	parent->kids[slot] = kid;
+	parent->kid_bytes[slot] = kid->seg[0];
 	parent->nkids++;
 	kid->parent = parent;
 	return 0;
@@ -169,6 +183,8 @@ static void trie_kid_remove(struct trie_node *parent, struct trie_node *kid)
 		return;
 	memmove(&parent->kids[slot], &parent->kids[slot + 1],
 		(parent->nkids - slot - 1) * sizeof(*parent->kids));
+	memmove(&parent->kid_bytes[slot], &parent->kid_bytes[slot + 1],
+		parent->nkids - slot - 1);
 	parent->nkids--;
 }
 
@@ -178,28 +194,25 @@ static struct trie_node *trie_split(struct trie *t, struct trie_node *n,
 				    uint32_t at)
 {
 	struct trie_node *upper = trie_node_new(t, n->seg, at);
-	char *tail;
 	int found;
 	uint32_t slot;
 
 	if (upper == NULL)
 		return NULL;
-	tail = malloc(n->seg_len - at);
 	upper->kids = malloc(2 * sizeof(*upper->kids));
-	if (tail == NULL || upper->kids == NULL) {
-		free(tail);
+	upper->kid_bytes = malloc(2);
+	if (upper->kids == NULL || upper->kid_bytes == NULL) {
 		trie_node_free(t, upper);
 		return NULL;
 	}
 	upper->kids_cap = 2;
-	memcpy(tail, n->seg + at, n->seg_len - at);
 	slot = trie_kid_slot(n->parent, n->seg[0], &found);
 	n->parent->kids[slot] = upper;
 	upper->parent = n->parent;
-	free(n->seg);
-	n->seg = tail;
+	memmove(n->seg, n->seg + at, n->seg_len - at);
 	n->seg_len -= at;
 	upper->kids[0] = n;
+	upper->kid_bytes[0] = n->seg[0];
 	upper->nkids = 1;
 	n->parent = upper;
 	return upper;
@@ -506,6 +519,7 @@ static void trie_destroy(struct qb_map *m)
 	trie_free_subtree(t, &t->root);
 	map_notifier_list_free(&t->root.notifiers);
 	free(t->root.kids);
+	free(t->root.kid_bytes);
 	free(t);
 }
 
