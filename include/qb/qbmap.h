@@ -138,7 +138,8 @@ void qb_trie_dump(qb_map_t *m);
  * @param events a mask of QB_MAP_NOTIFY_* bits.
  * @param user_data passed back to fn.
  * @return 0 on success;
- *         -EINVAL FREE requested on a key, or (skiplist) the key is absent;
+ *         -EINVAL FREE requested on a key, fn or m is NULL, or (skiplist)
+ *                 the key is absent;
  *         -ENOENT (hashtable) the key is absent;
  *         -EEXIST the same (fn, events, user_data) is already registered
  *                 there, or a FREE notifier with the same events exists;
@@ -229,13 +230,15 @@ qb_map_iter_t *qb_map_pref_iter_create(qb_map_t *map, const char *prefix);
  * sent when the iterator moves on (or is freed).
  *
  * @param i the iterator.
- * @param value receives the entry's value (may be NULL if not wanted).
+ * @param value receives the entry's value. Pass a valid pointer for
+ *        portability: libqb 2.0.6 crashes on NULL (accepted here).
  * @return the entry's key, or NULL when there are no more entries.
  */
 const char *qb_map_iter_next(qb_map_iter_t *i, void **value);
 
 /**
- * Release an iterator (and the entry it stands on).
+ * Release an iterator (and the entry it stands on: if that entry was
+ * removed meanwhile, its DELETED/FREE notifications are sent now).
  */
 void qb_map_iter_free(qb_map_iter_t *i);
 

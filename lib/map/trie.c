@@ -566,24 +566,41 @@ static int32_t trie_notify_del(struct qb_map *m, const char *key,
 	return rc;
 }
 
+/* Debug listing in the shape upstream prints: a line per stored leaf with
+ * the segments of its path, then its count of puts. */
 static void trie_dump_node(const struct trie_node *n, char *path,
 			   size_t len, size_t cap)
 {
 	uint32_t k;
 
-	if (n->value != NULL)
-		printf("%.*s (%u)\n", (int)len, path, n->puts);
+	if (n->nkids == 0 && n->puts > 0)
+		printf("%.*s (%u)  \n", (int)len, path, n->puts);
 	for (k = 0; k < n->nkids; k++) {
 		const struct trie_node *kid = n->kids[k];
-		size_t add = kid->seg_len + 2;
+		uint32_t seg_len = kid->seg[0] ? kid->seg_len : 0;
+		size_t add = seg_len + 2 + (len ? 1 : 0);
+		char *p = path + len;
 
 		if (len + add > cap)
 			continue;
-		path[len] = '[';
-		memcpy(path + len + 1, kid->seg, kid->seg_len);
-		path[len + 1 + kid->seg_len] = ']';
+		if (len)
+			*p++ = ' ';
+		*p++ = '[';
+		memcpy(p, kid->seg, seg_len);
+		p[seg_len] = ']';
 		trie_dump_node(kid, path, len + add, cap);
 	}
+}
+
+static size_t trie_bytes(const struct trie_node *n)
+{
+	size_t bytes = sizeof(*n) + n->seg_len +
+		       n->kids_cap * (sizeof(*n->kids) + 1);
+	uint32_t k;
+
+	for (k = 0; k < n->nkids; k++)
+		bytes += trie_bytes(n->kids[k]);
+	return bytes;
 }
 
 void map_trie_dump(struct qb_map *m)
@@ -591,7 +608,8 @@ void map_trie_dump(struct qb_map *m)
 	struct trie *t = to_trie(m);
 	char path[4096];
 
-	printf("nodes: %zu, keys: %zu\n", t->nodes + 1, m->count);
+	printf("nodes: %zu, bytes: %zu\n", t->nodes + 1,
+	       sizeof(*t) + trie_bytes(&t->root) - sizeof(t->root));
 	trie_dump_node(&t->root, path, 0, sizeof(path));
 }
 
