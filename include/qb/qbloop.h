@@ -39,6 +39,9 @@ extern "C" {
  *
  * Threads: a loop is not thread safe. Every call concerning a loop must be
  * made from the thread running qb_loop_run() for it (or before it runs).
+ * Different loops may run in different threads. No function here is
+ * async-signal-safe: never call them from a signal handler (register the
+ * signal with qb_loop_signal_add() instead).
  *
  * Signals: handlers registered with qb_loop_signal_add() run as ordinary
  * callbacks in the loop, never in signal context.
@@ -201,6 +204,8 @@ int32_t qb_loop_timer_del(qb_loop_t *l, qb_loop_timer_handle th);
 
 /**
  * Tell whether a timer is still waiting for its expiry.
+ * @param l the loop (NULL: the default loop)
+ * @param th the timer's handle
  * @return QB_TRUE (1) if pending, QB_FALSE (0) otherwise (expired, run,
  *         deleted or unknown).
  */
@@ -208,6 +213,8 @@ int32_t qb_loop_timer_is_running(qb_loop_t *l, qb_loop_timer_handle th);
 
 /**
  * The absolute expiry time of a pending timer.
+ * @param l the loop (NULL: the default loop)
+ * @param th the timer's handle
  * @return CLOCK_MONOTONIC nanoseconds, or 0 when the handle names no
  *         pending timer.
  */
@@ -216,6 +223,8 @@ uint64_t qb_loop_timer_expire_time_get(struct qb_loop *l,
 
 /**
  * Time left until a pending timer expires.
+ * @param l the loop (NULL: the default loop)
+ * @param th the timer's handle (any value is safe, also a stale one)
  * @return nanoseconds; 0 when the timer is overdue, already expired,
  *         deleted or unknown.
  */
@@ -261,6 +270,14 @@ int32_t qb_loop_poll_add(qb_loop_t *l,
 
 /**
  * Change the priority, events, data and function of a watched fd.
+ * epoll is only told when the events change. An event already queued is
+ * dispatched at its old level, to the new function.
+ * @param l the loop (NULL: the default loop)
+ * @param p the new priority level
+ * @param fd the watched fd
+ * @param events the new POLL* bits
+ * @param data the new data
+ * @param dispatch_fn the new function
  * @return 0; -EBADF when fd is not watched; -EINVAL for no loop, a NULL
  *         dispatch_fn or a bad priority; the negative errno of epoll_ctl(2).
  */
@@ -311,6 +328,12 @@ int32_t qb_loop_signal_add(qb_loop_t *l,
 /**
  * Change a signal handler registration (priority, signal, data, function).
  * A delivery already queued keeps the values it was queued with.
+ * @param l the loop (NULL: the default loop)
+ * @param p the new priority level
+ * @param sig the new signal number
+ * @param data the new data
+ * @param dispatch_fn the new function
+ * @param handle the registration from qb_loop_signal_add()
  * @return 0; -EINVAL for no loop, a handle this loop did not issue, a NULL
  *         dispatch_fn or a bad priority.
  */
@@ -326,6 +349,8 @@ int32_t qb_loop_signal_mod(qb_loop_t *l,
  * dropped and its signal is reset to SIG_DFL (then re-installed if another
  * handler still wants it).
  * May be called from the handler's own callback.
+ * @param l the loop (NULL: the default loop)
+ * @param handle the registration from qb_loop_signal_add()
  * @return 0; -EINVAL for no loop or a handle this loop did not issue.
  */
 int32_t qb_loop_signal_del(qb_loop_t *l,
