@@ -122,6 +122,20 @@ def synopsis_of(member):
     return "#define %s(%s)" % (name, ", ".join(params))
 
 
+def related(name, siblings, limit=8):
+    """The siblings sharing the longest name prefix with name, in order."""
+    def shared(other):
+        n = 0
+        for a, b in zip(name.lower(), other.lower()):
+            if a != b:
+                break
+            n += 1
+        return n
+    others = [s for s in siblings if s != name]
+    best = sorted(others, key=lambda o: -shared(o))[:limit]
+    return [o for o in others if o in best]
+
+
 def th_date():
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     stamp = int(epoch) if epoch and epoch.isdigit() else int(time.time())
@@ -179,9 +193,9 @@ def page_for(member, header, siblings, version, date):
     if returns:
         out.append(".SH RETURN VALUE")
         out.extend(".PP\n" + fonts(roff_escape(r)) for r in returns)
-    see = [s for s in siblings if s != name]
+    see = related(name, siblings)
     refs = ["\\fB%s\\fR(3)" % roff_escape(header)]
-    refs += ["\\fB%s\\fR(3)" % roff_escape(s) for s in see[:12]]
+    refs += ["\\fB%s\\fR(3)" % roff_escape(s) for s in see]
     out.append(".SH SEE ALSO\n" + ",\n".join(refs))
     return "\n".join(out) + "\n"
 
