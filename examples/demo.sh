@@ -29,7 +29,7 @@ wait_for() { # FILE
 }
 
 ns=no
-if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 &&
+if [ -z "${QB_DEMO_NO_NS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 &&
    unshare -fp --mount-proc true 2>/dev/null; then
 	ns=yes
 fi

@@ -450,14 +450,25 @@ int32_t qb_log_thread_priority_set(int32_t policy, int32_t priority);
 int32_t qb_log_thread_start(void);
 
 /**
- * Write the blackbox ring to @p filename (format readable by qb-blackbox).
+ * Write the blackbox ring to @p filename (format readable by qb-blackbox
+ * and by other libqb 2.x readers); the file is created (mode 0600) or
+ * truncated. Async-signal-safe: no allocation, no locks, only
+ * open/write/close, so it may be called from a SIGSEGV/SIGABRT handler
+ * (threads logging meanwhile wait; a record being written by the
+ * interrupted thread is left out). Writes nothing to stdout.
  * @return bytes written or -errno (-ENOENT when there is no blackbox).
  */
 ssize_t qb_log_blackbox_write_to_file(const char *filename);
 
 /**
  * Print a blackbox dump (or a live blackbox file) to stdout.
- * @return <= 0 (see the qb-blackbox documentation).
+ * Accepts dumps of qb_log_blackbox_write_to_file() from any libqb 2.x, old
+ * plain ring dumps, and the -header file of a live blackbox in /dev/shm
+ * (read without disturbing its writer). Never trusts the file: a corrupt
+ * one gives an error line, never a crash.
+ * @return 0 when every record was printed; -errno when the file cannot be
+ * read; -EIO (or -1 for a too-short record) when it is not a blackbox or is
+ * corrupt (records before the damage are printed). Not signal-safe.
  */
 int qb_log_blackbox_print_from_file(const char *filename);
 
