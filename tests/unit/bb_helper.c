@@ -211,6 +211,9 @@ static void *stress_logger(void *arg)
 	return NULL;
 }
 
+/* Ident of this stress run: unique, so concurrent runs never mix. */
+static char stress_ident[32];
+
 /* In the child: log, check our blackbox carries our pid, finish. */
 static int stress_child(int check_name)
 {
@@ -223,8 +226,8 @@ static int stress_child(int check_name)
 		qb_log(LOG_INFO, "child %d message %d", (int)getpid(), i);
 	}
 	if (check_name) {
-		snprintf(pat, sizeof(pat), "/dev/shm/qb-bb_stress-%d-*-blackbox-header",
-			 (int)getpid());
+		snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-header",
+			 stress_ident, (int)getpid());
 		ok = glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1;
 		if (ok || g.gl_pathc) {
 			globfree(&g);
@@ -244,7 +247,10 @@ static int do_stress(long forks)
 	int32_t f1, f2;
 	int waited;
 
-	if (setup_log("bb_stress", 65536) != 0) {
+	snprintf(stress_ident, sizeof(stress_ident), "bbstress%d", (int)getpid());
+	printf("ident %s\n", stress_ident);
+	fflush(stdout);
+	if (setup_log(stress_ident, 65536) != 0) {
 		return 2;
 	}
 	f1 = qb_log_file_open("/dev/null");

@@ -15,11 +15,16 @@ if [ -n "${QB_SANITIZERS:-}" ] && [ -z "${QB_STRESS_FORCE:-}" ]; then
 fi
 helper=${top_builddir:-.}/tests/unit/bb_helper
 forks=${QB_STRESS_FORKS:-300}
-"$helper" stress "$forks"
+out=$(mktemp) || exit 99
+"$helper" stress "$forks" >"$out"
 rc=$?
-if ls /dev/shm/qb-bb_stress-* >/dev/null 2>&1; then
+cat "$out"
+ident=$(sed -n 's/^ident //p' "$out")
+rm -f "$out"
+if [ -n "$ident" ] && ls /dev/shm/qb-"$ident"-* >/dev/null 2>&1; then
 	echo "FAIL: blackbox files left in /dev/shm"
-	rm -f /dev/shm/qb-bb_stress-*
+	ls /dev/shm/qb-"$ident"-*
+	rm -f /dev/shm/qb-"$ident"-*
 	rc=1
 fi
 exit $rc
