@@ -23,6 +23,7 @@
 #include <qb/qbipcc.h>
 #include <qb/qbipcs.h>
 #include <qb/qbloop.h>
+#include <qb/qbrb.h>
 
 #include "ipc_test_server.h"
 
@@ -1085,6 +1086,122 @@ START_TEST(test_ipc_fd_hygiene)
 }
 END_TEST
 
+/* ---- hostile clients: raw handshake, then malformed requests ------------ */
+
+struct raw_resp {
+	struct qb_ipc_response_header hdr;
+	int32_t type;
+	uint32_t max;
+	intptr_t conn;
+	char request[4096];
+	char response[4096];
+	char event[4096];
+};
+
+static int
+raw_connect(struct raw_resp *r)
+{
+	struct sockaddr_un a;
+	struct {
+		struct qb_ipc_request_header hdr;
+		uint32_t max;
+	} __attribute__ ((aligned(8))) req;
+	size_t got = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	strncpy(a.sun_path + 1, svc, 106);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	memset(&req, 0, sizeof(req));
+	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
+	req.hdr.size = sizeof(req);
+	req.max = 12328;
+	ck_assert_int_eq(send(fd, &req, sizeof(req), 0), sizeof(req));
+	while (got < sizeof(*r)) {
+		ssize_t n = recv(fd, (char *)r + got, sizeof(*r) - got, 0);
+
+		ck_assert_int_gt(n, 0);
+		got += (size_t)n;
+	}
+	ck_assert_int_eq(r->hdr.error, 0);
+	return fd;
+}
+
+/* The server must hang up on the client within a second. */
+static void
+expect_hangup(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char b[16];
+
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	/* EOF, or a reset when our notification byte was left unread */
+	ck_assert_int_le(recv(fd, b, sizeof(b), MSG_DONTWAIT), 0);
+	ck_assert(errno == ECONNRESET || recv(fd, b, 1, MSG_DONTWAIT) <= 0);
+}
+
+static void
+raw_bad_request(int variant, int tr)
+{
+	struct raw_resp *r = calloc(1, sizeof(*r));
+	struct qb_ipc_request_header h = { .id = IPC_T_ECHO };
+	int fd = raw_connect(r);
+
+	/* variant 0: empty message; 1: shorter than a header;
+	 * 2: header claims more than was sent */
+	h.size = variant == 2 ? 4000 : (int32_t)sizeof(h);
+	if (transports[tr] == QB_IPC_SHM) {
+		qb_ringbuffer_t *rb = qb_rb_open(r->request, r->max,
+						 QB_RB_FLAG_SHARED_PROCESS, 4);
+		size_t len = variant == 0 ? 0 : variant == 1 ? 8 : sizeof(h);
+
+		ck_assert_ptr_ne(rb, NULL);
+		ck_assert_int_eq(qb_rb_chunk_write(rb, &h, len), len);
+		ck_assert_int_eq(send(fd, "x", 1, 0), 1);
+		expect_hangup(fd);
+		qb_rb_close(rb);
+	} else {
+		struct sockaddr_un a;
+		int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+		size_t len = variant == 0 ? 0 : variant == 1 ? 8 : sizeof(h);
+
+		memset(&a, 0, sizeof(a));
+		a.sun_family = AF_UNIX;
+		ck_assert_int_lt(snprintf(a.sun_path + 1, 107, "%s-response",
+					  r->response), 107);
+		ck_assert_int_eq(bind(d, (struct sockaddr *)&a, sizeof(a)), 0);
+		memset(a.sun_path, 0, sizeof(a.sun_path));
+		ck_assert_int_lt(snprintf(a.sun_path + 1, 107, "%s-request",
+					  r->response), 107);
+		ck_assert_int_eq(connect(d, (struct sockaddr *)&a, sizeof(a)), 0);
+		ck_assert_int_eq(send(d, &h, len, 0), len);
+		expect_hangup(fd);
+		close(d);
+	}
+	close(fd);
+	free(r);
+}
+
+START_TEST(test_ipc_hostile_requests)
+{
+	char buf[64];
+	qb_ipcc_connection_t *c;
+
+	server_start("hostile", _i);
+	for (int v = 0; v < 3; v++) {
+		raw_bad_request(v, _i);
+	}
+	/* after all that the server still works and cleaned up */
+	c = client_connect(8192);
+	ck_assert_int_gt(request(c, IPC_T_ECHO, "ok", buf, sizeof(buf)), 0);
+	qb_ipcc_disconnect(c);
+	usleep(100000);
+	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
 static void
 teardown(void)
 {
@@ -1130,6 +1247,7 @@ main(int argc, char **argv)
 	tcase_add_loop_test(tc, test_ipc_on_qb_loop, first, last);
 	tcase_add_loop_test(tc, test_ipc_unprivileged_client, first, last);
 	tcase_add_loop_test(tc, test_ipc_fd_hygiene, first, last);
+	tcase_add_loop_test(tc, test_ipc_hostile_requests, first, last);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
