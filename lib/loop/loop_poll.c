@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <qb/qbloop.h>
 #include "loop/loop_internal.h"
+#include "util/util_internal.h"
 
 /* Events taken from epoll per turn (libqb's figure). */
 #define POLL_MAX_EVENTS 12
@@ -116,6 +117,7 @@ static int poll_epfd(struct qb_loop *l)
 	if (ps->fork_gen == loop_fork_generation)
 		return old;
 	if (qb_epoll_init(l) != 0) {
+		qb_util_perror(LOG_ERR, "loop: cannot make the child's epoll instance");
 		ps->epfd = old;
 		return -1;
 	}
@@ -328,8 +330,12 @@ int loop_poll_wait(struct qb_loop *l, int32_t timeout_ms)
 	do {
 		n = epoll_wait(epfd, ev, POLL_MAX_EVENTS, timeout_ms);
 	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
+	if (n < 0) {
+		int err = errno;
+
+		qb_util_perror(LOG_ERR, "loop: epoll_wait");
+		return -err;
+	}
 	for (i = 0; i < n; i++) {
 		struct loop_poll *pe = poll_find(l, ev[i].data.fd);
 

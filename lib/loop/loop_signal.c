@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <qb/qbloop.h>
 #include "loop/loop_internal.h"
+#include "util/util_internal.h"
 
 #define SIG_PIPES_MAX 64	/* loops with signal handlers at once */
 #define SIG_HIGHEST 64		/* signal numbers 1..64 can be handled */
@@ -147,8 +148,11 @@ static int32_t sig_pipe_open(struct qb_loop *l)
 
 	if (l->signals.slot >= 0)
 		return 0;
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
-		return -errno;
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+		rc = -errno;
+		qb_util_perror(LOG_ERR, "loop: signal pipe");
+		return rc;
+	}
 	fds[0] = loop_fd_keep(fds[0]);
 	fds[1] = loop_fd_keep(fds[1]);
 	if (fds[0] < 0 || fds[1] < 0) {
@@ -161,6 +165,8 @@ static int32_t sig_pipe_open(struct qb_loop *l)
 			break;
 	if (slot == SIG_PIPES_MAX) {
 		pthread_mutex_unlock(&sigs.lock);
+		qb_util_log(LOG_ERR, "loop: more than %d loops with signal handlers",
+			    SIG_PIPES_MAX);
 		rc = -EMFILE;
 		goto fail;
 	}

@@ -767,6 +767,32 @@ START_TEST(test_signal_rtmax_and_second_loop)
 }
 END_TEST
 
+START_TEST(test_signal_loops_limit)
+{
+	static qb_loop_t *many[70];
+	int i, ok = 0, rc = 0;
+
+	/* each loop with handlers has its own pipe; the table holds 64 */
+	for (i = 0; i < 70; i++) {
+		many[i] = qb_loop_create();
+		ck_assert_ptr_nonnull(many[i]);
+		rc = qb_loop_signal_add(many[i], QB_LOOP_LOW, SIGUSR1, NULL, sig_note, NULL);
+		if (rc != 0)
+			break;
+		ok++;
+	}
+	ck_assert_int_eq(ok, 64);
+	ck_assert_int_eq(rc, -EMFILE);
+	ck_assert_int_eq(qb_loop_signal_add(L, QB_LOOP_LOW, SIGUSR1, NULL, sig_note, NULL), -EMFILE);
+	qb_loop_destroy(many[3]);	/* frees a slot */
+	many[3] = NULL;
+	ck_assert_int_eq(qb_loop_signal_add(L, QB_LOOP_LOW, SIGUSR1, NULL, sig_note, NULL), 0);
+	for (i = 0; i <= ok; i++)
+		if (many[i])
+			qb_loop_destroy(many[i]);
+}
+END_TEST
+
 /* ---- fork and fd hygiene ------------------------------------------------------- */
 
 static int32_t fd_stop(int32_t fd, int32_t revents, void *d)
@@ -900,6 +926,7 @@ int main(void)
 	ADD(test_signals);
 	ADD(test_signal_delete_self_and_pending);
 	ADD(test_signal_rtmax_and_second_loop);
+	ADD(test_signal_loops_limit);
 	ADD(test_fork_child_uses_own_epoll);
 	ADD(test_fd_hygiene);
 	suite_add_tcase(s, tc);
