@@ -12,6 +12,7 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <qb/qbatomic.h>
@@ -50,13 +51,31 @@ static int32_t slot_state(const struct qb_hdb_handle *slot)
 	return __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
 }
 
-/* Static databases (QB_HDB_DECLARE) get their slot table on first use. */
+/* first_run while one thread creates the slot table of a static database. */
+#define HDB_FIRST_RUN_BUSY 2U
+
+/*
+ * Static databases (QB_HDB_DECLARE) get their slot table on first use.
+ * Threads may race to that first use: one wins and creates the table, the
+ * others wait for it.
+ */
 static void hdb_lazy_init(struct qb_hdb *hdb)
 {
-	if (hdb->first_run) {
+	uint32_t expected = QB_TRUE;
+
+	if (__atomic_load_n(&hdb->first_run, __ATOMIC_ACQUIRE) == QB_FALSE) {
+		return;
+	}
+	if (__atomic_compare_exchange_n(&hdb->first_run, &expected,
+					HDB_FIRST_RUN_BUSY, QB_FALSE,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		hdb->handles = qb_array_create(HDB_INITIAL_SLOTS,
 					       sizeof(struct qb_hdb_handle));
-		hdb->first_run = QB_FALSE;
+		__atomic_store_n(&hdb->first_run, QB_FALSE, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&hdb->first_run, __ATOMIC_ACQUIRE) == HDB_FIRST_RUN_BUSY) {
+		sched_yield();
 	}
 }
 

@@ -267,6 +267,47 @@ START_TEST(test_threaded_create)
 }
 END_TEST
 
+QB_HDB_DECLARE(race_db, NULL);
+static pthread_barrier_t race_start;
+
+/* Many threads make the first call on a static database at once. */
+static void *first_use(void *arg)
+{
+	qb_handle_t *h = arg;
+
+	pthread_barrier_wait(&race_start);
+	return (void *)(intptr_t)qb_hdb_handle_create(&race_db, 8, h);
+}
+
+START_TEST(test_static_first_use_race)
+{
+	pthread_t t[CREATORS];
+	qb_handle_t h[CREATORS];
+	void *rc, *inst;
+	int i, j;
+
+	pthread_barrier_init(&race_start, NULL, CREATORS);
+	for (i = 0; i < CREATORS; i++) {
+		pthread_create(&t[i], NULL, first_use, &h[i]);
+	}
+	for (i = 0; i < CREATORS; i++) {
+		pthread_join(t[i], &rc);
+		ck_assert_ptr_null(rc);
+	}
+	pthread_barrier_destroy(&race_start);
+	/* one table for everybody: all handles distinct and valid */
+	ck_assert_uint_eq(race_db.handle_count, CREATORS);
+	for (i = 0; i < CREATORS; i++) {
+		ck_assert_int_eq(qb_hdb_handle_get(&race_db, h[i], &inst), 0);
+		qb_hdb_handle_put(&race_db, h[i]);
+		for (j = 0; j < i; j++) {
+			ck_assert_uint_ne(h[i], h[j]);
+		}
+	}
+	destroy_all(&race_db);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hdb");
@@ -280,6 +321,7 @@ int main(void)
 	tcase_add_test(tc, test_many_and_iterate);
 	tcase_add_test(tc, test_threaded_refcount);
 	tcase_add_test(tc, test_threaded_create);
+	tcase_add_test(tc, test_static_first_use_race);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
