@@ -22,7 +22,9 @@
  * silently dropped messages logged concurrently). Formatting happens in the
  * calling thread without a global lock. Configuration calls (init, ctl,
  * filters, open/close of targets) are serialised internally but should not
- * race with qb_log_fini().
+ * race with qb_log_fini(). A message logged from inside a logger callback
+ * (same thread) is dropped, as upstream did; a logger may disable or close
+ * its own slot, and may fork.
  *
  * Fork: qb_log_init() registers pthread_atfork() handlers, so a child made
  * with fork() (or any libc wrapper that runs atfork handlers, such as

@@ -35,6 +35,7 @@ static int locks_ready;
 static TLS int tls_in_logger;
 static TLS uint32_t tls_wrlocked;
 static TLS uint32_t tls_rdlocked;
+static TLS uint32_t tls_nested;
 
 /* ---- locks ------------------------------------------------------------ */
 
@@ -99,16 +100,33 @@ int qb_log_core_slot_rdlock(struct qb_log_target *t)
 	return 1;
 }
 
+/*
+ * A configuration call made from inside the slot's own logger (this thread
+ * holds the read lock) cannot upgrade it: it proceeds under the read lock
+ * instead of deadlocking. Nesting is one level deep at most.
+ */
 void qb_log_core_slot_wrlock(struct qb_log_target *t)
 {
+	uint32_t bit = 1U << t->pos;
+
+	if ((tls_rdlocked | tls_wrlocked) & bit) {
+		tls_nested |= bit;
+		return;
+	}
 	pthread_rwlock_wrlock(&t->lock);
-	tls_wrlocked |= 1U << t->pos;
+	tls_wrlocked |= bit;
 }
 
 void qb_log_core_slot_unlock(struct qb_log_target *t)
 {
 	uint32_t bit = 1U << t->pos;
 
+	if (tls_nested & bit) {
+		tls_nested &= ~bit;
+		return;
+	}
+	if (!((tls_rdlocked | tls_wrlocked) & bit))
+		return;		/* locks were reset by fork */
 	tls_wrlocked &= ~bit;
 	tls_rdlocked &= ~bit;
 	pthread_rwlock_unlock(&t->lock);
@@ -788,6 +806,16 @@ void qb_log_from_external_source(const char *function, const char *filename,
 
 /* ---- fork ------------------------------------------------------------- */
 
+/* Slots whose lock atfork_prepare() took (the others are read-locked by
+ * the forking thread itself, e.g. a logger that runs a program). */
+static uint32_t fork_taken;
+
+/*
+ * Only the forking thread exists in the child: every lock is made fresh
+ * and this thread holds none. If it forked from inside a logger or a
+ * configuration callback, the unlock on its way out finds no lock of its
+ * own recorded and does nothing (see qb_log_core_slot_unlock()).
+ */
 static void locks_reset_in_child(void)
 {
 	int32_t i;
@@ -798,15 +826,22 @@ static void locks_reset_in_child(void)
 	qb_log_cs_lock_reset();
 	tls_wrlocked = 0;
 	tls_rdlocked = 0;
+	tls_nested = 0;
 }
 
 static void atfork_prepare(void)
 {
 	int32_t i;
+	uint32_t mine = tls_rdlocked | tls_wrlocked;
 
 	qb_log_core_cfg_lock();
-	for (i = 0; i < QB_LOG_TARGET_MAX; i++)
+	fork_taken = 0;
+	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
+		if (mine & (1U << i))
+			continue;	/* write-locking it would self-deadlock */
 		qb_log_core_slot_wrlock(&log_state.targets[i]);
+		fork_taken |= 1U << i;
+	}
 	qb_log_cs_lock();
 	qb_log_thread_atfork_prepare();
 	qb_log_blackbox_atfork_prepare();
@@ -820,7 +855,8 @@ static void atfork_parent(void)
 	qb_log_thread_atfork_parent();
 	qb_log_cs_unlock();
 	for (i = QB_LOG_TARGET_MAX - 1; i >= 0; i--)
-		qb_log_core_slot_unlock(&log_state.targets[i]);
+		if (fork_taken & (1U << i))
+			qb_log_core_slot_unlock(&log_state.targets[i]);
 	qb_log_core_cfg_unlock();
 }
 

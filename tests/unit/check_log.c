@@ -592,6 +592,39 @@ START_TEST(test_reinit_cycle)
 }
 END_TEST
 
+static int self_slot;
+
+static void self_disabling_logger(int32_t t, struct qb_log_callsite *cs,
+				  struct timespec *ts, const char *msg)
+{
+	n_lines++;
+	if (strcmp(msg, "disable me") == 0)
+		qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_FALSE);
+	if (strcmp(msg, "close me") == 0)
+		qb_log_custom_close(t);
+}
+
+START_TEST(test_config_from_own_logger)
+{
+	self_slot = qb_log_custom_open(self_disabling_logger, rec_close, NULL, NULL);
+	qb_log_filter_ctl(self_slot, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", 7);
+	qb_log_ctl(self_slot, QB_LOG_CONF_ENABLED, QB_TRUE);
+	qb_log(LOG_INFO, "disable me");		/* no deadlock */
+	ck_assert_int_eq(n_closes, 1);
+	ck_assert_int_eq(qb_log_ctl(self_slot, QB_LOG_CONF_STATE_GET, 0),
+			 QB_LOG_STATE_DISABLED);
+	qb_log(LOG_INFO, "not delivered");
+	ck_assert_int_eq(n_lines, 1);
+	qb_log_ctl(self_slot, QB_LOG_CONF_ENABLED, QB_TRUE);
+	qb_log(LOG_INFO, "close me");
+	ck_assert_int_eq(n_closes, 2);
+	ck_assert_int_eq(qb_log_ctl(self_slot, QB_LOG_CONF_STATE_GET, 0), -EBADF);
+	/* and the slot still works for the next user */
+	ck_assert_int_eq(qb_log_custom_open(rec_logger, NULL, NULL, NULL), self_slot);
+	ck_assert_int_eq(qb_log_ctl(self_slot, QB_LOG_CONF_ENABLED, QB_TRUE), 0);
+}
+END_TEST
+
 static char util_text[256];
 static int util_calls, util_line;
 
@@ -669,6 +702,7 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_reinit_cycle);
 	tcase_add_test(tc, test_util_log_function);
 	tcase_add_test(tc, test_reinit_without_fini);
+	tcase_add_test(tc, test_config_from_own_logger);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -362,6 +362,48 @@ START_TEST(test_reflect_pid_idempotent)
 }
 END_TEST
 
+/* A logger that runs a child process (as a mail-on-error hook would). */
+static int forking_slot;
+static volatile int forked_ok;
+
+static void forking_logger(int32_t t, struct qb_log_callsite *cs,
+			   struct timespec *ts, const char *msg)
+{
+	pid_t pid;
+	int status;
+
+	if (strstr(msg, "fork now") == NULL)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		alarm(10);
+		qb_log(LOG_INFO, "dropped: still inside the logger");
+		qb_log_fini();
+		_exit(0);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+	    && WEXITSTATUS(status) == 0)
+		forked_ok = 1;
+}
+
+START_TEST(test_fork_from_logger)
+{
+	forking_slot = qb_log_custom_open(forking_logger, NULL, NULL, NULL);
+	qb_log_filter_ctl(forking_slot, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE,
+			  "*", LOG_TRACE);
+	qb_log_ctl(forking_slot, QB_LOG_CONF_ENABLED, QB_TRUE);
+	count_open("after");
+	alarm(20);
+	qb_log(LOG_INFO, "fork now");
+	ck_assert_int_eq(forked_ok, 1);
+	qb_log(LOG_INFO, "after the fork");
+	ck_assert_int_eq(delivered, 1);
+	/* configuration still works: every lock was released */
+	ck_assert_int_eq(qb_log_ctl(forking_slot, QB_LOG_CONF_ENABLED, 0), 0);
+	alarm(0);
+}
+END_TEST
+
 static Suite *threads_suite(void)
 {
 	Suite *s = suite_create("log_threads");
@@ -375,6 +417,7 @@ static Suite *threads_suite(void)
 	tcase_add_test(tc, test_queue_full_counts_drops);
 	tcase_add_test(tc, test_fork_while_threads_log);
 	tcase_add_test(tc, test_reflect_pid_idempotent);
+	tcase_add_test(tc, test_fork_from_logger);
 	suite_add_tcase(s, tc);
 	return s;
 }
