@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <qb/qbloop.h>
 
@@ -339,9 +340,57 @@ static void signals(void)
 	       sa.sa_handler == SIG_DFL ? "default" : "handled");
 }
 
+/* --- low fd warning ------------------------------------------------------------- */
+
+static void low_fds(int32_t not_enough, int32_t avail)
+{
+	printf(" low(%d, %d)", not_enough, avail);
+}
+
+static void low_fd_warning(void)
+{
+	static int p[7][2];
+	qb_loop_signal_handle h;
+	int i, r = 0;
+
+	/* the loop reads the limit once: 64 - 50 = 14 fds for the loop; the
+	 * signal pipe counts as one once the loop has a signal handler */
+	qb_loop_signal_add(L, QB_LOOP_LOW, SIGUSR2, "low", sig_print, &h);
+	qb_loop_poll_low_fds_event_set(L, low_fds);
+	printf("low fds:");
+	for (i = 0; i < 6; i++) {
+		if (pipe(p[i]))
+			return;
+		r |= qb_loop_poll_add(L, QB_LOOP_LOW, p[i][0], POLLIN, "low", fd_read);
+		r |= qb_loop_poll_add(L, QB_LOOP_LOW, p[i][1], 0, "low", fd_read);
+	}
+	printf(" 13 registered %d;", r);
+	qb_loop_job_add(L, QB_LOOP_LOW, NULL, job_stop);
+	qb_loop_run(L);
+	printf("low fds: del two:");
+	qb_loop_poll_del(L, p[0][0]);
+	qb_loop_poll_del(L, p[0][1]);
+	qb_loop_job_add(L, QB_LOOP_LOW, NULL, job_stop);
+	qb_loop_run(L);
+	for (i = 0; i < 6; i++) {
+		qb_loop_poll_del(L, p[i][0]);
+		qb_loop_poll_del(L, p[i][1]);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	qb_loop_poll_low_fds_event_set(L, NULL);
+	qb_loop_signal_del(L, h);
+}
+
 int main(void)
 {
+	struct rlimit rl;
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	L = qb_loop_create();
 	printf("create %s, default same %d\n", L ? "ok" : "failed",
 	       qb_loop_job_add(NULL, QB_LOOP_LOW, NULL, timer_stop) == 0 &&
@@ -354,6 +403,7 @@ int main(void)
 	timers_zero_vs_jobs();
 	polls();
 	signals();
+	low_fd_warning();
 	qb_loop_destroy(L);
 	printf("destroyed; job_add on no default %d\n",
 	       qb_loop_job_add(NULL, QB_LOOP_LOW, NULL, timer_stop));
