@@ -9,10 +9,11 @@
  *    cs_lock) when creating callsites and for every lookup whose strings
  *    may change;
  *  - the fast table, keyed by the *addresses* of the file and format
- *    strings plus line and priority, read without any lock. An address
- *    enters it only when both strings live in a read-only segment of a
- *    loaded object (string literals such as __FILE__ and the format), so
- *    equal addresses imply equal contents.
+ *    strings plus line and priority, read without any lock. When both
+ *    strings live in a read-only segment of a loaded object (string
+ *    literals such as __FILE__ and the format), equal addresses imply
+ *    equal contents; other addresses (heap buffers of language bindings)
+ *    are accepted only after comparing the contents.
  *
  * Entries are never removed before qb_log_fini().
  *
@@ -44,6 +45,7 @@ struct fast_entry {
 	const char *format;
 	uint32_t lineno;
 	uint8_t priority;
+	uint8_t verify;		/* strings may change: compare contents */
 	struct qb_log_callsite *cs;
 	struct fast_entry *next;
 };
@@ -153,15 +155,21 @@ static inline struct qb_log_callsite *fast_find(const char *file, const char *fo
 
 	e = __atomic_load_n(&cs_state.fast[fast_hash(file, lineno)],
 			    __ATOMIC_ACQUIRE);
-	for (; e != NULL; e = e->next)
-		if (e->file == file && e->lineno == lineno
-		    && e->format == format && e->priority == priority)
-			return e->cs;
+	for (; e != NULL; e = e->next) {
+		if (e->file != file || e->lineno != lineno
+		    || e->format != format || e->priority != priority)
+			continue;
+		if (__builtin_expect(e->verify, 0)
+		    && (strcmp(e->cs->filename, file ? file : "") != 0
+			|| strcmp(e->cs->format, format ? format : "") != 0))
+			continue;
+		return e->cs;
+	}
 	return NULL;
 }
 
 static void fast_add(const char *file, const char *format, uint32_t lineno,
-		     uint8_t priority, struct qb_log_callsite *cs)
+		     uint8_t priority, int verify, struct qb_log_callsite *cs)
 {
 	uint32_t h = fast_hash(file, lineno);
 	struct fast_entry *e = malloc(sizeof(*e));
@@ -172,6 +180,7 @@ static void fast_add(const char *file, const char *format, uint32_t lineno,
 	e->format = format;
 	e->lineno = lineno;
 	e->priority = priority;
+	e->verify = (uint8_t)verify;
 	e->cs = cs;
 	e->next = cs_state.fast[h];
 	__atomic_store_n(&cs_state.fast[h], e, __ATOMIC_RELEASE);
@@ -260,9 +269,9 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 		}
 		qb_log_filter_apply_new(&e->cs, tags);
 	}
-	if (constant && fast_find(file_key, format_key, lineno,
-				  priority) == NULL)
-		fast_add(file_key, format_key, lineno, priority, &e->cs);
+	if (fast_find(file_key, format_key, lineno, priority) == NULL)
+		fast_add(file_key, format_key, lineno, priority, !constant,
+			 &e->cs);
 	qb_log_cs_unlock();
 	return &e->cs;
 }
