@@ -138,6 +138,20 @@ ipc_sock_recv_creds(int fd, void *buf, size_t len, struct ipc_creds *creds,
 	}
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS) {
+			/* nobody passes descriptors here: do not keep any */
+			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t i = 0; i < k; i++) {
+				int pfd;
+
+				memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int),
+				       sizeof(int));
+				close(pfd);
+			}
+			continue;
+		}
+		if (cm->cmsg_level == SOL_SOCKET &&
 		    cm->cmsg_type == SCM_CREDENTIALS &&
 		    cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
 			struct ucred uc;

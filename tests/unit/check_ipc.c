@@ -1183,12 +1183,65 @@ raw_bad_request(int variant, int tr)
 	free(r);
 }
 
+/* A handshake that smuggles descriptors must not leave them open. */
+static void
+raw_send_fds(void)
+{
+	struct sockaddr_un a;
+	struct {
+		struct qb_ipc_request_header hdr;
+		uint32_t max;
+	} __attribute__ ((aligned(8))) req;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(3 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { &req, sizeof(req) };
+	struct msghdr m;
+	struct cmsghdr *cm;
+	int fds[3] = { 0, 0, 0 };
+	char rbuf[256];
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	strncpy(a.sun_path + 1, svc, 106);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	memset(&req, 0, sizeof(req));
+	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
+	req.hdr.size = sizeof(req);
+	req.max = 12328;
+	memset(&m, 0, sizeof(m));
+	memset(&ctl, 0, sizeof(ctl));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctl.buf;
+	m.msg_controllen = sizeof(ctl.buf);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	ck_assert_int_eq(sendmsg(fd, &m, 0), sizeof(req));
+	/* the answer (whatever it is) or a hang-up */
+	(void)recv(fd, rbuf, sizeof(rbuf), 0);
+	close(fd);
+}
+
 START_TEST(test_ipc_hostile_requests)
 {
 	char buf[64];
 	qb_ipcc_connection_t *c;
+	int fds_before;
 
 	server_start("hostile", _i);
+	usleep(50000);
+	fds_before = fd_count(server_pid);
+	raw_send_fds();
+	for (int i = 0; i < 50 && fd_count(server_pid) != fds_before; i++) {
+		usleep(20000);
+	}
+	ck_assert_int_eq(fd_count(server_pid), fds_before);
 	for (int v = 0; v < 3; v++) {
 		raw_bad_request(v, _i);
 	}
