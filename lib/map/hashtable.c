@@ -21,22 +21,24 @@
 #define HT_MIN_ORDER 3
 #define HT_MAX_ORDER 31
 
+/* lookup fields first: one cache line per probed node */
 struct ht_node {
-	const char *key;
-	void *value;
-	struct ht_node *next;
-	struct ht_node *prev;
-	struct map_notifier_list notifiers;
-	uint32_t pins;
 	uint32_t hash;		/* full hash: most mismatches skip strcmp() */
-	uint32_t bucket;
 	uint8_t removed;
 	uint8_t pending;
+	struct ht_node *next;
+	const char *key;
+	void *value;
+	struct ht_node *prev;
+	uint32_t pins;
+	uint32_t bucket;
+	struct map_notifier_list notifiers;
 };
 
+/* a bucket is just its first node: half the memory of head+tail, and
+ * chains are short, so appending walks to the end */
 struct ht_bucket {
 	struct ht_node *head;
-	struct ht_node *tail;
 };
 
 struct hashtable {
@@ -90,15 +92,16 @@ static struct ht_node *ht_find(struct hashtable *ht, const char *key)
 
 static void ht_link(struct hashtable *ht, struct ht_node *n)
 {
-	struct ht_bucket *b = &ht->buckets[n->bucket];
+	struct ht_node **pos = &ht->buckets[n->bucket].head;
+	struct ht_node *last = NULL;
 
+	while (*pos) {
+		last = *pos;
+		pos = &last->next;
+	}
 	n->next = NULL;
-	n->prev = b->tail;
-	if (b->tail)
-		b->tail->next = n;
-	else
-		b->head = n;
-	b->tail = n;
+	n->prev = last;
+	*pos = n;
 }
 
 static void ht_unlink(struct hashtable *ht, struct ht_node *n)
@@ -111,8 +114,6 @@ static void ht_unlink(struct hashtable *ht, struct ht_node *n)
 		b->head = n->next;
 	if (n->next)
 		n->next->prev = n->prev;
-	else
-		b->tail = n->prev;
 }
 
 static void ht_fire(struct hashtable *ht, struct ht_node *n, uint32_t event,

@@ -68,7 +68,8 @@ int32_t map_notifier_add(struct map_notifier_list *l, qb_map_notify_fn fn,
 /* Remove all entries with these fn and events (and user_data if
  * match_user_data). 0 if any was removed, else -ENOENT. */
 int32_t map_notifier_del(struct map_notifier_list *l, qb_map_notify_fn fn,
-			 int32_t events, int match_user_data, void *user_data);
+			 int32_t events, int match_user_data,
+			 const void *user_data);
 
 /* Deliver one event to a list. is_target is 0 when the list belongs to an
  * ancestor of the changed trie node: then only RECURSIVE entries see the

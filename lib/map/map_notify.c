@@ -14,7 +14,7 @@
 
 static int notifier_is_duplicate(const struct map_notifier *n,
 				 qb_map_notify_fn fn, int32_t events,
-				 void *user_data)
+				 const void *user_data)
 {
 	if (n->events != events)
 		return 0;
@@ -68,7 +68,8 @@ static void notifier_list_sweep(struct map_notifier_list *l)
 }
 
 int32_t map_notifier_del(struct map_notifier_list *l, qb_map_notify_fn fn,
-			 int32_t events, int match_user_data, void *user_data)
+			 int32_t events, int match_user_data,
+			 const void *user_data)
 {
 	struct map_notifier *n;
 	int found = 0;

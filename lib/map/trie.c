@@ -36,6 +36,7 @@ struct trie_pending {
 
 struct trie_node {
 	struct trie_node *parent;
+	/* one allocation: kids_cap kid pointers, then kid_bytes */
 	struct trie_node **kids;
 	char *kid_bytes;	/* first byte of each kid, same order: searched
 				 * without touching the kids themselves */
@@ -64,7 +65,6 @@ struct trie_iter {
 	struct qb_map_iter base;
 	struct trie_node *top;	/* subtree iterated (pinned), NULL: empty */
 	struct trie_node *cur;	/* node returned last (pinned) */
-	int started;
 	int done;
 };
 
@@ -140,29 +140,36 @@ static void trie_node_free(struct trie *t, struct trie_node *n)
 	}
 	map_notifier_list_free(&n->notifiers);
 	free(n->kids);
-	free(n->kid_bytes);
 	free(n);
 	t->nodes--;
+}
+
+/* Resize the kid arrays to cap entries (cap >= nkids). */
+static int trie_kids_grow(struct trie_node *n, uint32_t cap)
+{
+	struct trie_node **kids = malloc(cap * (sizeof(*kids) + 1));
+	char *bytes;
+
+	if (kids == NULL)
+		return -ENOMEM;
+	bytes = (char *)(kids + cap);
+	if (n->nkids) {
+		memcpy(kids, n->kids, n->nkids * sizeof(*kids));
+		memcpy(bytes, n->kid_bytes, n->nkids);
+	}
+	free(n->kids);
+	n->kids = kids;
+	n->kid_bytes = bytes;
+	n->kids_cap = cap;
+	return 0;
 }
 
 static int trie_kid_insert(struct trie_node *parent, uint32_t slot,
 			   struct trie_node *kid)
 {
-	if (parent->nkids == parent->kids_cap) {
-		uint32_t cap = parent->kids_cap ? parent->kids_cap * 2 : 2;
-		struct trie_node **k;
-		char *b;
-
-		k = realloc(parent->kids, cap * sizeof(*k));
-		if (k == NULL)
-			return -ENOMEM;
-		parent->kids = k;
-		b = realloc(parent->kid_bytes, cap);
-		if (b == NULL)
-			return -ENOMEM;
-		parent->kid_bytes = b;
-		parent->kids_cap = cap;
-	}
+	if (parent->nkids == parent->kids_cap &&
+	    trie_kids_grow(parent, parent->kids_cap ? parent->kids_cap * 2 : 4))
+		return -ENOMEM;
 	memmove(&parent->kids[slot + 1], &parent->kids[slot],
 		(parent->nkids - slot) * sizeof(*parent->kids));
 	memmove(&parent->kid_bytes[slot + 1], &parent->kid_bytes[slot],
@@ -199,13 +206,10 @@ static struct trie_node *trie_split(struct trie *t, struct trie_node *n,
 
 	if (upper == NULL)
 		return NULL;
-	upper->kids = malloc(2 * sizeof(*upper->kids));
-	upper->kid_bytes = malloc(2);
-	if (upper->kids == NULL || upper->kid_bytes == NULL) {
+	if (trie_kids_grow(upper, 2) != 0) {
 		trie_node_free(t, upper);
 		return NULL;
 	}
-	upper->kids_cap = 2;
 	slot = trie_kid_slot(n->parent, n->seg[0], &found);
 	n->parent->kids[slot] = upper;
 	upper->parent = n->parent;
@@ -398,7 +402,7 @@ static int32_t trie_rm(struct qb_map *m, const char *key)
 
 /* Pre-order successor of n within the subtree of top. */
 static struct trie_node *trie_next_node(struct trie_node *n,
-					struct trie_node *top)
+					const struct trie_node *top)
 {
 	if (n->nkids)
 		return n->kids[0];
@@ -442,8 +446,8 @@ static const char *trie_iter_next(struct qb_map_iter *it, void **value)
 
 	if (i->done)
 		return NULL;
-	n = i->started ? trie_next_node(prev, i->top) : i->top;
-	i->started = 1;
+	/* cur is NULL only before the first step (after the last, done) */
+	n = prev ? trie_next_node(prev, i->top) : i->top;
 	while (n && n->value == NULL)
 		n = trie_next_node(n, i->top);
 	if (n)
@@ -519,7 +523,6 @@ static void trie_destroy(struct qb_map *m)
 	trie_free_subtree(t, &t->root);
 	map_notifier_list_free(&t->root.notifiers);
 	free(t->root.kids);
-	free(t->root.kid_bytes);
 	free(t);
 }
 
