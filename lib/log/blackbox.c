@@ -17,11 +17,13 @@
  * Threads: any number of threads may log at once.  Writers are serialised
  * by writer_lock, held only while one record is copied into the ring.
  *
- * fork: the ring is a shared mapping, so a child must not keep writing into
- * its parent's ring.  In the child (atfork handler, or qb_log_reflect_pid()
- * for raw clone() users) the blackbox moves to a new ring named after the
- * child's pid that starts with a copy of the parent's records; the parent's
- * files and mapping are left alone.
+ * fork: the ring is a shared mapping, so a child must not write into its
+ * parent's ring, nor remove its files.  The fork handler (or
+ * qb_log_reflect_pid() for raw clone() users) only marks the inherited ring
+ * as borrowed.  The child's first log call then moves it to a new ring named
+ * after the child's pid, starting with a copy of the parent's records up to
+ * the fork.  A child that execs or exits without logging thus creates no
+ * file at all; until it logs, a dump shows the parent's records.
  */
 #include "config.h"
 
@@ -335,6 +337,8 @@ static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *t
 	(void)qb_rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + msg_len);
 }
 
+static void bb_take_over(struct qb_log_target *t);
+
 static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
 		       struct timespec *ts, va_list ap)
 {
@@ -351,6 +355,9 @@ static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
 	}
 	max_line = t->max_line_length ? t->max_line_length : QB_LOG_MAX_LEN;
 	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	if (qb_log_bb.borrowed) {
+		bb_take_over(t);
+	}
 	if (qb_log_bb.rb != NULL) {
 		bb_writer_enter();
 		bb_write_record(cs, ts, max_line, ap);
@@ -366,7 +373,8 @@ static void bb_close(int32_t pos)
 	struct qb_log_target *t = qb_log_target_get(pos);
 
 	pthread_mutex_lock(&qb_log_bb.writer_lock);
-	bb_ring_drop(1);
+	bb_ring_drop(!qb_log_bb.borrowed);
+	qb_log_bb.borrowed = 0;
 	pthread_mutex_unlock(&qb_log_bb.writer_lock);
 	if (t != NULL) {
 		t->instance = NULL;
@@ -394,7 +402,8 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&qb_log_bb.writer_lock);
-	bb_ring_drop(1);
+	bb_ring_drop(!qb_log_bb.borrowed);
+	qb_log_bb.borrowed = 0;
 	rc = bb_ring_create(t->name, getpid(), t->size, &r);
 	if (rc == 0) {
 		bb_ring_install(&r, t->size);
@@ -412,6 +421,30 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 }
 
 /* ---------------------------------------------------------------- fork */
+
+/*
+ * Where our copy of the parent's ring should end: at the parent's write_pt
+ * of fork time if the chain of committed chunks from rp still reaches it
+ * (records the parent wrote after the fork are not ours), else at wp.
+ * Returns rp (an empty ring) if the chain is broken.
+ */
+static uint32_t bb_cut_at_fork(const char *data, uint32_t words, uint32_t rp, uint32_t wp)
+{
+	uint32_t p = rp, len, magic, n;
+
+	for (n = 0; n <= words / 2; n++) {
+		if (p == qb_log_bb.fork_write_pt || p == wp) {
+			return p;
+		}
+		memcpy(&len, data + (size_t)p * 4, 4);
+		memcpy(&magic, data + (size_t)((p + 1) % words) * 4, 4);
+		if (magic != QB_BB_CHUNK_MAGIC || len > (words - 2) * 4) {
+			return rp;
+		}
+		p = (p + 2 + len / 4 + (len % 4 ? 1 : 0)) % words;
+	}
+	return rp;
+}
 
 /*
  * Copies the records of the ring we share with our parent into our own new
@@ -445,6 +478,7 @@ static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
 		if (s1 == s2) {
+			wp = bb_cut_at_fork(dst, to->data_len / 4, rp, wp);
 			memcpy((char *)to->hdr + QB_BB_RB_OFF_READ_PT, &rp, 4);
 			memcpy((char *)to->hdr + QB_BB_RB_OFF_WRITE_PT, &wp, 4);
 			break;
@@ -456,42 +490,60 @@ static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 	munmap(dst, to->data_len);
 }
 
-void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
+/* In a forked child, with writer_lock held: our own ring at last. */
+static void bb_take_over(struct qb_log_target *t)
 {
 	struct bb_ring from, to;
 	int32_t rc;
 
-	if (t == NULL) {
-		return;
-	}
-	pthread_mutex_lock(&qb_log_bb.writer_lock);
-	if (qb_log_bb.rb == NULL || bb_owner(qb_log_bb.rb)->pid == new_pid) {
-		pthread_mutex_unlock(&qb_log_bb.writer_lock);
-		return;
-	}
 	from.rb = qb_log_bb.rb;
 	from.hdr = qb_log_bb.hdr;
 	from.data = qb_log_bb.data;
 	from.data_len = qb_log_bb.data_len;
-	rc = bb_ring_create(t->name, new_pid, qb_log_bb.size, &to);
+	rc = bb_ring_create(t->name, getpid(), qb_log_bb.size, &to);
 	if (rc == 0) {
 		bb_copy_ring(&from, &to);
 	}
-	/* never write into (or remove) the parent's ring from here on */
+	/* never write into (or remove) the parent's ring */
 	bb_ring_drop(0);
+	qb_log_bb.borrowed = 0;
 	if (rc == 0) {
-		bb_ring_install(&to, t->size);
+		bb_ring_install(&to, qb_log_bb.size ? qb_log_bb.size : t->size);
 	}
+}
+
+void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
+{
+	if (t == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	if (qb_log_bb.rb != NULL && !qb_log_bb.borrowed &&
+	    bb_owner(qb_log_bb.rb)->pid != new_pid) {
+		if (!qb_log_bb.fork_write_pt_set) {	/* raw clone(): best effort */
+			memcpy(&qb_log_bb.fork_write_pt,
+			       (const char *)qb_log_bb.hdr + QB_BB_RB_OFF_WRITE_PT, 4);
+		}
+		qb_log_bb.borrowed = 1;
+	}
+	qb_log_bb.fork_write_pt_set = 0;
 	pthread_mutex_unlock(&qb_log_bb.writer_lock);
 }
 
 void qb_log_blackbox_atfork_prepare(void)
 {
 	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	/* no writer can move it now: the child's copy will end exactly here */
+	if (qb_log_bb.hdr != NULL) {
+		memcpy(&qb_log_bb.fork_write_pt,
+		       (const char *)qb_log_bb.hdr + QB_BB_RB_OFF_WRITE_PT, 4);
+		qb_log_bb.fork_write_pt_set = 1;
+	}
 }
 
 void qb_log_blackbox_atfork_parent(void)
 {
+	qb_log_bb.fork_write_pt_set = 0;
 	pthread_mutex_unlock(&qb_log_bb.writer_lock);
 }
 

@@ -88,6 +88,9 @@ struct qb_log_blackbox_state {
 	const char *data;		/* read-only view of the data file */
 	size_t data_len;		/* word_size * 4 */
 	size_t size;			/* ring size the ring was made with */
+	int borrowed;			/* rb is our parent's (we were forked) */
+	uint32_t fork_write_pt;		/* parent's write_pt when we were forked */
+	int fork_write_pt_set;		/* ... taken exactly by the fork handler */
 	char boot_id[40];		/* cached boot id text ("" until read) */
 };
 

@@ -325,6 +325,9 @@ START_TEST(test_fork_moves_child)
 		/* no qb_log_reflect_pid(): the fork handlers do it */
 		close(up[0]);
 		close(down[1]);
+		if (read(down[0], &c, 1) != 1) {	/* parent logged meanwhile */
+			_exit(4);
+		}
 		qb_log(LOG_INFO, "in child");
 		c = (bb_files(getpid(), NULL, 0) == 1) ? '0' : '1';
 		if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) < 0) {
@@ -334,7 +337,10 @@ START_TEST(test_fork_moves_child)
 	}
 	close(up[1]);
 	close(down[0]);
-	/* the child's blackbox has the child's pid and both messages */
+	qb_log(LOG_INFO, "parent after fork");
+	ck_assert_int_eq(write(down[1], "g", 1), 1);
+	/* the child's blackbox has the child's pid, the history up to the fork
+	 * and its own message, not what the parent logged after the fork */
 	ck_assert_int_eq(read(up[0], &c, 1), 1);
 	ck_assert_int_eq(c, '0');
 	ck_assert_int_eq(bb_files(pid, child_hdr, sizeof(child_hdr)), 1);
@@ -342,13 +348,13 @@ START_TEST(test_fork_moves_child)
 	ck_assert_int_eq(print_to(child_hdr, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, ": before fork\n"));
 	ck_assert_ptr_nonnull(strstr(out, ": in child\n"));
+	ck_assert_ptr_null(strstr(out, ": parent after fork\n"));
 	free(out);
 	close(down[1]);
 	close(up[0]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* the parent's blackbox kept its name and never saw the child */
-	qb_log(LOG_INFO, "parent after fork");
 	ck_assert_int_eq(bb_files(getpid(), NULL, 0), 1);
 	ck_assert_int_eq(print_to(parent_hdr, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, ": before fork\n"));
@@ -363,6 +369,37 @@ START_TEST(test_fork_moves_child)
 	/* explicit reflect in the parent is a no-op */
 	ck_assert_int_eq(qb_log_reflect_pid(), 0);
 	ck_assert_int_eq(bb_files(getpid(), NULL, 0), 1);
+}
+END_TEST
+
+/* A child that never logs (exec, exit, or just qb_log_fini) creates no
+ * blackbox and never removes its parent's. */
+START_TEST(test_fork_quiet_child)
+{
+	int status;
+	pid_t pid;
+
+	ck_assert_int_eq(enable(65536), 0);
+	qb_log(LOG_INFO, "parent");
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		qb_log_fini();
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(bb_files(getpid(), NULL, 0), 1);
+	ck_assert_int_eq(bb_files(pid, NULL, 0), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(bb_files(pid, NULL, 0), 0);
+	ck_assert_int_eq(bb_files(0, NULL, 0), 1);
 }
 END_TEST
 
@@ -427,6 +464,7 @@ int main(void)
 	tcase_add_test(tc, test_threads_lose_nothing);
 	tcase_add_test(tc, test_fork_moves_child);
 	tcase_add_test(tc, test_fork_format_pid);
+	tcase_add_test(tc, test_fork_quiet_child);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
