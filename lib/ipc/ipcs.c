@@ -621,6 +621,26 @@ conn_handshake(struct qb_ipcs_connection *c)
 	}
 }
 
+/*
+ * The request's SCM_CREDENTIALS (what libqb peers use) must agree with what
+ * the kernel recorded at connect() time (SO_PEERCRED): a privileged client
+ * could otherwise claim to be someone else. libqb clients send the request
+ * right after connecting, so the two always agree for them.
+ */
+static int32_t
+creds_match_peer(int fd, const struct ipc_creds *creds)
+{
+	struct ucred peer;
+	socklen_t len = sizeof(peer);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 ||
+	    len != sizeof(peer)) {
+		return QB_TRUE;	/* nothing to compare with */
+	}
+	return peer.pid == creds->pid && peer.uid == creds->uid &&
+	       peer.gid == creds->gid;
+}
+
 /* Setup socket of a connection in handshake: gather the 24-byte request. */
 static int32_t
 conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
@@ -646,7 +666,7 @@ conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
 	if (c->hs_got < sizeof(c->hs.bytes)) {
 		return 0;
 	}
-	if (!c->have_creds ||
+	if (!c->have_creds || !creds_match_peer(fd, &c->creds) ||
 	    ipc_proto_request_parse(c->hs.bytes, c->hs_got, NULL) < 0) {
 		qb_util_log(LOG_WARNING, "%s: invalid handshake request "
 			    "(credentials %s)", c->service->name,

@@ -3,6 +3,9 @@
  * transports: the server runs in a forked child (ipc_test_server.h) or in
  * the test process itself with the client forked.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1	/* struct ucred */
+#endif
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -1228,6 +1231,55 @@ raw_send_fds(void)
 	close(fd);
 }
 
+/* Root may put any credentials in SCM_CREDENTIALS; the server must not
+ * believe ones that differ from the connecting process. */
+static void
+raw_forged_creds(void)
+{
+	struct sockaddr_un a;
+	struct {
+		struct qb_ipc_request_header hdr;
+		uint32_t max;
+	} __attribute__ ((aligned(8))) req;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+	struct ucred uc = { .pid = getpid(), .uid = 4321, .gid = 4321 };
+	struct iovec iov = { &req, sizeof(req) };
+	struct msghdr m;
+	struct cmsghdr *cm;
+	char rbuf[256];
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	strncpy(a.sun_path + 1, svc, 106);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	memset(&req, 0, sizeof(req));
+	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
+	req.hdr.size = sizeof(req);
+	req.max = 12328;
+	memset(&m, 0, sizeof(m));
+	memset(&ctl, 0, sizeof(ctl));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctl.buf;
+	m.msg_controllen = sizeof(ctl.buf);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_CREDENTIALS;
+	cm->cmsg_len = CMSG_LEN(sizeof(uc));
+	memcpy(CMSG_DATA(cm), &uc, sizeof(uc));
+	if (sendmsg(fd, &m, 0) < 0) {
+		ck_assert_int_eq(errno, EPERM);	/* not privileged: fine */
+	} else {
+		/* closed without an answer */
+		ck_assert_int_eq(recv(fd, rbuf, sizeof(rbuf), 0), 0);
+	}
+	close(fd);
+}
+
 START_TEST(test_ipc_hostile_requests)
 {
 	char buf[64];
@@ -1242,6 +1294,7 @@ START_TEST(test_ipc_hostile_requests)
 		usleep(20000);
 	}
 	ck_assert_int_eq(fd_count(server_pid), fds_before);
+	raw_forged_creds();
 	for (int v = 0; v < 3; v++) {
 		raw_bad_request(v, _i);
 	}
