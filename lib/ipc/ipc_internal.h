@@ -231,8 +231,9 @@ struct qb_ipcs_connection {
 	/* SOCKET */
 	int us_req_fd;
 	int us_ev_fd;
-	int32_t us_req_connected;
+	int32_t us_req_connected;	/* lazily connected to the client */
 	int32_t us_ev_connected;
+	int32_t us_req_polled;
 	struct ipc_us_control *us_ctl;
 	char us_ctl_path[IPC_STR_MAX];
 	char us_base[IPC_STR_MAX];

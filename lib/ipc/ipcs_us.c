@@ -225,7 +225,7 @@ us_poll_add(struct qb_ipcs_connection *c)
 	if (rc < 0) {
 		return rc;
 	}
-	c->us_req_connected |= 2;	/* bit 1: request fd is polled */
+	c->us_req_polled = 1;
 	return 0;
 }
 
@@ -238,16 +238,16 @@ us_poll_del(struct qb_ipcs_connection *c)
 		(void)s->poll.dispatch_del(c->setup_fd);
 		c->setup_polled = 0;
 	}
-	if (c->us_req_connected & 2) {
+	if (c->us_req_polled) {
 		(void)s->poll.dispatch_del(c->us_req_fd);
-		c->us_req_connected &= ~2;
+		c->us_req_polled = 0;
 	}
 }
 
 static void
 us_poll_update(struct qb_ipcs_connection *c)
 {
-	if (c->us_req_connected & 2) {
+	if (c->us_req_polled) {
 		(void)c->service->poll.dispatch_mod(c->prio, c->us_req_fd,
 						   ipcs_conn_poll_events(c), c,
 						   us_req_dispatch);
@@ -379,13 +379,13 @@ us_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 	struct msghdr m;
 	ssize_t n;
 
-	if (!(*flag & 1)) {
+	if (!*flag) {
 		int32_t rc = dgram_connect(fd, c->us_base,
 					   event ? "event" : "response");
 		if (rc < 0) {
 			return rc;
 		}
-		*flag |= 1;
+		*flag = 1;
 	}
 	memset(&m, 0, sizeof(m));
 	m.msg_iov = (struct iovec *)iov;
