@@ -3,7 +3,8 @@
  * Built against the distro headers; runs on whichever libqb.so.100 the
  * loader finds, talking to an ipc_server that may run on the other one.
  *
- * usage: ipc_client NAME SERVER_PID
+ * usage: ipc_client NAME SERVER_PID [crash]
+ * (with "crash": only the dead-server session, see crash_session())
  * Prints one line per checked step; exits 0 when every step passed.
  */
 #include <dirent.h>
@@ -419,19 +420,70 @@ static void test_killed_client(qb_ipcc_connection_t *c)
 		ok("client SIGKILLed mid-request: server survived, destroyed it, /dev/shm clean");
 }
 
+/* The server dies (SIGKILL) while this client waits for an answer: the
+ * client must notice (an error, not an endless timeout), report itself
+ * disconnected, refuse further sends and disconnect without trouble. */
+static int crash_session(void)
+{
+	qb_ipcc_connection_t *c = qb_ipcc_connect(service, 0);
+	struct qb_ipc_request_header r;
+	char buf[256];
+	ssize_t rc;
+
+	if (!c) {
+		fail("crash: qb_ipcc_connect: %s", strerror(errno));
+		return 1;
+	}
+	if (simple_request(c, IPCW_STATS, buf, sizeof(buf), "crash: first request") < 0)
+		return 1;
+	ipcw_req_init(&r, sizeof(r), IPCW_CRASH);
+	rc = qb_ipcc_send(c, &r, sizeof(r));
+	if (rc != (ssize_t)sizeof(r)) {
+		fail("crash: send returned %zd", rc);
+		return 1;
+	}
+	long long give_up = now_ms() + TIMEOUT_MS;
+	do {
+		rc = qb_ipcc_recv(c, buf, sizeof(buf), 200);
+	} while ((rc == -ETIMEDOUT || rc == -EAGAIN) && now_ms() < give_up);
+	if (rc >= 0 || rc == -ETIMEDOUT || rc == -EAGAIN)
+		fail("crash: recv after the server died returned %zd (%s), expected an error",
+		     rc, rc < 0 ? strerror((int)-rc) : "data");
+	else
+		ok("server killed: recv reports it");
+	if (qb_ipcc_is_connected(c))
+		fail("crash: qb_ipcc_is_connected still 1 after the server died");
+	ipcw_req_init(&r, sizeof(r), IPCW_ECHO);
+	rc = qb_ipcc_send(c, &r, sizeof(r));
+	if (rc >= 0 || rc == -EAGAIN)
+		fail("crash: send to a dead server returned %zd", rc);
+	qb_ipcc_disconnect(c);
+	c = qb_ipcc_connect(service, 0);
+	if (c) {
+		fail("crash: connect to a dead service succeeded");
+		qb_ipcc_disconnect(c);
+	} else {
+		ok("dead server: is_connected 0, send refused, disconnect, connect refused");
+	}
+	printf("%s\n", failures ? "client: FAILED" : "client: all steps passed");
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	qb_ipcc_connection_t *c;
 	struct ipcw_stats st;
 	char buf[256];
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s NAME SERVER_PID\n", argv[0]);
+	if (argc < 3 || (argc == 4 && strcmp(argv[3], "crash") != 0) || argc > 4) {
+		fprintf(stderr, "usage: %s NAME SERVER_PID [crash]\n", argv[0]);
 		return 2;
 	}
 	service = argv[1];
 	server_pid = (pid_t)atoi(argv[2]);
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 4)
+		return crash_session();
 
 	c = qb_ipcc_connect(service, IPCW_BIG_BUF);
 	if (!c) {

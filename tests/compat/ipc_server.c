@@ -7,7 +7,8 @@
  *
  * usage: ipc_server NAME shm|socket READYFILE
  * Writes "ready" to READYFILE once the service listens; exits 0 after an
- * IPCW_QUIT request (or SIGTERM) and an orderly qb_ipcs_destroy().
+ * IPCW_QUIT request (or SIGTERM) and an orderly qb_ipcs_destroy(); dies by
+ * SIGKILL on an IPCW_CRASH request.
  */
 #include <errno.h>
 #include <poll.h>
@@ -210,6 +211,9 @@ static int32_t on_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 		break;
 	case IPCW_STATS:
 		do_stats(c);
+		break;
+	case IPCW_CRASH:
+		raise(SIGKILL);
 		break;
 	case IPCW_QUIT:
 		respond(c, req->id, 0, NULL, 0);

@@ -20,6 +20,7 @@ enum ipcw_req {
 	IPCW_HOLD = 5,		/* respond only after IPCW_HOLD_MS (to a killed client) */
 	IPCW_STATS = 6,		/* respond with struct ipcw_stats */
 	IPCW_QUIT = 7,		/* respond, then the server shuts down */
+	IPCW_CRASH = 8,		/* the server SIGKILLs itself (no response) */
 };
 #define IPCW_RESP(id) ((id) + 100)
 #define IPCW_EVENT 200
