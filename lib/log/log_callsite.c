@@ -50,9 +50,17 @@ struct fast_entry {
 	struct fast_entry *next;
 };
 
+/* Legacy arrays given to qb_log_callsites_register(), newest first. The
+ * library's own callsites appear in this list too, as "internal" blocks
+ * of DUMP_BLOCK in creation order, because qb_log_callsites_dump() shows
+ * them the way libqb 2.0 stored them (arrays of 16). */
+#define DUMP_BLOCK 16
+struct cs_entry;
 struct registered_range {
 	struct qb_log_callsite *start;
 	struct qb_log_callsite *stop;
+	struct cs_entry *first;		/* internal block: its first entry */
+	int internal;
 	struct registered_range *next;
 };
 
@@ -230,6 +238,16 @@ static struct cs_entry *entry_create(const char *message_id,
 		cs_state.all_tail->all_next = e;
 	else
 		cs_state.all_head = e;
+	if (cs_state.count % DUMP_BLOCK == 0) {
+		struct registered_range *r = calloc(1, sizeof(*r));
+
+		if (r != NULL) {
+			r->internal = 1;
+			r->first = e;
+			r->next = cs_state.ranges;
+			cs_state.ranges = r;
+		}
+	}
 	cs_state.all_tail = e;
 	cs_state.count++;
 	return e;
@@ -358,7 +376,7 @@ void qb_log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg),
 		if (e->cs.lineno > 0)
 			fn(&e->cs, arg);
 	for (r = cs_state.ranges; r; r = r->next)
-		for (c = r->start; c < r->stop; c++)
+		for (c = r->start; !r->internal && c < r->stop; c++)
 			if (c->lineno > 0)
 				fn(c, arg);
 }
@@ -411,7 +429,7 @@ int32_t qb_log_callsites_register(struct qb_log_callsite *start,
 		return -EINVAL;
 	qb_log_cs_lock();
 	for (r = cs_state.ranges; r; r = r->next) {
-		if (r->start == start || r->stop == stop) {
+		if (!r->internal && (r->start == start || r->stop == stop)) {
 			qb_log_cs_unlock();
 			return -EEXIST;
 		}
@@ -437,22 +455,44 @@ int32_t qb_log_callsites_register(struct qb_log_callsite *start,
 	return 0;
 }
 
-static void dump_one(struct qb_log_callsite *cs, void *arg)
+static void dump_one(const struct qb_log_callsite *cs)
 {
-	printf("%-24s %-20s %5u %-8s 0x%08x 0x%08x %s\n", cs->filename,
-	       cs->function, cs->lineno, qb_log_priority2str(cs->priority),
-	       cs->targets, cs->tags, cs->format);
+	if (cs->lineno > 0)
+		printf("%12s %6u %16u %16u\n", cs->filename, cs->lineno,
+		       cs->targets, cs->tags);
 }
 
+/* Same layout as libqb 2.0 (one block per callsite array). */
 void qb_log_callsites_dump(void)
 {
-	if (!qb_log_is_initialised())
-		return;
+	struct registered_range *r;
+	const struct cs_entry *e;
+	const struct qb_log_callsite *c;
+	int n = 0;
+
 	qb_log_cs_lock();
-	printf("Callsites: %u\n", cs_state.count);
-	printf("%-24s %-20s %5s %-8s %-10s %-10s %s\n", "file", "function",
-	       "line", "priority", "targets", "tags", "format");
-	qb_log_cs_foreach(dump_one, NULL);
+	for (r = cs_state.ranges; r; r = r->next)
+		n++;
+	printf("Callsite Database [%d]\n", n);
+	printf("---------------------\n");
+	for (r = cs_state.ranges; r; r = r->next) {
+		int i;
+
+		if (r->internal)
+			printf(" start %p - stop %p\n", (void *)r->first,
+			       (void *)(r->first + DUMP_BLOCK));
+		else
+			printf(" start %p - stop %p\n", (void *)r->start,
+			       (void *)r->stop);
+		printf("filename    lineno targets         tags\n");
+		if (r->internal)
+			for (e = r->first, i = 0; e && i < DUMP_BLOCK;
+			     e = e->all_next, i++)
+				dump_one(&e->cs);
+		else
+			for (c = r->start; c < r->stop; c++)
+				dump_one(c);
+	}
 	qb_log_cs_unlock();
 }
 

@@ -50,6 +50,8 @@ static struct qb_log_callsite legacy[2] = {
 
 int main(void)
 {
+	int i;
+
 	qb_log_init("flt", LOG_USER, LOG_INFO);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 	slot = qb_log_custom_open(show, NULL, NULL, NULL);
@@ -144,9 +146,13 @@ int main(void)
 	printf("legacy targets %u %u\n", legacy[0].targets & (1U << slot) ? 1 : 0,
 	       legacy[1].targets & (1U << slot) ? 1 : 0);
 	qb_log_real_(&legacy[0]);
+	for (i = 100; i < 130; i++)	/* several blocks of 16 in the dump */
+		lg("many.c", "many", LOG_DEBUG, i);
+	qb_log_callsites_dump();
 
 	qb_log_custom_close(slot);
 	qb_log_fini();
+	qb_log_callsites_dump();
 	printf("after fini %d %d\n",
 	       qb_log_filter_ctl(1, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", 7),
 	       qb_log_filter_fn_set(NULL));
