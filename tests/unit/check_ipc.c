@@ -279,6 +279,34 @@ START_TEST(test_ipc_events)
 }
 END_TEST
 
+/* Many events the client does not read at once: on SHM the notification
+ * bytes outgrow the socket buffer and the server must send them later. */
+START_TEST(test_ipc_event_burst)
+{
+	char buf[256];
+	qb_ipcc_connection_t *c;
+	int sent, got = 0;
+
+	server_start("burst", _i);
+	c = client_connect(256 * 1024);
+	ck_assert_int_gt(request(c, IPC_T_BURST, "3000", buf, sizeof(buf)), 0);
+	sent = atoi(buf + sizeof(struct qb_ipc_response_header));
+	ck_assert_int_gt(sent, 100);
+	while (got < sent) {
+		ssize_t r = qb_ipcc_event_recv(c, buf, sizeof(buf), 2000);
+
+		ck_assert_msg(r == sizeof(struct qb_ipc_response_header),
+			      "event %d of %d: %zd", got, sent, r);
+		got++;
+	}
+	ck_assert_int_eq(qb_ipcc_event_recv(c, buf, sizeof(buf), 100), -EAGAIN);
+	/* the connection still works both ways */
+	ck_assert_int_gt(request(c, IPC_T_ECHO, "after", buf, sizeof(buf)), 0);
+	qb_ipcc_disconnect(c);
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
 /* ---- 1 MiB messages --------------------------------------------------------- */
 
 START_TEST(test_ipc_big)
@@ -1338,6 +1366,7 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_ipc_bad_args);
 	tcase_add_loop_test(tc, test_ipc_txrx, first, last);
 	tcase_add_loop_test(tc, test_ipc_events, first, last);
+	tcase_add_loop_test(tc, test_ipc_event_burst, first, last);
 	tcase_add_loop_test(tc, test_ipc_big, first, last);
 	tcase_add_loop_test(tc, test_ipc_timeouts, first, last);
 	tcase_add_loop_test(tc, test_ipc_flow_control, first, last);

@@ -11,6 +11,8 @@
  *   IPC_T_STATS       respond with the connection's stats_2
  *   IPC_T_EXIT        stop the server loop
  *   IPC_T_NOREPLY     consume without response
+ *   IPC_T_BURST       send atoi(payload) events (stop at the first error),
+ *                     respond with the number sent as the payload text
  */
 #ifndef IPC_TEST_SERVER_H
 #define IPC_TEST_SERVER_H
@@ -33,6 +35,7 @@ enum {
 	IPC_T_STATS,
 	IPC_T_EXIT,
 	IPC_T_NOREPLY,
+	IPC_T_BURST,
 	IPC_T_AUTH_REFUSE = 100,
 };
 
@@ -264,6 +267,22 @@ ts_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 	case IPC_T_NOREPLY:
 		free(buf);
 		return 0;
+	case IPC_T_BURST: {
+		int want = atoi(buf + sizeof(*res));
+		int sent = 0;
+		struct qb_ipc_response_header ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.id = IPC_T_BURST;
+		ev.size = sizeof(ev);
+		while (sent < want && qb_ipcs_event_send(c, &ev, sizeof(ev)) ==
+		       (ssize_t)sizeof(ev)) {
+			sent++;
+		}
+		res->size = (int32_t)(sizeof(*res) + 16);
+		snprintf(buf + sizeof(*res), 16, "%d", sent);
+		break;
+	}
 	default:
 		break;
 	}
