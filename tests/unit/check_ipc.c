@@ -239,8 +239,12 @@ START_TEST(test_ipc_txrx)
 	qb_ipcc_context_set(c, buf);
 	ck_assert_ptr_eq(qb_ipcc_context_get(c), buf);
 	qb_ipcc_disconnect(c);
-	ck_assert_int_eq(server_stop(), 0);
-	ck_assert_int_eq(shm_leftovers(getpid()), 0);
+	{
+		pid_t spid = server_pid;
+
+		ck_assert_int_eq(server_stop(), 0);
+		ck_assert_int_eq(shm_leftovers(spid), 0);
+	}
 }
 END_TEST
 
