@@ -478,6 +478,9 @@ static int spec_add_num(char *spec, size_t cap, size_t *len, long long num,
 	if ((unsigned long long)num > out_cap) {
 		num = (long long)out_cap;
 	}
+	if (*len >= cap) {
+		return -1;
+	}
 	n = snprintf(spec + *len, cap - *len, "%lld", num);
 	if (n < 0 || (size_t)n >= cap - *len) {
 		return -1;
@@ -560,6 +563,9 @@ static const char *render_spec(struct render *r, const char *pct)
 		if (*q == '*') {
 			if (render_take(r, &i32, sizeof(i32)) != 0) {
 				return NULL;
+			}
+			if (sl >= sizeof(spec) - 8) {
+				return q + 1;	/* absurd spec: drop it */
 			}
 			if (i32 < 0) {
 				spec[sl++] = '-';

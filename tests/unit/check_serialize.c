@@ -194,6 +194,23 @@ START_TEST(test_reader_robust)
 	qb_log_blackbox_render(text, sizeof(text), "%999999999999d\0\1\0\0\0", 20);
 	ck_assert_uint_eq(strlen(text), sizeof(text) - 1);
 	ck_assert_uint_eq(qb_log_blackbox_render(text, 0, "x", 2), 0);
+	/* negative '*' values right at the end of the rebuilt spec buffer must
+	 * not write past it (found by fuzz_blackbox): 27 stars of -1 fill it,
+	 * a flag, then more stars */
+	{
+		char rec2[256];
+		int32_t minus = -1;
+		int k;
+
+		rec2[0] = '%';
+		memset(rec2 + 1, '*', 27);
+		memcpy(rec2 + 28, "+******d", 9);
+		for (k = 0; k < 33; k++) {
+			memcpy(rec2 + 37 + 4 * k, &minus, 4);
+		}
+		qb_log_blackbox_render(text, sizeof(text), rec2, 37 + 4 * 33);
+		ck_assert_uint_lt(strlen(text), sizeof(text));
+	}
 	/* random records: never crash, always terminated */
 	for (round = 0; round < 4000; round++) {
 		len = (size_t)(rand_r(&seed) % sizeof(rec));
