@@ -78,30 +78,27 @@ static uint32_t ht_bucket_of(const struct hashtable *ht, uint32_t h)
 	return ((h >> ht->order) ^ h) & (uint32_t)(ht->nbuckets - 1);
 }
 
-static struct ht_node *ht_find(struct hashtable *ht, const char *key)
+/* Live node with this key, or NULL; *last gets the chain's final node so
+ * an insert can append without walking again. */
+static struct ht_node *ht_lookup(struct hashtable *ht, const char *key,
+				 uint32_t h, struct ht_node **last)
 {
-	uint32_t h = ht_hash(key);
 	struct ht_node *n = ht->buckets[ht_bucket_of(ht, h)].head;
 
+	*last = NULL;
 	for (; n; n = n->next) {
+		*last = n;
 		if (n->hash == h && !n->removed && strcmp(n->key, key) == 0)
 			return n;
 	}
 	return NULL;
 }
 
-static void ht_link(struct hashtable *ht, struct ht_node *n)
+static struct ht_node *ht_find(struct hashtable *ht, const char *key)
 {
-	struct ht_node **pos = &ht->buckets[n->bucket].head;
-	struct ht_node *last = NULL;
+	struct ht_node *last;
 
-	while (*pos) {
-		last = *pos;
-		pos = &last->next;
-	}
-	n->next = NULL;
-	n->prev = last;
-	*pos = n;
+	return ht_lookup(ht, key, ht_hash(key), &last);
 }
 
 static void ht_unlink(struct hashtable *ht, struct ht_node *n)
@@ -139,7 +136,9 @@ static void ht_unpin(struct hashtable *ht, struct ht_node *n)
 static void hashtable_put(struct qb_map *m, const char *key, const void *value)
 {
 	struct hashtable *ht = to_ht(m);
-	struct ht_node *n = ht_find(ht, key);
+	uint32_t h = ht_hash(key);
+	struct ht_node *last;
+	struct ht_node *n = ht_lookup(ht, key, h, &last);
 
 	if (n) {
 		const char *old_key = n->key;
@@ -157,10 +156,16 @@ static void hashtable_put(struct qb_map *m, const char *key, const void *value)
 		return;
 	n->key = key;
 	n->value = (void *)value;
-	n->hash = ht_hash(key);
-	n->bucket = ht_bucket_of(ht, n->hash);
-	ht_link(ht, n);
+	n->hash = h;
+	n->bucket = ht_bucket_of(ht, h);
+	n->prev = last;
+	if (last)
+		last->next = n;
+	else
+		ht->buckets[n->bucket].head = n;
 	m->count++;
+	if (n->notifiers.head == NULL && ht->global.head == NULL)
+		return;		/* nobody to tell */
 	n->pins++;
 	ht_fire(ht, n, QB_MAP_NOTIFY_INSERTED, key, NULL, value);
 	ht_unpin(ht, n);
@@ -184,6 +189,13 @@ static int32_t hashtable_rm(struct qb_map *m, const char *key)
 	if (n->pins) {
 		n->pending = 1;
 		m->count--;
+		return 1;
+	}
+	if (n->notifiers.head == NULL && ht->global.head == NULL) {
+		/* nobody to tell */
+		m->count--;
+		ht_unlink(ht, n);
+		free(n);
 		return 1;
 	}
 	n->pins++;
