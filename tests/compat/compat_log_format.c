@@ -118,7 +118,14 @@ int main(void)
 	with_format("%f|%n|%l|%b");
 	qb_log_from_external_source(NULL, NULL, "nulls %d", LOG_NOTICE, 43, 0,
 				    43);
-	qb_log_custom_close(slot);
+	/* the same target through the log thread; fini drains it */
+	with_format("[%p] %b");
+	printf("threaded %d start %d\n",
+	       qb_log_ctl(slot, QB_LOG_CONF_THREADED, QB_TRUE),
+	       qb_log_thread_start());
+	fflush(stdout);
+	for (i = 0; i < 5; i++)
+		qb_log(LOG_NOTICE, "queued %d" QB_XS "ext", i);
 	qb_log_fini();
 	return 0;
 }
