@@ -352,6 +352,98 @@ static void trie_only(void)
 	qb_map_destroy(m);
 }
 
+
+/* The way corosync's cmap uses a trie: each value is a heap item that
+ * holds its own key, the FREE notifier frees the item, trackers watch
+ * prefixes recursively, and a prefix is deleted by iterating over it. */
+struct cmap_item {
+	char *key;
+	char value[16];
+};
+
+static struct cmap_item *cmap_item_new(const char *key, const char *value)
+{
+	struct cmap_item *it = calloc(1, sizeof(*it));
+
+	it->key = strdup(key);
+	snprintf(it->value, sizeof(it->value), "%s", value);
+	return it;
+}
+
+static void cmap_free_cb(uint32_t event, char *key, void *old_value,
+			 void *value, void *user_data)
+{
+	struct cmap_item *old = old_value;
+
+	if (old != NULL && old != value) {
+		printf("    free %s=%s\n", old->key, old->value);
+		free(old->key);
+		free(old);
+	}
+}
+
+static void cmap_track_cb(uint32_t event, char *key, void *old_value,
+			  void *value, void *user_data)
+{
+	const struct cmap_item *o = old_value, *n = value;
+
+	printf("    track[%s] %s %s: %s -> %s\n", S(user_data), ev_name(event),
+	       key, o ? o->value : "-", n ? n->value : "-");
+}
+
+static void cmap_set(const char *key, const char *value)
+{
+	struct cmap_item *it = cmap_item_new(key, value);
+
+	printf("  set %s=%s\n", key, value);
+	qb_map_put(cur_map, it->key, it);
+}
+
+static void cmap_like(void)
+{
+	qb_map_t *m = qb_trie_create();
+	qb_map_iter_t *it;
+	const char *k;
+	void *v;
+	int32_t track = QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED |
+			QB_MAP_NOTIFY_REPLACED;
+
+	cur_map = m;
+	printf("== cmap-like trie\n");
+	printf("  free cb = %d\n", qb_map_notify_add(m, NULL, cmap_free_cb,
+						       QB_MAP_NOTIFY_FREE, NULL));
+	printf("  track totem. = %d\n",
+	       qb_map_notify_add(m, "totem.", cmap_track_cb,
+				 track | QB_MAP_NOTIFY_RECURSIVE, "totem."));
+	printf("  track nodelist.node.0.ring0_addr = %d\n",
+	       qb_map_notify_add(m, "nodelist.node.0.ring0_addr",
+				 cmap_track_cb, track, "addr"));
+	cmap_set("totem.version", "2");
+	cmap_set("totem.cluster_name", "test");
+	cmap_set("totem.interface.0.bindnetaddr", "127.0.0.1");
+	cmap_set("nodelist.node.0.ring0_addr", "127.0.0.1");
+	cmap_set("nodelist.node.0.nodeid", "1");
+	cmap_set("totem.cluster_name", "renamed");
+	cmap_set("nodelist.node.0.ring0_addr", "::1");
+	printf("  count %zu\n", qb_map_count_get(m));
+	it = qb_map_pref_iter_create(m, "totem.");
+	while ((k = qb_map_iter_next(it, &v)) != NULL)
+		printf("  %s = %s\n", k, ((struct cmap_item *)v)->value);
+	qb_map_iter_free(it);
+	printf("  delete_r totem.\n");
+	it = qb_map_pref_iter_create(m, "totem.");
+	while ((k = qb_map_iter_next(it, &v)) != NULL)
+		printf("  rm %s -> %d\n", k, qb_map_rm(m, k));
+	qb_map_iter_free(it);
+	printf("  count %zu\n", qb_map_count_get(m));
+	printf("  untrack totem. = %d\n",
+	       qb_map_notify_del_2(m, "totem.", cmap_track_cb,
+				   track | QB_MAP_NOTIFY_RECURSIVE, "totem."));
+	cmap_set("totem.version", "3");
+	printf("  destroy\n");
+	qb_map_destroy(m);
+}
+
 static void hashtable_sizes(void)
 {
 	size_t sizes[] = { 0, 1, 7, 8, 100, 1000 };
@@ -383,6 +475,7 @@ int main(void)
 	cur_sorted = 0;
 	common("trie", qb_trie_create(), 1, 0);
 	trie_only();
+	cmap_like();
 	hashtable_sizes();
 	return 0;
 }
