@@ -14,6 +14,8 @@ marker=$1
 prog=${marker%.compat}
 srcmarker=$marker
 [ -f "$srcmarker" ] || srcmarker="${top_srcdir:-.}/$marker"
+# a VPATH build names the marker in the source tree; the program is in ours
+[ -x "$prog" ] || prog=${top_builddir:-.}/tests/compat/${prog##*/}
 [ -x "$prog" ] || { echo "compat: $prog not built"; exit 99; }
 if [ -n "${QB_SANITIZERS:-}" ]; then
 	echo "compat: skipped in sanitizer builds (uninstrumented program, instrumented library)"
