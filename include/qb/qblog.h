@@ -34,7 +34,9 @@
  * blackbox files are renamed to the child's pid. A child created with a raw
  * clone() system call or vfork() does not run those handlers; such a child
  * must call qb_log_reflect_pid() before logging (vfork children should not
- * log at all).
+ * log at all). A logger callback may fork, but must not do so while another
+ * thread reconfigures that logger's own slot (the fork handlers would wait
+ * for each other).
  */
 #ifndef QB_LOG_H_DEFINED
 #define QB_LOG_H_DEFINED

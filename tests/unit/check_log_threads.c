@@ -240,13 +240,13 @@ static void pipe_logger(int32_t t, struct qb_log_callsite *cs,
 		_exit(3);
 }
 
-static volatile int stop_spam;
+static int stop_spam;
 
 static void *spam_forever(void *arg)
 {
 	long i = 0;
 
-	while (!stop_spam)
+	while (!__atomic_load_n(&stop_spam, __ATOMIC_RELAXED))
 		qb_log(LOG_INFO, "parent spam %ld", i++);
 	return NULL;
 }
@@ -284,7 +284,7 @@ START_TEST(test_fork_while_threads_log)
 	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, 1), 0);
 	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE,
 			  "*", LOG_TRACE);
-	stop_spam = 0;
+	__atomic_store_n(&stop_spam, 0, __ATOMIC_RELAXED);
 	for (i = 0; i < 4; i++)
 		pthread_create(&th[i], NULL, spam_forever, NULL);
 
@@ -306,7 +306,7 @@ START_TEST(test_fork_while_threads_log)
 			ok++;
 		ck_assert_int_lt(time(NULL) - start, 60);
 	}
-	stop_spam = 1;
+	__atomic_store_n(&stop_spam, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	close(pfd[1]);
