@@ -269,26 +269,36 @@ static uint32_t *bb_seq(void)
 	return &bb_owner(qb_log_bb.rb)->seq;
 }
 
-/* Enter the ring as a writer; waits while a dump copies it. */
+/*
+ * Enter the ring as a writer (writer_lock held); waits while a dump copies
+ * it.  seq is odd while we are inside: dumps (and a forked child taking a
+ * copy) look at it.  Only writers, serialised by writer_lock, change seq,
+ * so plain loads suffice; one full fence orders "seq is odd" before our
+ * look at `dumping` (the dump does the mirror image).
+ */
 static void bb_writer_enter(void)
 {
+	uint32_t *seq = bb_seq();
+	uint32_t even = __atomic_load_n(seq, __ATOMIC_RELAXED) & ~1u;
+
 	for (;;) {
-		atomic_store(&qb_log_bb.writing, 1);
-		if (!atomic_load(&qb_log_bb.dumping)) {
+		__atomic_store_n(seq, even + 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (!atomic_load_explicit(&qb_log_bb.dumping, memory_order_relaxed)) {
 			break;
 		}
-		atomic_store(&qb_log_bb.writing, 0);
+		__atomic_store_n(seq, even, __ATOMIC_RELEASE);
 		while (atomic_load(&qb_log_bb.dumping)) {
 			sched_yield();
 		}
 	}
-	__atomic_add_fetch(bb_seq(), 1, __ATOMIC_ACQ_REL);
 }
 
 static void bb_writer_leave(void)
 {
-	__atomic_add_fetch(bb_seq(), 1, __ATOMIC_RELEASE);
-	atomic_store(&qb_log_bb.writing, 0);
+	uint32_t *seq = bb_seq();
+
+	__atomic_store_n(seq, __atomic_load_n(seq, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
 }
 
 static ssize_t bb_serialize(char *out, size_t max_len, const char *fmt, ...)
@@ -551,6 +561,5 @@ void qb_log_blackbox_atfork_child(void)
 {
 	/* only the forking thread exists now: nobody else holds the lock */
 	pthread_mutex_init(&qb_log_bb.writer_lock, NULL);
-	atomic_store(&qb_log_bb.writing, 0);
 	atomic_store(&qb_log_bb.dumping, 0);
 }

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +68,18 @@ static int dump_write_all(int fd, const void *buf, size_t len)
  * may be the very thread we interrupted, so we must not wait forever. */
 static void dump_wait_for_writer(void)
 {
+	const volatile char *hdr = qb_log_bb.hdr;
+	uint32_t *seq;
 	int spins;
 
-	for (spins = 0; spins < 20000 && atomic_load(&qb_log_bb.writing); spins++) {
+	if (hdr == NULL) {
+		return;
+	}
+	/* the owner record's seq is odd while a record is being written */
+	seq = (uint32_t *)(hdr + QB_BB_RB_USER_OFFSET +
+			   offsetof(struct qb_log_blackbox_owner, seq));
+	for (spins = 0; spins < 20000 && (__atomic_load_n(seq, __ATOMIC_ACQUIRE) & 1);
+	     spins++) {
 		sched_yield();
 	}
 }

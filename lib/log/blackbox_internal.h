@@ -81,7 +81,6 @@ struct qb_ringbuffer_s;
 
 struct qb_log_blackbox_state {
 	pthread_mutex_t writer_lock;	/* serialises record writers */
-	atomic_int writing;		/* a writer is inside the ring */
 	atomic_int dumping;		/* number of write_to_file calls copying the ring */
 	struct qb_ringbuffer_s *rb;	/* NULL: no ring */
 	volatile char *hdr;		/* ring header (shared mapping) */

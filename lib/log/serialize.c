@@ -228,7 +228,7 @@ static size_t ser_format_copy(const char *fmt, char *buf, size_t cap,
 			ser_put(&o, p, (size_t)(s.flags_end - p));
 			ser_put(&o, lt, strlen(lt));
 			ser_put(&o, &s.conv, 1);
-			if (*rc == 0) {
+			if (v != NULL && *rc == 0) {
 				*rc = ser_store_value(v, &s, ap);
 			}
 		}
@@ -388,15 +388,19 @@ static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list
 	}
 }
 
-/* Values are gathered here first: the format copy, whose length is only
- * known at the end, comes before them in the record. */
-#define SER_VALS_MAX 8192
+/* Up to this max_len, values are gathered in a small stack buffer while
+ * the format copy is written (one pass; the copy's length, which decides
+ * where values go, is only known at the end).  Larger limits take two
+ * passes instead of a big stack frame. */
+#define SER_FAST_MAX 1024
 
 ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
 			       const char *fmt, va_list ap)
 {
-	char vals[SER_VALS_MAX];
+	char vals[SER_FAST_MAX];
 	struct ser_vals v;
+	struct ser_spec s;
+	const char *p;
 	size_t flen;
 	va_list aq;
 	int rc = 0;
@@ -404,18 +408,35 @@ ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
 	if (serialize == NULL || fmt == NULL || max_len == 0) {
 		return (ssize_t)max_len;
 	}
-	v.buf = vals;
-	v.pos = 0;
-	v.limit = max_len < sizeof(vals) ? max_len : sizeof(vals);
 	va_copy(aq, ap);
-	flen = ser_format_copy(fmt, serialize, max_len - 1, &v, &aq, &rc);
+	if (max_len <= sizeof(vals)) {
+		v.buf = vals;
+		v.pos = 0;
+		v.limit = max_len;
+		flen = ser_format_copy(fmt, serialize, max_len - 1, &v, &aq, &rc);
+		if (rc == 0 && flen + 1 + v.pos <= max_len - 1) {
+			memcpy(serialize + flen + 1, vals, v.pos);
+		}
+	} else {
+		flen = ser_format_copy(fmt, serialize, max_len - 1, NULL, NULL, &rc);
+		v.buf = serialize;
+		v.pos = 0;
+		v.limit = max_len - 1 - (flen + 1 < max_len - 1 ? flen + 1 : max_len - 1);
+		v.buf = serialize + (flen + 1 < max_len - 1 ? flen + 1 : max_len - 1);
+		for (p = strchr(fmt, '%'); p != NULL && rc == 0; p = strchr(p, '%')) {
+			ser_spec_parse(p, &s);
+			if (s.known) {
+				rc = ser_store_value(&v, &s, &aq);
+			}
+			p = s.next;
+		}
+	}
 	va_end(aq);
 	/* A complete record must leave at least one byte of max_len unused. */
 	if (rc != 0 || flen + 1 + v.pos > max_len - 1) {
 		return (ssize_t)max_len;
 	}
 	serialize[flen] = '\0';
-	memcpy(serialize + flen + 1, vals, v.pos);
 	return (ssize_t)(flen + 1 + v.pos);
 }
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,6 +306,52 @@ START_TEST(test_threads_lose_nothing)
 }
 END_TEST
 
+static atomic_int keep_logging;
+static atomic_long busy_logged;
+
+static void *busy_logger(void *arg)
+{
+	long id = (long)arg;
+	long i = 0;
+
+	while (atomic_load(&keep_logging)) {
+		qb_log(LOG_INFO, "busy %ld %ld %s", id, i++, "payload of some length");
+		atomic_fetch_add(&busy_logged, 1);
+	}
+	return NULL;
+}
+
+/* Dumps taken while threads log (a small ring, wrapping all the time) are
+ * always consistent: every one prints without error. */
+START_TEST(test_dump_while_logging)
+{
+	pthread_t th[3];
+	char *out;
+	long i;
+	int d;
+
+	ck_assert_int_eq(enable(16384), 0);
+	atomic_store(&keep_logging, 1);
+	for (i = 0; i < 3; i++) {
+		pthread_create(&th[i], NULL, busy_logger, (void *)i);
+	}
+	while (atomic_load(&busy_logged) < 100) {
+		usleep(1000);
+	}
+	for (d = 0; d < 40; d++) {
+		ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), 40 + 20480);
+		ck_assert_int_eq(print_to(dump, &out), 0);
+		ck_assert_ptr_null(strstr(out, "ERROR"));
+		ck_assert_ptr_nonnull(strstr(out, ": busy "));
+		free(out);
+	}
+	atomic_store(&keep_logging, 0);
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+	}
+}
+END_TEST
+
 START_TEST(test_fork_moves_child)
 {
 	char parent_hdr[512], child_hdr[512];
@@ -462,6 +509,7 @@ int main(void)
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_live_file);
 	tcase_add_test(tc, test_threads_lose_nothing);
+	tcase_add_test(tc, test_dump_while_logging);
 	tcase_add_test(tc, test_fork_moves_child);
 	tcase_add_test(tc, test_fork_format_pid);
 	tcase_add_test(tc, test_fork_quiet_child);
