@@ -593,6 +593,8 @@ START_TEST(test_low_fds)
 
 	/* the limit is read once per process: this test runs in its own
 	 * forked child (check's default) and no loop ran before in it */
+	if (getenv("CK_FORK") && strcmp(getenv("CK_FORK"), "no") == 0)
+		return;	/* needs a fresh process; its low limit would outlive it */
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	rl.rlim_cur = 60;	/* 10 usable by the loop */
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
