@@ -454,7 +454,7 @@ END_TEST
 
 START_TEST(test_processes)
 {
-	qb_ringbuffer_t *rb;
+	static qb_ringbuffer_t *rb;	/* still reachable in forked children (valgrind) */
 	qb_ringbuffer_t *peer;
 	uint32_t i;
 	uint32_t v;
@@ -663,7 +663,7 @@ START_TEST(test_chmod_chown)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	qb_ringbuffer_t *rb;
+	static qb_ringbuffer_t *rb;	/* still reachable in forked children (valgrind) */
 
 	make_name();
 	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0);
