@@ -7,8 +7,9 @@
  * again with the default action restored, so the process still dies the
  * usual way and a core dump is still produced where enabled.
  *
- * usage: crash_handler DIR segv|bus|abort|none
- *   writes DIR/crash_handler-<pid>.dump when it crashes.
+ * usage: crash_handler DIR segv|bus|abort|none [IDENT]
+ *   writes DIR/crash_handler-<pid>.dump when it crashes; IDENT (default
+ *   "crash_handler") names the blackbox.
  */
 #include <limits.h>
 #include <signal.h>
@@ -67,11 +68,11 @@ int main(int argc, char **argv)
 				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int i;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s DIR segv|bus|abort|none\n", argv[0]);
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: %s DIR segv|bus|abort|none [IDENT]\n", argv[0]);
 		return 2;
 	}
-	qb_log_init("crash_handler", LOG_USER, LOG_INFO);
+	qb_log_init(argc == 4 ? argv[3] : "crash_handler", LOG_USER, LOG_INFO);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 65536);

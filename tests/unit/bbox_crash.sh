@@ -6,12 +6,13 @@ set -u
 ex=${top_builddir:-.}/examples/crash_handler
 tool=${top_builddir:-.}/tools/qb-blackbox
 tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT
+ident=bbcrash$$
+trap 'rm -rf "$tmp"; rm -f /dev/shm/qb-$ident-*' EXIT
 ulimit -c 0
 fail=0
 for kind in segv:11 bus:7 abort:6; do
 	what=${kind%:*}; sig=${kind#*:}
-	"$ex" "$tmp" "$what" 2>/dev/null
+	"$ex" "$tmp" "$what" $ident 2>/dev/null
 	rc=$?
 	if [ $rc -ne $((128 + sig)) ]; then
 		echo "FAIL: $what: exit status $rc, want $((128 + sig))"; fail=1
@@ -27,9 +28,9 @@ for kind in segv:11 bus:7 abort:6; do
 	done
 	echo "ok: $what: died of signal $sig, dump holds $(grep -c '^[a-z]* *[A-Z][a-z][a-z] ' "$tmp/out") records"
 	# the crashed process could not clean up its blackbox: that is the evidence
-	ls /dev/shm/qb-crash_handler-"$pid"-*-blackbox-header >/dev/null 2>&1 ||
+	ls /dev/shm/qb-$ident-"$pid"-*-blackbox-header >/dev/null 2>&1 ||
 		{ echo "FAIL: $what: live blackbox of the crashed process is gone"; fail=1; }
-	rm -f /dev/shm/qb-crash_handler-"$pid"-*-blackbox-header /dev/shm/qb-crash_handler-"$pid"-*-blackbox-data
+	rm -f /dev/shm/qb-$ident-*
 	rm -f "$dump"
 done
 exit $fail
