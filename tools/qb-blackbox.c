@@ -158,7 +158,6 @@ static int parse_name(const char *name, struct bb_entry *e)
 		memcpy(e->boot, body + len - 25, 8);
 		e->boot[8] = '\0';
 		body[len - 26] = '\0';
-		len = strlen(body);
 	}
 	p = strrchr(body, '-');
 	if (p == NULL || p == body || !is_number(p + 1, strlen(p + 1))) {
