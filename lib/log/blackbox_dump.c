@@ -175,6 +175,8 @@ struct read_ring {
 	uint32_t read_pt;
 	const unsigned char *data;	/* word_size * 4 bytes */
 	int hires;			/* records carry a struct timespec */
+	int torn;			/* live snapshot taken while written: the
+					 * listing ends quietly at the first bad record */
 };
 
 static uint32_t read_u32(const unsigned char *p)
@@ -247,7 +249,7 @@ static void read_format_time(const unsigned char *ts, int hires, char *out, size
 
 /* Prints one record; 0, or the negative code that ends the listing. */
 static int read_print_record(const unsigned char *rec, uint32_t len, int hires,
-			     char *msg, size_t msg_cap)
+			     char *msg, size_t msg_cap, int quiet)
 {
 	size_t ts_size = hires ? 16 : 8;
 	uint32_t lineno, tags, fn_size, msg_len;
@@ -260,7 +262,9 @@ static int read_print_record(const unsigned char *rec, uint32_t len, int hires,
 	size_t n;
 
 	if (len < 27) {
-		printf("ERROR Corrupt file: blackbox header too small.\n");
+		if (!quiet) {
+			printf("ERROR Corrupt file: blackbox header too small.\n");
+		}
 		return -1;
 	}
 	lineno = read_u32(rec);
@@ -269,17 +273,24 @@ static int read_print_record(const unsigned char *rec, uint32_t len, int hires,
 	fn_size = read_u32(rec + 9);
 	fn_signed = (int32_t)fn_size;
 	if ((uint64_t)fn_size + 13 + ts_size + 4 > len) {
-		printf("ERROR Corrupt file: fn_size way too big %d\n", fn_signed);
+		if (!quiet) {
+			printf("ERROR Corrupt file: fn_size way too big %d\n", fn_signed);
+		}
 		return -EIO;
 	}
 	if (fn_signed <= 0) {
-		printf("ERROR Corrupt file: fn_size negative %d\n", fn_signed);
+		if (!quiet) {
+			printf("ERROR Corrupt file: fn_size negative %d\n", fn_signed);
+		}
 		return -EIO;
 	}
 	msg_len = read_u32(rec + 13 + fn_size + ts_size);
 	if (msg_len == 0 || msg_len > READ_MSG_MAX ||
 	    (uint64_t)13 + fn_size + ts_size + 4 + msg_len > len) {
-		printf("ERROR Corrupt file: msg_len out of bounds %d\n", (int32_t)msg_len);
+		if (!quiet) {
+			printf("ERROR Corrupt file: msg_len out of bounds %d\n",
+			       (int32_t)msg_len);
+		}
 		return -EIO;
 	}
 	msgp = rec + 13 + fn_size + ts_size + 4;
@@ -323,12 +334,15 @@ static int read_print_ring(const struct read_ring *r)
 		}
 		len = read_u32(r->data + (size_t)p * 4);
 		if (len > READ_CHUNK_MAX || len > (uint64_t)r->word_size * 4 - 8) {
-			fprintf(stderr, "ERROR: blackbox record of %u bytes is too big\n", len);
+			if (!r->torn) {
+				fprintf(stderr, "ERROR: blackbox record of %u bytes is too big\n",
+					len);
+			}
 			rc = -ENOBUFS;
 			break;
 		}
 		read_ring_copy(r, p + 2, chunk, len);
-		rc = read_print_record(chunk, len, r->hires, msg, READ_MSG_MAX + 1);
+		rc = read_print_record(chunk, len, r->hires, msg, READ_MSG_MAX + 1, r->torn);
 		if (rc != 0) {
 			break;
 		}
@@ -337,7 +351,7 @@ static int read_print_ring(const struct read_ring *r)
 	}
 	free(chunk);
 	free(msg);
-	return rc;
+	return r->torn ? 0 : rc;
 }
 
 /* Validates a plain ring dump of len bytes (ringbuffer.md §7). */
@@ -361,6 +375,7 @@ static int read_ring_dump(const unsigned char *buf, size_t len, int hires,
 	}
 	r->data = buf + 20;
 	r->hires = hires;
+	r->torn = 0;
 	return 0;
 }
 
@@ -433,30 +448,93 @@ static int read_open_live_data(const char *hdr_file, const unsigned char *hdr)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Snapshot of a live blackbox: header words, then the whole data file. */
-static int read_print_live(const char *filename, const unsigned char *hdr)
+/* The owner record's seq of a header image, or -1 without an owner record
+ * (blackboxes of other libqb versions: no way to tell a torn snapshot). */
+static int64_t read_owner_seq(const unsigned char *hdr, size_t len)
 {
+	struct qb_log_blackbox_owner o;
+
+	if (len < QB_BB_RB_USER_OFFSET + sizeof(o)) {
+		return -1;
+	}
+	memcpy(&o, hdr + QB_BB_RB_USER_OFFSET, sizeof(o));
+	if (memcmp(o.magic, QB_BB_OWNER_MAGIC, sizeof(o.magic)) != 0) {
+		return -1;
+	}
+	return o.seq;
+}
+
+#define LIVE_HDR_LEN (QB_BB_RB_HDR_SIZE + sizeof(struct qb_log_blackbox_owner))
+
+/*
+ * Snapshot of a live blackbox: header words, then the whole data file.  Its
+ * owner may write meanwhile; its seq (odd during a record, bumped by each)
+ * must read the same, and even, before and after, else we try again.
+ */
+static int read_print_live(const char *filename, const unsigned char *first, size_t first_len)
+{
+	unsigned char hdr[LIVE_HDR_LEN], again[LIVE_HDR_LEN];
 	struct read_ring r;
 	unsigned char *data = NULL;
-	size_t data_len = 0;
-	int fd;
-	int rc;
+	size_t data_len = 0, hlen;
+	int64_t s1, s2;
+	int tries, fd, hfd;
+	int have_again = 0;
+	int rc = 0;
 
-	fd = read_open_live_data(filename, hdr);
-	if (fd < 0) {
-		return fd;
+	hlen = first_len < sizeof(hdr) ? first_len : sizeof(hdr);
+	memcpy(hdr, first, hlen);
+	hfd = open(filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	for (tries = 0; tries < 20; tries++) {
+		if (tries > 0 && hfd >= 0) {
+			ssize_t n = pread(hfd, hdr, sizeof(hdr), 0);
+
+			hlen = n > 0 ? (size_t)n : 0;
+		}
+		s1 = read_owner_seq(hdr, hlen);
+		if (s1 >= 0 && (s1 & 1) && tries < 10) {
+			sched_yield();
+			continue;
+		}
+		free(data);
+		data = NULL;
+		fd = read_open_live_data(filename, hdr);
+		if (fd < 0) {
+			rc = fd;
+			break;
+		}
+		rc = read_whole_fd(fd, &data, &data_len, READ_FILE_MAX);
+		close(fd);
+		if (rc != 0 || s1 < 0 || hfd < 0) {
+			break;
+		}
+		have_again = pread(hfd, again, sizeof(again), 0) == (ssize_t)sizeof(again);
+		s2 = have_again ? read_owner_seq(again, sizeof(again)) : -1;
+		if (s1 == s2 && !(s1 & 1)) {
+			have_again = 0;
+			break;
+		}
 	}
-	rc = read_whole_fd(fd, &data, &data_len, READ_FILE_MAX);
-	close(fd);
-	if (rc != 0) {
-		return rc;
+	if (hfd >= 0) {
+		close(hfd);
+	}
+	if (rc != 0 || data == NULL) {
+		free(data);
+		return rc != 0 ? rc : -EIO;
 	}
 	r.word_size = read_u32(hdr + QB_BB_RB_OFF_WORD_SIZE);
 	r.write_pt = read_u32(hdr + QB_BB_RB_OFF_WRITE_PT);
 	r.read_pt = read_u32(hdr + QB_BB_RB_OFF_READ_PT);
+	if (have_again) {
+		/* still busy after every try: the records committed before our
+		 * copy began and not yet reclaimed when it ended are intact */
+		r.read_pt = read_u32(again + QB_BB_RB_OFF_READ_PT);
+	}
 	r.data = data;
 	r.hires = 1;
-	if (r.word_size < 4 || (uint64_t)r.word_size * 4 > data_len ||
+	r.torn = have_again;
+	if (hlen < QB_BB_RB_HDR_SIZE || r.word_size < 4 ||
+	    (uint64_t)r.word_size * 4 > data_len ||
 	    r.write_pt >= r.word_size || r.read_pt >= r.word_size) {
 		rc = -EIO;
 	} else {
@@ -487,7 +565,7 @@ int qb_log_blackbox_print_from_file(const char *filename)
 		return rc;
 	}
 	if (read_is_live_header(buf, len)) {
-		rc = read_print_live(filename, buf);
+		rc = read_print_live(filename, buf, len);
 	} else if (len >= sizeof(dump_marker) &&
 		   memcmp(buf, dump_marker, sizeof(dump_marker)) == 0) {
 		rc = read_ring_dump(buf + 20, len - 20, 1, &r);
