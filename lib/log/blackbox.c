@@ -32,6 +32,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -266,7 +267,8 @@ static void bb_ring_drop(int unlink_files)
 
 static uint32_t *bb_seq(void)
 {
-	return &bb_owner(qb_log_bb.rb)->seq;
+	return &((struct qb_log_blackbox_owner *)
+		 (qb_log_bb.hdr + QB_BB_RB_USER_OFFSET))->seq;
 }
 
 /*
@@ -312,14 +314,86 @@ static ssize_t bb_serialize(char *out, size_t max_len, const char *fmt, ...)
 	return n;
 }
 
+/*
+ * Per-callsite cache of what every record of a callsite repeats: the
+ * function name length and the compiled format.  Callsites live until
+ * qb_log_fini(), which closes the blackbox first; the cache is emptied on
+ * every open and close, and an entry is refilled if its callsite's strings
+ * moved.  Only writer_lock holders touch it.
+ */
+#define BB_CACHE_BITS 10
+#define BB_CACHE_SIZE (1U << BB_CACHE_BITS)
+#define BB_CACHE_PROBES 8
+
+struct qb_log_bb_cache_entry {
+	const struct qb_log_callsite *cs;
+	const char *format;
+	const char *function;
+	uint32_t fn_size;
+	struct qb_log_bb_prog *prog;	/* NULL: use the generic writer */
+};
+
+static void bb_cache_flush(void)
+{
+	uint32_t i;
+
+	if (qb_log_bb.cache == NULL) {
+		return;
+	}
+	for (i = 0; i < BB_CACHE_SIZE; i++) {
+		qb_log_blackbox_prog_free(qb_log_bb.cache[i].prog);
+	}
+	free(qb_log_bb.cache);
+	qb_log_bb.cache = NULL;
+}
+
+static void bb_cache_fill(struct qb_log_bb_cache_entry *e,
+			  const struct qb_log_callsite *cs)
+{
+	qb_log_blackbox_prog_free(e->prog);
+	e->cs = cs;
+	e->format = cs->format;
+	e->function = cs->function;
+	e->fn_size = (uint32_t)strlen(cs->function != NULL ? cs->function : "") + 1;
+	e->prog = qb_log_blackbox_prog_compile(cs->format != NULL ? cs->format : "");
+}
+
+static const struct qb_log_bb_cache_entry *bb_cache_get(const struct qb_log_callsite *cs)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)cs * 0x9E3779B97F4A7C15ULL) >> (64 - BB_CACHE_BITS);
+	struct qb_log_bb_cache_entry *e;
+	uint32_t i;
+
+	if (qb_log_bb.cache == NULL) {
+		qb_log_bb.cache = calloc(BB_CACHE_SIZE, sizeof(*qb_log_bb.cache));
+		if (qb_log_bb.cache == NULL) {
+			return NULL;
+		}
+	}
+	for (i = 0; i < BB_CACHE_PROBES; i++) {
+		e = &qb_log_bb.cache[(h + i) & (BB_CACHE_SIZE - 1)];
+		if (e->cs == cs) {
+			if (e->format != cs->format || e->function != cs->function) {
+				bb_cache_fill(e, cs);
+			}
+			return e;
+		}
+		if (e->cs == NULL) {
+			bb_cache_fill(e, cs);
+			return e;
+		}
+	}
+	return NULL;	/* crowded: the uncached path still works */
+}
+
 static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts,
 			    size_t max_line, va_list ap)
 {
+	const struct qb_log_bb_cache_entry *e = bb_cache_get(cs);
 	const char *fn = (cs->function != NULL) ? cs->function : "";
-	uint32_t fn_size = (uint32_t)strlen(fn) + 1;
+	uint32_t fn_size = e ? e->fn_size : (uint32_t)strlen(fn) + 1;
 	size_t room = max_line < 78 ? 78 : max_line;
-	struct timespec when = *ts;
-	int64_t sec = when.tv_sec, nsec = when.tv_nsec;
+	int64_t sec = ts->tv_sec, nsec = ts->tv_nsec;
 	uint32_t msg_len;
 	ssize_t n;
 	char *chunk;
@@ -335,8 +409,13 @@ static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *t
 	memcpy(chunk + 13, fn, fn_size);
 	memcpy(chunk + 13 + fn_size, &sec, 8);
 	memcpy(chunk + 21 + fn_size, &nsec, 8);
-	n = qb_vsnprintf_serialize(chunk + BB_REC_FIXED + fn_size, max_line,
-				   cs->format != NULL ? cs->format : "", ap);
+	if (e != NULL && e->prog != NULL) {
+		n = qb_log_blackbox_prog_run(e->prog, chunk + BB_REC_FIXED + fn_size,
+					     max_line, ap);
+	} else {
+		n = qb_vsnprintf_serialize(chunk + BB_REC_FIXED + fn_size, max_line,
+					   cs->format != NULL ? cs->format : "", ap);
+	}
 	if (n < 0 || (size_t)n >= max_line) {
 		n = bb_serialize(chunk + BB_REC_FIXED + fn_size, BB_TOO_LONG_LIMIT,
 				 "Log message too long to be stored in the blackbox.  "
@@ -385,6 +464,7 @@ static void bb_close(int32_t pos)
 	pthread_mutex_lock(&qb_log_bb.writer_lock);
 	bb_ring_drop(!qb_log_bb.borrowed);
 	qb_log_bb.borrowed = 0;
+	bb_cache_flush();	/* callsites may be freed after this */
 	pthread_mutex_unlock(&qb_log_bb.writer_lock);
 	if (t != NULL) {
 		t->instance = NULL;
@@ -414,6 +494,7 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 	pthread_mutex_lock(&qb_log_bb.writer_lock);
 	bb_ring_drop(!qb_log_bb.borrowed);
 	qb_log_bb.borrowed = 0;
+	bb_cache_flush();
 	rc = bb_ring_create(t->name, getpid(), t->size, &r);
 	if (rc == 0) {
 		bb_ring_install(&r, t->size);

@@ -19,6 +19,18 @@ ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
 size_t qb_vsnprintf_deserialize(char *string, size_t str_len, const char *buf);
 
 /*
+ * A format compiled once for the blackbox writer (serialize.c).  compile
+ * returns NULL when out of memory or for formats it leaves to the generic
+ * writer; run stores exactly what qb_vsnprintf_serialize() stores for the
+ * same format and arguments, and returns the same value.
+ */
+struct qb_log_bb_prog;
+struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt);
+ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
+				 size_t max_len, va_list ap);
+void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p);
+
+/*
  * Bounded reader: turns the serialised message buf (buf_len bytes, from a
  * possibly corrupt file) into text in out (out_len bytes, always
  * NUL-terminated when out_len > 0).  Never reads outside buf.  Returns the
@@ -91,6 +103,7 @@ struct qb_log_blackbox_state {
 	uint32_t fork_write_pt;		/* parent's write_pt when we were forked */
 	int fork_write_pt_set;		/* ... taken exactly by the fork handler */
 	char boot_id[40];		/* cached boot id text ("" until read) */
+	struct qb_log_bb_cache_entry *cache; /* compiled callsites (writer_lock) */
 };
 
 extern struct qb_log_blackbox_state qb_log_bb;

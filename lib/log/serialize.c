@@ -36,6 +36,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <wchar.h>
@@ -189,6 +190,7 @@ static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list
  * Writes the stored format copy (without its NUL) into buf, at most cap
  * bytes, and returns its full length.  Stores the argument values into v
  * on the way (one parse per conversion); *rc becomes -1 if they overflow.
+ * With rc NULL only the copy is made (nothing is read from ap).
  */
 static size_t ser_format_copy(const char *fmt, char *buf, size_t cap,
 			      struct ser_vals *v, va_list *ap, int *rc)
@@ -438,6 +440,327 @@ ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
 	}
 	serialize[flen] = '\0';
 	return (ssize_t)(flen + 1 + v.pos);
+}
+
+/* ------------------------------------------------- precompiled formats */
+
+/*
+ * The blackbox serialises the same few formats millions of times.  A
+ * format is compiled once into its stored copy and a list of value
+ * operations; running the list stores exactly the bytes the generic writer
+ * above stores for the same arguments (same stored format, same values,
+ * same "too long" outcome), directly into the caller's buffer.
+ */
+enum ser_op_kind {
+	SER_OP_STAR,		/* int width/precision, 4 bytes */
+	SER_OP_INT,		/* int, 4 bytes */
+	SER_OP_SHORT,		/* h: narrowed signed */
+	SER_OP_USHORT,		/* h: narrowed unsigned */
+	SER_OP_SCHAR,		/* hh: narrowed signed */
+	SER_OP_UCHAR,		/* hh: narrowed unsigned */
+	SER_OP_LONG,		/* l, 8 bytes */
+	SER_OP_LLONG,		/* ll q L, 8 bytes */
+	SER_OP_SSIZE,		/* z t j, 8 bytes */
+	SER_OP_DOUBLE,
+	SER_OP_LDOUBLE,		/* stored as a double */
+	SER_OP_CHAR,		/* 1 byte */
+	SER_OP_STR,
+	SER_OP_WSTR,
+	SER_OP_PTR,		/* 8 bytes */
+};
+
+#define SER_PREC_STAR (-2)	/* precision is the value of the last '*' */
+
+struct ser_op {
+	uint8_t kind;
+	int32_t prec;		/* strings: -1 none, SER_PREC_STAR, else value */
+};
+
+struct qb_log_bb_prog {
+	size_t flen;		/* stored format length, without its NUL */
+	size_t nops;
+	struct ser_op *ops;
+	char *stored;		/* stored format copy, NUL-terminated */
+};
+
+struct ser_compile {
+	struct ser_op *ops;
+	size_t nops;
+	size_t cap;
+	int ok;
+};
+
+static void ser_op_add(struct ser_compile *c, uint8_t kind, int32_t prec)
+{
+	if (!c->ok) {
+		return;
+	}
+	if (c->nops == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		struct ser_op *n = realloc(c->ops, cap * sizeof(*n));
+
+		if (n == NULL) {
+			c->ok = 0;
+			return;
+		}
+		c->ops = n;
+		c->cap = cap;
+	}
+	c->ops[c->nops].kind = kind;
+	c->ops[c->nops].prec = prec;
+	c->nops++;
+}
+
+/* Mirrors ser_store_stars(): emits the '*' operations and works out the
+ * precision statically where possible. */
+static int32_t ser_compile_stars(struct ser_compile *c, const struct ser_spec *s)
+{
+	const char *f;
+	int in_prec = 0;
+	long prec = -1;
+	int from_star = 0;
+
+	for (f = s->flags; f < s->flags_end; f++) {
+		if (*f == '.') {
+			in_prec = 1;
+			prec = 0;
+			from_star = 0;
+		} else if (*f == '*') {
+			ser_op_add(c, SER_OP_STAR, 0);
+			if (in_prec) {
+				from_star = 1;
+			}
+		} else if (in_prec && *f >= '0' && *f <= '9') {
+			if (from_star) {
+				c->ok = 0;	/* "%.*5s": leave it to the generic writer */
+			} else if (prec < INT_MAX / 10) {
+				prec = prec * 10 + (*f - '0');
+			}
+		}
+	}
+	return from_star ? SER_PREC_STAR : (int32_t)prec;
+}
+
+static void ser_compile_value(struct ser_compile *c, const struct ser_spec *s)
+{
+	int32_t prec = ser_compile_stars(c, s);
+	int unsigned_conv = s->conv != 'd' && s->conv != 'i';
+
+	if (ser_is_int_conv(s->conv)) {
+		switch (s->len) {
+		case SER_LEN_L:
+			ser_op_add(c, SER_OP_LONG, 0);
+			return;
+		case SER_LEN_LL:
+		case SER_LEN_LDBL:
+			ser_op_add(c, SER_OP_LLONG, 0);
+			return;
+		case SER_LEN_WIDE:
+			ser_op_add(c, SER_OP_SSIZE, 0);
+			return;
+		case SER_LEN_H:
+			ser_op_add(c, unsigned_conv ? SER_OP_USHORT : SER_OP_SHORT, 0);
+			return;
+		case SER_LEN_HH:
+			ser_op_add(c, unsigned_conv ? SER_OP_UCHAR : SER_OP_SCHAR, 0);
+			return;
+		default:
+			ser_op_add(c, SER_OP_INT, 0);
+			return;
+		}
+	}
+	if (ser_is_float_conv(s->conv)) {
+		ser_op_add(c, s->len == SER_LEN_LDBL ? SER_OP_LDOUBLE : SER_OP_DOUBLE, 0);
+		return;
+	}
+	switch (s->conv) {
+	case 'c':
+		ser_op_add(c, SER_OP_CHAR, 0);
+		return;
+	case 's':
+		ser_op_add(c, s->len == SER_LEN_L ? SER_OP_WSTR : SER_OP_STR, prec);
+		return;
+	case 'p':
+		ser_op_add(c, SER_OP_PTR, 0);
+		return;
+	default:
+		return;		/* %% */
+	}
+}
+
+void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p)
+{
+	if (p != NULL) {
+		free(p->ops);
+		free(p);
+	}
+}
+
+struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt)
+{
+	struct ser_compile c = { NULL, 0, 0, 1 };
+	struct qb_log_bb_prog *p;
+	const char *q = fmt;
+	struct ser_spec s;
+	size_t flen;
+
+	if (fmt == NULL) {
+		return NULL;
+	}
+	/* the same walk as ser_format_copy(), collecting operations */
+	while (*q != '\0') {
+		if (*q != '%') {
+			q++;
+			continue;
+		}
+		ser_spec_parse(q, &s);
+		if (s.known && s.conv != '%') {
+			ser_compile_value(&c, &s);
+		}
+		q = s.next;
+	}
+	if (!c.ok) {
+		free(c.ops);
+		return NULL;
+	}
+	flen = ser_format_copy(fmt, NULL, 0, NULL, NULL, NULL);
+	p = malloc(sizeof(*p) + flen + 1);
+	if (p == NULL) {
+		free(c.ops);
+		return NULL;
+	}
+	p->stored = (char *)(p + 1);
+	(void)ser_format_copy(fmt, p->stored, flen, NULL, NULL, NULL);
+	p->stored[flen] = '\0';
+	p->flen = flen;
+	p->nops = c.nops;
+	p->ops = c.ops;
+	return p;
+}
+
+#define SER_PUT(ptr, n) do {					\
+		if (pos + (n) > limit) {			\
+			goto too_long;				\
+		}						\
+		memcpy(out + pos, (ptr), (n));			\
+		pos += (n);					\
+	} while (0)
+
+ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
+				 size_t max_len, va_list ap)
+{
+	/* a complete record leaves at least one byte of max_len unused */
+	size_t limit, pos, i, n, room;
+	int32_t i32, last_star = 0;
+	int64_t i64;
+	double d;
+	unsigned char ch;
+	const char *str;
+	long prec;
+	va_list aq;
+
+	if (out == NULL || max_len == 0) {
+		return (ssize_t)max_len;
+	}
+	limit = max_len - 1;
+	if (p->flen + 1 > limit) {
+		return (ssize_t)max_len;
+	}
+	memcpy(out, p->stored, p->flen + 1);
+	pos = p->flen + 1;
+	va_copy(aq, ap);
+	for (i = 0; i < p->nops; i++) {
+		const struct ser_op *op = &p->ops[i];
+
+		switch (op->kind) {
+		case SER_OP_STAR:
+			last_star = va_arg(aq, int);
+			SER_PUT(&last_star, 4);
+			break;
+		case SER_OP_INT:
+			i32 = va_arg(aq, int);
+			SER_PUT(&i32, 4);
+			break;
+		case SER_OP_SHORT:
+			i32 = (int32_t)(short)va_arg(aq, int);
+			SER_PUT(&i32, 4);
+			break;
+		case SER_OP_USHORT:
+			i32 = (int32_t)(unsigned short)va_arg(aq, int);
+			SER_PUT(&i32, 4);
+			break;
+		case SER_OP_SCHAR:
+			i32 = (int32_t)(signed char)va_arg(aq, int);
+			SER_PUT(&i32, 4);
+			break;
+		case SER_OP_UCHAR:
+			i32 = (int32_t)(unsigned char)va_arg(aq, int);
+			SER_PUT(&i32, 4);
+			break;
+		case SER_OP_LONG:
+			i64 = (int64_t)va_arg(aq, long);
+			SER_PUT(&i64, 8);
+			break;
+		case SER_OP_LLONG:
+			i64 = (int64_t)va_arg(aq, long long);
+			SER_PUT(&i64, 8);
+			break;
+		case SER_OP_SSIZE:
+			i64 = (int64_t)va_arg(aq, ssize_t);
+			SER_PUT(&i64, 8);
+			break;
+		case SER_OP_DOUBLE:
+			d = va_arg(aq, double);
+			SER_PUT(&d, 8);
+			break;
+		case SER_OP_LDOUBLE:
+			d = (double)va_arg(aq, long double);
+			SER_PUT(&d, 8);
+			break;
+		case SER_OP_CHAR:
+			ch = (unsigned char)va_arg(aq, int);
+			SER_PUT(&ch, 1);
+			break;
+		case SER_OP_PTR:
+			i64 = (int64_t)(intptr_t)va_arg(aq, void *);
+			SER_PUT(&i64, 8);
+			break;
+		case SER_OP_STR:
+			prec = (op->prec == SER_PREC_STAR) ? last_star : op->prec;
+			str = va_arg(aq, const char *);
+			if (str == NULL) {
+				str = "(null)";
+			}
+			/* scan no further than what could fit */
+			room = limit - pos;
+			n = (prec >= 0 && (size_t)prec < room)
+			    ? strnlen(str, (size_t)prec) : strnlen(str, room);
+			if (n + 1 > room) {
+				goto too_long;
+			}
+			memcpy(out + pos, str, n);
+			out[pos + n] = '\0';
+			pos += n + 1;
+			break;
+		case SER_OP_WSTR: {
+			struct ser_vals v = { out, pos, limit };
+
+			prec = (op->prec == SER_PREC_STAR) ? last_star : op->prec;
+			if (ser_store_wide_string(&v, va_arg(aq, const wchar_t *), prec) != 0) {
+				goto too_long;
+			}
+			pos = v.pos;
+			break;
+		}
+		default:
+			goto too_long;
+		}
+	}
+	va_end(aq);
+	return (ssize_t)pos;
+too_long:
+	va_end(aq);
+	return (ssize_t)max_len;
 }
 
 /* ------------------------------------------------------------------ reader */

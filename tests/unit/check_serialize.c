@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <wchar.h>
 
 #include "log/blackbox_internal.h"
 
@@ -226,6 +228,71 @@ START_TEST(test_reader_robust)
 }
 END_TEST
 
+/* The compiled writer of the blackbox stores what the generic one stores,
+ * at every size limit (including the ones that make the message too long). */
+static void same_as_generic(const char *fmt, ...)
+{
+	struct qb_log_bb_prog *p = qb_log_blackbox_prog_compile(fmt);
+	char a[1100], b[1100];
+	size_t max;
+	ssize_t na, nb;
+	va_list ap;
+
+	ck_assert_ptr_nonnull(p);
+	for (max = 0; max <= 1025; max++) {
+		if (max > 140 && max != 512 && max != 520 && max != 1025) {
+			continue;
+		}
+		memset(a, 0x5a, sizeof(a));
+		memset(b, 0x5a, sizeof(b));
+		va_start(ap, fmt);
+		na = qb_vsnprintf_serialize(a, max, fmt, ap);
+		va_end(ap);
+		va_start(ap, fmt);
+		nb = qb_log_blackbox_prog_run(p, b, max, ap);
+		va_end(ap);
+		ck_assert_int_eq(na, nb);
+		if (na < (ssize_t)max) {
+			ck_assert_int_eq(memcmp(a, b, (size_t)na), 0);
+		}
+		/* nothing written at or past max_len - 1 */
+		if (max > 0) {
+			ck_assert_int_eq(b[max - 1] == 0x5a || (size_t)nb < max, 1);
+		}
+		ck_assert_int_eq((unsigned char)b[max], 0x5a);
+	}
+	qb_log_blackbox_prog_free(p);
+}
+
+START_TEST(test_compiled_matches_generic)
+{
+	short sh = -3;
+	wchar_t ws[] = L"wide";
+
+	same_as_generic("blackbox %ld %s %d", 42L, "abc", 7);
+	same_as_generic("hello %d %s %c %p %f %ld %lld %zu %x|", 42, "str", 'Z',
+			(void *)0x1234, 1.5, 7L, 8LL, (size_t)9, 255);
+	same_as_generic("%hd %hhu %hx %Lf %qd %Ld", sh, 300, 70000, (long double)2.5,
+			5LL, 6LL);
+	same_as_generic("%*d|%-*.*s|%.3s|%.0s|%5.2f %s", 4, 1, 6, 2, "abcdef",
+			"xyzw", "gone", 3.14159, "abcdefgh");
+	same_as_generic("%.*s and %.*s", -1, "negative", 3, "three");
+	same_as_generic("100%% done %d %m %n %5hd", 77, 8);
+	same_as_generic("ext\ainfo %s", "v");
+	same_as_generic("trailing marker\a");
+	same_as_generic("%s %s", (char *)NULL, "a long string that will not always fit "
+			"into the smaller limits of this test at all");
+	same_as_generic("%ls %.2ls %c%c", ws, ws, 'a', 'b');
+	same_as_generic("%jd %td %zd %lu %#o %+i % d %'d %Id", (intmax_t)1,
+			(ptrdiff_t)2, (ssize_t)-3, 4UL, 5, 6, 7, 8, 9);
+	same_as_generic("%e %E %g %G %a %A %F", 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
+	same_as_generic("");
+	/* left to the generic writer */
+	ck_assert_ptr_null(qb_log_blackbox_prog_compile("%.*5s"));
+	ck_assert_ptr_null(qb_log_blackbox_prog_compile(NULL));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("serialize");
@@ -239,6 +306,7 @@ int main(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_reader_upstream_semantics);
 	tcase_add_test(tc, test_reader_robust);
+	tcase_add_test(tc, test_compiled_matches_generic);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
