@@ -442,7 +442,11 @@ static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
 		clock_gettime(CLOCK_REALTIME_COARSE, &now);
 		ts = &now;
 	}
-	max_line = t->max_line_length ? t->max_line_length : QB_LOG_MAX_LEN;
+	/* read without the slot lock (see vlogger_self_locked) */
+	max_line = __atomic_load_n(&t->max_line_length, __ATOMIC_RELAXED);
+	if (max_line == 0) {
+		max_line = QB_LOG_MAX_LEN;
+	}
 	pthread_mutex_lock(&qb_log_bb.writer_lock);
 	if (qb_log_bb.borrowed) {
 		bb_take_over(t);
@@ -504,6 +508,7 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 		return rc;
 	}
 	t->vlogger = bb_vlogger;
+	t->vlogger_self_locked = 1;	/* bb_vlogger checks the ring under writer_lock */
 	t->logger = NULL;
 	t->close = bb_close;
 	t->reload = bb_reload;

@@ -50,6 +50,9 @@ struct qb_log_target {
 
 	qb_log_logger_fn logger;
 	qb_log_vlogger_fn vlogger;
+	/* The vlogger serialises itself against close (the blackbox: its
+	 * writer lock), so the core calls it without the slot read lock. */
+	int32_t vlogger_self_locked;
 	qb_log_close_fn close;
 	qb_log_reload_fn reload;
 
