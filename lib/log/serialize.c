@@ -650,7 +650,7 @@ ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
 				 size_t max_len, va_list ap)
 {
 	/* a complete record leaves at least one byte of max_len unused */
-	size_t limit, pos, i, n, room;
+	size_t limit, pos, i, n, room, scan;
 	int32_t i32, last_star = 0;
 	int64_t i64;
 	double d;
@@ -731,14 +731,25 @@ ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
 			if (str == NULL) {
 				str = "(null)";
 			}
-			/* scan no further than what could fit */
+			/* look at no more characters than could be stored */
 			room = limit - pos;
-			n = (prec >= 0 && (size_t)prec < room)
-			    ? strnlen(str, (size_t)prec) : strnlen(str, room);
+			if (room == 0) {
+				goto too_long;
+			}
+			scan = (prec >= 0 && (size_t)prec < room) ? (size_t)prec : room;
+			/* short strings (the usual case) are copied inline */
+			for (n = 0; n < scan && n < 16 && str[n] != '\0'; n++) {
+				out[pos + n] = str[n];
+			}
+			if (n == 16 && n < scan) {
+				n += strnlen(str + 16, scan - 16);
+			}
 			if (n + 1 > room) {
 				goto too_long;
 			}
-			memcpy(out + pos, str, n);
+			if (n > 16) {
+				memcpy(out + pos + 16, str + 16, n - 16);
+			}
 			out[pos + n] = '\0';
 			pos += n + 1;
 			break;

@@ -283,6 +283,9 @@ START_TEST(test_compiled_matches_generic)
 	same_as_generic("%s %s", (char *)NULL, "a long string that will not always fit "
 			"into the smaller limits of this test at all");
 	same_as_generic("%ls %.2ls %c%c", ws, ws, 'a', 'b');
+	same_as_generic("%.20s|%.40s|%.16s|%.17s|%s", "0123456789abcdefghijklmnopqrstuvwxyz",
+			"0123456789abcdefghij", "0123456789abcdefghij",
+			"0123456789abcdef", "0123456789abcdef");
 	same_as_generic("%jd %td %zd %lu %#o %+i % d %'d %Id", (intmax_t)1,
 			(ptrdiff_t)2, (ssize_t)-3, 4UL, 5, 6, 7, 8, 9);
 	same_as_generic("%e %E %g %G %a %A %F", 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
