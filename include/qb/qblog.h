@@ -521,9 +521,13 @@ const char *qb_log_facility2str(int32_t fnum);
  * implementation). When getpid() differs from the pid logging last saw,
  * this re-expands every slot's cached format (%P, %N, %H), resets the
  * library's logging locks and log-thread state (the thread does not exist
- * in a child; it is started again if threaded targets are used) and renames
- * the blackbox files to the new pid. Returns at once when the pid did not
- * change, so it is cheap and idempotent.
+ * in a child; it is started again if threaded targets are used) and detaches
+ * the child from the parent's blackbox: the child's first log call moves it
+ * to a blackbox of its own, named after the child's pid and starting with a
+ * copy of the parent's records up to the fork. The parent's blackbox is
+ * never renamed or written by the child (the parent may still be using it).
+ * Returns at once when the pid did not change, so it is cheap and
+ * idempotent.
  *
  * It runs automatically in fork() children via pthread_atfork() handlers
  * registered by qb_log_init(). Call it yourself only after creating a
