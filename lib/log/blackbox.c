@@ -398,7 +398,7 @@ static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *t
 	ssize_t n;
 	char *chunk;
 
-	chunk = qb_rb_chunk_alloc(qb_log_bb.rb, BB_REC_FIXED + fn_size + room);
+	chunk = rb_chunk_alloc(qb_log_bb.rb, BB_REC_FIXED + fn_size + room);
 	if (chunk == NULL) {
 		return;		/* larger than the whole ring: dropped */
 	}
@@ -423,7 +423,7 @@ static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *t
 	}
 	msg_len = (uint32_t)n;
 	memcpy(chunk + 29 + fn_size, &msg_len, 4);
-	(void)qb_rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + msg_len);
+	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + msg_len);
 }
 
 static void bb_take_over(struct qb_log_target *t);

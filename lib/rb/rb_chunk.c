@@ -162,8 +162,43 @@ int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
 	return 0;
 }
 
-/* alloc/commit bodies, static so qb_rb_chunk_write avoids PLT calls */
-static void *chunk_alloc(qb_ringbuffer_t *rb, size_t len)
+/*
+ * Overwrite mode: drop the oldest chunks until len bytes fit. Same steps
+ * as free_words() + rb_reclaim_oldest() in a loop, but write_pt (only we
+ * move it) is read once and the free space is computed inline; the
+ * notifier is only asked when the ring looks empty-or-full (w == r), as
+ * free_words() does. read_pt is re-read each round: a reader may move it.
+ * Returns write_pt, or UINT32_MAX when the oldest chunk is not committed.
+ */
+static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
+{
+	uint32_t n = rb->words;
+	uint32_t w = write_pt(rb);
+	uint32_t r, fw, len;
+
+	for (;;) {
+		r = read_pt(rb);
+		if (w > r) {
+			fw = r - w + n - 1;
+		} else if (w < r) {
+			fw = r - w - 1;
+		} else {
+			fw = rb_notify_q_len(rb) > (ssize_t)rb->dropped ? 0 : n;
+		}
+		if ((uint64_t)fw * 4 >= need) {
+			return w;
+		}
+		if (load_acquire(word_at(rb, r + 1)) != RB_MAGIC_COMMITTED) {
+			return UINT32_MAX;
+		}
+		len = *word_at(rb, r);
+		reclaim_at(rb, r, len, 1);
+	}
+}
+
+/* alloc/commit bodies, shared with the blackbox (rb_internal.h) so hot
+ * callers inside libqb avoid PLT calls */
+void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 {
 	uint64_t need = (uint64_t)len + RB_CHUNK_MARGIN;
 	uint32_t w;
@@ -174,17 +209,17 @@ static void *chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 		return NULL;
 	}
 	if (rb->flags & QB_RB_FLAG_OVERWRITE) {
-		while ((uint64_t)free_words(rb) * 4 < need) {
-			if (rb_reclaim_oldest(rb, 1) < 0) {
-				errno = EINVAL;
-				return NULL;
-			}
+		w = make_room_overwrite(rb, need);
+		if (w == UINT32_MAX) {
+			errno = EINVAL;
+			return NULL;
 		}
 	} else if ((uint64_t)free_words(rb) * 4 < need) {
 		errno = EAGAIN;
 		return NULL;
+	} else {
+		w = write_pt(rb);
 	}
-	w = write_pt(rb);
 	*word_at(rb, w) = 0;
 	store_release(word_at(rb, w + 1), RB_MAGIC_ALLOCATED);
 	return word_at(rb, w + 2);
@@ -215,7 +250,7 @@ static int32_t settle_dropped(qb_ringbuffer_t *rb, size_t len)
 	return rb_notify_post(rb, len);
 }
 
-static int32_t chunk_commit(qb_ringbuffer_t *rb, size_t len)
+int32_t rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
 {
 	uint32_t w = write_pt(rb);
 
@@ -235,7 +270,7 @@ void *qb_rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 		errno = EINVAL;
 		return NULL;
 	}
-	return chunk_alloc(rb, len);
+	return rb_chunk_alloc(rb, len);
 }
 
 int32_t qb_rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
@@ -243,7 +278,7 @@ int32_t qb_rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
 	if (rb == NULL) {
 		return -EINVAL;
 	}
-	return chunk_commit(rb, len);
+	return rb_chunk_commit(rb, len);
 }
 
 ssize_t qb_rb_chunk_write(qb_ringbuffer_t *rb, const void *data, size_t len)
@@ -254,14 +289,14 @@ ssize_t qb_rb_chunk_write(qb_ringbuffer_t *rb, const void *data, size_t len)
 	if (rb == NULL || (data == NULL && len > 0)) {
 		return -EINVAL;
 	}
-	dest = chunk_alloc(rb, len);
+	dest = rb_chunk_alloc(rb, len);
 	if (dest == NULL) {
 		return -errno;
 	}
 	if (len > 0) {
 		memcpy(dest, data, len);
 	}
-	rc = chunk_commit(rb, len);
+	rc = rb_chunk_commit(rb, len);
 	return rc < 0 ? rc : (ssize_t)len;
 }
 

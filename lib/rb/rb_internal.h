@@ -77,6 +77,16 @@ int32_t rb_open_unique(const char *prefix, const char *suffix, size_t size,
  */
 int32_t rb_rename(qb_ringbuffer_t *rb, const char *new_name);
 
+/*
+ * Bodies of qb_rb_chunk_alloc()/qb_rb_chunk_commit() without the NULL check
+ * (rb must be valid). Hidden, so hot callers inside libqb (the blackbox)
+ * call them directly instead of through the PLT.
+ */
+__attribute__((visibility("hidden")))
+void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len);
+__attribute__((visibility("hidden")))
+int32_t rb_chunk_commit(qb_ringbuffer_t *rb, size_t len);
+
 /* Store v in the shared reference count (IPC "last reference" idiom). */
 void rb_refcount_set(qb_ringbuffer_t *rb, int32_t v);
 
