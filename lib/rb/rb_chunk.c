@@ -57,15 +57,32 @@ static inline uint32_t *word_at(const qb_ringbuffer_t *rb, uint32_t idx)
 	return &rb->data[ring_mod(rb->words, idx)];
 }
 
+/*
+ * word_at() on copies of rb->data and rb->words: every store into the ring
+ * is a uint32_t store that, as far as the compiler knows, may alias
+ * rb->words, so hot paths keep both in locals to avoid reloading them.
+ */
+static inline uint32_t *word_in(uint32_t *data, uint32_t words, uint64_t idx)
+{
+	return &data[ring_mod(words, idx)];
+}
+
 /* Words a chunk of len bytes takes, header included. */
 static inline uint64_t chunk_words(uint32_t len)
 {
 	return 2 + (uint64_t)len / 4 + (len % 4 ? 1 : 0);
 }
 
-uint32_t rb_chunk_step(uint32_t words, uint32_t p, uint32_t len)
+/* Inlinable copy for this file: with -fPIC gcc will not inline the
+ * global rb_chunk_step() into its callers (it could be interposed). */
+static inline uint32_t chunk_step(uint32_t words, uint32_t p, uint32_t len)
 {
 	return (uint32_t)ring_mod(words, (uint64_t)p + chunk_words(len));
+}
+
+uint32_t rb_chunk_step(uint32_t words, uint32_t p, uint32_t len)
+{
+	return chunk_step(words, p, len);
 }
 
 /* Free words as libqb counts them (peers agree on fullness this way). */
@@ -136,10 +153,12 @@ int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
 static inline void reclaim_at(qb_ringbuffer_t *rb, uint32_t r, uint32_t len,
 			      int overwriting)
 {
-	*word_at(rb, r) = 0;
-	store_release(word_at(rb, r + 1), RB_MAGIC_RECLAIMED);
-	store_release((uint32_t *)&rb->hdr->read_pt,
-		      rb_chunk_step(rb->words, r, len));
+	uint32_t n = rb->words;
+	uint32_t *data = rb->data;
+
+	*word_in(data, n, r) = 0;
+	store_release(word_in(data, n, (uint64_t)r + 1), RB_MAGIC_RECLAIMED);
+	store_release((uint32_t *)&rb->hdr->read_pt, chunk_step(n, r, len));
 	if (rb->notify == RB_NOTIFY_CUSTOM) {
 		rb_notify_reclaimed(rb, len);
 	}
@@ -173,11 +192,13 @@ int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
 static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 {
 	uint32_t n = rb->words;
+	uint32_t *data = rb->data;
 	uint32_t w = write_pt(rb);
 	uint32_t r, fw, len;
 
 	for (;;) {
-		r = read_pt(rb);
+		r = (uint32_t)ring_mod(n,
+			load_acquire((const uint32_t *)&rb->hdr->read_pt));
 		if (w > r) {
 			fw = r - w + n - 1;
 		} else if (w < r) {
@@ -188,10 +209,11 @@ static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 		if ((uint64_t)fw * 4 >= need) {
 			return w;
 		}
-		if (load_acquire(word_at(rb, r + 1)) != RB_MAGIC_COMMITTED) {
+		if (load_acquire(word_in(data, n, (uint64_t)r + 1)) !=
+		    RB_MAGIC_COMMITTED) {
 			return UINT32_MAX;
 		}
-		len = *word_at(rb, r);
+		len = *word_in(data, n, r);
 		reclaim_at(rb, r, len, 1);
 	}
 }
@@ -201,7 +223,8 @@ static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 {
 	uint64_t need = (uint64_t)len + RB_CHUNK_MARGIN;
-	uint32_t w;
+	uint32_t w, n;
+	uint32_t *data;
 
 	/* larger than the whole ring: fail before dropping anything */
 	if (len > UINT32_MAX || need > (uint64_t)rb->words * 4) {
@@ -220,9 +243,11 @@ void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 	} else {
 		w = write_pt(rb);
 	}
-	*word_at(rb, w) = 0;
-	store_release(word_at(rb, w + 1), RB_MAGIC_ALLOCATED);
-	return word_at(rb, w + 2);
+	n = rb->words;
+	data = rb->data;
+	*word_in(data, n, w) = 0;
+	store_release(word_in(data, n, (uint64_t)w + 1), RB_MAGIC_ALLOCATED);
+	return word_in(data, n, (uint64_t)w + 2);
 }
 
 /*
@@ -252,12 +277,14 @@ static int32_t settle_dropped(qb_ringbuffer_t *rb, size_t len)
 
 int32_t rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
 {
+	uint32_t n = rb->words;
+	uint32_t *data = rb->data;
 	uint32_t w = write_pt(rb);
 
-	*word_at(rb, w) = (uint32_t)len;
+	*word_in(data, n, w) = (uint32_t)len;
 	store_release((uint32_t *)&rb->hdr->write_pt,
-		      rb_chunk_step(rb->words, w, (uint32_t)len));
-	store_release(word_at(rb, w + 1), RB_MAGIC_COMMITTED);
+		      chunk_step(n, w, (uint32_t)len));
+	store_release(word_in(data, n, (uint64_t)w + 1), RB_MAGIC_COMMITTED);
 	if (rb->dropped > 0) {
 		return settle_dropped(rb, len);
 	}
