@@ -186,7 +186,8 @@ int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
  * as free_words() + rb_reclaim_oldest() in a loop, but write_pt (only we
  * move it) is read once and the free space is computed inline; the
  * notifier is only asked when the ring looks empty-or-full (w == r), as
- * free_words() does. read_pt is re-read each round: a reader may move it.
+ * free_words() does. read_pt is re-read before each look, as before: a
+ * reader may move it.
  * Returns write_pt, or UINT32_MAX when the oldest chunk is not committed.
  */
 static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
@@ -209,6 +210,10 @@ static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 		if ((uint64_t)fw * 4 >= need) {
 			return w;
 		}
+		/* re-read, as rb_reclaim_oldest() would: a reader may have
+		 * consumed the chunk at r meanwhile */
+		r = (uint32_t)ring_mod(n,
+			load_acquire((const uint32_t *)&rb->hdr->read_pt));
 		if (load_acquire(word_in(data, n, (uint64_t)r + 1)) !=
 		    RB_MAGIC_COMMITTED) {
 			return UINT32_MAX;
