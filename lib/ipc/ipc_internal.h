@@ -99,6 +99,7 @@ int32_t ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len,
 int32_t ipc_sock_dgram_addr(struct sockaddr_un *addr, socklen_t *len,
 			    const char *base, const char *suffix);
 int32_t ipc_sock_fd_prepare(int fd);
+int32_t ipc_sock_open(int type);
 int32_t ipc_sock_set_passcred(int fd, int on);
 ssize_t ipc_sock_recv_creds(int fd, void *buf, size_t len,
 			    struct ipc_creds *creds, int32_t *have_creds);

@@ -14,9 +14,11 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "ipc/ipc_internal.h"
+#include "util/util_internal.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -69,36 +71,42 @@ ipc_sock_dgram_addr(struct sockaddr_un *addr, socklen_t *len,
 	return ipc_sock_addr(addr, len, full, 0);
 }
 
-/* Descriptors we keep: close-on-exec, non-blocking, never 0/1/2. */
+/*
+ * Descriptors we keep: close-on-exec and never 0/1/2 (util's fd hygiene),
+ * plus non-blocking. Closes @fd on failure.
+ */
 int32_t
 ipc_sock_fd_prepare(int fd)
 {
+	int kept = qb_util_fd_hygiene(fd);
 	int flags;
 
-	if (fd >= 0 && fd <= 2) {
-		int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-		if (nfd < 0) {
-			int err = errno;
-
+	if (kept < 0) {
+		if (fd >= 0) {
 			close(fd);
-			return -err;
 		}
-		close(fd);
-		fd = nfd;
+		return kept;
 	}
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		goto fail;
+	flags = fcntl(kept, F_GETFL);
+	if (flags < 0 || fcntl(kept, F_SETFL, flags | O_NONBLOCK) < 0) {
+		int err = errno;
+
+		close(kept);
+		return -err;
 	}
-	flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		goto fail;
+	return kept;
+}
+
+/* A new AF_UNIX socket of @type, prepared as above. */
+int32_t
+ipc_sock_open(int type)
+{
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0) {
+		return -errno;
 	}
-	return fd;
-fail:
-	flags = errno;
-	close(fd);
-	return -flags;
+	return ipc_sock_fd_prepare(fd);
 }
 
 int32_t

@@ -43,11 +43,7 @@ qb_ipcc_us_setup_connect(struct qb_ipcc_connection *c,
 	if (rc < 0) {
 		return rc;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		return -errno;
-	}
-	fd = ipc_sock_fd_prepare(fd);
+	fd = ipc_sock_open(SOCK_STREAM);
 	if (fd < 0) {
 		return fd;
 	}

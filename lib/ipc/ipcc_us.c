@@ -61,12 +61,8 @@ dgram_open(const char *base, const char *local, const char *remote,
 	struct sockaddr_un a;
 	socklen_t alen;
 	int32_t rc;
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = ipc_sock_open(SOCK_DGRAM);
 
-	if (fd < 0) {
-		return -errno;
-	}
-	fd = ipc_sock_fd_prepare(fd);
 	if (fd < 0) {
 		return fd;
 	}

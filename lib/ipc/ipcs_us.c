@@ -39,11 +39,7 @@ qb_ipcs_us_publish(struct qb_ipcs_service *s)
 	if (rc < 0) {
 		return rc;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		return -errno;
-	}
-	fd = ipc_sock_fd_prepare(fd);
+	fd = ipc_sock_open(SOCK_STREAM);
 	if (fd < 0) {
 		return fd;
 	}
@@ -146,12 +142,8 @@ dgram_bind(const char *base, const char *suffix, size_t bufsize)
 {
 	struct sockaddr_un a;
 	socklen_t alen;
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = ipc_sock_open(SOCK_DGRAM);
 
-	if (fd < 0) {
-		return -errno;
-	}
-	fd = ipc_sock_fd_prepare(fd);
 	if (fd < 0) {
 		return fd;
 	}
