@@ -82,9 +82,6 @@ ipc_sock_fd_prepare(int fd)
 	int flags;
 
 	if (kept < 0) {
-		if (fd >= 0) {
-			close(fd);
-		}
 		return kept;
 	}
 	flags = fcntl(kept, F_GETFL);

@@ -44,6 +44,7 @@
 
 #include "log/log_internal.h"
 #include "log/blackbox_internal.h"
+#include "util/util_internal.h"
 #include "rb/rb_internal.h"
 
 struct qb_log_blackbox_state qb_log_bb = {
@@ -60,18 +61,6 @@ struct qb_log_blackbox_state qb_log_bb = {
 
 /* ------------------------------------------------------- identity bits */
 
-static int bb_fd_high(int fd)
-{
-	int high;
-
-	if (fd < 0 || fd > STDERR_FILENO) {
-		return fd;
-	}
-	high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-	close(fd);
-	return high;
-}
-
 static const char *bb_boot_id(void)
 {
 	char buf[64];
@@ -81,7 +70,7 @@ static const char *bb_boot_id(void)
 	if (qb_log_bb.boot_id[0] != '\0') {
 		return qb_log_bb.boot_id;
 	}
-	fd = bb_fd_high(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+	fd = qb_util_fd_hygiene(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
 	if (fd < 0) {
 		return "";
 	}
@@ -172,7 +161,7 @@ static void *bb_map_data(volatile char *hdr, size_t len, int prot)
 
 	memcpy(path, (const char *)hdr + QB_BB_RB_OFF_DATA_PATH, sizeof(path));
 	path[sizeof(path) - 1] = '\0';
-	fd = bb_fd_high(open(path, ((prot & PROT_WRITE) ? O_RDWR : O_RDONLY) |
+	fd = qb_util_fd_hygiene(open(path, ((prot & PROT_WRITE) ? O_RDWR : O_RDONLY) |
 			     O_CLOEXEC | O_NOFOLLOW));
 	if (fd < 0) {
 		return NULL;

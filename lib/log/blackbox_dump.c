@@ -40,6 +40,7 @@
 #include <qb/qblog.h>
 
 #include "log/blackbox_internal.h"
+#include "util/util_internal.h"
 
 static const uint32_t dump_marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
 
@@ -87,7 +88,6 @@ static void dump_wait_for_writer(void)
 static int dump_open(const char *filename)
 {
 	int fd;
-	int low;
 
 	do {
 		fd = open(filename, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
@@ -95,16 +95,8 @@ static int dump_open(const char *filename)
 	if (fd < 0) {
 		return -errno;
 	}
-	if (fd <= STDERR_FILENO) {
-		/* never leave our file on someone's stdin/stdout/stderr */
-		low = fd;
-		fd = fcntl(low, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-		close(low);
-		if (fd < 0) {
-			return -errno;
-		}
-	}
-	return fd;
+	/* never leave our file on someone's stdin/stdout/stderr */
+	return qb_util_fd_hygiene(fd);
 }
 
 /*

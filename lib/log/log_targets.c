@@ -19,6 +19,7 @@
 #endif
 
 #include "log/log_core.h"
+#include "util/util_internal.h"
 
 /* ---- syslog / journal ------------------------------------------------- */
 
@@ -140,15 +141,10 @@ static FILE *file_open_append(const char *path, int *err)
 		*err = -errno;
 		return NULL;
 	}
-	if (fd <= STDERR_FILENO) {
-		int high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-
-		close(fd);
-		if (high < 0) {
-			*err = -errno;
-			return NULL;
-		}
-		fd = high;
+	fd = qb_util_fd_hygiene(fd);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
 	}
 	fp = fdopen(fd, "a+");
 	if (fp == NULL) {

@@ -37,19 +37,6 @@ uint64_t loop_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Every fd the loop keeps: close-on-exec and never 0, 1 or 2. */
-int loop_fd_keep(int fd)
-{
-	int kept;
-
-	if (fd < 0)
-		return fd;
-	kept = qb_util_fd_hygiene(fd);
-	if (kept < 0)
-		close(fd);
-	return kept;
-}
-
 /* --- lists ------------------------------------------------------------- */
 
 void loop_list_init(struct loop_list *list)

@@ -92,7 +92,6 @@ int loop_list_empty(const struct loop_list *list);
 void loop_run_append(struct qb_loop *l, int prio, struct loop_item *item);
 void loop_run_remove(struct qb_loop *l, struct loop_item *item);
 uint64_t loop_now_ns(void);
-int loop_fd_keep(int fd);
 extern unsigned loop_fork_generation;
 void loop_atfork_register(void);
 

@@ -90,7 +90,7 @@ int32_t qb_epoll_init(struct qb_loop *l)
 	fd = epoll_create1(EPOLL_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	fd = loop_fd_keep(fd);
+	fd = qb_util_fd_hygiene(fd);
 	if (fd < 0)
 		return fd;
 	l->polls.epfd = fd;

@@ -153,8 +153,8 @@ static int32_t sig_pipe_open(struct qb_loop *l)
 		qb_util_perror(LOG_ERR, "loop: signal pipe");
 		return rc;
 	}
-	fds[0] = loop_fd_keep(fds[0]);
-	fds[1] = loop_fd_keep(fds[1]);
+	fds[0] = qb_util_fd_hygiene(fds[0]);
+	fds[1] = qb_util_fd_hygiene(fds[1]);
 	if (fds[0] < 0 || fds[1] < 0) {
 		rc = fds[0] < 0 ? fds[0] : fds[1];
 		goto fail;

@@ -57,20 +57,6 @@ int shm_nonce(char out[17])
 	return 0;
 }
 
-int shm_fd_hygiene(int fd)
-{
-	int nfd;
-
-	if (fd < 0) {
-		return -EBADF;
-	}
-	nfd = qb_util_fd_hygiene(fd);
-	if (nfd < 0) {
-		close(fd);
-	}
-	return nfd;
-}
-
 /* Split path into its directory (opened O_PATH) and base name. */
 static int dir_open(const char *path, const char **base)
 {
@@ -101,7 +87,7 @@ static int dir_open(const char *path, const char **base)
 	if (fd < 0) {
 		return -errno;
 	}
-	return shm_fd_hygiene(fd);
+	return qb_util_fd_hygiene(fd);
 }
 
 static int id_matches(int dfd, const char *base, const struct shm_file_id *id)
@@ -175,7 +161,7 @@ int shm_file_create(const char *path, size_t size, struct shm_file_id *id)
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
 	known = 1;
-	fd = shm_fd_hygiene(fd);
+	fd = qb_util_fd_hygiene(fd);
 	if (fd < 0) {
 		rc = fd;
 		fd = -1;
@@ -214,7 +200,7 @@ int shm_file_open(const char *path, size_t min_size, int exact,
 		/* O_NOFOLLOW on a symlink reports ELOOP */
 		return -errno;
 	}
-	fd = shm_fd_hygiene(fd);
+	fd = qb_util_fd_hygiene(fd);
 	if (fd < 0) {
 		return fd;
 	}

@@ -39,10 +39,6 @@ int shm_path_build(char *out, size_t len, const char *name,
 /* 16 lowercase hex digits from getrandom(2) plus NUL. */
 int shm_nonce(char out[17]);
 
-/* qb_util_fd_hygiene, but fd is closed on failure. Returns the fd to use
- * (>= 3, close-on-exec) or -errno. */
-int shm_fd_hygiene(int fd);
-
 /*
  * Create a new file of exactly `size` bytes (space allocated, so a full
  * tmpfs fails here with -ENOSPC rather than SIGBUS later). -EEXIST when the

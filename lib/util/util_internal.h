@@ -47,7 +47,9 @@
  * @param fd an open descriptor owned by the caller.
  * @return fd itself (now FD_CLOEXEC), or a new descriptor >= 3 replacing
  *         it when fd was 0..2 (the low one is closed), or -errno on
- *         failure (fd is left open and untouched then).
+ *         failure, in which case fd has been closed (every caller would
+ *         otherwise have to). A negative or already closed fd gives -EBADF
+ *         and closes nothing.
  */
 int qb_util_fd_hygiene(int fd);
 

@@ -23,6 +23,7 @@
 #include <qb/qbrb.h>
 #include "rb/rb_internal.h"
 #include "shm/shm_internal.h"
+#include "util/util_internal.h"
 
 /* ---- fault injection for the tmpfs-full case ----------------------- */
 /* Same trick: posix_fallocate fails with ENOSPC after `fallocate_ok` more
@@ -888,7 +889,7 @@ START_TEST(test_low_fds)
 		}
 		close(fd);
 		unlink(path);
-		fd = shm_fd_hygiene(open("/dev/null", O_RDONLY));
+		fd = qb_util_fd_hygiene(open("/dev/null", O_RDONLY));
 		if (fd < 3 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC) ||
 		    fcntl(0, F_GETFD) != -1) {
 			_exit(5);
