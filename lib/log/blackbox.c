@@ -15,7 +15,9 @@
  * (struct qb_log_blackbox_owner) so tools can tell who wrote it.
  *
  * Threads: any number of threads may log at once.  Writers are serialised
- * by writer_lock, held only while one record is copied into the ring.
+ * by writer_lock, held only while one record is copied into the ring; that
+ * lock's single atomic operation is also what keeps writers out of the ring
+ * while qb_log_blackbox_write_to_file() copies it (blackbox_internal.h).
  *
  * fork: the ring is a shared mapping, so a child must not write into its
  * parent's ring, nor remove its files.  The fork handler (or
@@ -48,7 +50,7 @@
 #include "rb/rb_internal.h"
 
 struct qb_log_blackbox_state qb_log_bb = {
-	.writer_lock = PTHREAD_MUTEX_INITIALIZER,
+	.writer_lock = QB_UTIL_WORD_LOCK_INIT,
 };
 
 /* Smallest ring the target accepts (as libqb). */
@@ -260,32 +262,42 @@ static uint32_t *bb_seq(void)
 		 (qb_log_bb.hdr + QB_BB_RB_USER_OFFSET))->seq;
 }
 
-/*
- * Enter the ring as a writer (writer_lock held); waits while a dump copies
- * it.  seq is odd while we are inside: dumps (and a forked child taking a
- * copy) look at it.  Only writers, serialised by writer_lock, change seq,
- * so plain loads suffice; one full fence orders "seq is odd" before our
- * look at `dumping` (the dump does the mirror image).
- */
-static void bb_writer_enter(void)
+/* Takes writer_lock, waiting while a dump copies the ring. */
+static void bb_lock(void)
 {
-	uint32_t *seq = bb_seq();
-	uint32_t even = __atomic_load_n(seq, __ATOMIC_RELAXED) & ~1u;
-
 	for (;;) {
-		__atomic_store_n(seq, even + 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (!atomic_load_explicit(&qb_log_bb.dumping, memory_order_relaxed)) {
-			break;
+		qb_util_word_lock(&qb_log_bb.writer_lock);
+		if (!atomic_load(&qb_log_bb.dumping)) {
+			return;
 		}
-		__atomic_store_n(seq, even, __ATOMIC_RELEASE);
+		/* let the dump, which waits for the lock word, go first */
+		qb_util_word_unlock(&qb_log_bb.writer_lock);
 		while (atomic_load(&qb_log_bb.dumping)) {
 			sched_yield();
 		}
 	}
 }
 
-static void bb_writer_leave(void)
+static void bb_unlock(void)
+{
+	qb_util_word_unlock(&qb_log_bb.writer_lock);
+}
+
+/*
+ * seq is odd while a record is written, for readers in other processes (a
+ * forked child taking a copy, qb-blackbox on a live file).  Only writers,
+ * serialised by writer_lock, change it; the release fence keeps the record's
+ * stores from becoming visible before the odd value.
+ */
+static void bb_seq_begin(void)
+{
+	uint32_t *seq = bb_seq();
+
+	__atomic_store_n(seq, (__atomic_load_n(seq, __ATOMIC_RELAXED) | 1u), __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void bb_seq_end(void)
 {
 	uint32_t *seq = bb_seq();
 
@@ -420,10 +432,11 @@ static void bb_take_over(struct qb_log_target *t);
 static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
 		       struct timespec *ts, va_list ap)
 {
-	struct qb_log_target *t = qb_log_target_get(pos);
+	struct qb_log_target *t = qb_log_bb.target;
 	struct timespec now;
 	size_t max_line;
 
+	(void)pos;
 	if (cs == NULL || t == NULL) {
 		return;
 	}
@@ -436,16 +449,16 @@ static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
 	if (max_line == 0) {
 		max_line = QB_LOG_MAX_LEN;
 	}
-	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	bb_lock();
 	if (qb_log_bb.borrowed) {
 		bb_take_over(t);
 	}
 	if (qb_log_bb.rb != NULL) {
-		bb_writer_enter();
+		bb_seq_begin();
 		bb_write_record(cs, ts, max_line, ap);
-		bb_writer_leave();
+		bb_seq_end();
 	}
-	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+	bb_unlock();
 }
 
 /* ------------------------------------------------------ target hooks */
@@ -454,11 +467,11 @@ static void bb_close(int32_t pos)
 {
 	struct qb_log_target *t = qb_log_target_get(pos);
 
-	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	bb_lock();
 	bb_ring_drop(!qb_log_bb.borrowed);
 	qb_log_bb.borrowed = 0;
 	bb_cache_flush();	/* callsites may be freed after this */
-	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+	bb_unlock();
 	if (t != NULL) {
 		t->instance = NULL;
 	}
@@ -484,15 +497,16 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 	if (t->size < BB_MIN_SIZE) {
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	bb_lock();
 	bb_ring_drop(!qb_log_bb.borrowed);
 	qb_log_bb.borrowed = 0;
 	bb_cache_flush();
 	rc = bb_ring_create(t->name, getpid(), t->size, &r);
 	if (rc == 0) {
 		bb_ring_install(&r, t->size);
+		qb_log_bb.target = t;
 	}
-	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+	bb_unlock();
 	if (rc < 0) {
 		return rc;
 	}
@@ -602,7 +616,7 @@ void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
 	if (t == NULL) {
 		return;
 	}
-	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	bb_lock();
 	if (qb_log_bb.rb != NULL && !qb_log_bb.borrowed &&
 	    bb_owner(qb_log_bb.rb)->pid != new_pid) {
 		if (!qb_log_bb.fork_write_pt_set) {	/* raw clone(): best effort */
@@ -612,12 +626,12 @@ void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
 		qb_log_bb.borrowed = 1;
 	}
 	qb_log_bb.fork_write_pt_set = 0;
-	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+	bb_unlock();
 }
 
 void qb_log_blackbox_atfork_prepare(void)
 {
-	pthread_mutex_lock(&qb_log_bb.writer_lock);
+	bb_lock();
 	/* no writer can move it now: the child's copy will end exactly here */
 	if (qb_log_bb.hdr != NULL) {
 		memcpy(&qb_log_bb.fork_write_pt,
@@ -629,12 +643,12 @@ void qb_log_blackbox_atfork_prepare(void)
 void qb_log_blackbox_atfork_parent(void)
 {
 	qb_log_bb.fork_write_pt_set = 0;
-	pthread_mutex_unlock(&qb_log_bb.writer_lock);
+	bb_unlock();
 }
 
 void qb_log_blackbox_atfork_child(void)
 {
 	/* only the forking thread exists now: nobody else holds the lock */
-	pthread_mutex_init(&qb_log_bb.writer_lock, NULL);
+	qb_log_bb.writer_lock = (qb_util_word_lock_t)QB_UTIL_WORD_LOCK_INIT;
 	atomic_store(&qb_log_bb.dumping, 0);
 }

@@ -65,21 +65,14 @@ static int dump_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Waits a bounded time for a record writer to leave the ring.  The writer
- * may be the very thread we interrupted, so we must not wait forever. */
+/* Waits a bounded time for the holder of writer_lock to leave the ring.
+ * The holder may be the very thread we interrupted, so we must not wait
+ * forever. */
 static void dump_wait_for_writer(void)
 {
-	const volatile char *hdr = qb_log_bb.hdr;
-	uint32_t *seq;
 	int spins;
 
-	if (hdr == NULL) {
-		return;
-	}
-	/* the owner record's seq is odd while a record is being written */
-	seq = (uint32_t *)(hdr + QB_BB_RB_USER_OFFSET +
-			   offsetof(struct qb_log_blackbox_owner, seq));
-	for (spins = 0; spins < 20000 && (__atomic_load_n(seq, __ATOMIC_ACQUIRE) & 1);
+	for (spins = 0; spins < 20000 && qb_util_word_lock_held(&qb_log_bb.writer_lock);
 	     spins++) {
 		sched_yield();
 	}
@@ -102,10 +95,10 @@ static int dump_open(const char *filename)
 /*
  * Async-signal-safe: no allocation, no locks, only open/write/close/fcntl
  * and sched_yield.  Writers see `dumping` and wait (they never modify the
- * ring while a dump copies it); if a writer is caught inside the ring (for
- * example the thread this signal interrupted), we wait a bounded time and
- * then copy anyway: its unfinished chunk is not yet committed, so readers
- * stop before it.
+ * ring while a dump copies it); if writer_lock stays held (for example by
+ * the thread this signal interrupted), we wait a bounded time and then copy
+ * anyway: an unfinished chunk is not yet committed, so readers stop before
+ * it.
  */
 ssize_t qb_log_blackbox_write_to_file(const char *filename)
 {

@@ -13,6 +13,8 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "util/util_internal.h"
+
 /* Exported for compatibility; not in any public header. */
 ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
 			       const char *fmt, va_list ap);
@@ -91,9 +93,20 @@ struct qb_log_blackbox_owner {
 
 struct qb_ringbuffer_s;
 
+struct qb_log_target;
+
+/*
+ * writer_lock serialises everything that touches the ring: record writers
+ * and the open/close/fork paths.  A dump (signal-safe, so it takes no lock)
+ * announces itself in `dumping` and then waits, bounded, for the lock word
+ * to be free; a writer that took the lock looks at `dumping` and backs off.
+ * Both sides' first step is a sequentially consistent read-modify-write, so
+ * they cannot both miss each other.
+ */
 struct qb_log_blackbox_state {
-	pthread_mutex_t writer_lock;	/* serialises record writers */
+	qb_util_word_lock_t writer_lock;
 	atomic_int dumping;		/* number of write_to_file calls copying the ring */
+	struct qb_log_target *target;	/* our slot, set at open */
 	struct qb_ringbuffer_s *rb;	/* NULL: no ring */
 	volatile char *hdr;		/* ring header (shared mapping) */
 	const char *data;		/* read-only view of the data file */

@@ -747,6 +747,32 @@ log_slow(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn,
 	tls_in_logger = 0;
 }
 
+/*
+ * Only the blackbox wants @p cs (every debug line of a daemon that keeps
+ * a blackbox): what log_slow() + log_dispatch() do for that one slot,
+ * without the generic walk over the slots. The blackbox's vlogger orders
+ * itself against close (vlogger_self_locked), so no slot lock is taken.
+ */
+static void __attribute__((noinline))
+log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
+{
+	struct qb_log_target *t = &log_state.targets[QB_LOG_BLACKBOX];
+	qb_log_vlogger_fn fn;
+	struct timespec ts;
+
+	if (tls_in_logger || !qb_log_is_initialised()
+	    || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED
+	    || (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
+		return;
+	fn = t->vlogger;
+	if (fn == NULL || !t->vlogger_self_locked)
+		return;
+	tls_in_logger = 1;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	fn(QB_LOG_BLACKBOX, cs, &ts, ap);
+	tls_in_logger = 0;
+}
+
 /* Nobody wants @p cs: the common case, decided without va_start. */
 static inline int log_unwanted(const struct qb_log_callsite *cs,
 			       uint32_t *bits, qb_log_util_fn *util_fn)
@@ -759,6 +785,15 @@ static inline int log_unwanted(const struct qb_log_callsite *cs,
 	return *bits == 0 && *util_fn == NULL;
 }
 
+static inline void log_wanted(struct qb_log_callsite *cs, uint32_t bits,
+			      qb_log_util_fn util_fn, va_list ap)
+{
+	if (bits == (1U << QB_LOG_BLACKBOX) && util_fn == NULL)
+		log_blackbox_only(cs, ap);
+	else
+		log_slow(cs, bits, util_fn, ap);
+}
+
 void qb_log_real_va_(struct qb_log_callsite *cs, va_list ap)
 {
 	uint32_t bits;
@@ -768,7 +803,7 @@ void qb_log_real_va_(struct qb_log_callsite *cs, va_list ap)
 	 * from inside a logger of this thread would recurse: dropped. */
 	if (cs == NULL || log_unwanted(cs, &bits, &util_fn))
 		return;
-	log_slow(cs, bits, util_fn, ap);
+	log_wanted(cs, bits, util_fn, ap);
 }
 
 void qb_log_real_(struct qb_log_callsite *cs, ...)
@@ -780,7 +815,7 @@ void qb_log_real_(struct qb_log_callsite *cs, ...)
 	if (cs == NULL || log_unwanted(cs, &bits, &util_fn))
 		return;
 	va_start(ap, cs);
-	log_slow(cs, bits, util_fn, ap);
+	log_wanted(cs, bits, util_fn, ap);
 	va_end(ap);
 }
 

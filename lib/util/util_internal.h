@@ -1,7 +1,8 @@
 /*
  * util_internal.h - the util module's door for the rest of the library.
  *
- * Internal logging, fd hygiene and the strlcpy/strlcat declarations.
+ * Internal logging, fd hygiene, the one-word lock and the strlcpy/strlcat
+ * declarations.
  * (The deprecated qb_util_set_log_function() receiver is stored and called
  * by the log core: see qb_log_util_fn_set() in log/log_internal.h.)
  *
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <qb/qbdefs.h>
 #include <qb/qbutil.h>
 #include <qb/qbarray.h>
@@ -85,5 +87,48 @@ size_t strlcpy(char *dst, const char *src, size_t size);
  *         libqb); truncation happened when the result >= size.
  */
 size_t strlcat(char *dst, const char *src, size_t size);
+
+/**
+ * A futex lock for the library's hot paths (the blackbox writer). Unlike a
+ * pthread mutex, a signal handler may read its state: the word is nonzero
+ * while the lock is held. Taking it uncontended is one sequentially
+ * consistent compare-and-swap, which doubles as the full barrier of a
+ * Dekker-style handshake: the holder's later loads cannot pass its
+ * acquisition. It sits on a cache line of its own so that threads waiting
+ * for it do not steal the holder's data. Process-private; after fork() the
+ * child re-initialises it. Not recursive.
+ */
+typedef struct {
+	uint32_t word;		/* 0 free, 1 held, 2 held and sleepers possible */
+} __attribute__((aligned(64))) qb_util_word_lock_t;
+
+#define QB_UTIL_WORD_LOCK_INIT { 0 }
+
+/* Contended paths (lib/util/word_lock.c). */
+void qb_util_word_lock_wait(qb_util_word_lock_t *l) __attribute__((visibility("hidden")));
+void qb_util_word_lock_wake(qb_util_word_lock_t *l) __attribute__((visibility("hidden")));
+
+static inline void qb_util_word_lock(qb_util_word_lock_t *l)
+{
+	uint32_t free_word = 0;
+
+	if (!__atomic_compare_exchange_n(&l->word, &free_word, 1, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+		qb_util_word_lock_wait(l);
+	}
+}
+
+static inline void qb_util_word_unlock(qb_util_word_lock_t *l)
+{
+	if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2) {
+		qb_util_word_lock_wake(l);
+	}
+}
+
+/* Nonzero while some thread holds @p l (async-signal-safe). */
+static inline int qb_util_word_lock_held(const qb_util_word_lock_t *l)
+{
+	return __atomic_load_n(&l->word, __ATOMIC_SEQ_CST) != 0;
+}
 
 #endif /* QB_UTIL_INTERNAL_H_DEFINED */

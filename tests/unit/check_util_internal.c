@@ -5,9 +5,11 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "util/util_internal.h"
 
@@ -136,6 +138,74 @@ START_TEST(test_log_macros_keep_errno)
 }
 END_TEST
 
+/* ---- word lock ---------------------------------------------------------- */
+
+#define WL_THREADS 4
+#define WL_ROUNDS 200000
+
+static qb_util_word_lock_t wl = QB_UTIL_WORD_LOCK_INIT;
+static unsigned long wl_counter;	/* only touched under wl */
+
+static void *wl_adder(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < WL_ROUNDS; i++) {
+		qb_util_word_lock(&wl);
+		/* a non-atomic read-modify-write: lost updates show a broken lock */
+		wl_counter = wl_counter + 1;
+		qb_util_word_unlock(&wl);
+	}
+	return NULL;
+}
+
+START_TEST(test_word_lock_excludes)
+{
+	pthread_t t[WL_THREADS];
+	int i;
+
+	wl_counter = 0;
+	for (i = 0; i < WL_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, wl_adder, NULL), 0);
+	for (i = 0; i < WL_THREADS; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	ck_assert_uint_eq(wl_counter, (unsigned long)WL_THREADS * WL_ROUNDS);
+	ck_assert(!qb_util_word_lock_held(&wl));
+}
+END_TEST
+
+static int wl_waiter_done;
+
+static void *wl_waiter(void *arg)
+{
+	(void)arg;
+	qb_util_word_lock(&wl);
+	__atomic_store_n(&wl_waiter_done, 1, __ATOMIC_SEQ_CST);
+	qb_util_word_unlock(&wl);
+	return NULL;
+}
+
+/* A waiter that had to go to sleep is woken by the release. */
+START_TEST(test_word_lock_sleeper_woken)
+{
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	pthread_t t;
+
+	wl_waiter_done = 0;
+	qb_util_word_lock(&wl);
+	ck_assert(qb_util_word_lock_held(&wl));
+	ck_assert_int_eq(pthread_create(&t, NULL, wl_waiter, NULL), 0);
+	nanosleep(&pause, NULL);	/* long past its spinning: asleep */
+	ck_assert_int_eq(__atomic_load_n(&wl_waiter_done, __ATOMIC_SEQ_CST), 0);
+	ck_assert_uint_eq(__atomic_load_n(&wl.word, __ATOMIC_SEQ_CST), 2);
+	qb_util_word_unlock(&wl);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(wl_waiter_done, 1);
+	ck_assert(!qb_util_word_lock_held(&wl));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util_internal");
@@ -149,6 +219,8 @@ int main(void)
 	tcase_add_test(tc, test_fd_hygiene_low);
 	tcase_add_test(tc, test_set_log_function);
 	tcase_add_test(tc, test_log_macros_keep_errno);
+	tcase_add_test(tc, test_word_lock_excludes);
+	tcase_add_test(tc, test_word_lock_sleeper_woken);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
