@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,28 +154,10 @@ static void bb_owner_fill(struct qb_log_blackbox_owner *o, const char *ident, pi
 /* ---------------------------------------------------------- the rings */
 
 /* Maps the data file of rb a second time, for dumps and copies. */
-static void *bb_map_data(volatile char *hdr, size_t len, int prot)
-{
-	char path[QB_BB_RB_PATH_MAX];
-	void *p;
-	int fd;
-
-	memcpy(path, (const char *)hdr + QB_BB_RB_OFF_DATA_PATH, sizeof(path));
-	path[sizeof(path) - 1] = '\0';
-	fd = qb_util_fd_hygiene(open(path, ((prot & PROT_WRITE) ? O_RDWR : O_RDONLY) |
-			     O_CLOEXEC | O_NOFOLLOW));
-	if (fd < 0) {
-		return NULL;
-	}
-	p = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
-	close(fd);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 struct bb_ring {
 	qb_ringbuffer_t *rb;
 	volatile char *hdr;
-	const char *data;
+	char *data;		/* the ring's own mapping (rb_data_get) */
 	size_t data_len;
 };
 
@@ -187,7 +168,6 @@ static int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct 
 	char boot[9];
 	qb_ringbuffer_t *rb = NULL;
 	int32_t rc;
-	uint32_t words;
 
 	bb_ident_for_name(ident, name_ident, sizeof(name_ident));
 	qb_log_blackbox_boot_short(boot, sizeof(boot));
@@ -204,14 +184,7 @@ static int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct 
 	}
 	out->rb = rb;
 	out->hdr = (volatile char *)qb_rb_shared_user_data_get(rb) - QB_BB_RB_USER_OFFSET;
-	memcpy(&words, (const char *)out->hdr + QB_BB_RB_OFF_WORD_SIZE, sizeof(words));
-	out->data_len = (size_t)words * 4;
-	out->data = bb_map_data(out->hdr, out->data_len, PROT_READ);
-	if (out->data == NULL) {
-		rc = -errno;
-		qb_rb_close(rb);
-		return rc < 0 ? rc : -ENOMEM;
-	}
+	out->data = rb_data_get(rb, &out->data_len);
 	bb_owner_fill(bb_owner(rb), ident, pid);
 	return 0;
 }
@@ -230,8 +203,6 @@ static void bb_ring_install(const struct bb_ring *r, size_t size)
 static void bb_ring_drop(int unlink_files)
 {
 	qb_ringbuffer_t *rb = qb_log_bb.rb;
-	const char *data = qb_log_bb.data;
-	size_t len = qb_log_bb.data_len;
 
 	/* hide it from write_to_file first */
 	qb_log_bb.hdr = NULL;
@@ -240,9 +211,6 @@ static void bb_ring_drop(int unlink_files)
 	qb_log_bb.data_len = 0;
 	while (atomic_load(&qb_log_bb.dumping)) {
 		sched_yield();	/* a dump may still read the old mapping */
-	}
-	if (data != NULL) {
-		munmap((void *)data, len);
 	}
 	if (rb == NULL) {
 		return;
@@ -561,10 +529,7 @@ static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 	if (from->data_len != to->data_len) {
 		return;
 	}
-	dst = bb_map_data(to->hdr, to->data_len, PROT_READ | PROT_WRITE);
-	if (dst == NULL) {
-		return;
-	}
+	dst = to->data;
 	for (tries = 0; tries < 64; tries++) {
 		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
 		if (s1 & 1) {
@@ -586,7 +551,6 @@ static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 	if (tries == 64) {
 		memset(dst, 0, to->data_len);
 	}
-	munmap(dst, to->data_len);
 }
 
 /* In a forked child, with writer_lock held: our own ring at last. */

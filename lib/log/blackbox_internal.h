@@ -109,7 +109,7 @@ struct qb_log_blackbox_state {
 	struct qb_log_target *target;	/* our slot, set at open */
 	struct qb_ringbuffer_s *rb;	/* NULL: no ring */
 	volatile char *hdr;		/* ring header (shared mapping) */
-	const char *data;		/* read-only view of the data file */
+	char *data;			/* the ring's data area (rb_data_get) */
 	size_t data_len;		/* word_size * 4 */
 	size_t size;			/* ring size the ring was made with */
 	int borrowed;			/* rb is our parent's (we were forked) */

@@ -70,7 +70,6 @@ static struct {
 	struct cs_entry *canon[CANON_SIZE];
 	struct cs_entry *all_head;
 	struct cs_entry *all_tail;
-	struct fast_entry *fast_all;		/* for freeing (fast_next) */
 	struct registered_range *ranges;
 	uint32_t count;
 } cs_state = {

@@ -90,6 +90,15 @@ int32_t rb_chunk_commit(qb_ringbuffer_t *rb, size_t len);
 /* Store v in the shared reference count (IPC "last reference" idiom). */
 void rb_refcount_set(qb_ringbuffer_t *rb, int32_t v);
 
+/*
+ * The ring's data area as this handle maps it: *len_out bytes (the data
+ * file's size) from the returned address, which runs on for another
+ * *len_out bytes into the same data again (the mapping is circular). Lets
+ * the blackbox copy or dump the whole ring without mapping it a second
+ * time. NULL (and 0) for NULL.
+ */
+void *rb_data_get(const qb_ringbuffer_t *rb, size_t *len_out);
+
 /* Flags the handle was opened with (QB_RB_FLAG_*), 0 for NULL. */
 uint32_t rb_flags_get(const qb_ringbuffer_t *rb);
 

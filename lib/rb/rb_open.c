@@ -397,6 +397,12 @@ void rb_refcount_set(qb_ringbuffer_t *rb, int32_t v)
 	}
 }
 
+void *rb_data_get(const qb_ringbuffer_t *rb, size_t *len_out)
+{
+	*len_out = rb == NULL ? 0 : (size_t)rb->words * 4;
+	return rb == NULL ? NULL : rb->data;
+}
+
 uint32_t rb_flags_get(const qb_ringbuffer_t *rb)
 {
 	return rb == NULL ? 0 : rb->flags;
