@@ -31,7 +31,8 @@
  * posix_spawn's fork path or daemon()) can log right away: locks held by
  * other threads of the parent are reset, the log thread (if any) is
  * restarted on demand, cached %P/%N/%H expansions are refreshed and the
- * blackbox files are renamed to the child's pid. A child created with a raw
+ * child is detached from the parent's blackbox (its first log call gives
+ * it a blackbox of its own, see qb_log_reflect_pid()). A child created with a raw
  * clone() system call or vfork() does not run those handlers; such a child
  * must call qb_log_reflect_pid() before logging (vfork children should not
  * log at all). A logger callback may fork, but must not do so while another

@@ -68,16 +68,6 @@ int32_t rb_open_unique(const char *prefix, const char *suffix, size_t size,
 		       qb_ringbuffer_t **out);
 
 /*
- * Rename both files of a ring this handle created to
- * /dev/shm/qb-<new_name>-{header,data} (new_name containing '/' is used as a
- * path prefix as is). Never replaces an existing file; on failure nothing is
- * renamed. Updates the paths in the shared header. Mapping and content are
- * unchanged. The calling process becomes the owner that unlinks on close.
- * Returns 0 or -errno (-EPERM for a ring this handle did not create).
- */
-int32_t rb_rename(qb_ringbuffer_t *rb, const char *new_name);
-
-/*
  * Bodies of qb_rb_chunk_alloc()/qb_rb_chunk_commit() without the NULL check
  * (rb must be valid). Hidden, so hot callers inside libqb (the blackbox)
  * call them directly instead of through the PLT.

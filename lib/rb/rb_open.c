@@ -297,42 +297,6 @@ int32_t rb_open_unique(const char *prefix, const char *suffix, size_t size,
 	return rc;
 }
 
-int32_t rb_rename(qb_ringbuffer_t *rb, const char *new_name)
-{
-	char hdr[RB_PATH_MAX];
-	char data[RB_PATH_MAX];
-	int rc;
-
-	if (rb == NULL || new_name == NULL) {
-		return -EINVAL;
-	}
-	if (!(rb->flags & QB_RB_FLAG_CREATE) || rb->unlinked) {
-		return -EPERM;
-	}
-	rc = shm_path_build(hdr, sizeof(hdr), new_name, "header");
-	if (rc == 0) {
-		rc = shm_path_build(data, sizeof(data), new_name, "data");
-	}
-	if (rc < 0) {
-		return rc;
-	}
-	rc = shm_rename_noreplace(rb->hdr_path, hdr);
-	if (rc < 0) {
-		return rc;
-	}
-	rc = shm_rename_noreplace(rb->data_path, data);
-	if (rc < 0) {
-		(void)shm_rename_noreplace(hdr, rb->hdr_path);
-		return rc;
-	}
-	memcpy(rb->hdr_path, hdr, sizeof(hdr));
-	memcpy(rb->data_path, data, sizeof(data));
-	memcpy(rb->hdr->hdr_path, hdr, strlen(hdr) + 1);
-	memcpy(rb->hdr->data_path, data, strlen(data) + 1);
-	rb->owner = getpid();
-	return 0;
-}
-
 int32_t qb_rb_close_helper(qb_ringbuffer_t *rb, int32_t unlink_it,
 			   int32_t truncate_fallback)
 {

@@ -226,24 +226,3 @@ fail:
 	close(fd);
 	return rc;
 }
-
-int shm_rename_noreplace(const char *from, const char *to)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) {
-		return 0;
-	}
-	if (errno != EINVAL && errno != ENOSYS) {
-		return -errno;
-	}
-	/* Filesystem without RENAME_NOREPLACE: link refuses existing targets. */
-	if (link(from, to) < 0) {
-		return -errno;
-	}
-	if (unlink(from) < 0) {
-		int rc = -errno;
-
-		(void)unlink(to);
-		return rc;
-	}
-	return 0;
-}

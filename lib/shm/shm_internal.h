@@ -1,6 +1,6 @@
 /*
- * shm_internal.h - the only code in the library that creates, opens, maps,
- * renames and removes shared-memory files. Used by lib/rb.
+ * shm_internal.h - the only code in the library that creates, opens, maps
+ * and removes shared-memory files. Used by lib/rb.
  *
  * Rules enforced here:
  *  - files we create: O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode 0600;
@@ -69,8 +69,6 @@ int shm_map_circular(int fd, size_t len, void **out);
  */
 int shm_unlink_owned(const char *path, const struct shm_file_id *id);
 
-/* Rename without replacing an existing target (-EEXIST). */
-int shm_rename_noreplace(const char *from, const char *to);
 
 /*
  * libqb 2.0 exports these helpers without declaring them publicly; they are
