@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -359,6 +360,62 @@ START_TEST(test_dump_while_logging)
 }
 END_TEST
 
+static volatile sig_atomic_t sig_dumps, sig_dump_failed;
+static volatile sig_atomic_t in_qb_log, sig_inside_qb_log;
+
+static void dump_on_signal(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	sig_inside_qb_log += in_qb_log;
+	if (qb_log_blackbox_write_to_file(dump) != 40 + 20480)
+		sig_dump_failed = 1;
+	sig_dumps++;
+	errno = saved;
+}
+
+/* A dump from a signal handler that interrupts qb_log() (most of the time
+ * inside the blackbox writer, holding its lock) neither deadlocks nor
+ * writes a dump that reads back broken. */
+START_TEST(test_dump_from_signal_handler)
+{
+	struct itimerval every = { { 0, 2000 }, { 0, 2000 } };
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa;
+	char *out;
+	long i = 0;
+
+	ck_assert_int_eq(enable(16384), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = dump_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	ck_assert_int_eq(sigaction(SIGPROF, &sa, NULL), 0);
+	ck_assert_int_eq(setitimer(ITIMER_PROF, &every, NULL), 0);
+	while (sig_dumps < 25) {
+		in_qb_log = 1;
+		qb_log(LOG_INFO, "sig %ld %s", i++, "payload of some length");
+		in_qb_log = 0;
+	}
+	ck_assert_int_eq(setitimer(ITIMER_PROF, &off, NULL), 0);
+	signal(SIGPROF, SIG_DFL);
+	ck_assert_int_eq(sig_dump_failed, 0);
+	/* the loop is nearly all qb_log(): some dumps did interrupt it */
+	ck_assert_int_gt(sig_inside_qb_log, 0);
+	ck_assert_int_eq(print_to(dump, &out), 0);
+	ck_assert_ptr_null(strstr(out, "ERROR"));
+	ck_assert_ptr_nonnull(strstr(out, ": sig "));
+	free(out);
+	/* and logging goes on normally afterwards */
+	qb_log(LOG_INFO, "after the signals");
+	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), 40 + 20480);
+	ck_assert_int_eq(print_to(dump, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "after the signals"));
+	free(out);
+}
+END_TEST
+
 START_TEST(test_fork_moves_child)
 {
 	char parent_hdr[512], child_hdr[512];
@@ -517,6 +574,7 @@ int main(void)
 	tcase_add_test(tc, test_live_file);
 	tcase_add_test(tc, test_threads_lose_nothing);
 	tcase_add_test(tc, test_dump_while_logging);
+	tcase_add_test(tc, test_dump_from_signal_handler);
 	tcase_add_test(tc, test_fork_moves_child);
 	tcase_add_test(tc, test_fork_format_pid);
 	tcase_add_test(tc, test_fork_quiet_child);
