@@ -36,17 +36,25 @@ static void bench_filtered(void)
 	printf("log_filtered_ns\t%.2f\tns/call\tlower\n", (now() - t0) * 1e9 / n);
 }
 
+/* A 1 MiB blackbox that takes every message. */
+static int blackbox_on(void)
+{
+	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 1024 * 1024);
+	if (qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE) != 0)
+		return -1;
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD,
+			  QB_LOG_FILTER_FILE, "*", LOG_TRACE);
+	return 0;
+}
+
 static void bench_blackbox(void)
 {
 	const long n = 300000;
 	double t0;
 	long i;
 
-	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 1024 * 1024);
-	if (qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE) != 0)
+	if (blackbox_on() != 0)
 		return;
-	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD,
-			  QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	t0 = now();
 	for (i = 0; i < n; i++)
 		qb_log(LOG_TRACE, "blackbox %ld %s %d", i, "abc", 7);
@@ -146,11 +154,8 @@ static void bench_mt_blackbox(void)
 	double t0;
 	int i;
 
-	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 1024 * 1024);
-	if (qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE) != 0)
+	if (blackbox_on() != 0)
 		return;
-	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD,
-			  QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	t0 = now();
 	for (i = 0; i < MT_THREADS; i++)
 		pthread_create(&th[i], NULL, mt_blackbox_worker, NULL);
