@@ -65,15 +65,34 @@ static int dump_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Waits a bounded time for the holder of writer_lock to leave the ring.
- * The holder may be the very thread we interrupted, so we must not wait
- * forever. */
+/* How long a dump waits for a record writer on another thread. */
+#define DUMP_WAIT_NS (50 * 1000000LL)
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* async-signal-safe */
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * Waits a bounded time for the holder of writer_lock to leave the ring.
+ * When that holder is the thread we run on (a signal, a crash in the
+ * middle of a record), waiting cannot help: copy at once.  The bound is
+ * time, not a count of yields: a yield can take long where threads are
+ * serialised (valgrind).
+ */
 static void dump_wait_for_writer(void)
 {
-	int spins;
+	int64_t start;
 
-	for (spins = 0; spins < 20000 && qb_util_word_lock_held(&qb_log_bb.writer_lock);
-	     spins++) {
+	if (qb_util_word_lock_mine(&qb_log_bb.writer_lock)) {
+		return;
+	}
+	start = monotonic_ns();
+	while (qb_util_word_lock_held(&qb_log_bb.writer_lock) &&
+	       monotonic_ns() - start < DUMP_WAIT_NS) {
 		sched_yield();
 	}
 }
@@ -93,8 +112,8 @@ static int dump_open(const char *filename)
 }
 
 /*
- * Async-signal-safe: no allocation, no locks, only open/write/close/fcntl
- * and sched_yield.  Writers see `dumping` and wait (they never modify the
+ * Async-signal-safe: no allocation, no locks, only open/write/close/fcntl,
+ * clock_gettime and sched_yield.  Writers see `dumping` and wait (they never modify the
  * ring while a dump copies it); if writer_lock stays held (for example by
  * the thread this signal interrupted), we wait a bounded time and then copy
  * anyway: an unfinished chunk is not yet committed, so readers stop before

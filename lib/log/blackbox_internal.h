@@ -121,6 +121,7 @@ struct qb_log_blackbox_state {
 
 extern struct qb_log_blackbox_state qb_log_bb;
 
+
 /* First 8 hex digits of the boot id (buf >= 9 bytes); "00000000" if unknown. */
 void qb_log_blackbox_boot_short(char *buf, size_t len);
 

@@ -90,37 +90,49 @@ size_t strlcat(char *dst, const char *src, size_t size);
 
 /**
  * A futex lock for the library's hot paths (the blackbox writer). Unlike a
- * pthread mutex, a signal handler may read its state: the word is nonzero
- * while the lock is held. Taking it uncontended is one sequentially
- * consistent compare-and-swap, which doubles as the full barrier of a
- * Dekker-style handshake: the holder's later loads cannot pass its
- * acquisition. It sits on a cache line of its own so that threads waiting
- * for it do not steal the holder's data. Process-private; after fork() the
- * child re-initialises it. Not recursive.
+ * pthread mutex, a signal handler may inspect it: whether it is held, and
+ * whether the thread it interrupted is the holder (the word records the
+ * owner). Taking it uncontended is one sequentially consistent
+ * compare-and-swap, which doubles as the full barrier of a Dekker-style
+ * handshake: the holder's later loads cannot pass its acquisition. It sits
+ * on a cache line of its own so that threads waiting for it do not steal
+ * the holder's data. Process-private; after fork() the child
+ * re-initialises it. Not recursive.
  */
 typedef struct {
-	uint32_t word;		/* 0 free, 1 held, 2 held and sleepers possible */
+	uint32_t word;		/* 0 free, else owner id | WAITERS */
 } __attribute__((aligned(64))) qb_util_word_lock_t;
 
 #define QB_UTIL_WORD_LOCK_INIT { 0 }
+#define QB_UTIL_WORD_LOCK_WAITERS 1u	/* a thread may sleep on the word */
 
-/* Contended paths (lib/util/word_lock.c). */
-void qb_util_word_lock_wait(qb_util_word_lock_t *l) __attribute__((visibility("hidden")));
+/* This thread's owner id (even, nonzero), 0 until it first takes a lock. */
+extern __thread uint32_t qb_util_word_lock_id
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+/* Contended and first-use paths (lib/util/word_lock.c). */
+uint32_t qb_util_word_lock_id_assign(void) __attribute__((visibility("hidden")));
+void qb_util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
+	__attribute__((visibility("hidden")));
 void qb_util_word_lock_wake(qb_util_word_lock_t *l) __attribute__((visibility("hidden")));
 
 static inline void qb_util_word_lock(qb_util_word_lock_t *l)
 {
+	uint32_t me = qb_util_word_lock_id;
 	uint32_t free_word = 0;
 
-	if (!__atomic_compare_exchange_n(&l->word, &free_word, 1, 0,
+	if (__builtin_expect(me == 0, 0)) {
+		me = qb_util_word_lock_id_assign();
+	}
+	if (!__atomic_compare_exchange_n(&l->word, &free_word, me, 0,
 					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-		qb_util_word_lock_wait(l);
+		qb_util_word_lock_wait(l, me);
 	}
 }
 
 static inline void qb_util_word_unlock(qb_util_word_lock_t *l)
 {
-	if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2) {
+	if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) & QB_UTIL_WORD_LOCK_WAITERS) {
 		qb_util_word_lock_wake(l);
 	}
 }
@@ -129,6 +141,15 @@ static inline void qb_util_word_unlock(qb_util_word_lock_t *l)
 static inline int qb_util_word_lock_held(const qb_util_word_lock_t *l)
 {
 	return __atomic_load_n(&l->word, __ATOMIC_SEQ_CST) != 0;
+}
+
+/* Nonzero when the calling thread holds @p l (async-signal-safe). */
+static inline int qb_util_word_lock_mine(const qb_util_word_lock_t *l)
+{
+	uint32_t me = qb_util_word_lock_id;
+
+	return me != 0 &&
+	       (__atomic_load_n(&l->word, __ATOMIC_RELAXED) & ~QB_UTIL_WORD_LOCK_WAITERS) == me;
 }
 
 #endif /* QB_UTIL_INTERNAL_H_DEFINED */

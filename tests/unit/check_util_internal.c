@@ -176,10 +176,13 @@ START_TEST(test_word_lock_excludes)
 END_TEST
 
 static int wl_waiter_done;
+static int wl_waiter_saw_mine = -1;
 
 static void *wl_waiter(void *arg)
 {
 	(void)arg;
+	/* held by the main thread, not by us */
+	wl_waiter_saw_mine = qb_util_word_lock_mine(&wl);
 	qb_util_word_lock(&wl);
 	__atomic_store_n(&wl_waiter_done, 1, __ATOMIC_SEQ_CST);
 	qb_util_word_unlock(&wl);
@@ -196,13 +199,19 @@ START_TEST(test_word_lock_sleeper_woken)
 	qb_util_word_lock(&wl);
 	ck_assert(qb_util_word_lock_held(&wl));
 	ck_assert_int_eq(pthread_create(&t, NULL, wl_waiter, NULL), 0);
+	ck_assert(qb_util_word_lock_mine(&wl));
 	nanosleep(&pause, NULL);	/* long past its spinning: asleep */
 	ck_assert_int_eq(__atomic_load_n(&wl_waiter_done, __ATOMIC_SEQ_CST), 0);
-	ck_assert_uint_eq(__atomic_load_n(&wl.word, __ATOMIC_SEQ_CST), 2);
+	/* the sleeper announced itself; we are still the owner */
+	ck_assert_uint_ne(__atomic_load_n(&wl.word, __ATOMIC_SEQ_CST) &
+			  QB_UTIL_WORD_LOCK_WAITERS, 0);
+	ck_assert(qb_util_word_lock_mine(&wl));
 	qb_util_word_unlock(&wl);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_int_eq(wl_waiter_done, 1);
+	ck_assert_int_eq(wl_waiter_saw_mine, 0);
 	ck_assert(!qb_util_word_lock_held(&wl));
+	ck_assert(!qb_util_word_lock_mine(&wl));
 }
 END_TEST
 
