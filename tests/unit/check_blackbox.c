@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -318,6 +319,10 @@ static void *busy_logger(void *arg)
 	while (atomic_load(&keep_logging)) {
 		qb_log(LOG_INFO, "busy %ld %ld %s", id, i++, "payload of some length");
 		atomic_fetch_add(&busy_logged, 1);
+		/* share the CPU with the dumping thread where threads are
+		 * serialised (valgrind) */
+		if (i % 64 == 0)
+			sched_yield();
 	}
 	return NULL;
 }
@@ -556,15 +561,24 @@ START_TEST(test_fork_format_pid)
 }
 END_TEST
 
-int main(void)
+static TCase *bb_tcase(const char *name)
 {
-	Suite *s = suite_create("blackbox");
-	TCase *tc = tcase_create("target");
-	SRunner *sr;
-	int failed;
+	TCase *tc = tcase_create(name);
 
 	tcase_add_checked_fixture(tc, bb_setup, bb_teardown);
 	tcase_set_timeout(tc, 30);
+	return tc;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("blackbox");
+	TCase *tc = bb_tcase("target");
+	TCase *conc = bb_tcase("concurrent");
+	TCase *fork_tc = bb_tcase("fork");
+	SRunner *sr;
+	int failed;
+
 	tcase_add_test(tc, test_enable_errors);
 	tcase_add_test(tc, test_enable_fails_cleanly);
 	tcase_add_test(tc, test_name_and_owner);
@@ -572,13 +586,15 @@ int main(void)
 	tcase_add_test(tc, test_resize_while_enabled);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_live_file);
-	tcase_add_test(tc, test_threads_lose_nothing);
-	tcase_add_test(tc, test_dump_while_logging);
-	tcase_add_test(tc, test_dump_from_signal_handler);
-	tcase_add_test(tc, test_fork_moves_child);
-	tcase_add_test(tc, test_fork_format_pid);
-	tcase_add_test(tc, test_fork_quiet_child);
 	suite_add_tcase(s, tc);
+	tcase_add_test(conc, test_threads_lose_nothing);
+	tcase_add_test(conc, test_dump_while_logging);
+	tcase_add_test(conc, test_dump_from_signal_handler);
+	suite_add_tcase(s, conc);
+	tcase_add_test(fork_tc, test_fork_moves_child);
+	tcase_add_test(fork_tc, test_fork_format_pid);
+	tcase_add_test(fork_tc, test_fork_quiet_child);
+	suite_add_tcase(s, fork_tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
