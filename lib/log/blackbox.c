@@ -153,7 +153,6 @@ static void bb_owner_fill(struct qb_log_blackbox_owner *o, const char *ident, pi
 
 /* ---------------------------------------------------------- the rings */
 
-/* Maps the data file of rb a second time, for dumps and copies. */
 struct bb_ring {
 	qb_ringbuffer_t *rb;
 	volatile char *hdr;

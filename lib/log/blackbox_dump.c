@@ -113,11 +113,11 @@ static int dump_open(const char *filename)
 
 /*
  * Async-signal-safe: no allocation, no locks, only open/write/close/fcntl,
- * clock_gettime and sched_yield.  Writers see `dumping` and wait (they never modify the
- * ring while a dump copies it); if writer_lock stays held (for example by
- * the thread this signal interrupted), we wait a bounded time and then copy
- * anyway: an unfinished chunk is not yet committed, so readers stop before
- * it.
+ * clock_gettime and sched_yield.  Writers see `dumping` and wait (they never
+ * modify the ring while a dump copies it).  If writer_lock is held by the
+ * thread this signal interrupted, or stays held by another thread past the
+ * bound, we copy anyway: an unfinished chunk is not yet committed, so
+ * readers stop before it.
  */
 ssize_t qb_log_blackbox_write_to_file(const char *filename)
 {

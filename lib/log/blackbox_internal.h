@@ -10,7 +10,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <pthread.h>
 #include <sys/types.h>
 
 #include "util/util_internal.h"
@@ -99,7 +98,8 @@ struct qb_log_target;
  * writer_lock serialises everything that touches the ring: record writers
  * and the open/close/fork paths.  A dump (signal-safe, so it takes no lock)
  * announces itself in `dumping` and then waits, bounded, for the lock word
- * to be free; a writer that took the lock looks at `dumping` and backs off.
+ * to be free, unless its own thread is the holder; a writer that took the
+ * lock looks at `dumping` and backs off.
  * Both sides' first step is a sequentially consistent read-modify-write, so
  * they cannot both miss each other.
  */
@@ -120,7 +120,6 @@ struct qb_log_blackbox_state {
 };
 
 extern struct qb_log_blackbox_state qb_log_bb;
-
 
 /* First 8 hex digits of the boot id (buf >= 9 bytes); "00000000" if unknown. */
 void qb_log_blackbox_boot_short(char *buf, size_t len);

@@ -765,8 +765,10 @@ log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
 	    || (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
 		return;
 	fn = t->vlogger;
-	if (fn == NULL || !t->vlogger_self_locked)
+	if (fn == NULL || !t->vlogger_self_locked) {
+		log_slow(cs, 1U << QB_LOG_BLACKBOX, NULL, ap);
 		return;
+	}
 	tls_in_logger = 1;
 	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 	fn(QB_LOG_BLACKBOX, cs, &ts, ap);
