@@ -112,12 +112,48 @@ static int dump_open(const char *filename)
 }
 
 /*
+ * Where a dump taken while a writer is still inside the ring should start.
+ * That writer may be reclaiming the oldest record: its header already
+ * cleared (size 0, then magic dead) but read_pt not yet moved past it.  The
+ * record's own fields still give its length, so the dump starts at the next
+ * one.  Anything implausible leaves read_pt as it is (the reader then stops
+ * cleanly at the first bad chunk).  data is the circular mapping, so a
+ * record may be read past the end of the ring.
+ */
+static uint32_t dump_oldest(const char *data, uint32_t n, uint32_t rp, uint32_t wp)
+{
+	const char *rec;
+	uint32_t magic, len, fn_size, msg_len;
+
+	if (n < 64 || rp >= n || rp == wp) {
+		return rp;
+	}
+	memcpy(&len, data + (size_t)rp * 4, 4);
+	memcpy(&magic, data + (size_t)((rp + 1) % n) * 4, 4);
+	if (magic == QB_BB_CHUNK_MAGIC && len != 0) {
+		return rp;
+	}
+	rec = data + (size_t)rp * 4 + 8;
+	memcpy(&fn_size, rec + 9, 4);
+	if (fn_size > (n - 2) * 4 - 33) {
+		return rp;
+	}
+	memcpy(&msg_len, rec + 29 + fn_size, 4);
+	if (msg_len > (n - 2) * 4 - 33 - fn_size) {
+		return rp;
+	}
+	len = 33 + fn_size + msg_len;
+	return (rp + 2 + len / 4 + (len % 4 ? 1 : 0)) % n;
+}
+
+/*
  * Async-signal-safe: no allocation, no locks, only open/write/close/fcntl,
  * clock_gettime and sched_yield.  Writers see `dumping` and wait (they never
  * modify the ring while a dump copies it).  If writer_lock is held by the
  * thread this signal interrupted, or stays held by another thread past the
  * bound, we copy anyway: an unfinished chunk is not yet committed, so
- * readers stop before it.
+ * readers stop before it, and a record it was dropping is skipped
+ * (dump_oldest).
  */
 ssize_t qb_log_blackbox_write_to_file(const char *filename)
 {
@@ -146,6 +182,9 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 	hdr[0] = words[QB_BB_RB_OFF_WORD_SIZE / 4];
 	hdr[1] = words[QB_BB_RB_OFF_WRITE_PT / 4];
 	hdr[2] = words[QB_BB_RB_OFF_READ_PT / 4];
+	if (qb_util_word_lock_held(&qb_log_bb.writer_lock)) {
+		hdr[2] = dump_oldest(qb_log_bb.data, hdr[0], hdr[2], hdr[1]);
+	}
 	hdr[3] = 1;
 	hdr[4] = hdr[0] + hdr[1] + hdr[2] + hdr[3];
 	total = (ssize_t)(sizeof(dump_marker) + sizeof(hdr) + qb_log_bb.data_len);
