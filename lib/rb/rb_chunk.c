@@ -85,13 +85,11 @@ uint32_t rb_chunk_step(uint32_t words, uint32_t p, uint32_t len)
 	return chunk_step(words, p, len);
 }
 
-/* Free words as libqb counts them (peers agree on fullness this way). */
-static uint32_t free_words(qb_ringbuffer_t *rb)
+/* Free words between positions w and r of a ring of n words, as libqb
+ * counts them (peers agree on fullness this way). */
+static inline uint32_t free_between(qb_ringbuffer_t *rb, uint32_t n,
+				    uint32_t w, uint32_t r)
 {
-	uint32_t w = write_pt(rb);
-	uint32_t r = read_pt(rb);
-	uint32_t n = rb->words;
-
 	if (w > r) {
 		return r - w + n - 1;
 	}
@@ -100,6 +98,11 @@ static uint32_t free_words(qb_ringbuffer_t *rb)
 	}
 	/* notifications of chunks this writer just dropped do not count */
 	return rb_notify_q_len(rb) > (ssize_t)rb->dropped ? 0 : n;
+}
+
+static uint32_t free_words(qb_ringbuffer_t *rb)
+{
+	return free_between(rb, rb->words, write_pt(rb), read_pt(rb));
 }
 
 static uint32_t used_words(const qb_ringbuffer_t *rb)
@@ -170,57 +173,41 @@ static inline void reclaim_at(qb_ringbuffer_t *rb, uint32_t r, uint32_t len,
 	}
 }
 
-int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
+static inline int reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
 {
+	uint32_t n = rb->words;
+	uint32_t *data = rb->data;
 	uint32_t r = read_pt(rb);
 
-	if (load_acquire(word_at(rb, r + 1)) != RB_MAGIC_COMMITTED) {
+	if (load_acquire(word_in(data, n, (uint64_t)r + 1)) != RB_MAGIC_COMMITTED) {
 		return -EINVAL;
 	}
-	reclaim_at(rb, r, *word_at(rb, r), overwriting);
+	reclaim_at(rb, r, *word_in(data, n, r), overwriting);
 	return 0;
 }
 
+int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
+{
+	return reclaim_oldest(rb, overwriting);
+}
+
 /*
- * Overwrite mode: drop the oldest chunks until len bytes fit. Same steps
- * as free_words() + rb_reclaim_oldest() in a loop, but write_pt (only we
- * move it) is read once and the free space is computed inline; the
- * notifier is only asked when the ring looks empty-or-full (w == r), as
- * free_words() does. read_pt is re-read before each look, as before: a
+ * Overwrite mode: drop the oldest chunks until len bytes fit. write_pt
+ * (only we move it) is read once; read_pt is re-read on every round, as a
  * reader may move it.
  * Returns write_pt, or UINT32_MAX when the oldest chunk is not committed.
  */
 static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 {
 	uint32_t n = rb->words;
-	uint32_t *data = rb->data;
 	uint32_t w = write_pt(rb);
-	uint32_t r, fw, len;
 
-	for (;;) {
-		r = (uint32_t)ring_mod(n,
-			load_acquire((const uint32_t *)&rb->hdr->read_pt));
-		if (w > r) {
-			fw = r - w + n - 1;
-		} else if (w < r) {
-			fw = r - w - 1;
-		} else {
-			fw = rb_notify_q_len(rb) > (ssize_t)rb->dropped ? 0 : n;
-		}
-		if ((uint64_t)fw * 4 >= need) {
-			return w;
-		}
-		/* re-read, as rb_reclaim_oldest() would: a reader may have
-		 * consumed the chunk at r meanwhile */
-		r = (uint32_t)ring_mod(n,
-			load_acquire((const uint32_t *)&rb->hdr->read_pt));
-		if (load_acquire(word_in(data, n, (uint64_t)r + 1)) !=
-		    RB_MAGIC_COMMITTED) {
+	while ((uint64_t)free_between(rb, n, w, read_pt(rb)) * 4 < need) {
+		if (reclaim_oldest(rb, 1) < 0) {
 			return UINT32_MAX;
 		}
-		len = *word_in(data, n, r);
-		reclaim_at(rb, r, len, 1);
 	}
+	return w;
 }
 
 /* alloc/commit bodies, shared with the blackbox (rb_internal.h) so hot
