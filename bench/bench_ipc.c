@@ -5,6 +5,8 @@
  * server (same library on both sides, driven by the small poll loop of
  * tests/compat/ipc_loop.h so the figures are about IPC, not qb_loop).
  *
+ * memcpy_1MiB_ceiling: MB/s of memcpy(1 MiB) on this machine, the bound of
+ * the memcpy-bound 1 MiB rows (not about libqb: both columns should match).
  * ipc_<tr>_16clients_64B_rt: total round trips/s of 16 client threads, each
  * with its own connection, against the one single-threaded server.
  *
@@ -219,6 +221,25 @@ static void bench_events(qb_ipcc_connection_t *c, const char *tr, char *buf)
 	printf("ipc_%s_events_64B\t%.0f\tevents/s\thigher\n", tr, n / (t / 1e9));
 }
 
+/* The ceiling of the 1 MiB rows: a round trip copies the payload at least
+ * four times (into and out of each ring), so MB/s of a plain memcpy of the
+ * same size, divided by two, bounds ipc_*_1MiB_throughput. */
+static void bench_memcpy_ceiling(char *a, char *b)
+{
+	long long t0 = now_ns(), t;
+	long n = 0;
+
+	do {
+		for (int i = 0; i < 16; i++) {
+			memcpy(a, b, BIG);
+			__asm__ __volatile__("" : : "r"(a) : "memory");
+		}
+		n += 16;
+		t = now_ns() - t0;
+	} while (t < SLICE_NS);
+	printf("memcpy_1MiB_ceiling\t%.1f\tMB/s\thigher\n", (double)BIG * n / (t / 1e9) / 1e6);
+}
+
 #define MULTI_CLIENTS 16
 #define MULTI_BUF 8192
 
@@ -303,6 +324,8 @@ int main(void)
 		_exit(run_server(base));
 
 	char *req = calloc(1, BUF), *resp = calloc(1, BUF);
+	if (req && resp)
+		bench_memcpy_ceiling(req, resp);
 	for (int t = 0; t < 2 && req && resp; t++) {
 		const char *tr = t ? "socket" : "shm";
 		snprintf(name, sizeof(name), "%s-%s", base, tr);
