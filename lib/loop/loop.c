@@ -56,11 +56,6 @@ void loop_run_append(struct qb_loop *l, int prio, struct loop_item *item)
 	qb_loop_level_item_add(&l->level[prio], item);
 }
 
-void loop_run_remove(struct qb_loop *l, struct loop_item *item)
-{
-	loop_list_unlink(item);
-}
-
 /* --- fork --------------------------------------------------------------- */
 
 static void loop_atfork_child(void)

@@ -133,7 +133,6 @@ static inline void loop_list_splice_tail(struct loop_list *to, struct loop_list 
 /* core (loop.c) */
 struct qb_loop *loop_resolve(struct qb_loop *l);
 void loop_run_append(struct qb_loop *l, int prio, struct loop_item *item);
-void loop_run_remove(struct qb_loop *l, struct loop_item *item);
 uint64_t loop_now_ns(void);
 extern unsigned loop_fork_generation;
 void loop_atfork_register(void);
