@@ -5,6 +5,11 @@
  * server (same library on both sides, driven by the small poll loop of
  * tests/compat/ipc_loop.h so the figures are about IPC, not qb_loop).
  *
+ * memcpy_1MiB_ceiling: MB/s of memcpy(1 MiB) on this machine, the bound of
+ * the memcpy-bound 1 MiB rows (not about libqb: both columns should match).
+ * ipc_<tr>_16clients_64B_rt: total round trips/s of 16 client threads, each
+ * with its own connection, against the one single-threaded server.
+ *
  * Prints METRIC<TAB>VALUE<TAB>UNIT<TAB>higher lines; about 3 s per run.
  * MB/s counts payload bytes in both directions (request + response).
  */
@@ -17,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sched.h>
+#include <pthread.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <qb/qbipcc.h>
@@ -215,6 +221,93 @@ static void bench_events(qb_ipcc_connection_t *c, const char *tr, char *buf)
 	printf("ipc_%s_events_64B\t%.0f\tevents/s\thigher\n", tr, n / (t / 1e9));
 }
 
+/* The ceiling of the 1 MiB rows: a round trip copies the payload at least
+ * four times (into and out of each ring), so MB/s of a plain memcpy of the
+ * same size, divided by two, bounds ipc_*_1MiB_throughput. */
+static void bench_memcpy_ceiling(char *a, char *b)
+{
+	long long t0 = now_ns(), t;
+	long n = 0;
+
+	do {
+		for (int i = 0; i < 16; i++) {
+			memcpy(a, b, BIG);
+			__asm__ __volatile__("" : : "r"(a) : "memory");
+		}
+		n += 16;
+		t = now_ns() - t0;
+	} while (t < SLICE_NS);
+	printf("memcpy_1MiB_ceiling\t%.1f\tMB/s\thigher\n", (double)BIG * n / (t / 1e9) / 1e6);
+}
+
+#define MULTI_CLIENTS 16
+#define MULTI_BUF 8192
+
+struct multi_client {
+	const char *name;
+	long long end;
+	long n;
+	int ok;
+};
+
+static void *multi_worker(void *arg)
+{
+	struct multi_client *mc = arg;
+	char req[MULTI_BUF], resp[MULTI_BUF];
+	struct qb_ipc_request_header *h = (void *)req;
+	qb_ipcc_connection_t *c = qb_ipcc_connect(mc->name, MULTI_BUF);
+
+	if (c == NULL)
+		return NULL;
+	memset(req, 0, sizeof(req));
+	h->id = REQ_ECHO;
+	h->size = (int32_t)(sizeof(*h) + 64);
+	mc->ok = 1;
+	while (now_ns() < mc->end) {
+		for (int i = 0; i < 16; i++) {
+			ssize_t rc;
+
+			while ((rc = qb_ipcc_send(c, req, h->size)) == -EAGAIN)
+				sched_yield();
+			if (rc != h->size || qb_ipcc_recv(c, resp, sizeof(resp), 5000) < 0) {
+				mc->ok = 0;
+				goto out;
+			}
+			mc->n++;
+		}
+	}
+out:
+	qb_ipcc_disconnect(c);
+	return NULL;
+}
+
+static void bench_multi(const char *tr, const char *name)
+{
+	struct multi_client mc[MULTI_CLIENTS];
+	pthread_t th[MULTI_CLIENTS];
+	long long t0 = now_ns();
+	long total = 0;
+	int i, started = 0, ok = 1;
+
+	for (i = 0; i < MULTI_CLIENTS; i++) {
+		mc[i] = (struct multi_client){ name, t0 + SLICE_NS, 0, 0 };
+		if (pthread_create(&th[i], NULL, multi_worker, &mc[i]) != 0)
+			break;
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		total += mc[i].n;
+		ok &= mc[i].ok;
+	}
+	if (started != MULTI_CLIENTS || !ok) {
+		fprintf(stderr, "bench_ipc: %s 16 clients: a client failed\n", tr);
+		return;
+	}
+	printf("ipc_%s_16clients_64B_rt\t%.0f\trt/s\thigher\n", tr,
+	       total / ((now_ns() - t0) / 1e9));
+}
+
 int main(void)
 {
 	char base[48], name[64];
@@ -231,6 +324,8 @@ int main(void)
 		_exit(run_server(base));
 
 	char *req = calloc(1, BUF), *resp = calloc(1, BUF);
+	if (req && resp)
+		bench_memcpy_ceiling(req, resp);
 	for (int t = 0; t < 2 && req && resp; t++) {
 		const char *tr = t ? "socket" : "shm";
 		snprintf(name, sizeof(name), "%s-%s", base, tr);
@@ -246,6 +341,7 @@ int main(void)
 		bench_echo(c, tr, BIG, "1MiB", req, resp);
 		bench_events(c, tr, resp);
 		qb_ipcc_disconnect(c);
+		bench_multi(tr, name);
 	}
 	free(req);
 	free(resp);

@@ -8,7 +8,12 @@
  *   log_mt_custom       messages/s, 4 threads into one custom target
  *   log_mt_blackbox     qb_log() calls/s, 4 threads into the blackbox only
  *                       (calls, not records: the distro drops some)
+ *   log_file_format_ns  qb_log() into a file target with a corosync-like
+ *                       format ("%t [%p] %f:%l %b"), no log thread
+ *   log_thread_4prod    messages/s written by the log thread for 4
+ *                       producer threads into one threaded file target
  */
+#include <sys/wait.h>
 #include <qb/qblog.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -62,25 +67,124 @@ static void bench_blackbox(void)
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_FALSE);
 }
 
+/* The log thread writes to stdout when it drops messages: keep that away
+ * from the metric lines. Returns the saved stdout. */
+static int stdout_off(void)
+{
+	int saved, devnull;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, STDOUT_FILENO);
+	close(devnull);
+	return saved;
+}
+
+static void stdout_on(int saved)
+{
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+}
+
+static void bench_file_format(void)
+{
+	const long n = 200000;
+	char path[64];
+	double t0;
+	long i;
+	int t;
+
+	snprintf(path, sizeof(path), "/tmp/bench_log_fmt.%d", (int)getpid());
+	t = qb_log_file_open(path);
+	if (t < 0)
+		return;
+	qb_log_format_set(t, "%t [%p] %f:%l %b");
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "fmtfile",
+			  LOG_TRACE);
+	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
+	t0 = now();
+	for (i = 0; i < n; i++)
+		qb_log(LOG_INFO, "fmtfile %ld %s %d", i, "abc", 7);
+	printf("log_file_format_ns\t%.2f\tns/call\tlower\n", (now() - t0) * 1e9 / n);
+	qb_log_file_close(t);
+	unlink(path);
+}
+
+#define PROD_THREADS 4
+#define PROD_PER_THREAD 50000
+
+static void *producer(void *arg)
+{
+	long i;
+
+	for (i = 0; i < PROD_PER_THREAD; i++)
+		qb_log(LOG_INFO, "producer %ld %s %d", i, "abc", 7);
+	return NULL;
+}
+
+/* Runs in a child of its own: qb_log_fini() (which drains the queue) ends
+ * logging for the process. */
+static void bench_thread_producers(void)
+{
+	pthread_t th[PROD_THREADS];
+	char path[64];
+	double t0, elapsed;
+	int i, t, saved;
+
+	snprintf(path, sizeof(path), "/tmp/bench_log_prod.%d", (int)getpid());
+	t = qb_log_file_open(path);
+	if (t < 0)
+		return;
+	saved = stdout_off();
+	qb_log_ctl(t, QB_LOG_CONF_THREADED, QB_TRUE);
+	qb_log_thread_start();
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "producer",
+			  LOG_TRACE);
+	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
+	t0 = now();
+	for (i = 0; i < PROD_THREADS; i++)
+		pthread_create(&th[i], NULL, producer, NULL);
+	for (i = 0; i < PROD_THREADS; i++)
+		pthread_join(th[i], NULL);
+	qb_log_fini();
+	elapsed = now() - t0;
+	stdout_on(saved);
+	printf("log_thread_4prod\t%.0f\tmsg/s\thigher\n",
+	       PROD_THREADS * PROD_PER_THREAD / elapsed);
+	unlink(path);
+}
+
+static void in_child(void (*fn)(void))
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		fn();
+		fflush(stdout);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+}
+
 static void bench_threaded_file(void)
 {
 	const long n = 100000;
 	char path[64];
 	double t0, elapsed;
 	long i;
-	int t, saved, devnull;
+	int t, saved;
 
 	snprintf(path, sizeof(path), "/tmp/bench_log.%d", (int)getpid());
 	t = qb_log_file_open(path);
 	if (t < 0)
 		return;
-	/* libqb 2.0 prints "<n> messages lost" on stdout: keep it out of the
-	 * metric lines */
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	devnull = open("/dev/null", O_WRONLY);
-	dup2(devnull, STDOUT_FILENO);
-	close(devnull);
+	saved = stdout_off();
 	qb_log_ctl(t, QB_LOG_CONF_THREADED, QB_TRUE);
 	qb_log_thread_start();
 	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "tofile",
@@ -91,9 +195,7 @@ static void bench_threaded_file(void)
 		qb_log(LOG_INFO, "tofile %ld %s %d", i, "abc", 7);
 	qb_log_fini();	/* drains the queue */
 	elapsed = now() - t0;
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
+	stdout_on(saved);
 	printf("log_threaded_file\t%.0f\tmsg/s\thigher\n", n / elapsed);
 	unlink(path);
 }
@@ -175,6 +277,8 @@ int main(void)
 	bench_blackbox();
 	bench_mt_custom();
 	bench_mt_blackbox();
+	bench_file_format();
+	in_child(bench_thread_producers);
 	bench_threaded_file();
 	return 0;
 }

@@ -149,6 +149,7 @@ int main(void)
 	single(65536);
 	two_process(64);
 	two_process(1024);
+	two_process(4096);
 	overwrite(64);
 	return 0;
 }

@@ -134,15 +134,53 @@ us_sendv(struct qb_ipcc_connection *c, const struct iovec *iov,
 	return (ssize_t)total;
 }
 
-/* Receive one datagram that starts with a response header. */
+/* A datagram taken off the socket: n bytes (MSG_TRUNC: its full length). */
+static ssize_t
+us_took(int32_t *counter, size_t len, ssize_t n)
+{
+	if (n < (ssize_t)sizeof(struct qb_ipc_request_header)) {
+		return -ENOTCONN;
+	}
+	if (__atomic_load_n(counter, __ATOMIC_SEQ_CST) > 0) {
+		__atomic_sub_fetch(counter, 1, __ATOMIC_SEQ_CST);
+	}
+	if ((size_t)n > len) {
+		return -EMSGSIZE;	/* datagram longer than its header said */
+	}
+	return n;
+}
+
+/*
+ * Receive one datagram that starts with a response header.
+ *
+ * A buffer of at least the connection's maximum message size holds any
+ * message the server may send, so the message is simply taken, before
+ * any poll when one is likely queued (events come in bursts): one recv
+ * instead of poll + peek + recv; a response, which usually is not there yet
+ * right after its request, costs poll + recv. A smaller buffer must not lose a message
+ * that does not fit (-ENOBUFS leaves it queued), so its size is peeked at
+ * first.
+ */
 static ssize_t
 us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter,
-	    void *buf, size_t len, int32_t ms_timeout, int32_t timeout_err)
+	    void *buf, size_t len, int32_t ms_timeout, int32_t timeout_err,
+	    int queued_likely)
 {
 	struct qb_ipc_response_header hdr;
 	int32_t left = ms_timeout;
 	ssize_t n;
 
+	int direct = len >= c->max_msg_size && len >= sizeof(hdr);
+
+	if (direct && queued_likely) {
+		n = recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
+		if (n >= 0) {
+			return us_took(counter, len, n);
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			return -errno;
+		}
+	}
 	for (;;) {
 		int32_t slice = US_WAIT_SLICE_MS;
 		short rev = 0;
@@ -171,6 +209,13 @@ us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter,
 			return -ENOTCONN;
 		}
 	}
+	if (direct) {
+		n = recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			return (errno == EAGAIN) ? timeout_err : -errno;
+		}
+		return us_took(counter, len, n);
+	}
 	n = recv(fd, &hdr, sizeof(hdr), MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0) {
 		return (errno == EAGAIN) ? timeout_err : -errno;
@@ -186,13 +231,7 @@ us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter,
 	if (n < 0) {
 		return -errno;
 	}
-	if (__atomic_load_n(counter, __ATOMIC_SEQ_CST) > 0) {
-		__atomic_sub_fetch(counter, 1, __ATOMIC_SEQ_CST);
-	}
-	if ((size_t)n > len) {
-		return -EMSGSIZE;	/* datagram longer than its header said */
-	}
-	return n;
+	return us_took(counter, len, n);
 }
 
 static ssize_t
@@ -200,7 +239,7 @@ us_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
 	int32_t ms_timeout)
 {
 	return us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, buf, len,
-			   ms_timeout, -ETIMEDOUT);
+			   ms_timeout, -ETIMEDOUT, 0);
 }
 
 static ssize_t
@@ -208,7 +247,7 @@ us_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
 	      int32_t ms_timeout)
 {
 	return us_recv_one(c, c->us_ev_fd, &c->us_ctl->ev_sent, buf, len,
-			   ms_timeout, -EAGAIN);
+			   ms_timeout, -EAGAIN, 1);
 }
 
 static int

@@ -299,6 +299,15 @@ struct qb_log_bb_cache_entry {
 	const char *function;
 	uint32_t fn_size;
 	struct qb_log_bb_prog *prog;	/* NULL: use the generic writer */
+	/*
+	 * With a prog: the record's first bytes as they are for every call of
+	 * this callsite (lineno, priority, function, the stored format; tags,
+	 * time and length zero, stored per call), so a record starts with one
+	 * copy.  stored_size is the stored format's size, NUL included.
+	 */
+	char *tmpl;
+	uint32_t tmpl_len;
+	uint32_t stored_size;
 };
 
 static void bb_cache_flush(void)
@@ -310,9 +319,38 @@ static void bb_cache_flush(void)
 	}
 	for (i = 0; i < BB_CACHE_SIZE; i++) {
 		qb_log_blackbox_prog_free(qb_log_bb.cache[i].prog);
+		free(qb_log_bb.cache[i].tmpl);
 	}
 	free(qb_log_bb.cache);
 	qb_log_bb.cache = NULL;
+}
+
+static void bb_template_build(struct qb_log_bb_cache_entry *e,
+			      const struct qb_log_callsite *cs)
+{
+	const char *fn = cs->function != NULL ? cs->function : "";
+	const char *stored;
+	size_t stored_size;
+	char *t;
+
+	free(e->tmpl);
+	e->tmpl = NULL;
+	if (e->prog == NULL) {
+		return;
+	}
+	stored_size = qb_log_blackbox_prog_stored(e->prog, &stored);
+	t = calloc(1, BB_REC_FIXED + e->fn_size + stored_size);
+	if (t == NULL) {
+		return;		/* the two-step writer still works */
+	}
+	memcpy(t, &cs->lineno, 4);
+	memcpy(t + 8, &cs->priority, 1);
+	memcpy(t + 9, &e->fn_size, 4);
+	memcpy(t + 13, fn, e->fn_size);
+	memcpy(t + BB_REC_FIXED + e->fn_size, stored, stored_size);
+	e->tmpl = t;
+	e->tmpl_len = BB_REC_FIXED + e->fn_size + (uint32_t)stored_size;
+	e->stored_size = (uint32_t)stored_size;
 }
 
 static void bb_cache_fill(struct qb_log_bb_cache_entry *e,
@@ -324,6 +362,7 @@ static void bb_cache_fill(struct qb_log_bb_cache_entry *e,
 	e->function = cs->function;
 	e->fn_size = (uint32_t)strlen(cs->function != NULL ? cs->function : "") + 1;
 	e->prog = qb_log_blackbox_prog_compile(cs->format != NULL ? cs->format : "");
+	bb_template_build(e, cs);
 }
 
 static const struct qb_log_bb_cache_entry *bb_cache_get(const struct qb_log_callsite *cs)
@@ -370,6 +409,16 @@ static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *t
 	if (chunk == NULL) {
 		return;		/* larger than the whole ring: dropped */
 	}
+	if (e != NULL && e->tmpl != NULL && e->stored_size < max_line) {
+		/* the template ends with the stored format, which fits */
+		memcpy(chunk, e->tmpl, e->tmpl_len);
+		memcpy(chunk + 4, &cs->tags, 4);
+		memcpy(chunk + 13 + fn_size, &sec, 8);
+		memcpy(chunk + 21 + fn_size, &nsec, 8);
+		n = qb_log_blackbox_prog_run_values(e->prog, chunk + BB_REC_FIXED + fn_size,
+						    max_line, ap);
+		goto stored;
+	}
 	memcpy(chunk, &cs->lineno, 4);
 	memcpy(chunk + 4, &cs->tags, 4);
 	memcpy(chunk + 8, &cs->priority, 1);
@@ -384,6 +433,7 @@ static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *t
 		n = qb_vsnprintf_serialize(chunk + BB_REC_FIXED + fn_size, max_line,
 					   cs->format != NULL ? cs->format : "", ap);
 	}
+stored:
 	if (n < 0 || (size_t)n >= max_line) {
 		n = bb_serialize(chunk + BB_REC_FIXED + fn_size, BB_TOO_LONG_LIMIT,
 				 "Log message too long to be stored in the blackbox.  "

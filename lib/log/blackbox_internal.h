@@ -29,6 +29,12 @@ struct qb_log_bb_prog;
 struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt);
 ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
 				 size_t max_len, va_list ap);
+/* The stored format (NUL included) run writes first; returns its size. */
+size_t qb_log_blackbox_prog_stored(const struct qb_log_bb_prog *p, const char **stored);
+/* run, for a caller that already put the stored format at out and checked
+ * that it fits (its size <= max_len - 1). */
+ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out,
+					size_t max_len, va_list ap);
 void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p);
 
 /*

@@ -646,11 +646,27 @@ struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt)
 		pos += (n);					\
 	} while (0)
 
+size_t qb_log_blackbox_prog_stored(const struct qb_log_bb_prog *p, const char **stored)
+{
+	*stored = p->stored;
+	return p->flen + 1;
+}
+
 ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
 				 size_t max_len, va_list ap)
 {
 	/* a complete record leaves at least one byte of max_len unused */
-	size_t limit, pos, i, n, room, scan;
+	if (out == NULL || max_len == 0 || p->flen + 1 > max_len - 1) {
+		return (ssize_t)max_len;
+	}
+	memcpy(out, p->stored, p->flen + 1);
+	return qb_log_blackbox_prog_run_values(p, out, max_len, ap);
+}
+
+ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out,
+					size_t max_len, va_list ap)
+{
+	size_t limit = max_len - 1, pos = p->flen + 1, i, n, room, scan;
 	int32_t i32, last_star = 0;
 	int64_t i64;
 	double d;
@@ -659,15 +675,6 @@ ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
 	long prec;
 	va_list aq;
 
-	if (out == NULL || max_len == 0) {
-		return (ssize_t)max_len;
-	}
-	limit = max_len - 1;
-	if (p->flen + 1 > limit) {
-		return (ssize_t)max_len;
-	}
-	memcpy(out, p->stored, p->flen + 1);
-	pos = p->flen + 1;
 	va_copy(aq, ap);
 	for (i = 0; i < p->nops; i++) {
 		const struct ser_op *op = &p->ops[i];
@@ -738,8 +745,13 @@ ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
 			}
 			scan = (prec >= 0 && (size_t)prec < room) ? (size_t)prec : room;
 			/* short strings (the usual case) are copied inline */
-			for (n = 0; n < scan && n < 16 && str[n] != '\0'; n++) {
-				out[pos + n] = str[n];
+			{
+				size_t inline_max = scan < 16 ? scan : 16;
+				char c;
+
+				for (n = 0; n < inline_max && (c = str[n]) != '\0'; n++) {
+					out[pos + n] = c;
+				}
 			}
 			if (n == 16 && n < scan) {
 				n += strnlen(str + 16, scan - 16);

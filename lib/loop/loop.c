@@ -37,37 +37,7 @@ uint64_t loop_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* --- lists ------------------------------------------------------------- */
-
-void loop_list_init(struct loop_list *list)
-{
-	list->head.next = &list->head;
-	list->head.prev = &list->head;
-}
-
-int loop_list_empty(const struct loop_list *list)
-{
-	return list->head.next == &list->head;
-}
-
-void loop_list_append(struct loop_list *list, struct loop_item *item)
-{
-	item->prev = list->head.prev;
-	item->next = &list->head;
-	list->head.prev->next = item;
-	list->head.prev = item;
-	item->on_list = 1;
-}
-
-void loop_list_unlink(struct loop_item *item)
-{
-	if (!item->on_list)
-		return;
-	item->prev->next = item->next;
-	item->next->prev = item->prev;
-	item->next = item->prev = NULL;
-	item->on_list = 0;
-}
+/* --- run lists (list primitives are inline in loop_internal.h) ----------- */
 
 void qb_loop_level_item_add(struct loop_level *level, struct loop_item *item)
 {
@@ -84,11 +54,6 @@ void qb_loop_level_item_del(struct loop_level *level, struct loop_item *item)
 void loop_run_append(struct qb_loop *l, int prio, struct loop_item *item)
 {
 	qb_loop_level_item_add(&l->level[prio], item);
-}
-
-void loop_run_remove(struct qb_loop *l, struct loop_item *item)
-{
-	loop_list_unlink(item);
 }
 
 /* --- fork --------------------------------------------------------------- */

@@ -77,20 +77,62 @@ struct loop_signals {
 
 struct qb_loop {
 	struct loop_level level[LOOP_LEVELS];
+	struct loop_item *spare_jobs;	/* freed jobs kept for reuse (next-linked) */
+	uint32_t spare_jobs_len;
 	int stop_requested;
 	struct loop_timers timers;
 	struct loop_polls polls;
 	struct loop_signals signals;
 };
 
+/* List primitives: inline, they are on every dispatch's path. */
+static inline void loop_list_init(struct loop_list *list)
+{
+	list->head.next = &list->head;
+	list->head.prev = &list->head;
+}
+
+static inline int loop_list_empty(const struct loop_list *list)
+{
+	return list->head.next == &list->head;
+}
+
+static inline void loop_list_append(struct loop_list *list, struct loop_item *item)
+{
+	item->prev = list->head.prev;
+	item->next = &list->head;
+	list->head.prev->next = item;
+	list->head.prev = item;
+	item->on_list = 1;
+}
+
+static inline void loop_list_unlink(struct loop_item *item)
+{
+	if (!item->on_list)
+		return;
+	item->prev->next = item->next;
+	item->next->prev = item->prev;
+	item->next = item->prev = NULL;
+	item->on_list = 0;
+}
+
+/* Moves every item of @p from to the tail of @p to, in order. */
+static inline void loop_list_splice_tail(struct loop_list *to, struct loop_list *from)
+{
+	struct loop_item *first = from->head.next, *last = from->head.prev;
+
+	if (first == &from->head)
+		return;
+	first->prev = to->head.prev;
+	to->head.prev->next = first;
+	last->next = &to->head;
+	to->head.prev = last;
+	loop_list_init(from);
+}
+
 /* core (loop.c) */
 struct qb_loop *loop_resolve(struct qb_loop *l);
-void loop_list_init(struct loop_list *list);
-void loop_list_append(struct loop_list *list, struct loop_item *item);
-void loop_list_unlink(struct loop_item *item);
-int loop_list_empty(const struct loop_list *list);
 void loop_run_append(struct qb_loop *l, int prio, struct loop_item *item);
-void loop_run_remove(struct qb_loop *l, struct loop_item *item);
 uint64_t loop_now_ns(void);
 extern unsigned loop_fork_generation;
 void loop_atfork_register(void);
