@@ -49,13 +49,6 @@ struct hashtable {
 	struct ht_bucket *buckets;
 };
 
-struct ht_iter {
-	struct qb_map_iter base;
-	struct ht_node *cur;
-	size_t bucket;		/* where the search resumes when cur is NULL */
-	int done;
-};
-
 static struct hashtable *to_ht(struct qb_map *m)
 {
 	return (struct hashtable *)m;
@@ -208,14 +201,10 @@ static int32_t hashtable_rm(struct qb_map *m, const char *key)
 static struct qb_map_iter *hashtable_iter_create(struct qb_map *m,
 						 const char *prefix)
 {
-	struct ht_iter *i = calloc(1, sizeof(*i));
+	struct map_cursor *c = map_cursor_new(m, sizeof(*c));
 
-	if (i == NULL) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	i->base.m = m;
-	return &i->base;
+	(void)prefix;
+	return c ? &c->base : NULL;
 }
 
 /* The first live node at or after n, continuing into later buckets. */
@@ -233,39 +222,41 @@ static struct ht_node *ht_next_live(struct hashtable *ht, struct ht_node *n,
 	}
 }
 
+static void *ht_cursor_next(struct map_cursor *c, void *prev_node)
+{
+	struct hashtable *ht = to_ht(c->base.m);
+	struct ht_node *prev = prev_node;
+
+	if (prev)
+		return ht_next_live(ht, prev->next, prev->bucket);
+	return ht_next_live(ht, ht->buckets[0].head, 0);
+}
+
+static void ht_cursor_pin(void *n)
+{
+	((struct ht_node *)n)->pins++;
+}
+
+static void ht_cursor_unpin(struct qb_map *m, void *n)
+{
+	ht_unpin(to_ht(m), n);
+}
+
 static const char *hashtable_iter_next(struct qb_map_iter *it, void **value)
 {
-	struct ht_iter *i = (struct ht_iter *)it;
-	struct hashtable *ht = to_ht(it->m);
-	struct ht_node *prev = i->cur;
-	struct ht_node *n;
+	struct ht_node *n = map_cursor_step((struct map_cursor *)it, ht_cursor_next,
+					    ht_cursor_pin, ht_cursor_unpin);
 
-	if (i->done)
+	if (n == NULL)
 		return NULL;
-	if (prev)
-		n = ht_next_live(ht, prev->next, prev->bucket);
-	else
-		n = ht_next_live(ht, ht->buckets[0].head, 0);
-	if (n)
-		n->pins++;
-	i->cur = n;
-	if (prev)
-		ht_unpin(ht, prev);
-	if (n == NULL) {
-		i->done = 1;
-		return NULL;
-	}
 	*value = n->value;
 	return n->key;
 }
 
 static void hashtable_iter_free(struct qb_map_iter *it)
 {
-	struct ht_iter *i = (struct ht_iter *)it;
-
-	if (i->cur)
-		ht_unpin(to_ht(it->m), i->cur);
-	free(i);
+	map_cursor_release((struct map_cursor *)it, ht_cursor_unpin);
+	free(it);
 }
 
 static void hashtable_destroy(struct qb_map *m)

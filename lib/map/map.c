@@ -145,3 +145,15 @@ void qb_map_destroy(qb_map_t *map)
 		return;
 	map->ops->destroy(map);
 }
+
+struct map_cursor *map_cursor_new(struct qb_map *m, size_t size)
+{
+	struct map_cursor *c = calloc(1, size);
+
+	if (c == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->base.m = m;
+	return c;
+}

@@ -42,6 +42,65 @@ struct qb_map_iter {
 	struct qb_map *m;
 };
 
+/* --- iterators ---------------------------------------------------------- */
+
+/*
+ * Every map type iterates with the same pin protocol: an iterator stands on
+ * a node it has pinned, so the caller or a notifier callback may remove any
+ * key (the current one too) while iterating; a removed node lives on,
+ * skipped by lookups, until its last pin goes. A step pins the next live
+ * node before it unpins the one it leaves (which may free that one).
+ *
+ * Each type embeds map_cursor first in its iterator and calls the inline
+ * functions below with its own node functions, which the compiler then
+ * calls directly.
+ */
+struct map_cursor {
+	struct qb_map_iter base;
+	void *cur;		/* pinned node returned last; NULL before the first */
+	int done;
+};
+
+/* A zeroed iterator of size bytes (map_cursor first) on m, or NULL with
+ * errno ENOMEM. */
+struct map_cursor *map_cursor_new(struct qb_map *m, size_t size);
+
+typedef void *(*map_node_next_fn)(struct map_cursor *c, void *prev);
+typedef void (*map_node_pin_fn)(void *node);
+typedef void (*map_node_unpin_fn)(struct qb_map *m, void *node);
+
+/*
+ * next(c, NULL) gives the first live node, next(c, prev) the live node
+ * after prev (prev is still pinned, possibly removed), NULL at the end.
+ * Returns the node the iterator now stands on, NULL at the end.
+ */
+static inline void *map_cursor_step(struct map_cursor *c, map_node_next_fn next,
+				    map_node_pin_fn pin, map_node_unpin_fn unpin)
+{
+	void *prev = c->cur;
+	void *n;
+
+	if (c->done)
+		return NULL;
+	n = next(c, prev);
+	if (n)
+		pin(n);
+	c->cur = n;
+	if (prev)
+		unpin(c->base.m, prev);
+	if (n == NULL)
+		c->done = 1;
+	return n;
+}
+
+/* Unpin the node the iterator stands on; the caller frees the iterator. */
+static inline void map_cursor_release(struct map_cursor *c, map_node_unpin_fn unpin)
+{
+	if (c->cur)
+		unpin(c->base.m, c->cur);
+	c->cur = NULL;
+}
+
 /* --- notifier lists (map_notify.c) ------------------------------------- */
 
 struct map_notifier {

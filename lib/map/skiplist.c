@@ -39,13 +39,6 @@ struct skiplist {
 	struct sl_node *head;	/* sentinel with SKIPLIST_LEVELS pointers */
 };
 
-struct sl_iter {
-	struct qb_map_iter base;
-	struct sl_node *cur;
-	int started;
-	int done;
-};
-
 static const struct map_ops skiplist_ops;
 
 static struct skiplist *to_sl(struct qb_map *m)
@@ -222,52 +215,49 @@ static int32_t skiplist_rm(struct qb_map *m, const char *key)
 static struct qb_map_iter *skiplist_iter_create(struct qb_map *m,
 						const char *prefix)
 {
-	struct sl_iter *i = calloc(1, sizeof(*i));
+	struct map_cursor *c = map_cursor_new(m, sizeof(*c));
 
-	if (i == NULL) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	i->base.m = m;
-	return &i->base;
+	(void)prefix;
+	return c ? &c->base : NULL;
+}
+
+static void *sl_cursor_next(struct map_cursor *c, void *prev_node)
+{
+	struct skiplist *sl = to_sl(c->base.m);
+	struct sl_node *prev = prev_node;
+
+	if (prev == NULL)
+		return sl->head->forward[0];
+	if (prev->removed)
+		return sl_find_after(sl, prev->key);
+	return prev->forward[0];
+}
+
+static void sl_cursor_pin(void *n)
+{
+	((struct sl_node *)n)->pins++;
+}
+
+static void sl_cursor_unpin(struct qb_map *m, void *n)
+{
+	sl_unpin(to_sl(m), n);
 }
 
 static const char *skiplist_iter_next(struct qb_map_iter *it, void **value)
 {
-	struct sl_iter *i = (struct sl_iter *)it;
-	struct skiplist *sl = to_sl(it->m);
-	struct sl_node *prev = i->cur;
-	struct sl_node *n;
+	struct sl_node *n = map_cursor_step((struct map_cursor *)it, sl_cursor_next,
+					    sl_cursor_pin, sl_cursor_unpin);
 
-	if (i->done)
+	if (n == NULL)
 		return NULL;
-	if (!i->started)
-		n = sl->head->forward[0];
-	else if (prev->removed)
-		n = sl_find_after(sl, prev->key);
-	else
-		n = prev->forward[0];
-	i->started = 1;
-	if (n)
-		n->pins++;
-	i->cur = n;
-	if (prev)
-		sl_unpin(sl, prev);
-	if (n == NULL) {
-		i->done = 1;
-		return NULL;
-	}
 	*value = n->value;
 	return n->key;
 }
 
 static void skiplist_iter_free(struct qb_map_iter *it)
 {
-	struct sl_iter *i = (struct sl_iter *)it;
-
-	if (i->cur)
-		sl_unpin(to_sl(it->m), i->cur);
-	free(i);
+	map_cursor_release((struct map_cursor *)it, sl_cursor_unpin);
+	free(it);
 }
 
 static void skiplist_destroy(struct qb_map *m)

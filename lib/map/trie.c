@@ -62,10 +62,8 @@ struct trie {
 };
 
 struct trie_iter {
-	struct qb_map_iter base;
-	struct trie_node *top;	/* subtree iterated (pinned), NULL: empty */
-	struct trie_node *cur;	/* node returned last (pinned) */
-	int done;
+	struct map_cursor cursor;	/* first */
+	struct trie_node *top;	/* subtree iterated (anchored), NULL: empty */
 };
 
 enum trie_lookup {
@@ -422,43 +420,46 @@ static struct qb_map_iter *trie_iter_create(struct qb_map *m,
 					    const char *prefix)
 {
 	struct trie *t = to_trie(m);
-	struct trie_iter *i = calloc(1, sizeof(*i));
+	struct trie_iter *i = (struct trie_iter *)map_cursor_new(m, sizeof(*i));
 
-	if (i == NULL) {
-		errno = ENOMEM;
+	if (i == NULL)
 		return NULL;
-	}
-	i->base.m = m;
 	i->top = prefix ? trie_lookup(t, prefix, TRIE_PREFIX) : &t->root;
 	if (i->top)
 		i->top->anchors++;
 	else
-		i->done = 1;
-	return &i->base;
+		i->cursor.done = 1;
+	return &i->cursor.base;
+}
+
+/* The next node with a value in the iterated subtree, in key order. */
+static void *trie_cursor_next(struct map_cursor *c, void *prev)
+{
+	struct trie_iter *i = (struct trie_iter *)c;
+	struct trie_node *n = prev ? trie_next_node(prev, i->top) : i->top;
+
+	while (n && n->value == NULL)
+		n = trie_next_node(n, i->top);
+	return n;
+}
+
+static void trie_cursor_pin(void *n)
+{
+	((struct trie_node *)n)->pins++;
+}
+
+static void trie_cursor_unpin(struct qb_map *m, void *n)
+{
+	trie_unpin(to_trie(m), n);
 }
 
 static const char *trie_iter_next(struct qb_map_iter *it, void **value)
 {
-	struct trie_iter *i = (struct trie_iter *)it;
-	struct trie *t = to_trie(it->m);
-	struct trie_node *prev = i->cur;
-	struct trie_node *n;
+	struct trie_node *n = map_cursor_step((struct map_cursor *)it, trie_cursor_next,
+					      trie_cursor_pin, trie_cursor_unpin);
 
-	if (i->done)
+	if (n == NULL)
 		return NULL;
-	/* cur is NULL only before the first step (after the last, done) */
-	n = prev ? trie_next_node(prev, i->top) : i->top;
-	while (n && n->value == NULL)
-		n = trie_next_node(n, i->top);
-	if (n)
-		n->pins++;
-	i->cur = n;
-	if (prev)
-		trie_unpin(t, prev);
-	if (n == NULL) {
-		i->done = 1;
-		return NULL;
-	}
 	*value = n->value;
 	return n->key;
 }
@@ -468,8 +469,7 @@ static void trie_iter_free(struct qb_map_iter *it)
 	struct trie_iter *i = (struct trie_iter *)it;
 	struct trie *t = to_trie(it->m);
 
-	if (i->cur)
-		trie_unpin(t, i->cur);
+	map_cursor_release(&i->cursor, trie_cursor_unpin);
 	if (i->top && --i->top->anchors == 0)
 		trie_prune(t, i->top);
 	free(i);
