@@ -16,7 +16,8 @@
  *                                   exit, _exit, crash (SIGSEGV) or exec
  *                                   (exec /bin/true without logging); prints
  *                                   the peak count and bytes of the run's
- *                                   blackbox files in /dev/shm
+ *                                   blackbox files in /dev/shm (ident
+ *                                   bbstressPID, or $BB_STRESS_IDENT)
  */
 #include "config.h"
 
@@ -316,7 +317,11 @@ static int do_stress(long forks, enum stress_end end, long size)
 	int32_t f1, f2;
 	int waited;
 
-	snprintf(stress_ident, sizeof(stress_ident), "bbstress%d", (int)getpid());
+	if (getenv("BB_STRESS_IDENT") != NULL) {
+		snprintf(stress_ident, sizeof(stress_ident), "%s", getenv("BB_STRESS_IDENT"));
+	} else {
+		snprintf(stress_ident, sizeof(stress_ident), "bbstress%d", (int)getpid());
+	}
 	printf("ident %s\n", stress_ident);
 	fflush(stdout);
 	if (setup_log(stress_ident, (size_t)size) != 0) {
