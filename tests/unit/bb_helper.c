@@ -17,7 +17,8 @@
  *                                   (exec /bin/true without logging); prints
  *                                   the peak count and bytes of the run's
  *                                   blackbox files in /dev/shm (ident
- *                                   bbstressPID, or $BB_STRESS_IDENT)
+ *                                   bbstressPID, or $BB_STRESS_IDENT;
+ *                                   BB_STRESS_THREADS=0: no logger threads)
  */
 #include "config.h"
 
@@ -316,7 +317,10 @@ static int do_stress(long forks, enum stress_end end, long size)
 	pid_t pid, w;
 	int32_t f1, f2;
 	int waited;
+	/* BB_STRESS_THREADS=0: a single-threaded parent (sanitizer builds) */
+	int threads = getenv("BB_STRESS_THREADS") ? atoi(getenv("BB_STRESS_THREADS")) : 3;
 
+	threads = threads < 0 ? 0 : threads > 3 ? 3 : threads;
 	if (getenv("BB_STRESS_IDENT") != NULL) {
 		snprintf(stress_ident, sizeof(stress_ident), "%s", getenv("BB_STRESS_IDENT"));
 	} else {
@@ -335,12 +339,12 @@ static int do_stress(long forks, enum stress_end end, long size)
 	qb_log_filter_ctl(f1, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_filter_ctl(f2, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_ctl(f1, QB_LOG_CONF_ENABLED, QB_TRUE);
-	qb_log_ctl(f2, QB_LOG_CONF_THREADED, QB_TRUE);
+	qb_log_ctl(f2, QB_LOG_CONF_THREADED, threads > 0);
 	qb_log_ctl(f2, QB_LOG_CONF_ENABLED, QB_TRUE);
-	if (qb_log_thread_start() != 0) {
+	if (threads > 0 && qb_log_thread_start() != 0) {
 		return 2;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < threads; i++) {
 		pthread_create(&th[i], NULL, stress_logger, (void *)i);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -394,7 +398,7 @@ static int do_stress(long forks, enum stress_end end, long size)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	atomic_store(&stop_threads, 1);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < threads; i++) {
 		pthread_join(th[i], NULL);
 	}
 	qb_log_fini();

@@ -10,6 +10,8 @@
 # boot, one naming another ident, a record whose pid runs and started
 # before it, a symlink, and (as root) another user's.
 set -u
+# a single-threaded parent: fork-safe under AddressSanitizer too
+BB_STRESS_THREADS=0; export BB_STRESS_THREADS
 helper=${top_builddir:-.}/tests/unit/bb_helper
 ident=bbbound$$
 other=bbother$$
