@@ -221,11 +221,11 @@ static int oldest_first(const void *a, const void *b)
 
 static int remove_box(int dfd, const struct dead_box *b)
 {
-	char name[NAME_MAX + 1];
-	size_t base = strlen(b->name) - strlen(HDR_SUFFIX);
-
 	/* data first: a header left alone is still found (and removed) next time */
 	if (b->has_data) {
+		size_t base = strlen(b->name) - strlen(HDR_SUFFIX);
+		char name[NAME_MAX + 1];
+
 		memcpy(name, b->name, base);
 		strcpy(name + base, DATA_SUFFIX);
 		if (shm_unlinkat_owned(dfd, name, &b->data) < 0) {
@@ -244,7 +244,6 @@ int blackbox_prune_dead(const char *ident)
 	int limit = keep_limit();
 	struct dirent *de;
 	int removed = 0;
-	size_t i;
 	DIR *d;
 	int fd;
 
@@ -266,6 +265,8 @@ int blackbox_prune_dead(const char *ident)
 		consider(fd, de->d_name, prefix, boot, full_ident, &view, &l);
 	}
 	if (l.n > (size_t)limit) {
+		size_t i;
+
 		qsort(l.v, l.n, sizeof(*l.v), oldest_first);
 		for (i = 0; i < l.n - (size_t)limit; i++) {
 			removed += remove_box(fd, &l.v[i]) > 0;

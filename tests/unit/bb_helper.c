@@ -306,6 +306,23 @@ static void stress_shm_usage(long *files, long long *bytes)
 	closedir(d);
 }
 
+/* No child may remove the parent's blackbox, however it ends. */
+static int stress_parent_box_present(void)
+{
+	char pat[128];
+	glob_t g;
+	int n;
+
+	snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-header", stress_ident,
+		 (int)getpid());
+	if (glob(pat, 0, NULL, &g) != 0) {
+		return 0;
+	}
+	n = (int)g.gl_pathc;
+	globfree(&g);
+	return n == 1;
+}
+
 static int do_stress(long forks, enum stress_end end, long size)
 {
 	long files, peak_files = 0;
@@ -379,6 +396,10 @@ static int do_stress(long forks, enum stress_end end, long size)
 			continue;
 		}
 		if (i % 100 == 99 || i == forks - 1) {
+			if (!stress_parent_box_present()) {
+				failures++;
+				fprintf(stderr, "fork %ld: the parent's blackbox is gone\n", i);
+			}
 			stress_shm_usage(&files, &bytes);
 			peak_files = files > peak_files ? files : peak_files;
 			peak_bytes = bytes > peak_bytes ? bytes : peak_bytes;

@@ -29,13 +29,15 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 shm_ls() { ls /dev/shm | grep "^qb-$1-" | sort; }
 
-le32() { # the 4 little-endian bytes of $1
-	v=$1
+# Owner record at 8240: magic 8240, pid 8256, boot_sec 8260, pidns 8264,
+# boot_id 8288, ident 8328.
+patch32() { # FILE OFFSET VALUE: 4 little-endian bytes (printf writes NULs too)
+	v=$3
 	printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((v & 255)) $((v >> 8 & 255)) \
-		$((v >> 16 & 255)) $((v >> 24 & 255)))"
+		$((v >> 16 & 255)) $((v >> 24 & 255)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
-patch() { # FILE OFFSET BYTES (owner record at 8240: pid 8256, boot_sec 8260,
-	  # pidns 8264, boot_id 8288, ident 8328)
+patchs() { # FILE OFFSET STRING
 	printf '%s' "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 copy_box() { # SRC-BASE NEW-BASE (paths without -header/-data)
@@ -61,22 +63,28 @@ sleep 300 &
 sleeper=$!
 sleep 1.2
 keepers=
+nonce=0
 mk() { # NAME PID: a copy of D2 (dead) under our naming scheme with pid PID
-	b=/dev/shm/qb-$ident-$2-$boot-$(printf '%016x' $(($(date +%N) + $$)))-blackbox
+	nonce=$((nonce + 1))
+	b=/dev/shm/qb-$ident-$2-$boot-$(printf '%016x' $nonce)-blackbox
 	copy_box "$d2" "$b"
-	patch "$b-header" 8256 "$(le32 "$2")"
+	patch32 "$b-header" 8256 "$2"
 	eval "$1=\$b"
 }
 mk reused $sleeper
-patch "$reused-header" 8260 "$(le32 1)"			# made at boot: before sleep
+patch32 "$reused-header" 8260 1			# made at boot: before sleep
 mk running $sleeper
-patch "$running-header" 8260 "$(le32 4000000000)"	# made after sleep started
+patch32 "$running-header" 8260 4000000000	# made after sleep started
+mk badmagic $d2pid
+patchs "$badmagic-header" 8240 "QBBBOWN0"
+mk nobootsec $sleeper
+patch32 "$nobootsec-header" 8260 0		# cannot tell a reuse
 mk pidns $d2pid
-patch "$pidns-header" 8264 "$(le32 12345)"
+patch32 "$pidns-header" 8264 12345
 mk otherboot $d2pid
-patch "$otherboot-header" 8288 "ffffffff-0000-0000-0000-000000000000"
+patchs "$otherboot-header" 8288 "ffffffff-0000-0000-0000-000000000000"
 mk otherident $d2pid
-patch "$otherident-header" 8328 "$other"
+patchs "$otherident-header" 8328 "$other"
 if [ "$(id -u)" = 0 ]; then
 	mk otheruser $d2pid; chown 65534 "$otheruser-header"
 	mk otherdata $d2pid; chown 65534 "$otherdata-data"
@@ -108,6 +116,8 @@ for h in $dead_creators; do gone "$h" "a dead creator's blackbox"; done
 gone "$reused-header" "a record whose pid was reused"
 gone "$reused-data" "its data file"
 kept "$running-header" "a record whose pid runs and started before it"
+kept "$badmagic-header" "a blackbox without a valid owner record"
+kept "$nobootsec-header" "a record of a running pid without creation time"
 kept "$pidns-header" "a record of another PID namespace"
 kept "$otherboot-header" "a record of another boot"
 kept "$otherident-header" "a record naming another ident"
