@@ -531,7 +531,8 @@ const char *qb_log_facility2str(int32_t fnum);
  * idempotent.
  *
  * The child's own blackbox is the size of the parent's (so the copy is
- * whole) and is removed when the child ends normally (exit(), return from
+ * whole; a child that sets QB_LOG_CONF_SIZE gets an empty one of that size
+ * instead) and is removed when the child ends normally (exit(), return from
  * main, qb_log_fini()); after _exit() or a crash it stays in /dev/shm for
  * qb-blackbox. Whenever a process creates a blackbox it removes the
  * oldest dead blackboxes of its ident (owner process gone) beyond 8, or

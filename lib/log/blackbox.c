@@ -482,6 +482,7 @@ static void bb_reload(int32_t pos)
 int32_t qb_log_blackbox_open(struct qb_log_target *t)
 {
 	struct bb_ring r;
+	int child;
 	int32_t rc;
 
 	if (t == NULL) {
@@ -491,11 +492,14 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 		return -EINVAL;
 	}
 	bb_lock();
+	/* a forked child resizing its blackbox keeps a child's one; after a
+	 * close (qb_log_fini, disabling) it creates like any process */
+	child = qb_log_bb.borrowed || qb_log_bb.remove_at_exit;
 	bb_ring_drop(!qb_log_bb.borrowed);
 	qb_log_bb.borrowed = 0;
-	qb_log_bb.remove_at_exit = 0;	/* a creator's ring: removed at close only */
 	bb_cache_flush();
 	rc = bb_ring_create(t->name, getpid(), t->size, &r);
+	qb_log_bb.remove_at_exit = rc == 0 && child;
 	if (rc == 0) {
 		bb_ring_install(&r, t->size);
 		qb_log_bb.target = t;

@@ -13,8 +13,10 @@
  *                                   (blackbox of SIZE bytes, default 65536)
  *                                   whose children log and END: fini (call
  *                                   qb_log_fini, then _exit; the default),
- *                                   exit, _exit, crash (SIGSEGV) or exec
- *                                   (exec /bin/true without logging); prints
+ *                                   exit, _exit, crash (SIGSEGV), exec
+ *                                   (exec /bin/true without logging) or
+ *                                   resize (QB_LOG_CONF_SIZE 16384, then
+ *                                   log and exit); prints
  *                                   the peak count and bytes of the run's
  *                                   blackbox files in /dev/shm (ident
  *                                   bbstressPID, or $BB_STRESS_IDENT;
@@ -225,20 +227,43 @@ static void *stress_logger(void *arg)
 /* Ident of this stress run: unique, so concurrent runs never mix. */
 static char stress_ident[32];
 
-enum stress_end { END_FINI, END_EXIT, END__EXIT, END_CRASH, END_EXEC };
+enum stress_end { END_FINI, END_EXIT, END__EXIT, END_CRASH, END_EXEC, END_RESIZE };
 
 static int stress_end_parse(const char *s, enum stress_end *out)
 {
-	static const char *const names[] = { "fini", "exit", "_exit", "crash", "exec" };
+	static const char *const names[] = { "fini", "exit", "_exit", "crash", "exec", "resize" };
 	int i;
 
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		if (strcmp(s, names[i]) == 0) {
 			*out = (enum stress_end)i;
 			return 0;
 		}
 	}
 	return -1;
+}
+
+#define STRESS_CHILD_SIZE 16384
+
+/* 0 when our own blackbox has the size the child asked for. */
+static int stress_own_data_size(void)
+{
+	char pat[128];
+	struct stat st;
+	glob_t g;
+	int rc = -1;
+
+	snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-data", stress_ident,
+		 (int)getpid());
+	if (glob(pat, 0, NULL, &g) != 0) {
+		return -1;
+	}
+	if (g.gl_pathc == 1 && stat(g.gl_pathv[0], &st) == 0 &&
+	    st.st_size >= STRESS_CHILD_SIZE && st.st_size < 2 * STRESS_CHILD_SIZE) {
+		rc = 0;
+	}
+	globfree(&g);
+	return rc;
 }
 
 /* In the child: log, check our blackbox carries our pid, finish. */
@@ -254,8 +279,15 @@ static void stress_child(long fork_no, enum stress_end end)
 		execl("/bin/true", "true", (char *)NULL);
 		_exit(6);
 	}
+	if (end == END_RESIZE &&
+	    qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, STRESS_CHILD_SIZE) != 0) {
+		_exit(8);
+	}
 	for (i = 0; i < 5; i++) {
 		qb_log(LOG_INFO, "child %d fork %ld message %d", (int)getpid(), fork_no, i);
+	}
+	if (end == END_RESIZE && fork_no % 50 == 0 && stress_own_data_size() != 0) {
+		_exit(9);
 	}
 	if (fork_no % 50 == 0) {
 		snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-header",
@@ -270,6 +302,7 @@ static void stress_child(long fork_no, enum stress_end end)
 		qb_log_fini();
 		_exit(ok ? 0 : 5);
 	case END_EXIT:
+	case END_RESIZE:
 		exit(ok ? 0 : 5);
 	case END_CRASH:
 		setrlimit(RLIMIT_CORE, &no_core);

@@ -9,6 +9,7 @@
 #   _exit  _exit()s                         -> the newest KEEP+1 kept
 #   crash  dies of SIGSEGV                  -> the newest KEEP+1 kept, readable
 #   exec   execs /bin/true without logging  -> never a blackbox of its own
+#   resize sets a smaller QB_LOG_CONF_SIZE, logs, exit()s -> no blackbox left
 # (KEEP = 8, the default bound on dead blackboxes; the one more is the last
 # child, alive when it made its blackbox and pruned the others.)  The peak
 # /dev/shm use during the run must stay within the parent's blackbox plus
@@ -43,7 +44,7 @@ echo "fork stress: $forks forks per ending, in $where"
 rc=0
 fail() { echo "FAIL: $end: $*"; rc=1; }
 
-for end in ${QB_STRESS_ENDS:-fini exit _exit crash exec}; do
+for end in ${QB_STRESS_ENDS:-fini exit _exit crash exec resize}; do
 	"$helper" stress "$forks" "$end" >"$out"
 	hrc=$?
 	ident=$(sed -n 's/^ident //p' "$out")
@@ -59,7 +60,7 @@ for end in ${QB_STRESS_ENDS:-fini exit _exit crash exec}; do
 	peak_bytes=$(sed -n 's/^peak_files [0-9]* peak_bytes //p' "$out")
 	echo "$end: $(grep '^forks' "$out"); left $files files ($kb kB), peak $peak files ($peak_bytes bytes)"
 	case $end in
-	fini | exit | exec)
+	fini | exit | exec | resize)
 		[ "$files" = 0 ] || fail "$files files left, want 0";;
 	_exit | crash)
 		want=$((forks < keep + 1 ? forks : keep + 1))
