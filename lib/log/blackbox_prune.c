@@ -243,6 +243,7 @@ int blackbox_prune_dead(const char *ident)
 	char prefix[sizeof(name_ident) + 8], boot[BOOT_LEN + 1];
 	int limit = keep_limit();
 	struct dirent *de;
+	size_t matches = 0;
 	int removed = 0;
 	DIR *d;
 	int fd;
@@ -251,7 +252,6 @@ int blackbox_prune_dead(const char *ident)
 	snprintf(full_ident, sizeof(full_ident), "%s", ident ? ident : "");
 	snprintf(prefix, sizeof(prefix), "qb-%s-", name_ident);
 	qb_log_blackbox_boot_short(boot, sizeof(boot));
-	blackbox_owner_view_init(&view);
 	fd = qb_util_fd_hygiene(open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	if (fd < 0) {
 		return fd;
@@ -261,8 +261,16 @@ int blackbox_prune_dead(const char *ident)
 		close(fd);
 		return -errno;
 	}
+	/* names alone: when there are no more than limit, none can go */
 	while ((de = readdir(d)) != NULL) {
-		consider(fd, de->d_name, prefix, boot, full_ident, &view, &l);
+		matches += parse_name(de->d_name, prefix, boot) > 0;
+	}
+	if (matches > (size_t)limit) {
+		blackbox_owner_view_init(&view);
+		rewinddir(d);
+		while ((de = readdir(d)) != NULL) {
+			consider(fd, de->d_name, prefix, boot, full_ident, &view, &l);
+		}
 	}
 	if (l.n > (size_t)limit) {
 		size_t i;
