@@ -409,7 +409,6 @@ static int bb_take_over(struct qb_log_target *t);
 static __attribute__((noinline)) void bb_prune_for(const struct qb_log_target *t)
 {
 	char ident[sizeof(((struct qb_log_blackbox_owner *)0)->ident)];
-
 	size_t n = strnlen(t->name, sizeof(ident) - 1);
 
 	memcpy(ident, t->name, n);
@@ -660,7 +659,8 @@ void qb_log_blackbox_atfork_child(void)
  * of anything, so it goes, as the parent's goes at qb_log_fini().  _exit()
  * and fatal signals run no destructors: that blackbox stays (dead ones are
  * bounded, blackbox_prune.c).  The ring of a process that enabled the
- * blackbox itself is left as libqb leaves it: only closing it removes it.
+ * blackbox itself (not as a forked child) is left as libqb leaves it: only
+ * closing it removes it.
  * A destructor rather than atexit(), so it also runs when the library is
  * unloaded and never points into unmapped code.
  */

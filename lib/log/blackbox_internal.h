@@ -116,7 +116,7 @@ struct qb_log_blackbox_state {
 	size_t data_len;		/* word_size * 4 */
 	size_t size;			/* ring size the ring was made with */
 	int borrowed;			/* rb is our parent's (we were forked) */
-	int remove_at_exit;		/* rb was made by our take-over after fork */
+	int remove_at_exit;		/* rb is a forked child's own: goes at exit() */
 	uint32_t fork_write_pt;		/* parent's write_pt when we were forked */
 	int fork_write_pt_set;		/* ... taken exactly by the fork handler */
 	char boot_id[40];		/* cached boot id text ("" until read) */
@@ -135,7 +135,7 @@ enum blackbox_owner_state {
 	BLACKBOX_OWNER_DEAD,		/* proven gone */
 	BLACKBOX_OWNER_OTHER_BOOT,	/* written before the last reboot */
 	BLACKBOX_OWNER_UNKNOWN,		/* cannot tell: bad record, other PID namespace,
-					   /proc not of our namespace */
+					   /proc not our namespace's or hiding pids */
 };
 
 /*
