@@ -530,6 +530,15 @@ const char *qb_log_facility2str(int32_t fnum);
  * Returns at once when the pid did not change, so it is cheap and
  * idempotent.
  *
+ * The child's own blackbox is the size of the parent's (so the copy is
+ * whole; a child that sets QB_LOG_CONF_SIZE gets an empty one of that size
+ * instead) and is removed when the child ends normally (exit(), return from
+ * main, qb_log_fini()); after _exit() or a crash it stays in /dev/shm for
+ * qb-blackbox. Whenever a process creates a blackbox it removes the
+ * oldest dead blackboxes of its ident (owner process gone) beyond 8, or
+ * beyond the number in the environment variable QB_BLACKBOX_KEEP_DEAD; see
+ * qb-blackbox(8).
+ *
  * It runs automatically in fork() children via pthread_atfork() handlers
  * registered by qb_log_init(). Call it yourself only after creating a
  * process with raw clone() (no atfork handlers), before the child logs.

@@ -26,6 +26,12 @@
  * after the child's pid, starting with a copy of the parent's records up to
  * the fork.  A child that execs or exits without logging thus creates no
  * file at all; until it logs, a dump shows the parent's records.
+ *
+ * Lifetime: closing the target (qb_log_fini, disabling) removes the
+ * process's own ring, as libqb does.  A child's ring also goes when the
+ * child ends normally (bb_at_exit); after _exit() or a crash it stays, and
+ * every new ring removes the oldest dead ones of its ident beyond a limit
+ * (blackbox_prune.c, liveness in blackbox_owner.c).
  */
 #include "config.h"
 
@@ -113,8 +119,7 @@ void qb_log_blackbox_boot_short(char *buf, size_t len)
 	buf[8] = '\0';
 }
 
-/* The ident as it may appear in a file name: no '/', bounded length. */
-static void bb_ident_for_name(const char *ident, char *out, size_t len)
+void blackbox_ident_for_name(const char *ident, char *out, size_t len)
 {
 	size_t i;
 
@@ -141,6 +146,10 @@ static void bb_owner_fill(struct qb_log_blackbox_owner *o, const char *ident, pi
 	memcpy(o->magic, QB_BB_OWNER_MAGIC, sizeof(o->magic));
 	o->size = sizeof(*o);
 	o->pid = pid;
+	if (clock_gettime(CLOCK_BOOTTIME, &now) == 0 && now.tv_sec >= 0 &&
+	    now.tv_sec < UINT32_MAX) {
+		o->boot_sec = (uint32_t)now.tv_sec + 1;
+	}
 	if (stat("/proc/self/ns/pid", &st) == 0) {
 		o->pidns = (uint64_t)st.st_ino;
 	}
@@ -168,7 +177,7 @@ static int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct 
 	qb_ringbuffer_t *rb = NULL;
 	int32_t rc;
 
-	bb_ident_for_name(ident, name_ident, sizeof(name_ident));
+	blackbox_ident_for_name(ident, name_ident, sizeof(name_ident));
 	qb_log_blackbox_boot_short(boot, sizeof(boot));
 	snprintf(prefix, sizeof(prefix), "%s-%d-%s", name_ident, (int)pid, boot);
 	rc = rb_open_unique(prefix, "blackbox", size,
@@ -444,7 +453,18 @@ stored:
 	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + msg_len);
 }
 
-static void bb_take_over(struct qb_log_target *t);
+static int bb_take_over(struct qb_log_target *t);
+
+/* After a take-over, outside writer_lock: the scan of /dev/shm may take a while. */
+static __attribute__((noinline)) void bb_prune_for(const struct qb_log_target *t)
+{
+	char ident[sizeof(((struct qb_log_blackbox_owner *)0)->ident)];
+	size_t n = strnlen(t->name, sizeof(ident) - 1);
+
+	memcpy(ident, t->name, n);
+	ident[n] = '\0';
+	(void)blackbox_prune_dead(ident);
+}
 
 static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
 		       struct timespec *ts, va_list ap)
@@ -452,6 +472,7 @@ static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
 	struct qb_log_target *t = qb_log_bb.target;
 	struct timespec now;
 	size_t max_line;
+	int took = 0;
 
 	(void)pos;
 	if (cs == NULL || t == NULL) {
@@ -468,7 +489,7 @@ static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
 	}
 	bb_lock();
 	if (qb_log_bb.borrowed) {
-		bb_take_over(t);
+		took = bb_take_over(t);
 	}
 	if (qb_log_bb.rb != NULL) {
 		bb_seq_begin();
@@ -476,6 +497,9 @@ static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
 		bb_seq_end();
 	}
 	bb_unlock();
+	if (__builtin_expect(took, 0)) {
+		bb_prune_for(t);
+	}
 }
 
 /* ------------------------------------------------------ target hooks */
@@ -487,6 +511,7 @@ static void bb_close(int32_t pos)
 	bb_lock();
 	bb_ring_drop(!qb_log_bb.borrowed);
 	qb_log_bb.borrowed = 0;
+	qb_log_bb.remove_at_exit = 0;
 	bb_cache_flush();	/* callsites may be freed after this */
 	bb_unlock();
 	if (t != NULL) {
@@ -506,6 +531,7 @@ static void bb_reload(int32_t pos)
 int32_t qb_log_blackbox_open(struct qb_log_target *t)
 {
 	struct bb_ring r;
+	int child;
 	int32_t rc;
 
 	if (t == NULL) {
@@ -515,10 +541,14 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 		return -EINVAL;
 	}
 	bb_lock();
+	/* a forked child resizing its blackbox keeps a child's one; after a
+	 * close (qb_log_fini, disabling) it creates like any process */
+	child = qb_log_bb.borrowed || qb_log_bb.remove_at_exit;
 	bb_ring_drop(!qb_log_bb.borrowed);
 	qb_log_bb.borrowed = 0;
 	bb_cache_flush();
 	rc = bb_ring_create(t->name, getpid(), t->size, &r);
+	qb_log_bb.remove_at_exit = rc == 0 && child;
 	if (rc == 0) {
 		bb_ring_install(&r, t->size);
 		qb_log_bb.target = t;
@@ -527,6 +557,7 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 	if (rc < 0) {
 		return rc;
 	}
+	(void)blackbox_prune_dead(t->name);
 	t->vlogger = bb_vlogger;
 	t->vlogger_self_locked = 1;	/* bb_vlogger checks the ring under writer_lock */
 	t->logger = NULL;
@@ -602,8 +633,11 @@ static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 	}
 }
 
-/* In a forked child, with writer_lock held: our own ring at last. */
-static void bb_take_over(struct qb_log_target *t)
+/*
+ * In a forked child, with writer_lock held: our own ring at last.  Returns
+ * 1 when it made one.
+ */
+static int bb_take_over(struct qb_log_target *t)
 {
 	struct bb_ring from, to;
 	int32_t rc;
@@ -621,7 +655,9 @@ static void bb_take_over(struct qb_log_target *t)
 	qb_log_bb.borrowed = 0;
 	if (rc == 0) {
 		bb_ring_install(&to, qb_log_bb.size ? qb_log_bb.size : t->size);
+		qb_log_bb.remove_at_exit = 1;
 	}
+	return rc == 0;
 }
 
 void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
@@ -637,6 +673,7 @@ void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
 			       (const char *)qb_log_bb.hdr + QB_BB_RB_OFF_WRITE_PT, 4);
 		}
 		qb_log_bb.borrowed = 1;
+		qb_log_bb.remove_at_exit = 0;
 	}
 	qb_log_bb.fork_write_pt_set = 0;
 	bb_unlock();
@@ -664,4 +701,28 @@ void qb_log_blackbox_atfork_child(void)
 	/* only the forking thread exists now: nobody else holds the lock */
 	qb_log_bb.writer_lock = (qb_util_word_lock_t)QB_UTIL_WORD_LOCK_INIT;
 	atomic_store(&qb_log_bb.dumping, 0);
+}
+
+/*
+ * A forked child's blackbox exists only because the child logged.  When the
+ * child ends normally (exit(), return from main) nothing in it is evidence
+ * of anything, so it goes, as the parent's goes at qb_log_fini().  _exit()
+ * and fatal signals run no destructors: that blackbox stays (dead ones are
+ * bounded, blackbox_prune.c).  The ring of a process that enabled the
+ * blackbox itself (not as a forked child) is left as libqb leaves it: only
+ * closing it removes it.
+ * A destructor rather than atexit(), so it also runs when the library is
+ * unloaded and never points into unmapped code.
+ */
+__attribute__((destructor)) static void bb_at_exit(void)
+{
+	if (!qb_log_bb.remove_at_exit || qb_util_word_lock_mine(&qb_log_bb.writer_lock)) {
+		return;		/* exit() from inside a record write: leave it */
+	}
+	bb_lock();
+	if (qb_log_bb.remove_at_exit && !qb_log_bb.borrowed) {
+		bb_ring_drop(1);
+	}
+	qb_log_bb.remove_at_exit = 0;
+	bb_unlock();
 }

@@ -71,6 +71,9 @@ size_t qb_log_blackbox_render(char *out, size_t out_len,
  *               another process (a forked child taking a copy) can tell a
  *               consistent snapshot from a torn one
  *   pid         getpid() of the owner
+ *   boot_sec    CLOCK_BOOTTIME seconds at creation, plus 1 (0: not
+ *               recorded); the clock /proc/PID/stat start times count in,
+ *               so liveness checks do not depend on wall-clock steps
  *   pidns       inode of the owner's /proc/self/ns/pid (0 if unknown)
  *   since_sec   wall-clock time (CLOCK_REALTIME) the owner created the ring
  *   since_nsec
@@ -86,7 +89,7 @@ struct qb_log_blackbox_owner {
 	uint32_t size;
 	uint32_t seq;
 	int32_t pid;
-	uint32_t reserved;
+	uint32_t boot_sec;
 	uint64_t pidns;
 	int64_t since_sec;
 	int64_t since_nsec;
@@ -119,6 +122,7 @@ struct qb_log_blackbox_state {
 	size_t data_len;		/* word_size * 4 */
 	size_t size;			/* ring size the ring was made with */
 	int borrowed;			/* rb is our parent's (we were forked) */
+	int remove_at_exit;		/* rb is a forked child's own: goes at exit() */
 	uint32_t fork_write_pt;		/* parent's write_pt when we were forked */
 	int fork_write_pt_set;		/* ... taken exactly by the fork handler */
 	char boot_id[40];		/* cached boot id text ("" until read) */
@@ -129,5 +133,56 @@ extern struct qb_log_blackbox_state qb_log_bb;
 
 /* First 8 hex digits of the boot id (buf >= 9 bytes); "00000000" if unknown. */
 void qb_log_blackbox_boot_short(char *buf, size_t len);
+
+/* ---- owner liveness (blackbox_owner.c) -------------------------------- */
+
+enum blackbox_owner_state {
+	BLACKBOX_OWNER_ALIVE,		/* the owner (or its pid) may still run */
+	BLACKBOX_OWNER_DEAD,		/* proven gone */
+	BLACKBOX_OWNER_OTHER_BOOT,	/* written before the last reboot */
+	BLACKBOX_OWNER_UNKNOWN,		/* cannot tell: bad record, other PID namespace,
+					   /proc not our namespace's or hiding pids */
+};
+
+/*
+ * What a liveness check compares a record with: the checking process's
+ * PID namespace, boot id, and whether /proc shows that namespace.  Fill it
+ * once (blackbox_owner_view_init) and check any number of records.
+ */
+struct blackbox_owner_view {
+	uint64_t pidns;		/* inode of /proc/self/ns/pid, 0 unknown */
+	char boot_id[40];	/* "" unknown */
+	int proc_ours;		/* /proc is our PID namespace's and hides nothing */
+	long clk_tck;		/* sysconf(_SC_CLK_TCK) */
+};
+
+void blackbox_owner_view_init(struct blackbox_owner_view *v);
+
+/*
+ * State of the owner of record o (untrusted bytes: a copy read from a
+ * header file).  DEAD only when the owner is in our PID namespace, /proc is
+ * that namespace's, and its pid is gone or now belongs to a process that
+ * started after the record was made.  Never DEAD for a record it cannot
+ * fully check.
+ */
+enum blackbox_owner_state
+blackbox_owner_state(const struct qb_log_blackbox_owner *o,
+		     const struct blackbox_owner_view *v);
+
+/* ---- the bound on dead blackboxes (blackbox_prune.c) ------------------ */
+
+/* Default number of dead blackboxes of one ident kept; QB_BLACKBOX_KEEP_DEAD
+ * in the environment overrides it. */
+#define BLACKBOX_KEEP_DEAD_DEFAULT 8
+
+/*
+ * Removes the oldest dead blackboxes of ident (this boot, our user, new
+ * format only) from /dev/shm beyond the limit.  Returns the number removed
+ * or a negative errno when the directory cannot be read.
+ */
+int blackbox_prune_dead(const char *ident);
+
+/* The ident as it appears in a file name: no '/', bounded length. */
+void blackbox_ident_for_name(const char *ident, char *out, size_t len);
 
 #endif

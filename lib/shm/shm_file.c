@@ -103,6 +103,20 @@ static int id_matches(int dfd, const char *base, const struct shm_file_id *id)
 	return 0;
 }
 
+int shm_unlinkat_owned(int dfd, const char *name, const struct shm_file_id *id)
+{
+	int rc;
+
+	if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL) {
+		return -EINVAL;
+	}
+	rc = id_matches(dfd, name, id);
+	if (rc == 0 && unlinkat(dfd, name, 0) < 0) {
+		rc = -errno;
+	}
+	return rc == -ENOENT ? 0 : rc;
+}
+
 int shm_unlink_owned(const char *path, const struct shm_file_id *id)
 {
 	const char *base;
@@ -112,12 +126,9 @@ int shm_unlink_owned(const char *path, const struct shm_file_id *id)
 	if (dfd < 0) {
 		return dfd == -ENOENT ? 0 : dfd;
 	}
-	rc = id_matches(dfd, base, id);
-	if (rc == 0 && unlinkat(dfd, base, 0) < 0) {
-		rc = -errno;
-	}
+	rc = shm_unlinkat_owned(dfd, base, id);
 	close(dfd);
-	return rc == -ENOENT ? 0 : rc;
+	return rc;
 }
 
 /* posix_fallocate returns the error instead of setting errno. */

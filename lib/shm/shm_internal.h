@@ -69,6 +69,14 @@ int shm_map_circular(int fd, size_t len, void **out);
  */
 int shm_unlink_owned(const char *path, const struct shm_file_id *id);
 
+/*
+ * The same for name (no '/') in the directory open as dfd, for callers
+ * that found the file by listing the directory and noted its identity.
+ * Between the check and the unlink only the file's owner can swap it in a
+ * sticky directory such as /dev/shm.
+ */
+int shm_unlinkat_owned(int dfd, const char *name, const struct shm_file_id *id);
+
 
 /*
  * libqb 2.0 exports these helpers without declaring them publicly; they are

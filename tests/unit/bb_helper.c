@@ -8,7 +8,19 @@
  *   bb_helper dump FILE             log three messages and dump them to FILE
  *   bb_helper fds LOGFILE RESULT    fd hygiene checks with fds 0-2 closed
  *   bb_helper listfds               (exec'd by "fds") report inherited fds
- *   bb_helper stress FORKS          fork stress of a multithreaded logger
+ *   bb_helper stress FORKS [END [SIZE]]
+ *                                   fork stress of a multithreaded logger
+ *                                   (blackbox of SIZE bytes, default 65536)
+ *                                   whose children log and END: fini (call
+ *                                   qb_log_fini, then _exit; the default),
+ *                                   exit, _exit, crash (SIGSEGV), exec
+ *                                   (exec /bin/true without logging) or
+ *                                   resize (QB_LOG_CONF_SIZE 16384, then
+ *                                   log and exit); prints
+ *                                   the peak count and bytes of the run's
+ *                                   blackbox files in /dev/shm (ident
+ *                                   bbstressPID, or $BB_STRESS_IDENT;
+ *                                   BB_STRESS_THREADS=0: no logger threads)
  */
 #include "config.h"
 
@@ -22,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -214,18 +227,69 @@ static void *stress_logger(void *arg)
 /* Ident of this stress run: unique, so concurrent runs never mix. */
 static char stress_ident[32];
 
-/* In the child: log, check our blackbox carries our pid, finish. */
-static int stress_child(int check_name)
+enum stress_end { END_FINI, END_EXIT, END__EXIT, END_CRASH, END_EXEC, END_RESIZE };
+
+static int stress_end_parse(const char *s, enum stress_end *out)
 {
+	static const char *const names[] = { "fini", "exit", "_exit", "crash", "exec", "resize" };
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum stress_end)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+#define STRESS_CHILD_SIZE 16384
+
+/* 0 when our own blackbox has the size the child asked for. */
+static int stress_own_data_size(void)
+{
+	char pat[128];
+	struct stat st;
+	glob_t g;
+	int rc = -1;
+
+	snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-data", stress_ident,
+		 (int)getpid());
+	if (glob(pat, 0, NULL, &g) != 0) {
+		return -1;
+	}
+	if (g.gl_pathc == 1 && stat(g.gl_pathv[0], &st) == 0 &&
+	    st.st_size >= STRESS_CHILD_SIZE && st.st_size < 2 * STRESS_CHILD_SIZE) {
+		rc = 0;
+	}
+	globfree(&g);
+	return rc;
+}
+
+/* In the child: log, check our blackbox carries our pid, finish. */
+static void stress_child(long fork_no, enum stress_end end)
+{
+	struct rlimit no_core = { 0, 0 };
 	char pat[128];
 	glob_t g;
 	int i;
 	int ok = 1;
 
-	for (i = 0; i < 5; i++) {
-		qb_log(LOG_INFO, "child %d message %d", (int)getpid(), i);
+	if (end == END_EXEC) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(6);
 	}
-	if (check_name) {
+	if (end == END_RESIZE &&
+	    qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, STRESS_CHILD_SIZE) != 0) {
+		_exit(8);
+	}
+	for (i = 0; i < 5; i++) {
+		qb_log(LOG_INFO, "child %d fork %ld message %d", (int)getpid(), fork_no, i);
+	}
+	if (end == END_RESIZE && fork_no % 50 == 0 && stress_own_data_size() != 0) {
+		_exit(9);
+	}
+	if (fork_no % 50 == 0) {
 		snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-header",
 			 stress_ident, (int)getpid());
 		ok = glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1;
@@ -233,12 +297,69 @@ static int stress_child(int check_name)
 			globfree(&g);
 		}
 	}
-	qb_log_fini();
-	return ok ? 0 : 5;
+	switch (end) {
+	case END_FINI:
+		qb_log_fini();
+		_exit(ok ? 0 : 5);
+	case END_EXIT:
+	case END_RESIZE:
+		exit(ok ? 0 : 5);
+	case END_CRASH:
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(SIGSEGV, SIG_DFL);
+		raise(SIGSEGV);
+		_exit(7);
+	default:
+		_exit(ok ? 0 : 5);
+	}
 }
 
-static int do_stress(long forks)
+/* Files of this run in /dev/shm: count and allocated bytes. */
+static void stress_shm_usage(long *files, long long *bytes)
 {
+	char prefix[64];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir("/dev/shm");
+
+	*files = 0;
+	*bytes = 0;
+	if (d == NULL) {
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "qb-%s-", stress_ident);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			continue;
+		}
+		(*files)++;
+		*bytes += (long long)st.st_blocks * 512;
+	}
+	closedir(d);
+}
+
+/* No child may remove the parent's blackbox, however it ends. */
+static int stress_parent_box_present(void)
+{
+	char pat[128];
+	glob_t g;
+	int n;
+
+	snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-header", stress_ident,
+		 (int)getpid());
+	if (glob(pat, 0, NULL, &g) != 0) {
+		return 0;
+	}
+	n = (int)g.gl_pathc;
+	globfree(&g);
+	return n == 1;
+}
+
+static int do_stress(long forks, enum stress_end end, long size)
+{
+	long files, peak_files = 0;
+	long long bytes, peak_bytes = 0;
 	pthread_t th[3];
 	long i, hangs = 0, crashes = 0, failures = 0;
 	struct timespec t0, t1, nap = { 0, 1000000 };
@@ -246,11 +367,18 @@ static int do_stress(long forks)
 	pid_t pid, w;
 	int32_t f1, f2;
 	int waited;
+	/* BB_STRESS_THREADS=0: a single-threaded parent (sanitizer builds) */
+	int threads = getenv("BB_STRESS_THREADS") ? atoi(getenv("BB_STRESS_THREADS")) : 3;
 
-	snprintf(stress_ident, sizeof(stress_ident), "bbstress%d", (int)getpid());
+	threads = threads < 0 ? 0 : threads > 3 ? 3 : threads;
+	if (getenv("BB_STRESS_IDENT") != NULL) {
+		snprintf(stress_ident, sizeof(stress_ident), "%s", getenv("BB_STRESS_IDENT"));
+	} else {
+		snprintf(stress_ident, sizeof(stress_ident), "bbstress%d", (int)getpid());
+	}
 	printf("ident %s\n", stress_ident);
 	fflush(stdout);
-	if (setup_log(stress_ident, 65536) != 0) {
+	if (setup_log(stress_ident, (size_t)size) != 0) {
 		return 2;
 	}
 	f1 = qb_log_file_open("/dev/null");
@@ -261,12 +389,12 @@ static int do_stress(long forks)
 	qb_log_filter_ctl(f1, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_filter_ctl(f2, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_ctl(f1, QB_LOG_CONF_ENABLED, QB_TRUE);
-	qb_log_ctl(f2, QB_LOG_CONF_THREADED, QB_TRUE);
+	qb_log_ctl(f2, QB_LOG_CONF_THREADED, threads > 0);
 	qb_log_ctl(f2, QB_LOG_CONF_ENABLED, QB_TRUE);
-	if (qb_log_thread_start() != 0) {
+	if (threads > 0 && qb_log_thread_start() != 0) {
 		return 2;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < threads; i++) {
 		pthread_create(&th[i], NULL, stress_logger, (void *)i);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -277,7 +405,7 @@ static int do_stress(long forks)
 			continue;
 		}
 		if (pid == 0) {
-			_exit(stress_child(i % 50 == 0));
+			stress_child(i, end);
 		}
 		/* per-child timeout: 10 s */
 		for (waited = 0; (w = waitpid(pid, &status, WNOHANG)) == 0 && waited < 10000;
@@ -300,6 +428,18 @@ static int do_stress(long forks)
 			fprintf(stderr, "fork %ld: child %d hung\n", i, (int)pid);
 			continue;
 		}
+		if (i % 100 == 99 || i == forks - 1) {
+			if (!stress_parent_box_present()) {
+				failures++;
+				fprintf(stderr, "fork %ld: the parent's blackbox is gone\n", i);
+			}
+			stress_shm_usage(&files, &bytes);
+			peak_files = files > peak_files ? files : peak_files;
+			peak_bytes = bytes > peak_bytes ? bytes : peak_bytes;
+		}
+		if (end == END_CRASH && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) {
+			continue;
+		}
 		if (WIFSIGNALED(status)) {
 			crashes++;
 			fprintf(stderr, "fork %ld: child %d died of signal %d\n", i, (int)pid,
@@ -312,10 +452,11 @@ static int do_stress(long forks)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	atomic_store(&stop_threads, 1);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < threads; i++) {
 		pthread_join(th[i], NULL);
 	}
 	qb_log_fini();
+	printf("peak_files %ld peak_bytes %lld\n", peak_files, peak_bytes);
 	printf("forks %ld hangs %ld crashes %ld failures %ld seconds %.1f\n", forks, hangs,
 	       crashes, failures,
 	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -336,8 +477,14 @@ int main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "listfds") == 0) {
 		return do_listfds();
 	}
-	if (argc == 3 && strcmp(argv[1], "stress") == 0) {
-		return do_stress(atol(argv[2]));
+	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "stress") == 0) {
+		enum stress_end end = END_FINI;
+
+		if (argc >= 4 && stress_end_parse(argv[3], &end) != 0) {
+			fprintf(stderr, "bb_helper: unknown END %s\n", argv[3]);
+			return 2;
+		}
+		return do_stress(atol(argv[2]), end, argc == 5 ? atol(argv[4]) : 65536);
 	}
 	fprintf(stderr, "usage: see the comment at the top of bb_helper.c\n");
 	return 2;

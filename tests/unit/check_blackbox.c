@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <qb/qblog.h>
@@ -173,6 +174,15 @@ START_TEST(test_name_and_owner)
 	ck_assert_str_eq(o.ident, ident);
 	ck_assert_int_eq(strncmp(o.boot_id, boot, 8), 0);
 	ck_assert_int_gt(o.since_sec, 1600000000);
+	{
+		/* boot_sec: CLOCK_BOOTTIME seconds at creation, plus 1 */
+		struct timespec now;
+
+		clock_gettime(CLOCK_BOOTTIME, &now);
+		ck_assert_uint_ge(o.boot_sec, 1);
+		ck_assert_uint_le(o.boot_sec, (uint32_t)now.tv_sec + 1);
+		ck_assert_uint_ge(o.boot_sec + 60, (uint32_t)now.tv_sec);
+	}
 	/* disabling removes both files */
 	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_FALSE), 0);
 	ck_assert_int_eq(bb_files(0, NULL, 0), 0);
