@@ -226,6 +226,8 @@ static void slot_reset(struct qb_log_target *t)
 	t->use_journal = 0;
 	t->filename[0] = '\0';
 	t->fp = NULL;
+	t->file_mode = -1;
+	t->reopen_ms = 0;
 	t->user_data = NULL;
 	t->instance = NULL;
 	t->logger = NULL;
@@ -502,6 +504,14 @@ static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
 #else
 		return -EOPNOTSUPP;
 #endif
+	case QB_LOG_CONF_FILE_REOPEN_ON_ROTATE: {
+		int32_t rc;
+
+		qb_log_core_slot_wrlock(t);
+		rc = log_file_reopen_ctl(t, arg.i32);
+		qb_log_core_slot_unlock(t);
+		return rc;
+	}
 	case QB_LOG_CONF_DEBUG:
 	default:
 		return -EINVAL;
