@@ -63,7 +63,10 @@ int32_t qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
 	job->item.kind = LOOP_ITEM_JOB;
 	job->data = data;
 	job->fn = dispatch_fn;
+	loop_lock(l);
 	loop_list_append(&l->level[p].wait, &job->item);
+	loop_unlock(l);
+	loop_wake(l);
 	return 0;
 }
 
@@ -89,12 +92,15 @@ int32_t qb_loop_job_del(struct qb_loop *l, enum qb_loop_priority p, void *data,
 	l = loop_resolve(l);
 	if (l == NULL || dispatch_fn == NULL || !loop_prio_ok((int)p))
 		return -EINVAL;
+	loop_lock(l);
 	job = loop_job_find(&l->level[p].wait, data, dispatch_fn);
 	if (job == NULL)
 		job = loop_job_find(&l->level[p].run, data, dispatch_fn);
+	if (job != NULL)
+		loop_list_unlink(&job->item);
+	loop_unlock(l);
 	if (job == NULL)
 		return -ENOENT;
-	loop_list_unlink(&job->item);
 	free(job);
 	return 0;
 }
@@ -105,6 +111,7 @@ uint32_t loop_jobs_move_waiting(struct qb_loop *l)
 	uint32_t moved = 0;
 	int p;
 
+	loop_lock(l);
 	for (p = 0; p < LOOP_LEVELS; p++) {
 		struct loop_list *wait = &l->level[p].wait;
 
@@ -116,6 +123,7 @@ uint32_t loop_jobs_move_waiting(struct qb_loop *l)
 			moved++;
 		}
 	}
+	loop_unlock(l);
 	return moved;
 }
 
