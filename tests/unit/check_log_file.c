@@ -353,6 +353,69 @@ START_TEST(test_default_does_not_follow)
 }
 END_TEST
 
+/* ---- the real logrotate ---------------------------------------------- */
+
+/* Rotate @p path with logrotate(8) using @p directive ("create" or
+ * "copytruncate"); 0 when logrotate is not installed. */
+static int logrotate_run(const char *directive)
+{
+	char conf[160], cmd[512];
+	FILE *fp;
+
+	if (access("/usr/sbin/logrotate", X_OK) != 0)
+		return 0;
+	snprintf(conf, sizeof(conf), "%s/lr.conf", dir);
+	fp = fopen(conf, "w");
+	ck_assert_ptr_nonnull(fp);
+	fprintf(fp, "%s {\n\trotate 2\n\t%s\n\tnocompress\n\tmissingok\n}\n",
+		path, directive);
+	fclose(fp);
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/logrotate -f -s %s/lr.state %s",
+		 dir, conf);
+	ck_assert_int_eq(system(cmd), 0);
+	unlink(conf);
+	snprintf(cmd, sizeof(cmd), "%s/lr.state", dir);
+	unlink(cmd);
+	return 1;
+}
+
+static void logrotate_case(const char *directive, int threaded)
+{
+	long before = 500, during, after = 500, i;
+
+	target_open(threaded, 1);
+	for (i = 0; i < before; i++)
+		qb_log(LOG_INFO, "lr %ld", i);
+	if (!logrotate_run(directive))
+		return;		/* no logrotate here */
+	during = log_until(path, "lr", threaded);
+	for (i = 0; i < after; i++)
+		qb_log(LOG_INFO, "lr after %ld", i);
+	qb_log_fini();
+	ck_assert_int_eq(count_in(rotated, "lr") + count_in(path, "lr"),
+			 before + during + after);
+	ck_assert_int_eq(count_in(rotated, "lr after"), 0);
+	qb_log_init("check_log_file", LOG_USER, LOG_INFO);
+}
+
+START_TEST(test_logrotate_create)
+{
+	logrotate_case("create 0600", 0);
+}
+END_TEST
+
+START_TEST(test_logrotate_create_threaded)
+{
+	logrotate_case("create 0600", 1);
+}
+END_TEST
+
+START_TEST(test_logrotate_copytruncate)
+{
+	logrotate_case("copytruncate", 0);
+}
+END_TEST
+
 /* ---- many writers, repeated rotation -------------------------------- */
 
 #define WRITERS 4
@@ -428,6 +491,9 @@ static Suite *file_suite(void)
 	tcase_add_test(tc, test_request_from_sighup);
 	tcase_add_test(tc, test_request_from_sighup_threaded);
 	tcase_add_test(tc, test_default_does_not_follow);
+	tcase_add_test(tc, test_logrotate_create);
+	tcase_add_test(tc, test_logrotate_create_threaded);
+	tcase_add_test(tc, test_logrotate_copytruncate);
 	tcase_add_test(tc, test_many_writers_rotating);
 	tcase_add_test(tc, test_many_writers_rotating_threaded);
 	suite_add_tcase(s, tc);
