@@ -35,10 +35,11 @@ uint32_t log_file_reopen_gen;
  * file exclusively and chmod it; an existing file keeps its mode. */
 static int fd_open_mode(const char *path, mode_t mode)
 {
-	int fd, tries;
+	int tries;
 
 	for (tries = 0; tries < 3; tries++) {
-		fd = open(path, OPEN_FLAGS | O_CREAT | O_EXCL, mode & 07777);
+		int fd = open(path, OPEN_FLAGS | O_CREAT | O_EXCL, mode & 07777);
+
 		if (fd >= 0) {
 			if (fchmod(fd, mode & 07777) != 0) {
 				int e = -errno;
