@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -204,6 +207,78 @@ START_TEST(test_socket_dir_default_abstract)
 }
 END_TEST
 
+/*
+ * With the marker file present: sockets go to the build-time SOCKETDIR,
+ * unless QB_IPC_SOCKET_DIR names another directory. The marker is made in
+ * a private mount namespace (a tmpfs over /etc), so the host's /etc is
+ * never touched; skipped where that is not allowed.
+ */
+static int
+marker_case(const char *env_dir)
+{
+	char path[160];
+	struct stat st;
+	qb_ipcc_connection_t *c;
+	int fd, ok;
+
+	if (unshare(CLONE_NEWNS) != 0
+	    || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0
+	    || mount("tmpfs", "/etc", "tmpfs", 0, "size=64k") != 0) {
+		return 77;
+	}
+	if (mkdir("/etc/libqb", 0755) != 0) {
+		return 3;
+	}
+	fd = open("/etc/libqb/force-filesystem-sockets", O_CREAT | O_WRONLY, 0644);
+	if (fd < 0) {
+		return 4;
+	}
+	close(fd);
+	if (env_dir) {
+		setenv("QB_IPC_SOCKET_DIR", env_dir, 1);
+	} else {
+		unsetenv("QB_IPC_SOCKET_DIR");
+	}
+	name_new("marker");
+	server_start(QB_IPC_SOCKET, NULL);
+	snprintf(path, sizeof(path), "%s/%s", env_dir ? env_dir : SOCKETDIR,
+		 svc);
+	ok = stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+	c = qb_ipcc_connect(svc, 8192);
+	ok = ok && c != NULL;
+	if (c) {
+		qb_ipcc_disconnect(c);
+	}
+	server_stop();
+	unlink(path);
+	return ok ? 0 : 1;
+}
+
+START_TEST(test_socket_dir_over_marker_file)
+{
+	char dir[] = "/tmp/check_ipc_marker.XXXXXX";
+	int k;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (k = 0; k < 2; k++) {
+		int status;
+		pid_t pid = fork();
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			_exit(marker_case(k ? dir : NULL));
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status));
+		if (WEXITSTATUS(status) == 77) {
+			break;	/* no mount namespace here */
+		}
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	rmdir(dir);
+}
+END_TEST
+
 /* ---- item 8: locked rings ------------------------------------------- */
 
 static long
@@ -355,6 +430,7 @@ extra_suite(void)
 	tcase_add_test(tc, test_socket_dir_env);
 	tcase_add_test(tc, test_socket_dir_env_relative);
 	tcase_add_test(tc, test_socket_dir_default_abstract);
+	tcase_add_test(tc, test_socket_dir_over_marker_file);
 	tcase_add_test(tc, test_mlock_rings);
 	tcase_add_test(tc, test_mlock_default_off);
 	tcase_add_test(tc, test_mlock_denied_reported);
