@@ -43,9 +43,32 @@ typedef struct qb_ipcc_connection qb_ipcc_connection_t;
  *         handshake), EPERM, EINVAL, ENOMEM, ...
  * @note For SOCKET services, qb_ipcc_verify_dgram_max_msg_size() tells
  *       which message size the kernel really accepts.
+ * @note Socket location: with QB_IPC_SOCKET_DIR set in the environment
+ *       (an absolute directory), client and server use filesystem sockets
+ *       in that directory; otherwise, if the file
+ *       SYSCONFDIR/libqb/force-filesystem-sockets exists, in the
+ *       build-time socket directory (configure --with-socket-dir);
+ *       otherwise abstract sockets. Both peers must see the same setting.
+ *       The variable is read once per process (ignored in setuid
+ *       programs); a relative path makes connecting fail with EINVAL.
+ *       QB_IPC_SOCKET_DIR is new in 2.1.0 (not in upstream libqb).
  */
 qb_ipcc_connection_t *
 qb_ipcc_connect(const char *name, size_t max_msg_size);
+
+/**
+ * As qb_ipcc_connect(), but give up when the server has not completed
+ * the handshake within @p timeout_ms milliseconds (e.g. a server that
+ * accepted the connection and then hangs); qb_ipcc_connect() waits for
+ * ever. A negative @p timeout_ms waits for ever too.
+ * Added in 2.1.0 (not in upstream libqb).
+ *
+ * @return a connection, or NULL with errno set: ETIMEDOUT when the time
+ *         ran out, otherwise as qb_ipcc_connect().
+ */
+qb_ipcc_connection_t *
+qb_ipcc_connect_timeout(const char *name, size_t max_msg_size,
+			int32_t timeout_ms);
 
 /**
  * Start a connection without waiting for the server's answer.

@@ -161,6 +161,9 @@ struct qb_ipcs_service_handlers {
  * @param type transport (QB_IPC_NATIVE, QB_IPC_SHM or QB_IPC_SOCKET)
  * @param handlers callbacks; copied
  * @return the service (reference count 1), or NULL with errno set.
+ * @note Where the listening socket lives (abstract, the build-time socket
+ *       directory, or QB_IPC_SOCKET_DIR from the environment) is
+ *       described at qb_ipcc_connect().
  */
 qb_ipcs_service_t *qb_ipcs_create(const char *name,
 				  int32_t service_id,
@@ -233,6 +236,20 @@ void qb_ipcs_connection_ref(qb_ipcs_connection_t *c);
 
 /** Drop a reference; the last one destroys the connection. */
 void qb_ipcs_connection_unref(qb_ipcs_connection_t *c);
+
+/**
+ * Lock the shared-memory rings of every connection of @p s in RAM
+ * (mlock(2)), so they are never swapped out; @p on 0 stops locking new
+ * connections (locked rings stay locked until they close). Off by
+ * default. Applies to connections that exist and to new ones. A ring that
+ * cannot be locked (RLIMIT_MEMLOCK too low, no CAP_IPC_LOCK) is logged
+ * (LOG_WARNING, through qb_log) and the connection works on unlocked.
+ * QB_IPC_SOCKET connections have no rings and are not affected.
+ * Added in 2.1.0 (not in upstream libqb).
+ * @return 0; -EINVAL for NULL; or the -errno of the first existing
+ *         connection whose rings could not be locked.
+ */
+int32_t qb_ipcs_mlock_set(qb_ipcs_service_t *s, int32_t on);
 
 /** Close the connection to this client (callbacks run as usual). */
 void qb_ipcs_disconnect(qb_ipcs_connection_t *c);

@@ -47,6 +47,7 @@ extern "C" {
 #endif
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <stdarg.h>
@@ -262,6 +263,19 @@ enum qb_log_conf {
 	QB_LOG_CONF_MAX_LINE_LEN,	/**< line buffer size, <= 4096 */
 	QB_LOG_CONF_ELLIPSIS,		/**< end cut lines with "..." */
 	QB_LOG_CONF_USE_JOURNAL,	/**< syslog slot: use sd_journal_send */
+	/**
+	 * File targets: follow the path across log rotation. The value is the
+	 * check interval in milliseconds (0, the default: off). At most once
+	 * per interval, on a message, the target compares the file its path
+	 * names with the file it writes (device and inode); when the file was
+	 * renamed or removed it opens the path again (creating it with the
+	 * target's mode, see qb_log_file_open_mode()) and writes on there.
+	 * Lines written before the switch are in the old file, none is lost.
+	 * Between checks a message costs no system call. copytruncate needs
+	 * no reopen: the file is opened with O_APPEND. Not a file target:
+	 * -EINVAL. Added in 2.1.0 (not in upstream libqb).
+	 */
+	QB_LOG_CONF_FILE_REOPEN_ON_ROTATE = 64,
 };
 
 /** What a filter's text is matched against. Values are ABI. */
@@ -421,6 +435,28 @@ void qb_log_format_set(int32_t t, const char *format);
  * @return the slot number, or -errno (-EMFILE when no slot is free).
  */
 int32_t qb_log_file_open(const char *filename);
+
+/**
+ * As qb_log_file_open(), but a file this call creates gets exactly
+ * @p mode (e.g. 0640; the umask does not apply); an existing file keeps
+ * its mode. Reopens of the target (qb_log_file_reopen(),
+ * QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, qb_log_file_reopen_request()) create
+ * with the same mode. qb_log_file_open() creates with 0666 less the umask.
+ * Added in 2.1.0 (not in upstream libqb).
+ * @return the slot number, or -errno (-EINVAL for bits outside 07777,
+ * -EMFILE when no slot is free).
+ */
+int32_t qb_log_file_open_mode(const char *filename, mode_t mode);
+
+/**
+ * Ask every file target to reopen its path, e.g. from a SIGHUP handler
+ * after logrotate renamed the files. Async-signal-safe: it only
+ * increments an atomic counter; each file target reopens on its next
+ * message (in the thread that writes it, the log thread for threaded
+ * targets). If the path cannot be opened the target keeps its file.
+ * Added in 2.1.0 (not in upstream libqb).
+ */
+void qb_log_file_reopen_request(void);
 
 /** Close a file target and free its slot (its filters are dropped). */
 void qb_log_file_close(int32_t t);

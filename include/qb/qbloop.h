@@ -37,11 +37,18 @@ extern "C" {
  * - Timers, fd events and signal deliveries are queued behind the jobs of
  *   their level that were moved in the same turn.
  *
- * Threads: a loop is not thread safe. Every call concerning a loop must be
- * made from the thread running qb_loop_run() for it (or before it runs).
- * Different loops may run in different threads. No function here is
- * async-signal-safe: never call them from a signal handler (register the
- * signal with qb_loop_signal_add() instead).
+ * Threads: qb_loop_job_add(), qb_loop_timer_add() and qb_loop_stop() may
+ * be called from any thread while another thread runs the loop: the item
+ * is queued under the loop's lock and the loop is woken from its wait (an
+ * eventfd the loop makes on the first such call), so a job added from
+ * another thread runs in the next turn and a new earlier timer is not
+ * delayed behind a later one (since 2.1.0; upstream libqb left the loop
+ * asleep). Every other call concerning a loop (qb_loop_job_del(),
+ * qb_loop_timer_del() and the timer queries, polls, signals, create,
+ * destroy, run) must be made from the thread running qb_loop_run() for it
+ * (or while it does not run). Different loops may run in different
+ * threads. No function here is async-signal-safe: never call them from a
+ * signal handler (register the signal with qb_loop_signal_add() instead).
  *
  * Signals: handlers registered with qb_loop_signal_add() run as ordinary
  * callbacks in the loop, never in signal context.
@@ -50,7 +57,11 @@ extern "C" {
  * first loop operation gives the loop a fresh epoll instance of its own and
  * re-registers the loop's fds there, and the child gets its own signal pipe,
  * so nothing the child does (adding, deleting, waiting) ever changes the
- * parent's epoll set. The parent's loop is unaffected. (Detection relies on
+ * parent's epoll set. The parent's loop is unaffected. Signals: in the
+ * child, the inherited loop and any loop the child creates receive the
+ * child's signals through pipes of the child's own; neither ever reads
+ * or writes the parent's pipe, and the parent never sees the child's
+ * signals. (Detection relies on
  * pthread_atfork(3); a raw clone(2) child must not use the parent's loop.)
  *
  * File descriptors the loop creates are close-on-exec and never 0, 1 or 2.

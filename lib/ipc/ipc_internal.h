@@ -191,6 +191,7 @@ struct qb_ipcs_service {
 	const struct ipcs_ops *ops;
 	struct qb_ipcs_connection *conns;	/* active + closing */
 	struct qb_ipcs_connection *pending;	/* in handshake */
+	int32_t mlock_rings;			/* qb_ipcs_mlock_set() */
 };
 
 struct qb_ipcs_connection {
@@ -270,6 +271,12 @@ enum qb_sigpipe_ctl { QB_SIGPIPE_IGNORE, QB_SIGPIPE_DEFAULT };
 void qb_sigpipe_ctl(enum qb_sigpipe_ctl ctl);
 void qb_socket_nosigpipe(int32_t s);
 int32_t use_filesystem_sockets(void);
+/* Lock a new connection's rings when its service asks (ipcs_mlock.c);
+ * a failure is logged, not fatal. 0 or -errno. */
+int32_t ipcs_conn_mlock(struct qb_ipcs_connection *c);
+/* Directory of filesystem sockets (ipc_sockdir.c); NULL if the
+ * QB_IPC_SOCKET_DIR given is not an absolute path. */
+const char *ipc_socket_dir(void);
 void remove_tempdir(const char *name);
 int32_t qb_ipc_us_sock_error_is_disconnected(int err);
 int32_t qb_ipc_us_ready(int32_t fd_data, int32_t fd_conn, int32_t ms_timeout,

@@ -20,24 +20,6 @@
 #include "ipc/ipc_internal.h"
 #include "util/util_internal.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define FORCE_FS_SOCKETS_FILE SYSCONFDIR "/libqb/force-filesystem-sockets"
-
-/* Both peers must agree: the marker file decides once per process. */
-int32_t
-use_filesystem_sockets(void)
-{
-	static int32_t cached = -1;
-	struct stat st;
-
-	if (cached < 0) {
-		cached = (stat(FORCE_FS_SOCKETS_FILE, &st) == 0);
-	}
-	return cached;
-}
-
 int32_t
 ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len, const char *name,
 	      int32_t allow_fs)
@@ -45,13 +27,14 @@ ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len, const char *name,
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
 	if (allow_fs && use_filesystem_sockets()) {
+		const char *dir = ipc_socket_dir();
 		struct stat st;
 
-		if (stat(SOCKETDIR, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		if (dir == NULL || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 			return -EINVAL;
 		}
 		ipc_str_cut(addr->sun_path, sizeof(addr->sun_path), "%s/%s",
-			 SOCKETDIR, name);
+			 dir, name);
 		*len = (socklen_t)SUN_LEN(addr);
 		return 0;
 	}

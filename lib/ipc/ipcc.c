@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <qb/qbdefs.h>
@@ -90,20 +91,41 @@ ipcc_handshake_read(struct qb_ipcc_connection *c)
 	return 0;
 }
 
-int32_t
-qb_ipcc_setup_connect_continue(struct qb_ipcc_connection *c,
-			       struct ipc_conn_response *r)
+/* Milliseconds left until @p deadline (CLOCK_MONOTONIC ms); -1: none. */
+static int32_t
+ms_left(int64_t deadline)
+{
+	struct timespec ts;
+	int64_t now;
+
+	if (deadline < 0) {
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return now >= deadline ? 0 : (int32_t)QB_MIN(deadline - now, INT32_MAX);
+}
+
+/* Wait for the server's answer until @p deadline (-1: for ever). */
+static int32_t
+ipcc_setup_connect_wait(struct qb_ipcc_connection *c,
+			struct ipc_conn_response *r, int64_t deadline)
 {
 	int32_t rc;
 
 	for (;;) {
 		short rev;
+		int32_t left;
 
 		rc = ipcc_handshake_read(c);
 		if (rc != -EAGAIN) {
 			break;
 		}
-		rc = ipc_sock_poll(c->setup_fd, POLLIN, -1, &rev);
+		left = ms_left(deadline);
+		if (left == 0) {
+			return -ETIMEDOUT;
+		}
+		rc = ipc_sock_poll(c->setup_fd, POLLIN, left, &rev);
 		if (rc < 0) {
 			return rc;
 		}
@@ -125,6 +147,13 @@ qb_ipcc_setup_connect_continue(struct qb_ipcc_connection *c,
 	}
 	c->is_connected = QB_TRUE;
 	return 0;
+}
+
+int32_t
+qb_ipcc_setup_connect_continue(struct qb_ipcc_connection *c,
+			       struct ipc_conn_response *r)
+{
+	return ipcc_setup_connect_wait(c, r, -1);
 }
 
 static struct qb_ipcc_connection *
@@ -202,6 +231,39 @@ qb_ipcc_connect_continue(struct qb_ipcc_connection *c)
 	free(c->hs);
 	c->hs = NULL;
 	return 0;
+}
+
+qb_ipcc_connection_t *
+qb_ipcc_connect_timeout(const char *name, size_t max_msg_size,
+			int32_t timeout_ms)
+{
+	struct qb_ipcc_connection *c;
+	struct timespec ts;
+	int64_t deadline;
+	int fd;
+	int32_t rc;
+
+	if (timeout_ms < 0) {
+		return qb_ipcc_connect(name, max_msg_size);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+	c = qb_ipcc_connect_async(name, max_msg_size, &fd);
+	if (c == NULL) {
+		return NULL;
+	}
+	rc = ipcc_setup_connect_wait(c, c->hs, deadline);
+	if (rc < 0) {
+		if (c->ops) {
+			c->ops->disconnect(c);
+		}
+		ipcc_free(c);
+		errno = -rc;
+		return NULL;
+	}
+	free(c->hs);
+	c->hs = NULL;
+	return c;
 }
 
 qb_ipcc_connection_t *

@@ -65,6 +65,7 @@ shm_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	if (c->shm_ev == NULL) {
 		return -errno;
 	}
+	(void)ipcs_conn_mlock(c);
 	return 0;
 }
 

@@ -558,8 +558,9 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 		return rc;
 	}
 	(void)blackbox_prune_dead(t->name);
-	t->vlogger = bb_vlogger;
-	t->vlogger_self_locked = 1;	/* bb_vlogger checks the ring under writer_lock */
+	/* bb_vlogger checks the ring under writer_lock */
+	__atomic_store_n(&t->vlogger_self_locked, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->vlogger, bb_vlogger, __ATOMIC_RELEASE);
 	t->logger = NULL;
 	t->close = bb_close;
 	t->reload = bb_reload;

@@ -210,7 +210,7 @@ static void slot_init_fields(struct qb_log_target *t)
 {
 	snprintf(t->name, sizeof(t->name), "%s", log_state.init_name);
 	t->facility = log_state.init_facility;
-	t->max_line_length = QB_LOG_MAX_LEN;
+	__atomic_store_n(&t->max_line_length, QB_LOG_MAX_LEN, __ATOMIC_RELAXED);
 	t->extended = QB_TRUE;
 	t->file_sync = QB_FALSE;
 	slot_format_store(t, NULL);
@@ -219,18 +219,20 @@ static void slot_init_fields(struct qb_log_target *t)
 /* A freed dynamic slot forgets everything of its previous user. */
 static void slot_reset(struct qb_log_target *t)
 {
-	t->threaded = QB_FALSE;
+	__atomic_store_n(&t->threaded, QB_FALSE, __ATOMIC_RELAXED);
 	t->ellipsis = QB_FALSE;
 	t->priority_bump = 0;
 	t->debug = 0;
 	t->use_journal = 0;
 	t->filename[0] = '\0';
 	t->fp = NULL;
+	t->file_mode = -1;
+	t->reopen_ms = 0;
 	t->user_data = NULL;
 	t->instance = NULL;
 	t->logger = NULL;
-	t->vlogger = NULL;
-	t->vlogger_self_locked = 0;
+	__atomic_store_n(&t->vlogger, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->vlogger_self_locked, 0, __ATOMIC_RELAXED);
 	t->close = NULL;
 	t->reload = NULL;
 	slot_init_fields(t);
@@ -288,7 +290,8 @@ static void reinit_release(void)
 		struct qb_log_target *t = &log_state.targets[i];
 
 		qb_log_core_slot_wrlock(t);
-		t->state = QB_LOG_STATE_UNUSED;
+		__atomic_store_n(&t->state, QB_LOG_STATE_UNUSED,
+				 __ATOMIC_RELEASE);
 		qb_log_core_slot_unlock(t);
 		if (t->fp != NULL)
 			qb_log_targets_file_close(i);
@@ -312,8 +315,9 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 
 		qb_log_core_slot_wrlock(t);
 		slot_init_fields(t);
-		t->state = (i < QB_LOG_TARGET_STATIC_MAX)
-			   ? QB_LOG_STATE_DISABLED : QB_LOG_STATE_UNUSED;
+		__atomic_store_n(&t->state, (i < QB_LOG_TARGET_STATIC_MAX)
+				 ? QB_LOG_STATE_DISABLED : QB_LOG_STATE_UNUSED,
+				 __ATOMIC_RELEASE);
 		qb_log_core_slot_unlock(t);
 	}
 	qb_log_targets_static_setup(&log_state.targets[QB_LOG_SYSLOG],
@@ -359,7 +363,8 @@ struct qb_log_target *qb_log_core_slot_alloc(void)
 		if (t->state == QB_LOG_STATE_UNUSED) {
 			qb_log_core_slot_wrlock(t);
 			slot_reset(t);
-			t->state = QB_LOG_STATE_DISABLED;
+			__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED,
+					 __ATOMIC_RELEASE);
 			qb_log_core_slot_unlock(t);
 			return t;
 		}
@@ -382,7 +387,7 @@ void qb_log_core_slot_free(int32_t pos)
 	qb_log_filter_slot_clear(pos);
 	qb_log_core_slot_wrlock(t);
 	slot_reset(t);
-	t->state = QB_LOG_STATE_UNUSED;
+	__atomic_store_n(&t->state, QB_LOG_STATE_UNUSED, __ATOMIC_RELEASE);
 	qb_log_core_slot_unlock(t);
 	qb_log_core_cfg_unlock();
 }
@@ -444,7 +449,7 @@ static int32_t ctl_set_int(struct qb_log_target *t, int32_t *field,
 			   int32_t value)
 {
 	qb_log_core_slot_wrlock(t);
-	*field = value;
+	__atomic_store_n(field, value, __ATOMIC_RELAXED);	/* some are hints */
 	qb_log_core_slot_unlock(t);
 	return 0;
 }
@@ -485,7 +490,8 @@ static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
 		if (arg.i32 > QB_LOG_ABSOLUTE_MAX_LEN || arg.i32 < 1)
 			return -EINVAL;
 		qb_log_core_slot_wrlock(t);
-		t->max_line_length = (size_t)arg.i32;
+		__atomic_store_n(&t->max_line_length, (size_t)arg.i32,
+				 __ATOMIC_RELAXED);
 		qb_log_core_slot_unlock(t);
 		return 0;
 	case QB_LOG_CONF_ELLIPSIS:
@@ -502,6 +508,14 @@ static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
 #else
 		return -EOPNOTSUPP;
 #endif
+	case QB_LOG_CONF_FILE_REOPEN_ON_ROTATE: {
+		int32_t rc;
+
+		qb_log_core_slot_wrlock(t);
+		rc = log_file_reopen_ctl(t, arg.i32);
+		qb_log_core_slot_unlock(t);
+		return rc;
+	}
 	case QB_LOG_CONF_DEBUG:
 	default:
 		return -EINVAL;
@@ -626,10 +640,11 @@ static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
 {
 	int locked;
 
-	if (t->vlogger_self_locked) {
+	if (__atomic_load_n(&t->vlogger_self_locked, __ATOMIC_RELAXED)) {
 		/* the blackbox: its writer lock orders this call against its
 		 * close callback, which runs before callsites are freed */
-		qb_log_vlogger_fn fn = t->vlogger;
+		qb_log_vlogger_fn fn = __atomic_load_n(&t->vlogger,
+						       __ATOMIC_ACQUIRE);
 		va_list aq;
 
 		if (fn != NULL) {
@@ -678,8 +693,10 @@ static size_t line_length_for(uint32_t bits)
 		if ((bits & 1)
 		    && __atomic_load_n(&t->state, __ATOMIC_RELAXED)
 		       == QB_LOG_STATE_ENABLED
-		    && t->max_line_length > max)
-			max = t->max_line_length;
+		    && __atomic_load_n(&t->max_line_length, __ATOMIC_RELAXED)
+		       > max)
+			max = __atomic_load_n(&t->max_line_length,
+					      __ATOMIC_RELAXED);
 	}
 	return max;
 }
@@ -714,7 +731,7 @@ static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
 		       != QB_LOG_STATE_ENABLED
 		    || (tls_wrlocked & (1U << i)))
 			continue;
-		if (t->vlogger != NULL) {
+		if (__atomic_load_n(&t->vlogger, __ATOMIC_RELAXED) != NULL) {
 			vlog_slot(t, cs, &ts, ap);
 			continue;
 		}
@@ -722,7 +739,7 @@ static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
 			text_render(text, max_len, cs->format, ap);
 			have_text = 1;
 		}
-		if (t->threaded) {
+		if (__atomic_load_n(&t->threaded, __ATOMIC_RELAXED)) {
 			if (!thread_tried) {
 				thread_tried = 1;
 				thread_took = qb_log_thread_post(cs, &ts,
@@ -764,8 +781,9 @@ log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
 	    || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED
 	    || (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
 		return;
-	fn = t->vlogger;
-	if (fn == NULL || !t->vlogger_self_locked) {
+	fn = __atomic_load_n(&t->vlogger, __ATOMIC_ACQUIRE);
+	if (fn == NULL
+	    || !__atomic_load_n(&t->vlogger_self_locked, __ATOMIC_RELAXED)) {
 		log_slow(cs, 1U << QB_LOG_BLACKBOX, NULL, ap);
 		return;
 	}
@@ -781,7 +799,8 @@ static inline int log_unwanted(const struct qb_log_callsite *cs,
 {
 	*bits = __atomic_load_n(&cs->targets, __ATOMIC_RELAXED);
 	*util_fn = NULL;
-	if (__builtin_expect(cs->tags & QB_LOG_TAG_LIBQB_MSG, 0))
+	if (__builtin_expect(__atomic_load_n(&cs->tags, __ATOMIC_RELAXED)
+			     & QB_LOG_TAG_LIBQB_MSG, 0))
 		*util_fn = __atomic_load_n(&qb_log_hot.util_fn,
 					   __ATOMIC_ACQUIRE);
 	return *bits == 0 && *util_fn == NULL;
@@ -882,18 +901,44 @@ static void locks_reset_in_child(void)
 	tls_nested = 0;
 }
 
+/*
+ * A fork from inside a logger (this thread read-locks a slot) must not
+ * wait for the configuration lock: its holder may be waiting for that
+ * very slot. Then every lock is only tried; the child makes all of them
+ * fresh anyway, the parent releases what was taken.
+ */
+static int fork_cfg_taken;
+
+static int fork_slot_take(struct qb_log_target *t, int try_only)
+{
+	if (!try_only) {
+		qb_log_core_slot_wrlock(t);
+		return 1;
+	}
+	if (pthread_rwlock_trywrlock(&t->lock) != 0)
+		return 0;
+	tls_wrlocked |= 1U << t->pos;
+	return 1;
+}
+
 static void atfork_prepare(void)
 {
 	int32_t i;
 	uint32_t mine = tls_rdlocked | tls_wrlocked;
 
-	qb_log_core_cfg_lock();
+	if (mine == 0) {
+		qb_log_core_cfg_lock();
+		fork_cfg_taken = 1;
+	} else {
+		fork_cfg_taken =
+			pthread_mutex_trylock(&log_state.cfg_lock) == 0;
+	}
 	fork_taken = 0;
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
 		if (mine & (1U << i))
 			continue;	/* write-locking it would self-deadlock */
-		qb_log_core_slot_wrlock(&log_state.targets[i]);
-		fork_taken |= 1U << i;
+		if (fork_slot_take(&log_state.targets[i], mine != 0))
+			fork_taken |= 1U << i;
 	}
 	qb_log_cs_lock();
 	qb_log_thread_atfork_prepare();
@@ -910,7 +955,8 @@ static void atfork_parent(void)
 	for (i = QB_LOG_TARGET_MAX - 1; i >= 0; i--)
 		if (fork_taken & (1U << i))
 			qb_log_core_slot_unlock(&log_state.targets[i]);
-	qb_log_core_cfg_unlock();
+	if (fork_cfg_taken)
+		qb_log_core_cfg_unlock();
 }
 
 static void atfork_child(void)

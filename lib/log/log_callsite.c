@@ -34,8 +34,9 @@
 #define CANON_SIZE (1U << CANON_BITS)
 
 struct cs_entry {
-	struct qb_log_callsite cs;
+	struct qb_log_callsite cs;	/* first: a fast entry's cs is an entry */
 	uint32_t hash;
+	uint32_t gen;			/* cs_state.gen when last in use */
 	struct cs_entry *canon_next;
 	struct cs_entry *all_next;
 };
@@ -72,6 +73,11 @@ static struct {
 	struct cs_entry *all_tail;
 	struct registered_range *ranges;
 	uint32_t count;
+	/* Bumped by qb_log_fini(): entries of older generations are retired
+	 * (out of the list, no targets) but never freed, since a thread that
+	 * looked one up may still use it; the next lookup of the same key
+	 * brings the entry back. Memory is bounded by the distinct keys. */
+	uint32_t gen;			/* atomic */
 } cs_state = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -208,6 +214,8 @@ static struct cs_entry *canon_find(const char *file, const char *format,
 	return NULL;
 }
 
+static void entry_link(struct cs_entry *e);
+
 static struct cs_entry *entry_create(const char *message_id,
 				     const char *function, const char *file,
 				     const char *format, uint8_t priority,
@@ -233,6 +241,15 @@ static struct cs_entry *entry_create(const char *message_id,
 	e->hash = hash;
 	e->canon_next = cs_state.canon[hash & (CANON_SIZE - 1)];
 	cs_state.canon[hash & (CANON_SIZE - 1)] = e;
+	entry_link(e);
+	return e;
+}
+
+/* Put @p e on the list of live callsites (the dump's order). */
+static void entry_link(struct cs_entry *e)
+{
+	__atomic_store_n(&e->gen, cs_state.gen, __ATOMIC_RELEASE);
+	e->all_next = NULL;
 	if (cs_state.all_tail)
 		cs_state.all_tail->all_next = e;
 	else
@@ -249,7 +266,6 @@ static struct cs_entry *entry_create(const char *message_id,
 	}
 	cs_state.all_tail = e;
 	cs_state.count++;
-	return e;
 }
 
 /* Find or create under cs_lock. *created tells whether it is new. */
@@ -276,6 +292,15 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 		return NULL;
 	}
 	e = canon_find(file, format, lineno, priority, hash);
+	if (e != NULL && e->gen != cs_state.gen) {
+		/* retired by qb_log_fini(): new to this generation */
+		__atomic_store_n(&e->cs.targets, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->cs.tags, 0, __ATOMIC_RELAXED);
+		entry_link(e);
+		qb_log_filter_apply_new(&e->cs, tags);
+		*created = 1;
+		goto fast;
+	}
 	*created = (e == NULL);
 	if (e == NULL) {
 		e = entry_create(message_id, function ? function : "",
@@ -286,6 +311,7 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 		}
 		qb_log_filter_apply_new(&e->cs, tags);
 	}
+fast:
 	if (fast_find(file_key, format_key, lineno, priority) == NULL)
 		fast_add(file_key, format_key, lineno, priority, !constant,
 			 &e->cs);
@@ -346,7 +372,11 @@ struct qb_log_callsite *qb_log_callsite_get2(const char *message_id,
 	if (!__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE))
 		return NULL;
 	cs = fast_find(filename, format, lineno, priority);
-	if (__builtin_expect(cs == NULL, 0))
+	if (__builtin_expect(cs == NULL, 0)
+	    || __builtin_expect(__atomic_load_n(&((struct cs_entry *)cs)->gen,
+						__ATOMIC_ACQUIRE)
+				!= __atomic_load_n(&cs_state.gen,
+						   __ATOMIC_RELAXED), 0))
 		return get_slow(message_id, function, filename, format,
 				priority, lineno, tags);
 	if (__builtin_expect(tags != 0, 0))
@@ -380,31 +410,26 @@ void qb_log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg),
 				fn(c, arg);
 }
 
+/*
+ * qb_log_fini(): other threads may be logging right now, holding a
+ * callsite they looked up. Retire every entry instead of freeing it: no
+ * targets, off the live list (dump, filters), kept in the lookup tables.
+ */
 void qb_log_cs_free_all(void)
 {
-	struct cs_entry *e, *en;
 	struct registered_range *r, *rn;
-	uint32_t i;
+	struct cs_entry *e;
 
 	qb_log_cs_lock();
-	for (i = 0; i < FAST_SIZE; i++) {
-		struct fast_entry *f = cs_state.fast[i], *fn;
-
-		__atomic_store_n(&cs_state.fast[i], NULL, __ATOMIC_RELEASE);
-		for (; f; f = fn) {
-			fn = f->next;
-			free(f);
-		}
+	for (e = cs_state.all_head; e; e = e->all_next) {
+		__atomic_store_n(&e->cs.targets, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->cs.tags, 0, __ATOMIC_RELAXED);
 	}
-	for (e = cs_state.all_head; e; e = en) {
-		en = e->all_next;
-		free(e);
-	}
+	__atomic_add_fetch(&cs_state.gen, 1, __ATOMIC_RELEASE);
 	for (r = cs_state.ranges; r; r = rn) {
 		rn = r->next;
 		free(r);
 	}
-	memset(cs_state.canon, 0, sizeof(cs_state.canon));
 	cs_state.all_head = cs_state.all_tail = NULL;
 	cs_state.ranges = NULL;
 	cs_state.count = 0;

@@ -85,6 +85,28 @@ void qb_log_targets_file_logger(int32_t t, struct qb_log_callsite *cs,
 				struct timespec *ts, const char *msg);
 void qb_log_targets_file_close(int32_t t);
 
+/* ---- log_file_reopen.c ----------------------------------------------- */
+/* Open @p path for appending, creating it with @p mode (-1: 0666 less the
+ * umask, as upstream); close-on-exec, never 0-2. fd or -errno. */
+int log_file_fd_open(const char *path, int32_t mode);
+/* Remember which file slot @p t's stream is (after it was (re)opened). */
+void log_file_id_store(struct qb_log_target *t);
+/* Hot path of the file logger (slot read-locked, t->fp set): reopen the
+ * path when a reopen was requested or, with QB_LOG_CONF_FILE_REOPEN_ON_ROTATE,
+ * the path names another file than the stream's. */
+void log_file_reopen_slow(struct qb_log_target *t);
+extern uint32_t log_file_reopen_gen;
+static inline void log_file_reopen_check(struct qb_log_target *t)
+{
+	if (t->reopen_ms == 0
+	    && __atomic_load_n(&log_file_reopen_gen, __ATOMIC_RELAXED)
+	       == __atomic_load_n(&t->reopen_seen, __ATOMIC_RELAXED))
+		return;
+	log_file_reopen_slow(t);
+}
+/* QB_LOG_CONF_FILE_REOPEN_ON_ROTATE (slot write-locked by the caller). */
+int32_t log_file_reopen_ctl(struct qb_log_target *t, int32_t interval_ms);
+
 /* ---- log_thread.c ---------------------------------------------------- */
 int qb_log_thread_running(void);
 /* Queue a message for the threaded slots; 0, or -1 if the thread is not

@@ -282,15 +282,18 @@ void qb_log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags)
 			continue;
 		for (f = flt_state.slots[t]; f; f = f->next)
 			if (filter_match(f, cs))
-				cs->targets |= 1U << t;
+				__atomic_or_fetch(&cs->targets, 1U << t,
+						  __ATOMIC_RELAXED);
 	}
+	/* atomic: a callsite brought back after qb_log_fini() is in use */
 	if (tags != 0) {
-		cs->tags = tags;
+		__atomic_store_n(&cs->tags, tags, __ATOMIC_RELAXED);
 		return;
 	}
 	for (f = flt_state.tags; f; f = f->next)
 		if (filter_match(f, cs))
-			cs->tags = (uint32_t)f->value;
+			__atomic_store_n(&cs->tags, (uint32_t)f->value,
+					 __ATOMIC_RELAXED);
 }
 
 void qb_log_filter_slot_clear(int32_t t)

@@ -45,6 +45,16 @@ struct qb_log_target {
 	int32_t extended;
 	int32_t blackbox_opened;		/* ring was created at least once */
 	FILE *fp;				/* file / stderr / stdout */
+	int32_t file_mode;			/* creation mode, -1: 0666 & ~umask */
+	/* Reopen on rotation (log_file_reopen.c): check interval in ms (0:
+	 * off), next check (coarse monotonic ms), last reopen request seen,
+	 * a flag owned by the thread doing a check, and the open file's id. */
+	int32_t reopen_ms;
+	int64_t reopen_next_ms;
+	uint32_t reopen_seen;
+	int32_t reopen_busy;
+	dev_t file_dev;
+	ino_t file_ino;
 	void *instance;				/* target private: blackbox ring */
 	void *user_data;
 

@@ -110,6 +110,8 @@ void qb_log_targets_file_logger(int32_t pos, struct qb_log_callsite *cs,
 
 	if (fp == NULL)
 		return;
+	if (t->pos >= QB_LOG_TARGET_DYNAMIC_START)
+		log_file_reopen_check(t);
 	qb_log_core_format_line(t, cs, ts, msg, line);
 	/* One stdio call per line: stdio's own lock keeps lines whole when
 	 * several threads write the same stream. */
@@ -131,17 +133,13 @@ int32_t qb_log_stderr_open(struct qb_log_target *t)
 	return 0;
 }
 
-/* fopen(path, "a+") whose descriptor is close-on-exec and never 0-2. */
-static FILE *file_open_append(const char *path, int *err)
+/* fopen(path, "a+") whose descriptor is close-on-exec and never 0-2;
+ * created with @p mode (-1: the upstream default). */
+static FILE *file_open_append(const char *path, int32_t mode, int *err)
 {
-	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	int fd = log_file_fd_open(path, mode);
 	FILE *fp;
 
-	if (fd < 0) {
-		*err = -errno;
-		return NULL;
-	}
-	fd = qb_util_fd_hygiene(fd);
 	if (fd < 0) {
 		*err = fd;
 		return NULL;
@@ -171,7 +169,7 @@ static int is_file_target(const struct qb_log_target *t)
 	       && t->logger == qb_log_targets_file_logger;
 }
 
-int32_t qb_log_file_open(const char *filename)
+static int32_t file_open(const char *filename, int32_t mode)
 {
 	struct qb_log_target *t;
 	FILE *fp;
@@ -181,7 +179,7 @@ int32_t qb_log_file_open(const char *filename)
 		return -EINVAL;
 	if (!qb_log_is_initialised())
 		return -EINVAL;
-	fp = file_open_append(filename, &err);
+	fp = file_open_append(filename, mode, &err);
 	if (fp == NULL)
 		return err;
 	qb_log_core_cfg_lock();
@@ -195,11 +193,25 @@ int32_t qb_log_file_open(const char *filename)
 	snprintf(t->filename, sizeof(t->filename), "%s", filename);
 	t->fp = fp;
 	t->user_data = fp;
+	t->file_mode = mode;
+	log_file_id_store(t);
 	t->logger = qb_log_targets_file_logger;
 	t->close = qb_log_targets_file_close;
 	qb_log_core_slot_unlock(t);
 	qb_log_core_cfg_unlock();
 	return (int32_t)t->pos;
+}
+
+int32_t qb_log_file_open(const char *filename)
+{
+	return file_open(filename, -1);
+}
+
+int32_t qb_log_file_open_mode(const char *filename, mode_t mode)
+{
+	if (mode & ~(mode_t)07777)
+		return -EINVAL;
+	return file_open(filename, (int32_t)mode);
 }
 
 void qb_log_file_close(int32_t t)
@@ -222,7 +234,7 @@ int32_t qb_log_file_reopen(int32_t pos, const char *filename)
 		return -EBADF;
 	}
 	snprintf(path, sizeof(path), "%s", filename ? filename : t->filename);
-	fp = file_open_append(path, &err);
+	fp = file_open_append(path, t->file_mode, &err);
 	if (fp == NULL) {
 		qb_log_core_cfg_unlock();
 		return err;
@@ -232,6 +244,7 @@ int32_t qb_log_file_reopen(int32_t pos, const char *filename)
 	t->fp = fp;
 	t->user_data = fp;
 	snprintf(t->filename, sizeof(t->filename), "%s", path);
+	log_file_id_store(t);
 	qb_log_core_slot_unlock(t);
 	qb_log_core_cfg_unlock();
 	if (old != NULL)
@@ -300,10 +313,11 @@ int32_t qb_log_targets_open(struct qb_log_target *t)
 	/* A file target disabled earlier lost its stream: reopen it
 	 * (upstream stayed silent until qb_log_file_reopen). */
 	if (t->logger == qb_log_targets_file_logger && t->fp == NULL) {
-		t->fp = file_open_append(t->filename, &err);
+		t->fp = file_open_append(t->filename, t->file_mode, &err);
 		if (t->fp == NULL)
 			return err;
 		t->user_data = t->fp;
+		log_file_id_store(t);
 	}
 	return 0;
 }

@@ -97,7 +97,9 @@ static void write_threaded(struct qb_log_callsite *cs, struct timespec *ts,
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
 		struct qb_log_target *t = qb_log_target_get(i);
 
-		if (!(bits & (1U << i)) || !t->threaded || t->vlogger != NULL
+		if (!(bits & (1U << i))
+		    || !__atomic_load_n(&t->threaded, __ATOMIC_RELAXED)
+		    || __atomic_load_n(&t->vlogger, __ATOMIC_RELAXED) != NULL
 		    || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)
 		       != QB_LOG_STATE_ENABLED)
 			continue;
@@ -186,7 +188,7 @@ int32_t qb_log_thread_start(void)
 	pthread_mutex_lock(&lt.lock);
 	rc = thread_start_locked();
 	if (rc == 0)
-		lt.wanted = 1;
+		__atomic_store_n(&lt.wanted, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lt.lock);
 	return rc;
 }
@@ -241,7 +243,7 @@ int qb_log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
 void qb_log_thread_shutdown(void)
 {
 	pthread_mutex_lock(&lt.lock);
-	lt.wanted = 0;
+	__atomic_store_n(&lt.wanted, 0, __ATOMIC_RELAXED);
 	if (!lt.running) {
 		pthread_mutex_unlock(&lt.lock);
 		return;

@@ -94,6 +94,9 @@ qb_loop_t *qb_loop_create(void)
 		loop_list_init(&l->level[p].wait);
 	}
 	l->polls.epfd = -1;
+	pthread_mutex_init(&l->lock, NULL);
+	l->wake_fd = -1;
+	l->wake_epfd = -1;
 	l->signals.slot = -1;
 	l->signals.read_fd = -1;
 	rc = qb_loop_jobs_create(l);
@@ -108,6 +111,7 @@ qb_loop_t *qb_loop_create(void)
 		qb_loop_poll_destroy(l);
 		qb_loop_timer_destroy(l);
 		qb_loop_jobs_destroy(l);
+		pthread_mutex_destroy(&l->lock);
 		free(l);
 		errno = -rc;
 		return NULL;
@@ -127,6 +131,8 @@ void qb_loop_destroy(struct qb_loop *l)
 	qb_loop_timer_destroy(l);
 	qb_loop_poll_destroy(l);
 	qb_loop_jobs_destroy(l);
+	loop_wake_close(l);
+	pthread_mutex_destroy(&l->lock);
 	if (default_loop == l)
 		default_loop = NULL;
 	free(l);
@@ -135,8 +141,10 @@ void qb_loop_destroy(struct qb_loop *l)
 void qb_loop_stop(qb_loop_t *l)
 {
 	l = loop_resolve(l);
-	if (l)
-		l->stop_requested = 1;
+	if (l) {
+		__atomic_store_n(&l->stop_requested, 1, __ATOMIC_SEQ_CST);
+		loop_wake(l);
+	}
 }
 
 /* --- one turn ------------------------------------------------------------ */
@@ -185,7 +193,8 @@ static int loop_dispatch_levels(struct qb_loop *l, int lowest)
 
 			loop_list_unlink(item);
 			loop_item_dispatch(l, item);
-			if (l->stop_requested)
+			if (__atomic_load_n(&l->stop_requested,
+					    __ATOMIC_RELAXED))
 				return 1;
 		}
 	}
@@ -210,18 +219,24 @@ void qb_loop_run(qb_loop_t *l)
 	l = loop_resolve(l);
 	if (l == NULL)
 		return;
-	l->stop_requested = 0;
+	__atomic_store_n(&l->stop_requested, 0, __ATOMIC_RELAXED);
 	/*
 	 * libqb only counts what the previous turn of this run left behind;
 	 * we also count what a stopped run left queued, so such items do not
 	 * wait for an unrelated event.
 	 */
 	left_over = loop_anything_queued(l);
-	while (!l->stop_requested) {
-		uint32_t new_jobs = loop_jobs_move_waiting(l);
-		uint32_t expired = loop_timers_expire(l);
+	while (!__atomic_load_n(&l->stop_requested, __ATOMIC_SEQ_CST)) {
+		uint32_t new_jobs, expired;
 
+		/* from here on another thread's add wakes the epoll wait */
+		__atomic_store_n(&l->sleeping, 1, __ATOMIC_SEQ_CST);
+		new_jobs = loop_jobs_move_waiting(l);
+		expired = loop_timers_expire(l);
+		if (__atomic_load_n(&l->stop_requested, __ATOMIC_SEQ_CST))
+			expired = 1;	/* stopped from another thread: no wait */
 		loop_poll_wait(l, loop_wait_ms(l, left_over, expired, new_jobs));
+		__atomic_store_n(&l->sleeping, 0, __ATOMIC_SEQ_CST);
 		if (loop_dispatch_levels(l, lowest))
 			break;
 		left_over = loop_anything_queued(l);

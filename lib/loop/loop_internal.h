@@ -5,6 +5,7 @@
 #ifndef QB_LOOP_INTERNAL_H_DEFINED
 #define QB_LOOP_INTERNAL_H_DEFINED
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <qb/qbloop.h>
@@ -77,12 +78,26 @@ struct loop_signals {
 
 struct qb_loop {
 	struct loop_level level[LOOP_LEVELS];
-	struct loop_item *spare_jobs;	/* freed jobs kept for reuse (next-linked) */
+	/* Jobs kept for reuse (next-linked): `spare_jobs` under `lock` (any
+	 * thread adds jobs), `freed_jobs` the loop thread's own, moved over
+	 * once a turn by loop_jobs_move_waiting. */
+	struct loop_item *spare_jobs;
 	uint32_t spare_jobs_len;
+	struct loop_item *freed_jobs;
 	int stop_requested;
 	struct loop_timers timers;
 	struct loop_polls polls;
 	struct loop_signals signals;
+	/* Cross-thread calls (loop_wake.c): `lock` guards the job wait lists
+	 * and the timers; `sleeping` is set from the start of a turn's
+	 * collecting to the end of its epoll wait; `wake_fd` is an eventfd
+	 * (edge-triggered in epoll) that a job or timer added from another
+	 * thread writes to. */
+	pthread_mutex_t lock;
+	int sleeping;			/* atomic */
+	int wake_fd;
+	int wake_epfd;			/* the epoll set wake_fd is in */
+	unsigned wake_gen;		/* loop_fork_generation at its creation */
 };
 
 /* List primitives: inline, they are on every dispatch's path. */
@@ -136,6 +151,13 @@ void loop_run_append(struct qb_loop *l, int prio, struct loop_item *item);
 uint64_t loop_now_ns(void);
 extern unsigned loop_fork_generation;
 void loop_atfork_register(void);
+
+/* cross-thread wake-up (loop_wake.c) */
+void loop_lock(struct qb_loop *l);
+void loop_unlock(struct qb_loop *l);
+/* After adding work: wake the loop if it may be waiting in epoll. */
+void loop_wake(struct qb_loop *l);
+void loop_wake_close(struct qb_loop *l);
 
 /* jobs (loop_job.c) */
 uint32_t loop_jobs_move_waiting(struct qb_loop *l);

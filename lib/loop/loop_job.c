@@ -14,10 +14,12 @@ struct loop_job {
 /*
  * A loop keeps up to SPARE_JOBS_MAX freed jobs for reuse: a busy loop queues
  * and runs jobs at a steady rate, and malloc+free was a third of each job's
- * cost.
+ * cost. The loop thread frees jobs onto its own list without the lock; the
+ * turn's locked step moves them to the spare list that adds take from.
  */
 #define SPARE_JOBS_MAX 256
 
+/* With the loop lock held. */
 static struct loop_job *job_get(struct qb_loop *l)
 {
 	struct loop_item *it = l->spare_jobs;
@@ -29,25 +31,44 @@ static struct loop_job *job_get(struct qb_loop *l)
 	return (struct loop_job *)it;
 }
 
+/* On the loop thread. */
 static void job_put(struct qb_loop *l, struct loop_job *job)
 {
-	if (l->spare_jobs_len >= SPARE_JOBS_MAX) {
-		free(job);
-		return;
+	job->item.next = l->freed_jobs;
+	l->freed_jobs = &job->item;
+}
+
+/* With the loop lock held, on the loop thread. */
+static void freed_jobs_recycle(struct qb_loop *l)
+{
+	while (l->freed_jobs != NULL) {
+		struct loop_item *it = l->freed_jobs;
+
+		l->freed_jobs = it->next;
+		if (l->spare_jobs_len >= SPARE_JOBS_MAX) {
+			free(it);
+			continue;
+		}
+		it->next = l->spare_jobs;
+		l->spare_jobs = it;
+		l->spare_jobs_len++;
 	}
-	job->item.next = l->spare_jobs;
-	l->spare_jobs = &job->item;
-	l->spare_jobs_len++;
+}
+
+static void item_list_free(struct loop_item **head)
+{
+	while (*head != NULL) {
+		struct loop_item *it = *head;
+
+		*head = it->next;
+		free(it);
+	}
 }
 
 static void spare_jobs_free(struct qb_loop *l)
 {
-	while (l->spare_jobs != NULL) {
-		struct loop_item *it = l->spare_jobs;
-
-		l->spare_jobs = it->next;
-		free(it);
-	}
+	item_list_free(&l->spare_jobs);
+	item_list_free(&l->freed_jobs);
 	l->spare_jobs_len = 0;
 }
 
@@ -98,13 +119,18 @@ int32_t qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
 	l = loop_resolve(l);
 	if (l == NULL || dispatch_fn == NULL || !loop_prio_ok((int)p))
 		return -EINVAL;
+	loop_lock(l);
 	job = job_get(l);
-	if (job == NULL)
+	if (job == NULL) {
+		loop_unlock(l);
 		return -ENOMEM;
+	}
 	job->item.kind = LOOP_ITEM_JOB;
 	job->data = data;
 	job->fn = dispatch_fn;
 	loop_list_append(&l->level[p].wait, &job->item);
+	loop_unlock(l);
+	loop_wake(l);
 	return 0;
 }
 
@@ -130,12 +156,15 @@ int32_t qb_loop_job_del(struct qb_loop *l, enum qb_loop_priority p, void *data,
 	l = loop_resolve(l);
 	if (l == NULL || dispatch_fn == NULL || !loop_prio_ok((int)p))
 		return -EINVAL;
+	loop_lock(l);
 	job = loop_job_find(&l->level[p].wait, data, dispatch_fn);
 	if (job == NULL)
 		job = loop_job_find(&l->level[p].run, data, dispatch_fn);
+	if (job != NULL)
+		loop_list_unlink(&job->item);
+	loop_unlock(l);
 	if (job == NULL)
 		return -ENOENT;
-	loop_list_unlink(&job->item);
 	job_put(l, job);
 	return 0;
 }
@@ -146,6 +175,7 @@ uint32_t loop_jobs_move_waiting(struct qb_loop *l)
 	uint32_t moved = 0;
 	int p;
 
+	loop_lock(l);
 	for (p = 0; p < LOOP_LEVELS; p++) {
 		struct loop_list *wait = &l->level[p].wait;
 
@@ -154,6 +184,8 @@ uint32_t loop_jobs_move_waiting(struct qb_loop *l)
 		loop_list_splice_tail(&l->level[p].run, wait);
 		moved = 1;
 	}
+	freed_jobs_recycle(l);
+	loop_unlock(l);
 	return moved;
 }
 

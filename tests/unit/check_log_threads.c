@@ -401,6 +401,11 @@ static void forking_logger(int32_t t, struct qb_log_callsite *cs,
 
 START_TEST(test_fork_from_logger)
 {
+#ifdef __SANITIZE_THREAD__
+	/* The child re-initialises locks the fork left held; TSan's deadlock
+	 * detector then fails its own CHECK. Plain, ASan, valgrind cover it. */
+	return;
+#endif
 	forking_slot = qb_log_custom_open(forking_logger, NULL, NULL, NULL);
 	qb_log_filter_ctl(forking_slot, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE,
 			  "*", LOG_TRACE);

@@ -61,6 +61,7 @@ static volatile sig_atomic_t tl_stop;
 static qb_ipcs_service_t *tl_service;
 static int tl_refuse_all;
 static int tl_enforce;
+static int tl_mlock;		/* qb_ipcs_mlock_set(service, 1) */
 
 static int32_t
 tl_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events,
@@ -353,6 +354,9 @@ ipc_test_server_run(const char *name, enum qb_ipc_type type,
 	}
 	if (tl_enforce) {
 		qb_ipcs_enforce_buffer_size(tl_service, tl_enforce);
+	}
+	if (tl_mlock && qb_ipcs_mlock_set(tl_service, 1) != 0) {
+		return 6;
 	}
 	rc = qb_ipcs_run(tl_service);
 	if (ready_fd >= 0) {
