@@ -302,6 +302,33 @@ int32_t qb_ipcs_connection_get_buffer_size(qb_ipcs_connection_t *conn);
  */
 void qb_ipcs_enforce_buffer_size(qb_ipcs_service_t *s, uint32_t max_buf_size);
 
+/**
+ * Turn the server's SIGBUS guard on or off (process-wide; on by default).
+ *
+ * A client owns the files of its connection and can truncate them; the
+ * server's next access to a vanished page would raise SIGBUS and kill it.
+ * While a server has such files mapped (from the first connection's
+ * handshake until the last connection is freed), libqb installs a SIGBUS
+ * handler (sigaction(2) with SA_SIGINFO). A fault inside a client's
+ * mapping is repaired by mapping anonymous zero pages over it: the access
+ * completes on zeros (a request being read may appear zeroed to
+ * msg_process), the connection is marked, and the server disconnects it at
+ * its next step (a send on it returns -EIO). Any other SIGBUS is passed to
+ * the handler installed before (a default or ignored disposition is
+ * restored and the signal re-raised, so the process dies as it would
+ * have). When the last mapping goes, the previous handler is restored,
+ * unless the application replaced ours meanwhile.
+ *
+ * An application that installs its own SIGBUS handler after libqb's should
+ * chain to the old one (sa_sigaction from sigaction's third argument) or
+ * turn the guard off. The environment variable QB_IPCS_SIGBUS_HANDLER=0
+ * turns it off at start; this call overrides the variable.
+ *
+ * @param enabled QB_TRUE to guard (the default), QB_FALSE to never install
+ *        the handler (an installed one is removed now).
+ */
+void qb_ipcs_sigbus_handler_set(int32_t enabled);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -193,6 +194,9 @@ struct qb_ipcs_service {
 	struct qb_ipcs_connection *pending;	/* in handshake */
 };
 
+/* headers and data of three rings */
+#define IPCS_GUARDS_MAX 6
+
 struct qb_ipcs_connection {
 	struct qb_ipcs_connection *next;
 	struct qb_ipcs_connection *prev;
@@ -239,6 +243,11 @@ struct qb_ipcs_connection {
 	char us_ctl_path[IPC_STR_MAX];
 	char us_base[IPC_STR_MAX];
 	void *us_rbuf;
+	/* mappings guarded against SIGBUS (ipc_sigbus.c) */
+	int32_t guards[IPCS_GUARDS_MAX];
+	int32_t nguards;
+	volatile sig_atomic_t guard_hit;	/* set by the SIGBUS handler */
+	int32_t guard_logged;
 };
 
 struct ipcs_ops {
@@ -264,6 +273,16 @@ int32_t ipcs_rate_cap(enum qb_ipcs_rate_limit rate);
 int32_t ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size);
 void ipcs_conn_dead(struct qb_ipcs_connection *c);
 int32_t ipcs_conn_poll_events(struct qb_ipcs_connection *c);
+
+/*
+ * SIGBUS guard of the client files the server maps (ipc_sigbus.c): register
+ * the mappings right after mapping them, release before unmapping. A
+ * tripped connection reads zeros from then on and must be disconnected.
+ */
+void ipcs_guard_mem(struct qb_ipcs_connection *c, void *addr, size_t len);
+void ipcs_guard_rb(struct qb_ipcs_connection *c, qb_ringbuffer_t *rb);
+void ipcs_guard_release(struct qb_ipcs_connection *c);
+int32_t ipcs_guard_tripped(struct qb_ipcs_connection *c);
 
 /* exported internals with C linkage (kept for ABI parity) */
 enum qb_sigpipe_ctl { QB_SIGPIPE_IGNORE, QB_SIGPIPE_DEFAULT };

@@ -774,7 +774,12 @@ ipcs_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 	}
 	qb_ipcs_connection_ref(c);
 	rc = c->service->ops->sendv(c, iov, iov_len, total, event);
-	if (rc >= 0) {
+	if (ipcs_guard_tripped(c)) {
+		rc = -EIO;	/* the message went to zero pages */
+	}
+	if (rc == -EIO) {
+		qb_ipcs_disconnect(c);
+	} else if (rc >= 0) {
 		if (event) {
 			c->stats.events++;
 		} else {

@@ -65,6 +65,9 @@ shm_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	if (c->shm_ev == NULL) {
 		return -errno;
 	}
+	ipcs_guard_rb(c, c->shm_req);
+	ipcs_guard_rb(c, c->shm_resp);
+	ipcs_guard_rb(c, c->shm_ev);
 	return 0;
 }
 
@@ -269,6 +272,9 @@ shm_dispatch(int32_t fd, int32_t revents, void *data)
 drop:
 	qb_ipcs_disconnect(c);
 out:
+	if (ipcs_guard_tripped(c)) {
+		qb_ipcs_disconnect(c);
+	}
 	qb_ipcs_connection_unref(c);
 	return 0;
 }
@@ -320,6 +326,7 @@ shm_event_q_len(struct qb_ipcs_connection *c)
 static void
 shm_destroy(struct qb_ipcs_connection *c)
 {
+	ipcs_guard_release(c);
 	ipc_rb_close_last(c->shm_req);
 	ipc_rb_close_last(c->shm_resp);
 	ipc_rb_close_last(c->shm_ev);

@@ -129,6 +129,7 @@ control_create(struct qb_ipcs_connection *c, const char *path)
 	}
 	close(fd);
 	c->us_ctl = p;
+	ipcs_guard_mem(c, p, sizeof(struct ipc_us_control));
 	memset(c->us_ctl, 0, sizeof(*c->us_ctl));
 	return 0;
 fail:
@@ -334,6 +335,9 @@ us_req_dispatch(int32_t fd, int32_t revents, void *data)
 		}
 	}
 out:
+	if (ipcs_guard_tripped(c)) {
+		qb_ipcs_disconnect(c);
+	}
 	qb_ipcs_connection_unref(c);
 	return 0;
 }
@@ -404,6 +408,7 @@ us_event_q_len(struct qb_ipcs_connection *c)
 static void
 us_destroy(struct qb_ipcs_connection *c)
 {
+	ipcs_guard_release(c);
 	if (c->us_req_fd >= 0) {
 		close(c->us_req_fd);
 		c->us_req_fd = -1;
