@@ -284,6 +284,15 @@ void ipcs_guard_rb(struct qb_ipcs_connection *c, qb_ringbuffer_t *rb);
 void ipcs_guard_release(struct qb_ipcs_connection *c);
 int32_t ipcs_guard_tripped(struct qb_ipcs_connection *c);
 
+/*
+ * Accept one client on listen_fd (ipcs_accept.c): the fd, or -errno. Out of
+ * descriptors (-EMFILE/-ENFILE) the waiting client is closed at once, so a
+ * level-triggered loop does not spin.
+ */
+int ipcs_accept(struct qb_ipcs_service *s, int listen_fd);
+void ipcs_spare_fd_reserve(void);	/* a service starts listening */
+void ipcs_spare_fd_release(void);	/* ... and stops */
+
 /* exported internals with C linkage (kept for ABI parity) */
 enum qb_sigpipe_ctl { QB_SIGPIPE_IGNORE, QB_SIGPIPE_DEFAULT };
 void qb_sigpipe_ctl(enum qb_sigpipe_ctl ctl);

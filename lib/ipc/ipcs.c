@@ -717,9 +717,7 @@ qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 		return -EINVAL;
 	}
 	expire_pending(s, now_ns());
-	do {
-		nfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	} while (nfd < 0 && errno == EINTR);
+	nfd = ipcs_accept(s, fd);
 	if (nfd < 0) {
 		return 0;
 	}

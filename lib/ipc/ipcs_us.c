@@ -57,10 +57,12 @@ qb_ipcs_us_publish(struct qb_ipcs_service *s)
 		goto fail;
 	}
 	s->listen_fd = fd;
+	ipcs_spare_fd_reserve();
 	rc = s->poll.dispatch_add(QB_LOOP_HIGH, fd, POLLIN | POLLPRI | POLLNVAL,
 				  s, qb_ipcs_dispatch_connection_request);
 	if (rc < 0) {
 		s->listen_fd = -1;
+		ipcs_spare_fd_release();
 		close(fd);
 		return rc;
 	}
@@ -93,6 +95,7 @@ qb_ipcs_us_withdraw(struct qb_ipcs_service *s)
 	shutdown(s->listen_fd, SHUT_RDWR);
 	close(s->listen_fd);
 	s->listen_fd = -1;
+	ipcs_spare_fd_release();
 	return 0;
 }
 

@@ -60,6 +60,7 @@ static int tl_njobs;
 static volatile sig_atomic_t tl_stop;
 static qb_ipcs_service_t *tl_service;
 static int tl_refuse_all;
+static volatile unsigned long *tl_wakeups;	/* polls that returned events */
 static int tl_enforce;
 
 static int32_t
@@ -140,6 +141,9 @@ tl_run_once(int timeout_ms)
 		}
 	}
 	r = poll(pfd, n, timeout_ms);
+	if (r > 0 && tl_wakeups) {
+		(*tl_wakeups)++;
+	}
 	for (int k = 0; r > 0 && k < n; k++) {
 		struct tl_item *it = &tl_items[idx[k]];
 
