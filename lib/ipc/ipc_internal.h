@@ -36,6 +36,10 @@
 /* Largest buffer a client may ask for: every connection costs the server
  * three rings of this size in /dev/shm. */
 #define IPC_MAX_MSG_SIZE (1024u * 1024u * 1024u)
+/* Default caps of a service (ipcs_limits.c): one connection's buffer
+ * size, and the buffers (3 per connection) of all its connections. */
+#define IPCS_DEFAULT_CONN_MAX (64u * 1024u * 1024u)
+#define IPCS_DEFAULT_TOTAL_MAX (4ull * 1024u * 1024u * 1024u)
 
 /** Client -> server handshake request (24 bytes). */
 struct ipc_conn_request {
@@ -183,6 +187,9 @@ struct qb_ipcs_service {
 	int32_t running;
 	pid_t pid;
 	uint32_t enforced_size;
+	uint32_t limit_conn;		/* 0: default (ipcs_limits.c) */
+	uint64_t limit_total;		/* 0: default */
+	uint64_t charged;		/* buffer bytes of its connections */
 	enum qb_ipcs_rate_limit rate;
 	enum qb_loop_priority prio;
 	struct qb_ipcs_service_handlers fns;
@@ -212,6 +219,7 @@ struct qb_ipcs_connection {
 	gid_t auth_gid;
 	mode_t auth_mode;
 	uint32_t max_msg_size;
+	uint64_t charged;		/* counted in service->charged */
 	char dir[IPC_NAME_MAX];
 	dev_t dir_dev;			/* identity of the directory we made */
 	ino_t dir_ino;
@@ -292,6 +300,13 @@ int32_t ipcs_guard_tripped(struct qb_ipcs_connection *c);
 int ipcs_accept(struct qb_ipcs_service *s, int listen_fd);
 void ipcs_spare_fd_reserve(void);	/* a service starts listening */
 void ipcs_spare_fd_release(void);	/* ... and stops */
+
+/* Buffer limits of a service (ipcs_limits.c): the size a connection gets
+ * for what it asked; charge/uncharge it against the service's total
+ * (-ENOSPC when over). */
+uint32_t ipcs_limit_size(struct qb_ipcs_connection *c, uint32_t asked);
+int32_t ipcs_limit_charge(struct qb_ipcs_connection *c);
+void ipcs_limit_uncharge(struct qb_ipcs_connection *c);
 
 /* exported internals with C linkage (kept for ABI parity) */
 enum qb_sigpipe_ctl { QB_SIGPIPE_IGNORE, QB_SIGPIPE_DEFAULT };

@@ -330,6 +330,7 @@ conn_free(struct qb_ipcs_connection *c)
 	struct qb_ipcs_service *s = c->service;
 
 	conn_dir_chown(c, geteuid(), getegid());
+	ipcs_limit_uncharge(c);
 	if (s->ops) {
 		s->ops->destroy(c);
 	}
@@ -531,11 +532,15 @@ conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	c->auth_uid = c->creds.uid;
 	c->auth_gid = c->creds.gid;
 	c->auth_mode = 0600;
-	c->max_msg_size = ipc_proto_negotiate(c->hs.req.max_msg_size,
-					      s->enforced_size);
+	c->max_msg_size = ipcs_limit_size(c, ipc_proto_negotiate(
+		c->hs.req.max_msg_size, s->enforced_size));
 	c->stats.client_pid = c->creds.pid;
 	if (c->max_msg_size > IPC_MAX_MSG_SIZE) {
 		return -EMSGSIZE;
+	}
+	rc = ipcs_limit_charge(c);
+	if (rc < 0) {
+		return rc;
 	}
 	rc = conn_make_dir(c);
 	if (rc < 0) {

@@ -61,6 +61,7 @@ static volatile sig_atomic_t tl_stop;
 static qb_ipcs_service_t *tl_service;
 static int tl_refuse_all;
 static volatile unsigned long *tl_wakeups;	/* polls that returned events */
+static void (*tl_setup_hook)(qb_ipcs_service_t *s);	/* before qb_ipcs_run */
 static int tl_enforce;
 
 static int32_t
@@ -357,6 +358,9 @@ ipc_test_server_run(const char *name, enum qb_ipc_type type,
 	}
 	if (tl_enforce) {
 		qb_ipcs_enforce_buffer_size(tl_service, tl_enforce);
+	}
+	if (tl_setup_hook) {
+		tl_setup_hook(tl_service);
 	}
 	rc = qb_ipcs_run(tl_service);
 	if (ready_fd >= 0) {
