@@ -241,8 +241,9 @@ corrupt(unsigned int seed)
 		break;
 	default:	/* random bytes anywhere in the data */
 		for (int i = 0; i < 64; i++) {
-			((unsigned char *)data)[rand_r(&r) % dlen] =
-				(unsigned char)rand_r(&r);
+			volatile unsigned char *bytes = (void *)data;
+
+			bytes[rand_r(&r) % dlen] = (unsigned char)rand_r(&r);
 		}
 		break;
 	}
@@ -258,7 +259,8 @@ corrupting_client(int up, int down, unsigned int seed)
 	} m;
 	char b = 'C';
 
-	memset(&m, 'y', sizeof(m));
+	memset(&m, 0, sizeof(m));
+	memset(m.d, 'y', sizeof(m.d));
 	m.h.id = IPC_T_ECHO;
 	m.h.size = sizeof(m);
 	if (c == NULL || write(up, &b, 1) != 1 || read(down, &b, 1) != 1) {

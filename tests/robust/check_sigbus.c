@@ -362,6 +362,7 @@ guard_child(int app_first, int foreign)
 	char *ours = doomed_map(2, path, sizeof(path));
 	char *other = doomed_map(1, path, sizeof(path));
 	struct sigaction sa;
+	volatile char *vp;
 	volatile char v;
 
 	if (app_first) {
@@ -378,8 +379,9 @@ guard_child(int app_first, int foreign)
 	if (v != 0 || !c->guard_hit) {
 		_exit(21);
 	}
-	ours[5] = 'b';			/* the whole range is writable now */
-	if (ours[5] != 'b' || ours[0] != 0) {
+	vp = ours;
+	vp[5] = 'b';			/* the whole range is writable now */
+	if (vp[5] != 'b' || vp[0] != 0) {
 		_exit(22);
 	}
 	if (foreign) {

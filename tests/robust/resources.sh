@@ -10,22 +10,27 @@
 # for the start log; the check log waits for every other log), so it holds
 # under make -j. Run by hand, "check" without a "start" in the same build
 # tree skips. Entries in /tmp (shared with the rest of the machine) count
-# only if they belong to us and are still there after a grace period, so a
-# file another program is about to remove is not blamed on the tests.
+# only if they belong to us, carry a name our library or tests use, and are
+# still there after a grace period (QB_RESOURCES_GRACE seconds, default 10),
+# so a file another program is about to remove is not blamed on the tests.
 # Processes are found by the top_builddir=<this tree> that the harness puts
 # into every test's environment.
 set -u
 mode=${1:-check}
 builddir=${top_builddir:-$(pwd)}
 snap=$builddir/tests/robust/resources.snapshot
-grace=${QB_RESOURCES_GRACE:-3}
+grace=${QB_RESOURCES_GRACE:-10}
 sockdir=$(sed -n 's/^#define SOCKETDIR "\(.*\)"$/\1/p' "$builddir/config.h" 2>/dev/null)
 [ -n "$sockdir" ] || sockdir=/tmp
 me=$(id -u)
 
 listing() {
 	ls -A /dev/shm 2>/dev/null | sed 's|^|shm /dev/shm/|'
-	find /tmp -mindepth 1 -maxdepth 1 -user "$me" 2>/dev/null | sed 's|^|tmp |'
+	# /tmp is the machine's: only names our library and tests use
+	find /tmp -mindepth 1 -maxdepth 1 -user "$me" \( -name 'qb*' -o \
+		-name 'check_*' -o -name 'compat*' -o -name 'ckrb-*' -o \
+		-name 'bench_*' -o -name 'fuzz_*' -o -name 'tmp.*' \) \
+		2>/dev/null | sed 's|^|tmp |'
 	if [ "$sockdir" != /tmp ]; then
 		find "$sockdir" -mindepth 1 -maxdepth 1 -type s 2>/dev/null | sed 's|^|sock |'
 	fi
@@ -77,12 +82,16 @@ esac
 
 [ -f "$snap" ] || { echo "SKIP: resources: no snapshot (run through make check)"; exit 77; }
 new=$(listing | sort -u | comm -13 "$snap" -)
-if [ -n "$new" ] && printf '%s\n' "$new" | grep -q '^tmp '; then
+# a /tmp entry of another program (or of a concurrent test run of another
+# tree) goes away by itself: wait for that, up to the grace period
+i=0
+while [ $i -lt "$grace" ] && printf '%s\n' "$new" | grep -q '^tmp '; do
+	sleep 1
+	i=$((i + 1))
 	printf '%s\n' "$new" >"$snap.new"
-	sleep "$grace"
 	new=$(listing | sort -u | comm -13 "$snap" - | comm -12 "$snap.new" -)
 	rm -f "$snap.new"
-fi
+done
 procs=$(leftover_procs)
 rm -f "$snap"
 if [ -z "$new" ] && [ -z "$procs" ]; then
