@@ -389,7 +389,7 @@ private_tiny_shm(void)
 	if (unshare(CLONE_NEWNS) < 0) {
 		return -errno;
 	}
-	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	if (mount("none", "/", "", MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("qbtiny", "/dev/shm", "tmpfs", 0, "size=1m,mode=1777") < 0) {
 		return -errno;
 	}
