@@ -326,11 +326,12 @@ shm_event_q_len(struct qb_ipcs_connection *c)
 static void
 shm_destroy(struct qb_ipcs_connection *c)
 {
-	ipcs_guard_release(c);
+	/* closing writes to the headers: still guarded until unmapped */
 	ipc_rb_close_last(c->shm_req);
 	ipc_rb_close_last(c->shm_resp);
 	ipc_rb_close_last(c->shm_ev);
 	c->shm_req = c->shm_resp = c->shm_ev = NULL;
+	ipcs_guard_release(c);
 }
 
 const struct ipcs_ops ipcs_shm_ops = {

@@ -317,6 +317,88 @@ START_TEST(test_truncated_files)
 END_TEST
 
 /* Without the guard the same client kills the server: the test is real. */
+/*
+ * Races without stopping the server: a client streams large requests
+ * (responses, events) while the test truncates one of its files at a
+ * random moment. Whoever touches the vanished pages first (the client may
+ * die of it), the server must survive.
+ */
+static void
+streaming_client(int up, int32_t id)
+{
+	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, BUF_SIZE);
+	char *buf = malloc(BUF_SIZE);
+	char b = 'C';
+
+	if (c == NULL || buf == NULL || write(up, &b, 1) != 1) {
+		_exit(10);
+	}
+	for (;;) {
+		if (send_msg(c, id, BIG_PAYLOAD) < 0) {
+			break;
+		}
+		if (id == IPC_T_EVENT &&
+		    qb_ipcc_event_recv(c, buf, BUF_SIZE, 5000) < 0) {
+			break;
+		}
+		if (qb_ipcc_recv(c, buf, BUF_SIZE, 5000) < 0) {
+			break;
+		}
+	}
+	for (;;) {
+		pause();
+	}
+}
+
+static const struct scenario races[] = {
+	{ QB_IPC_SHM, "request", "-data", 4096, IPC_T_ECHO, 0 },
+	{ QB_IPC_SHM, "response", "-data", 4096, IPC_T_ECHO, 0 },
+	{ QB_IPC_SHM, "event", "-data", 0, IPC_T_EVENT, 0 },
+	{ QB_IPC_SHM, "response", "-header", 0, IPC_T_ECHO, 0 },
+	{ QB_IPC_SOCKET, "control", "", 0, IPC_T_EVENT, 0 },
+};
+#define RACE_TRIALS 8
+
+START_TEST(test_truncate_races)
+{
+	const struct scenario *sc = &races[_i];
+	unsigned int seed = (unsigned int)_i;
+
+	server_start(sc->type, 1);
+	for (int t = 0; t < RACE_TRIALS; t++) {
+		char file[256], dir[512], path[1024];
+		int up[2];
+		pid_t cpid;
+		char b;
+
+		ck_assert_int_eq(pipe(up), 0);
+		cpid = fork();
+		ck_assert_int_ge(cpid, 0);
+		if (cpid == 0) {
+			close(up[0]);
+			streaming_client(up[1], sc->id);
+		}
+		close(up[1]);
+		ck_assert_int_eq(read(up[0], &b, 1), 1);
+		close(up[0]);
+		ck_assert(conn_dir(server_pid, cpid, dir, sizeof(dir)));
+		snprintf(file, sizeof(file), "qb-%s-%s%s", sc->ring, svc,
+			 sc->suffix);
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		usleep((useconds_t)(rand_r(&seed) % 50000));
+		(void)truncate(path, sc->to);
+		ck_assert_msg(wait_gone(dir), "trial %d: connection kept", t);
+		kill(cpid, SIGKILL);
+		waitpid(cpid, NULL, 0);
+		ck_assert_msg(waitpid(server_pid, NULL, WNOHANG) == 0,
+			      "%s%s trial %d killed the server", sc->ring,
+			      sc->suffix, t);
+	}
+	good_client_round_trip();
+	ck_assert_int_eq(server_stop(), 0);
+}
+END_TEST
+
 START_TEST(test_opt_out)
 {
 	const struct scenario sc = { QB_IPC_SHM, "request", "-header", 0,
@@ -502,6 +584,8 @@ main(void)
 	tc = tcase_create("truncate");
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_truncated_files, 0, N_SCENARIOS);
+	tcase_add_loop_test(tc, test_truncate_races, 0,
+			    (int)(sizeof(races) / sizeof(races[0])));
 	tcase_add_test(tc, test_opt_out);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
