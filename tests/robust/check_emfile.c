@@ -27,6 +27,7 @@
 #include <qb/qbdefs.h>
 #include <qb/qbipcc.h>
 #include <qb/qbipcs.h>
+#include <qb/qblog.h>
 
 #include "../unit/ipc_test_server.h"
 
@@ -37,6 +38,33 @@
 static const enum qb_ipc_type transports[] = { QB_IPC_SOCKET, QB_IPC_SHM };
 static char svc[64];
 static pid_t server_pid = -1;
+static volatile unsigned long *shared;	/* [0] wake-ups, [1] EMFILE logs */
+
+static void
+count_logs(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
+	   const char *msg)
+{
+	if (strstr(msg, "cannot accept")) {
+		shared[1]++;
+	}
+}
+
+/* Count the server's "cannot accept" messages (libqb's own log). */
+static void
+log_setup(void)
+{
+	int32_t t;
+
+	qb_log_init("emfile", LOG_USER, LOG_DEBUG);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+	t = qb_log_custom_open(count_logs, NULL, NULL, NULL);
+	if (t < 0) {
+		_exit(7);
+	}
+	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
+			  LOG_DEBUG);
+}
 
 static void
 server_start(enum qb_ipc_type type, volatile unsigned long *wakeups)
@@ -56,6 +84,7 @@ server_start(enum qb_ipc_type type, volatile unsigned long *wakeups)
 			_exit(9);
 		}
 		tl_wakeups = wakeups;
+		log_setup();
 		_exit(ipc_test_server_run(svc, type, p[1]));
 	}
 	close(p[1]);
@@ -130,6 +159,8 @@ START_TEST(test_emfile_no_spin)
 	volatile unsigned long *wakeups = mmap(NULL, 4096, PROT_READ |
 					       PROT_WRITE, MAP_SHARED |
 					       MAP_ANONYMOUS, -1, 0);
+
+	shared = wakeups;
 	long hz = sysconf(_SC_CLK_TCK);
 	int silent[SILENT_CLIENTS];
 	qb_ipcc_connection_t *c;
@@ -159,6 +190,7 @@ START_TEST(test_emfile_no_spin)
 	ck_assert_msg((t1 - t0) * 2 < hz * (INTERVAL_US / 1000000),
 		      "server used %ld ticks of CPU", t1 - t0);
 	echo(c);
+	ck_assert_int_eq(shared[1], 1);	/* logged once, not per attempt */
 	qb_ipcc_disconnect(c);
 	for (int i = 0; i < SILENT_CLIENTS; i++) {
 		if (silent[i] >= 0) {
