@@ -189,15 +189,24 @@ hostile_client(int to_parent, int from_parent, const char *file, off_t to,
 	}
 }
 
+static int server_died;
+static int server_status;
+
+/* bounded wait for an event, not a speed assertion; stops if the server
+ * died (server_died, server_status) */
 static int
 wait_gone(const char *dir)
 {
 	struct stat st;
 
-	/* bounded wait for an event, not a speed assertion */
 	for (int i = 0; i < 1000; i++) {
 		if (stat(dir, &st) < 0 && errno == ENOENT) {
 			return 1;
+		}
+		if (waitpid(server_pid, &server_status, WNOHANG) ==
+		    server_pid) {
+			server_died = 1;
+			return 0;
 		}
 		usleep(10000);
 	}
@@ -205,20 +214,27 @@ wait_gone(const char *dir)
 }
 
 static void
-good_client_round_trip(void)
+round_trip(qb_ipcc_connection_t *c)
 {
-	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, BUF_SIZE);
 	char buf[BUF_SIZE];
 	struct qb_ipc_response_header *res = (void *)buf;
 	ssize_t r;
 
-	ck_assert_msg(c != NULL, "a new client cannot connect: %s",
-		      strerror(errno));
 	ck_assert_int_eq(send_msg(c, IPC_T_ECHO, BIG_PAYLOAD), 0);
 	r = qb_ipcc_recv(c, buf, sizeof(buf), 5000);
 	ck_assert_int_eq(r, (ssize_t)(sizeof(*res) + BIG_PAYLOAD));
 	ck_assert_int_eq(res->id, IPC_T_ECHO);
 	ck_assert_int_eq(buf[sizeof(*res) + BIG_PAYLOAD - 1], 'x');
+}
+
+static void
+good_client_round_trip(void)
+{
+	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, BUF_SIZE);
+
+	ck_assert_msg(c != NULL, "a new client cannot connect: %s",
+		      strerror(errno));
+	round_trip(c);
 	qb_ipcc_disconnect(c);
 }
 
@@ -237,6 +253,7 @@ run_scenario(const struct scenario *sc, int guard)
 {
 	int up[2], down[2];
 	char file[256], dir[512];
+	qb_ipcc_connection_t *bystander;
 	pid_t cpid;
 	char b = 0;
 	int status = 0;
@@ -259,27 +276,33 @@ run_scenario(const struct scenario *sc, int guard)
 	ck_assert_int_eq(read(up[0], &b, 1), 1);
 	ck_assert_int_eq(b, 'C');
 	ck_assert(conn_dir(server_pid, cpid, dir, sizeof(dir)));
+	bystander = qb_ipcc_connect(svc, BUF_SIZE);	/* an honest client */
+	ck_assert(bystander != NULL);
 	kill(server_pid, SIGSTOP);
 	b = 'S';
 	ck_assert_int_eq(write(down[1], &b, 1), 1);
 	ck_assert_int_eq(read(up[0], &b, 1), 1);
 	ck_assert_msg(b == 'T', "hostile client failed");
 	kill(server_pid, SIGCONT);
+	server_died = 0;
 	gone = wait_gone(dir);
-	if (waitpid(server_pid, &status, WNOHANG) == server_pid) {
+	if (server_died || waitpid(server_pid, &server_status, WNOHANG) ==
+	    server_pid) {
+		status = server_status;
 		server_pid = -1;
 		conn_dir_remove(dir);
-	} else {
-		status = 0;
 	}
 	kill(cpid, SIGKILL);
 	waitpid(cpid, NULL, 0);
 	close(up[0]);
 	close(down[1]);
 	if (status != 0) {
+		qb_ipcc_disconnect(bystander);	/* removes its dead rings */
 		return status;
 	}
 	ck_assert_msg(gone, "%s: server kept the connection", file);
+	round_trip(bystander);		/* served on as before */
+	qb_ipcc_disconnect(bystander);
 	good_client_round_trip();
 	status = server_stop();
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -387,7 +410,10 @@ START_TEST(test_truncate_races)
 		snprintf(path, sizeof(path), "%s/%s", dir, file);
 		usleep((useconds_t)(rand_r(&seed) % 50000));
 		(void)truncate(path, sc->to);
-		ck_assert_msg(wait_gone(dir), "trial %d: connection kept", t);
+		server_died = 0;
+		ck_assert_msg(wait_gone(dir) && !server_died,
+			      "trial %d: connection kept (server %s)", t,
+			      server_died ? "died" : "alive");
 		kill(cpid, SIGKILL);
 		waitpid(cpid, NULL, 0);
 		ck_assert_msg(waitpid(server_pid, NULL, WNOHANG) == 0,
