@@ -319,6 +319,61 @@ int32_t qb_ipcs_connection_get_buffer_size(qb_ipcs_connection_t *conn);
  */
 void qb_ipcs_enforce_buffer_size(qb_ipcs_service_t *s, uint32_t max_buf_size);
 
+/**
+ * Cap the buffers clients may make this service allocate.
+ *
+ * Each connection costs the server three buffers of the size the client
+ * proposes (for SHM, three rings in /dev/shm). A client that asks for more
+ * than @p conn_limit bytes gets @p conn_limit (the handshake response
+ * carries the size, and clients use what the server granted); a connection
+ * whose three buffers would take the service's connections together past
+ * @p service_limit bytes is refused (the client's connect fails with
+ * ENOSPC).
+ *
+ * Defaults (0): a connection gets at most 64 MiB, or the size given to
+ * qb_ipcs_enforce_buffer_size() if larger; the service at most 4 GiB, or
+ * 64 connections of the enforced size if larger. Debian 12's corosync
+ * clients ask for 1 MiB, pacemaker's for 128-512 KiB (more only with
+ * PCMK_ipc_buffer). Explicit limits apply as given, also below the
+ * enforced size.
+ *
+ * @param s the service
+ * @param conn_limit largest buffer size of one connection, in bytes
+ *        (0: the default; at most 1 GiB)
+ * @param service_limit largest sum, over the live connections, of three
+ *        times their buffer size (0: the default)
+ * @return 0, or -EINVAL (NULL service, conn_limit over 1 GiB)
+ */
+int32_t qb_ipcs_buffer_limits_set(qb_ipcs_service_t *s, uint32_t conn_limit,
+				  uint64_t service_limit);
+
+/**
+ * Turn the server's SIGBUS guard on or off (process-wide; on by default).
+ *
+ * A client owns the files of its connection and can truncate them; the
+ * server's next access to a vanished page would raise SIGBUS and kill it.
+ * While a server has such files mapped (from the first connection's
+ * handshake until the last connection is freed), libqb installs a SIGBUS
+ * handler (sigaction(2) with SA_SIGINFO). A fault inside a client's
+ * mapping is repaired by mapping anonymous zero pages over it: the access
+ * completes on zeros (a request being read may appear zeroed to
+ * msg_process), the connection is marked, and the server disconnects it at
+ * its next step (a send on it returns -EIO). Any other SIGBUS is passed to
+ * the handler installed before (a default or ignored disposition is
+ * restored and the signal re-raised, so the process dies as it would
+ * have). When the last mapping goes, the previous handler is restored,
+ * unless the application replaced ours meanwhile.
+ *
+ * An application that installs its own SIGBUS handler after libqb's should
+ * chain to the old one (sa_sigaction from sigaction's third argument) or
+ * turn the guard off. The environment variable QB_IPCS_SIGBUS_HANDLER=0
+ * turns it off at start; this call overrides the variable.
+ *
+ * @param enabled QB_TRUE to guard (the default), QB_FALSE to never install
+ *        the handler (an installed one is removed now).
+ */
+void qb_ipcs_sigbus_handler_set(int32_t enabled);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,6 +36,10 @@
 /* Largest buffer a client may ask for: every connection costs the server
  * three rings of this size in /dev/shm. */
 #define IPC_MAX_MSG_SIZE (1024u * 1024u * 1024u)
+/* Default caps of a service (ipcs_limits.c): one connection's buffer
+ * size, and the buffers (3 per connection) of all its connections. */
+#define IPCS_DEFAULT_CONN_MAX (64u * 1024u * 1024u)
+#define IPCS_DEFAULT_TOTAL_MAX (4ull * 1024u * 1024u * 1024u)
 
 /** Client -> server handshake request (24 bytes). */
 struct ipc_conn_request {
@@ -182,6 +187,9 @@ struct qb_ipcs_service {
 	int32_t running;
 	pid_t pid;
 	uint32_t enforced_size;
+	uint32_t limit_conn;		/* 0: default (ipcs_limits.c) */
+	uint64_t limit_total;		/* 0: default */
+	uint64_t charged;		/* buffer bytes of its connections */
 	enum qb_ipcs_rate_limit rate;
 	enum qb_loop_priority prio;
 	struct qb_ipcs_service_handlers fns;
@@ -193,6 +201,9 @@ struct qb_ipcs_service {
 	struct qb_ipcs_connection *pending;	/* in handshake */
 	int32_t mlock_rings;			/* qb_ipcs_mlock_set() */
 };
+
+/* headers and data of three rings */
+#define IPCS_GUARDS_MAX 6
 
 struct qb_ipcs_connection {
 	struct qb_ipcs_connection *next;
@@ -209,6 +220,7 @@ struct qb_ipcs_connection {
 	gid_t auth_gid;
 	mode_t auth_mode;
 	uint32_t max_msg_size;
+	uint64_t charged;		/* counted in service->charged */
 	char dir[IPC_NAME_MAX];
 	dev_t dir_dev;			/* identity of the directory we made */
 	ino_t dir_ino;
@@ -240,6 +252,11 @@ struct qb_ipcs_connection {
 	char us_ctl_path[IPC_STR_MAX];
 	char us_base[IPC_STR_MAX];
 	void *us_rbuf;
+	/* mappings guarded against SIGBUS (ipc_sigbus.c) */
+	int32_t guards[IPCS_GUARDS_MAX];
+	int32_t nguards;
+	volatile sig_atomic_t guard_hit;	/* set by the SIGBUS handler */
+	int32_t guard_logged;
 };
 
 struct ipcs_ops {
@@ -265,6 +282,32 @@ int32_t ipcs_rate_cap(enum qb_ipcs_rate_limit rate);
 int32_t ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size);
 void ipcs_conn_dead(struct qb_ipcs_connection *c);
 int32_t ipcs_conn_poll_events(struct qb_ipcs_connection *c);
+
+/*
+ * SIGBUS guard of the client files the server maps (ipc_sigbus.c): register
+ * the mappings right after mapping them, release before unmapping. A
+ * tripped connection reads zeros from then on and must be disconnected.
+ */
+void ipcs_guard_mem(struct qb_ipcs_connection *c, void *addr, size_t len);
+void ipcs_guard_rb(struct qb_ipcs_connection *c, qb_ringbuffer_t *rb);
+void ipcs_guard_release(struct qb_ipcs_connection *c);
+int32_t ipcs_guard_tripped(struct qb_ipcs_connection *c);
+
+/*
+ * Accept one client on listen_fd (ipcs_accept.c): the fd, or -errno. Out of
+ * descriptors (-EMFILE/-ENFILE) the waiting client is closed at once, so a
+ * level-triggered loop does not spin.
+ */
+int ipcs_accept(struct qb_ipcs_service *s, int listen_fd);
+void ipcs_spare_fd_reserve(void);	/* a service starts listening */
+void ipcs_spare_fd_release(void);	/* ... and stops */
+
+/* Buffer limits of a service (ipcs_limits.c): the size a connection gets
+ * for what it asked; charge/uncharge it against the service's total
+ * (-ENOSPC when over). */
+uint32_t ipcs_limit_size(struct qb_ipcs_connection *c, uint32_t asked);
+int32_t ipcs_limit_charge(struct qb_ipcs_connection *c);
+void ipcs_limit_uncharge(struct qb_ipcs_connection *c);
 
 /* exported internals with C linkage (kept for ABI parity) */
 enum qb_sigpipe_ctl { QB_SIGPIPE_IGNORE, QB_SIGPIPE_DEFAULT };

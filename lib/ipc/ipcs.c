@@ -330,6 +330,7 @@ conn_free(struct qb_ipcs_connection *c)
 	struct qb_ipcs_service *s = c->service;
 
 	conn_dir_chown(c, geteuid(), getegid());
+	ipcs_limit_uncharge(c);
 	if (s->ops) {
 		s->ops->destroy(c);
 	}
@@ -531,11 +532,15 @@ conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	c->auth_uid = c->creds.uid;
 	c->auth_gid = c->creds.gid;
 	c->auth_mode = 0600;
-	c->max_msg_size = ipc_proto_negotiate(c->hs.req.max_msg_size,
-					      s->enforced_size);
+	c->max_msg_size = ipcs_limit_size(c, ipc_proto_negotiate(
+		c->hs.req.max_msg_size, s->enforced_size));
 	c->stats.client_pid = c->creds.pid;
 	if (c->max_msg_size > IPC_MAX_MSG_SIZE) {
 		return -EMSGSIZE;
+	}
+	rc = ipcs_limit_charge(c);
+	if (rc < 0) {
+		return rc;
 	}
 	rc = conn_make_dir(c);
 	if (rc < 0) {
@@ -717,9 +722,7 @@ qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 		return -EINVAL;
 	}
 	expire_pending(s, now_ns());
-	do {
-		nfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	} while (nfd < 0 && errno == EINTR);
+	nfd = ipcs_accept(s, fd);
 	if (nfd < 0) {
 		return 0;
 	}
@@ -774,7 +777,12 @@ ipcs_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 	}
 	qb_ipcs_connection_ref(c);
 	rc = c->service->ops->sendv(c, iov, iov_len, total, event);
-	if (rc >= 0) {
+	if (ipcs_guard_tripped(c)) {
+		rc = -EIO;	/* the message went to zero pages */
+	}
+	if (rc == -EIO) {
+		qb_ipcs_disconnect(c);
+	} else if (rc >= 0) {
 		if (event) {
 			c->stats.events++;
 		} else {

@@ -66,6 +66,9 @@ shm_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 		return -errno;
 	}
 	(void)ipcs_conn_mlock(c);
+	ipcs_guard_rb(c, c->shm_req);
+	ipcs_guard_rb(c, c->shm_resp);
+	ipcs_guard_rb(c, c->shm_ev);
 	return 0;
 }
 
@@ -270,6 +273,9 @@ shm_dispatch(int32_t fd, int32_t revents, void *data)
 drop:
 	qb_ipcs_disconnect(c);
 out:
+	if (ipcs_guard_tripped(c)) {
+		qb_ipcs_disconnect(c);
+	}
 	qb_ipcs_connection_unref(c);
 	return 0;
 }
@@ -321,10 +327,12 @@ shm_event_q_len(struct qb_ipcs_connection *c)
 static void
 shm_destroy(struct qb_ipcs_connection *c)
 {
+	/* closing writes to the headers: still guarded until unmapped */
 	ipc_rb_close_last(c->shm_req);
 	ipc_rb_close_last(c->shm_resp);
 	ipc_rb_close_last(c->shm_ev);
 	c->shm_req = c->shm_resp = c->shm_ev = NULL;
+	ipcs_guard_release(c);
 }
 
 const struct ipcs_ops ipcs_shm_ops = {

@@ -57,10 +57,12 @@ qb_ipcs_us_publish(struct qb_ipcs_service *s)
 		goto fail;
 	}
 	s->listen_fd = fd;
+	ipcs_spare_fd_reserve();
 	rc = s->poll.dispatch_add(QB_LOOP_HIGH, fd, POLLIN | POLLPRI | POLLNVAL,
 				  s, qb_ipcs_dispatch_connection_request);
 	if (rc < 0) {
 		s->listen_fd = -1;
+		ipcs_spare_fd_release();
 		close(fd);
 		return rc;
 	}
@@ -93,6 +95,7 @@ qb_ipcs_us_withdraw(struct qb_ipcs_service *s)
 	shutdown(s->listen_fd, SHUT_RDWR);
 	close(s->listen_fd);
 	s->listen_fd = -1;
+	ipcs_spare_fd_release();
 	return 0;
 }
 
@@ -129,6 +132,7 @@ control_create(struct qb_ipcs_connection *c, const char *path)
 	}
 	close(fd);
 	c->us_ctl = p;
+	ipcs_guard_mem(c, p, sizeof(struct ipc_us_control));
 	memset(c->us_ctl, 0, sizeof(*c->us_ctl));
 	return 0;
 fail:
@@ -334,6 +338,9 @@ us_req_dispatch(int32_t fd, int32_t revents, void *data)
 		}
 	}
 out:
+	if (ipcs_guard_tripped(c)) {
+		qb_ipcs_disconnect(c);
+	}
 	qb_ipcs_connection_unref(c);
 	return 0;
 }
@@ -404,6 +411,7 @@ us_event_q_len(struct qb_ipcs_connection *c)
 static void
 us_destroy(struct qb_ipcs_connection *c)
 {
+	ipcs_guard_release(c);
 	if (c->us_req_fd >= 0) {
 		close(c->us_req_fd);
 		c->us_req_fd = -1;

@@ -91,6 +91,14 @@ void rb_refcount_set(qb_ringbuffer_t *rb, int32_t v);
  */
 void *rb_data_get(const qb_ringbuffer_t *rb, size_t *len_out);
 
+/*
+ * The two mappings of the handle, as mapped (header; data with its
+ * circular second copy): what the IPC server guards against a peer that
+ * truncates the files. Zeros for NULL.
+ */
+void rb_mappings_get(const qb_ringbuffer_t *rb, void **hdr, size_t *hdr_len,
+		     void **data, size_t *data_len);
+
 /* Flags the handle was opened with (QB_RB_FLAG_*), 0 for NULL. */
 uint32_t rb_flags_get(const qb_ringbuffer_t *rb);
 

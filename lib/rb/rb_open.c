@@ -367,6 +367,15 @@ void *rb_data_get(const qb_ringbuffer_t *rb, size_t *len_out)
 	return rb == NULL ? NULL : rb->data;
 }
 
+void rb_mappings_get(const qb_ringbuffer_t *rb, void **hdr, size_t *hdr_len,
+		     void **data, size_t *data_len)
+{
+	*hdr = rb ? rb->hdr : NULL;
+	*hdr_len = rb && rb->hdr ? rb->hdr_len : 0;
+	*data = rb ? rb->data : NULL;
+	*data_len = rb && rb->data ? 2 * rb->data_len : 0;
+}
+
 uint32_t rb_flags_get(const qb_ringbuffer_t *rb)
 {
 	return rb == NULL ? 0 : rb->flags;

@@ -60,6 +60,8 @@ static int tl_njobs;
 static volatile sig_atomic_t tl_stop;
 static qb_ipcs_service_t *tl_service;
 static int tl_refuse_all;
+static volatile unsigned long *tl_wakeups;	/* polls that returned events */
+static void (*tl_setup_hook)(qb_ipcs_service_t *s);	/* before qb_ipcs_run */
 static int tl_enforce;
 static int tl_mlock;		/* qb_ipcs_mlock_set(service, 1) */
 
@@ -141,6 +143,9 @@ tl_run_once(int timeout_ms)
 		}
 	}
 	r = poll(pfd, n, timeout_ms);
+	if (r > 0 && tl_wakeups) {
+		(*tl_wakeups)++;
+	}
 	for (int k = 0; r > 0 && k < n; k++) {
 		struct tl_item *it = &tl_items[idx[k]];
 
@@ -357,6 +362,9 @@ ipc_test_server_run(const char *name, enum qb_ipc_type type,
 	}
 	if (tl_mlock && qb_ipcs_mlock_set(tl_service, 1) != 0) {
 		return 6;
+	}
+	if (tl_setup_hook) {
+		tl_setup_hook(tl_service);
 	}
 	rc = qb_ipcs_run(tl_service);
 	if (ready_fd >= 0) {
