@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1046,6 +1048,73 @@ START_TEST(test_force_close_and_internals)
 }
 END_TEST
 
+/*
+ * An opener that cannot remove a dead creator's files (here /dev/shm is
+ * read-only in its mount namespace) empties them through the descriptors
+ * it holds, so their memory is given back anyway.
+ */
+START_TEST(test_force_close_cannot_unlink)
+{
+	char hdr[PATH_MAX], data[PATH_MAX], b;
+	qb_ringbuffer_t *rb;
+	int ready[2], status;
+	pid_t server, client;
+
+	make_name();
+	snprintf(hdr, sizeof(hdr), "/dev/shm/qb-%s-header", name);
+	snprintf(data, sizeof(data), "/dev/shm/qb-%s-data", name);
+	ck_assert_int_eq(pipe(ready), 0);
+	server = fork();
+	if (server == 0) {
+		rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE |
+				QB_RB_FLAG_SHARED_PROCESS, 0);
+		if (rb == NULL || qb_rb_chunk_write(rb, "x", 1) != 1 ||
+		    write(ready[1], "", 1) != 1) {
+			_exit(1);
+		}
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	client = fork();
+	if (client == 0) {
+		rb = qb_rb_open(name, 100, QB_RB_FLAG_SHARED_PROCESS, 0);
+		if (rb == NULL) {
+			_exit(1);
+		}
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("/dev/shm", "/dev/shm", NULL, MS_BIND, NULL) != 0 ||
+		    mount(NULL, "/dev/shm", NULL,
+			  MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0) {
+			_exit(77);
+		}
+		if (unlink(hdr) == 0 || errno != EROFS) {
+			_exit(2);
+		}
+		qb_rb_force_close(rb);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(client, &status, 0), client);
+	kill(server, SIGKILL);
+	waitpid(server, NULL, 0);
+	ck_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 77) {
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+		/* still there, but empty */
+		ck_assert_int_eq(file_size(hdr), 0);
+		ck_assert_int_eq(file_size(data), 0);
+	} else {
+		fprintf(stderr, "force close without unlink: no mount "
+			"namespace here, not tested\n");
+	}
+	ck_assert_int_eq(unlink(hdr), 0);
+	ck_assert_int_eq(unlink(data), 0);
+	close(ready[0]);
+	close(ready[1]);
+}
+END_TEST
+
 /* custom notifier of qb_rb_open_2 */
 static int posts;
 static int waits;
@@ -1101,6 +1170,7 @@ int main(void)
 	tcase_add_test(tc, test_enospc);
 	tcase_add_test(tc, test_unique);
 	tcase_add_test(tc, test_force_close_and_internals);
+	tcase_add_test(tc, test_force_close_cannot_unlink);
 	tcase_add_test(tc, test_open_2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
