@@ -53,7 +53,6 @@ int main(void)
 		size_t size = 2 * chunk_words(c) < words ? c : 2 * c + 24;
 		qb_ringbuffer_t *rb;
 		uint32_t seq, n, first = 0, last = 0, bad = 0, total;
-		ssize_t len;
 		void *p;
 
 		rb = qb_rb_open(name, size, QB_RB_FLAG_CREATE |
@@ -72,6 +71,8 @@ int main(void)
 			}
 		}
 		for (n = 0; n <= total; n++) {
+			ssize_t len;
+
 			p = NULL;
 			len = qb_rb_chunk_peek(rb, &p, 0);
 			if (len <= 0 && (len < 0 || p == NULL)) {

@@ -33,10 +33,9 @@
 
 #define STALL_S 10
 
-struct ev {
+struct ev {			/* followed by filler up to ev_size */
 	struct qb_ipc_response_header hdr;
 	uint32_t seq;
-	char fill[];
 };
 
 static size_t max_msg = 8192;
@@ -228,8 +227,7 @@ static int run(const char *tname, const char *mode)
 
 	type = strcmp(tname, "shm") == 0 ? QB_IPC_SHM : QB_IPC_SOCKET;
 	blocking = strcmp(mode, "block") == 0;
-	e = malloc(ev_size);
-	if (e == NULL || ev_size < sizeof(*e) || ev_size > max_msg) {
+	if (ev_size < sizeof(*e) || ev_size > max_msg) {
 		return 1;
 	}
 	snprintf(name, sizeof(name), "evstream-%d", (int)getpid());
@@ -250,11 +248,17 @@ static int run(const char *tname, const char *mode)
 	close(fds[0]);
 	signal(SIGALRM, on_alarm);
 	alarm(STALL_S);
+	e = malloc(ev_size);
+	if (e == NULL) {
+		kill(pid, SIGKILL);
+		return 1;
+	}
 
 	c = qb_ipcc_connect(name, max_msg);
 	if (c == NULL) {
 		perror("qb_ipcc_connect");
 		kill(pid, SIGKILL);
+		free(e);
 		return 1;
 	}
 	req.id = 1;
@@ -278,6 +282,8 @@ static int run(const char *tname, const char *mode)
 		    qb_loop_poll_add(loop, QB_LOOP_MED, fd, POLLIN, c,
 				     c_dispatch) != 0) {
 			fprintf(stderr, "client: cannot poll the connection\n");
+			kill(pid, SIGKILL);
+			free(e);
 			return 1;
 		}
 		qb_loop_run(loop);

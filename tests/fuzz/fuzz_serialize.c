@@ -150,13 +150,13 @@ static void build(struct input *in, struct call *c)
 {
 	size_t len = 0;
 	int ni = 0, nd = 0;
-	unsigned b;
 	const struct conv *m;
 	int k;
 
 	memset(c, 0, sizeof(*c));
 	while (in->left > 0 && len < sizeof(c->fmt) - 8) {
-		b = take(in);
+		unsigned b = take(in);
+
 		if (b < 96) {
 			c->fmt[len++] = (char)(' ' + b % 95);
 			if (c->fmt[len - 1] == '%') {
@@ -226,12 +226,11 @@ static int is_prefix(const char *pre, size_t pre_len, const char *full,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char full_rec[BIG], full_txt[BIG], txt[BIG], prog_rec[BIG];
+	static char full_rec[BIG], full_txt[BIG], txt[BIG];
 	struct input in = { data, size };
-	struct qb_log_bb_prog *prog;
 	struct call c;
 	size_t max_len, out_len, m, mf, mt;
-	ssize_t n, nf, np;
+	ssize_t n, nf;
 	char *rec, *out;
 
 	if (size < 3) {
@@ -254,6 +253,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mt = qb_vsnprintf_deserialize(txt, sizeof(txt), rec) - 1;
 	if ((size_t)n < max_len) {
+		struct qb_log_bb_prog *prog;
+
 		/* complete: the same record, the same text */
 		if (n != nf || memcmp(rec, full_rec, (size_t)n) != 0 ||
 		    mt != mf || memcmp(txt, full_txt, mt) != 0) {
@@ -261,6 +262,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		prog = qb_log_blackbox_prog_compile(c.fmt);
 		if (prog != NULL) {
+			static char prog_rec[BIG];
+			ssize_t np;
+
 			np = ser_prog(prog, prog_rec, max_len, ARGS(&c));
 			if (np != n || memcmp(prog_rec, rec, (size_t)n) != 0) {
 				abort();
