@@ -11,10 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -96,6 +98,51 @@ shm_leftovers(pid_t spid)
 	while (d && (e = readdir(d)) != NULL) {
 		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
 			n++;
+		}
+	}
+	if (d) {
+		closedir(d);
+	}
+	return n;
+}
+
+/* Bytes held by the files the server with this pid left in /dev/shm (in
+ * its per-connection directories too); with remove set, removes them. */
+static long long
+shm_leftover_bytes(pid_t spid, int remove)
+{
+	char prefix[32], path[512];
+	DIR *d = opendir("/dev/shm"), *sub;
+	struct dirent *e, *f;
+	struct stat st;
+	long long n = 0;
+
+	snprintf(prefix, sizeof(prefix), "qb-%d-", (int)spid);
+	while (d && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+		sub = opendir(path);
+		while (sub && (f = readdir(sub)) != NULL) {
+			if (fstatat(dirfd(sub), f->d_name, &st, 0) == 0 &&
+			    S_ISREG(st.st_mode)) {
+				n += st.st_size;
+				if (remove) {
+					(void)unlinkat(dirfd(sub), f->d_name, 0);
+				}
+			}
+		}
+		if (sub) {
+			closedir(sub);
+			if (remove) {
+				(void)rmdir(path);
+			}
+		} else if (stat(path, &st) == 0) {
+			n += st.st_size;
+			if (remove) {
+				(void)unlink(path);
+			}
 		}
 	}
 	if (d) {
@@ -534,6 +581,71 @@ START_TEST(test_ipc_server_killed)
 	/* nobody is listening any more */
 	ck_assert_ptr_eq(qb_ipcc_connect(svc, 8192), NULL);
 	ck_assert_int_eq(errno, ECONNREFUSED);
+}
+END_TEST
+
+/*
+ * A client that finds its server dead but cannot remove the connection's
+ * files (/dev/shm is read-only in its mount namespace) still frees their
+ * memory: they are emptied through the descriptors it holds.
+ */
+START_TEST(test_ipc_dead_server_files_emptied)
+{
+	int ready[2], go[2], status;
+	pid_t spid, child;
+	char b;
+
+	if (transports[_i] != QB_IPC_SHM || getuid() != 0) {
+		return;		/* shm only; needs root for the namespace */
+	}
+	server_start("rofiles", _i);
+	spid = server_pid;
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	child = fork();
+	if (child == 0) {
+		char buf[256];
+		qb_ipcc_connection_t *c = qb_ipcc_connect(svc, 8192);
+
+		if (c == NULL || request(c, IPC_T_ECHO, "x", buf, sizeof(buf)) <= 0) {
+			_exit(3);
+		}
+		b = 0;
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("/dev/shm", "/dev/shm", "none", MS_BIND, NULL) != 0 ||
+		    mount("none", "/dev/shm", "none",
+			  MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0) {
+			b = 77;
+		}
+		if (write(ready[1], &b, 1) != 1 || read(go[0], &b, 1) != 1) {
+			_exit(4);
+		}
+		if (qb_ipcc_recv(c, buf, sizeof(buf), 5000) != -ENOTCONN) {
+			_exit(5);
+		}
+		qb_ipcc_disconnect(c);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	kill(spid, SIGKILL);
+	waitpid(spid, NULL, 0);
+	server_pid = -1;
+	ck_assert_int_eq(write(go[1], "", 1), 1);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "client status %d", status);
+	if (b == 0) {
+		/* kept (the client could not remove them), but empty */
+		ck_assert_int_gt(shm_leftovers(spid), 0);
+		ck_assert_int_eq(shm_leftover_bytes(spid, 0), 0);
+	}
+	(void)shm_leftover_bytes(spid, 1);
+	ck_assert_int_eq(shm_leftovers(spid), 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 }
 END_TEST
 
@@ -1378,6 +1490,7 @@ main(int argc, char **argv)
 	tcase_add_loop_test(tc, test_ipc_server_disconnects, first, last);
 	tcase_add_loop_test(tc, test_ipc_server_killed, first, last);
 	tcase_add_loop_test(tc, test_ipc_client_killed, first, last);
+	tcase_add_loop_test(tc, test_ipc_dead_server_files_emptied, first, last);
 	tcase_add_loop_test(tc, test_ipc_refused, first, last);
 	tcase_add_loop_test(tc, test_ipc_enforce_and_async, first, last);
 	tcase_add_loop_test(tc, test_ipc_raw_handshake, first, last);
