@@ -108,6 +108,12 @@ typedef int32_t (*qb_ipcs_job_add_fn)(enum qb_loop_priority p,
  * The main-loop glue a service uses. Pass them with
  * qb_ipcs_poll_handlers_set() before qb_ipcs_run(); the functions of
  * qbloop.h on a qb_loop_t are the usual choice.
+ *
+ * dispatch_add, dispatch_mod and dispatch_del are required. job_add may be
+ * NULL (GLib adaptors pass NULL): work that would be queued as a job (asking
+ * a connection_closed callback that returned non-zero again) then runs at
+ * the next dispatch of a timer descriptor the service registers with
+ * dispatch_add.
  */
 struct qb_ipcs_poll_handlers {
 	qb_ipcs_job_add_fn job_add;
