@@ -113,7 +113,8 @@ typedef int32_t (*qb_ipcs_job_add_fn)(enum qb_loop_priority p,
  * NULL (GLib adaptors pass NULL): work that would be queued as a job (asking
  * a connection_closed callback that returned non-zero again) then runs at
  * the next dispatch of a timer descriptor the service registers with
- * dispatch_add.
+ * dispatch_add. Every descriptor is registered at the service's priority
+ * (see qb_ipcs_request_rate_limit()).
  */
 struct qb_ipcs_poll_handlers {
 	qb_ipcs_job_add_fn job_add;
@@ -206,7 +207,15 @@ int32_t qb_ipcs_run(qb_ipcs_service_t *s);
  */
 void qb_ipcs_destroy(qb_ipcs_service_t *s);
 
-/** Change how fast requests are read from all current clients. */
+/**
+ * Change how fast requests are read, and the priority of the service's
+ * descriptors: QB_IPCS_RATE_FAST -> QB_LOOP_HIGH, QB_IPCS_RATE_NORMAL ->
+ * QB_LOOP_MED, QB_IPCS_RATE_SLOW, QB_IPCS_RATE_OFF and QB_IPCS_RATE_OFF_2 ->
+ * QB_LOOP_LOW. Called before qb_ipcs_run(), it sets the priority at which
+ * the listening socket and every later connection are registered; called
+ * later, it moves every current connection with dispatch_mod. Every later
+ * dispatch_mod keeps the priority.
+ */
 void qb_ipcs_request_rate_limit(qb_ipcs_service_t *s,
 				enum qb_ipcs_rate_limit rl);
 

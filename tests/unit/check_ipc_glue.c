@@ -1,7 +1,7 @@
 /*
  * check_ipc_glue.c - an IPC server on the application's main-loop glue the
  * way GLib programs (pacemaker) drive it: qb_ipcs_poll_handlers without
- * job_add.
+ * job_add, priorities from qb_ipcs_request_rate_limit.
  *
  * The loop here records the priority of every registration.
  */
@@ -296,6 +296,65 @@ START_TEST(test_glue_no_job_add)
 	ck_assert_int_eq(n_closed, 3);
 	ck_assert_int_eq(n_destroyed, 1);
 	qb_ipcs_destroy(s);
+	ck_assert_int_eq(gl_bad_prio, 0);
+}
+END_TEST
+
+/* The rate set before qb_ipcs_run is the priority of every registration;
+ * a later change moves every connection with dispatch_mod. */
+START_TEST(test_glue_priorities)
+{
+	static const struct {
+		enum qb_ipcs_rate_limit rate;
+		enum qb_loop_priority prio;
+	} rates[] = {
+		{ QB_IPCS_RATE_SLOW, QB_LOOP_LOW },
+		{ QB_IPCS_RATE_NORMAL, QB_LOOP_MED },
+		{ QB_IPCS_RATE_FAST, QB_LOOP_HIGH },
+	};
+	qb_ipcs_service_t *s;
+	int go[2];
+	pid_t pid;
+
+	for (size_t r = 0; r < 3; r++) {
+		size_t next = (r + 1) % 3;
+		int mods;
+
+		counters_reset();
+		gl_reset(rates[r].prio);
+		svc_name("prio");
+		s = qb_ipcs_create(svc, 0, transports[_i], &handlers);
+		qb_ipcs_request_rate_limit(s, rates[r].rate);
+		qb_ipcs_poll_handlers_set(s, &gl_handlers);
+		ck_assert_int_eq(qb_ipcs_run(s), 0);
+		pid = client_start(go);
+		for (int i = 0; i < 500 && n_created == 0; i++) {
+			gl_run_once(10);
+		}
+		ck_assert_int_eq(n_created, 1);
+		for (int i = 0; i < 20; i++) {
+			gl_run_once(10);
+		}
+		/* listening socket, setup socket, connection */
+		ck_assert_int_ge(gl_adds, 3);
+		ck_assert_msg(gl_bad_prio == 0, "rate %d: %d registrations "
+			      "not at priority %d", rates[r].rate, gl_bad_prio,
+			      rates[r].prio);
+		mods = gl_mods;
+		gl_want = rates[next].prio;
+		qb_ipcs_request_rate_limit(s, rates[next].rate);
+		ck_assert_int_gt(gl_mods, mods);
+		for (int i = 0; i < 20; i++) {
+			gl_run_once(10);
+		}
+		client_finish(pid, go);
+		for (int i = 0; i < 500 && n_destroyed == 0; i++) {
+			gl_run_once(10);
+		}
+		ck_assert_int_eq(n_destroyed, 1);
+		ck_assert_int_eq(gl_bad_prio, 0);
+		qb_ipcs_destroy(s);
+	}
 }
 END_TEST
 
@@ -307,6 +366,7 @@ glue_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_glue_no_job_add, 0, 2);
+	tcase_add_loop_test(tc, test_glue_priorities, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
