@@ -192,13 +192,21 @@ void *qb_ipcs_service_context_get(qb_ipcs_service_t *s);
 
 /**
  * Start listening: bind the service name and register the listening socket
- * with the poll handlers.
- * @return 0, or -errno (-EINVAL without poll handlers, -ENOTSUP for an
- *         unsupported transport, -EADDRINUSE when the name is taken, ...).
- *         After a failure the service is not started but still exists:
- *         release it with qb_ipcs_destroy() (libqb documents that a failed
- *         run destroys the service; here destroying it again is safe, and
- *         not destroying it only leaks the small service object).
+ * (and the service's timer descriptor) with the poll handlers, at the
+ * priority set by qb_ipcs_request_rate_limit() (QB_LOOP_MED by default).
+ *
+ * On failure the service is destroyed as by qb_ipcs_destroy(): the
+ * reference returned by qb_ipcs_create() is dropped, so unless the caller
+ * took more references with qb_ipcs_ref() the object is freed and @p s
+ * must not be used again (no qb_ipcs_unref() or qb_ipcs_destroy() after a
+ * failed run). With extra references the object stays readable until the
+ * last qb_ipcs_unref(), but it does not listen and must not be run again.
+ * The one exception is a service that already runs: that call returns
+ * -EALREADY and changes nothing.
+ *
+ * @return 0, or -errno: -EINVAL without dispatch_add, dispatch_mod or
+ *         dispatch_del, -ENOTSUP for an unsupported transport, -EADDRINUSE
+ *         when the name is taken, the error of dispatch_add, ...
  */
 int32_t qb_ipcs_run(qb_ipcs_service_t *s);
 

@@ -231,9 +231,11 @@ qb_ipcs_run(qb_ipcs_service_t *s)
 	if (s->running) {
 		return -EALREADY;
 	}
-	/* On failure the service stays allocated: qb_ipcs_destroy() is safe. */
 	rc = service_start(s);
 	if (rc < 0) {
+		/* as libqb: the caller's reference is gone (pacemaker relies
+		 * on it and never unrefs after a failed run) */
+		qb_ipcs_destroy(s);
 		return rc;
 	}
 	s->running = QB_TRUE;
