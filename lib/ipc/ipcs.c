@@ -825,6 +825,7 @@ qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 		return 0;
 	}
 	c->setup_polled = 1;
+	(void)ipcs_wake_at(s, c->setup_started_ns + IPC_SETUP_TIMEOUT_NS);
 	return 0;
 }
 

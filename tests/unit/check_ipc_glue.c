@@ -2,7 +2,7 @@
  * check_ipc_glue.c - an IPC server on the application's main-loop glue the
  * way GLib programs (pacemaker) drive it: qb_ipcs_poll_handlers without
  * job_add, priorities from qb_ipcs_request_rate_limit, a failed
- * qb_ipcs_run.
+ * qb_ipcs_run, and a client that never sends its handshake.
  *
  * The loop here records the priority of every registration.
  */
@@ -455,6 +455,44 @@ START_TEST(test_glue_failed_run_releases)
 }
 END_TEST
 
+/*
+ * A client that connects and never sends its handshake is dropped after
+ * the setup deadline (10 s) although no other client connects.
+ */
+START_TEST(test_glue_setup_deadline)
+{
+	struct sockaddr_un a;
+	qb_ipcs_service_t *s;
+	struct timespec t0, t1;
+	int fd, closed = 0;
+	char b;
+
+	counters_reset();
+	gl_reset(QB_LOOP_MED);
+	svc_name("silent");
+	s = qb_ipcs_create(svc, 0, QB_IPC_SHM, &handlers);
+	qb_ipcs_poll_handlers_set(s, &gl_handlers);
+	ck_assert_int_eq(qb_ipcs_run(s), 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	strncpy(a.sun_path + 1, svc, sizeof(a.sun_path) - 2);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* bounded: far beyond the deadline */
+	for (int i = 0; i < 300 && !closed; i++) {
+		gl_run_once(100);
+		closed = recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_msg(closed, "the silent client is still connected after "
+		      "%ld s", (long)(t1.tv_sec - t0.tv_sec));
+	ck_assert_int_eq(n_created, 0);
+	close(fd);
+	qb_ipcs_destroy(s);
+}
+END_TEST
+
 static Suite *
 glue_suite(void)
 {
@@ -465,6 +503,7 @@ glue_suite(void)
 	tcase_add_loop_test(tc, test_glue_no_job_add, 0, 2);
 	tcase_add_loop_test(tc, test_glue_priorities, 0, 2);
 	tcase_add_test(tc, test_glue_failed_run_releases);
+	tcase_add_test(tc, test_glue_setup_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }
