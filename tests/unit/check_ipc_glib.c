@@ -207,8 +207,10 @@ static int32_t
 h_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
 	struct qb_ipc_request_header rq;
-	struct qb_ipc_response_header r = { .size = sizeof(r) };
+	struct qb_ipc_response_header r;
 
+	memset(&r, 0, sizeof(r));	/* padding goes on the wire */
+	r.size = sizeof(r);
 	memcpy(&rq, data, sizeof(rq));
 	n_requests++;
 	if (rq.id == REQ_KICK_ME) {
@@ -234,10 +236,13 @@ static struct qb_ipcs_service_handlers handlers = {
 static int
 client_main(const char *name, int k)
 {
-	struct qb_ipc_request_header rq = { .id = REQ_ECHO, .size = sizeof(rq) };
+	struct qb_ipc_request_header rq;
 	char buf[256];
 	qb_ipcc_connection_t *c = qb_ipcc_connect(name, 8192);
 
+	memset(&rq, 0, sizeof(rq));	/* padding goes on the wire */
+	rq.id = REQ_ECHO;
+	rq.size = sizeof(rq);
 	if (c == NULL) {
 		return 1;
 	}

@@ -210,8 +210,11 @@ h_destroyed(qb_ipcs_connection_t *c)
 static int32_t
 h_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
-	struct qb_ipc_response_header r = { .id = 1, .size = sizeof(r) };
+	struct qb_ipc_response_header r;
 
+	memset(&r, 0, sizeof(r));	/* padding goes on the wire */
+	r.id = 1;
+	r.size = sizeof(r);
 	if (qb_ipcs_event_send(c, &r, sizeof(r)) != sizeof(r)) {
 		return -1;
 	}
@@ -237,10 +240,13 @@ client_start(int go[2])
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		struct qb_ipc_request_header rq = { .id = 1, .size = sizeof(rq) };
+		struct qb_ipc_request_header rq;
 		char buf[256], b;
 		qb_ipcc_connection_t *c;
 
+		memset(&rq, 0, sizeof(rq));	/* padding goes on the wire */
+		rq.id = 1;
+		rq.size = sizeof(rq);
 		close(go[1]);
 		c = qb_ipcc_connect(svc, 8192);
 		if (c == NULL || qb_ipcc_send(c, &rq, sizeof(rq)) < 0 ||
