@@ -25,6 +25,7 @@
 #include <qb/qbmap.h>
 #include <qb/qbrb.h>
 #include <qb/qbutil.h>
+#include "ipc_loop.h"
 
 #define T(label, expr) do {						\
 	long long r_;							\
@@ -203,6 +204,95 @@ g_ipc(void)
 	T("ipcs_run without handlers", qb_ipcs_run(s));
 }
 
+/* ---- a live server: refused clients, timeouts, a dead server ---- */
+
+static int32_t
+deny(qb_ipcs_connection_t *c, uid_t u, gid_t g)
+{
+	return -EACCES;
+}
+
+static int32_t
+swallow(qb_ipcs_connection_t *c, void *data, size_t size)
+{
+	return 0;	/* never responds */
+}
+
+static enum qb_ipc_type live_type;
+
+static void
+server_child(const char *name, int ready)
+{
+	struct qb_ipcs_service_handlers ok = { .connection_accept = acc,
+					       .msg_process = swallow };
+	struct qb_ipcs_service_handlers no = { .connection_accept = deny };
+	char dname[80];
+	qb_ipcs_service_t *a, *b;
+
+	snprintf(dname, sizeof(dname), "%s-deny", name);
+	a = qb_ipcs_create(name, 0, live_type, &ok);
+	b = qb_ipcs_create(dname, 0, QB_IPC_SOCKET, &no);
+	qb_ipcs_poll_handlers_set(a, &ipcl_handlers);
+	qb_ipcs_poll_handlers_set(b, &ipcl_handlers);
+	if (qb_ipcs_run(a) != 0 || qb_ipcs_run(b) != 0)
+		_exit(3);
+	if (write(ready, "r", 1) != 1)
+		_exit(4);
+	for (;;)
+		loop_iterate(100);
+}
+
+static void
+g_ipc_live(void)
+{
+	struct qb_ipc_request_header rq;
+	char name[64], dname[80], buf[256];
+	qb_ipcc_connection_t *c;
+	int p[2], st;
+	pid_t srv;
+
+	snprintf(name, sizeof(name), "qb-compat-errno-live-%d", (int)getpid());
+	snprintf(dname, sizeof(dname), "%s-deny", name);
+	if (pipe(p) != 0)
+		return;
+	srv = fork();
+	if (srv == 0) {
+		close(p[0]);
+		server_child(name, p[1]);
+	}
+	close(p[1]);
+	if (read(p[0], buf, 1) != 1) {
+		printf("server did not start\n");
+		return;
+	}
+	P("ipcc_connect refused by the server", qb_ipcc_connect(dname, 8192));
+	c = qb_ipcc_connect(name, 8192);
+	if (c == NULL) {
+		printf("connect failed\n");
+		return;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.id = 1;
+	rq.size = sizeof(rq);
+	T("ipcc_recv nothing sent", qb_ipcc_recv(c, buf, sizeof(buf), 10));
+	T("ipcc_event_recv nothing sent",
+	  qb_ipcc_event_recv(c, buf, sizeof(buf), 10));
+	T("ipcc_send", qb_ipcc_send(c, &rq, sizeof(rq)));
+	T("ipcc_recv no response", qb_ipcc_recv(c, buf, sizeof(buf), 10));
+	T("ipcc_send too big", qb_ipcc_send(c, buf, 1 << 20));
+	kill(srv, SIGKILL);
+	waitpid(srv, &st, 0);
+	T("ipcc_event_recv server dead",
+	  qb_ipcc_event_recv(c, buf, sizeof(buf), 10));
+	T("ipcc_is_connected server dead", qb_ipcc_is_connected(c));
+	/* (SOCKET: the distro library still sends and gets -ECONNREFUSED;
+	 * this one knows the connection is gone: -ENOTCONN) */
+	if (live_type == QB_IPC_SHM)
+		T("ipcc_send server dead", qb_ipcc_send(c, &rq, sizeof(rq)));
+	T("ipcc_recv server dead", qb_ipcc_recv(c, buf, sizeof(buf), 10));
+	qb_ipcc_disconnect(c);
+}
+
 static void
 g_rb(void)
 {
@@ -300,6 +390,10 @@ main(void)
 	run_group("loop", g_loop);
 	run_group("log", g_log);
 	run_group("ipc", g_ipc);
+	live_type = QB_IPC_SHM;
+	run_group("ipc with a shm server", g_ipc_live);
+	live_type = QB_IPC_SOCKET;
+	run_group("ipc with a socket server", g_ipc_live);
 	run_group("rb", g_rb);
 	run_group("util", g_util);
 	return 0;

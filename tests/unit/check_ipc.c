@@ -523,10 +523,14 @@ START_TEST(test_ipc_server_killed)
 	waitpid(server_pid, &status, 0);
 	server_pid = -1;
 	alarm(10);	/* a hang is a failure */
+	errno = 0;
 	ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), -1), -ENOTCONN);
+	ck_assert_int_eq(errno, ENOTCONN);	/* as libqb leaves it */
 	msg_init(&m, IPC_T_ECHO, "x");
 	ck_assert_int_lt(qb_ipcc_send(c, &m, m.hdr.size), 0);
+	errno = 0;
 	ck_assert_int_eq(qb_ipcc_is_connected(c), QB_FALSE);
+	ck_assert_int_eq(errno, ENOTCONN);
 	qb_ipcc_disconnect(c);
 	alarm(0);
 	/* a client of a dead server removes the dead server's files */
