@@ -31,7 +31,7 @@
 #define IPC_SHM_CLIENT_NAME_MAX 235	/* SHM client rejects longer names */
 #define IPC_LISTEN_BACKLOG 128
 /* A client that connected but has not sent its request by then is dropped
- * (checked whenever another client connects). */
+ * (by the service's wake-up timer, ipcs_wake.c). */
 #define IPC_SETUP_TIMEOUT_NS (10ull * 1000000000ull)
 /* Largest buffer a client may ask for: every connection costs the server
  * three rings of this size in /dev/shm. */
@@ -200,6 +200,8 @@ struct qb_ipcs_service {
 	struct qb_ipcs_connection *conns;	/* active + closing */
 	struct qb_ipcs_connection *pending;	/* in handshake */
 	int32_t mlock_rings;			/* qb_ipcs_mlock_set() */
+	int wake_fd;			/* timerfd of ipcs_wake.c, or -1 */
+	uint64_t wake_at;		/* when it is armed for, 0: not armed */
 };
 
 /* headers and data of three rings */
@@ -229,6 +231,7 @@ struct qb_ipcs_connection {
 	struct qb_ipcs_connection_stats_2 stats;
 	int32_t fc_state;
 	enum qb_loop_priority prio;
+	int32_t close_retry;		/* ask connection_closed again */
 	/* handshake accumulation */
 	union {
 		struct ipc_conn_request req;
@@ -308,6 +311,12 @@ void ipcs_spare_fd_release(void);	/* ... and stops */
 uint32_t ipcs_limit_size(struct qb_ipcs_connection *c, uint32_t asked);
 int32_t ipcs_limit_charge(struct qb_ipcs_connection *c);
 void ipcs_limit_uncharge(struct qb_ipcs_connection *c);
+/* the service's wake-up timer (ipcs_wake.c); ipcs_wake() does the work */
+uint64_t ipcs_now_ns(void);
+int32_t ipcs_wake_open(struct qb_ipcs_service *s);
+void ipcs_wake_close(struct qb_ipcs_service *s);
+int32_t ipcs_wake_at(struct qb_ipcs_service *s, uint64_t when);
+void ipcs_wake(struct qb_ipcs_service *s);
 
 /* exported internals with C linkage (kept for ABI parity) */
 enum qb_sigpipe_ctl { QB_SIGPIPE_IGNORE, QB_SIGPIPE_DEFAULT };

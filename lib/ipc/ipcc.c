@@ -15,6 +15,7 @@
 #include <qb/qbdefs.h>
 
 #include "ipc/ipc_internal.h"
+#include "util/util_internal.h"
 
 #define IPCC_SENDV_RECV_SLICE_MS 2000
 #define IPCC_MIN_MSG_SIZE ((uint32_t)sizeof(struct ipc_conn_response))
@@ -318,6 +319,14 @@ ipcc_liveness_check(struct qb_ipcc_connection *c, int extra_fd,
 	return c->is_connected;
 }
 
+/* A dead connection: -ENOTCONN, and errno ENOTCONN as libqb leaves it. */
+static int32_t
+ipcc_not_connected(void)
+{
+	errno = ENOTCONN;
+	return -ENOTCONN;
+}
+
 /* Map a transport error to what the caller sees, noting disconnects. */
 static ssize_t
 ipcc_result(struct qb_ipcc_connection *c, ssize_t res, int32_t ms_timeout)
@@ -329,9 +338,13 @@ ipcc_result(struct qb_ipcc_connection *c, ssize_t res, int32_t ms_timeout)
 		int32_t t = (res == -EAGAIN && ms_timeout > 0) ? ms_timeout : 0;
 
 		if (!ipcc_liveness_check(c, c->ops->event_fd(c), t)) {
-			return -ENOTCONN;
+			return ipcc_not_connected();
 		}
 		return res;
+	}
+	if (res == -ENOTCONN) {
+		c->is_connected = QB_FALSE;
+		return ipcc_not_connected();
 	}
 	if (ipc_errno_is_disconnect((int32_t)res)) {
 		c->is_connected = QB_FALSE;
@@ -346,7 +359,7 @@ ipcc_usable(struct qb_ipcc_connection *c)
 		return -EINVAL;
 	}
 	if (!c->is_connected) {
-		return -ENOTCONN;
+		return ipcc_not_connected();
 	}
 	return 0;
 }
@@ -444,7 +457,7 @@ qb_ipcc_sendv_recv(qb_ipcc_connection_t *c, const struct iovec *iov,
 		}
 	} while ((left > 0 || ms_timeout < 0) && qb_ipcc_is_connected(c));
 	if (!c->is_connected) {
-		return -ENOTCONN;
+		return ipcc_not_connected();
 	}
 	return -ETIMEDOUT;
 }
@@ -475,6 +488,7 @@ qb_ipcc_disconnect(qb_ipcc_connection_t *c)
 	if (c == NULL) {
 		return;
 	}
+	qb_util_log(LOG_DEBUG, "IPC client: disconnecting from %s", c->name);
 	if (c->ops) {
 		(void)ipcc_liveness_check(c, -1, 0);
 		c->ops->disconnect(c);
@@ -540,7 +554,11 @@ qb_ipcc_is_connected(qb_ipcc_connection_t *c)
 	if (c == NULL || c->ops == NULL) {
 		return QB_FALSE;
 	}
-	return ipcc_liveness_check(c, c->ops->event_fd(c), 0);
+	if (!ipcc_liveness_check(c, c->ops->event_fd(c), 0)) {
+		(void)ipcc_not_connected();
+		return QB_FALSE;
+	}
+	return QB_TRUE;
 }
 
 int32_t

@@ -238,8 +238,13 @@ static ssize_t
 us_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
 	int32_t ms_timeout)
 {
-	return us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, buf, len,
-			   ms_timeout, -ETIMEDOUT, 0);
+	ssize_t r = us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, buf,
+				len, ms_timeout, -ETIMEDOUT, 0);
+
+	if (r == -ETIMEDOUT) {
+		errno = EAGAIN;	/* what libqb leaves after a response timeout */
+	}
+	return r;
 }
 
 static ssize_t
