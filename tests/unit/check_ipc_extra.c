@@ -181,8 +181,9 @@ START_TEST(test_socket_dir_env_relative)
 	tl_service = qb_ipcs_create(svc, 1, QB_IPC_SOCKET, &ts_handlers);
 	ck_assert_ptr_nonnull(tl_service);
 	qb_ipcs_poll_handlers_set(tl_service, &tl_poll_handlers);
+	/* a failed run destroys the service (as libqb): no destroy here */
 	ck_assert_int_eq(qb_ipcs_run(tl_service), -EINVAL);
-	qb_ipcs_destroy(tl_service);
+	tl_service = NULL;
 }
 END_TEST
 
