@@ -108,6 +108,13 @@ typedef int32_t (*qb_ipcs_job_add_fn)(enum qb_loop_priority p,
  * The main-loop glue a service uses. Pass them with
  * qb_ipcs_poll_handlers_set() before qb_ipcs_run(); the functions of
  * qbloop.h on a qb_loop_t are the usual choice.
+ *
+ * dispatch_add, dispatch_mod and dispatch_del are required. job_add may be
+ * NULL (GLib adaptors pass NULL): work that would be queued as a job (asking
+ * a connection_closed callback that returned non-zero again) then runs at
+ * the next dispatch of a timer descriptor the service registers with
+ * dispatch_add. Every descriptor is registered at the service's priority
+ * (see qb_ipcs_request_rate_limit()).
  */
 struct qb_ipcs_poll_handlers {
 	qb_ipcs_job_add_fn job_add;
@@ -185,13 +192,21 @@ void *qb_ipcs_service_context_get(qb_ipcs_service_t *s);
 
 /**
  * Start listening: bind the service name and register the listening socket
- * with the poll handlers.
- * @return 0, or -errno (-EINVAL without poll handlers, -ENOTSUP for an
- *         unsupported transport, -EADDRINUSE when the name is taken, ...).
- *         After a failure the service is not started but still exists:
- *         release it with qb_ipcs_destroy() (libqb documents that a failed
- *         run destroys the service; here destroying it again is safe, and
- *         not destroying it only leaks the small service object).
+ * (and the service's timer descriptor) with the poll handlers, at the
+ * priority set by qb_ipcs_request_rate_limit() (QB_LOOP_MED by default).
+ *
+ * On failure the service is destroyed as by qb_ipcs_destroy(): the
+ * reference returned by qb_ipcs_create() is dropped, so unless the caller
+ * took more references with qb_ipcs_ref() the object is freed and @p s
+ * must not be used again (no qb_ipcs_unref() or qb_ipcs_destroy() after a
+ * failed run). With extra references the object stays readable until the
+ * last qb_ipcs_unref(), but it does not listen and must not be run again.
+ * The one exception is a service that already runs: that call returns
+ * -EALREADY and changes nothing.
+ *
+ * @return 0, or -errno: -EINVAL without dispatch_add, dispatch_mod or
+ *         dispatch_del, -ENOTSUP for an unsupported transport, -EADDRINUSE
+ *         when the name is taken, the error of dispatch_add, ...
  */
 int32_t qb_ipcs_run(qb_ipcs_service_t *s);
 
@@ -200,7 +215,15 @@ int32_t qb_ipcs_run(qb_ipcs_service_t *s);
  */
 void qb_ipcs_destroy(qb_ipcs_service_t *s);
 
-/** Change how fast requests are read from all current clients. */
+/**
+ * Change how fast requests are read, and the priority of the service's
+ * descriptors: QB_IPCS_RATE_FAST -> QB_LOOP_HIGH, QB_IPCS_RATE_NORMAL ->
+ * QB_LOOP_MED, QB_IPCS_RATE_SLOW, QB_IPCS_RATE_OFF and QB_IPCS_RATE_OFF_2 ->
+ * QB_LOOP_LOW. Called before qb_ipcs_run(), it sets the priority at which
+ * the listening socket and every later connection are registered; called
+ * later, it moves every current connection with dispatch_mod. Every later
+ * dispatch_mod keeps the priority.
+ */
 void qb_ipcs_request_rate_limit(qb_ipcs_service_t *s,
 				enum qb_ipcs_rate_limit rl);
 

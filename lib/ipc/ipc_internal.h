@@ -191,6 +191,8 @@ struct qb_ipcs_service {
 	const struct ipcs_ops *ops;
 	struct qb_ipcs_connection *conns;	/* active + closing */
 	struct qb_ipcs_connection *pending;	/* in handshake */
+	int wake_fd;			/* timerfd of ipcs_wake.c, or -1 */
+	uint64_t wake_at;		/* when it is armed for, 0: not armed */
 };
 
 struct qb_ipcs_connection {
@@ -216,6 +218,7 @@ struct qb_ipcs_connection {
 	struct qb_ipcs_connection_stats_2 stats;
 	int32_t fc_state;
 	enum qb_loop_priority prio;
+	int32_t close_retry;		/* ask connection_closed again */
 	/* handshake accumulation */
 	union {
 		struct ipc_conn_request req;
@@ -264,6 +267,13 @@ int32_t ipcs_rate_cap(enum qb_ipcs_rate_limit rate);
 int32_t ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size);
 void ipcs_conn_dead(struct qb_ipcs_connection *c);
 int32_t ipcs_conn_poll_events(struct qb_ipcs_connection *c);
+
+/* the service's wake-up timer (ipcs_wake.c); ipcs_wake() does the work */
+uint64_t ipcs_now_ns(void);
+int32_t ipcs_wake_open(struct qb_ipcs_service *s);
+void ipcs_wake_close(struct qb_ipcs_service *s);
+int32_t ipcs_wake_at(struct qb_ipcs_service *s, uint64_t when);
+void ipcs_wake(struct qb_ipcs_service *s);
 
 /* exported internals with C linkage (kept for ABI parity) */
 enum qb_sigpipe_ctl { QB_SIGPIPE_IGNORE, QB_SIGPIPE_DEFAULT };

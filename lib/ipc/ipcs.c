@@ -122,6 +122,7 @@ qb_ipcs_create(const char *name, int32_t service_id, enum qb_ipc_type type,
 	s->type = (type == QB_IPC_NATIVE) ? QB_IPC_SHM : type;
 	s->ref_count = 1;
 	s->listen_fd = -1;
+	s->wake_fd = -1;
 	s->pid = getpid();
 	s->rate = QB_IPCS_RATE_NORMAL;
 	s->prio = QB_LOOP_MED;
@@ -146,6 +147,7 @@ qb_ipcs_unref(qb_ipcs_service_t *s)
 	if (s->listen_fd >= 0) {
 		qb_ipcs_us_withdraw(s);
 	}
+	ipcs_wake_close(s);
 	free(s);
 }
 
@@ -184,19 +186,14 @@ qb_ipcs_us_init(struct qb_ipcs_service *s)
 	s->ops = &ipcs_us_ops;
 }
 
-int32_t
-qb_ipcs_run(qb_ipcs_service_t *s)
+static int32_t
+service_start(struct qb_ipcs_service *s)
 {
 	int32_t rc;
 
-	if (s == NULL) {
-		return -EINVAL;
-	}
-	if (s->running) {
-		return -EALREADY;
-	}
+	/* job_add may be NULL (GLib adaptors): see ipcs_close_finish */
 	if (s->poll.dispatch_add == NULL || s->poll.dispatch_del == NULL ||
-	    s->poll.dispatch_mod == NULL || s->poll.job_add == NULL) {
+	    s->poll.dispatch_mod == NULL) {
 		return -EINVAL;
 	}
 	switch (s->type) {
@@ -209,9 +206,36 @@ qb_ipcs_run(qb_ipcs_service_t *s)
 	default:
 		return -ENOTSUP;
 	}
-	/* On failure the service stays allocated: qb_ipcs_destroy() is safe. */
 	rc = qb_ipcs_us_publish(s);
 	if (rc < 0) {
+		return rc;
+	}
+	rc = ipcs_wake_open(s);
+	if (rc < 0) {
+		/* still usable: silent clients are then dropped only when
+		 * the next client connects */
+		qb_util_log(LOG_WARNING, "%s: no wake-up timer: %d", s->name,
+			    rc);
+	}
+	return 0;
+}
+
+int32_t
+qb_ipcs_run(qb_ipcs_service_t *s)
+{
+	int32_t rc;
+
+	if (s == NULL) {
+		return -EINVAL;
+	}
+	if (s->running) {
+		return -EALREADY;
+	}
+	rc = service_start(s);
+	if (rc < 0) {
+		/* as libqb: the caller's reference is gone (pacemaker relies
+		 * on it and never unrefs after a failed run) */
+		qb_ipcs_destroy(s);
 		return rc;
 	}
 	s->running = QB_TRUE;
@@ -386,18 +410,37 @@ ipcs_conn_dead(struct qb_ipcs_connection *c)
 
 static void ipcs_closed_retry(void *data);
 
+/*
+ * Ask again later: as a job when the handlers have job_add, otherwise on
+ * the next dispatch of the wake-up timer. Holds a reference meanwhile.
+ */
+static int32_t
+close_retry_later(struct qb_ipcs_connection *c)
+{
+	struct qb_ipcs_service *s = c->service;
+
+	qb_ipcs_connection_ref(c);
+	if (s->poll.job_add &&
+	    s->poll.job_add(QB_LOOP_LOW, c, ipcs_closed_retry) == 0) {
+		return 0;
+	}
+	if (ipcs_wake_at(s, ipcs_now_ns()) == 0) {
+		c->close_retry = 1;
+		return 0;
+	}
+	qb_ipcs_connection_unref(c);
+	return -1;
+}
+
 /* Ask the application's connection_closed; retry later if it objects. */
 static void
 ipcs_close_finish(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 
-	if (s->fns.connection_closed && s->fns.connection_closed(c) != 0) {
-		qb_ipcs_connection_ref(c);
-		if (s->poll.job_add(QB_LOOP_LOW, c, ipcs_closed_retry) == 0) {
-			return;
-		}
-		qb_ipcs_connection_unref(c);
+	if (s->fns.connection_closed && s->fns.connection_closed(c) != 0 &&
+	    close_retry_later(c) == 0) {
+		return;
 	}
 	c->state = IPCS_CONN_CLOSED;
 	qb_ipcs_connection_unref(c);	/* the reference of the live list */
@@ -679,29 +722,66 @@ conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
 	return 0;
 }
 
+/*
+ * Silent clients must not pin server descriptors forever. Returns when the
+ * next remaining one is due (0: none).
+ */
 static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Silent clients must not pin server descriptors forever. */
-static void
 expire_pending(struct qb_ipcs_service *s, uint64_t now)
 {
 	struct qb_ipcs_connection *c, *n;
+	uint64_t next = 0;
 
 	for (c = s->pending; c; c = n) {
+		uint64_t due = c->setup_started_ns + IPC_SETUP_TIMEOUT_NS;
+
 		n = c->next;
-		if (now - c->setup_started_ns > IPC_SETUP_TIMEOUT_NS) {
+		if (now >= due) {
 			qb_util_log(LOG_INFO, "%s: dropping a client that sent "
 				    "no handshake (fd %d)", s->name,
 				    c->setup_fd);
 			ipcs_conn_dead(c);
+		} else if (next == 0 || due < next) {
+			next = due;
 		}
+	}
+	return next;
+}
+
+/* Connections whose connection_closed asked to be called again. */
+static void
+run_close_retries(struct qb_ipcs_service *s)
+{
+	struct qb_ipcs_connection *c;
+
+	/* only those due now: a refusal in this pass waits for the next */
+	for (c = s->conns; c; c = c->next) {
+		if (c->close_retry) {
+			c->close_retry = 2;
+		}
+	}
+	for (c = s->conns; c;) {
+		if (c->close_retry != 2) {
+			c = c->next;
+			continue;
+		}
+		c->close_retry = 0;
+		ipcs_close_finish(c);
+		qb_ipcs_connection_unref(c);
+		c = s->conns;	/* the list may have changed */
+	}
+}
+
+/* The wake-up timer fired (ipcs_wake.c). */
+void
+ipcs_wake(struct qb_ipcs_service *s)
+{
+	uint64_t next;
+
+	run_close_retries(s);
+	next = expire_pending(s, ipcs_now_ns());
+	if (next) {
+		(void)ipcs_wake_at(s, next);
 	}
 }
 
@@ -716,7 +796,7 @@ qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 	if (revents & POLLNVAL) {
 		return -EINVAL;
 	}
-	expire_pending(s, now_ns());
+	(void)expire_pending(s, ipcs_now_ns());
 	do {
 		nfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	} while (nfd < 0 && errno == EINTR);
@@ -737,7 +817,7 @@ qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 		return 0;
 	}
 	c->setup_fd = nfd;
-	c->setup_started_ns = now_ns();
+	c->setup_started_ns = ipcs_now_ns();
 	list_add(&s->pending, c);
 	if (s->poll.dispatch_add(s->prio, nfd, IPCS_POLL_EVENTS, c,
 				 conn_setup_dispatch) < 0) {

@@ -57,7 +57,7 @@ qb_ipcs_us_publish(struct qb_ipcs_service *s)
 		goto fail;
 	}
 	s->listen_fd = fd;
-	rc = s->poll.dispatch_add(QB_LOOP_HIGH, fd, POLLIN | POLLPRI | POLLNVAL,
+	rc = s->poll.dispatch_add(s->prio, fd, POLLIN | POLLPRI | POLLNVAL,
 				  s, qb_ipcs_dispatch_connection_request);
 	if (rc < 0) {
 		s->listen_fd = -1;

@@ -205,18 +205,28 @@ static void slot_format_store(struct qb_log_target *t, const char *format)
 	slot_format_expand(t);
 }
 
-/* What qb_log_init() sets on every slot. */
-static void slot_init_fields(struct qb_log_target *t)
+/* What qb_log_init() sets on every slot, except the format. */
+static void slot_init_options(struct qb_log_target *t)
 {
 	snprintf(t->name, sizeof(t->name), "%s", log_state.init_name);
 	t->facility = log_state.init_facility;
 	t->max_line_length = QB_LOG_MAX_LEN;
 	t->extended = QB_TRUE;
 	t->file_sync = QB_FALSE;
+}
+
+static void slot_init_fields(struct qb_log_target *t)
+{
+	slot_init_options(t);
 	slot_format_store(t, NULL);
 }
 
-/* A freed dynamic slot forgets everything of its previous user. */
+/*
+ * A dynamic slot forgets everything of its previous user, but a format set
+ * on the slot while it was unused stays: applications set the format of
+ * every slot first and open their files afterwards. Freeing a slot resets
+ * its format (see qb_log_core_slot_free).
+ */
 static void slot_reset(struct qb_log_target *t)
 {
 	t->threaded = QB_FALSE;
@@ -233,7 +243,7 @@ static void slot_reset(struct qb_log_target *t)
 	t->vlogger_self_locked = 0;
 	t->close = NULL;
 	t->reload = NULL;
-	slot_init_fields(t);
+	slot_init_options(t);
 }
 
 /* ---- enable / disable ------------------------------------------------- */
@@ -382,6 +392,7 @@ void qb_log_core_slot_free(int32_t pos)
 	qb_log_filter_slot_clear(pos);
 	qb_log_core_slot_wrlock(t);
 	slot_reset(t);
+	slot_format_store(t, NULL);
 	t->state = QB_LOG_STATE_UNUSED;
 	qb_log_core_slot_unlock(t);
 	qb_log_core_cfg_unlock();

@@ -309,6 +309,27 @@ END_TEST
 
 /* ---- formats ------------------------------------------------------------- */
 
+/* pacemaker sets the format of every slot first, then opens its log file */
+START_TEST(test_format_before_open)
+{
+	int t, u;
+
+	for (int i = 0; i < QB_LOG_TARGET_MAX; i++)
+		qb_log_format_set(i, "early %p: %b");
+	t = rec_open();
+	qb_log(LOG_INFO, "one");
+	ck_assert_int_eq(n_lines, 1);
+	ck_assert_str_eq(lines[0], "early info: one");
+	/* closing the slot forgets its format */
+	qb_log_custom_close(t);
+	u = rec_open();
+	ck_assert_int_eq(u, t);
+	qb_log(LOG_INFO, "two");
+	ck_assert_int_eq(n_lines, 2);
+	ck_assert_str_eq(lines[1], "[info] two");
+}
+END_TEST
+
 static const char *tag_name(uint32_t tags)
 {
 	return tags == 3 ? "three" : "other";
@@ -690,6 +711,7 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_filter_codes);
 	tcase_add_test(tc, test_filter_priority_range);
 	tcase_add_test(tc, test_slot_free_forgets);
+	tcase_add_test(tc, test_format_before_open);
 	tcase_add_test(tc, test_format_specifiers);
 	tcase_add_test(tc, test_extended);
 	tcase_add_test(tc, test_target_format_direct);
