@@ -254,10 +254,10 @@ if [ -n "$ppid_" ]; then
 		p=$(pid_of $d) && fail "$d (pid $p) still running after pacemakerd exited"
 	done
 	if [ $failed = 0 ]; then
-		grep -q 'pacemakerd.*Shutdown complete' "$log" || fail "log lacks pacemakerd's 'Shutdown complete'"
+		grep -q 'Shutdown complete' "$log" || fail "log lacks pacemakerd's 'Shutdown complete'"
 		for d in $DAEMONS; do
 			[ $d = pacemakerd ] && continue
-			grep -aEq "\(pcmk_child_exit\).*: $d\[[0-9]+\] exited with status 0 \(OK\)" "$log" ||
+			grep -aEq "[ :]$d\[[0-9]+\] exited with status 0 \(OK\)" "$log" ||
 				fail "log does not show $d exiting with status 0"
 		done
 	fi
