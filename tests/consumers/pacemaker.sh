@@ -209,7 +209,9 @@ if [ $failed = 0 ]; then
 		p=$(pid_of $d) || continue
 		kill -TRAP "$p"
 		f=/var/lib/pacemaker/blackbox/$d-$p.1
-		wait_for 10 test -s "$f" || { fail "$d did not write $f after SIGTRAP"; continue; }
+		# (written when the daemon has closed it again)
+		wait_for 10 sh -c 'test -s "$1" && ! ls -l "/proc/$2/fd" | grep -q " $1\$"' - "$f" "$p" ||
+			{ fail "$d did not write $f after SIGTRAP"; continue; }
 		if [ -z "$tool" ]; then
 			fail "our qb-blackbox is not built (tools/qb-blackbox)"
 		elif timeout -k 2 "$STEP_TIMEOUT" "$tool" "$f" >"$tmp/bb_$d" 2>"$tmp/bb_$d.err"; then
