@@ -30,7 +30,7 @@
 #define IPC_SHM_CLIENT_NAME_MAX 235	/* SHM client rejects longer names */
 #define IPC_LISTEN_BACKLOG 128
 /* A client that connected but has not sent its request by then is dropped
- * (checked whenever another client connects). */
+ * (by the service's wake-up timer, ipcs_wake.c). */
 #define IPC_SETUP_TIMEOUT_NS (10ull * 1000000000ull)
 /* Largest buffer a client may ask for: every connection costs the server
  * three rings of this size in /dev/shm. */

@@ -14,6 +14,7 @@
 #include <qb/qbdefs.h>
 
 #include "ipc/ipc_internal.h"
+#include "util/util_internal.h"
 
 #define IPCC_SENDV_RECV_SLICE_MS 2000
 #define IPCC_MIN_MSG_SIZE ((uint32_t)sizeof(struct ipc_conn_response))
@@ -413,6 +414,7 @@ qb_ipcc_disconnect(qb_ipcc_connection_t *c)
 	if (c == NULL) {
 		return;
 	}
+	qb_util_log(LOG_DEBUG, "IPC client: disconnecting from %s", c->name);
 	if (c->ops) {
 		(void)ipcc_liveness_check(c, -1, 0);
 		c->ops->disconnect(c);

@@ -148,6 +148,8 @@ qb_ipcs_unref(qb_ipcs_service_t *s)
 		qb_ipcs_us_withdraw(s);
 	}
 	ipcs_wake_close(s);
+	qb_util_log(LOG_DEBUG, "IPC service %s: last reference gone, freed",
+		    s->name);
 	free(s);
 }
 
@@ -206,6 +208,8 @@ service_start(struct qb_ipcs_service *s)
 	default:
 		return -ENOTSUP;
 	}
+	qb_util_log(LOG_INFO, "IPC service %s: starting the server (%s)",
+		    s->name, s->type == QB_IPC_SHM ? "shared memory" : "socket");
 	rc = qb_ipcs_us_publish(s);
 	if (rc < 0) {
 		return rc;
@@ -472,8 +476,8 @@ qb_ipcs_disconnect(qb_ipcs_connection_t *c)
 		return;
 	}
 	c->state = IPCS_CONN_CLOSING;
-	qb_util_log(LOG_DEBUG, "%s: closing connection of pid %d", s->name,
-		    (int)c->creds.pid);
+	qb_util_log(LOG_DEBUG, "IPC service %s: closing the connection of "
+		    "pid %d (%s)", s->name, (int)c->creds.pid, c->description);
 	if (s->stats.active_connections) {
 		s->stats.active_connections--;
 	}
@@ -622,8 +626,14 @@ conn_handshake(struct qb_ipcs_connection *c)
 	}
 	rc = conn_setup(c, r);
 	if (rc < 0) {
-		qb_util_log(LOG_DEBUG, "%s: connection from pid %d refused: "
-			    "%d", s->name, (int)c->creds.pid, rc);
+		qb_util_log(LOG_ERR, "IPC service %s: connection of pid %d "
+			    "(uid %d) not set up: %d", s->name, (int)c->creds.pid,
+			    (int)c->creds.uid, rc);
+	} else {
+		qb_util_log(LOG_DEBUG, "IPC service %s: pid %d (uid %d, gid "
+			    "%d) connected (%s)", s->name, (int)c->creds.pid,
+			    (int)c->creds.uid, (int)c->creds.gid,
+			    c->description);
 	}
 	r->hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	r->hdr.size = sizeof(*r);
@@ -825,6 +835,7 @@ qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 		return 0;
 	}
 	c->setup_polled = 1;
+	(void)ipcs_wake_at(s, c->setup_started_ns + IPC_SETUP_TIMEOUT_NS);
 	return 0;
 }
 

@@ -217,6 +217,8 @@ shm_dispatch(int32_t fd, int32_t revents, void *data)
 	}
 	qb_ipcs_connection_ref(c);
 	if (revents & (POLLNVAL | POLLHUP | POLLERR)) {
+		qb_util_log(LOG_DEBUG, "IPC service %s: pid %d hung up",
+			    c->service->name, (int)c->creds.pid);
 		goto drop;
 	}
 	if (revents & POLLOUT) {

@@ -67,7 +67,7 @@ qb_ipcs_us_publish(struct qb_ipcs_service *s)
 	return 0;
 fail:
 	rc = -errno;
-	qb_util_perror(LOG_ERR, "%s: cannot listen", s->name);
+	qb_util_perror(LOG_ERR, "IPC service %s: cannot bind or listen on its socket", s->name);
 	close(fd);
 	return rc;
 }
@@ -81,6 +81,8 @@ qb_ipcs_us_withdraw(struct qb_ipcs_service *s)
 	if (s->listen_fd < 0) {
 		return 0;
 	}
+	qb_util_log(LOG_INFO, "IPC service %s: closing the server socket",
+		    s->name);
 	if (s->poll.dispatch_del) {
 		(void)s->poll.dispatch_del(s->listen_fd);
 	}
@@ -263,6 +265,8 @@ us_setup_dispatch(int32_t fd, int32_t revents, void *data)
 			return 0;
 		}
 	}
+	qb_util_log(LOG_DEBUG, "IPC service %s: pid %d hung up",
+		    c->service->name, (int)c->creds.pid);
 	qb_ipcs_connection_ref(c);
 	qb_ipcs_disconnect(c);
 	qb_ipcs_connection_unref(c);

@@ -2,7 +2,8 @@
  * check_ipc_glue.c - an IPC server on the application's main-loop glue the
  * way GLib programs (pacemaker) drive it: qb_ipcs_poll_handlers without
  * job_add, priorities from qb_ipcs_request_rate_limit, a failed
- * qb_ipcs_run.
+ * qb_ipcs_run, a client that never sends its handshake, and the server's
+ * own log messages.
  *
  * The loop here records the priority of every registration.
  */
@@ -25,6 +26,7 @@
 #include <qb/qbdefs.h>
 #include <qb/qbipcc.h>
 #include <qb/qbipcs.h>
+#include <qb/qblog.h>
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -173,10 +175,12 @@ svc_name(const char *what)
 		 what);
 }
 
+static int refuse_clients;
+
 static int32_t
 h_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 {
-	return 0;
+	return refuse_clients ? -EACCES : 0;
 }
 
 static void
@@ -260,7 +264,8 @@ client_finish(pid_t pid, int go[2])
 	ck_assert_int_eq(write(go[1], "g", 1), 1);
 	close(go[1]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "client status 0x%x", status);
 }
 
 static void
@@ -455,6 +460,143 @@ START_TEST(test_glue_failed_run_releases)
 }
 END_TEST
 
+/*
+ * A client that connects and never sends its handshake is dropped after
+ * the setup deadline (10 s) although no other client connects.
+ */
+START_TEST(test_glue_setup_deadline)
+{
+	struct sockaddr_un a;
+	qb_ipcs_service_t *s;
+	struct timespec t0, t1;
+	int fd, closed = 0;
+	char b;
+
+	counters_reset();
+	gl_reset(QB_LOOP_MED);
+	svc_name("silent");
+	s = qb_ipcs_create(svc, 0, QB_IPC_SHM, &handlers);
+	qb_ipcs_poll_handlers_set(s, &gl_handlers);
+	ck_assert_int_eq(qb_ipcs_run(s), 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	strncpy(a.sun_path + 1, svc, sizeof(a.sun_path) - 2);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* bounded: far beyond the deadline */
+	for (int i = 0; i < 300 && !closed; i++) {
+		gl_run_once(100);
+		closed = recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_msg(closed, "the silent client is still connected after "
+		      "%ld s", (long)(t1.tv_sec - t0.tv_sec));
+	ck_assert_int_eq(n_created, 0);
+	close(fd);
+	qb_ipcs_destroy(s);
+}
+END_TEST
+
+/* ---- the library's own log messages ------------------------------------------ */
+
+#define LOG_MAX 64
+static struct {
+	int prio;
+	char text[256];
+} logged[LOG_MAX];
+static int n_logged;
+
+static void
+log_rec(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
+	const char *msg)
+{
+	if ((cs->tags & QB_LOG_TAG_LIBQB_MSG) && n_logged < LOG_MAX) {
+		logged[n_logged].prio = cs->priority;
+		snprintf(logged[n_logged].text, sizeof(logged[0].text), "%s",
+			 msg);
+		n_logged++;
+	}
+}
+
+/* Messages at @p prio naming the service, from index @p from on. */
+static int
+logged_count(int prio, int from)
+{
+	int n = 0;
+
+	for (int i = from; i < n_logged; i++) {
+		n += logged[i].prio == prio && strstr(logged[i].text, svc);
+	}
+	return n;
+}
+
+/*
+ * The server reports its life cycle through qb_log at libqb's priorities:
+ * the service starting and closing its socket (info), a client connected
+ * and disconnected (debug), a refused client (error).
+ */
+START_TEST(test_glue_log_messages)
+{
+	qb_ipcs_service_t *s;
+	int go[2], t, mark, status;
+	pid_t pid;
+
+	qb_log_init("check_ipc_glue", LOG_USER, LOG_EMERG);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+	t = qb_log_custom_open(log_rec, NULL, NULL, NULL);
+	ck_assert_int_ge(t, 0);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
+			  LOG_TRACE);
+	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
+	n_logged = 0;
+
+	counters_reset();
+	gl_reset(QB_LOOP_MED);
+	svc_name("log");
+	s = qb_ipcs_create(svc, 0, transports[_i], &handlers);
+	qb_ipcs_poll_handlers_set(s, &gl_handlers);
+	ck_assert_int_eq(qb_ipcs_run(s), 0);
+	ck_assert_int_eq(logged_count(LOG_INFO, 0), 1);
+
+	mark = n_logged;
+	pid = client_start(go);
+	for (int i = 0; i < 500 && n_created == 0; i++) {
+		gl_run_once(10);
+	}
+	for (int i = 0; i < 20; i++) {
+		gl_run_once(10);
+	}
+	client_finish(pid, go);
+	for (int i = 0; i < 500 && n_destroyed == 0; i++) {
+		gl_run_once(10);
+	}
+	ck_assert_int_eq(n_destroyed, 1);
+	/* connected; hung up; closing */
+	ck_assert_int_ge(logged_count(LOG_DEBUG, mark), 2);
+	ck_assert_int_eq(logged_count(LOG_ERR, mark), 0);
+
+	mark = n_logged;
+	refuse_clients = 1;
+	pid = fork();
+	if (pid == 0) {
+		_exit(qb_ipcc_connect(svc, 8192) == NULL && errno == EACCES ?
+		      0 : 1);
+	}
+	for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++) {
+		gl_run_once(10);
+	}
+	refuse_clients = 0;
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(logged_count(LOG_ERR, mark), 1);
+
+	mark = n_logged;
+	qb_ipcs_destroy(s);
+	ck_assert_int_eq(logged_count(LOG_INFO, mark), 1);
+	qb_log_fini();
+}
+END_TEST
+
 static Suite *
 glue_suite(void)
 {
@@ -465,6 +607,8 @@ glue_suite(void)
 	tcase_add_loop_test(tc, test_glue_no_job_add, 0, 2);
 	tcase_add_loop_test(tc, test_glue_priorities, 0, 2);
 	tcase_add_test(tc, test_glue_failed_run_releases);
+	tcase_add_test(tc, test_glue_setup_deadline);
+	tcase_add_loop_test(tc, test_glue_log_messages, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
