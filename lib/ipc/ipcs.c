@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -218,8 +217,8 @@ service_start(struct qb_ipcs_service *s)
 	if (rc < 0) {
 		/* still usable: silent clients are then dropped only when
 		 * the next client connects */
-		qb_util_log(LOG_WARNING, "%s: no wake-up timer: %d", s->name,
-			    rc);
+		qb_util_log(LOG_WARNING, "IPC service %s: no wake-up timer: "
+			    "%d", s->name, rc);
 	}
 	return 0;
 }
@@ -747,9 +746,9 @@ expire_pending(struct qb_ipcs_service *s, uint64_t now)
 
 		n = c->next;
 		if (now >= due) {
-			qb_util_log(LOG_INFO, "%s: dropping a client that sent "
-				    "no handshake (fd %d)", s->name,
-				    c->setup_fd);
+			qb_util_log(LOG_INFO, "IPC service %s: dropping a "
+				    "client that sent no handshake (fd %d)",
+				    s->name, c->setup_fd);
 			ipcs_conn_dead(c);
 		} else if (next == 0 || due < next) {
 			next = due;

@@ -67,7 +67,8 @@ qb_ipcs_us_publish(struct qb_ipcs_service *s)
 	return 0;
 fail:
 	rc = -errno;
-	qb_util_perror(LOG_ERR, "IPC service %s: cannot bind or listen on its socket", s->name);
+	qb_util_perror(LOG_ERR, "IPC service %s: cannot bind or listen on "
+		       "its socket", s->name);
 	close(fd);
 	return rc;
 }

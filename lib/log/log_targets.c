@@ -189,6 +189,7 @@ int32_t qb_log_file_open(const char *filename)
 	if (t == NULL) {
 		qb_log_core_cfg_unlock();
 		fclose(fp);
+		errno = EMFILE;		/* as libqb */
 		return -EMFILE;
 	}
 	qb_log_core_slot_wrlock(t);
@@ -250,6 +251,7 @@ int32_t qb_log_custom_open(qb_log_logger_fn log_fn, qb_log_close_fn close_fn,
 	t = qb_log_is_initialised() ? qb_log_core_slot_alloc() : NULL;
 	if (t == NULL) {
 		qb_log_core_cfg_unlock();
+		errno = EMFILE;		/* as libqb */
 		return -EMFILE;
 	}
 	qb_log_core_slot_wrlock(t);

@@ -161,8 +161,10 @@ static int32_t poll_add(struct qb_loop *l, int prio, int fd, int32_t events,
 	int epfd = poll_epfd(l);
 	int32_t rc;
 
-	if (poll_find(l, fd))
+	if (poll_find(l, fd)) {
+		errno = EEXIST;	/* libqb callers test errno too */
 		return -EEXIST;
+	}
 	if (epfd < 0)
 		return -EBADF;
 	pe = calloc(1, sizeof(*pe));

@@ -101,7 +101,11 @@ static void sig_install(int sig)
 /* Caller holds sigs.lock. */
 static void sig_user_add(int sig)
 {
-	if (sig_handleable(sig) && sigs.users[sig]++ == 0)
+	if (!sig_handleable(sig)) {
+		errno = EINVAL;	/* what sigaction says; libqb leaves it */
+		return;
+	}
+	if (sigs.users[sig]++ == 0)
 		sig_install(sig);
 }
 

@@ -470,7 +470,9 @@ START_TEST(test_poll_api)
 	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_LOW, 99999, POLLIN, NULL, fd_note), -EBADF);
 	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_LOW, reg, POLLIN, NULL, fd_note), -EPERM);
 	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_LOW, p[0], POLLIN, "p", fd_note), 0);
+	errno = 0;
 	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_HIGH, p[0], POLLIN, "p", fd_note), -EEXIST);
+	ck_assert_int_eq(errno, EEXIST);	/* corosync-vqsim reads errno */
 	ck_assert_int_eq(qb_loop_poll_mod(L, QB_LOOP_LOW, q[0], POLLIN, "q", fd_note), -EBADF);
 	ck_assert_int_eq(qb_loop_poll_mod(L, QB_LOOP_LOW, p[0], POLLIN, "p", NULL), -EINVAL);
 	ck_assert_int_eq(qb_loop_poll_mod(L, 7, p[0], POLLIN, "p", fd_note), -EINVAL);
