@@ -298,7 +298,19 @@ if [ -s "$log" ]; then
 		fail "$bad of $(grep -c . "$log") log lines are not in pacemaker's format, e.g.:"
 		grep -aEv "$fmt" "$log" | head -5 | sed 's/^/    | /'
 	fi
-	note "log: $(grep -c . "$log") lines"
+	# libqb's informative messages (info and above, as the log file keeps)
+	# reach pacemaker's log: found through their tag in the blackboxes
+	(cd "$tmp" && for d in $DAEMONS; do [ -f "bb_$d" ] && cat "bb_$d"; done) |
+		grep -aE '^(info|notice|warning|error|crit|alert|emerg) .*\):2147483648: ' |
+		sed 's/^[^)]*):2147483648: //' | sort -u >"$tmp/libqb_msgs"
+	nlib=$(grep -c . "$tmp/libqb_msgs")
+	if [ "$nlib" = 0 ]; then
+		fail "no daemon's blackbox holds an informative (info or above) message from libqb itself"
+	fi
+	while IFS= read -r m; do
+		grep -aqF -- "$m" "$log" || fail "libqb's message '$m' is in a blackbox but not in the log"
+	done <"$tmp/libqb_msgs"
+	note "log: $(grep -c . "$log") lines, $nlib distinct informative messages from libqb itself"
 else
 	fail "no log file $log"
 fi
