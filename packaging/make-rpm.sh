@@ -27,8 +27,12 @@ rpmbuild -ba $nodeps --define "_topdir $work/top" "$spec" >"$work/build.log" 2>&
 	tail -80 "$work/build.log"; echo "make rpm: rpmbuild failed"; exit 1; }
 echo "make rpm: rpmbuild took $(( $(date +%s) - start ))s"
 mkdir -p "$out"
+rm -f "$out"/*.rpm
 find "$work/top/RPMS" "$work/top/SRPMS" -name '*.rpm' -exec cp {} "$out"/ \;
 cp "$work/build.log" "$out/build.log"
+grep -E '^# (TOTAL|PASS|SKIP|FAIL):' "$out/build.log" | sed 's/^/make rpm: %check /' || true
 for r in "$out"/*.rpm; do
-	echo "== ${r##*/}"; rpm -qp --requires "$r" 2>/dev/null | grep -v '^rpmlib(' | sed 's/^/   requires: /'
+	case $r in *.src.rpm) echo "make rpm: ${r##*/}"; continue ;; esac
+	echo "make rpm: ${r##*/}: $(rpm -qpl "$r" 2>/dev/null | grep -vc '/\.build-id') files; requires" \
+		$(rpm -qp --requires "$r" 2>/dev/null | grep -Ev '^(rpmlib|rtld|ld-linux|libc\.so)' | sort -u)
 done
