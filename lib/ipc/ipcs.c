@@ -564,7 +564,9 @@ conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid)
 	}
 	if (fstat(fd, &st) == 0 && st.st_dev == c->dir_dev &&
 	    st.st_ino == c->dir_ino) {
-		(void)fchown(fd, uid, gid);
+		if (fchown(fd, uid, gid) < 0) {
+			/* best effort: the socket's own owner still applies */
+		}
 	}
 	close(fd);
 }

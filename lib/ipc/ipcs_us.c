@@ -124,7 +124,9 @@ control_create(struct qb_ipcs_connection *c, const char *path)
 		errno = rc;
 		goto fail;
 	}
-	(void)fchown(fd, c->auth_uid, c->auth_gid);
+	if (fchown(fd, c->auth_uid, c->auth_gid) < 0) {
+		/* best effort, as before: the mode below still applies */
+	}
 	if (fchmod(fd, c->auth_mode) < 0) {
 		goto fail;
 	}

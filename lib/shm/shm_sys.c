@@ -70,7 +70,9 @@ static void truncate_at(int32_t dirfd, const char *path)
 			O_NONBLOCK);
 
 	if (fd >= 0) {
-		(void)ftruncate(fd, 0);
+		if (ftruncate(fd, 0) < 0) {
+			/* best effort: nothing is left to try */
+		}
 		close(fd);
 	}
 }

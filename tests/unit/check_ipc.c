@@ -933,7 +933,9 @@ START_TEST(test_ipc_server_api)
 		    sizeof(ev)) {
 			_exit(1);
 		}
-		(void)read(p[0], &b, 1);	/* wait until told to go */
+		if (read(p[0], &b, 1) < 0) {	/* wait until told to go */
+			_exit(1);
+		}
 		qb_ipcc_disconnect(cc);
 		_exit(0);
 	}
