@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -242,6 +243,42 @@ server_child(const char *name, int ready)
 		loop_iterate(100);
 }
 
+/*
+ * The connection directory of a killed server: the distro library's client
+ * leaves it (this one empties and removes it); a test leaves nothing.
+ */
+static void
+remove_dead_server_files(pid_t a, pid_t b)
+{
+	char p1[48], p2[48], path[512];
+	struct dirent *de, *fe;
+	DIR *d = opendir("/dev/shm"), *fd;
+
+	if (d == NULL)
+		return;
+	snprintf(p1, sizeof(p1), "qb-%d-%d-", (int)a, (int)b);
+	snprintf(p2, sizeof(p2), "qb-%d-%d-", (int)b, (int)a);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, p1, strlen(p1)) != 0 &&
+		    strncmp(de->d_name, p2, strlen(p2)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
+		fd = opendir(path);
+		while (fd != NULL && (fe = readdir(fd)) != NULL) {
+			char f[1024];
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(f, sizeof(f), "%s/%s", path, fe->d_name);
+			unlink(f);
+		}
+		if (fd != NULL)
+			closedir(fd);
+		rmdir(path);
+	}
+	closedir(d);
+}
+
 static void
 g_ipc_live(void)
 {
@@ -291,6 +328,7 @@ g_ipc_live(void)
 		T("ipcc_send server dead", qb_ipcc_send(c, &rq, sizeof(rq)));
 	T("ipcc_recv server dead", qb_ipcc_recv(c, buf, sizeof(buf), 10));
 	qb_ipcc_disconnect(c);
+	remove_dead_server_files(getpid(), srv);
 }
 
 static void
