@@ -144,15 +144,23 @@ static int follow_step(struct follow *f)
 			say_lost(f, written - w.n, 1);
 		}
 		f->seq = snap.seq & ~1u;
-	} else if (between(snap.start, f->pos, snap.write_pt, S)) {
-		/* still in the ring: print from our position on */
-		bbt_walk_free(&w);
-		bbt_walk(&snap, f->pos, 1, &w);
 	} else {
-		say_lost(f, 0, 0);
+		/* still in the ring if the records from our position reach
+		 * the write position; else lapped */
+		struct bbt_walk from_pos;
+
+		bbt_walk(&snap, f->pos, 1, &from_pos);
+		if (between(snap.start, f->pos, snap.write_pt, S) &&
+		    from_pos.end == snap.write_pt) {
+			bbt_walk_free(&w);
+			w = from_pos;
+		} else {
+			bbt_walk_free(&from_pos);
+			say_lost(f, 0, 0);
+		}
 	}
 	print_recs(f, &w, first);
-	f->pos = w.end;
+	f->pos = snap.write_pt;
 	bbt_walk_free(&w);
 	bbt_ring_free(r);
 	*r = snap;
@@ -254,7 +262,6 @@ int bbt_follow(const struct bbt_opts *o, const char *header)
 		}
 		if (active) {
 			wait = POLL_MIN_NS;
-			continue;
 		}
 		if (now_ns() - last_alive >= ALIVE_EVERY_NS || f.nmappers == 0) {
 			if (!writer_alive(&f)) {
@@ -265,6 +272,9 @@ int bbt_follow(const struct bbt_opts *o, const char *header)
 				break;
 			}
 			last_alive = now_ns();
+		}
+		if (active) {
+			continue;
 		}
 		pause.tv_sec = 0;
 		pause.tv_nsec = wait;
