@@ -394,20 +394,62 @@ static int copy_words(const struct bbt_live *l, unsigned char *dst, uint32_t fro
  * Sets *start to where the intact records begin (h1->wp: none) and
  * returns the bytes of older records left out, or a negative errno.
  */
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * A writer stores at most this many bytes per ns (200 MB/s is several
+ * times what a libqb blackbox writer reaches).  A piece of our copy that
+ * took longer than the writer needs for a quarter ring (we were
+ * preempted) makes the position arithmetic unsafe: that attempt only
+ * counts if the seq counter proves nothing moved.
+ */
+#define WRITER_NS_PER_BYTE 5
+
+/* Tests only: a pause before the first attempt's copy, so that a busy
+ * writer laps it (QB_BLACKBOX_TEST_LAP_US). */
+static void test_lap_pause(void)
+{
+	static int done;
+	const char *e;
+	struct timespec ts;
+	long us;
+
+	if (done++) {
+		return;
+	}
+	e = getenv("QB_BLACKBOX_TEST_LAP_US");
+	us = e != NULL ? strtol(e, NULL, 10) : 0;
+	if (us > 0 && us < 10000000) {
+		ts.tv_sec = us / 1000000;
+		ts.tv_nsec = (us % 1000000) * 1000;
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int64_t snap_once(struct bbt_live *l, unsigned char *data, struct hdr_words *h1,
 			 uint32_t *start)
 {
 	struct hdr_words h2;
 	uint32_t S = l->word_size, used, done, piece, wprev, wnow, rel;
 	uint64_t adv = 0;
-	int rc;
+	int64_t t, tprev, limit;
+	int rc, slow = 0;
 
+	tprev = mono_ns();
 	rc = read_words(l, h1);
 	if (rc != 0) {
 		return rc;
 	}
+	test_lap_pause();
 	used = (h1->wp + S - h1->rp) % S;
 	piece = S / 4 > 16384 ? 16384 : S / 4;
+	limit = (int64_t)piece * 4 * WRITER_NS_PER_BYTE;
 	wprev = h1->wp;
 	for (done = 0; done < used; done += piece) {
 		rc = copy_words(l, data, (h1->rp + done) % S, used - done < piece ? used - done : piece);
@@ -417,18 +459,26 @@ static int64_t snap_once(struct bbt_live *l, unsigned char *data, struct hdr_wor
 		wnow = bbt_live_word(l, QB_BB_RB_OFF_WRITE_PT);
 		adv += (wnow + S - wprev) % S;
 		wprev = wnow;
+		t = mono_ns();
+		slow |= t - tprev > limit;
+		tprev = t;
 	}
 	rc = read_words(l, &h2);
 	if (rc != 0) {
 		return rc;
 	}
 	adv += (h2.wp + S - wprev) % S;
+	slow |= mono_ns() - tprev > limit;
 	if (l->has_seq && h1->seq == h2.seq && !(h1->seq & 1)) {
 		*start = h1->rp;
 		return 0;
 	}
+	/* our writer's count bounds how far it went: >= 44 bytes a record */
+	if (l->has_seq && (uint64_t)((h2.seq - h1->seq) / 2) * 44 >= S) {
+		slow = 1;
+	}
 	rel = (h2.rp + S - h1->rp) % S;
-	if (adv >= S || rel > used) {
+	if (slow || adv >= S || rel > used) {
 		*start = h1->wp;
 		return (int64_t)used * 4;
 	}

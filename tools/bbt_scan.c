@@ -291,6 +291,7 @@ struct bbt_proc {
 	uint64_t ns;			/* its PID namespace inode (0: unknown) */
 	int64_t start_sec;		/* wall clock, -1 unknown */
 	int hidden;			/* its mappings could not be read */
+	int ns_depth;			/* fields of its NSpid line */
 };
 
 struct bbt_map {
@@ -352,6 +353,12 @@ static void read_status(const char *pid, struct bbt_proc *p, int64_t btime)
 	if (f != NULL) {
 		while (fgets(buf, sizeof(buf), f) != NULL) {
 			if (strncmp(buf, "NSpid:", 6) == 0) {
+				/* one field: a process of our own namespace */
+				p->ns_depth = 0;
+				for (s = buf + 6; *s != '\0'; s++) {
+					p->ns_depth += (s[0] == '\t' || s[0] == ' ') &&
+						       s[1] >= '0' && s[1] <= '9';
+				}
 				s = strrchr(buf, '\t');
 				if (s == NULL) {
 					s = strrchr(buf, ' ');
@@ -459,6 +466,9 @@ struct bbt_procs *bbt_procs_load(const char *dir)
 			continue;	/* gone, or a zombie: maps nothing */
 		}
 		read_status(de->d_name, &p, v->btime);
+		if (p.ns == 0 && p.ns_depth == 1) {
+			p.ns = v->own_ns;	/* ns/pid unreadable, NSpid tells */
+		}
 		if (p.pid != v->self && read_maps(v, de->d_name, dir) != 0) {
 			p.hidden = 1;
 			v->incomplete = 1;
@@ -630,7 +640,10 @@ static void classify_ipc(struct bbt_entry *e, const struct bbt_procs *v)
 		e->state = BBT_LIVE;
 		return;
 	}
-	e->state = v->incomplete ? BBT_UNKNOWN : BBT_DEAD;
+	/* a process whose mappings we cannot read matters only if it is the
+	 * recorded server or client (flat files of old layouts record none) */
+	p = e->pid2 > 0 ? find_pid(v, e->pid2) : NULL;
+	e->state = (p != NULL && p->hidden) ? BBT_UNKNOWN : BBT_DEAD;
 }
 
 /*

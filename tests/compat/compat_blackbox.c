@@ -7,7 +7,7 @@
  *
  * Live writers for the qb-blackbox tests (either library, by LD_LIBRARY_PATH);
  * each prints "ready <pid>" once its blackbox exists:
- *   compat_blackbox spin IDENT SIZE SECONDS   log "seq N" (N = 0, 1, ...) as fast
+ *   compat_blackbox spin IDENT SIZE SECONDS   log "seq N x.." (N = 0, 1, ...) as fast
  *                                             as it can for SECONDS
  *   compat_blackbox tick IDENT N MS           log "tick I <CLOCK_MONOTONIC ns>"
  *                                             N times, MS ms apart, then exit
@@ -126,7 +126,10 @@ static int do_spin(const char *ident, size_t size, int seconds)
 	}
 	while (mono_ns() < end) {
 		for (int i = 0; i < 100; i++) {
-			qb_log(LOG_INFO, "seq %u", n++);
+			/* varying sizes: chunk boundaries of one lap meet
+			 * those of another, as with real messages */
+			qb_log(LOG_INFO, "seq %u %.*s", n, (int)(n % 13), "abcdefghijklm");
+			n++;
 		}
 	}
 	printf("wrote %u\n", n);

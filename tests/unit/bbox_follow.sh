@@ -124,15 +124,17 @@ EOF
 	hdr=$(ls /dev/shm/qb-${ident}s$w-$wpid*-blackbox-header)
 	bad=0; skipped=0; recs=0; n=0
 	while [ $n -lt "$reads" ]; do
-		"$tool" "$hdr" >"$tmp/r" 2>&1
-		r=$(sed -n 's/^info .*: seq \([0-9]*\)$/\1/p' "$tmp/r" |
+		# every other read pauses 2 ms before its first copy: lapped
+		lap=$(( (n % 2) * 2000 ))
+		QB_BLACKBOX_TEST_LAP_US=$lap "$tool" "$hdr" >"$tmp/r" 2>&1
+		r=$(sed -n 's/^info .*: seq \([0-9]*\) [a-m]*$/\1/p' "$tmp/r" |
 			awk 'NR > 1 && $1 != prev + 1 { bad++ } { prev = $1 } END { print bad + 0, NR }')
 		bad=$((bad + ${r% *})); recs=$((recs + ${r#* }))
 		grep -q 'left out' "$tmp/r" && skipped=$((skipped + 1))
 		n=$((n + 1))
 	done
 	kill $spid; wait
-	if [ $bad -ne 0 ]; then
+	if [ $bad -ne 0 ] || [ $recs -eq 0 ]; then
 		echo "FAIL: $w: $bad reorderings in $reads reads of a lapping writer"; fail=1
 	else
 		echo "ok: $w: $reads reads of a lapping writer, $recs records, 0 reorderings ($skipped reads left lapped records out)"
