@@ -204,4 +204,15 @@ fi
 [ -e "$shm/unrelated" ] || { echo "FAIL: --clean removed an unrelated file"; fail=1; }
 exec 8>&-
 wait
+
+# ---- bash completion offers the options and their values
+comp=${top_srcdir:-.}/tools/completion/qb-blackbox
+if command -v bash >/dev/null 2>&1; then
+	got=$(bash -c '. "$1"; COMP_WORDS=(qb-blackbox --fol); COMP_CWORD=1; _qb_blackbox
+		echo "${COMPREPLY[*]}"; COMP_WORDS=(qb-blackbox -o j); COMP_CWORD=2; _qb_blackbox
+		echo "${COMPREPLY[*]}"; COMP_WORDS=(qb-blackbox --priority wa); _qb_blackbox
+		echo "${COMPREPLY[*]}"' sh "$comp" | tr '\n' ' ')
+	[ "$got" = "--follow json warning " ] && echo "ok: bash completion" ||
+		{ echo "FAIL: bash completion: '$got'"; fail=1; }
+fi
 exit $fail
