@@ -161,10 +161,10 @@ int bbt_clean(const struct bbt_opts *o)
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
-	ssize_t n;
 
 	while (len > 0) {
-		n = write(fd, p, len);
+		ssize_t n = write(fd, p, len);
+
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}

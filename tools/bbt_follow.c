@@ -104,7 +104,7 @@ static int follow_step(struct follow *f)
 	}
 	if (wp < S && rp < S && between(rp, f->pos, wp, S)) {
 		/* copy [pos, wp) and check that nothing moved under us */
-		uint32_t n = (wp + S - f->pos) % S, rp2, seq2;
+		uint32_t n = (wp + S - f->pos) % S;
 		uint32_t first_part = S - f->pos < n ? S - f->pos : n;
 
 		if (pread(f->l.dfd, r->data + (size_t)f->pos * 4, (size_t)first_part * 4,
@@ -112,8 +112,9 @@ static int follow_step(struct follow *f)
 		    (n == first_part ||
 		     pread(f->l.dfd, r->data, (size_t)(n - first_part) * 4, 0) ==
 			     (ssize_t)(n - first_part) * 4)) {
-			rp2 = bbt_live_word(&f->l, QB_BB_RB_OFF_READ_PT);
-			seq2 = f->l.has_seq ? bbt_live_seq(&f->l) : 0;
+			uint32_t rp2 = bbt_live_word(&f->l, QB_BB_RB_OFF_READ_PT);
+			uint32_t seq2 = f->l.has_seq ? bbt_live_seq(&f->l) : 0;
+
 			r->write_pt = wp;
 			if (between(rp, rp2, wp, S) && between(rp2, f->pos, wp, S) &&
 			    (!f->l.has_seq || seq2 == seq)) {

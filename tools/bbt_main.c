@@ -150,14 +150,16 @@ static void report(const char *path, int rc)
 static int show(const struct bbt_opts *o, int n, char **files)
 {
 	int status = BBT_EXIT_OK;
-	int rc, i, e;
+	int i;
 
 	if (o->follow && n != 1) {
 		fprintf(stderr, "qb-blackbox: --follow takes exactly one blackbox\n");
 		return BBT_EXIT_USAGE;
 	}
 	for (i = 0; i < n; i++) {
-		rc = o->follow ? bbt_follow(o, files[i]) : bbt_print_file(o, files[i]);
+		int rc = o->follow ? bbt_follow(o, files[i]) : bbt_print_file(o, files[i]);
+		int e;
+
 		fflush(stdout);
 		if (rc == 0) {
 			continue;
@@ -173,7 +175,7 @@ int main(int argc, char **argv)
 {
 	struct bbt_opts o;
 	char **sel = NULL;
-	size_t nsel = 0, i;
+	size_t nsel = 0;
 	int mode = 0, c, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
 		} else {
 			rc = show(&o, (int)nsel, sel);
 		}
-		for (i = 0; i < nsel; i++) {
+		for (size_t i = 0; i < nsel; i++) {
 			free(sel[i]);
 		}
 		free(sel);

@@ -112,7 +112,6 @@ int bbt_parse_time(const char *s, int64_t now_ns, int64_t *out)
 	time_t now = (time_t)(now_ns / 1000000000LL), t;
 	const char *end;
 	char *e;
-	long long v;
 	size_t i;
 
 	if (s[0] == '-' || s[0] == '+') {
@@ -123,6 +122,8 @@ int bbt_parse_time(const char *s, int64_t now_ns, int64_t *out)
 		return 0;
 	}
 	if (s[0] == '@') {
+		long long v;
+
 		errno = 0;
 		v = strtoll(s + 1, &e, 10);
 		if (errno != 0 || e == s + 1 || *e != '\0' || v < 0 || v > INT64_MAX / 1000000000LL) {
@@ -329,12 +330,14 @@ static void print_walk(const struct bbt_opts *o, const struct bbt_walk *w,
 {
 	char *msg = malloc(BBT_MSG_MAX + 1);
 	char *keep = NULL;
-	size_t i, first = 0, wanted = 0;
+	size_t i, first = 0;
 
 	if (msg == NULL) {
 		return;
 	}
 	if (o->lines >= 0) {
+		size_t wanted = 0;
+
 		keep = calloc(w->n ? w->n : 1, 1);
 		for (i = 0; keep != NULL && i < w->n; i++) {
 			keep[i] = (char)bbt_rec_wanted(o, &w->recs[i], msg, BBT_MSG_MAX + 1);

@@ -57,10 +57,9 @@ int bbt_open_regular(const char *path, int flags)
 static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
 {
 	size_t got = 0;
-	ssize_t n;
 
 	while (got < len) {
-		n = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
+		ssize_t n = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
@@ -234,7 +233,6 @@ int bbt_live_open(const char *header, struct bbt_live *l)
 	struct bbt_entry e;
 	struct stat st;
 	const char *base;
-	int rc;
 
 	memset(l, 0, sizeof(*l));
 	l->hfd = l->dfd = -1;
@@ -248,7 +246,8 @@ int bbt_live_open(const char *header, struct bbt_live *l)
 	}
 	l->dfd = bbt_open_regular(dpath, 0);
 	if (l->dfd < 0) {
-		rc = l->dfd;
+		int rc = l->dfd;
+
 		close(l->hfd);
 		return rc;
 	}
@@ -331,10 +330,11 @@ struct hdr_words {
  */
 static int read_words(const struct bbt_live *l, struct hdr_words *h)
 {
-	uint32_t again;
 	int tries;
 
 	for (tries = 0; tries < 200; tries++) {
+		uint32_t again;
+
 		h->seq = l->has_seq ? bbt_live_seq(l) : 0;
 		h->wp = bbt_live_word(l, QB_BB_RB_OFF_WRITE_PT);
 		h->rp = bbt_live_word(l, QB_BB_RB_OFF_READ_PT);
@@ -436,9 +436,9 @@ static int64_t snap_once(struct bbt_live *l, unsigned char *data, struct hdr_wor
 			 uint32_t *start)
 {
 	struct hdr_words h2;
-	uint32_t S = l->word_size, used, done, piece, wprev, wnow, rel;
+	uint32_t S = l->word_size, used, done, piece, wprev, rel;
 	uint64_t adv = 0;
-	int64_t t, tprev, limit;
+	int64_t tprev, limit;
 	int rc, slow = 0;
 
 	tprev = mono_ns();
@@ -448,7 +448,7 @@ static int64_t snap_once(struct bbt_live *l, unsigned char *data, struct hdr_wor
 	}
 	test_lap_pause();
 	used = (h1->wp + S - h1->rp) % S;
-	piece = S / 4 > 16384 ? 16384 : S / 4;
+	piece = S / 4 > 16384 ? 16384 : S / 4 > 0 ? S / 4 : 1;
 	limit = (int64_t)piece * 4 * WRITER_NS_PER_BYTE;
 	wprev = h1->wp;
 	for (done = 0; done < used; done += piece) {
@@ -456,10 +456,12 @@ static int64_t snap_once(struct bbt_live *l, unsigned char *data, struct hdr_wor
 		if (rc != 0) {
 			return rc;
 		}
-		wnow = bbt_live_word(l, QB_BB_RB_OFF_WRITE_PT);
+		uint32_t wnow = bbt_live_word(l, QB_BB_RB_OFF_WRITE_PT);
+
 		adv += (wnow + S - wprev) % S;
 		wprev = wnow;
-		t = mono_ns();
+		int64_t t = mono_ns();
+
 		slow |= t - tprev > limit;
 		tprev = t;
 	}
@@ -633,17 +635,18 @@ void bbt_walk_free(struct bbt_walk *w)
  */
 int bbt_walk(const struct bbt_ring *r, uint32_t from, int quiet, struct bbt_walk *w)
 {
-	uint32_t p = from, len, count = 0;
+	uint32_t p = from, count = 0;
 	unsigned char *chunk;
 	struct bbt_rec rec;
-	int rc;
 
 	memset(w, 0, sizeof(*w));
 	while (p != r->write_pt && count++ <= r->word_size / 2) {
 		if (get_u32(r->data + (size_t)((p + 1) % r->word_size) * 4) != QB_BB_CHUNK_MAGIC) {
 			break;
 		}
-		len = get_u32(r->data + (size_t)p * 4);
+		uint32_t len = get_u32(r->data + (size_t)p * 4);
+		int rc;
+
 		if (len > BBT_CHUNK_MAX || len > (uint64_t)r->word_size * 4 - 8) {
 			if (!quiet) {
 				snprintf(w->errmsg, sizeof(w->errmsg),

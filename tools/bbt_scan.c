@@ -344,7 +344,6 @@ static void read_status(const char *pid, struct bbt_proc *p, int64_t btime)
 	char path[64], buf[1024], *s;
 	long hz = sysconf(_SC_CLK_TCK);
 	unsigned long long ticks;
-	int field;
 	FILE *f;
 
 	p->nspid = p->pid;
@@ -377,7 +376,7 @@ static void read_status(const char *pid, struct bbt_proc *p, int64_t btime)
 		return;
 	}
 	if (fgets(buf, sizeof(buf), f) != NULL && (s = strrchr(buf, ')')) != NULL) {
-		for (field = 2; field < 22 && s != NULL; field++) {
+		for (int field = 2; field < 22 && s != NULL; field++) {
 			s = strchr(s + 1, ' ');
 		}
 		if (s != NULL && sscanf(s + 1, "%llu", &ticks) == 1 && btime >= 0 && hz > 0) {
@@ -407,7 +406,7 @@ static void add_map(struct bbt_procs *v, unsigned long long ino, long pid)
 /* The inodes under dir that process `pid` maps; 0, or -1 if unreadable. */
 static int read_maps(struct bbt_procs *v, const char *pid, const char *dir)
 {
-	char path[64], line[PATH_MAX + 128], *file;
+	char path[64], line[PATH_MAX + 128];
 	size_t dlen = strlen(dir);
 	unsigned long long ino;
 	int rc = 0;
@@ -419,7 +418,8 @@ static int read_maps(struct bbt_procs *v, const char *pid, const char *dir)
 		return errno == ENOENT ? 0 : -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		file = strchr(line, '/');
+		const char *file = strchr(line, '/');
+
 		if (file == NULL || strncmp(file, dir, dlen) != 0 ||
 		    sscanf(line, "%*s %*s %*s %*s %llu", &ino) != 1) {
 			continue;

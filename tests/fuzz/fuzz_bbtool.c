@@ -88,9 +88,9 @@ static void fuzz_live(const uint8_t *in, size_t len)
 	if (len > 0 && (in[0] & 1)) {
 		memset(&o, 0, sizeof(o));
 		memcpy(o.magic, QB_BB_OWNER_MAGIC, sizeof(o.magic));
-		take = len < 24 ? len : 24;	/* seq, pid, ... */
-		memcpy(&o.seq, in, take > 4 ? 4 : take);
-		if (take > 8) {
+		take = len < 8 ? len : 8;	/* seq, pid */
+		memcpy(&o.seq, in, len < 4 ? len : 4);
+		if (len >= 8) {
 			memcpy(&o.pid, in + 4, 4);
 		}
 		memcpy(o.ident, "fz", 3);
