@@ -152,6 +152,21 @@ if [ -x "$compat" ] && [ -n "${QB_OUR_LIBDIR:-}" ] && [ -z "${QB_SANITIZERS:-}" 
 		echo "ok: library reader ignores the recorded data path"
 fi
 
+# ---- plain output is byte for byte the library's (dumps of both writers)
+if [ -x "$compat" ] && [ -n "${QB_DISTRO_LIBDIR:-}" ] && [ -z "${QB_SANITIZERS:-}" ]; then
+	for w in "$QB_OUR_LIBDIR" "$QB_DISTRO_LIBDIR"; do
+		LD_LIBRARY_PATH=$w "$compat" write-small "$tmp/cw" 4096 >/dev/null 2>&1
+		{ echo "Dumping the contents of $tmp/cw"
+		  LD_LIBRARY_PATH=$QB_OUR_LIBDIR "$compat" print "$tmp/cw" | sed '$d'; } >"$tmp/lib.txt"
+		"$tool" "$tmp/cw" >"$tmp/tool.txt" 2>/dev/null
+		if cmp -s "$tmp/lib.txt" "$tmp/tool.txt"; then
+			echo "ok: plain output identical to the library's ($(wc -l <"$tmp/tool.txt") lines, writer $w)"
+		else
+			echo "FAIL: plain output differs (writer $w)"; diff "$tmp/lib.txt" "$tmp/tool.txt" | head; fail=1
+		fi
+	done
+fi
+
 # ---- IPC leftovers and --clean / --dry-run / --save on a private dir
 shm=$tmp/shm
 mkdir "$shm"
