@@ -171,19 +171,32 @@ static int show(const struct bbt_opts *o, int n, char **files)
 	return status;
 }
 
+static int run(struct bbt_opts *o, int argc, char **argv);
+
 int main(int argc, char **argv)
 {
 	struct bbt_opts o;
+	int rc;
+
+	rc = run(&o, argc, argv);
+	if (o.have_grep) {
+		regfree(&o.grep);
+	}
+	return rc;
+}
+
+static int run(struct bbt_opts *o, int argc, char **argv)
+{
 	char **sel = NULL;
 	size_t nsel = 0;
 	int mode = 0, c, rc;
 
-	memset(&o, 0, sizeof(o));
-	o.max_prio = 8;
-	o.lines = -1;
-	o.pid = -1;
+	memset(o, 0, sizeof(*o));
+	o->max_prio = 8;
+	o->lines = -1;
+	o->pid = -1;
 	while ((c = getopt_long(argc, argv, "fp:g:n:o:h", long_opts, NULL)) != -1) {
-		rc = take_opt(&o, c, optarg, &mode);
+		rc = take_opt(o, c, optarg, &mode);
 		if (rc != 0) {
 			usage(rc > 0 ? stdout : stderr);
 			return rc > 0 ? BBT_EXIT_OK : BBT_EXIT_USAGE;
@@ -191,33 +204,33 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (mode != 0 && (argc > 0 || o.follow || o.pid >= 0 || o.ident != NULL)) {
+	if (mode != 0 && (argc > 0 || o->follow || o->pid >= 0 || o->ident != NULL)) {
 		fprintf(stderr, "qb-blackbox: --list, --clean and --save take no files or selection\n");
 		return BBT_EXIT_USAGE;
 	}
 	if (mode == OPT_LIST) {
-		return bbt_list(&o);
+		return bbt_list(o);
 	}
 	if (mode == OPT_CLEAN) {
-		return bbt_clean(&o);
+		return bbt_clean(o);
 	}
 	if (mode == OPT_SAVE) {
-		return bbt_save(&o);
+		return bbt_save(o);
 	}
-	if (o.pid >= 0 || o.ident != NULL) {
+	if (o->pid >= 0 || o->ident != NULL) {
 		if (argc > 0) {
 			fprintf(stderr, "qb-blackbox: give files or --pid/--ident, not both\n");
 			return BBT_EXIT_USAGE;
 		}
-		rc = bbt_select(&o, &sel, &nsel);
+		rc = bbt_select(o, &sel, &nsel);
 		if (rc != 0) {
 			return rc;
 		}
-		if (o.follow && nsel > 1) {
+		if (o->follow && nsel > 1) {
 			fprintf(stderr, "qb-blackbox: --follow takes exactly one blackbox\n");
 			rc = BBT_EXIT_USAGE;
 		} else {
-			rc = show(&o, (int)nsel, sel);
+			rc = show(o, (int)nsel, sel);
 		}
 		for (size_t i = 0; i < nsel; i++) {
 			free(sel[i]);
@@ -229,5 +242,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return BBT_EXIT_USAGE;
 	}
-	return show(&o, argc, argv);
+	return show(o, argc, argv);
 }
