@@ -147,7 +147,8 @@ wpid=$(wait_ready "$tmp/idle")
 timeout 60 "$tool" --follow --pid "$wpid" >/dev/null 2>&1 &
 fpid=$!
 sleep 1
-cpu() { awk '{ print $1 }' /proc/$(pgrep -P $fpid | head -1 || echo $fpid)/schedstat 2>/dev/null || echo 0; }
+child=$(cat /proc/$fpid/task/$fpid/children 2>/dev/null | cut -d' ' -f1)
+cpu() { awk '{ print $1 }' /proc/${child:-$fpid}/schedstat 2>/dev/null || echo 0; }
 t0=$(cpu); sleep 2; t1=$(cpu)
 echo "   idle follower: $(( (t1 - t0) / 1000 )) us of CPU in 2 s ($(( (t1 - t0) / 20000000 )).$(( (t1 - t0) / 2000000 % 10 ))% of a core)"
 wait

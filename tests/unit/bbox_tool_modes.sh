@@ -81,7 +81,9 @@ if [ "$(id -u)" = 0 ] && unshare -fp --mount-proc true 2>/dev/null; then
 	exec 7>"$tmp/f3"
 	inner=$(wait_ready "$tmp/c.out")
 	host=""
-	for p in $(pgrep -f "bb_helper hold ${ident}ns"); do
+	for c in /proc/[0-9]*/cmdline; do
+		p=${c#/proc/}; p=${p%/cmdline}
+		{ tr '\0' ' ' <"$c"; } 2>/dev/null | grep -q "hold ${ident}ns " || continue
 		grep -q "^NSpid:.*[[:space:]]$inner\$" /proc/$p/status 2>/dev/null &&
 			[ "$(awk '/^NSpid:/ { print NF }' /proc/$p/status)" -gt 2 ] && host=$p
 	done
