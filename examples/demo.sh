@@ -83,18 +83,33 @@ tell "Every blackbox in /dev/shm with its owner, boot and state (live = still" \
      "mapped by a process; dead = its process is gone):" ""
 "$tool" --list | grep -E "^STATE|qb-demo-"
 tell "" "The crashed worker's blackbox stays behind as evidence ('dead'; shown as" \
-     "'unknown' where the tool cannot inspect every process, e.g. in some" \
-     "containers). 'qb-blackbox --clean' removes dead ones, never a live one."
+     "'unknown' only where the tool cannot inspect every process, e.g. run as a" \
+     "user). 'qb-blackbox --clean' removes dead ones (and IPC files that crashed" \
+     "servers left), never a live one; 'qb-blackbox --save DIR' keeps them as dumps."
 
 say "5. What worker A recorded (its crash dump)"
 "$tool" "$dir/A-worker-crash.dump" 2>&1 | grep -v -e '^Ringbuffer' -e '^ [-=]>'
-say "6. What worker B has recorded so far (read live from /dev/shm)"
-"$tool" "$hb" 2>&1 | grep -v -e '^Ringbuffer' -e '^ [-=]>'
+host_pid() { # HEADER: the pid, as seen from here, of the process writing it
+	grep -l "$(basename "${1%-header}")-data" /proc/[0-9]*/maps 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/maps$|\1|p' | head -1
+}
+hostb=$(host_pid "$hb")
+say "6. What worker B has recorded so far (qb-blackbox --pid $hostb)"
+tell "--pid picks a process's blackbox without typing /dev/shm names. Worker B" \
+     "is pid $hostb as seen from here and pid $pb inside its PID namespace; the" \
+     "tool matches the namespace recorded in the blackbox's owner record." ""
+"$tool" --pid "$hostb" 2>&1 | grep -v -e '^Ringbuffer' -e '^ [-=]>'
 tell "" "Each blackbox holds only its own process's messages, although the two" \
      "workers share a pid."
 
-say "7. Shutting down"
+say "7. Shutting down, watched live (qb-blackbox --follow --pid $hostb -n 1)"
+tell "--follow prints the last records and then new ones as worker B logs them," \
+     "like tail -f, and ends by itself when the worker exits." ""
+"$tool" --follow --pid "$hostb" -n 1 2>&1 &
+follower=$!
+sleep 0.5
 touch "$dir/stop"
+wait $follower 2>/dev/null
 wait 2>/dev/null
 for h in $(ours); do
 	tell "removing leftover $(basename "$h")"

@@ -472,22 +472,21 @@ static int read_is_live_header(const unsigned char *buf, size_t len)
 }
 
 /* The data file of a live blackbox: next to the header we were given
- * ("...-header" -> "...-data"), else the path recorded in the header. */
-static int read_open_live_data(const char *hdr_file, const unsigned char *hdr)
+ * ("...-header" -> "...-data"), never the path recorded inside the header
+ * (the file may be anyone's), and only a regular file: O_NONBLOCK so that
+ * a FIFO planted there cannot block us, O_NOFOLLOW for symbolic links. */
+static int read_open_live_data(const char *hdr_file)
 {
 	char path[QB_BB_RB_PATH_MAX + 16];
 	size_t n = strlen(hdr_file);
-	int fd = -1;
+	int fd;
 
-	if (n > 7 && n < sizeof(path) - 8 && strcmp(hdr_file + n - 7, "-header") == 0) {
-		memcpy(path, hdr_file, n - 7);
-		strcpy(path + n - 7, "-data");
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (n <= 7 || n >= sizeof(path) - 8 || strcmp(hdr_file + n - 7, "-header") != 0) {
+		return -ENOENT;
 	}
-	if (fd < 0) {
-		fd = open((const char *)hdr + QB_BB_RB_OFF_DATA_PATH,
-			  O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	}
+	memcpy(path, hdr_file, n - 7);
+	strcpy(path + n - 7, "-data");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -527,7 +526,7 @@ static int read_print_live(const char *filename, const unsigned char *first, siz
 
 	hlen = first_len < sizeof(hdr) ? first_len : sizeof(hdr);
 	memcpy(hdr, first, hlen);
-	hfd = open(filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	hfd = open(filename, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	for (tries = 0; tries < 20; tries++) {
 		if (tries > 0 && hfd >= 0) {
 			ssize_t n = pread(hfd, hdr, sizeof(hdr), 0);
@@ -541,7 +540,7 @@ static int read_print_live(const char *filename, const unsigned char *first, siz
 		}
 		free(data);
 		data = NULL;
-		fd = read_open_live_data(filename, hdr);
+		fd = read_open_live_data(filename);
 		if (fd < 0) {
 			rc = fd;
 			break;
@@ -598,7 +597,8 @@ int qb_log_blackbox_print_from_file(const char *filename)
 	if (filename == NULL) {
 		return -EINVAL;
 	}
-	fd = open(filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not block us (read_whole_fd refuses it) */
+	fd = open(filename, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		return -errno;
 	}

@@ -18,15 +18,15 @@ check() { # DESCRIPTION EXPECTED-STATUS COMMAND...
 		echo "ok: $d (exit $got)"
 	fi
 }
-check "missing file" 1 "$tool" "$tmp/missing"
+check "missing file" 2 "$tool" "$tmp/missing"
 grep -q "missing: No such file or directory" "$tmp/err" || { echo "FAIL: no clear error"; fail=1; }
 : >"$tmp/empty"
-check "empty file" 1 "$tool" "$tmp/empty"
+check "empty file" 3 "$tool" "$tmp/empty"
 grep -q "empty: corrupt or not a blackbox file" "$tmp/err" || { echo "FAIL: no clear error"; fail=1; }
 head -c 5000 /dev/urandom >"$tmp/junk"
-check "random bytes" 1 "$tool" "$tmp/junk"
-check "unknown option" 2 "$tool" --bogus
-check "no arguments" 2 "$tool"
+check "random bytes" 3 "$tool" "$tmp/junk"
+check "unknown option" 1 "$tool" --bogus
+check "no arguments" 1 "$tool"
 check "help" 0 "$tool" --help
 
 "$helper" hold $ident T "$tmp/dump" </dev/null >"$tmp/hold.out" 2>&1
@@ -34,7 +34,7 @@ pid=$(sed -n 's/^ready //p' "$tmp/hold.out")
 check "print a dump" 0 "$tool" "$tmp/dump"
 grep -q "message from T (pid $pid)" "$tmp/out" || { echo "FAIL: dump text"; fail=1; }
 grep -q "^Dumping the contents of $tmp/dump\$" "$tmp/out" || { echo "FAIL: dump title"; fail=1; }
-check "dump then missing file" 1 "$tool" "$tmp/dump" "$tmp/missing"
+check "dump then missing file" 2 "$tool" "$tmp/dump" "$tmp/missing"
 grep -q "goodbye from T" "$tmp/out" || { echo "FAIL: first file not printed"; fail=1; }
 
 # the dead process's blackbox moves to a private directory for --list/--clean
