@@ -278,9 +278,16 @@ shm_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 	  size_t iov_len, size_t total, int32_t event)
 {
 	qb_ringbuffer_t *rb = event ? c->shm_ev : c->shm_resp;
-	char *dst = qb_rb_chunk_alloc(rb, total);
+	char *dst;
 	int32_t rc;
 
+	/* Owed notifications go out on every event send, full ring or not:
+	 * a server looping in one handler never runs the POLLOUT flush, and
+	 * the client must not sleep while events are pending. */
+	if (event && c->deferred_bytes) {
+		flush_deferred(c);
+	}
+	dst = qb_rb_chunk_alloc(rb, total);
 	if (dst == NULL) {
 		return errno ? -errno : -EAGAIN;
 	}

@@ -390,6 +390,130 @@ static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list
 	}
 }
 
+/*
+ * The string at the cut: as much of it as fits, terminated. Returns 1 when
+ * it was shortened (nothing may follow it), 0 when it fit, -1 when not even
+ * its terminator fits.
+ */
+static int ser_store_cut_string(struct ser_vals *v, const struct ser_spec *s,
+				long prec, va_list *ap)
+{
+	size_t room = v->limit - v->pos;
+	const char *str;
+	size_t n;
+	int rc;
+
+	if (room == 0) {
+		return -1;
+	}
+	if (s->len == SER_LEN_L) {
+		/* one byte kept back for the terminator of a shortened string */
+		v->limit--;
+		rc = ser_store_wide_string(v, va_arg(*ap, const wchar_t *), prec);
+		v->limit++;
+		if (rc == 0) {
+			return 0;
+		}
+		v->buf[v->pos++] = '\0';
+		return 1;
+	}
+	str = va_arg(*ap, const char *);
+	if (str == NULL) {
+		str = "(null)";
+	}
+	n = strnlen(str, (prec >= 0 && (size_t)prec < room) ? (size_t)prec : room);
+	rc = (n + 1 > room) ? 1 : 0;
+	if (rc) {
+		n = room - 1;
+	}
+	memcpy(v->buf + v->pos, str, n);
+	v->buf[v->pos + n] = '\0';
+	v->pos += n + 1;
+	return rc;
+}
+
+/* Stored-copy length of the conversion s starting at pct. */
+static size_t ser_spec_copy_len(const char *pct, const struct ser_spec *s)
+{
+	char wide[2];
+
+	if (!s->known) {
+		return (size_t)(s->next - pct);
+	}
+	if (s->conv == '%') {
+		return 2;
+	}
+	return (size_t)(s->flags_end - pct) + strlen(ser_len_text(s, wide)) + 1;
+}
+
+/*
+ * A record that does not fit in max_len keeps the longest prefix of the
+ * format, and of the values it consumes, that does: the buffer stays a
+ * terminated record whose text is a prefix of the message. A string at the
+ * cut is shortened to the room left; a value that does not fit is dropped
+ * with its conversion and all that follows. Values are gathered at the
+ * start of out and moved behind the format copy once its length is known.
+ * Only the overflow path gets here; it returns max_len, as before.
+ */
+static ssize_t ser_truncated(char *out, size_t max_len, const char *fmt,
+			     va_list ap)
+{
+	struct ser_vals v = { out, 0, 0 };
+	struct ser_spec s;
+	const char *p = fmt;
+	size_t fl = 0;		/* stored format copy kept so far */
+	size_t unit;
+	size_t before;
+	long prec;
+	int xc_seen = 0;
+	int cut = 0;
+	va_list aq;
+
+	va_copy(aq, ap);
+	while (*p != '\0' && !cut) {
+		if (*p == SER_XC && !xc_seen) {
+			xc_seen = 1;
+			unit = (p[1] != '\0') ? 1 : 0;
+		} else if (*p != '%') {
+			unit = 1;
+		} else {
+			ser_spec_parse(p, &s);
+			unit = ser_spec_copy_len(p, &s);
+		}
+		if (fl + unit + 1 + v.pos > max_len) {
+			break;
+		}
+		if (*p != '%') {
+			fl += unit;
+			p++;
+			continue;
+		}
+		if (s.known && s.conv != '%') {
+			before = v.pos;
+			v.limit = max_len - (fl + unit + 1);
+			if (s.conv == 's') {
+				cut = ser_store_stars(&v, &s, &aq, &prec);
+				if (cut == 0) {
+					cut = ser_store_cut_string(&v, &s, prec, &aq);
+				}
+			} else {
+				cut = ser_store_value(&v, &s, &aq);
+			}
+			if (cut < 0) {
+				v.pos = before;
+				break;
+			}
+		}
+		fl += unit;
+		p = s.next;
+	}
+	va_end(aq);
+	memmove(out + fl + 1, out, v.pos);
+	(void)ser_format_copy(fmt, out, fl, NULL, NULL, NULL);
+	out[fl] = '\0';
+	return (ssize_t)max_len;
+}
+
 /* Up to this max_len, values are gathered in a small stack buffer while
  * the format copy is written (one pass; the copy's length, which decides
  * where values go, is only known at the end).  Larger limits take two
@@ -436,7 +560,7 @@ ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
 	va_end(aq);
 	/* A complete record must leave at least one byte of max_len unused. */
 	if (rc != 0 || flen + 1 + v.pos > max_len - 1) {
-		return (ssize_t)max_len;
+		return ser_truncated(serialize, max_len, fmt, ap);
 	}
 	serialize[flen] = '\0';
 	return (ssize_t)(flen + 1 + v.pos);

@@ -62,8 +62,21 @@ static int set_paths(qb_ringbuffer_t *rb, const char *name)
 	return rc;
 }
 
+static void close_held_fds(qb_ringbuffer_t *rb)
+{
+	if (rb->hdr_fd >= 0) {
+		close(rb->hdr_fd);
+		rb->hdr_fd = -1;
+	}
+	if (rb->data_fd >= 0) {
+		close(rb->data_fd);
+		rb->data_fd = -1;
+	}
+}
+
 static void unmap_all(qb_ringbuffer_t *rb)
 {
+	close_held_fds(rb);
 	if (rb->data != NULL) {
 		munmap(rb->data, 2 * rb->data_len);
 		rb->data = NULL;
@@ -171,8 +184,10 @@ static int attach_files(qb_ringbuffer_t *rb)
 	if (fd < 0) {
 		return fd;
 	}
+	rb->hdr_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	rc = map_hdr(rb, fd);
 	if (rc < 0) {
+		close_held_fds(rb);
 		return rc;
 	}
 	words = rb->hdr->word_size;
@@ -196,6 +211,7 @@ static int attach_files(qb_ringbuffer_t *rb)
 		rc = fd;
 		goto fail;
 	}
+	rb->data_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	rc = map_data(rb, fd);
 	if (rc < 0) {
 		goto fail;
@@ -227,6 +243,8 @@ int32_t rb_create(const char *name, size_t size, uint32_t flags,
 	}
 	rb->flags = flags;
 	rb->owner = getpid();
+	rb->hdr_fd = -1;
+	rb->data_fd = -1;
 	rb->hdr_len = sizeof(struct rb_shared_hdr) + user_size;
 	if (notifier != NULL && notifier->post_fn != NULL) {
 		rb->custom = *notifier;
@@ -323,6 +341,20 @@ void qb_rb_close(qb_ringbuffer_t *rb)
 	(void)qb_rb_close_helper(rb, rb->flags & QB_RB_FLAG_CREATE, 0);
 }
 
+/*
+ * A dead creator's file that cannot be removed (permissions, a read-only
+ * mount) still gives its memory back: emptied through the descriptor we
+ * opened it with, never through its path, which may name another file by
+ * now.
+ */
+static void remove_or_empty(const char *path, const struct shm_file_id *id,
+			    int fd)
+{
+	if (shm_unlink_owned(path, id) < 0 && fd >= 0) {
+		(void)ftruncate(fd, 0);
+	}
+}
+
 void qb_rb_force_close(qb_ringbuffer_t *rb)
 {
 	if (rb == NULL) {
@@ -331,7 +363,11 @@ void qb_rb_force_close(qb_ringbuffer_t *rb)
 	__atomic_store_n(&rb->hdr->ref_count, -1, __ATOMIC_RELEASE);
 	rb_notify_destroy(rb);
 	/* removes the files only while they are the ones we mapped */
-	rb_unlink_files(rb);
+	if (!rb->unlinked) {
+		remove_or_empty(rb->data_path, &rb->data_id, rb->data_fd);
+		remove_or_empty(rb->hdr_path, &rb->hdr_id, rb->hdr_fd);
+		rb->unlinked = 1;
+	}
 	unmap_all(rb);
 	free(rb);
 }

@@ -68,6 +68,8 @@ struct qb_ringbuffer_s {
 	uint32_t dropped;		/* unread chunks overwritten since the last commit */
 	struct shm_file_id hdr_id;
 	struct shm_file_id data_id;
+	int hdr_fd;			/* held by openers (-1 otherwise): a */
+	int data_fd;			/* dead creator's files can be emptied */
 	char hdr_path[RB_PATH_MAX];	/* our copies: never trust the shared ones */
 	char data_path[RB_PATH_MAX];
 };

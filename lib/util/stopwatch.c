@@ -95,7 +95,7 @@ uint64_t qb_util_stopwatch_split(qb_util_stopwatch_t *sw)
 	uint64_t now, previous;
 	uint32_t n = sw->split_count;
 
-	if (sw->started == 0 || sw->split_size == 0) {
+	if (sw->split_size == 0) {
 		return 0;
 	}
 	if (n >= sw->split_size &&
@@ -103,6 +103,11 @@ uint64_t qb_util_stopwatch_split(qb_util_stopwatch_t *sw)
 		return 0;
 	}
 	now = qb_util_nano_current_get();
+	/* as libqb: a split on a never-started stopwatch starts it, so the
+	 * first split is 0 and later ones count from it */
+	if (sw->started == 0) {
+		sw->started = now;
+	}
 	previous = (n == 0) ? sw->started : split_time_ns(sw, n - 1);
 	sw->split_entries[n % sw->split_size] = now;
 	sw->split_count = n + 1;

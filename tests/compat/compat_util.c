@@ -393,6 +393,37 @@ static void stopwatch(void)
 	SHOW(qb_util_stopwatch_time_split_get(sw, 2, 1));
 	SHOW(qb_util_stopwatch_time_split_get(sw, 4, 2));
 	qb_util_stopwatch_free(sw);
+
+	/* splits on a stopwatch that was never started */
+	sw = qb_util_stopwatch_create();
+	SHOW(qb_util_stopwatch_split(sw));
+	usleep(1000);
+	SHOW(qb_util_stopwatch_split_ctl(sw, 3, 0));
+	usleep(1000);
+	for (i = 0; i < 4; i++) {
+		s[i] = qb_util_stopwatch_split(sw);
+		printf("unstarted split %d >= 1000us: %d zero: %d last %u\n", i,
+		       s[i] >= 1000, s[i] == 0, qb_util_stopwatch_split_last(sw));
+		usleep(1000);
+	}
+	SHOW(qb_util_stopwatch_time_split_get(sw, 0, 0));
+	SHOW(qb_util_stopwatch_time_split_get(sw, 1, 1) == s[1]);
+	SHOW(qb_util_stopwatch_time_split_get(sw, 2, 1) == s[2]);
+	qb_util_stopwatch_stop(sw);
+	SHOW(qb_util_stopwatch_us_elapsed_get(sw) >= s[1] + s[2]);
+	qb_util_stopwatch_free(sw);
+
+	sw = qb_util_stopwatch_create();
+	SHOW(qb_util_stopwatch_split_ctl(sw, 2, QB_UTIL_SW_OVERWRITE));
+	for (i = 0; i < 4; i++) {
+		s[i] = qb_util_stopwatch_split(sw);
+		printf("unstarted overwrite split %d >= 500us: %d last %u\n", i,
+		       s[i] >= 500, qb_util_stopwatch_split_last(sw));
+		usleep(500);
+	}
+	SHOW(qb_util_stopwatch_time_split_get(sw, 3, 2) == s[3]);
+	SHOW(qb_util_stopwatch_time_split_get(sw, 1, 0));
+	qb_util_stopwatch_free(sw);
 }
 
 static void clocks(void)

@@ -296,6 +296,57 @@ START_TEST(test_compiled_matches_generic)
 }
 END_TEST
 
+/* Serialises into a buffer of exactly max bytes and prints it back. */
+static void cut(size_t max, const char *want, const char *fmt, ...)
+{
+	char *rec = malloc(max);
+	char text[512];
+	va_list ap;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(rec);
+	memset(rec, 'Z', max);
+	va_start(ap, fmt);
+	n = qb_vsnprintf_serialize(rec, max, fmt, ap);
+	va_end(ap);
+	ck_assert_int_eq(n, (ssize_t)max);	/* "too long" */
+	ck_assert_ptr_nonnull(memchr(rec, '\0', max));
+	ck_assert_uint_eq(qb_vsnprintf_deserialize(text, sizeof(text), rec),
+			  strlen(want) + 1);
+	ck_assert_str_eq(text, want);
+	free(rec);
+}
+
+/* A record cut at max_len is still a record: its text is a terminated
+ * prefix of the message, never bytes past what was written. */
+START_TEST(test_truncated_is_prefix)
+{
+	char rec[11];
+
+	/* the cases libqb 2.0 gets right, byte for byte */
+	cut(11, "123456789_", "123456789____");
+	cut(11, "1234567", "%s", "1234567890123456");
+	cut(11, "abcd xy", "abcd %s", "xyz");
+	cut(12, "abc d", "%s %s", "abc", "defgh");
+	cut(11, "1234567", "1234567%s", "a");
+	cut(11, "1234567890", "1234567890");
+	ck_assert_int_eq(ser(rec, sizeof(rec), "%s", "1234567890123456"), 11);
+	ck_assert_mem_eq(rec, "%s\0" "1234567", 11);
+	/* where it reads past the record */
+	cut(11, "abcdefg", "abcdefg%d", 5);
+	cut(11, "abc", "%s%d", "abc", 7);
+	cut(11, "12345678", "12345678%s", "a");
+	cut(11, "abc", "%c%c%c%c", 'a', 'b', 'c', 'd');
+	cut(11, "12345678%", "12345678%%");
+	cut(12, "12345678", "12345678%5d", 1);
+	cut(14, "123456", "%d%s", 12, "34567890");
+	cut(12, "7 (", "%d %s", 7, (char *)NULL);
+	cut(10, "abcdef", "%ls", L"abcdefghijkl");
+	cut(3, "", "%s", "abcdef");
+	cut(1, "", "%s", "abcdef");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("serialize");
@@ -310,6 +361,7 @@ int main(void)
 	tcase_add_test(tc, test_reader_upstream_semantics);
 	tcase_add_test(tc, test_reader_robust);
 	tcase_add_test(tc, test_compiled_matches_generic);
+	tcase_add_test(tc, test_truncated_is_prefix);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -202,8 +202,6 @@ START_TEST(test_stopwatch_splits)
 
 	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0);	/* no slots */
 	ck_assert_int_eq(qb_util_stopwatch_split_ctl(sw, 3, 0), 0);
-	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0);	/* not started */
-	ck_assert_uint_eq(qb_util_stopwatch_split_last(sw), 0);
 	qb_util_stopwatch_start(sw);
 	usleep(2000);
 	s0 = qb_util_stopwatch_split(sw);
@@ -236,6 +234,40 @@ START_TEST(test_stopwatch_splits)
 	s0 = qb_util_stopwatch_split(sw);
 	ck_assert_uint_ge(s0, 500);
 	ck_assert_uint_eq(qb_util_stopwatch_time_split_get(sw, 0, 0), s0);
+	qb_util_stopwatch_free(sw);
+}
+END_TEST
+
+/* A split on a stopwatch never started starts it (libqb 2.0 does). */
+START_TEST(test_stopwatch_split_unstarted)
+{
+	qb_util_stopwatch_t *sw = qb_util_stopwatch_create();
+	uint64_t s1, s2, us;
+
+	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0);	/* no slots */
+	usleep(2000);
+	ck_assert_int_eq(qb_util_stopwatch_split_ctl(sw, 3, 0), 0);
+	usleep(2000);
+	/* the split without slots started nothing: split 0 is 0 */
+	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0);
+	ck_assert_uint_eq(qb_util_stopwatch_split_last(sw), 0);
+	usleep(1000);
+	s1 = qb_util_stopwatch_split(sw);
+	ck_assert_uint_ge(s1, 1000);
+	ck_assert_uint_eq(qb_util_stopwatch_split_last(sw), 1);
+	usleep(1000);
+	s2 = qb_util_stopwatch_split(sw);
+	ck_assert_uint_ge(s2, 1000);
+	ck_assert_uint_eq(qb_util_stopwatch_split_last(sw), 2);
+	/* split 0 is the start */
+	ck_assert_uint_eq(qb_util_stopwatch_time_split_get(sw, 0, 0), 0);
+	ck_assert_uint_eq(qb_util_stopwatch_time_split_get(sw, 1, 1), s1);
+	ck_assert_uint_eq(qb_util_stopwatch_time_split_get(sw, 2, 1), s2);
+	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0);	/* full */
+	ck_assert_uint_eq(qb_util_stopwatch_split_last(sw), 2);
+	qb_util_stopwatch_stop(sw);
+	us = qb_util_stopwatch_us_elapsed_get(sw);
+	ck_assert(us >= s1 + s2 && us < 2000000);
 	qb_util_stopwatch_free(sw);
 }
 END_TEST
@@ -316,6 +348,7 @@ int main(void)
 	tcase_add_test(tc, test_strerror);
 	tcase_add_test(tc, test_stopwatch_elapsed);
 	tcase_add_test(tc, test_stopwatch_splits);
+	tcase_add_test(tc, test_stopwatch_split_unstarted);
 	tcase_add_test(tc, test_stopwatch_overwrite);
 	tcase_add_test(tc, test_abi_layout);
 	tcase_set_timeout(tc, 20);
