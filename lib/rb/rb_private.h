@@ -38,6 +38,11 @@ _Static_assert(offsetof(struct rb_shared_hdr, ref_count) == 8204, "layout");
 _Static_assert(offsetof(struct rb_shared_hdr, posix_sem) == 8208, "layout");
 _Static_assert(offsetof(struct rb_shared_hdr, user_data) == 8240, "layout");
 _Static_assert(sizeof(struct rb_shared_hdr) == 8248, "layout");
+_Static_assert(sizeof(struct rb_shared_hdr) == RB_HDR_SIZE, "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, user_data) == RB_HDR_USER_OFFSET,
+	       "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, word_size) == RB_HDR_OFF_WORD_SIZE,
+	       "layout");
 
 /* Chunk header: word p = length in bytes, word p+1 = magic. */
 #define RB_MAGIC_COMMITTED	0xA1A1A1A1u
@@ -86,6 +91,9 @@ int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting);
 uint32_t rb_chunk_step(uint32_t words, uint32_t p, uint32_t len);
 int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
 		   uint32_t *len_out);
+
+/* lib/rb/rb_view.c */
+uint32_t rb_view_word(const struct rb_view *v, uint64_t idx);
 
 /* lib/rb/rb_open.c */
 int32_t rb_create(const char *name, size_t size, uint32_t flags,
