@@ -4,7 +4,7 @@
  * be read from /dev/shm or dumped with qb_log_blackbox_write_to_file().
  *
  * One ring chunk per log call holds the call site, the time and the
- * serialised arguments (record layout in blackbox_dump.c); no text is
+ * serialised arguments (record layout in bb_record.h); no text is
  * formatted while the program runs.
  *
  * Naming (PID-safe): /dev/shm/qb-<ident>-<pid>-<boot>-<nonce>-blackbox-
@@ -51,6 +51,7 @@
 
 #include "log/log_internal.h"
 #include "log/blackbox_internal.h"
+#include "log/bb_record.h"
 #include "util/util_internal.h"
 #include "rb/rb_internal.h"
 
@@ -62,8 +63,6 @@ struct qb_log_blackbox_state qb_log_bb = {
 #define BB_MIN_SIZE 1024
 /* Longest ident that goes into a file name. */
 #define BB_IDENT_MAX 100
-/* Record header bytes before the function name / after it. */
-#define BB_REC_FIXED 33
 #define BB_TOO_LONG_LIMIT 512
 
 /* ------------------------------------------------------- identity bits */
@@ -344,11 +343,8 @@ static void bb_template_build(struct qb_log_bb_cache_entry *e,
 	if (t == NULL) {
 		return;		/* the two-step writer still works */
 	}
-	memcpy(t, &cs->lineno, 4);
-	memcpy(t + 8, &cs->priority, 1);
-	memcpy(t + 9, &e->fn_size, 4);
-	memcpy(t + 13, fn, e->fn_size);
-	memcpy(t + BB_REC_FIXED + e->fn_size, stored, stored_size);
+	bb_rec_put_site(t, cs->lineno, cs->priority, fn, e->fn_size);
+	memcpy(t + bb_rec_msg_off(e->fn_size, BB_REC_TS_SIZE), stored, stored_size);
 	e->tmpl = t;
 	e->tmpl_len = BB_REC_FIXED + e->fn_size + (uint32_t)stored_size;
 	e->stored_size = (uint32_t)stored_size;
@@ -394,6 +390,10 @@ static const struct qb_log_bb_cache_entry *bb_cache_get(const struct qb_log_call
 	return NULL;	/* crowded: the uncached path still works */
 }
 
+/* Where a record's message goes (computed at each use: a pointer kept
+ * across the branches below costs a spill on the hot path). */
+#define BB_REC_MSG(chunk, fn_size) ((chunk) + bb_rec_msg_off((fn_size), BB_REC_TS_SIZE))
+
 static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts,
 			    size_t max_line, va_list ap)
 {
@@ -413,35 +413,28 @@ static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *t
 	if (e != NULL && e->tmpl != NULL && e->stored_size < max_line) {
 		/* the template ends with the stored format, which fits */
 		memcpy(chunk, e->tmpl, e->tmpl_len);
-		memcpy(chunk + 4, &cs->tags, 4);
-		memcpy(chunk + 13 + fn_size, &sec, 8);
-		memcpy(chunk + 21 + fn_size, &nsec, 8);
-		n = qb_log_blackbox_prog_run_values(e->prog, chunk + BB_REC_FIXED + fn_size,
-						    max_line, ap);
+		bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
+		bb_rec_put_time(chunk, fn_size, sec, nsec);
+		n = qb_log_blackbox_prog_run_values(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
 		goto stored;
 	}
-	memcpy(chunk, &cs->lineno, 4);
-	memcpy(chunk + 4, &cs->tags, 4);
-	memcpy(chunk + 8, &cs->priority, 1);
-	memcpy(chunk + 9, &fn_size, 4);
-	memcpy(chunk + 13, fn, fn_size);
-	memcpy(chunk + 13 + fn_size, &sec, 8);
-	memcpy(chunk + 21 + fn_size, &nsec, 8);
+	bb_rec_put_site(chunk, cs->lineno, cs->priority, fn, fn_size);
+	bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
+	bb_rec_put_time(chunk, fn_size, sec, nsec);
 	if (e != NULL && e->prog != NULL) {
-		n = qb_log_blackbox_prog_run(e->prog, chunk + BB_REC_FIXED + fn_size,
-					     max_line, ap);
+		n = qb_log_blackbox_prog_run(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
 	} else {
-		n = qb_vsnprintf_serialize(chunk + BB_REC_FIXED + fn_size, max_line,
+		n = qb_vsnprintf_serialize(BB_REC_MSG(chunk, fn_size), max_line,
 					   cs->format != NULL ? cs->format : "", ap);
 	}
 stored:
 	if (n < 0 || (size_t)n >= max_line) {
-		n = bb_serialize(chunk + BB_REC_FIXED + fn_size, BB_TOO_LONG_LIMIT,
+		n = bb_serialize(BB_REC_MSG(chunk, fn_size), BB_TOO_LONG_LIMIT,
 				 "Log message too long to be stored in the blackbox.  "
 				 "Maximum is QB_LOG_MAX_LEN");
 	}
 	msg_len = (uint32_t)n;
-	memcpy(chunk + 29 + fn_size, &msg_len, 4);
+	bb_rec_put_u32(chunk, bb_rec_msg_len_off(fn_size, BB_REC_TS_SIZE), msg_len);
 	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + msg_len);
 }
 

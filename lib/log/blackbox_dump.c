@@ -12,16 +12,7 @@
  * marker is an old plain ring dump whose records carry an 8-byte time_t
  * instead of a struct timespec.
  *
- * Record (one ring chunk per log call, packed, little-endian):
- *
- *   0      u32 line number
- *   4      u32 tags
- *   8      u8  priority
- *   9      u32 fn_size = strlen(function) + 1
- *   13     function name with its NUL (fn_size bytes)
- *   13+F   struct timespec (i64 sec, i64 nsec), or i64 time_t in old dumps
- *   29+F   u32 msg_len
- *   33+F   serialised message (see serialize.c)
+ * Records: bb_record.h.
  */
 #include "config.h"
 
@@ -41,6 +32,7 @@
 #include <qb/qblog.h>
 
 #include "log/blackbox_internal.h"
+#include "log/bb_record.h"
 #include "util/util_internal.h"
 
 static const uint32_t dump_marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
@@ -131,14 +123,15 @@ static uint32_t dump_oldest(const struct rb_view *v)
 	if (rb_view_chunk(v, rp, &len) != -ENOMSG && len != 0) {
 		return rp;
 	}
-	if (rb_view_read(v, rp, 9, &fn_size, 4) != 0 || fn_size > (n - 2) * 4 - 33) {
+	if (rb_view_read(v, rp, BB_REC_FN_SIZE, &fn_size, 4) != 0 ||
+	    fn_size > (n - 2) * 4 - BB_REC_FIXED) {
 		return rp;
 	}
-	if (rb_view_read(v, rp, 29 + (size_t)fn_size, &msg_len, 4) != 0 ||
-	    msg_len > (n - 2) * 4 - 33 - fn_size) {
+	if (rb_view_read(v, rp, bb_rec_msg_len_off(fn_size, BB_REC_TS_SIZE), &msg_len, 4) != 0 ||
+	    msg_len > (n - 2) * 4 - BB_REC_FIXED - fn_size) {
 		return rp;
 	}
-	return rb_view_next(v, rp, 33 + fn_size + msg_len);
+	return rb_view_next(v, rp, BB_REC_FIXED + fn_size + msg_len);
 }
 
 /*
@@ -197,7 +190,7 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 /* ------------------------------------------------------------- reading */
 
 #define READ_MSG_MAX	4096		/* largest msg_len we print */
-#define READ_CHUNK_MAX	(READ_MSG_MAX + 33 + 4096)
+#define READ_CHUNK_MAX	(READ_MSG_MAX + BB_REC_FIXED + 4096)
 #define UPSTREAM_MSG_MAX 512
 
 static const char *const read_prio_names[] = {
@@ -211,14 +204,6 @@ struct read_ring {
 	int torn;			/* live snapshot taken while written: the
 					 * listing ends quietly at the first bad record */
 };
-
-static uint32_t read_u32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 static void read_print_state(const struct read_ring *r)
 {
@@ -269,61 +254,48 @@ static void read_format_time(const unsigned char *ts, int hires, char *out, size
 static int read_print_record(const unsigned char *rec, uint32_t len, int hires,
 			     char *msg, size_t msg_cap, int quiet)
 {
-	size_t ts_size = hires ? 16 : 8;
-	uint32_t lineno, tags, fn_size, msg_len;
-	int32_t fn_signed;
-	uint8_t prio;
-	const unsigned char *msgp;
+	struct bb_rec_fields f;
 	char when[64];
-	size_t fn_len;
 	size_t out_cap;
 	size_t n;
 
-	if (len < 27) {
+	switch (bb_rec_parse(rec, len, hires ? BB_REC_TS_SIZE : BB_REC_TS_SIZE_OLD,
+			     READ_MSG_MAX, &f)) {
+	case BB_REC_OK:
+		break;
+	case BB_REC_SHORT:
 		if (!quiet) {
 			printf("ERROR Corrupt file: blackbox header too small.\n");
 		}
 		return -1;
-	}
-	lineno = read_u32(rec);
-	tags = read_u32(rec + 4);
-	prio = rec[8];
-	fn_size = read_u32(rec + 9);
-	fn_signed = (int32_t)fn_size;
-	if ((uint64_t)fn_size + 13 + ts_size + 4 > len) {
+	case BB_REC_FN_TOO_BIG:
 		if (!quiet) {
-			printf("ERROR Corrupt file: fn_size way too big %d\n", fn_signed);
+			printf("ERROR Corrupt file: fn_size way too big %d\n", (int32_t)f.fn_size);
 		}
 		return -EIO;
-	}
-	if (fn_signed <= 0) {
+	case BB_REC_FN_NEGATIVE:
 		if (!quiet) {
-			printf("ERROR Corrupt file: fn_size negative %d\n", fn_signed);
+			printf("ERROR Corrupt file: fn_size negative %d\n", (int32_t)f.fn_size);
 		}
 		return -EIO;
-	}
-	msg_len = read_u32(rec + 13 + fn_size + ts_size);
-	if (msg_len == 0 || msg_len > READ_MSG_MAX ||
-	    (uint64_t)13 + fn_size + ts_size + 4 + msg_len > len) {
+	default:
 		if (!quiet) {
 			printf("ERROR Corrupt file: msg_len out of bounds %d\n",
-			       (int32_t)msg_len);
+			       (int32_t)f.msg_len);
 		}
 		return -EIO;
 	}
-	msgp = rec + 13 + fn_size + ts_size + 4;
 	/* records that older readers accept print in the same 512 bytes */
-	out_cap = (msg_len <= UPSTREAM_MSG_MAX) ? UPSTREAM_MSG_MAX : msg_cap;
-	qb_log_blackbox_render(msg, out_cap, (const char *)msgp, msg_len);
+	out_cap = (f.msg_len <= UPSTREAM_MSG_MAX) ? UPSTREAM_MSG_MAX : msg_cap;
+	qb_log_blackbox_render(msg, out_cap, f.msg, f.msg_len);
 	n = strlen(msg);
 	while (n > 1 && msg[n - 1] == '\n') {
 		msg[--n] = '\0';
 	}
-	read_format_time(rec + 13 + fn_size, hires, when, sizeof(when));
-	fn_len = strnlen((const char *)rec + 13, fn_size);
+	read_format_time(f.time, hires, when, sizeof(when));
 	printf("%-7s %s %.*s(%u):%u: %s\n",
-	       read_prio_names[prio > 8 ? 8 : prio], when,
-	       (int)fn_len, (const char *)rec + 13, lineno, tags, msg);
+	       read_prio_names[f.priority > 8 ? 8 : f.priority], when,
+	       (int)strnlen(f.function, f.fn_size), f.function, f.lineno, f.tags, msg);
 	return 0;
 }
 
