@@ -639,6 +639,15 @@ static int bb_take_over(struct qb_log_target *t)
 	return rc == 0;
 }
 
+/* Where a child's copy of our ring will end (writer_lock held). */
+static void bb_fork_write_pt_take(void)
+{
+	struct rb_view v;
+
+	rb_view_of(qb_log_bb.rb, &v);
+	qb_log_bb.fork_write_pt = v.write_pt;
+}
+
 void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
 {
 	if (t == NULL) {
@@ -648,10 +657,7 @@ void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
 	if (qb_log_bb.rb != NULL && !qb_log_bb.borrowed &&
 	    bb_owner(qb_log_bb.rb)->pid != new_pid) {
 		if (!qb_log_bb.fork_write_pt_set) {	/* raw clone(): best effort */
-			struct rb_view v;
-
-			rb_view_of(qb_log_bb.rb, &v);
-			qb_log_bb.fork_write_pt = v.write_pt;
+			bb_fork_write_pt_take();
 		}
 		qb_log_bb.borrowed = 1;
 		qb_log_bb.remove_at_exit = 0;
@@ -665,10 +671,7 @@ void qb_log_blackbox_atfork_prepare(void)
 	bb_lock();
 	/* no writer can move it now: the child's copy will end exactly here */
 	if (qb_log_bb.rb != NULL) {
-		struct rb_view v;
-
-		rb_view_of(qb_log_bb.rb, &v);
-		qb_log_bb.fork_write_pt = v.write_pt;
+		bb_fork_write_pt_take();
 		qb_log_bb.fork_write_pt_set = 1;
 	}
 }
