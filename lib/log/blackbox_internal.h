@@ -1,6 +1,6 @@
 /*
  * Private declarations shared by the blackbox files of the log module
- * (blackbox.c, blackbox_dump.c, serialize.c) and the qb-blackbox tool.
+ * (blackbox.c, blackbox_dump.c, serialize.c, bb_render.c) and the qb-blackbox tool.
  * The log core reaches the blackbox through log_internal.h only.
  */
 #ifndef QB_LOG_BLACKBOX_INTERNAL_H_DEFINED
@@ -48,13 +48,19 @@ size_t qb_log_blackbox_render(char *out, size_t out_len,
 			      const char *buf, size_t buf_len);
 
 /*
- * The ring's layout belongs to lib/rb (rb_internal.h: RB_HDR_*, struct
- * rb_view).  These names stay only for tools/qb-blackbox.c until it reads
- * headers through the same door.
+ * The ring's layout belongs to lib/rb (rb_internal.h: struct rb_view and
+ * its functions).  These names stay only for the qb-blackbox tool until it
+ * reads rings through the view; nothing in lib/ uses them.
  */
 #define QB_BB_RB_HDR_SIZE	RB_HDR_SIZE
 #define QB_BB_RB_USER_OFFSET	RB_HDR_USER_OFFSET
+#define QB_BB_RB_OFF_WRITE_PT	RB_HDR_OFF_WRITE_PT
+#define QB_BB_RB_OFF_READ_PT	RB_HDR_OFF_READ_PT
 #define QB_BB_RB_OFF_WORD_SIZE	RB_HDR_OFF_WORD_SIZE
+#define QB_BB_RB_OFF_HDR_PATH	RB_HDR_OFF_HDR_PATH
+#define QB_BB_RB_OFF_DATA_PATH	RB_HDR_OFF_DATA_PATH
+#define QB_BB_RB_PATH_MAX	RB_HDR_PATH_MAX
+#define QB_BB_CHUNK_MAGIC	RB_CHUNK_COMMITTED
 
 /*
  * Owner record, kept in the ring's shared user area, i.e. at byte
