@@ -610,7 +610,9 @@ static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 		}
 	}
 	if (tries == 64) {
-		memset(rb_data_get(to->rb, &len), 0, len);
+		char *data = rb_data_get(to->rb, &len);
+
+		memset(data, 0, len);
 	}
 }
 
