@@ -587,12 +587,11 @@ static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 {
 	uint32_t *seq = &from->owner->seq;
 	struct rb_view v, copy;
-	uint32_t s1, s2;
-	size_t len;
 	int tries;
 
 	for (tries = 0; tries < 64; tries++) {
-		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+		uint32_t s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+
 		if (s1 & 1) {
 			sched_yield();
 			continue;
@@ -602,14 +601,14 @@ static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 			return;		/* not the same size */
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
-		if (s1 == s2) {
+		if (__atomic_load_n(seq, __ATOMIC_ACQUIRE) == s1) {
 			copy.write_pt = bb_cut_at_fork(&copy);
 			rb_view_install(to->rb, &copy);
 			break;
 		}
 	}
 	if (tries == 64) {
+		size_t len;
 		char *data = rb_data_get(to->rb, &len);
 
 		memset(data, 0, len);

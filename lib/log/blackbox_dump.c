@@ -401,7 +401,6 @@ static int read_open_live_data(const char *hdr_file, const unsigned char *hdr,
 			       size_t hdr_len)
 {
 	char path[PATH_MAX + 16];
-	const char *recorded;
 	size_t n = strlen(hdr_file);
 	int fd = -1;
 
@@ -411,7 +410,8 @@ static int read_open_live_data(const char *hdr_file, const unsigned char *hdr,
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	}
 	if (fd < 0) {
-		recorded = rb_header_data_path(hdr, hdr_len);
+		const char *recorded = rb_header_data_path(hdr, hdr_len);
+
 		if (recorded == NULL) {
 			return -ENOENT;
 		}
