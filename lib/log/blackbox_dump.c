@@ -39,25 +39,6 @@ static const uint32_t dump_marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
 
 /* ------------------------------------------------------------- writing */
 
-static int dump_write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			return n < 0 ? -errno : -EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* How long a dump waits for a record writer on another thread. */
 #define DUMP_WAIT_NS (50 * 1000000LL)
 
@@ -145,12 +126,10 @@ static uint32_t dump_oldest(const struct rb_view *v)
  */
 ssize_t qb_log_blackbox_write_to_file(const char *filename)
 {
-	uint32_t hdr[RB_DUMP_HDR_WORDS];
 	qb_ringbuffer_t *rb;
 	struct rb_view v;
 	ssize_t total;
 	int fd;
-	int rc;
 
 	if (filename == NULL) {
 		return -EINVAL;
@@ -172,19 +151,10 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 	if (qb_util_word_lock_held(&qb_log_bb.writer_lock)) {
 		v.read_pt = dump_oldest(&v);
 	}
-	rb_dump_header_make(hdr, v.words, v.write_pt, v.read_pt);
-	total = (ssize_t)(sizeof(dump_marker) + sizeof(hdr) + (size_t)v.words * 4);
-
-	rc = dump_write_all(fd, dump_marker, sizeof(dump_marker));
-	if (rc == 0) {
-		rc = dump_write_all(fd, hdr, sizeof(hdr));
-	}
-	if (rc == 0) {
-		rc = dump_write_all(fd, v.data, (size_t)v.words * 4);
-	}
+	total = rb_view_dump(fd, &v, dump_marker, sizeof(dump_marker));
 	close(fd);
 	atomic_fetch_sub(&qb_log_bb.dumping, 1);
-	return rc < 0 ? rc : total;
+	return total;
 }
 
 /* ------------------------------------------------------------- reading */

@@ -58,28 +58,35 @@ static ssize_t read_all(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-ssize_t qb_rb_write_to_file(qb_ringbuffer_t *rb, int32_t fd)
+ssize_t rb_view_dump(int fd, const struct rb_view *v, const void *prefix,
+		     size_t prefix_len)
 {
 	uint32_t hdr[RB_DUMP_HDR_WORDS];
-	ssize_t rc;
+	size_t data_len = (size_t)v->words * 4;
+	ssize_t rc = 0;
+
+	rb_dump_header_make(hdr, v->words, v->write_pt, v->read_pt);
+	if (prefix_len > 0) {
+		rc = write_all(fd, prefix, prefix_len);
+	}
+	if (rc >= 0) {
+		rc = write_all(fd, hdr, sizeof(hdr));
+	}
+	if (rc >= 0) {
+		rc = write_all(fd, v->data, data_len);
+	}
+	return rc < 0 ? rc : (ssize_t)(prefix_len + sizeof(hdr) + data_len);
+}
+
+ssize_t qb_rb_write_to_file(qb_ringbuffer_t *rb, int32_t fd)
+{
+	struct rb_view v;
 
 	if (rb == NULL) {
 		return -EINVAL;
 	}
-	rb_dump_header_make(hdr, rb->words,
-			    __atomic_load_n((uint32_t *)&rb->hdr->write_pt,
-					    __ATOMIC_ACQUIRE),
-			    __atomic_load_n((uint32_t *)&rb->hdr->read_pt,
-					    __ATOMIC_ACQUIRE));
-	rc = write_all(fd, hdr, sizeof(hdr));
-	if (rc < 0) {
-		return rc;
-	}
-	rc = write_all(fd, rb->data, rb->data_len);
-	if (rc < 0) {
-		return rc;
-	}
-	return (ssize_t)(sizeof(hdr) + rb->data_len);
+	rb_view_of(rb, &v);
+	return rb_view_dump(fd, &v, NULL, 0);
 }
 
 /* Is the dump header sane for `avail` bytes of file from here on? The ring

@@ -129,9 +129,12 @@ struct rb_view {
 
 /* rb as this handle maps it (async-signal-safe: loads only). */
 void rb_view_of(const qb_ringbuffer_t *rb, struct rb_view *v);
-/* A ring dump's 5-word header for these pointers. */
-void rb_dump_header_make(uint32_t h[RB_DUMP_HDR_WORDS], uint32_t words,
-			 uint32_t write_pt, uint32_t read_pt);
+/*
+ * Writes prefix (prefix_len bytes, may be 0), then a ring dump of v to fd,
+ * with write(2) only (async-signal-safe). Bytes written, or -errno.
+ */
+ssize_t rb_view_dump(int fd, const struct rb_view *v, const void *prefix,
+		     size_t prefix_len);
 /* Is dump header h sane with `avail` bytes of dump (header included)? 0 or
  * -EINVAL. */
 int rb_dump_header_check(const uint32_t h[RB_DUMP_HDR_WORDS], uint64_t avail);

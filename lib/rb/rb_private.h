@@ -103,6 +103,9 @@ int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
 
 /* lib/rb/rb_view.c */
 uint32_t rb_view_word(const struct rb_view *v, uint64_t idx);
+/* A ring dump's 5-word header for these pointers. */
+void rb_dump_header_make(uint32_t h[RB_DUMP_HDR_WORDS], uint32_t words,
+			 uint32_t write_pt, uint32_t read_pt);
 
 /* lib/rb/rb_open.c */
 int32_t rb_create(const char *name, size_t size, uint32_t flags,
