@@ -4,7 +4,7 @@
  * be read from /dev/shm or dumped with qb_log_blackbox_write_to_file().
  *
  * One ring chunk per log call holds the call site, the time and the
- * serialised arguments (record layout in blackbox_dump.c); no text is
+ * serialised arguments (record layout in bb_record.h); no text is
  * formatted while the program runs.
  *
  * Naming (PID-safe): /dev/shm/qb-<ident>-<pid>-<boot>-<nonce>-blackbox-
@@ -51,6 +51,7 @@
 
 #include "log/log_internal.h"
 #include "log/blackbox_internal.h"
+#include "log/bb_record.h"
 #include "util/util_internal.h"
 #include "rb/rb_internal.h"
 
@@ -62,8 +63,6 @@ struct qb_log_blackbox_state qb_log_bb = {
 #define BB_MIN_SIZE 1024
 /* Longest ident that goes into a file name. */
 #define BB_IDENT_MAX 100
-/* Record header bytes before the function name / after it. */
-#define BB_REC_FIXED 33
 #define BB_TOO_LONG_LIMIT 512
 
 /* ------------------------------------------------------- identity bits */
@@ -164,9 +163,7 @@ static void bb_owner_fill(struct qb_log_blackbox_owner *o, const char *ident, pi
 
 struct bb_ring {
 	qb_ringbuffer_t *rb;
-	volatile char *hdr;
-	char *data;		/* the ring's own mapping (rb_data_get) */
-	size_t data_len;
+	struct qb_log_blackbox_owner *owner;	/* in the ring's user area */
 };
 
 static int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct bb_ring *out)
@@ -191,19 +188,16 @@ static int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct 
 		return -ENOMEM;
 	}
 	out->rb = rb;
-	out->hdr = (volatile char *)qb_rb_shared_user_data_get(rb) - QB_BB_RB_USER_OFFSET;
-	out->data = rb_data_get(rb, &out->data_len);
-	bb_owner_fill(bb_owner(rb), ident, pid);
+	out->owner = bb_owner(rb);
+	bb_owner_fill(out->owner, ident, pid);
 	return 0;
 }
 
 /* Installs ring r as the process blackbox (writer_lock held). */
 static void bb_ring_install(const struct bb_ring *r, size_t size)
 {
+	qb_log_bb.owner = r->owner;
 	qb_log_bb.rb = r->rb;
-	qb_log_bb.hdr = r->hdr;
-	qb_log_bb.data = r->data;
-	qb_log_bb.data_len = r->data_len;
 	qb_log_bb.size = size;
 }
 
@@ -213,10 +207,8 @@ static void bb_ring_drop(int unlink_files)
 	qb_ringbuffer_t *rb = qb_log_bb.rb;
 
 	/* hide it from write_to_file first */
-	qb_log_bb.hdr = NULL;
-	qb_log_bb.data = NULL;
 	qb_log_bb.rb = NULL;
-	qb_log_bb.data_len = 0;
+	qb_log_bb.owner = NULL;
 	while (atomic_load(&qb_log_bb.dumping)) {
 		sched_yield();	/* a dump may still read the old mapping */
 	}
@@ -234,8 +226,7 @@ static void bb_ring_drop(int unlink_files)
 
 static uint32_t *bb_seq(void)
 {
-	return &((struct qb_log_blackbox_owner *)
-		 (qb_log_bb.hdr + QB_BB_RB_USER_OFFSET))->seq;
+	return &qb_log_bb.owner->seq;
 }
 
 /* Takes writer_lock, waiting while a dump copies the ring. */
@@ -352,11 +343,8 @@ static void bb_template_build(struct qb_log_bb_cache_entry *e,
 	if (t == NULL) {
 		return;		/* the two-step writer still works */
 	}
-	memcpy(t, &cs->lineno, 4);
-	memcpy(t + 8, &cs->priority, 1);
-	memcpy(t + 9, &e->fn_size, 4);
-	memcpy(t + 13, fn, e->fn_size);
-	memcpy(t + BB_REC_FIXED + e->fn_size, stored, stored_size);
+	bb_rec_put_site(t, cs->lineno, cs->priority, fn, e->fn_size);
+	memcpy(t + bb_rec_msg_off(e->fn_size, BB_REC_TS_SIZE), stored, stored_size);
 	e->tmpl = t;
 	e->tmpl_len = BB_REC_FIXED + e->fn_size + (uint32_t)stored_size;
 	e->stored_size = (uint32_t)stored_size;
@@ -402,6 +390,10 @@ static const struct qb_log_bb_cache_entry *bb_cache_get(const struct qb_log_call
 	return NULL;	/* crowded: the uncached path still works */
 }
 
+/* Where a record's message goes (computed at each use: a pointer kept
+ * across the branches below costs a spill on the hot path). */
+#define BB_REC_MSG(chunk, fn_size) ((chunk) + bb_rec_msg_off((fn_size), BB_REC_TS_SIZE))
+
 static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts,
 			    size_t max_line, va_list ap)
 {
@@ -421,39 +413,33 @@ static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *t
 	if (e != NULL && e->tmpl != NULL && e->stored_size < max_line) {
 		/* the template ends with the stored format, which fits */
 		memcpy(chunk, e->tmpl, e->tmpl_len);
-		memcpy(chunk + 4, &cs->tags, 4);
-		memcpy(chunk + 13 + fn_size, &sec, 8);
-		memcpy(chunk + 21 + fn_size, &nsec, 8);
-		n = qb_log_blackbox_prog_run_values(e->prog, chunk + BB_REC_FIXED + fn_size,
-						    max_line, ap);
+		bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
+		bb_rec_put_time(chunk, fn_size, sec, nsec);
+		n = qb_log_blackbox_prog_run_values(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
 		goto stored;
 	}
-	memcpy(chunk, &cs->lineno, 4);
-	memcpy(chunk + 4, &cs->tags, 4);
-	memcpy(chunk + 8, &cs->priority, 1);
-	memcpy(chunk + 9, &fn_size, 4);
-	memcpy(chunk + 13, fn, fn_size);
-	memcpy(chunk + 13 + fn_size, &sec, 8);
-	memcpy(chunk + 21 + fn_size, &nsec, 8);
+	bb_rec_put_site(chunk, cs->lineno, cs->priority, fn, fn_size);
+	bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
+	bb_rec_put_time(chunk, fn_size, sec, nsec);
 	if (e != NULL && e->prog != NULL) {
-		n = qb_log_blackbox_prog_run(e->prog, chunk + BB_REC_FIXED + fn_size,
-					     max_line, ap);
+		n = qb_log_blackbox_prog_run(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
 	} else {
-		n = qb_vsnprintf_serialize(chunk + BB_REC_FIXED + fn_size, max_line,
+		n = qb_vsnprintf_serialize(BB_REC_MSG(chunk, fn_size), max_line,
 					   cs->format != NULL ? cs->format : "", ap);
 	}
 stored:
 	if (n < 0 || (size_t)n >= max_line) {
-		n = bb_serialize(chunk + BB_REC_FIXED + fn_size, BB_TOO_LONG_LIMIT,
+		n = bb_serialize(BB_REC_MSG(chunk, fn_size), BB_TOO_LONG_LIMIT,
 				 "Log message too long to be stored in the blackbox.  "
 				 "Maximum is QB_LOG_MAX_LEN");
 	}
 	msg_len = (uint32_t)n;
-	memcpy(chunk + 29 + fn_size, &msg_len, 4);
+	bb_rec_put_u32(chunk, bb_rec_msg_len_off(fn_size, BB_REC_TS_SIZE), msg_len);
 	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + msg_len);
 }
 
-static int bb_take_over(struct qb_log_target *t);
+/* once per forked child: kept out of line, off the record path */
+static __attribute__((noinline, cold)) int bb_take_over(struct qb_log_target *t);
 
 /* After a take-over, outside writer_lock: the scan of /dev/shm may take a while. */
 static __attribute__((noinline)) void bb_prune_for(const struct qb_log_target *t)
@@ -572,26 +558,24 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 
 /*
  * Where our copy of the parent's ring should end: at the parent's write_pt
- * of fork time if the chain of committed chunks from rp still reaches it
- * (records the parent wrote after the fork are not ours), else at wp.
- * Returns rp (an empty ring) if the chain is broken.
+ * of fork time if the chain of committed chunks from read_pt still reaches
+ * it (records the parent wrote after the fork are not ours), else at
+ * write_pt.  Returns read_pt (an empty ring) if the chain is broken.
  */
-static uint32_t bb_cut_at_fork(const char *data, uint32_t words, uint32_t rp, uint32_t wp)
+static uint32_t bb_cut_at_fork(const struct rb_view *v)
 {
-	uint32_t p = rp, len, magic, n;
+	uint32_t p = v->read_pt, len, n;
 
-	for (n = 0; n <= words / 2; n++) {
-		if (p == qb_log_bb.fork_write_pt || p == wp) {
+	for (n = 0; n <= v->words / 2; n++) {
+		if (p == qb_log_bb.fork_write_pt || p == v->write_pt) {
 			return p;
 		}
-		memcpy(&len, data + (size_t)p * 4, 4);
-		memcpy(&magic, data + (size_t)((p + 1) % words) * 4, 4);
-		if (magic != QB_BB_CHUNK_MAGIC || len > (words - 2) * 4) {
-			return rp;
+		if (rb_view_chunk(v, p, &len) != 0) {
+			return v->read_pt;
 		}
-		p = (p + 2 + len / 4 + (len % 4 ? 1 : 0)) % words;
+		p = rb_view_next(v, p, len);
 	}
-	return rp;
+	return v->read_pt;
 }
 
 /*
@@ -602,35 +586,33 @@ static uint32_t bb_cut_at_fork(const char *data, uint32_t words, uint32_t rp, ui
  */
 static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 {
-	uint32_t *seq = &bb_owner(from->rb)->seq;
-	uint32_t s1, s2, wp, rp;
-	char *dst;
+	uint32_t *seq = &from->owner->seq;
+	struct rb_view v, copy;
 	int tries;
 
-	if (from->data_len != to->data_len) {
-		return;
-	}
-	dst = to->data;
 	for (tries = 0; tries < 64; tries++) {
-		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+		uint32_t s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+
 		if (s1 & 1) {
 			sched_yield();
 			continue;
 		}
-		memcpy(&wp, (const char *)from->hdr + QB_BB_RB_OFF_WRITE_PT, 4);
-		memcpy(&rp, (const char *)from->hdr + QB_BB_RB_OFF_READ_PT, 4);
-		memcpy(dst, from->data, from->data_len);
+		rb_view_of(from->rb, &v);
+		if (rb_view_copy(&v, to->rb, &copy) != 0) {
+			return;		/* not the same size */
+		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
-		if (s1 == s2) {
-			wp = bb_cut_at_fork(dst, to->data_len / 4, rp, wp);
-			memcpy((char *)to->hdr + QB_BB_RB_OFF_READ_PT, &rp, 4);
-			memcpy((char *)to->hdr + QB_BB_RB_OFF_WRITE_PT, &wp, 4);
+		if (__atomic_load_n(seq, __ATOMIC_ACQUIRE) == s1) {
+			copy.write_pt = bb_cut_at_fork(&copy);
+			rb_view_install(to->rb, &copy);
 			break;
 		}
 	}
 	if (tries == 64) {
-		memset(dst, 0, to->data_len);
+		size_t len;
+		char *data = rb_data_get(to->rb, &len);
+
+		memset(data, 0, len);
 	}
 }
 
@@ -644,9 +626,7 @@ static int bb_take_over(struct qb_log_target *t)
 	int32_t rc;
 
 	from.rb = qb_log_bb.rb;
-	from.hdr = qb_log_bb.hdr;
-	from.data = qb_log_bb.data;
-	from.data_len = qb_log_bb.data_len;
+	from.owner = qb_log_bb.owner;
 	rc = bb_ring_create(t->name, getpid(), qb_log_bb.size, &to);
 	if (rc == 0) {
 		bb_copy_ring(&from, &to);
@@ -661,6 +641,15 @@ static int bb_take_over(struct qb_log_target *t)
 	return rc == 0;
 }
 
+/* Where a child's copy of our ring will end (writer_lock held). */
+static void bb_fork_write_pt_take(void)
+{
+	struct rb_view v;
+
+	rb_view_of(qb_log_bb.rb, &v);
+	qb_log_bb.fork_write_pt = v.write_pt;
+}
+
 void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
 {
 	if (t == NULL) {
@@ -670,8 +659,7 @@ void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
 	if (qb_log_bb.rb != NULL && !qb_log_bb.borrowed &&
 	    bb_owner(qb_log_bb.rb)->pid != new_pid) {
 		if (!qb_log_bb.fork_write_pt_set) {	/* raw clone(): best effort */
-			memcpy(&qb_log_bb.fork_write_pt,
-			       (const char *)qb_log_bb.hdr + QB_BB_RB_OFF_WRITE_PT, 4);
+			bb_fork_write_pt_take();
 		}
 		qb_log_bb.borrowed = 1;
 		qb_log_bb.remove_at_exit = 0;
@@ -684,9 +672,8 @@ void qb_log_blackbox_atfork_prepare(void)
 {
 	bb_lock();
 	/* no writer can move it now: the child's copy will end exactly here */
-	if (qb_log_bb.hdr != NULL) {
-		memcpy(&qb_log_bb.fork_write_pt,
-		       (const char *)qb_log_bb.hdr + QB_BB_RB_OFF_WRITE_PT, 4);
+	if (qb_log_bb.rb != NULL) {
+		bb_fork_write_pt_take();
 		qb_log_bb.fork_write_pt_set = 1;
 	}
 }

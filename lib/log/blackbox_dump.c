@@ -12,21 +12,13 @@
  * marker is an old plain ring dump whose records carry an 8-byte time_t
  * instead of a struct timespec.
  *
- * Record (one ring chunk per log call, packed, little-endian):
- *
- *   0      u32 line number
- *   4      u32 tags
- *   8      u8  priority
- *   9      u32 fn_size = strlen(function) + 1
- *   13     function name with its NUL (fn_size bytes)
- *   13+F   struct timespec (i64 sec, i64 nsec), or i64 time_t in old dumps
- *   29+F   u32 msg_len
- *   33+F   serialised message (see serialize.c)
+ * Records: bb_record.h.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,30 +32,12 @@
 #include <qb/qblog.h>
 
 #include "log/blackbox_internal.h"
+#include "log/bb_record.h"
 #include "util/util_internal.h"
 
 static const uint32_t dump_marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
 
 /* ------------------------------------------------------------- writing */
-
-static int dump_write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			return n < 0 ? -errno : -EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* How long a dump waits for a record writer on another thread. */
 #define DUMP_WAIT_NS (50 * 1000000LL)
@@ -117,33 +91,28 @@ static int dump_open(const char *filename)
  * cleared (size 0, then magic dead) but read_pt not yet moved past it.  The
  * record's own fields still give its length, so the dump starts at the next
  * one.  Anything implausible leaves read_pt as it is (the reader then stops
- * cleanly at the first bad chunk).  data is the circular mapping, so a
- * record may be read past the end of the ring.
+ * cleanly at the first bad chunk).
  */
-static uint32_t dump_oldest(const char *data, uint32_t n, uint32_t rp, uint32_t wp)
+static uint32_t dump_oldest(const struct rb_view *v)
 {
-	const char *rec;
-	uint32_t magic, len, fn_size, msg_len;
+	uint32_t rp = v->read_pt, n = v->words;
+	uint32_t len, fn_size, msg_len;
 
-	if (n < 64 || rp >= n || rp == wp) {
+	if (n < 64 || rp >= n || rp == v->write_pt) {
 		return rp;
 	}
-	memcpy(&len, data + (size_t)rp * 4, 4);
-	memcpy(&magic, data + (size_t)((rp + 1) % n) * 4, 4);
-	if (magic == QB_BB_CHUNK_MAGIC && len != 0) {
+	if (rb_view_chunk(v, rp, &len) != -ENOMSG && len != 0) {
 		return rp;
 	}
-	rec = data + (size_t)rp * 4 + 8;
-	memcpy(&fn_size, rec + 9, 4);
-	if (fn_size > (n - 2) * 4 - 33) {
+	if (rb_view_read(v, rp, BB_REC_FN_SIZE, &fn_size, 4) != 0 ||
+	    fn_size > (n - 2) * 4 - BB_REC_FIXED) {
 		return rp;
 	}
-	memcpy(&msg_len, rec + 29 + fn_size, 4);
-	if (msg_len > (n - 2) * 4 - 33 - fn_size) {
+	if (rb_view_read(v, rp, bb_rec_msg_len_off(fn_size, BB_REC_TS_SIZE), &msg_len, 4) != 0 ||
+	    msg_len > (n - 2) * 4 - BB_REC_FIXED - fn_size) {
 		return rp;
 	}
-	len = 33 + fn_size + msg_len;
-	return (rp + 2 + len / 4 + (len % 4 ? 1 : 0)) % n;
+	return rb_view_next(v, rp, BB_REC_FIXED + fn_size + msg_len);
 }
 
 /*
@@ -157,11 +126,10 @@ static uint32_t dump_oldest(const char *data, uint32_t n, uint32_t rp, uint32_t 
  */
 ssize_t qb_log_blackbox_write_to_file(const char *filename)
 {
-	uint32_t hdr[5];
-	const volatile uint32_t *words;
+	qb_ringbuffer_t *rb;
+	struct rb_view v;
 	ssize_t total;
 	int fd;
-	int rc;
 
 	if (filename == NULL) {
 		return -EINVAL;
@@ -169,7 +137,8 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 	/* a count, so nested or concurrent dumps all hold writers off */
 	atomic_fetch_add(&qb_log_bb.dumping, 1);
 	dump_wait_for_writer();
-	if (qb_log_bb.hdr == NULL || qb_log_bb.data == NULL) {
+	rb = qb_log_bb.rb;	/* stays mapped while `dumping` is up */
+	if (rb == NULL) {
 		atomic_fetch_sub(&qb_log_bb.dumping, 1);
 		return -ENOENT;
 	}
@@ -178,61 +147,37 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 		atomic_fetch_sub(&qb_log_bb.dumping, 1);
 		return fd;
 	}
-	words = (const volatile uint32_t *)qb_log_bb.hdr;
-	hdr[0] = words[QB_BB_RB_OFF_WORD_SIZE / 4];
-	hdr[1] = words[QB_BB_RB_OFF_WRITE_PT / 4];
-	hdr[2] = words[QB_BB_RB_OFF_READ_PT / 4];
+	rb_view_of(rb, &v);
 	if (qb_util_word_lock_held(&qb_log_bb.writer_lock)) {
-		hdr[2] = dump_oldest(qb_log_bb.data, hdr[0], hdr[2], hdr[1]);
+		v.read_pt = dump_oldest(&v);
 	}
-	hdr[3] = 1;
-	hdr[4] = hdr[0] + hdr[1] + hdr[2] + hdr[3];
-	total = (ssize_t)(sizeof(dump_marker) + sizeof(hdr) + qb_log_bb.data_len);
-
-	rc = dump_write_all(fd, dump_marker, sizeof(dump_marker));
-	if (rc == 0) {
-		rc = dump_write_all(fd, hdr, sizeof(hdr));
-	}
-	if (rc == 0) {
-		rc = dump_write_all(fd, qb_log_bb.data, qb_log_bb.data_len);
-	}
+	total = rb_view_dump(fd, &v, dump_marker, sizeof(dump_marker));
 	close(fd);
 	atomic_fetch_sub(&qb_log_bb.dumping, 1);
-	return rc < 0 ? rc : total;
+	return total;
 }
 
 /* ------------------------------------------------------------- reading */
 
 #define READ_MSG_MAX	4096		/* largest msg_len we print */
-#define READ_CHUNK_MAX	(READ_MSG_MAX + 33 + 4096)
+#define READ_CHUNK_MAX	(READ_MSG_MAX + BB_REC_FIXED + 4096)
 #define UPSTREAM_MSG_MAX 512
 
 static const char *const read_prio_names[] = {
 	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug", "trace",
 };
 
-/* A ring image: header words and its data area. */
+/* A ring image and how to read its records. */
 struct read_ring {
-	uint32_t word_size;
-	uint32_t write_pt;
-	uint32_t read_pt;
-	const unsigned char *data;	/* word_size * 4 bytes */
+	struct rb_view v;
 	int hires;			/* records carry a struct timespec */
 	int torn;			/* live snapshot taken while written: the
 					 * listing ends quietly at the first bad record */
 };
 
-static uint32_t read_u32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static void read_print_state(const struct read_ring *r)
 {
-	uint32_t w = r->write_pt, rp = r->read_pt, ws = r->word_size;
+	uint32_t w = r->v.write_pt, rp = r->v.read_pt, ws = r->v.words;
 	ssize_t free_w, used_w;
 
 	if (w > rp) {
@@ -248,21 +193,6 @@ static void read_print_state(const struct read_ring *r)
 	printf("Ringbuffer: \n ->NORMAL\n ->write_pt [%u]\n ->read_pt [%u]\n"
 	       " ->size [%u words]\n =>free [%zd bytes]\n =>used [%zd bytes]\n",
 	       w, rp, ws, free_w * 4, used_w * 4);
-}
-
-/* Copies len bytes of the ring starting at word index `word`, wrapping. */
-static void read_ring_copy(const struct read_ring *r, uint32_t word,
-			   unsigned char *dst, size_t len)
-{
-	size_t ring_bytes = (size_t)r->word_size * 4;
-	size_t off = (size_t)(word % r->word_size) * 4;
-	size_t first = ring_bytes - off;
-
-	if (first > len) {
-		first = len;
-	}
-	memcpy(dst, r->data + off, first);
-	memcpy(dst + first, r->data, len - first);
 }
 
 static void read_format_time(const unsigned char *ts, int hires, char *out, size_t len)
@@ -294,61 +224,48 @@ static void read_format_time(const unsigned char *ts, int hires, char *out, size
 static int read_print_record(const unsigned char *rec, uint32_t len, int hires,
 			     char *msg, size_t msg_cap, int quiet)
 {
-	size_t ts_size = hires ? 16 : 8;
-	uint32_t lineno, tags, fn_size, msg_len;
-	int32_t fn_signed;
-	uint8_t prio;
-	const unsigned char *msgp;
+	struct bb_rec_fields f;
 	char when[64];
-	size_t fn_len;
 	size_t out_cap;
 	size_t n;
 
-	if (len < 27) {
+	switch (bb_rec_parse(rec, len, hires ? BB_REC_TS_SIZE : BB_REC_TS_SIZE_OLD,
+			     READ_MSG_MAX, &f)) {
+	case BB_REC_OK:
+		break;
+	case BB_REC_SHORT:
 		if (!quiet) {
 			printf("ERROR Corrupt file: blackbox header too small.\n");
 		}
 		return -1;
-	}
-	lineno = read_u32(rec);
-	tags = read_u32(rec + 4);
-	prio = rec[8];
-	fn_size = read_u32(rec + 9);
-	fn_signed = (int32_t)fn_size;
-	if ((uint64_t)fn_size + 13 + ts_size + 4 > len) {
+	case BB_REC_FN_TOO_BIG:
 		if (!quiet) {
-			printf("ERROR Corrupt file: fn_size way too big %d\n", fn_signed);
+			printf("ERROR Corrupt file: fn_size way too big %d\n", (int32_t)f.fn_size);
 		}
 		return -EIO;
-	}
-	if (fn_signed <= 0) {
+	case BB_REC_FN_NEGATIVE:
 		if (!quiet) {
-			printf("ERROR Corrupt file: fn_size negative %d\n", fn_signed);
+			printf("ERROR Corrupt file: fn_size negative %d\n", (int32_t)f.fn_size);
 		}
 		return -EIO;
-	}
-	msg_len = read_u32(rec + 13 + fn_size + ts_size);
-	if (msg_len == 0 || msg_len > READ_MSG_MAX ||
-	    (uint64_t)13 + fn_size + ts_size + 4 + msg_len > len) {
+	default:
 		if (!quiet) {
 			printf("ERROR Corrupt file: msg_len out of bounds %d\n",
-			       (int32_t)msg_len);
+			       (int32_t)f.msg_len);
 		}
 		return -EIO;
 	}
-	msgp = rec + 13 + fn_size + ts_size + 4;
 	/* records that older readers accept print in the same 512 bytes */
-	out_cap = (msg_len <= UPSTREAM_MSG_MAX) ? UPSTREAM_MSG_MAX : msg_cap;
-	qb_log_blackbox_render(msg, out_cap, (const char *)msgp, msg_len);
+	out_cap = (f.msg_len <= UPSTREAM_MSG_MAX) ? UPSTREAM_MSG_MAX : msg_cap;
+	qb_log_blackbox_render(msg, out_cap, f.msg, f.msg_len);
 	n = strlen(msg);
 	while (n > 1 && msg[n - 1] == '\n') {
 		msg[--n] = '\0';
 	}
-	read_format_time(rec + 13 + fn_size, hires, when, sizeof(when));
-	fn_len = strnlen((const char *)rec + 13, fn_size);
+	read_format_time(f.time, hires, when, sizeof(when));
 	printf("%-7s %s %.*s(%u):%u: %s\n",
-	       read_prio_names[prio > 8 ? 8 : prio], when,
-	       (int)fn_len, (const char *)rec + 13, lineno, tags, msg);
+	       read_prio_names[f.priority > 8 ? 8 : f.priority], when,
+	       (int)strnlen(f.function, f.fn_size), f.function, f.lineno, f.tags, msg);
 	return 0;
 }
 
@@ -356,8 +273,8 @@ static int read_print_ring(const struct read_ring *r)
 {
 	unsigned char *chunk;
 	char *msg;
-	uint32_t p = r->read_pt;
-	uint32_t len, next;
+	uint32_t p = r->v.read_pt;
+	uint32_t len;
 	uint32_t count = 0;
 	int rc = 0;
 
@@ -371,12 +288,13 @@ static int read_print_ring(const struct read_ring *r)
 	}
 	/* Walk committed chunks from the oldest; the ring can hold at most
 	 * word_size / 2 of them, which bounds a cyclic (corrupt) chain. */
-	while (p != r->write_pt && count++ <= r->word_size / 2) {
-		if (read_u32(r->data + (size_t)((p + 1) % r->word_size) * 4) != QB_BB_CHUNK_MAGIC) {
+	while (p != r->v.write_pt && count++ <= r->v.words / 2) {
+		int crc = rb_view_chunk(&r->v, p, &len);
+
+		if (crc == -ENOMSG) {
 			break;
 		}
-		len = read_u32(r->data + (size_t)p * 4);
-		if (len > READ_CHUNK_MAX || len > (uint64_t)r->word_size * 4 - 8) {
+		if (crc != 0 || len > READ_CHUNK_MAX) {
 			if (!r->torn) {
 				fprintf(stderr, "ERROR: blackbox record of %u bytes is too big\n",
 					len);
@@ -384,13 +302,12 @@ static int read_print_ring(const struct read_ring *r)
 			rc = -ENOBUFS;
 			break;
 		}
-		read_ring_copy(r, p + 2, chunk, len);
+		(void)rb_view_read(&r->v, p, 0, chunk, len);
 		rc = read_print_record(chunk, len, r->hires, msg, READ_MSG_MAX + 1, r->torn);
 		if (rc != 0) {
 			break;
 		}
-		next = p + 2 + len / 4 + (len % 4 ? 1 : 0);
-		p = next % r->word_size;
+		p = rb_view_next(&r->v, p, len);
 	}
 	free(chunk);
 	free(msg);
@@ -401,22 +318,9 @@ static int read_print_ring(const struct read_ring *r)
 static int read_ring_dump(const unsigned char *buf, size_t len, int hires,
 			  struct read_ring *r)
 {
-	uint32_t version, hash;
-
-	if (len < 20) {
+	if (rb_view_from_dump(&r->v, buf, len) != 0) {
 		return -EIO;
 	}
-	r->word_size = read_u32(buf);
-	r->write_pt = read_u32(buf + 4);
-	r->read_pt = read_u32(buf + 8);
-	version = read_u32(buf + 12);
-	hash = read_u32(buf + 16);
-	if (hash != r->word_size + r->write_pt + r->read_pt + version || version != 1 ||
-	    r->word_size < 4 || (uint64_t)r->word_size * 4 > len - 20 ||
-	    r->write_pt >= r->word_size || r->read_pt >= r->word_size) {
-		return -EIO;
-	}
-	r->data = buf + 20;
 	r->hires = hires;
 	r->torn = 0;
 	return 0;
@@ -461,23 +365,13 @@ static int read_whole_fd(int fd, unsigned char **out, size_t *out_len, size_t ma
 
 #define READ_FILE_MAX ((size_t)1 << 31)
 
-static int read_is_live_header(const unsigned char *buf, size_t len)
-{
-	if (len < QB_BB_RB_HDR_SIZE) {
-		return 0;
-	}
-	return buf[QB_BB_RB_OFF_HDR_PATH] == '/' && buf[QB_BB_RB_OFF_DATA_PATH] == '/' &&
-	       memchr(buf + QB_BB_RB_OFF_HDR_PATH, '\0', QB_BB_RB_PATH_MAX) != NULL &&
-	       memchr(buf + QB_BB_RB_OFF_DATA_PATH, '\0', QB_BB_RB_PATH_MAX) != NULL;
-}
-
 /* The data file of a live blackbox: next to the header we were given
  * ("...-header" -> "...-data"), never the path recorded inside the header
  * (the file may be anyone's), and only a regular file: O_NONBLOCK so that
  * a FIFO planted there cannot block us, O_NOFOLLOW for symbolic links. */
 static int read_open_live_data(const char *hdr_file)
 {
-	char path[QB_BB_RB_PATH_MAX + 16];
+	char path[PATH_MAX + 16];
 	size_t n = strlen(hdr_file);
 	int fd;
 
@@ -494,19 +388,20 @@ static int read_open_live_data(const char *hdr_file)
  * (blackboxes of other libqb versions: no way to tell a torn snapshot). */
 static int64_t read_owner_seq(const unsigned char *hdr, size_t len)
 {
+	const void *user = rb_header_user(hdr, len, sizeof(struct qb_log_blackbox_owner));
 	struct qb_log_blackbox_owner o;
 
-	if (len < QB_BB_RB_USER_OFFSET + sizeof(o)) {
+	if (user == NULL) {
 		return -1;
 	}
-	memcpy(&o, hdr + QB_BB_RB_USER_OFFSET, sizeof(o));
+	memcpy(&o, user, sizeof(o));
 	if (memcmp(o.magic, QB_BB_OWNER_MAGIC, sizeof(o.magic)) != 0) {
 		return -1;
 	}
 	return o.seq;
 }
 
-#define LIVE_HDR_LEN (QB_BB_RB_HDR_SIZE + sizeof(struct qb_log_blackbox_owner))
+#define LIVE_HDR_LEN (RB_HDR_SIZE + sizeof(struct qb_log_blackbox_owner))
 
 /*
  * Snapshot of a live blackbox: header words, then the whole data file.  Its
@@ -564,20 +459,13 @@ static int read_print_live(const char *filename, const unsigned char *first, siz
 		free(data);
 		return rc != 0 ? rc : -EIO;
 	}
-	r.word_size = read_u32(hdr + QB_BB_RB_OFF_WORD_SIZE);
-	r.write_pt = read_u32(hdr + QB_BB_RB_OFF_WRITE_PT);
-	r.read_pt = read_u32(hdr + QB_BB_RB_OFF_READ_PT);
-	if (have_again) {
-		/* still busy after every try: the records committed before our
-		 * copy began and not yet reclaimed when it ended are intact */
-		r.read_pt = read_u32(again + QB_BB_RB_OFF_READ_PT);
-	}
-	r.data = data;
 	r.hires = 1;
 	r.torn = have_again;
-	if (hlen < QB_BB_RB_HDR_SIZE || r.word_size < 4 ||
-	    (uint64_t)r.word_size * 4 > data_len ||
-	    r.write_pt >= r.word_size || r.read_pt >= r.word_size) {
+	/* still busy after every try (have_again): the records committed
+	 * before our copy began and not yet reclaimed when it ended are
+	 * intact, so read from the later read_pt */
+	if (rb_view_from_header(&r.v, hdr, hlen, have_again ? again : NULL,
+				data, data_len) != 0) {
 		rc = -EIO;
 	} else {
 		rc = read_print_ring(&r);
@@ -607,7 +495,7 @@ int qb_log_blackbox_print_from_file(const char *filename)
 	if (rc != 0) {
 		return rc;
 	}
-	if (read_is_live_header(buf, len)) {
+	if (rb_header_is_ring(buf, len)) {
 		rc = read_print_live(filename, buf, len);
 	} else if (len >= sizeof(dump_marker) &&
 		   memcmp(buf, dump_marker, sizeof(dump_marker)) == 0) {

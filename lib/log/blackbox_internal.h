@@ -1,6 +1,6 @@
 /*
  * Private declarations shared by the blackbox files of the log module
- * (blackbox.c, blackbox_dump.c, serialize.c) and the qb-blackbox tool.
+ * (blackbox.c, blackbox_dump.c, serialize.c, bb_render.c) and the qb-blackbox tool.
  * The log core reaches the blackbox through log_internal.h only.
  */
 #ifndef QB_LOG_BLACKBOX_INTERNAL_H_DEFINED
@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "rb/rb_internal.h"
 #include "util/util_internal.h"
 
 /* Exported for compatibility; not in any public header. */
@@ -46,22 +47,26 @@ void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p);
 size_t qb_log_blackbox_render(char *out, size_t out_len,
 			      const char *buf, size_t buf_len);
 
-/* ---- shared-memory layout (ringbuffer.md §2) -------------------------- */
-
-#define QB_BB_RB_HDR_SIZE	8248	/* fixed ring header, user area follows */
-#define QB_BB_RB_USER_OFFSET	8240	/* where qb_rb_shared_user_data_get points */
-#define QB_BB_RB_OFF_WRITE_PT	0
-#define QB_BB_RB_OFF_READ_PT	4
-#define QB_BB_RB_OFF_WORD_SIZE	8
-#define QB_BB_RB_OFF_HDR_PATH	12
-#define QB_BB_RB_OFF_DATA_PATH	4108
-#define QB_BB_RB_PATH_MAX	4096
-#define QB_BB_CHUNK_MAGIC	0xA1A1A1A1u
+/*
+ * The ring's layout belongs to lib/rb (rb_internal.h: struct rb_view and
+ * its functions).  These names stay only for the qb-blackbox tool until it
+ * reads rings through the view; nothing in lib/ uses them.
+ */
+#define QB_BB_RB_HDR_SIZE	RB_HDR_SIZE
+#define QB_BB_RB_USER_OFFSET	RB_HDR_USER_OFFSET
+#define QB_BB_RB_OFF_WRITE_PT	RB_HDR_OFF_WRITE_PT
+#define QB_BB_RB_OFF_READ_PT	RB_HDR_OFF_READ_PT
+#define QB_BB_RB_OFF_WORD_SIZE	RB_HDR_OFF_WORD_SIZE
+#define QB_BB_RB_OFF_HDR_PATH	RB_HDR_OFF_HDR_PATH
+#define QB_BB_RB_OFF_DATA_PATH	RB_HDR_OFF_DATA_PATH
+#define QB_BB_RB_PATH_MAX	RB_HDR_PATH_MAX
+#define QB_BB_CHUNK_MAGIC	RB_CHUNK_COMMITTED
 
 /*
- * Owner record, kept in the ring's shared user area, i.e. at byte 8240 of
- * the -header file (the fixed 8248-byte header is unchanged; the user area
- * overlaps its 8 trailing padding bytes exactly as for any libqb ring).
+ * Owner record, kept in the ring's shared user area, i.e. at byte
+ * RB_HDR_USER_OFFSET of the -header file (the fixed header is unchanged;
+ * the user area overlaps its trailing padding exactly as for any libqb
+ * ring).
  * It lets a reader tell who wrote a blackbox and whether that process is
  * still alive without trusting the file name:
  *
@@ -117,9 +122,7 @@ struct qb_log_blackbox_state {
 	atomic_int dumping;		/* number of write_to_file calls copying the ring */
 	struct qb_log_target *target;	/* our slot, set at open */
 	struct qb_ringbuffer_s *rb;	/* NULL: no ring */
-	volatile char *hdr;		/* ring header (shared mapping) */
-	char *data;			/* the ring's data area (rb_data_get) */
-	size_t data_len;		/* word_size * 4 */
+	struct qb_log_blackbox_owner *owner; /* in rb's shared user area */
 	size_t size;			/* ring size the ring was made with */
 	int borrowed;			/* rb is our parent's (we were forked) */
 	int remove_at_exit;		/* rb is a forked child's own: goes at exit() */

@@ -139,13 +139,13 @@ static int read_owner(int dfd, const char *name, struct qb_log_blackbox_owner *o
 		return -errno;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (size_t)st.st_size < QB_BB_RB_USER_OFFSET + sizeof(*o)) {
+	    (size_t)st.st_size < RB_HDR_USER_OFFSET + sizeof(*o)) {
 		close(fd);
 		return -EPERM;
 	}
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
-	n = pread(fd, o, sizeof(*o), QB_BB_RB_USER_OFFSET);
+	n = pread(fd, o, sizeof(*o), RB_HDR_USER_OFFSET);
 	close(fd);
 	return n == (ssize_t)sizeof(*o) ? 0 : -EIO;
 }

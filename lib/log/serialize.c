@@ -4,8 +4,8 @@
  * The blackbox never formats text while the program runs.  It stores the
  * printf format of the call followed by the raw argument values, and the
  * text is only produced later, when a dump is printed.  The byte layout is
- * shared with other libqb implementations (see the record description in
- * blackbox.c), so dumps can be exchanged in both directions:
+ * shared with other libqb implementations (the record around it is in
+ * bb_record.h), so dumps can be exchanged in both directions:
  *
  *   <format copy> NUL <value> <value> ...      (packed, no alignment)
  *
@@ -26,9 +26,9 @@
  * dropped instead of being turned into a second NUL.  Precision is tracked
  * per conversion.
  *
- * The reader mirrors what older readers do with the same bytes so that a
- * dump written by any implementation prints the same with ours; unlike them
- * it never reads past the record and always NUL-terminates its output.
+ * Which argument each conversion takes is the table ser_kinds below
+ * (bb_format.h); the reader that turns stored bytes back into text is
+ * bb_render.c.
  */
 #include "config.h"
 
@@ -42,18 +42,11 @@
 #include <wchar.h>
 
 #include "log/blackbox_internal.h"
+#include "log/bb_format.h"
 
-/* The extended-information marker of qblog.h (QB_XC). */
-#define SER_XC '\a'
+#define CV(g) ((g) << SER_C_CONV_SHIFT)
 
-/* Character classes, looked up instead of strchr() on the hot path. */
-#define SER_C_FLAG	0x01	/* may sit between '%' and the length letters */
-#define SER_C_INT	0x02
-#define SER_C_FLOAT	0x04
-#define SER_C_OTHER	0x08	/* c s p % */
-#define SER_C_STOP	0x10	/* '%', QB_XC and NUL end a literal run */
-
-static const unsigned char ser_class[256] = {
+const unsigned char ser_class[256] = {
 	['\0'] = SER_C_STOP, ['\a'] = SER_C_STOP,
 	['#'] = SER_C_FLAG, ['-'] = SER_C_FLAG, ['+'] = SER_C_FLAG,
 	[' '] = SER_C_FLAG, ['\''] = SER_C_FLAG, ['I'] = SER_C_FLAG,
@@ -62,28 +55,34 @@ static const unsigned char ser_class[256] = {
 	['3'] = SER_C_FLAG, ['4'] = SER_C_FLAG, ['5'] = SER_C_FLAG,
 	['6'] = SER_C_FLAG, ['7'] = SER_C_FLAG, ['8'] = SER_C_FLAG,
 	['9'] = SER_C_FLAG,
-	['d'] = SER_C_INT, ['i'] = SER_C_INT, ['o'] = SER_C_INT,
-	['u'] = SER_C_INT, ['x'] = SER_C_INT, ['X'] = SER_C_INT,
-	['e'] = SER_C_FLOAT, ['E'] = SER_C_FLOAT, ['f'] = SER_C_FLOAT,
-	['F'] = SER_C_FLOAT, ['g'] = SER_C_FLOAT, ['G'] = SER_C_FLOAT,
-	['a'] = SER_C_FLOAT, ['A'] = SER_C_FLOAT,
-	['c'] = SER_C_OTHER, ['s'] = SER_C_OTHER, ['p'] = SER_C_OTHER,
-	['%'] = SER_C_OTHER | SER_C_STOP,
+	['d'] = SER_C_INT | CV(SER_CV_SIGNED), ['i'] = SER_C_INT | CV(SER_CV_SIGNED),
+	['o'] = SER_C_INT | CV(SER_CV_UNSIGNED), ['u'] = SER_C_INT | CV(SER_CV_UNSIGNED),
+	['x'] = SER_C_INT | CV(SER_CV_UNSIGNED), ['X'] = SER_C_INT | CV(SER_CV_UNSIGNED),
+	['e'] = SER_C_FLOAT | CV(SER_CV_FLOAT), ['E'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['f'] = SER_C_FLOAT | CV(SER_CV_FLOAT), ['F'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['g'] = SER_C_FLOAT | CV(SER_CV_FLOAT), ['G'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['a'] = SER_C_FLOAT | CV(SER_CV_FLOAT), ['A'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['c'] = SER_C_OTHER | CV(SER_CV_CHAR), ['s'] = SER_C_OTHER | CV(SER_CV_STR),
+	['p'] = SER_C_OTHER | CV(SER_CV_PTR),
+	['%'] = SER_C_OTHER | SER_C_STOP | CV(SER_CV_PCT),
 };
 
-static int ser_is_flag(char c)
-{
-	return (ser_class[(unsigned char)c] & SER_C_FLAG) != 0;
-}
-
-enum ser_len {
-	SER_LEN_NONE,
-	SER_LEN_HH,		/* hh: char, promoted */
-	SER_LEN_H,		/* h: short, promoted */
-	SER_LEN_L,		/* l */
-	SER_LEN_LL,		/* ll or q */
-	SER_LEN_WIDE,		/* z t j: 8 bytes on LP64 */
-	SER_LEN_LDBL,		/* L */
+/*
+ * The conversion rules: length letters and conversion -> argument kind.
+ * Floats ignore every length but L, c and p ignore all of them, and only l
+ * makes a string wide.
+ */
+const unsigned char ser_kinds[SER_LEN_COUNT][SER_CV_COUNT] = {
+#define ROW(sgn, uns, flt, str) \
+	{ SER_K_NONE, sgn, uns, flt, SER_K_CHAR, str, SER_K_PTR, SER_K_NONE }
+	[SER_LEN_NONE] = ROW(SER_K_INT, SER_K_INT, SER_K_DOUBLE, SER_K_STR),
+	[SER_LEN_HH] = ROW(SER_K_SCHAR, SER_K_UCHAR, SER_K_DOUBLE, SER_K_STR),
+	[SER_LEN_H] = ROW(SER_K_SHORT, SER_K_USHORT, SER_K_DOUBLE, SER_K_STR),
+	[SER_LEN_L] = ROW(SER_K_LONG, SER_K_LONG, SER_K_DOUBLE, SER_K_WSTR),
+	[SER_LEN_LL] = ROW(SER_K_LLONG, SER_K_LLONG, SER_K_DOUBLE, SER_K_STR),
+	[SER_LEN_WIDE] = ROW(SER_K_SSIZE, SER_K_SSIZE, SER_K_DOUBLE, SER_K_STR),
+	[SER_LEN_LDBL] = ROW(SER_K_LLONG, SER_K_LLONG, SER_K_LDOUBLE, SER_K_STR),
+#undef ROW
 };
 
 /* One conversion specification of the original format. */
@@ -93,19 +92,10 @@ struct ser_spec {
 	enum ser_len len;
 	char len_letter;	/* z t or j for SER_LEN_WIDE */
 	char conv;		/* conversion letter, 0 at end of string */
+	enum ser_kind kind;	/* of a known conversion */
 	const char *next;	/* where scanning continues */
 	int known;		/* conversion understood by every reader */
 };
-
-static int ser_is_int_conv(char c)
-{
-	return (ser_class[(unsigned char)c] & SER_C_INT) != 0;
-}
-
-static int ser_is_float_conv(char c)
-{
-	return (ser_class[(unsigned char)c] & SER_C_FLOAT) != 0;
-}
 
 static void ser_spec_parse(const char *pct, struct ser_spec *s)
 {
@@ -116,54 +106,33 @@ static void ser_spec_parse(const char *pct, struct ser_spec *s)
 		q++;
 	}
 	s->flags_end = q;
-	s->len = SER_LEN_NONE;
-	s->len_letter = 0;
-	if (q[0] == 'h') {
-		s->len = (q[1] == 'h') ? SER_LEN_HH : SER_LEN_H;
-		q += (q[1] == 'h') ? 2 : 1;
-	} else if (q[0] == 'l') {
-		s->len = (q[1] == 'l') ? SER_LEN_LL : SER_LEN_L;
-		q += (q[1] == 'l') ? 2 : 1;
-	} else if (q[0] == 'q') {
-		s->len = SER_LEN_LL;
-		q++;
-	} else if (q[0] == 'z' || q[0] == 't' || q[0] == 'j') {
-		s->len = SER_LEN_WIDE;
-		s->len_letter = q[0];
-		q++;
-	} else if (q[0] == 'L') {
-		s->len = SER_LEN_LDBL;
-		q++;
-	}
+	q = ser_len_parse(q, 0, &s->len, &s->len_letter);
 	s->conv = *q;
+	s->kind = ser_kind_of(s->len, s->conv);
 	s->known = (ser_class[(unsigned char)s->conv] &
 		    (SER_C_INT | SER_C_FLOAT | SER_C_OTHER)) != 0;
 	/* Unknown conversions are kept verbatim up to, not including, the letter. */
 	s->next = s->known ? q + 1 : q;
 }
 
-/* The length text the stored format carries for a known conversion. */
+/* The length text the stored format carries for a known conversion: the
+ * letters of its kind that every reader knows. */
 static const char *ser_len_text(const struct ser_spec *s, char *wide)
 {
-	if (ser_is_int_conv(s->conv)) {
-		switch (s->len) {
-		case SER_LEN_L:
-			return "l";
-		case SER_LEN_LL:
-		case SER_LEN_LDBL:
-			return "ll";
-		case SER_LEN_WIDE:
-			wide[0] = s->len_letter;
-			wide[1] = '\0';
-			return wide;
-		default:
-			return "";
-		}
-	}
-	if (s->conv == 'c' && s->len == SER_LEN_L) {
+	switch (s->kind) {
+	case SER_K_LONG:
 		return "l";
+	case SER_K_LLONG:
+		return "ll";
+	case SER_K_SSIZE:
+		wide[0] = s->len_letter;
+		wide[1] = '\0';
+		return wide;
+	case SER_K_CHAR:
+		return s->len == SER_LEN_L ? "l" : "";
+	default:
+		return "";
 	}
-	return "";
 }
 
 /* Appends to the format copy; counts what does not fit. */
@@ -256,35 +225,6 @@ static int ser_store(struct ser_vals *v, const void *data, size_t n)
 	return 0;
 }
 
-static int ser_store_int(struct ser_vals *v, const struct ser_spec *s, va_list *ap)
-{
-	int unsigned_conv = s->conv != 'd' && s->conv != 'i';
-	int32_t i32;
-	int64_t i64;
-
-	switch (s->len) {
-	case SER_LEN_L:
-		i64 = (int64_t)va_arg(*ap, long);
-		return ser_store(v, &i64, sizeof(i64));
-	case SER_LEN_LL:
-	case SER_LEN_LDBL:
-		i64 = (int64_t)va_arg(*ap, long long);
-		return ser_store(v, &i64, sizeof(i64));
-	case SER_LEN_WIDE:
-		i64 = (int64_t)va_arg(*ap, ssize_t);
-		return ser_store(v, &i64, sizeof(i64));
-	default:
-		break;
-	}
-	i32 = va_arg(*ap, int);
-	if (s->len == SER_LEN_H) {
-		i32 = unsigned_conv ? (int32_t)(unsigned short)i32 : (int32_t)(short)i32;
-	} else if (s->len == SER_LEN_HH) {
-		i32 = unsigned_conv ? (int32_t)(unsigned char)i32 : (int32_t)(signed char)i32;
-	}
-	return ser_store(v, &i32, sizeof(i32));
-}
-
 static int ser_store_wide_string(struct ser_vals *v, const wchar_t *ws, long prec)
 {
 	size_t n = 0;
@@ -302,15 +242,11 @@ static int ser_store_wide_string(struct ser_vals *v, const wchar_t *ws, long pre
 	return ser_store(v, "", 1);
 }
 
-static int ser_store_string(struct ser_vals *v, const struct ser_spec *s,
-			    long prec, va_list *ap)
+static int ser_store_string(struct ser_vals *v, long prec, va_list *ap)
 {
 	const char *str;
 	size_t n;
 
-	if (s->len == SER_LEN_L) {
-		return ser_store_wide_string(v, va_arg(*ap, const wchar_t *), prec);
-	}
 	str = va_arg(*ap, const char *);
 	if (str == NULL) {
 		str = "(null)";
@@ -361,30 +297,55 @@ static int ser_store_stars(struct ser_vals *v, const struct ser_spec *s,
 static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list *ap)
 {
 	long prec;
+	int32_t i32;
+	int64_t i64;
 	double d;
-	int64_t p;
 	unsigned char c;
 
 	if (ser_store_stars(v, s, ap, &prec) != 0) {
 		return -1;
 	}
-	if (ser_is_int_conv(s->conv)) {
-		return ser_store_int(v, s, ap);
-	}
-	if (ser_is_float_conv(s->conv)) {
-		d = (s->len == SER_LEN_LDBL) ? (double)va_arg(*ap, long double)
-					     : va_arg(*ap, double);
+	switch (s->kind) {
+	case SER_K_INT:
+		i32 = va_arg(*ap, int);
+		return ser_store(v, &i32, sizeof(i32));
+	case SER_K_SHORT:
+		i32 = (int32_t)(short)va_arg(*ap, int);
+		return ser_store(v, &i32, sizeof(i32));
+	case SER_K_USHORT:
+		i32 = (int32_t)(unsigned short)va_arg(*ap, int);
+		return ser_store(v, &i32, sizeof(i32));
+	case SER_K_SCHAR:
+		i32 = (int32_t)(signed char)va_arg(*ap, int);
+		return ser_store(v, &i32, sizeof(i32));
+	case SER_K_UCHAR:
+		i32 = (int32_t)(unsigned char)va_arg(*ap, int);
+		return ser_store(v, &i32, sizeof(i32));
+	case SER_K_LONG:
+		i64 = (int64_t)va_arg(*ap, long);
+		return ser_store(v, &i64, sizeof(i64));
+	case SER_K_LLONG:
+		i64 = (int64_t)va_arg(*ap, long long);
+		return ser_store(v, &i64, sizeof(i64));
+	case SER_K_SSIZE:
+		i64 = (int64_t)va_arg(*ap, ssize_t);
+		return ser_store(v, &i64, sizeof(i64));
+	case SER_K_DOUBLE:
+		d = va_arg(*ap, double);
 		return ser_store(v, &d, sizeof(d));
-	}
-	switch (s->conv) {
-	case 'c':
+	case SER_K_LDOUBLE:
+		d = (double)va_arg(*ap, long double);
+		return ser_store(v, &d, sizeof(d));
+	case SER_K_CHAR:
 		c = (unsigned char)va_arg(*ap, int);
 		return ser_store(v, &c, 1);
-	case 's':
-		return ser_store_string(v, s, prec, ap);
-	case 'p':
-		p = (int64_t)(intptr_t)va_arg(*ap, void *);
-		return ser_store(v, &p, sizeof(p));
+	case SER_K_STR:
+		return ser_store_string(v, prec, ap);
+	case SER_K_WSTR:
+		return ser_store_wide_string(v, va_arg(*ap, const wchar_t *), prec);
+	case SER_K_PTR:
+		i64 = (int64_t)(intptr_t)va_arg(*ap, void *);
+		return ser_store(v, &i64, sizeof(i64));
 	default:
 		return 0;	/* %% */
 	}
@@ -406,7 +367,7 @@ static int ser_store_cut_string(struct ser_vals *v, const struct ser_spec *s,
 	if (room == 0) {
 		return -1;
 	}
-	if (s->len == SER_LEN_L) {
+	if (s->kind == SER_K_WSTR) {
 		/* one byte kept back for the terminator of a shortened string */
 		v->limit--;
 		rc = ser_store_wide_string(v, va_arg(*ap, const wchar_t *), prec);
@@ -575,28 +536,10 @@ ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
  * above stores for the same arguments (same stored format, same values,
  * same "too long" outcome), directly into the caller's buffer.
  */
-enum ser_op_kind {
-	SER_OP_STAR,		/* int width/precision, 4 bytes */
-	SER_OP_INT,		/* int, 4 bytes */
-	SER_OP_SHORT,		/* h: narrowed signed */
-	SER_OP_USHORT,		/* h: narrowed unsigned */
-	SER_OP_SCHAR,		/* hh: narrowed signed */
-	SER_OP_UCHAR,		/* hh: narrowed unsigned */
-	SER_OP_LONG,		/* l, 8 bytes */
-	SER_OP_LLONG,		/* ll q L, 8 bytes */
-	SER_OP_SSIZE,		/* z t j, 8 bytes */
-	SER_OP_DOUBLE,
-	SER_OP_LDOUBLE,		/* stored as a double */
-	SER_OP_CHAR,		/* 1 byte */
-	SER_OP_STR,
-	SER_OP_WSTR,
-	SER_OP_PTR,		/* 8 bytes */
-};
-
 #define SER_PREC_STAR (-2)	/* precision is the value of the last '*' */
 
 struct ser_op {
-	uint8_t kind;
+	uint8_t kind;		/* enum ser_kind */
 	int32_t prec;		/* strings: -1 none, SER_PREC_STAR, else value */
 };
 
@@ -650,7 +593,7 @@ static int32_t ser_compile_stars(struct ser_compile *c, const struct ser_spec *s
 			prec = 0;
 			from_star = 0;
 		} else if (*f == '*') {
-			ser_op_add(c, SER_OP_STAR, 0);
+			ser_op_add(c, SER_K_STAR, 0);
 			if (in_prec) {
 				from_star = 1;
 			}
@@ -668,48 +611,11 @@ static int32_t ser_compile_stars(struct ser_compile *c, const struct ser_spec *s
 static void ser_compile_value(struct ser_compile *c, const struct ser_spec *s)
 {
 	int32_t prec = ser_compile_stars(c, s);
-	int unsigned_conv = s->conv != 'd' && s->conv != 'i';
 
-	if (ser_is_int_conv(s->conv)) {
-		switch (s->len) {
-		case SER_LEN_L:
-			ser_op_add(c, SER_OP_LONG, 0);
-			return;
-		case SER_LEN_LL:
-		case SER_LEN_LDBL:
-			ser_op_add(c, SER_OP_LLONG, 0);
-			return;
-		case SER_LEN_WIDE:
-			ser_op_add(c, SER_OP_SSIZE, 0);
-			return;
-		case SER_LEN_H:
-			ser_op_add(c, unsigned_conv ? SER_OP_USHORT : SER_OP_SHORT, 0);
-			return;
-		case SER_LEN_HH:
-			ser_op_add(c, unsigned_conv ? SER_OP_UCHAR : SER_OP_SCHAR, 0);
-			return;
-		default:
-			ser_op_add(c, SER_OP_INT, 0);
-			return;
-		}
-	}
-	if (ser_is_float_conv(s->conv)) {
-		ser_op_add(c, s->len == SER_LEN_LDBL ? SER_OP_LDOUBLE : SER_OP_DOUBLE, 0);
-		return;
-	}
-	switch (s->conv) {
-	case 'c':
-		ser_op_add(c, SER_OP_CHAR, 0);
-		return;
-	case 's':
-		ser_op_add(c, s->len == SER_LEN_L ? SER_OP_WSTR : SER_OP_STR, prec);
-		return;
-	case 'p':
-		ser_op_add(c, SER_OP_PTR, 0);
-		return;
-	default:
+	if (s->kind == SER_K_NONE) {
 		return;		/* %% */
 	}
+	ser_op_add(c, s->kind, (s->kind == SER_K_STR || s->kind == SER_K_WSTR) ? prec : 0);
 }
 
 void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p)
@@ -804,59 +710,59 @@ ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *ou
 		const struct ser_op *op = &p->ops[i];
 
 		switch (op->kind) {
-		case SER_OP_STAR:
+		case SER_K_STAR:
 			last_star = va_arg(aq, int);
 			SER_PUT(&last_star, 4);
 			break;
-		case SER_OP_INT:
+		case SER_K_INT:
 			i32 = va_arg(aq, int);
 			SER_PUT(&i32, 4);
 			break;
-		case SER_OP_SHORT:
+		case SER_K_SHORT:
 			i32 = (int32_t)(short)va_arg(aq, int);
 			SER_PUT(&i32, 4);
 			break;
-		case SER_OP_USHORT:
+		case SER_K_USHORT:
 			i32 = (int32_t)(unsigned short)va_arg(aq, int);
 			SER_PUT(&i32, 4);
 			break;
-		case SER_OP_SCHAR:
+		case SER_K_SCHAR:
 			i32 = (int32_t)(signed char)va_arg(aq, int);
 			SER_PUT(&i32, 4);
 			break;
-		case SER_OP_UCHAR:
+		case SER_K_UCHAR:
 			i32 = (int32_t)(unsigned char)va_arg(aq, int);
 			SER_PUT(&i32, 4);
 			break;
-		case SER_OP_LONG:
+		case SER_K_LONG:
 			i64 = (int64_t)va_arg(aq, long);
 			SER_PUT(&i64, 8);
 			break;
-		case SER_OP_LLONG:
+		case SER_K_LLONG:
 			i64 = (int64_t)va_arg(aq, long long);
 			SER_PUT(&i64, 8);
 			break;
-		case SER_OP_SSIZE:
+		case SER_K_SSIZE:
 			i64 = (int64_t)va_arg(aq, ssize_t);
 			SER_PUT(&i64, 8);
 			break;
-		case SER_OP_DOUBLE:
+		case SER_K_DOUBLE:
 			d = va_arg(aq, double);
 			SER_PUT(&d, 8);
 			break;
-		case SER_OP_LDOUBLE:
+		case SER_K_LDOUBLE:
 			d = (double)va_arg(aq, long double);
 			SER_PUT(&d, 8);
 			break;
-		case SER_OP_CHAR:
+		case SER_K_CHAR:
 			ch = (unsigned char)va_arg(aq, int);
 			SER_PUT(&ch, 1);
 			break;
-		case SER_OP_PTR:
+		case SER_K_PTR:
 			i64 = (int64_t)(intptr_t)va_arg(aq, void *);
 			SER_PUT(&i64, 8);
 			break;
-		case SER_OP_STR:
+		case SER_K_STR:
 			prec = (op->prec == SER_PREC_STAR) ? last_star : op->prec;
 			str = va_arg(aq, const char *);
 			if (str == NULL) {
@@ -889,7 +795,7 @@ ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *ou
 			out[pos + n] = '\0';
 			pos += n + 1;
 			break;
-		case SER_OP_WSTR: {
+		case SER_K_WSTR: {
 			struct ser_vals v = { out, pos, limit };
 
 			prec = (op->prec == SER_PREC_STAR) ? last_star : op->prec;
@@ -908,315 +814,4 @@ ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *ou
 too_long:
 	va_end(aq);
 	return (ssize_t)max_len;
-}
-
-/* ------------------------------------------------------------------ reader */
-
-/* Widths and precisions are capped so a corrupt record cannot make snprintf
- * pad for gigabytes; the output buffer cuts such text long before the cap. */
-#define RENDER_NUM_CAP 8192
-
-struct render {
-	char *out;
-	size_t cap;		/* out has cap bytes, cap >= 1 */
-	size_t pos;		/* out[pos] is always NUL */
-	const char *data;	/* record bytes */
-	size_t data_len;
-	size_t at;		/* next value offset */
-};
-
-static void render_put(struct render *r, char c)
-{
-	if (r->pos + 1 < r->cap) {
-		r->out[r->pos++] = c;
-		r->out[r->pos] = '\0';
-	}
-}
-
-static int render_take(struct render *r, void *dst, size_t n)
-{
-	if (r->at > r->data_len || r->data_len - r->at < n) {
-		return -1;
-	}
-	memcpy(dst, r->data + r->at, n);
-	r->at += n;
-	return 0;
-}
-
-static void render_printed(struct render *r, int n)
-{
-	size_t room = r->cap - r->pos - 1;
-
-	if (n < 0) {
-		r->out[r->pos] = '\0';
-		return;
-	}
-	r->pos += ((size_t)n < room) ? (size_t)n : room;
-	r->out[r->pos] = '\0';
-}
-
-/* Appends a non-negative number, capped, to the spec being rebuilt.  A
- * width or precision beyond the output size prints the same (cut) text as
- * one equal to it. */
-static int spec_add_num(char *spec, size_t cap, size_t *len, long long num,
-			size_t out_cap)
-{
-	int n;
-
-	if (num > RENDER_NUM_CAP) {
-		num = RENDER_NUM_CAP;
-	}
-	if ((unsigned long long)num > out_cap) {
-		num = (long long)out_cap;
-	}
-	if (*len >= cap) {
-		return -1;
-	}
-	n = snprintf(spec + *len, cap - *len, "%lld", num);
-	if (n < 0 || (size_t)n >= cap - *len) {
-		return -1;
-	}
-	*len += (size_t)n;
-	return 0;
-}
-
-/*
- * Caps every digit run of a rebuilt spec at out_cap.  Needed on the final
- * string because adjacent parts (a width, then a '*' value) merge into one
- * number for printf.  Returns -1 if the result does not fit.
- */
-static int spec_clamp(char *spec, size_t cap, size_t out_cap)
-{
-	char tmp[64];
-	size_t i = 0, o = 0, start;
-	unsigned long long v;
-	int n;
-
-	while (spec[i] != '\0') {
-		if (spec[i] < '0' || spec[i] > '9') {
-			if (o + 1 >= sizeof(tmp)) {
-				return -1;
-			}
-			tmp[o++] = spec[i++];
-			continue;
-		}
-		start = i;
-		v = 0;
-		while (spec[i] >= '0' && spec[i] <= '9') {
-			if (v <= out_cap) {
-				v = v * 10 + (unsigned long long)(spec[i] - '0');
-			}
-			i++;
-		}
-		if (v <= out_cap) {
-			if (o + (i - start) >= sizeof(tmp)) {
-				return -1;
-			}
-			memcpy(tmp + o, spec + start, i - start);
-			o += i - start;
-		} else {
-			n = snprintf(tmp + o, sizeof(tmp) - o, "%zu", out_cap);
-			if (n < 0 || (size_t)n >= sizeof(tmp) - o) {
-				return -1;
-			}
-			o += (size_t)n;
-		}
-	}
-	if (o >= cap) {
-		return -1;
-	}
-	memcpy(spec, tmp, o);
-	spec[o] = '\0';
-	return 0;
-}
-
-/*
- * Rebuilds the printf spec that starts at pct and prints its value.
- * Returns where literal scanning continues, or NULL when the record ran out
- * of data (rendering stops there).
- */
-static const char *render_spec(struct render *r, const char *pct)
-{
-	char spec[64];
-	size_t sl = 0;
-	const char *q = pct + 1;
-	char len_text[3] = "";
-	size_t ll = 0;
-	int32_t i32;
-	int64_t i64;
-	double d;
-	unsigned char c;
-	size_t avail;
-	size_t n;
-
-	spec[sl++] = '%';
-	while (ser_is_flag(*q)) {
-		if (*q == '*') {
-			if (render_take(r, &i32, sizeof(i32)) != 0) {
-				return NULL;
-			}
-			if (sl >= sizeof(spec) - 8) {
-				return q + 1;	/* absurd spec: drop it */
-			}
-			if (i32 < 0) {
-				spec[sl++] = '-';
-			}
-			if (spec_add_num(spec, sizeof(spec) - 8, &sl,
-					 i32 < 0 ? -(long long)i32 : i32, r->cap) != 0) {
-				return q + 1;	/* absurd spec: drop it */
-			}
-			q++;
-		} else if (*q >= '1' && *q <= '9') {
-			long long num = 0;
-
-			while (*q >= '0' && *q <= '9') {
-				if (num <= RENDER_NUM_CAP) {
-					num = num * 10 + (*q - '0');
-				}
-				q++;
-			}
-			if (spec_add_num(spec, sizeof(spec) - 8, &sl, num, r->cap) != 0) {
-				return q;
-			}
-		} else {
-			if (sl >= sizeof(spec) - 8) {
-				return q;
-			}
-			spec[sl++] = *q++;
-		}
-	}
-	if (*q == 'l') {
-		len_text[ll++] = *q++;
-		if (*q == 'l') {
-			len_text[ll++] = *q++;
-		}
-	} else if (*q == 'z' || *q == 't' || *q == 'j') {
-		len_text[ll++] = *q++;
-	}
-	len_text[ll] = '\0';
-
-	spec[sl] = '\0';
-	if (spec_clamp(spec, sizeof(spec) - 8, r->cap) != 0) {
-		return q;
-	}
-	sl = strlen(spec);
-	if (ser_is_int_conv(*q)) {
-		memcpy(spec + sl, len_text, ll);
-		spec[sl + ll] = *q;
-		spec[sl + ll + 1] = '\0';
-		if (ll == 0) {
-			if (render_take(r, &i32, sizeof(i32)) != 0) {
-				return NULL;
-			}
-			render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec, i32));
-		} else {
-			if (len_text[0] != 'l' || ll == 2) {
-				/* ll z t j: all 8 bytes, passed as long long */
-				spec[sl] = 'l';
-				spec[sl + 1] = 'l';
-				spec[sl + 2] = *q;
-				spec[sl + 3] = '\0';
-			}
-			if (render_take(r, &i64, sizeof(i64)) != 0) {
-				return NULL;
-			}
-			if (len_text[0] == 'l' && ll == 1) {
-				render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos,
-							   spec, (long)i64));
-			} else {
-				render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos,
-							   spec, (long long)i64));
-			}
-		}
-		return q + 1;
-	}
-	/* Other conversions ignore the length letters (a double, a byte, a
-	 * narrow string and a pointer are all that can be stored). */
-	spec[sl] = *q;
-	spec[sl + 1] = '\0';
-	if (ser_is_float_conv(*q)) {
-		if (render_take(r, &d, sizeof(d)) != 0) {
-			return NULL;
-		}
-		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec, d));
-		return q + 1;
-	}
-	switch (*q) {
-	case 'c':
-		if (render_take(r, &c, 1) != 0) {
-			return NULL;
-		}
-		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec, c));
-		return q + 1;
-	case 's':
-		if (r->at >= r->data_len) {
-			return NULL;
-		}
-		avail = r->data_len - r->at;
-		n = strnlen(r->data + r->at, avail);
-		if (n == avail) {
-			return NULL;	/* unterminated string: corrupt record */
-		}
-		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec,
-					   r->data + r->at));
-		r->at += n + 1;
-		return q + 1;
-	case 'p':
-		if (render_take(r, &i64, sizeof(i64)) != 0) {
-			return NULL;
-		}
-		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec,
-					   (void *)(intptr_t)i64));
-		return q + 1;
-	case '%':
-		render_put(r, '%');
-		return q + 1;
-	default:
-		/* Unknown: the spec so far is dropped, the rest reads as text. */
-		return q;
-	}
-}
-
-size_t qb_log_blackbox_render(char *out, size_t out_len,
-			      const char *buf, size_t buf_len)
-{
-	struct render r;
-	const char *p;
-	size_t flen;
-
-	if (out == NULL || out_len == 0) {
-		return 0;
-	}
-	out[0] = '\0';
-	if (buf == NULL || buf_len == 0) {
-		return 1;
-	}
-	flen = strnlen(buf, buf_len);
-	if (flen == buf_len) {
-		return 1;	/* no format terminator: nothing trustworthy to print */
-	}
-	r.out = out;
-	r.cap = out_len;
-	r.pos = 0;
-	r.data = buf;
-	r.data_len = buf_len;
-	r.at = flen + 1;
-
-	for (p = buf; *p != '\0';) {
-		if (*p != '%') {
-			render_put(&r, *p++);
-			continue;
-		}
-		p = render_spec(&r, p);
-		if (p == NULL) {
-			break;
-		}
-	}
-	return r.pos + 1;
-}
-
-size_t qb_vsnprintf_deserialize(char *string, size_t str_len, const char *buf)
-{
-	/* The caller vouches for buf holding a complete record. */
-	return qb_log_blackbox_render(string, str_len, buf, SIZE_MAX / 2);
 }

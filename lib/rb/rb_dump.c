@@ -16,9 +16,6 @@
 
 #include "rb/rb_private.h"
 
-#define RB_DUMP_VERSION 1u
-#define RB_DUMP_HDR_WORDS 5
-
 static ssize_t write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -61,47 +58,47 @@ static ssize_t read_all(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-ssize_t qb_rb_write_to_file(qb_ringbuffer_t *rb, int32_t fd)
+ssize_t rb_view_dump(int fd, const struct rb_view *v, const void *prefix,
+		     size_t prefix_len)
 {
 	uint32_t hdr[RB_DUMP_HDR_WORDS];
-	ssize_t rc;
+	size_t data_len = (size_t)v->words * 4;
+	ssize_t rc = 0;
+
+	rb_dump_header_make(hdr, v->words, v->write_pt, v->read_pt);
+	if (prefix_len > 0) {
+		rc = write_all(fd, prefix, prefix_len);
+	}
+	if (rc >= 0) {
+		rc = write_all(fd, hdr, sizeof(hdr));
+	}
+	if (rc >= 0) {
+		rc = write_all(fd, v->data, data_len);
+	}
+	return rc < 0 ? rc : (ssize_t)(prefix_len + sizeof(hdr) + data_len);
+}
+
+ssize_t qb_rb_write_to_file(qb_ringbuffer_t *rb, int32_t fd)
+{
+	struct rb_view v;
 
 	if (rb == NULL) {
 		return -EINVAL;
 	}
-	hdr[0] = rb->words;
-	hdr[1] = __atomic_load_n((uint32_t *)&rb->hdr->write_pt,
-				 __ATOMIC_ACQUIRE);
-	hdr[2] = __atomic_load_n((uint32_t *)&rb->hdr->read_pt,
-				 __ATOMIC_ACQUIRE);
-	hdr[3] = RB_DUMP_VERSION;
-	hdr[4] = hdr[0] + hdr[1] + hdr[2] + hdr[3];
-	rc = write_all(fd, hdr, sizeof(hdr));
-	if (rc < 0) {
-		return rc;
-	}
-	rc = write_all(fd, rb->data, rb->data_len);
-	if (rc < 0) {
-		return rc;
-	}
-	return (ssize_t)(sizeof(hdr) + rb->data_len);
+	rb_view_of(rb, &v);
+	return rb_view_dump(fd, &v, NULL, 0);
 }
 
-/* Is the dump header sane for `avail` bytes of file from here on? */
+/* Is the dump header sane for `avail` bytes of file from here on? The ring
+ * it makes must be one qb_rb_open could have made: whole pages. */
 static int dump_hdr_check(const uint32_t *h, uint64_t avail)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	uint64_t bytes = (uint64_t)h[0] * 4;
 
-	if (h[3] != RB_DUMP_VERSION ||
-	    h[4] != h[0] + h[1] + h[2] + h[3]) {
+	if (rb_dump_header_check(h, avail) < 0) {
 		return -EINVAL;
 	}
-	if (h[0] == 0 || page <= 0 || bytes % (uint64_t)page != 0 ||
-	    bytes > avail - sizeof(uint32_t) * RB_DUMP_HDR_WORDS) {
-		return -EINVAL;
-	}
-	if (h[1] >= h[0] || h[2] >= h[0]) {
+	if (page <= 0 || ((uint64_t)h[0] * 4) % (uint64_t)page != 0) {
 		return -EINVAL;
 	}
 	return 0;

@@ -102,6 +102,92 @@ void rb_mappings_get(const qb_ringbuffer_t *rb, void **hdr, size_t *hdr_len,
 /* Flags the handle was opened with (QB_RB_FLAG_*), 0 for NULL. */
 uint32_t rb_flags_get(const qb_ringbuffer_t *rb);
 
+/*
+ * ---- a read-only view of a ring's chunks ----------------------------------
+ * For code outside lib/rb that reads a ring it does not drive through the
+ * qb_rb_chunk_* calls: the blackbox's fork copy, its dump and its reader of
+ * dumps and live files. Every access is reduced modulo the ring and checked
+ * against its size, so a view of corrupt bytes never reads outside them.
+ * The layout itself is stated once, in rb_private.h.
+ */
+
+/* Bytes of the fixed shared header a ring's -header file starts with, and
+ * where the caller's user area (qb_rb_shared_user_data_get) starts in it. */
+#define RB_HDR_SIZE		8248
+#define RB_HDR_USER_OFFSET	8240
+/*
+ * Field offsets in a header image, and the committed-chunk magic, only for
+ * tools/ readers not yet on the view below (blackbox_internal.h's QB_BB_RB_*
+ * names); library code uses the view. Tied to the layout by rb_private.h.
+ */
+#define RB_HDR_OFF_WRITE_PT	0
+#define RB_HDR_OFF_READ_PT	4
+#define RB_HDR_OFF_WORD_SIZE	8
+#define RB_HDR_OFF_HDR_PATH	12
+#define RB_HDR_OFF_DATA_PATH	4108
+#define RB_HDR_PATH_MAX		4096
+#define RB_CHUNK_COMMITTED	0xA1A1A1A1u
+/* u32 words of a ring dump's header (qb_rb_write_to_file) */
+#define RB_DUMP_HDR_WORDS	5
+
+struct rb_view {
+	const unsigned char *data;	/* words * 4 bytes, read as a circle */
+	uint32_t words;			/* >= 4 */
+	uint32_t write_pt;		/* < words */
+	uint32_t read_pt;		/* < words */
+};
+
+/* rb as this handle maps it (async-signal-safe: loads only). */
+void rb_view_of(const qb_ringbuffer_t *rb, struct rb_view *v);
+/*
+ * Writes prefix (prefix_len bytes, may be 0), then a ring dump of v to fd,
+ * with write(2) only (async-signal-safe). Bytes written, or -errno.
+ */
+ssize_t rb_view_dump(int fd, const struct rb_view *v, const void *prefix,
+		     size_t prefix_len);
+/* Is dump header h sane with `avail` bytes of dump (header included)? 0 or
+ * -EINVAL. */
+int rb_dump_header_check(const uint32_t h[RB_DUMP_HDR_WORDS], uint64_t avail);
+/* A ring dump of len bytes (header, then data). 0 or -EINVAL. */
+int rb_view_from_dump(struct rb_view *v, const void *buf, size_t len);
+/*
+ * A ring from an image of its -header file (hdr_len bytes) and of its data
+ * file. read_pt is taken from rp_hdr instead when it is not NULL (a later
+ * image of the same header, RB_HDR_SIZE bytes at least). 0 or -EINVAL.
+ */
+int rb_view_from_header(struct rb_view *v, const void *hdr, size_t hdr_len,
+			const void *rp_hdr, const void *data, size_t data_len);
+/* Does hdr (len bytes) look like a ring's -header file (both paths set)? */
+int rb_header_is_ring(const void *hdr, size_t len);
+/* The data file path recorded in a header image, NULL if not terminated. */
+const char *rb_header_data_path(const void *hdr, size_t len);
+/* write_pt recorded in a header image of at least RB_HDR_SIZE bytes. */
+uint32_t rb_header_write_pt(const void *hdr);
+/* user_len bytes of user area in a header image, NULL if it is shorter. */
+const void *rb_header_user(const void *hdr, size_t len, size_t user_len);
+
+/*
+ * The chunk at word p: *len is its length word (set whenever the magic can
+ * be read). 0 when committed with a length the ring can hold, -ENOMSG when
+ * not committed, -EMSGSIZE when its length is more than the ring holds.
+ */
+int rb_view_chunk(const struct rb_view *v, uint32_t p, uint32_t *len);
+/* Word index of the chunk after the chunk of len bytes at p. */
+uint32_t rb_view_next(const struct rb_view *v, uint32_t p, uint32_t len);
+/* n bytes of the payload of the chunk at p from byte off, wrapping round
+ * the ring. 0, or -EMSGSIZE when off + n is more than a chunk can hold. */
+int rb_view_read(const struct rb_view *v, uint32_t p, size_t off, void *dst,
+		 size_t n);
+/*
+ * Copy v's data into ring `to` (same size; v may be another process's live
+ * ring) without touching to's pointers; *copy is the view of the copy with
+ * v's pointers. 0 or -EINVAL.
+ */
+int rb_view_copy(const struct rb_view *v, qb_ringbuffer_t *to,
+		 struct rb_view *copy);
+/* Make `to` hold the chunks of `copy` (from rb_view_copy into `to`). */
+void rb_view_install(qb_ringbuffer_t *to, const struct rb_view *copy);
+
 #ifdef __cplusplus
 }
 #endif

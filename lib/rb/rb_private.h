@@ -38,9 +38,23 @@ _Static_assert(offsetof(struct rb_shared_hdr, ref_count) == 8204, "layout");
 _Static_assert(offsetof(struct rb_shared_hdr, posix_sem) == 8208, "layout");
 _Static_assert(offsetof(struct rb_shared_hdr, user_data) == 8240, "layout");
 _Static_assert(sizeof(struct rb_shared_hdr) == 8248, "layout");
+_Static_assert(sizeof(struct rb_shared_hdr) == RB_HDR_SIZE, "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, user_data) == RB_HDR_USER_OFFSET,
+	       "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, write_pt) == RB_HDR_OFF_WRITE_PT,
+	       "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, read_pt) == RB_HDR_OFF_READ_PT,
+	       "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, word_size) == RB_HDR_OFF_WORD_SIZE,
+	       "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, hdr_path) == RB_HDR_OFF_HDR_PATH,
+	       "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, data_path) == RB_HDR_OFF_DATA_PATH,
+	       "layout");
+_Static_assert(RB_PATH_MAX == RB_HDR_PATH_MAX, "layout");
 
 /* Chunk header: word p = length in bytes, word p+1 = magic. */
-#define RB_MAGIC_COMMITTED	0xA1A1A1A1u
+#define RB_MAGIC_COMMITTED	RB_CHUNK_COMMITTED
 #define RB_MAGIC_ALLOCATED	0xA110CED0u
 #define RB_MAGIC_RECLAIMED	0xD0D0D0D0u
 /* two header words plus one word of rounding */
@@ -86,6 +100,12 @@ int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting);
 uint32_t rb_chunk_step(uint32_t words, uint32_t p, uint32_t len);
 int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
 		   uint32_t *len_out);
+
+/* lib/rb/rb_view.c */
+uint32_t rb_view_word(const struct rb_view *v, uint64_t idx);
+/* A ring dump's 5-word header for these pointers. */
+void rb_dump_header_make(uint32_t h[RB_DUMP_HDR_WORDS], uint32_t words,
+			 uint32_t write_pt, uint32_t read_pt);
 
 /* lib/rb/rb_open.c */
 int32_t rb_create(const char *name, size_t size, uint32_t flags,

@@ -1216,6 +1216,119 @@ START_TEST(test_open_2)
 }
 END_TEST
 
+/* Walks a view from read_pt to write_pt; returns the chunk count and
+ * checks each payload is "view <i>". */
+static int view_walk(const struct rb_view *v)
+{
+	char want[32], got[32];
+	uint32_t p = v->read_pt, len;
+	int n = 0;
+
+	while (p != v->write_pt) {
+		ck_assert_int_eq(rb_view_chunk(v, p, &len), 0);
+		ck_assert_uint_lt(len, sizeof(got));
+		ck_assert_int_eq(rb_view_read(v, p, 0, got, len), 0);
+		snprintf(want, sizeof(want), "view %d", n);
+		ck_assert_str_eq(got, want);
+		p = rb_view_next(v, p, len);
+		n++;
+		ck_assert_int_le(n, (int)v->words);
+	}
+	return n;
+}
+
+/*
+ * The read-only view other modules read rings through: the same chunks
+ * over a live ring, its dump and a copy; corrupt bytes are refused with an
+ * error, never read past.
+ */
+START_TEST(test_view)
+{
+	uint32_t dump[RB_DUMP_HDR_WORDS + 1024], ring[8], len;
+	qb_ringbuffer_t *rb, *to, *small;
+	struct rb_view v, d, c, w;
+	char buf[40];
+	FILE *f;
+	int i, n;
+
+	make_name();
+	rb = qb_rb_open(name, 4000, QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE |
+			QB_RB_FLAG_NO_SEMAPHORE, 0);
+	ck_assert_ptr_nonnull(rb);
+	/* move the pointers near the end so the chunks below wrap */
+	for (i = 0; i < 90; i++) {
+		ck_assert_int_gt(qb_rb_chunk_write(rb, "fill fill fill fill fill fill fill", 35), 0);
+		ck_assert_int_gt(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 0);
+	}
+	for (i = 0; i < 20; i++) {
+		snprintf(buf, sizeof(buf), "view %d", i);
+		ck_assert_int_gt(qb_rb_chunk_write(rb, buf, strlen(buf) + 1), 0);
+	}
+	rb_view_of(rb, &v);
+	ck_assert_uint_lt(v.write_pt, v.read_pt);	/* the chunks wrap */
+	ck_assert_int_eq(view_walk(&v), 20);
+
+	/* a dump of it reads the same */
+	f = tmpfile();
+	ck_assert_int_eq(qb_rb_write_to_file(rb, fileno(f)), sizeof(dump));
+	rewind(f);
+	ck_assert_int_eq(fread(dump, 1, sizeof(dump), f), sizeof(dump));
+	fclose(f);
+	ck_assert_int_eq(rb_view_from_dump(&d, dump, sizeof(dump)), 0);
+	ck_assert_int_eq(view_walk(&d), 20);
+	ck_assert_int_eq(rb_view_from_dump(&d, dump, sizeof(dump) - 1), -EINVAL);
+	ck_assert_int_eq(rb_view_from_dump(&d, dump, 19), -EINVAL);
+	dump[4]++;
+	ck_assert_int_eq(rb_view_from_dump(&d, dump, sizeof(dump)), -EINVAL);
+	dump[4]--;
+
+	/* a copy in a new ring of the same size, read by the ring itself */
+	to = qb_rb_open("view-copy", 4000, QB_RB_FLAG_CREATE | QB_RB_FLAG_NO_SEMAPHORE, 0);
+	ck_assert_ptr_nonnull(to);
+	small = qb_rb_open("view-big", 5000, QB_RB_FLAG_CREATE | QB_RB_FLAG_NO_SEMAPHORE, 0);
+	ck_assert_ptr_nonnull(small);
+	ck_assert_int_eq(rb_view_copy(&v, small, &c), -EINVAL);
+	ck_assert_int_eq(rb_view_copy(&v, to, &c), 0);
+	rb_view_install(to, &c);
+	for (n = 0; qb_rb_chunk_read(to, buf, sizeof(buf), 0) > 0; n++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "view %d", n);
+		ck_assert_str_eq(buf, want);
+	}
+	ck_assert_int_eq(n, 20);
+	qb_rb_close(small);
+	qb_rb_close(to);
+	qb_rb_close(rb);
+
+	/* hand-made 8-word ring: a chunk whose payload wraps, then bad ones */
+	memset(ring, 0, sizeof(ring));
+	w.data = (const unsigned char *)ring;
+	w.words = 8;
+	w.read_pt = 5;
+	w.write_pt = 1;
+	ring[5] = 8;
+	ring[6] = 0xA1A1A1A1u;
+	memcpy(&ring[7], "abcd", 4);
+	memcpy(&ring[0], "efgh", 4);
+	ck_assert_int_eq(rb_view_chunk(&w, 5, &len), 0);
+	ck_assert_uint_eq(len, 8);
+	ck_assert_int_eq(rb_view_read(&w, 5, 2, buf, 6), 0);
+	ck_assert_int_eq(memcmp(buf, "cdefgh", 6), 0);
+	ck_assert_uint_eq(rb_view_next(&w, 5, len), 1);
+	ck_assert_int_eq(rb_view_read(&w, 5, 0, buf, 25), -EMSGSIZE);
+	ck_assert_int_eq(rb_view_read(&w, 5, 30, buf, 1), -EMSGSIZE);
+	ring[5] = 25;	/* more than the 6 payload words an 8-word ring holds */
+	ck_assert_int_eq(rb_view_chunk(&w, 5, &len), -EMSGSIZE);
+	ring[6] = 0xD0D0D0D0u;
+	ck_assert_int_eq(rb_view_chunk(&w, 5, &len), -ENOMSG);
+	/* indexes from the bytes are reduced modulo the ring */
+	ring[6] = 0xA1A1A1A1u;
+	ring[5] = 8;
+	ck_assert_int_eq(rb_view_chunk(&w, 5 + 8 * 1000, &len), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rb");
@@ -1246,6 +1359,7 @@ int main(void)
 	tcase_add_test(tc, test_force_close_and_internals);
 	tcase_add_test(tc, test_force_close_cannot_unlink);
 	tcase_add_test(tc, test_open_2);
+	tcase_add_test(tc, test_view);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
