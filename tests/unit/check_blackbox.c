@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -577,43 +578,31 @@ START_TEST(test_fork_format_pid)
 }
 END_TEST
 
-static TCase *bb_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, bb_setup, bb_teardown);
-	tcase_set_timeout(tc, 30);
-	return tc;
-}
-
 int main(void)
 {
-	Suite *s = suite_create("blackbox");
-	TCase *tc = bb_tcase("target");
-	TCase *conc = bb_tcase("concurrent");
-	TCase *fork_tc = bb_tcase("fork");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		/* the target */
+		CK_TEST(test_enable_errors),
+		CK_TEST(test_enable_fails_cleanly),
+		CK_TEST(test_name_and_owner),
+		CK_TEST(test_records_and_dump),
+		CK_TEST(test_resize_while_enabled),
+		CK_TEST(test_long_lines),
+		CK_TEST(test_live_file),
+		/* concurrent writers and readers */
+		CK_TEST(test_threads_lose_nothing),
+		CK_TEST(test_dump_while_logging),
+		CK_TEST(test_dump_from_signal_handler),
+		/* fork */
+		CK_TEST(test_fork_moves_child),
+		CK_TEST(test_fork_format_pid),
+		CK_TEST(test_fork_quiet_child),
+	};
+	const struct ck_opts opts = {
+		.timeout = 30,
+		.setup = bb_setup,
+		.teardown = bb_teardown,
+	};
 
-	tcase_add_test(tc, test_enable_errors);
-	tcase_add_test(tc, test_enable_fails_cleanly);
-	tcase_add_test(tc, test_name_and_owner);
-	tcase_add_test(tc, test_records_and_dump);
-	tcase_add_test(tc, test_resize_while_enabled);
-	tcase_add_test(tc, test_long_lines);
-	tcase_add_test(tc, test_live_file);
-	suite_add_tcase(s, tc);
-	tcase_add_test(conc, test_threads_lose_nothing);
-	tcase_add_test(conc, test_dump_while_logging);
-	tcase_add_test(conc, test_dump_from_signal_handler);
-	suite_add_tcase(s, conc);
-	tcase_add_test(fork_tc, test_fork_moves_child);
-	tcase_add_test(fork_tc, test_fork_format_pid);
-	tcase_add_test(fork_tc, test_fork_quiet_child);
-	suite_add_tcase(s, fork_tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("blackbox", &opts, tests);
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -257,21 +258,17 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("blackbox_dump");
-	TCase *tc = tcase_create("read");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_print_v2),
+		CK_TEST(test_print_old_format),
+		CK_TEST(test_corrupt_records),
+		CK_TEST(test_bad_files),
+		CK_TEST(test_wrapped_ring),
+	};
+	const struct ck_opts opts = {
+		.setup = setup,
+		.teardown = teardown,
+	};
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_print_v2);
-	tcase_add_test(tc, test_print_old_format);
-	tcase_add_test(tc, test_corrupt_records);
-	tcase_add_test(tc, test_bad_files);
-	tcase_add_test(tc, test_wrapped_ring);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("blackbox_dump", &opts, tests);
 }

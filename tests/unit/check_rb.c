@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1218,38 +1219,33 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("rb");
-	TCase *tc = tcase_create("rb");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_open_layout),
+		CK_TEST(test_open_errors),
+		CK_TEST(test_chunks_basic),
+		CK_TEST(test_wrap_around),
+		CK_TEST(test_overwrite),
+		CK_TEST(test_overwrite_drained_peek),
+		CK_TEST(test_overwrite_one_chunk_ring),
+		CK_TEST(test_no_semaphore),
+		CK_TEST(test_threads),
+		CK_TEST(test_processes),
+		CK_TEST(test_dump),
+		CK_TEST(test_distro_dump),
+		CK_TEST(test_chmod_chown),
+		CK_TEST(test_create_over_existing),
+		CK_TEST(test_symlinks),
+		CK_TEST(test_opener_checks),
+		CK_TEST(test_low_fds),
+		CK_TEST(test_enospc),
+		CK_TEST(test_unique),
+		CK_TEST(test_force_close_and_internals),
+		CK_TEST(test_force_close_cannot_unlink),
+		CK_TEST(test_open_2),
+	};
+	const struct ck_opts opts = {
+		.timeout = 20,
+	};
 
-	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, test_open_layout);
-	tcase_add_test(tc, test_open_errors);
-	tcase_add_test(tc, test_chunks_basic);
-	tcase_add_test(tc, test_wrap_around);
-	tcase_add_test(tc, test_overwrite);
-	tcase_add_test(tc, test_overwrite_drained_peek);
-	tcase_add_test(tc, test_overwrite_one_chunk_ring);
-	tcase_add_test(tc, test_no_semaphore);
-	tcase_add_test(tc, test_threads);
-	tcase_add_test(tc, test_processes);
-	tcase_add_test(tc, test_dump);
-	tcase_add_test(tc, test_distro_dump);
-	tcase_add_test(tc, test_chmod_chown);
-	tcase_add_test(tc, test_create_over_existing);
-	tcase_add_test(tc, test_symlinks);
-	tcase_add_test(tc, test_opener_checks);
-	tcase_add_test(tc, test_low_fds);
-	tcase_add_test(tc, test_enospc);
-	tcase_add_test(tc, test_unique);
-	tcase_add_test(tc, test_force_close_and_internals);
-	tcase_add_test(tc, test_force_close_cannot_unlink);
-	tcase_add_test(tc, test_open_2);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("rb", &opts, tests);
 }
