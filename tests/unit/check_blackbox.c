@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include "check_common.h"
+#include "format_sizes.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -203,7 +204,7 @@ START_TEST(test_records_and_dump)
 	qb_logt(LOG_INFO, 7, "tagged %lu", 9UL);
 	qb_log(LOG_DEBUG, "%s", big);
 	n = qb_log_blackbox_write_to_file(dump);
-	ck_assert_int_eq(n, 40 + 69632);
+	ck_assert_int_eq(n, BB_DUMP_SIZE(65536));
 	ck_assert_int_eq(print_to(dump, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "error   "));
 	ck_assert_ptr_nonnull(strstr(out, "test_records_and_dump_fn("));
@@ -228,7 +229,7 @@ START_TEST(test_resize_while_enabled)
 	ck_assert_int_eq(bb_files(getpid(), after, sizeof(after)), 1);
 	ck_assert_str_ne(before, after);
 	qb_log(LOG_INFO, "in the big ring");
-	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), 40 + 69632);
+	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), BB_DUMP_SIZE(65536));
 	ck_assert_int_eq(print_to(dump, &out), 0);
 	ck_assert_ptr_null(strstr(out, "in the small ring"));
 	ck_assert_ptr_nonnull(strstr(out, "in the big ring"));
@@ -358,7 +359,7 @@ START_TEST(test_dump_while_logging)
 		usleep(1000);
 	}
 	for (d = 0; d < 40; d++) {
-		ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), 40 + 20480);
+		ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), BB_DUMP_SIZE(16384));
 		ck_assert_int_eq(print_to(dump, &out), 0);
 		ck_assert_ptr_null(strstr(out, "ERROR"));
 		ck_assert_ptr_nonnull(strstr(out, ": busy "));
@@ -385,7 +386,7 @@ static void dump_on_signal(int sig)
 
 	(void)sig;
 	sig_inside_qb_log += in_qb_log;
-	if (qb_log_blackbox_write_to_file(dump) != 40 + 20480)
+	if (qb_log_blackbox_write_to_file(dump) != (ssize_t)BB_DUMP_SIZE(16384))
 		sig_dump_failed = 1;
 	sig_dumps++;
 	errno = saved;
@@ -425,7 +426,7 @@ START_TEST(test_dump_from_signal_handler)
 	free(out);
 	/* and logging goes on normally afterwards */
 	qb_log(LOG_INFO, "after the signals");
-	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), 40 + 20480);
+	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), BB_DUMP_SIZE(16384));
 	ck_assert_int_eq(print_to(dump, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "after the signals"));
 	free(out);

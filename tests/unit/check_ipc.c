@@ -31,6 +31,7 @@
 #include <qb/qbloop.h>
 #include <qb/qbrb.h>
 
+#include "format_sizes.h"
 #include "ipc_test_server.h"
 
 static const enum qb_ipc_type transports[] = { QB_IPC_SOCKET, QB_IPC_SHM };
@@ -1244,18 +1245,8 @@ END_TEST
 
 /* ---- hostile clients: raw handshake, then malformed requests ------------ */
 
-struct raw_resp {
-	struct qb_ipc_response_header hdr;
-	int32_t type;
-	uint32_t max;
-	intptr_t conn;
-	char request[4096];
-	char response[4096];
-	char event[4096];
-};
-
 static int
-raw_connect(struct raw_resp *r)
+raw_connect(struct test_conn_response *r)
 {
 	struct sockaddr_un a;
 	struct {
@@ -1272,7 +1263,7 @@ raw_connect(struct raw_resp *r)
 	memset(&req, 0, sizeof(req));
 	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	req.hdr.size = sizeof(req);
-	req.max = 12328;
+	req.max = IPC_CONN_RESPONSE_SIZE;
 	ck_assert_int_eq(send(fd, &req, sizeof(req), 0), sizeof(req));
 	while (got < sizeof(*r)) {
 		ssize_t n = recv(fd, (char *)r + got, sizeof(*r) - got, 0);
@@ -1300,7 +1291,7 @@ expect_hangup(int fd)
 static void
 raw_bad_request(int variant, int tr)
 {
-	struct raw_resp *r = calloc(1, sizeof(*r));
+	struct test_conn_response *r = calloc(1, sizeof(*r));
 	struct qb_ipc_request_header h = { .id = IPC_T_ECHO };
 	int fd = raw_connect(r);
 
@@ -1366,7 +1357,7 @@ raw_send_fds(void)
 	memset(&req, 0, sizeof(req));
 	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	req.hdr.size = sizeof(req);
-	req.max = 12328;
+	req.max = IPC_CONN_RESPONSE_SIZE;
 	memset(&m, 0, sizeof(m));
 	memset(&ctl, 0, sizeof(ctl));
 	m.msg_iov = &iov;
@@ -1412,7 +1403,7 @@ raw_forged_creds(void)
 	memset(&req, 0, sizeof(req));
 	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	req.hdr.size = sizeof(req);
-	req.max = 12328;
+	req.max = IPC_CONN_RESPONSE_SIZE;
 	memset(&m, 0, sizeof(m));
 	memset(&ctl, 0, sizeof(ctl));
 	m.msg_iov = &iov;
