@@ -90,7 +90,8 @@ static inline int ck_run_suite(Suite *s)
 	int failed;
 	int ran;
 
-	srunner_run_all(sr, CK_NORMAL);
+	/* CK_ENV: CK_VERBOSITY=verbose lists each test, unset is CK_NORMAL */
+	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	ran = srunner_ntests_run(sr);
 	srunner_free(sr);

@@ -97,7 +97,7 @@ void
 tl_run_once(int timeout_ms)
 {
 	struct pollfd pfd[TL_MAX];
-	int idx[TL_MAX];
+	int idx[TL_MAX] = { 0 };	/* only [0, n) is read; cppcheck cannot tell */
 	int n = 0;
 	int r;
 
