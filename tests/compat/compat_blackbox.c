@@ -28,6 +28,8 @@
 #include <unistd.h>
 #include <qb/qblog.h>
 
+#include "../unit/format_sizes.h"
+
 static void log_set(int rounds)
 {
 	int i;
@@ -78,8 +80,8 @@ static int do_write(const char *file, size_t size, int rounds)
 	close(saved);
 	close(null);
 	qb_log_fini();
-	/* 40-byte headers + ROUNDUP(size + 13, 4096) bytes of ring */
-	printf("dump size %s\n", n == (ssize_t)(40 + ((size + 13 + 4095) / 4096) * 4096)
+	/* marker and ring-dump headers, then the rounded-up ring */
+	printf("dump size %s\n", n == (ssize_t)BB_DUMP_SIZE(size)
 	       ? "ok" : "WRONG");
 	return 0;
 }

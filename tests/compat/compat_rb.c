@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <qb/qbrb.h>
 
+#include "../unit/format_sizes.h"
+
 static char name[64];
 static char hdr_path[128];
 static char data_path[128];
@@ -65,8 +67,8 @@ static void show_files(const char *what)
 
 	printf("%s: header %lld bytes, data %lld bytes hash %08x, w=%u r=%u words=%u ref=%d\n",
 	       what, stat(hdr_path, &st) == 0 ? (long long)st.st_size : -1LL,
-	       (long long)dsize, dh, hdr_word(0), hdr_word(4), hdr_word(8),
-	       (int32_t)hdr_word(8204));
+	       (long long)dsize, dh, hdr_word(0), hdr_word(4), hdr_word(RB_HDR_WORD_SIZE_OFF),
+	       (int32_t)hdr_word(RB_HDR_REF_COUNT_OFF));
 }
 
 static qb_ringbuffer_t *open_ring(size_t size, uint32_t flags, size_t user)
@@ -96,13 +98,13 @@ static void basics(void)
 	int i;
 
 	show_files("fresh");
-	printf("sem private word %#x\n", hdr_word(8216));
+	printf("sem private word %#x\n", hdr_word(RB_HDR_SEM_OFF + GLIBC_SEM_PRIVATE_OFF));
 	printf("write %zd\n", qb_rb_chunk_write(rb, "hello", 5));
 	printf("write %zd\n", qb_rb_chunk_write(rb, "12345678", 8));
 	printf("write %zd\n", qb_rb_chunk_write(rb, "", 0));
 	printf("free %zd used %zd chunks %zd\n", qb_rb_space_free(rb),
 	       qb_rb_space_used(rb), qb_rb_chunks_used(rb));
-	printf("sem value word %u\n", hdr_word(8208));
+	printf("sem value word %u\n", hdr_word(RB_HDR_SEM_OFF));
 	show_files("three chunks");
 	peer = qb_rb_open(name, 100, QB_RB_FLAG_SHARED_PROCESS, 4);
 	printf("peer %d ref %d\n", peer != NULL, qb_rb_refcount_get(rb));

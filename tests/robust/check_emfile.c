@@ -12,6 +12,7 @@
 #define _GNU_SOURCE 1
 #endif
 #include <check.h>
+#include "../unit/check_common.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -208,17 +209,12 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("emfile");
-	TCase *tc = tcase_create("emfile");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_LOOP(test_emfile_no_spin, 0, 2),
+	};
+	const struct ck_opts opts = {
+		.timeout = 60,
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_emfile_no_spin, 0, 2);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return CK_MAIN("emfile", &opts, tests);
 }

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE 1
 #endif
 #include <check.h>
+#include "../unit/check_common.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -440,21 +441,16 @@ teardown(void)
 int
 main(void)
 {
-	Suite *s = suite_create("hostile");
-	TCase *tc = tcase_create("hostile");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_corrupt_rings),
+		CK_LOOP(test_kill_storm, 0, 2),
+		CK_TEST(test_tiny_shm),
+	};
+	const struct ck_opts opts = {
+		.timeout = 120,
+		.teardown = teardown,
+	};
 
 	signal(SIGPIPE, SIG_IGN);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_corrupt_rings);
-	tcase_add_loop_test(tc, test_kill_storm, 0, 2);
-	tcase_add_test(tc, test_tiny_shm);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return CK_MAIN("hostile", &opts, tests);
 }

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE 1
 #endif
 #include <check.h>
+#include "../unit/check_common.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -169,20 +170,15 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("limits");
-	TCase *tc = tcase_create("limits");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_bad_args),
+		CK_TEST(test_default_conn_cap),
+		CK_TEST(test_enforce_raises_cap),
+		CK_LOOP(test_explicit_limits, 0, 2),
+	};
+	const struct ck_opts opts = {
+		.timeout = 60,
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_bad_args);
-	tcase_add_test(tc, test_default_conn_cap);
-	tcase_add_test(tc, test_enforce_raises_cap);
-	tcase_add_loop_test(tc, test_explicit_limits, 0, 2);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return CK_MAIN("limits", &opts, tests);
 }

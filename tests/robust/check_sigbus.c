@@ -14,6 +14,7 @@
 #define _GNU_SOURCE 1
 #endif
 #include <check.h>
+#include "../unit/check_common.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -595,28 +596,25 @@ END_TEST
 int
 main(void)
 {
+	const struct ck_test guard[] = {
+		CK_TEST(test_guard_repairs_ours),
+		CK_TEST(test_guard_chains_foreign),
+		CK_TEST(test_guard_only_while_mapped),
+	};
+	const struct ck_test truncation[] = {
+		CK_LOOP(test_truncated_files, 0, N_SCENARIOS),
+		CK_LOOP(test_truncate_races, 0,
+			(int)(sizeof(races) / sizeof(races[0]))),
+		CK_TEST(test_opt_out),
+	};
+	const struct ck_opts truncate_opts = {
+		.timeout = 60,
+	};
 	Suite *s;
-	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	sigaction(SIGBUS, NULL, &initial_bus);
 	s = suite_create("sigbus");
-	tc = tcase_create("guard");
-	tcase_add_test(tc, test_guard_repairs_ours);
-	tcase_add_test(tc, test_guard_chains_foreign);
-	tcase_add_test(tc, test_guard_only_while_mapped);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("truncate");
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_truncated_files, 0, N_SCENARIOS);
-	tcase_add_loop_test(tc, test_truncate_races, 0,
-			    (int)(sizeof(races) / sizeof(races[0])));
-	tcase_add_test(tc, test_opt_out);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	ck_add_tests(s, NULL, guard, CK_NTESTS(guard));
+	ck_add_tests(s, &truncate_opts, truncation, CK_NTESTS(truncation));
+	return ck_run_suite(s);
 }

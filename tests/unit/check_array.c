@@ -1,5 +1,6 @@
 /* qbarray.h: creation limits, indexing, growth, bins and their callback. */
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -188,22 +189,17 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("array");
-	TCase *tc = tcase_create("array");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_create_limits),
+		CK_TEST(test_index),
+		CK_TEST(test_grow),
+		CK_TEST(test_autogrow),
+		CK_TEST(test_bins_and_callback),
+		CK_TEST(test_threads),
+	};
+	const struct ck_opts opts = {
+		.timeout = 20,
+	};
 
-	tcase_add_test(tc, test_create_limits);
-	tcase_add_test(tc, test_index);
-	tcase_add_test(tc, test_grow);
-	tcase_add_test(tc, test_autogrow);
-	tcase_add_test(tc, test_bins_and_callback);
-	tcase_add_test(tc, test_threads);
-	tcase_set_timeout(tc, 20);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("array", &opts, tests);
 }

@@ -1,5 +1,6 @@
 /* qbatomic.h: every operation, and real atomicity under contention. */
 #include <check.h>
+#include "check_common.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <qb/qbatomic.h>
@@ -97,20 +98,15 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("atomic");
-	TCase *tc = tcase_create("atomic");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_int_ops),
+		CK_TEST(test_pointer_ops),
+		CK_TEST(test_functions_not_only_macros),
+		CK_TEST(test_contention),
+	};
+	const struct ck_opts opts = {
+		.timeout = 20,
+	};
 
-	tcase_add_test(tc, test_int_ops);
-	tcase_add_test(tc, test_pointer_ops);
-	tcase_add_test(tc, test_functions_not_only_macros);
-	tcase_add_test(tc, test_contention);
-	tcase_set_timeout(tc, 20);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("atomic", &opts, tests);
 }

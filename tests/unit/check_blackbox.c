@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
+#include "format_sizes.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -202,7 +204,7 @@ START_TEST(test_records_and_dump)
 	qb_logt(LOG_INFO, 7, "tagged %lu", 9UL);
 	qb_log(LOG_DEBUG, "%s", big);
 	n = qb_log_blackbox_write_to_file(dump);
-	ck_assert_int_eq(n, 40 + 69632);
+	ck_assert_int_eq(n, BB_DUMP_SIZE(65536));
 	ck_assert_int_eq(print_to(dump, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "error   "));
 	ck_assert_ptr_nonnull(strstr(out, "test_records_and_dump_fn("));
@@ -227,7 +229,7 @@ START_TEST(test_resize_while_enabled)
 	ck_assert_int_eq(bb_files(getpid(), after, sizeof(after)), 1);
 	ck_assert_str_ne(before, after);
 	qb_log(LOG_INFO, "in the big ring");
-	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), 40 + 69632);
+	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), BB_DUMP_SIZE(65536));
 	ck_assert_int_eq(print_to(dump, &out), 0);
 	ck_assert_ptr_null(strstr(out, "in the small ring"));
 	ck_assert_ptr_nonnull(strstr(out, "in the big ring"));
@@ -357,7 +359,7 @@ START_TEST(test_dump_while_logging)
 		usleep(1000);
 	}
 	for (d = 0; d < 40; d++) {
-		ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), 40 + 20480);
+		ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), BB_DUMP_SIZE(16384));
 		ck_assert_int_eq(print_to(dump, &out), 0);
 		ck_assert_ptr_null(strstr(out, "ERROR"));
 		ck_assert_ptr_nonnull(strstr(out, ": busy "));
@@ -384,7 +386,7 @@ static void dump_on_signal(int sig)
 
 	(void)sig;
 	sig_inside_qb_log += in_qb_log;
-	if (qb_log_blackbox_write_to_file(dump) != 40 + 20480)
+	if (qb_log_blackbox_write_to_file(dump) != (ssize_t)BB_DUMP_SIZE(16384))
 		sig_dump_failed = 1;
 	sig_dumps++;
 	errno = saved;
@@ -424,7 +426,7 @@ START_TEST(test_dump_from_signal_handler)
 	free(out);
 	/* and logging goes on normally afterwards */
 	qb_log(LOG_INFO, "after the signals");
-	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), 40 + 20480);
+	ck_assert_int_eq(qb_log_blackbox_write_to_file(dump), BB_DUMP_SIZE(16384));
 	ck_assert_int_eq(print_to(dump, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "after the signals"));
 	free(out);
@@ -577,43 +579,31 @@ START_TEST(test_fork_format_pid)
 }
 END_TEST
 
-static TCase *bb_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, bb_setup, bb_teardown);
-	tcase_set_timeout(tc, 30);
-	return tc;
-}
-
 int main(void)
 {
-	Suite *s = suite_create("blackbox");
-	TCase *tc = bb_tcase("target");
-	TCase *conc = bb_tcase("concurrent");
-	TCase *fork_tc = bb_tcase("fork");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		/* the target */
+		CK_TEST(test_enable_errors),
+		CK_TEST(test_enable_fails_cleanly),
+		CK_TEST(test_name_and_owner),
+		CK_TEST(test_records_and_dump),
+		CK_TEST(test_resize_while_enabled),
+		CK_TEST(test_long_lines),
+		CK_TEST(test_live_file),
+		/* concurrent writers and readers */
+		CK_TEST(test_threads_lose_nothing),
+		CK_TEST(test_dump_while_logging),
+		CK_TEST(test_dump_from_signal_handler),
+		/* fork */
+		CK_TEST(test_fork_moves_child),
+		CK_TEST(test_fork_format_pid),
+		CK_TEST(test_fork_quiet_child),
+	};
+	const struct ck_opts opts = {
+		.timeout = 30,
+		.setup = bb_setup,
+		.teardown = bb_teardown,
+	};
 
-	tcase_add_test(tc, test_enable_errors);
-	tcase_add_test(tc, test_enable_fails_cleanly);
-	tcase_add_test(tc, test_name_and_owner);
-	tcase_add_test(tc, test_records_and_dump);
-	tcase_add_test(tc, test_resize_while_enabled);
-	tcase_add_test(tc, test_long_lines);
-	tcase_add_test(tc, test_live_file);
-	suite_add_tcase(s, tc);
-	tcase_add_test(conc, test_threads_lose_nothing);
-	tcase_add_test(conc, test_dump_while_logging);
-	tcase_add_test(conc, test_dump_from_signal_handler);
-	suite_add_tcase(s, conc);
-	tcase_add_test(fork_tc, test_fork_moves_child);
-	tcase_add_test(fork_tc, test_fork_format_pid);
-	tcase_add_test(fork_tc, test_fork_quiet_child);
-	suite_add_tcase(s, fork_tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("blackbox", &opts, tests);
 }

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
+#include "format_sizes.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -20,17 +22,17 @@ static uint32_t wp;
 static void ring_reset(void)
 {
 	memset(ring, 0, sizeof(ring));
-	ring[0] = 5;
+	ring[0] = RB_DATA_FRESH_WORD;
 	wp = 0;
 }
 
 /* Appends one committed chunk. */
 static void ring_chunk(const void *data, uint32_t len)
 {
-	ring[wp] = len;
-	ring[wp + 1] = 0xA1A1A1A1u;
-	memcpy(&ring[wp + 2], data, len);
-	wp += 2 + (len + 3) / 4;
+	ring[wp + RB_CHUNK_SIZE_WORD] = len;
+	ring[wp + RB_CHUNK_MAGIC_WORD] = RB_CHUNK_MAGIC_COMMITTED;
+	memcpy(&ring[wp + RB_CHUNK_HEADER_WORDS], data, len);
+	wp += RB_CHUNK_WORDS(len);
 }
 
 /* Builds a record; hires selects the 16-byte timestamp. */
@@ -39,13 +41,13 @@ static uint32_t record(char *out, uint32_t line, uint32_t tags, uint8_t prio,
 		       const void *msg, uint32_t msg_len)
 {
 	uint32_t fs = (uint32_t)strlen(fn) + 1;
-	uint32_t off = 13 + fs;
+	uint32_t off = BB_REC_FN_OFF + fs;
 
-	memcpy(out, &line, 4);
-	memcpy(out + 4, &tags, 4);
-	out[8] = (char)prio;
-	memcpy(out + 9, &fs, 4);
-	memcpy(out + 13, fn, fs);
+	memcpy(out + BB_REC_LINE_OFF, &line, 4);
+	memcpy(out + BB_REC_TAGS_OFF, &tags, 4);
+	out[BB_REC_PRIO_OFF] = (char)prio;
+	memcpy(out + BB_REC_FN_SIZE_OFF, &fs, 4);
+	memcpy(out + BB_REC_FN_OFF, fn, fs);
 	memcpy(out + off, &sec, 8);
 	off += 8;
 	if (hires) {
@@ -59,7 +61,7 @@ static uint32_t record(char *out, uint32_t line, uint32_t tags, uint8_t prio,
 
 static void write_dump(const char *path, int v2)
 {
-	static const uint32_t marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
+	static const uint32_t marker[5] = { 0, BB_DUMP_MAGIC1, BB_DUMP_MAGIC2, BB_DUMP_VERSION, 0 };
 	uint32_t hdr[5] = { WORDS, wp, 0, 1, 0 };
 	FILE *f = fopen(path, "w");
 
@@ -169,7 +171,7 @@ START_TEST(test_corrupt_records)
 	ring_reset();
 	n = record(rec, 1, 0, 6, "f", 1, 0, 1, "x\0", 2);
 	bad = 200;
-	memcpy(rec + 9, &bad, 4);
+	memcpy(rec + BB_REC_FN_SIZE_OFF, &bad, 4);
 	ring_chunk(rec, n);
 	write_dump(tmpfile_name, 1);
 	ck_assert_int_eq(print_capture(tmpfile_name, out, sizeof(out)), -EIO);
@@ -178,7 +180,7 @@ START_TEST(test_corrupt_records)
 	/* fn_size 0 */
 	ring_reset();
 	bad = 0;
-	memcpy(rec + 9, &bad, 4);
+	memcpy(rec + BB_REC_FN_SIZE_OFF, &bad, 4);
 	ring_chunk(rec, n);
 	write_dump(tmpfile_name, 1);
 	ck_assert_int_eq(print_capture(tmpfile_name, out, sizeof(out)), -EIO);
@@ -227,19 +229,20 @@ END_TEST
 START_TEST(test_wrapped_ring)
 {
 	char rec[256], out[8192];
-	uint32_t n, start;
+	uint32_t n, start, head;
 	uint32_t hdr[5];
 	FILE *f;
-	static const uint32_t marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
+	static const uint32_t marker[5] = { 0, BB_DUMP_MAGIC1, BB_DUMP_MAGIC2, BB_DUMP_VERSION, 0 };
 
 	/* a chunk that starts near the end and wraps to the start */
 	start = WORDS - 6;
 	n = record(rec, 9, 0, 6, "wrap", 1, 0, 1, "across the end of the ring\0", 27);
-	ring[start] = n;
-	ring[start + 1] = 0xA1A1A1A1u;
-	memcpy(&ring[start + 2], rec, 16);
-	memcpy(&ring[0], rec + 16, n - 16);
-	wp = (start + 2 + (n + 3) / 4) % WORDS;
+	ring[start + RB_CHUNK_SIZE_WORD] = n;
+	ring[start + RB_CHUNK_MAGIC_WORD] = RB_CHUNK_MAGIC_COMMITTED;
+	head = (WORDS - start - RB_CHUNK_HEADER_WORDS) * 4;
+	memcpy(&ring[start + RB_CHUNK_HEADER_WORDS], rec, head);
+	memcpy(&ring[0], rec + head, n - head);
+	wp = (start + RB_CHUNK_WORDS(n)) % WORDS;
 	hdr[0] = WORDS;
 	hdr[1] = wp;
 	hdr[2] = start;
@@ -257,21 +260,17 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("blackbox_dump");
-	TCase *tc = tcase_create("read");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_print_v2),
+		CK_TEST(test_print_old_format),
+		CK_TEST(test_corrupt_records),
+		CK_TEST(test_bad_files),
+		CK_TEST(test_wrapped_ring),
+	};
+	const struct ck_opts opts = {
+		.setup = setup,
+		.teardown = teardown,
+	};
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_print_v2);
-	tcase_add_test(tc, test_print_old_format);
-	tcase_add_test(tc, test_corrupt_records);
-	tcase_add_test(tc, test_bad_files);
-	tcase_add_test(tc, test_wrapped_ring);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("blackbox_dump", &opts, tests);
 }

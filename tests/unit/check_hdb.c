@@ -1,5 +1,6 @@
 /* qbhdb.h: handle life cycle, reference counts, stale handles, iteration. */
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -310,23 +311,18 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("hdb");
-	TCase *tc = tcase_create("hdb");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_static_lazy),
+		CK_TEST(test_lifecycle),
+		CK_TEST(test_bad_handles),
+		CK_TEST(test_many_and_iterate),
+		CK_TEST(test_threaded_refcount),
+		CK_TEST(test_threaded_create),
+		CK_TEST(test_static_first_use_race),
+	};
+	const struct ck_opts opts = {
+		.timeout = 20,
+	};
 
-	tcase_add_test(tc, test_static_lazy);
-	tcase_add_test(tc, test_lifecycle);
-	tcase_add_test(tc, test_bad_handles);
-	tcase_add_test(tc, test_many_and_iterate);
-	tcase_add_test(tc, test_threaded_refcount);
-	tcase_add_test(tc, test_threaded_create);
-	tcase_add_test(tc, test_static_first_use_race);
-	tcase_set_timeout(tc, 20);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("hdb", &opts, tests);
 }

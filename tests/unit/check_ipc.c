@@ -7,6 +7,7 @@
 #define _GNU_SOURCE 1	/* struct ucred */
 #endif
 #include <check.h>
+#include "check_common.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include <qb/qbloop.h>
 #include <qb/qbrb.h>
 
+#include "format_sizes.h"
 #include "ipc_test_server.h"
 
 static const enum qb_ipc_type transports[] = { QB_IPC_SOCKET, QB_IPC_SHM };
@@ -1243,18 +1245,8 @@ END_TEST
 
 /* ---- hostile clients: raw handshake, then malformed requests ------------ */
 
-struct raw_resp {
-	struct qb_ipc_response_header hdr;
-	int32_t type;
-	uint32_t max;
-	intptr_t conn;
-	char request[4096];
-	char response[4096];
-	char event[4096];
-};
-
 static int
-raw_connect(struct raw_resp *r)
+raw_connect(struct test_conn_response *r)
 {
 	struct sockaddr_un a;
 	struct {
@@ -1271,7 +1263,7 @@ raw_connect(struct raw_resp *r)
 	memset(&req, 0, sizeof(req));
 	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	req.hdr.size = sizeof(req);
-	req.max = 12328;
+	req.max = IPC_CONN_RESPONSE_SIZE;
 	ck_assert_int_eq(send(fd, &req, sizeof(req), 0), sizeof(req));
 	while (got < sizeof(*r)) {
 		ssize_t n = recv(fd, (char *)r + got, sizeof(*r) - got, 0);
@@ -1299,7 +1291,7 @@ expect_hangup(int fd)
 static void
 raw_bad_request(int variant, int tr)
 {
-	struct raw_resp *r = calloc(1, sizeof(*r));
+	struct test_conn_response *r = calloc(1, sizeof(*r));
 	struct qb_ipc_request_header h = { .id = IPC_T_ECHO };
 	int fd = raw_connect(r);
 
@@ -1365,7 +1357,7 @@ raw_send_fds(void)
 	memset(&req, 0, sizeof(req));
 	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	req.hdr.size = sizeof(req);
-	req.max = 12328;
+	req.max = IPC_CONN_RESPONSE_SIZE;
 	memset(&m, 0, sizeof(m));
 	memset(&ctl, 0, sizeof(ctl));
 	m.msg_iov = &iov;
@@ -1411,7 +1403,7 @@ raw_forged_creds(void)
 	memset(&req, 0, sizeof(req));
 	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	req.hdr.size = sizeof(req);
-	req.max = 12328;
+	req.max = IPC_CONN_RESPONSE_SIZE;
 	memset(&m, 0, sizeof(m));
 	memset(&ctl, 0, sizeof(ctl));
 	m.msg_iov = &iov;
@@ -1473,45 +1465,41 @@ teardown(void)
 int
 main(int argc, char **argv)
 {
-	Suite *s = suite_create("ipc");
-	TCase *tc = tcase_create("ipc");
-	SRunner *sr;
 	int first = 0, last = 2;
-	int failed;
 
 	/* QB_TEST_IPC_TRANSPORT=socket|shm restricts to one transport */
 	if (getenv("QB_TEST_IPC_TRANSPORT")) {
 		first = strcmp(getenv("QB_TEST_IPC_TRANSPORT"), "shm") == 0;
 		last = first + 1;
 	}
+	const struct ck_test tests[] = {
+		CK_TEST(test_ipc_bad_args),
+		CK_LOOP(test_ipc_txrx, first, last),
+		CK_LOOP(test_ipc_events, first, last),
+		CK_LOOP(test_ipc_event_burst, first, last),
+		CK_LOOP(test_ipc_big, first, last),
+		CK_LOOP(test_ipc_timeouts, first, last),
+		CK_LOOP(test_ipc_flow_control, first, last),
+		CK_LOOP(test_ipc_server_disconnects, first, last),
+		CK_LOOP(test_ipc_server_killed, first, last),
+		CK_LOOP(test_ipc_client_killed, first, last),
+		CK_LOOP(test_ipc_dead_server_files_emptied, first, last),
+		CK_LOOP(test_ipc_refused, first, last),
+		CK_LOOP(test_ipc_enforce_and_async, first, last),
+		CK_LOOP(test_ipc_raw_handshake, first, last),
+		CK_LOOP(test_ipc_server_api, first, last),
+		CK_LOOP(test_ipc_auth_files, first, last),
+		CK_LOOP(test_ipc_long_names, first, last),
+		CK_LOOP(test_ipc_on_qb_loop, first, last),
+		CK_LOOP(test_ipc_unprivileged_client, first, last),
+		CK_LOOP(test_ipc_fd_hygiene, first, last),
+		CK_LOOP(test_ipc_hostile_requests, first, last),
+	};
+	const struct ck_opts opts = {
+		.timeout = 30,
+		.teardown = teardown,
+	};
+
 	signal(SIGPIPE, SIG_IGN);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_ipc_bad_args);
-	tcase_add_loop_test(tc, test_ipc_txrx, first, last);
-	tcase_add_loop_test(tc, test_ipc_events, first, last);
-	tcase_add_loop_test(tc, test_ipc_event_burst, first, last);
-	tcase_add_loop_test(tc, test_ipc_big, first, last);
-	tcase_add_loop_test(tc, test_ipc_timeouts, first, last);
-	tcase_add_loop_test(tc, test_ipc_flow_control, first, last);
-	tcase_add_loop_test(tc, test_ipc_server_disconnects, first, last);
-	tcase_add_loop_test(tc, test_ipc_server_killed, first, last);
-	tcase_add_loop_test(tc, test_ipc_client_killed, first, last);
-	tcase_add_loop_test(tc, test_ipc_dead_server_files_emptied, first, last);
-	tcase_add_loop_test(tc, test_ipc_refused, first, last);
-	tcase_add_loop_test(tc, test_ipc_enforce_and_async, first, last);
-	tcase_add_loop_test(tc, test_ipc_raw_handshake, first, last);
-	tcase_add_loop_test(tc, test_ipc_server_api, first, last);
-	tcase_add_loop_test(tc, test_ipc_auth_files, first, last);
-	tcase_add_loop_test(tc, test_ipc_long_names, first, last);
-	tcase_add_loop_test(tc, test_ipc_on_qb_loop, first, last);
-	tcase_add_loop_test(tc, test_ipc_unprivileged_client, first, last);
-	tcase_add_loop_test(tc, test_ipc_fd_hygiene, first, last);
-	tcase_add_loop_test(tc, test_ipc_hostile_requests, first, last);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("ipc", &opts, tests);
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <linux/capability.h>
 #include <pthread.h>
@@ -419,34 +420,23 @@ START_TEST(test_mlock_denied_reported)
 }
 END_TEST
 
-static Suite *
-extra_suite(void)
-{
-	Suite *s = suite_create("ipc_extra");
-	TCase *tc = tcase_create("extra");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_connect_timeout_silent_server);
-	tcase_add_test(tc, test_connect_timeout_real_server);
-	tcase_add_test(tc, test_socket_dir_env);
-	tcase_add_test(tc, test_socket_dir_env_relative);
-	tcase_add_test(tc, test_socket_dir_default_abstract);
-	tcase_add_test(tc, test_socket_dir_over_marker_file);
-	tcase_add_test(tc, test_mlock_rings);
-	tcase_add_test(tc, test_mlock_default_off);
-	tcase_add_test(tc, test_mlock_denied_reported);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	SRunner *sr = srunner_create(extra_suite());
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_connect_timeout_silent_server),
+		CK_TEST(test_connect_timeout_real_server),
+		CK_TEST(test_socket_dir_env),
+		CK_TEST(test_socket_dir_env_relative),
+		CK_TEST(test_socket_dir_default_abstract),
+		CK_TEST(test_socket_dir_over_marker_file),
+		CK_TEST(test_mlock_rings),
+		CK_TEST(test_mlock_default_off),
+		CK_TEST(test_mlock_denied_reported),
+	};
+	const struct ck_opts opts = {
+		.timeout = 60,
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("ipc_extra", &opts, tests);
 }

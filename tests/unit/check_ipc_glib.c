@@ -23,6 +23,7 @@ main(void)
 #else
 
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -361,19 +362,14 @@ END_TEST
 int
 main(void)
 {
-	Suite *su = suite_create("ipc_glib");
-	TCase *tc = tcase_create("glib");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_LOOP(test_glib_fast_service_under_load, 0, 2),
+	};
+	const struct ck_opts opts = {
+		.timeout = 120,
+	};
 
 	signal(SIGPIPE, SIG_IGN);
-	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, test_glib_fast_service_under_load, 0, 2);
-	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return CK_MAIN("ipc_glib", &opts, tests);
 }
 #endif /* HAVE_GLIB */

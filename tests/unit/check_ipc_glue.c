@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <malloc.h>
 #include <poll.h>
@@ -600,31 +601,20 @@ START_TEST(test_glue_log_messages)
 }
 END_TEST
 
-static Suite *
-glue_suite(void)
-{
-	Suite *s = suite_create("ipc_glue");
-	TCase *tc = tcase_create("glue");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_glue_no_job_add, 0, 2);
-	tcase_add_loop_test(tc, test_glue_priorities, 0, 2);
-	tcase_add_test(tc, test_glue_failed_run_releases);
-	tcase_add_test(tc, test_glue_setup_deadline);
-	tcase_add_loop_test(tc, test_glue_log_messages, 0, 2);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	SRunner *sr = srunner_create(glue_suite());
-	int failed;
+	const struct ck_test tests[] = {
+		CK_LOOP(test_glue_no_job_add, 0, 2),
+		CK_LOOP(test_glue_priorities, 0, 2),
+		CK_TEST(test_glue_failed_run_releases),
+		CK_TEST(test_glue_setup_deadline),
+		CK_LOOP(test_glue_log_messages, 0, 2),
+	};
+	const struct ck_opts opts = {
+		.timeout = 60,
+	};
 
 	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return CK_MAIN("ipc_glue", &opts, tests);
 }

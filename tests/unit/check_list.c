@@ -1,5 +1,6 @@
 /* qblist.h: every inline function and iteration macro. */
 #include <check.h>
+#include "check_common.h"
 #include <stdlib.h>
 #include <qb/qblist.h>
 
@@ -155,19 +156,12 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("list");
-	TCase *tc = tcase_create("list");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_init_add_del),
+		CK_TEST(test_replace),
+		CK_TEST(test_splice),
+		CK_TEST(test_iterators),
+	};
 
-	tcase_add_test(tc, test_init_add_del);
-	tcase_add_test(tc, test_replace);
-	tcase_add_test(tc, test_splice);
-	tcase_add_test(tc, test_iterators);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("list", NULL, tests);
 }

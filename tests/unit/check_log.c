@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -695,47 +696,38 @@ START_TEST(test_reinit_without_fini)
 }
 END_TEST
 
-static Suite *log_suite(void)
-{
-	Suite *s = suite_create("log");
-	TCase *tc = tcase_create("api");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_callsite_identity);
-	tcase_add_test(tc, test_callsite_message_id);
-	tcase_add_test(tc, test_callsite_tags);
-	tcase_add_test(tc, test_not_initialised);
-	tcase_add_test(tc, test_recursion_dropped);
-	tcase_add_test(tc, test_external_source);
-	tcase_add_test(tc, test_filter_fn);
-	tcase_add_test(tc, test_filter_codes);
-	tcase_add_test(tc, test_filter_priority_range);
-	tcase_add_test(tc, test_slot_free_forgets);
-	tcase_add_test(tc, test_format_before_open);
-	tcase_add_test(tc, test_format_specifiers);
-	tcase_add_test(tc, test_extended);
-	tcase_add_test(tc, test_target_format_direct);
-	tcase_add_test(tc, test_ctl_codes);
-	tcase_add_test(tc, test_names);
-	tcase_add_test(tc, test_file_target);
-	tcase_add_test(tc, test_file_low_fd);
-	tcase_add_test(tc, test_stdout_target);
-	tcase_add_test(tc, test_custom_slots);
-	tcase_add_test(tc, test_reinit_cycle);
-	tcase_add_test(tc, test_util_log_function);
-	tcase_add_test(tc, test_reinit_without_fini);
-	tcase_add_test(tc, test_config_from_own_logger);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(log_suite());
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_callsite_identity),
+		CK_TEST(test_callsite_message_id),
+		CK_TEST(test_callsite_tags),
+		CK_TEST(test_not_initialised),
+		CK_TEST(test_recursion_dropped),
+		CK_TEST(test_external_source),
+		CK_TEST(test_filter_fn),
+		CK_TEST(test_filter_codes),
+		CK_TEST(test_filter_priority_range),
+		CK_TEST(test_slot_free_forgets),
+		CK_TEST(test_format_before_open),
+		CK_TEST(test_format_specifiers),
+		CK_TEST(test_extended),
+		CK_TEST(test_target_format_direct),
+		CK_TEST(test_ctl_codes),
+		CK_TEST(test_names),
+		CK_TEST(test_file_target),
+		CK_TEST(test_file_low_fd),
+		CK_TEST(test_stdout_target),
+		CK_TEST(test_custom_slots),
+		CK_TEST(test_reinit_cycle),
+		CK_TEST(test_util_log_function),
+		CK_TEST(test_reinit_without_fini),
+		CK_TEST(test_config_from_own_logger),
+	};
+	const struct ck_opts opts = {
+		.setup = setup,
+		.teardown = teardown,
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("log", &opts, tests);
 }

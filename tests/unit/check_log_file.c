@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -474,39 +475,30 @@ START_TEST(test_many_writers_rotating_threaded)
 }
 END_TEST
 
-static Suite *file_suite(void)
-{
-	Suite *s = suite_create("log_file");
-	TCase *tc = tcase_create("file");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_open_mode);
-	tcase_add_test(tc, test_reopen_ctl_args);
-	tcase_add_test(tc, test_rotate_rename);
-	tcase_add_test(tc, test_rotate_rename_threaded);
-	tcase_add_test(tc, test_rotate_removed);
-	tcase_add_test(tc, test_copytruncate);
-	tcase_add_test(tc, test_interval_bounds_checks);
-	tcase_add_test(tc, test_request_from_sighup);
-	tcase_add_test(tc, test_request_from_sighup_threaded);
-	tcase_add_test(tc, test_default_does_not_follow);
-	tcase_add_test(tc, test_logrotate_create);
-	tcase_add_test(tc, test_logrotate_create_threaded);
-	tcase_add_test(tc, test_logrotate_copytruncate);
-	tcase_add_test(tc, test_many_writers_rotating);
-	tcase_add_test(tc, test_many_writers_rotating_threaded);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(file_suite());
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_open_mode),
+		CK_TEST(test_reopen_ctl_args),
+		CK_TEST(test_rotate_rename),
+		CK_TEST(test_rotate_rename_threaded),
+		CK_TEST(test_rotate_removed),
+		CK_TEST(test_copytruncate),
+		CK_TEST(test_interval_bounds_checks),
+		CK_TEST(test_request_from_sighup),
+		CK_TEST(test_request_from_sighup_threaded),
+		CK_TEST(test_default_does_not_follow),
+		CK_TEST(test_logrotate_create),
+		CK_TEST(test_logrotate_create_threaded),
+		CK_TEST(test_logrotate_copytruncate),
+		CK_TEST(test_many_writers_rotating),
+		CK_TEST(test_many_writers_rotating_threaded),
+	};
+	const struct ck_opts opts = {
+		.timeout = 120,
+		.setup = setup,
+		.teardown = teardown,
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("log_file", &opts, tests);
 }

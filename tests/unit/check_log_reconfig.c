@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -285,26 +286,17 @@ START_TEST(test_fini_while_logging)
 }
 END_TEST
 
-static Suite *reconfig_suite(void)
-{
-	Suite *s = suite_create("log_reconfig");
-	TCase *tc = tcase_create("reconfig");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_reconfigure_while_logging);
-	tcase_add_test(tc, test_fini_while_logging);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(reconfig_suite());
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_reconfigure_while_logging),
+		CK_TEST(test_fini_while_logging),
+	};
+	const struct ck_opts opts = {
+		.timeout = 120,
+		.setup = setup,
+		.teardown = teardown,
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("log_reconfig", &opts, tests);
 }

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <glob.h>
 #include <fcntl.h>
@@ -424,31 +425,22 @@ START_TEST(test_fork_from_logger)
 }
 END_TEST
 
-static Suite *threads_suite(void)
-{
-	Suite *s = suite_create("log_threads");
-	TCase *tc = tcase_create("threads");
-
-	tcase_set_timeout(tc, 90);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_many_threads_nothing_lost);
-	tcase_add_test(tc, test_threaded_file_drained);
-	tcase_add_test(tc, test_thread_priority);
-	tcase_add_test(tc, test_queue_full_counts_drops);
-	tcase_add_test(tc, test_fork_while_threads_log);
-	tcase_add_test(tc, test_reflect_pid_idempotent);
-	tcase_add_test(tc, test_fork_from_logger);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(threads_suite());
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_many_threads_nothing_lost),
+		CK_TEST(test_threaded_file_drained),
+		CK_TEST(test_thread_priority),
+		CK_TEST(test_queue_full_counts_drops),
+		CK_TEST(test_fork_while_threads_log),
+		CK_TEST(test_reflect_pid_idempotent),
+		CK_TEST(test_fork_from_logger),
+	};
+	const struct ck_opts opts = {
+		.timeout = 90,
+		.setup = setup,
+		.teardown = teardown,
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("log_threads", &opts, tests);
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -902,41 +903,35 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("loop");
-	TCase *tc;
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_default_loop),
+		CK_TEST(test_job_errors),
+		CK_TEST(test_job_interleaving),
+		CK_TEST(test_job_added_while_dispatching),
+		CK_TEST(test_stop_from_callback),
+		CK_TEST(test_leftover_runs_promptly),
+		CK_TEST(test_timer_api),
+		CK_TEST(test_timer_expired_not_dispatched),
+		CK_TEST(test_timer_order),
+		CK_TEST(test_timer_priority_after_jobs),
+		CK_TEST(test_many_timers),
+		CK_TEST(test_timer_rearm_from_callback),
+		CK_TEST(test_poll_api),
+		CK_TEST(test_poll_negative_return_removes),
+		CK_TEST(test_poll_delete_self),
+		CK_TEST(test_low_fds),
+		CK_TEST(test_signals),
+		CK_TEST(test_signal_delete_self_and_pending),
+		CK_TEST(test_signal_rtmax_and_second_loop),
+		CK_TEST(test_signal_loops_limit),
+		CK_TEST(test_fork_child_uses_own_epoll),
+		CK_TEST(test_fd_hygiene),
+	};
+	const struct ck_opts opts = {
+		.timeout = 20,
+		.setup = setup,
+		.teardown = teardown,
+	};
 
-#define ADD(name) tcase_add_test(tc, name)
-	tc = tcase_create("core");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 20);
-	ADD(test_default_loop);
-	ADD(test_job_errors);
-	ADD(test_job_interleaving);
-	ADD(test_job_added_while_dispatching);
-	ADD(test_stop_from_callback);
-	ADD(test_leftover_runs_promptly);
-	ADD(test_timer_api);
-	ADD(test_timer_expired_not_dispatched);
-	ADD(test_timer_order);
-	ADD(test_timer_priority_after_jobs);
-	ADD(test_many_timers);
-	ADD(test_timer_rearm_from_callback);
-	ADD(test_poll_api);
-	ADD(test_poll_negative_return_removes);
-	ADD(test_poll_delete_self);
-	ADD(test_low_fds);
-	ADD(test_signals);
-	ADD(test_signal_delete_self_and_pending);
-	ADD(test_signal_rtmax_and_second_loop);
-	ADD(test_signal_loops_limit);
-	ADD(test_fork_child_uses_own_epoll);
-	ADD(test_fd_hygiene);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("loop", &opts, tests);
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -251,23 +252,19 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("loop_threads");
-	TCase *tc = tcase_create("threads");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_job_add_from_thread_wakes),
+		CK_TEST(test_timer_add_from_thread_wakes),
+		CK_TEST(test_stop_from_thread),
+		CK_TEST(test_concurrent_adds),
+		CK_TEST(test_fork_new_loop_signals),
+		CK_TEST(test_fork_inherited_loop_signals),
+	};
+	const struct ck_opts opts = {
+		.timeout = 60,
+		.setup = setup,
+		.teardown = teardown,
+	};
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_job_add_from_thread_wakes);
-	tcase_add_test(tc, test_timer_add_from_thread_wakes);
-	tcase_add_test(tc, test_stop_from_thread);
-	tcase_add_test(tc, test_concurrent_adds);
-	tcase_add_test(tc, test_fork_new_loop_signals);
-	tcase_add_test(tc, test_fork_inherited_loop_signals);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("loop_threads", &opts, tests);
 }

@@ -3,6 +3,7 @@
  * map types, plus the upstream bugs this implementation fixes.
  */
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -775,41 +776,29 @@ START_TEST(test_skiplist_reseeds_prng)
 }
 END_TEST
 
-static Suite *map_suite(void)
-{
-	Suite *s = suite_create("map");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_loop_test(tc, test_basic_ops, 0, NTYPES);
-	tcase_add_loop_test(tc, test_iteration_order, 0, NTYPES);
-	tcase_add_loop_test(tc, test_foreach, 0, NTYPES);
-	tcase_add_loop_test(tc, test_notify_errors, 0, NTYPES);
-	tcase_add_loop_test(tc, test_notify_order_and_args, 0, NTYPES);
-	tcase_add_loop_test(tc, test_replaced_passes_old_key, 0, NTYPES);
-	tcase_add_loop_test(tc, test_free_notifier, 0, NTYPES);
-	tcase_add_loop_test(tc, test_destroy_events, 0, NTYPES);
-	tcase_add_test(tc, test_trie_recursive_and_placeholders);
-	tcase_add_test(tc, test_trie_rm_inner_nodes);
-	tcase_add_test(tc, test_trie_null_values);
-	tcase_add_loop_test(tc, test_rm_under_iterator, 0, NTYPES);
-	tcase_add_loop_test(tc, test_abandoned_iterator, 0, NTYPES);
-	tcase_add_loop_test(tc, test_mutation_from_callbacks, 0, NTYPES);
-	tcase_add_loop_test(tc, test_remove_during_foreach, 0, NTYPES);
-	tcase_add_loop_test(tc, test_random_against_reference, 0, NTYPES);
-	tcase_add_test(tc, test_hashtable_sizes);
-	tcase_add_loop_test(tc, test_null_arguments, 0, NTYPES);
-	tcase_add_test(tc, test_skiplist_reseeds_prng);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(map_suite());
-	int failed;
+	const struct ck_test tests[] = {
+		CK_LOOP(test_basic_ops, 0, NTYPES),
+		CK_LOOP(test_iteration_order, 0, NTYPES),
+		CK_LOOP(test_foreach, 0, NTYPES),
+		CK_LOOP(test_notify_errors, 0, NTYPES),
+		CK_LOOP(test_notify_order_and_args, 0, NTYPES),
+		CK_LOOP(test_replaced_passes_old_key, 0, NTYPES),
+		CK_LOOP(test_free_notifier, 0, NTYPES),
+		CK_LOOP(test_destroy_events, 0, NTYPES),
+		CK_TEST(test_trie_recursive_and_placeholders),
+		CK_TEST(test_trie_rm_inner_nodes),
+		CK_TEST(test_trie_null_values),
+		CK_LOOP(test_rm_under_iterator, 0, NTYPES),
+		CK_LOOP(test_abandoned_iterator, 0, NTYPES),
+		CK_LOOP(test_mutation_from_callbacks, 0, NTYPES),
+		CK_LOOP(test_remove_during_foreach, 0, NTYPES),
+		CK_LOOP(test_random_against_reference, 0, NTYPES),
+		CK_TEST(test_hashtable_sizes),
+		CK_LOOP(test_null_arguments, 0, NTYPES),
+		CK_TEST(test_skiplist_reseeds_prng),
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("map", NULL, tests);
 }

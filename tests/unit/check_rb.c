@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
+#include "format_sizes.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -121,7 +123,7 @@ static int glob_count(const char *pattern)
 START_TEST(test_open_layout)
 {
 	char path[PATH_MAX];
-	uint8_t buf[8260];
+	uint8_t buf[RB_HDR_FIXED_SIZE + 12];
 	qb_ringbuffer_t *rb;
 	qb_ringbuffer_t *peer;
 	uint32_t w;
@@ -132,26 +134,26 @@ START_TEST(test_open_layout)
 	ck_assert_ptr_nonnull(rb);
 	snprintf(path, sizeof(path), "/dev/shm/qb-%s-header", name);
 	ck_assert_str_eq(qb_rb_name_get(rb), path);
-	ck_assert_int_eq(file_size(path), 8252);
+	ck_assert_int_eq(file_size(path), RB_HDR_FIXED_SIZE + 4);
 	fd = open(path, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 8252);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), RB_HDR_FIXED_SIZE + 4);
 	close(fd);
-	memcpy(&w, buf + 8, 4);
-	ck_assert_uint_eq(w, 1024);
-	ck_assert_str_eq((char *)buf + 12, path);
+	memcpy(&w, buf + RB_HDR_WORD_SIZE_OFF, 4);
+	ck_assert_uint_eq(w, RB_DATA_SIZE(100) / 4);
+	ck_assert_str_eq((char *)buf + RB_HDR_PATH_OFF, path);
 	snprintf(path, sizeof(path), "/dev/shm/qb-%s-data", name);
-	ck_assert_str_eq((char *)buf + 4108, path);
-	memcpy(&w, buf + 8204, 4);
+	ck_assert_str_eq((char *)buf + RB_HDR_DATA_PATH_OFF, path);
+	memcpy(&w, buf + RB_HDR_REF_COUNT_OFF, 4);
 	ck_assert_uint_eq(w, 1);
-	memcpy(&w, buf + 8216, 4);
+	memcpy(&w, buf + RB_HDR_SEM_OFF + GLIBC_SEM_PRIVATE_OFF, 4);
 	ck_assert_uint_eq(w, 0x80);	/* process-shared glibc semaphore */
-	ck_assert_int_eq(file_size(path), 4096);
+	ck_assert_int_eq(file_size(path), RB_DATA_SIZE(100));
 	fd = open(path, O_RDONLY);
 	ck_assert_int_eq(read(fd, buf, 4), 4);
 	close(fd);
 	memcpy(&w, buf, 4);
-	ck_assert_uint_eq(w, 5);
+	ck_assert_uint_eq(w, RB_DATA_FRESH_WORD);
 
 	/* opener: ref counting, shared user data, no unlink on its close */
 	peer = qb_rb_open(name, 100, QB_RB_FLAG_SHARED_PROCESS, 4);
@@ -162,7 +164,7 @@ START_TEST(test_open_layout)
 	qb_rb_close(peer);
 	ck_assert_int_eq(qb_rb_refcount_get(rb), 1);
 	fd = open(qb_rb_name_get(rb), O_RDONLY);
-	ck_assert_int_eq(pread(fd, &w, 4, 8240), 4);
+	ck_assert_int_eq(pread(fd, &w, 4, RB_HDR_USER_OFF), 4);
 	close(fd);
 	ck_assert_uint_eq(w, 0xfeedbeef);
 	ck_assert(exists("/dev/shm/qb-%s-header", name));
@@ -607,7 +609,7 @@ static qb_ringbuffer_t *load_bytes(const void *b, size_t len)
 
 START_TEST(test_dump)
 {
-	uint32_t dump[5 + 1024];
+	uint32_t dump[RB_DUMP_SIZE(100) / 4];
 	char buf[256];
 	qb_ringbuffer_t *rb;
 	qb_ringbuffer_t *copy;
@@ -623,11 +625,11 @@ START_TEST(test_dump)
 		qb_rb_chunk_write(rb, buf, strlen(buf) + 1);
 	}
 	f = tmpfile();
-	ck_assert_int_eq(qb_rb_write_to_file(rb, fileno(f)), 20 + 4096);
+	ck_assert_int_eq(qb_rb_write_to_file(rb, fileno(f)), RB_DUMP_SIZE(100));
 	rewind(f);
 	ck_assert_int_eq(fread(dump, 1, sizeof(dump), f), sizeof(dump));
 	fclose(f);
-	ck_assert_uint_eq(dump[0], 1024);
+	ck_assert_uint_eq(dump[0], RB_DATA_SIZE(100) / 4);
 	ck_assert_uint_eq(dump[3], 1);
 	ck_assert_uint_eq(dump[4], dump[0] + dump[1] + dump[2] + 1);
 
@@ -647,8 +649,8 @@ START_TEST(test_dump)
 
 	/* corrupt inputs are rejected */
 	ck_assert_ptr_null(load_bytes(dump, 6));
-	ck_assert_ptr_null(load_bytes(dump, 20));
-	ck_assert_ptr_null(load_bytes(dump, 20 + 4095));
+	ck_assert_ptr_null(load_bytes(dump, RB_DUMP_HEADER_SIZE));
+	ck_assert_ptr_null(load_bytes(dump, RB_DUMP_SIZE(100) - 1));
 	dump[4]++;
 	ck_assert_ptr_null(load_bytes(dump, sizeof(dump)));
 	dump[4]--;
@@ -1331,39 +1333,34 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("rb");
-	TCase *tc = tcase_create("rb");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_open_layout),
+		CK_TEST(test_open_errors),
+		CK_TEST(test_chunks_basic),
+		CK_TEST(test_wrap_around),
+		CK_TEST(test_overwrite),
+		CK_TEST(test_overwrite_drained_peek),
+		CK_TEST(test_overwrite_one_chunk_ring),
+		CK_TEST(test_no_semaphore),
+		CK_TEST(test_threads),
+		CK_TEST(test_processes),
+		CK_TEST(test_dump),
+		CK_TEST(test_distro_dump),
+		CK_TEST(test_chmod_chown),
+		CK_TEST(test_create_over_existing),
+		CK_TEST(test_symlinks),
+		CK_TEST(test_opener_checks),
+		CK_TEST(test_low_fds),
+		CK_TEST(test_enospc),
+		CK_TEST(test_unique),
+		CK_TEST(test_force_close_and_internals),
+		CK_TEST(test_force_close_cannot_unlink),
+		CK_TEST(test_open_2),
+		CK_TEST(test_view),
+	};
+	const struct ck_opts opts = {
+		.timeout = 20,
+	};
 
-	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, test_open_layout);
-	tcase_add_test(tc, test_open_errors);
-	tcase_add_test(tc, test_chunks_basic);
-	tcase_add_test(tc, test_wrap_around);
-	tcase_add_test(tc, test_overwrite);
-	tcase_add_test(tc, test_overwrite_drained_peek);
-	tcase_add_test(tc, test_overwrite_one_chunk_ring);
-	tcase_add_test(tc, test_no_semaphore);
-	tcase_add_test(tc, test_threads);
-	tcase_add_test(tc, test_processes);
-	tcase_add_test(tc, test_dump);
-	tcase_add_test(tc, test_distro_dump);
-	tcase_add_test(tc, test_chmod_chown);
-	tcase_add_test(tc, test_create_over_existing);
-	tcase_add_test(tc, test_symlinks);
-	tcase_add_test(tc, test_opener_checks);
-	tcase_add_test(tc, test_low_fds);
-	tcase_add_test(tc, test_enospc);
-	tcase_add_test(tc, test_unique);
-	tcase_add_test(tc, test_force_close_and_internals);
-	tcase_add_test(tc, test_force_close_cannot_unlink);
-	tcase_add_test(tc, test_open_2);
-	tcase_add_test(tc, test_view);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("rb", &opts, tests);
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <check.h>
+#include "check_common.h"
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -349,23 +350,16 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("serialize");
-	TCase *tc = tcase_create("serialize");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_bytes_of_spec_example),
+		CK_TEST(test_roundtrip_common),
+		CK_TEST(test_fixed_writer_bugs),
+		CK_TEST(test_limits),
+		CK_TEST(test_reader_upstream_semantics),
+		CK_TEST(test_reader_robust),
+		CK_TEST(test_compiled_matches_generic),
+		CK_TEST(test_truncated_is_prefix),
+	};
 
-	tcase_add_test(tc, test_bytes_of_spec_example);
-	tcase_add_test(tc, test_roundtrip_common);
-	tcase_add_test(tc, test_fixed_writer_bugs);
-	tcase_add_test(tc, test_limits);
-	tcase_add_test(tc, test_reader_upstream_semantics);
-	tcase_add_test(tc, test_reader_robust);
-	tcase_add_test(tc, test_compiled_matches_generic);
-	tcase_add_test(tc, test_truncated_is_prefix);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("serialize", NULL, tests);
 }

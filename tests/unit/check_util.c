@@ -1,5 +1,6 @@
 /* qbutil.h: thread locks, clocks, stopwatch, strerror. */
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -335,27 +336,22 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("util");
-	TCase *tc = tcase_create("util");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_lock_short),
+		CK_TEST(test_lock_long),
+		CK_TEST(test_lock_null),
+		CK_TEST(test_timespec_add_ms),
+		CK_TEST(test_clocks),
+		CK_TEST(test_strerror),
+		CK_TEST(test_stopwatch_elapsed),
+		CK_TEST(test_stopwatch_splits),
+		CK_TEST(test_stopwatch_split_unstarted),
+		CK_TEST(test_stopwatch_overwrite),
+		CK_TEST(test_abi_layout),
+	};
+	const struct ck_opts opts = {
+		.timeout = 20,
+	};
 
-	tcase_add_test(tc, test_lock_short);
-	tcase_add_test(tc, test_lock_long);
-	tcase_add_test(tc, test_lock_null);
-	tcase_add_test(tc, test_timespec_add_ms);
-	tcase_add_test(tc, test_clocks);
-	tcase_add_test(tc, test_strerror);
-	tcase_add_test(tc, test_stopwatch_elapsed);
-	tcase_add_test(tc, test_stopwatch_splits);
-	tcase_add_test(tc, test_stopwatch_split_unstarted);
-	tcase_add_test(tc, test_stopwatch_overwrite);
-	tcase_add_test(tc, test_abi_layout);
-	tcase_set_timeout(tc, 20);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("util", &opts, tests);
 }

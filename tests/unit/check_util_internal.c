@@ -3,6 +3,7 @@
  * fd hygiene, the deprecated log receiver hook and the internal log macros.
  */
 #include <check.h>
+#include "check_common.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -217,23 +218,16 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("util_internal");
-	TCase *tc = tcase_create("util_internal");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_strlcpy),
+		CK_TEST(test_strlcat),
+		CK_TEST(test_fd_hygiene_high),
+		CK_TEST(test_fd_hygiene_low),
+		CK_TEST(test_set_log_function),
+		CK_TEST(test_log_macros_keep_errno),
+		CK_TEST(test_word_lock_excludes),
+		CK_TEST(test_word_lock_sleeper_woken),
+	};
 
-	tcase_add_test(tc, test_strlcpy);
-	tcase_add_test(tc, test_strlcat);
-	tcase_add_test(tc, test_fd_hygiene_high);
-	tcase_add_test(tc, test_fd_hygiene_low);
-	tcase_add_test(tc, test_set_log_function);
-	tcase_add_test(tc, test_log_macros_keep_errno);
-	tcase_add_test(tc, test_word_lock_excludes);
-	tcase_add_test(tc, test_word_lock_sleeper_woken);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("util_internal", NULL, tests);
 }

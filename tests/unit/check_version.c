@@ -1,5 +1,6 @@
 /* The version data symbols agree with qbconfig.h. */
 #include <check.h>
+#include "check_common.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <qb/qbconfig.h>
@@ -22,16 +23,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("version");
-	TCase *tc = tcase_create("version");
-	SRunner *sr;
-	int failed;
+	const struct ck_test tests[] = {
+		CK_TEST(test_version_symbols),
+	};
 
-	tcase_add_test(tc, test_version_symbols);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return CK_MAIN("version", NULL, tests);
 }
