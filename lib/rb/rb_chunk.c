@@ -70,7 +70,7 @@ static inline uint32_t *word_in(uint32_t *data, uint32_t words, uint64_t idx)
 /* Words a chunk of len bytes takes, header included. */
 static inline uint64_t chunk_words(uint32_t len)
 {
-	return 2 + (uint64_t)len / 4 + (len % 4 ? 1 : 0);
+	return 2 + (((uint64_t)len + 3) >> 2);
 }
 
 /* Inlinable copy for this file: with -fPIC gcc will not inline the
@@ -200,11 +200,34 @@ int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
 static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 {
 	uint32_t n = rb->words;
+	uint32_t *data = rb->data;
+	uint32_t *rp = (uint32_t *)&rb->hdr->read_pt;
+	int custom = rb->notify == RB_NOTIFY_CUSTOM;
 	uint32_t w = write_pt(rb);
+	uint32_t r, r1, len;
 
-	while ((uint64_t)free_between(rb, n, w, read_pt(rb)) * 4 < need) {
-		if (reclaim_oldest(rb, 1) < 0) {
-			return UINT32_MAX;
+	/* one pass per dropped chunk, everything in locals: the stores into
+	 * the ring may alias rb's fields as far as the compiler knows */
+	for (;;) {
+		r = read_pt(rb);
+		if (w != r && (uint64_t)(w > r ? r - w + n - 1 : r - w - 1) * 4 >= need) {
+			break;
+		}
+		if (w == r && (uint64_t)free_between(rb, n, w, r) * 4 >= need) {
+			break;
+		}
+		r1 = r + 1 < n ? r + 1 : 0;
+		if (load_acquire(&data[r1]) != RB_MAGIC_COMMITTED) {
+			w = UINT32_MAX;
+			break;
+		}
+		len = data[r];
+		data[r] = 0;
+		store_release(&data[r1], RB_MAGIC_RECLAIMED);
+		store_release(rp, chunk_step(n, r, len));
+		rb->dropped++;	/* see reclaim_at() */
+		if (custom) {
+			rb_notify_reclaimed(rb, len);
 		}
 	}
 	return w;
@@ -237,9 +260,10 @@ void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 	}
 	n = rb->words;
 	data = rb->data;
-	*word_in(data, n, w) = 0;
-	store_release(word_in(data, n, (uint64_t)w + 1), RB_MAGIC_ALLOCATED);
-	return word_in(data, n, (uint64_t)w + 2);
+	/* w < n here, so w + 1 and w + 2 wrap with one subtraction */
+	data[w] = 0;
+	store_release(&data[w + 1 < n ? w + 1 : w + 1 - n], RB_MAGIC_ALLOCATED);
+	return &data[w + 2 < n ? w + 2 : w + 2 - n];
 }
 
 /*
