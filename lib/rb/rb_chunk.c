@@ -312,14 +312,14 @@ settle_dropped(qb_ringbuffer_t *rb, size_t len)
 
 static inline __attribute__((always_inline)) int32_t chunk_commit(qb_ringbuffer_t *rb, size_t len)
 {
+	uint32_t w = write_pt(rb);	/* below rb->words */
 	uint32_t n = rb->words;
 	uint32_t *data = rb->data;
-	uint32_t w = write_pt(rb);
 
-	*word_in(data, n, w) = (uint32_t)len;
+	data[w] = (uint32_t)len;
 	store_release((uint32_t *)&rb->hdr->write_pt,
 		      chunk_step(n, w, (uint32_t)len));
-	store_release(word_in(data, n, (uint64_t)w + 1), RB_MAGIC_COMMITTED);
+	store_release(&data[w + 1 < n ? w + 1 : 0], RB_MAGIC_COMMITTED);
 	if (rb->dropped > 0) {
 		return settle_dropped(rb, len);
 	}
