@@ -462,7 +462,8 @@ stored:
 	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + msg_len);
 }
 
-static int bb_take_over(struct qb_log_target *t);
+/* rare (a borrowed ring after fork): kept out of the writer's frame */
+static __attribute__((noinline)) int bb_take_over(struct qb_log_target *t);
 
 /* After a take-over, outside writer_lock: the scan of /dev/shm may take a while. */
 static __attribute__((noinline)) void bb_prune_for(const struct qb_log_target *t)
