@@ -210,7 +210,7 @@ make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 	/* one pass per dropped chunk, everything in locals: the stores into
 	 * the ring may alias rb's fields as far as the compiler knows */
 	for (;;) {
-		r = read_pt(rb);
+		r = (uint32_t)ring_mod(n, load_acquire(rp));	/* read_pt() */
 		if (w != r && (uint64_t)(w > r ? r - w + n - 1 : r - w - 1) * 4 >= need) {
 			break;
 		}
