@@ -230,18 +230,27 @@ static uint32_t *bb_seq(void)
 }
 
 /* Takes writer_lock, waiting while a dump copies the ring. */
-static void bb_lock(void)
+/* Entered holding the lock while a dump is running. */
+static __attribute__((noinline)) void bb_lock_slow(void)
 {
 	for (;;) {
-		qb_util_word_lock(&qb_log_bb.writer_lock);
-		if (!atomic_load(&qb_log_bb.dumping)) {
-			return;
-		}
 		/* let the dump, which waits for the lock word, go first */
 		qb_util_word_unlock(&qb_log_bb.writer_lock);
 		while (atomic_load(&qb_log_bb.dumping)) {
 			sched_yield();
 		}
+		qb_util_word_lock(&qb_log_bb.writer_lock);
+		if (!atomic_load(&qb_log_bb.dumping)) {
+			return;
+		}
+	}
+}
+
+static inline void bb_lock(void)
+{
+	qb_util_word_lock(&qb_log_bb.writer_lock);
+	if (__builtin_expect(atomic_load(&qb_log_bb.dumping), 0)) {
+		bb_lock_slow();
 	}
 }
 

@@ -788,7 +788,8 @@ log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
 	qb_log_vlogger_fn fn;
 	struct timespec ts;
 
-	if (tls_in_logger || !qb_log_is_initialised()
+	/* qb_log_is_initialised() is exported: calling it costs a PLT jump */
+	if (tls_in_logger || !__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE)
 	    || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED
 	    || (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
 		return;

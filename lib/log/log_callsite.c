@@ -161,22 +161,46 @@ static int string_is_constant(const char *s)
 	return p.readonly;
 }
 
-static inline struct qb_log_callsite *fast_find(const char *file, const char *format,
-					 uint32_t lineno, uint8_t priority)
+/* The chain from @p e on, checking the strings of entries that ask for
+ * it; out of line, so the usual lookup calls nothing and saves no
+ * registers. */
+static __attribute__((noinline)) struct qb_log_callsite *
+fast_find_verify(const struct fast_entry *e, const char *file, const char *format,
+		 uint32_t lineno, uint8_t priority)
 {
-	struct fast_entry *e;
-
-	e = __atomic_load_n(&cs_state.fast[fast_hash(file, lineno)],
-			    __ATOMIC_ACQUIRE);
 	for (; e != NULL; e = e->next) {
 		if (e->file != file || e->lineno != lineno
 		    || e->format != format || e->priority != priority)
 			continue;
-		if (__builtin_expect(e->verify, 0)
+		if (e->verify
 		    && (strcmp(e->cs->filename, file ? file : "") != 0
 			|| strcmp(e->cs->format, format ? format : "") != 0))
 			continue;
 		return e->cs;
+	}
+	return NULL;
+}
+
+static inline struct qb_log_callsite *fast_find(const char *file, const char *format,
+					 uint32_t lineno, uint8_t priority)
+{
+	return fast_find_verify(__atomic_load_n(&cs_state.fast[fast_hash(file, lineno)],
+						__ATOMIC_ACQUIRE),
+				file, format, lineno, priority);
+}
+
+/* The first entry of the key's chain with the same pointers, unchecked. */
+static inline const struct fast_entry *fast_first(const char *file, const char *format,
+						  uint32_t lineno, uint8_t priority)
+{
+	const struct fast_entry *e;
+
+	e = __atomic_load_n(&cs_state.fast[fast_hash(file, lineno)],
+			    __ATOMIC_ACQUIRE);
+	for (; e != NULL; e = e->next) {
+		if (e->file == file && e->lineno == lineno
+		    && e->format == format && e->priority == priority)
+			return e;
 	}
 	return NULL;
 }
@@ -325,7 +349,7 @@ fast:
  * and when a lookup changes the tags; upstream also ran it on every log
  * call, which costs a function call per qb_log() and decides nothing new.
  */
-static void tags_update(struct qb_log_callsite *cs, uint32_t tags)
+static __attribute__((noinline)) void tags_update(struct qb_log_callsite *cs, uint32_t tags)
 {
 	qb_log_filter_fn fn;
 
@@ -335,6 +359,14 @@ static void tags_update(struct qb_log_callsite *cs, uint32_t tags)
 	fn = __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
 	if (fn != NULL)
 		fn(cs);
+}
+
+/* tags_update(), then @p cs: a tail call for qb_log_callsite_get2() */
+static __attribute__((noinline)) struct qb_log_callsite *
+tags_update_ret(struct qb_log_callsite *cs, uint32_t tags)
+{
+	tags_update(cs, tags);
+	return cs;
 }
 
 /* First lookup of a key (or of strings that may change): under cs_lock. */
@@ -360,6 +392,28 @@ get_slow(const char *message_id, const char *function, const char *filename,
 	return cs;
 }
 
+static inline int cs_current(const struct qb_log_callsite *cs)
+{
+	return __atomic_load_n(&((const struct cs_entry *)cs)->gen, __ATOMIC_ACQUIRE)
+	       == __atomic_load_n(&cs_state.gen, __ATOMIC_RELAXED);
+}
+
+/* Lookup with the string checks some entries need; out of line so the
+ * usual lookup below calls nothing but tail calls and saves no registers. */
+static __attribute__((noinline)) struct qb_log_callsite *
+get_checked(const char *message_id, const char *function, const char *filename,
+	    const char *format, uint8_t priority, uint32_t lineno, uint32_t tags)
+{
+	struct qb_log_callsite *cs = fast_find(filename, format, lineno, priority);
+
+	if (cs == NULL || !cs_current(cs))
+		return get_slow(message_id, function, filename, format,
+				priority, lineno, tags);
+	if (tags != 0)
+		tags_update(cs, tags);
+	return cs;
+}
+
 struct qb_log_callsite *qb_log_callsite_get2(const char *message_id,
 					     const char *function,
 					     const char *filename,
@@ -367,20 +421,21 @@ struct qb_log_callsite *qb_log_callsite_get2(const char *message_id,
 					     uint8_t priority,
 					     uint32_t lineno, uint32_t tags)
 {
+	const struct fast_entry *e;
 	struct qb_log_callsite *cs;
 
 	if (!__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE))
 		return NULL;
-	cs = fast_find(filename, format, lineno, priority);
-	if (__builtin_expect(cs == NULL, 0)
-	    || __builtin_expect(__atomic_load_n(&((struct cs_entry *)cs)->gen,
-						__ATOMIC_ACQUIRE)
-				!= __atomic_load_n(&cs_state.gen,
-						   __ATOMIC_RELAXED), 0))
+	e = fast_first(filename, format, lineno, priority);
+	if (__builtin_expect(e == NULL || e->verify, 0))
+		return get_checked(message_id, function, filename, format,
+				   priority, lineno, tags);
+	cs = e->cs;
+	if (__builtin_expect(cs == NULL || !cs_current(cs), 0))
 		return get_slow(message_id, function, filename, format,
 				priority, lineno, tags);
 	if (__builtin_expect(tags != 0, 0))
-		tags_update(cs, tags);
+		return tags_update_ret(cs, tags);
 	return cs;
 }
 

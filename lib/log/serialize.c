@@ -709,6 +709,44 @@ ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *ou
 	for (i = 0; i < p->nops; i++) {
 		const struct ser_op *op = &p->ops[i];
 
+		/* %d and a plain %s, nearly every value logged, before the
+		 * table jump */
+		if (op->kind == SER_K_INT) {
+			i32 = va_arg(aq, int);
+			SER_PUT(&i32, 4);
+			continue;
+		}
+		if (op->kind == SER_K_STR && op->prec == -1) {
+			char *d = out + pos;
+			size_t m;
+
+			str = va_arg(aq, const char *);
+			if (str == NULL) {
+				str = "(null)";
+			}
+			room = limit - pos;
+			m = room < 16 ? room : 16;
+			/* short strings, the usual case, are copied inline
+			 * with their NUL */
+			for (n = 0; n < m; n++) {
+				if ((d[n] = str[n]) == '\0') {
+					goto plain_str_done;
+				}
+			}
+			if (m < 16) {
+				goto too_long;	/* no room left for the NUL */
+			}
+			/* look at no more characters than could be stored */
+			n += strnlen(str + 16, room - 16);
+			if (n + 1 > room) {
+				goto too_long;
+			}
+			memcpy(d + 16, str + 16, n - 16);
+			d[n] = '\0';
+plain_str_done:
+			pos += n + 1;
+			continue;
+		}
 		switch (op->kind) {
 		case SER_K_STAR:
 			last_star = va_arg(aq, int);

@@ -70,7 +70,7 @@ static inline uint32_t *word_in(uint32_t *data, uint32_t words, uint64_t idx)
 /* Words a chunk of len bytes takes, header included. */
 static inline uint64_t chunk_words(uint32_t len)
 {
-	return 2 + (uint64_t)len / 4 + (len % 4 ? 1 : 0);
+	return 2 + (((uint64_t)len + 3) >> 2);
 }
 
 /* Inlinable copy for this file: with -fPIC gcc will not inline the
@@ -100,7 +100,7 @@ static inline uint32_t free_between(qb_ringbuffer_t *rb, uint32_t n,
 	return rb_notify_q_len(rb) > (ssize_t)rb->dropped ? 0 : n;
 }
 
-static uint32_t free_words(qb_ringbuffer_t *rb)
+static inline uint32_t free_words(qb_ringbuffer_t *rb)
 {
 	return free_between(rb, rb->words, write_pt(rb), read_pt(rb));
 }
@@ -197,14 +197,38 @@ int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
  * reader may move it.
  * Returns write_pt, or UINT32_MAX when the oldest chunk is not committed.
  */
-static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
+static inline __attribute__((always_inline)) uint32_t
+make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 {
 	uint32_t n = rb->words;
+	uint32_t *data = rb->data;
+	uint32_t *rp = (uint32_t *)&rb->hdr->read_pt;
+	int custom = rb->notify == RB_NOTIFY_CUSTOM;
 	uint32_t w = write_pt(rb);
+	uint32_t r, r1, len;
 
-	while ((uint64_t)free_between(rb, n, w, read_pt(rb)) * 4 < need) {
-		if (reclaim_oldest(rb, 1) < 0) {
-			return UINT32_MAX;
+	/* one pass per dropped chunk, everything in locals: the stores into
+	 * the ring may alias rb's fields as far as the compiler knows */
+	for (;;) {
+		r = (uint32_t)ring_mod(n, load_acquire(rp));	/* read_pt() */
+		if (w != r && (uint64_t)(w > r ? r - w + n - 1 : r - w - 1) * 4 >= need) {
+			break;
+		}
+		if (w == r && (uint64_t)free_between(rb, n, w, r) * 4 >= need) {
+			break;
+		}
+		r1 = r + 1 < n ? r + 1 : 0;
+		if (load_acquire(&data[r1]) != RB_MAGIC_COMMITTED) {
+			w = UINT32_MAX;
+			break;
+		}
+		len = data[r];
+		data[r] = 0;
+		store_release(&data[r1], RB_MAGIC_RECLAIMED);
+		store_release(rp, chunk_step(n, r, len));
+		rb->dropped++;	/* see reclaim_at() */
+		if (custom) {
+			rb_notify_reclaimed(rb, len);
 		}
 	}
 	return w;
@@ -212,34 +236,52 @@ static inline uint32_t make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 
 /* alloc/commit bodies, shared with the blackbox (rb_internal.h) so hot
  * callers inside libqb avoid PLT calls */
-void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
+/* Mark the chunk at w (< n) allocated; w + 1 and w + 2 wrap with one
+ * subtraction. */
+static inline void *chunk_claim(qb_ringbuffer_t *rb, uint32_t w)
 {
-	uint64_t need = (uint64_t)len + RB_CHUNK_MARGIN;
-	uint32_t w, n;
-	uint32_t *data;
+	uint32_t n = rb->words;
+	uint32_t *data = rb->data;
 
-	/* larger than the whole ring: fail before dropping anything */
-	if (len > UINT32_MAX || need > (uint64_t)rb->words * 4) {
-		errno = (rb->flags & QB_RB_FLAG_OVERWRITE) ? EINVAL : EAGAIN;
+	data[w] = 0;
+	store_release(&data[w + 1 < n ? w + 1 : w + 1 - n], RB_MAGIC_ALLOCATED);
+	return &data[w + 2 < n ? w + 2 : w + 2 - n];
+}
+
+/* larger than the whole ring: fail before dropping anything */
+static inline int chunk_too_big(const qb_ringbuffer_t *rb, size_t len)
+{
+	return len > UINT32_MAX || (uint64_t)len + RB_CHUNK_MARGIN > (uint64_t)rb->words * 4;
+}
+
+/* kept out of line so the plain writer stays small */
+static __attribute__((noinline)) void *alloc_overwrite(qb_ringbuffer_t *rb, size_t len)
+{
+	uint32_t w;
+
+	if (chunk_too_big(rb, len)) {
+		errno = EINVAL;
 		return NULL;
 	}
+	w = make_room_overwrite(rb, (uint64_t)len + RB_CHUNK_MARGIN);
+	if (w == UINT32_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return chunk_claim(rb, w);
+}
+
+static inline __attribute__((always_inline)) void *chunk_alloc(qb_ringbuffer_t *rb, size_t len)
+{
 	if (rb->flags & QB_RB_FLAG_OVERWRITE) {
-		w = make_room_overwrite(rb, need);
-		if (w == UINT32_MAX) {
-			errno = EINVAL;
-			return NULL;
-		}
-	} else if ((uint64_t)free_words(rb) * 4 < need) {
+		return alloc_overwrite(rb, len);
+	}
+	if (chunk_too_big(rb, len) ||
+	    (uint64_t)free_words(rb) * 4 < (uint64_t)len + RB_CHUNK_MARGIN) {
 		errno = EAGAIN;
 		return NULL;
-	} else {
-		w = write_pt(rb);
 	}
-	n = rb->words;
-	data = rb->data;
-	*word_in(data, n, w) = 0;
-	store_release(word_in(data, n, (uint64_t)w + 1), RB_MAGIC_ALLOCATED);
-	return word_in(data, n, (uint64_t)w + 2);
+	return chunk_claim(rb, write_pt(rb));
 }
 
 /*
@@ -249,7 +291,8 @@ void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
  * ring), the others are taken back. If a reader already consumed the unit
  * (value 0), post as usual so the new chunk is announced.
  */
-static int32_t settle_dropped(qb_ringbuffer_t *rb, size_t len)
+static inline __attribute__((always_inline)) int32_t
+settle_dropped(qb_ringbuffer_t *rb, size_t len)
 {
 	uint32_t n = rb->dropped;
 	int v;
@@ -267,20 +310,36 @@ static int32_t settle_dropped(qb_ringbuffer_t *rb, size_t len)
 	return rb_notify_post(rb, len);
 }
 
-int32_t rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
+static inline __attribute__((always_inline)) int32_t chunk_commit(qb_ringbuffer_t *rb, size_t len)
 {
+	uint32_t w = write_pt(rb);	/* below rb->words */
 	uint32_t n = rb->words;
 	uint32_t *data = rb->data;
-	uint32_t w = write_pt(rb);
 
-	*word_in(data, n, w) = (uint32_t)len;
+	data[w] = (uint32_t)len;
 	store_release((uint32_t *)&rb->hdr->write_pt,
 		      chunk_step(n, w, (uint32_t)len));
-	store_release(word_in(data, n, (uint64_t)w + 1), RB_MAGIC_COMMITTED);
+	store_release(&data[w + 1 < n ? w + 1 : 0], RB_MAGIC_COMMITTED);
 	if (rb->dropped > 0) {
 		return settle_dropped(rb, len);
 	}
 	return rb_notify_post(rb, len);
+}
+
+/* out-of-line copies for the blackbox; qb_rb_chunk_write() inlines the
+ * bodies (with -fPIC gcc does not inline a global function) */
+void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
+{
+	/* the blackbox's case first, without a frame for the other */
+	if (rb->flags & QB_RB_FLAG_OVERWRITE) {
+		return alloc_overwrite(rb, len);
+	}
+	return qb_rb_chunk_alloc(rb, len);
+}
+
+int32_t rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
+{
+	return chunk_commit(rb, len);
 }
 
 void *qb_rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
@@ -289,7 +348,7 @@ void *qb_rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 		errno = EINVAL;
 		return NULL;
 	}
-	return rb_chunk_alloc(rb, len);
+	return chunk_alloc(rb, len);
 }
 
 int32_t qb_rb_chunk_commit(qb_ringbuffer_t *rb, size_t len)
@@ -308,14 +367,14 @@ ssize_t qb_rb_chunk_write(qb_ringbuffer_t *rb, const void *data, size_t len)
 	if (rb == NULL || (data == NULL && len > 0)) {
 		return -EINVAL;
 	}
-	dest = rb_chunk_alloc(rb, len);
+	dest = chunk_alloc(rb, len);
 	if (dest == NULL) {
 		return -errno;
 	}
 	if (len > 0) {
 		memcpy(dest, data, len);
 	}
-	rc = rb_chunk_commit(rb, len);
+	rc = chunk_commit(rb, len);
 	return rc < 0 ? rc : (ssize_t)len;
 }
 
@@ -326,7 +385,8 @@ ssize_t qb_rb_chunk_write(qb_ringbuffer_t *rb, const void *data, size_t len)
  * is nothing to read; -EBADMSG (notification given back) when the oldest
  * chunk is not committed or cannot be right; or a wait error.
  */
-static int next_chunk(qb_ringbuffer_t *rb, int32_t ms_timeout, uint32_t *r,
+static inline __attribute__((always_inline)) int
+next_chunk(qb_ringbuffer_t *rb, int32_t ms_timeout, uint32_t *r,
 		      uint32_t *len)
 {
 	uint32_t w;
@@ -352,7 +412,7 @@ static int next_chunk(qb_ringbuffer_t *rb, int32_t ms_timeout, uint32_t *r,
 		/* stale magic in free space: nothing to read */
 		return rb->notify == RB_NOTIFY_NONE ? -ETIMEDOUT : -ENODATA;
 	}
-	*len = *word_at(rb, *r);
+	*len = rb->data[*r];
 	if (!chunk_fits(rb, *r, w, *len)) {
 		if (rb->notify != RB_NOTIFY_NONE) {
 			(void)rb_notify_post(rb, 0);
