@@ -285,6 +285,39 @@ int32_t ipcs_rate_cap(enum qb_ipcs_rate_limit rate);
 int32_t ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size);
 void ipcs_conn_dead(struct qb_ipcs_connection *c);
 int32_t ipcs_conn_poll_events(struct qb_ipcs_connection *c);
+int32_t ipcs_rate_fc(enum qb_ipcs_rate_limit rate);
+
+/* the setup handshake (ipcs_setup.c) */
+void ipcs_conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid);
+uint64_t ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now);
+
+/* a service's connection lists (doubly linked, head pointer) */
+static inline void
+ipcs_conn_list_add(struct qb_ipcs_connection **head,
+		   struct qb_ipcs_connection *c)
+{
+	c->prev = NULL;
+	c->next = *head;
+	if (*head) {
+		(*head)->prev = c;
+	}
+	*head = c;
+}
+
+static inline void
+ipcs_conn_list_del(struct qb_ipcs_connection **head,
+		   struct qb_ipcs_connection *c)
+{
+	if (c->prev) {
+		c->prev->next = c->next;
+	} else if (*head == c) {
+		*head = c->next;
+	}
+	if (c->next) {
+		c->next->prev = c->prev;
+	}
+	c->next = c->prev = NULL;
+}
 
 /*
  * SIGBUS guard of the client files the server maps (ipc_sigbus.c): register

@@ -49,6 +49,21 @@ void qb_log_core_in_logger_set(int on);
 
 struct qb_log_target *qb_log_core_slot_alloc(void);	/* cfg_lock held */
 void qb_log_core_slot_free(int32_t pos);
+/* slot state changes (slot lock taken inside), used by log_ctl.c */
+int32_t log_slot_enable(struct qb_log_target *t);
+void log_slot_disable(struct qb_log_target *t, int always_close);
+void log_slot_format_store(struct qb_log_target *t, const char *format);
+void log_slot_format_expand(struct qb_log_target *t);
+/* for log_fork.c: locks and pid */
+int log_locks_ready(void);
+uint32_t log_locks_mine(void);
+int log_cfg_trylock(void);
+int log_slot_trywrlock(struct qb_log_target *t);
+void log_locks_reset(void);
+int log_pid_update(pid_t pid);
+
+/* ---- log_fork.c ------------------------------------------------------ */
+void log_atfork_register(void);
 
 /* ---- log_format.c ---------------------------------------------------- */
 void qb_log_core_format_static(const struct qb_log_target *t,
