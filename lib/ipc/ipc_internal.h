@@ -22,6 +22,8 @@
 #include <qb/qbipcs.h>
 #include <qb/qbrb.h>
 
+#include "shm/shm_internal.h"
+
 /* ---- wire format --------------------------------------------------- */
 
 #define IPC_STR_MAX 4096		/* PATH_MAX strings of the response */
@@ -224,8 +226,7 @@ struct qb_ipcs_connection {
 	uint32_t max_msg_size;
 	uint64_t charged;		/* counted in service->charged */
 	char dir[IPC_NAME_MAX];
-	dev_t dir_dev;			/* identity of the directory we made */
-	ino_t dir_ino;
+	struct shm_file_id dir_id;	/* identity of the directory we made */
 	char description[IPC_NAME_MAX];
 	void *context;
 	struct qb_ipcs_connection_stats_2 stats;
@@ -253,6 +254,7 @@ struct qb_ipcs_connection {
 	int32_t us_req_polled;
 	struct ipc_us_control *us_ctl;
 	char us_ctl_path[IPC_STR_MAX];
+	struct shm_file_id us_ctl_id;	/* the control file we created */
 	char us_base[IPC_STR_MAX];
 	void *us_rbuf;
 	/* mappings guarded against SIGBUS (ipc_sigbus.c) */
@@ -362,7 +364,6 @@ int32_t ipcs_conn_mlock(struct qb_ipcs_connection *c);
 /* Directory of filesystem sockets (ipc_sockdir.c); NULL if the
  * QB_IPC_SOCKET_DIR given is not an absolute path. */
 const char *ipc_socket_dir(void);
-void remove_tempdir(const char *name);
 int32_t qb_ipc_us_sock_error_is_disconnected(int err);
 int32_t qb_ipc_us_ready(int32_t fd_data, int32_t fd_conn, int32_t ms_timeout,
 			int32_t events);

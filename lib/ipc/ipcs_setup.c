@@ -27,32 +27,20 @@ static int32_t
 conn_make_dir(struct qb_ipcs_connection *c)
 {
 	char tmpl[IPC_NAME_MAX];
-	int n = snprintf(tmpl, sizeof(tmpl), "/dev/shm/qb-%d-%d-%d-XXXXXX",
-			 (int)c->service->pid, (int)c->creds.pid, c->setup_fd);
+	char name[64];
+	int32_t rc;
 
-	if (n < 0 || (size_t)n >= sizeof(tmpl)) {
-		return -ENAMETOOLONG;
-	}
-	if (mkdtemp(tmpl) == NULL) {
-		return -errno;
+	(void)snprintf(name, sizeof(name), "%d-%d-%d", (int)c->service->pid,
+		       (int)c->creds.pid, c->setup_fd);
+	rc = shm_dir_create(tmpl, sizeof(tmpl), name, 0770, &c->dir_id);
+	if (rc < 0) {
+		return rc;
 	}
 	ipc_str_cut(c->dir, sizeof(c->dir), "%s", tmpl);
 	if (strlen(tmpl) + 3 > IPC_DESC_MAX) {
 		return -ENAMETOOLONG;
 	}
 	ipc_str_cut(c->description, sizeof(c->description), "%s/qb", tmpl);
-	if (chmod(tmpl, 0770) < 0) {
-		return -errno;
-	}
-	{
-		struct stat st;
-
-		if (lstat(tmpl, &st) < 0) {
-			return -errno;
-		}
-		c->dir_dev = st.st_dev;
-		c->dir_ino = st.st_ino;
-	}
 	return 0;
 }
 
@@ -67,23 +55,11 @@ conn_make_dir(struct qb_ipcs_connection *c)
 void
 ipcs_conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid)
 {
-	struct stat st;
-	int fd;
-
 	if (c->dir[0] == '\0') {
 		return;
 	}
-	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		return;
-	}
-	if (fstat(fd, &st) == 0 && st.st_dev == c->dir_dev &&
-	    st.st_ino == c->dir_ino) {
-		if (fchown(fd, uid, gid) < 0) {
-			/* best effort: the socket's own owner still applies */
-		}
-	}
-	close(fd);
+	/* best effort: the socket's own owner still applies */
+	(void)shm_dir_chown_owned(c->dir, &c->dir_id, uid, gid);
 }
 
 static int32_t
