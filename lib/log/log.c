@@ -76,17 +76,17 @@ static void locks_init_once(void)
 	__atomic_store_n(&locks_ready, 1, __ATOMIC_RELEASE);
 }
 
-void qb_log_core_cfg_lock(void)
+void log_cfg_lock(void)
 {
 	pthread_mutex_lock(&log_state.cfg_lock);
 }
 
-void qb_log_core_cfg_unlock(void)
+void log_cfg_unlock(void)
 {
 	pthread_mutex_unlock(&log_state.cfg_lock);
 }
 
-int qb_log_core_slot_rdlock(struct qb_log_target *t)
+int log_slot_rdlock(struct qb_log_target *t)
 {
 	uint32_t bit = 1U << t->pos;
 
@@ -102,7 +102,7 @@ int qb_log_core_slot_rdlock(struct qb_log_target *t)
  * holds the read lock) cannot upgrade it: it proceeds under the read lock
  * instead of deadlocking. Nesting is one level deep at most.
  */
-void qb_log_core_slot_wrlock(struct qb_log_target *t)
+void log_slot_wrlock(struct qb_log_target *t)
 {
 	uint32_t bit = 1U << t->pos;
 
@@ -114,7 +114,7 @@ void qb_log_core_slot_wrlock(struct qb_log_target *t)
 	tls_wrlocked |= bit;
 }
 
-void qb_log_core_slot_unlock(struct qb_log_target *t)
+void log_slot_unlock(struct qb_log_target *t)
 {
 	uint32_t bit = 1U << t->pos;
 
@@ -159,7 +159,7 @@ int log_slot_trywrlock(struct qb_log_target *t)
  * Only the forking thread exists in the child: every lock is made fresh
  * and this thread holds none. If it forked from inside a logger or a
  * configuration callback, the unlock on its way out finds no lock of its
- * own recorded and does nothing (see qb_log_core_slot_unlock()).
+ * own recorded and does nothing (see log_slot_unlock()).
  */
 void log_locks_reset(void)
 {
@@ -168,7 +168,7 @@ void log_locks_reset(void)
 	cfg_lock_init();
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++)
 		slot_lock_init(&log_state.targets[i]);
-	qb_log_cs_lock_reset();
+	log_cs_lock_reset();
 	tls_wrlocked = 0;
 	tls_rdlocked = 0;
 	tls_nested = 0;
@@ -197,23 +197,17 @@ struct qb_log_target *qb_log_target_get(int32_t pos)
 	return &log_state.targets[pos];
 }
 
-pid_t qb_log_core_pid(void)
-{
-	return log_state.pid;
-}
-
-qb_log_tags_stringify_fn qb_log_core_tags_fn(void)
+qb_log_tags_stringify_fn log_tags_fn_get(void)
 {
 	return __atomic_load_n(&qb_log_hot.tags_fn, __ATOMIC_ACQUIRE);
 }
 
-qb_log_filter_fn qb_log_core_filter_fn(void)
+qb_log_filter_fn log_filter_fn_get(void)
 {
 	return __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
 }
 
-int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn);
-int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn)
+int32_t log_filter_fn_store(qb_log_filter_fn fn)
 {
 	__atomic_store_n(&qb_log_hot.filter_fn, fn, __ATOMIC_RELEASE);
 	return 0;
@@ -224,17 +218,12 @@ void qb_log_tags_stringify_fn_set(qb_log_tags_stringify_fn fn)
 	__atomic_store_n(&qb_log_hot.tags_fn, fn, __ATOMIC_RELEASE);
 }
 
-void qb_log_util_fn_set(qb_log_util_fn fn)
+void log_util_fn_set(qb_log_util_fn fn)
 {
 	__atomic_store_n(&qb_log_hot.util_fn, fn, __ATOMIC_RELEASE);
 }
 
-int qb_log_core_in_logger(void)
-{
-	return tls_in_logger;
-}
-
-void qb_log_core_in_logger_set(int on)
+void log_in_logger_set(int on)
 {
 	tls_in_logger = on;
 }
@@ -243,7 +232,7 @@ void qb_log_core_in_logger_set(int on)
 
 void log_slot_format_expand(struct qb_log_target *t)
 {
-	qb_log_core_format_static(t, t->format ? t->format
+	log_format_static(t, t->format ? t->format
 				  : QB_LOG_DEFAULT_FORMAT, t->format_static);
 }
 
@@ -276,7 +265,7 @@ static void slot_init_fields(struct qb_log_target *t)
  * A dynamic slot forgets everything of its previous user, but a format set
  * on the slot while it was unused stays: applications set the format of
  * every slot first and open their files afterwards. Freeing a slot resets
- * its format (see qb_log_core_slot_free).
+ * its format (see log_slot_free).
  */
 static void slot_reset(struct qb_log_target *t)
 {
@@ -305,14 +294,14 @@ int32_t log_slot_enable(struct qb_log_target *t)
 {
 	int32_t rc = 0;
 
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	if (t->state != QB_LOG_STATE_ENABLED) {
-		rc = qb_log_targets_open(t);
+		rc = log_targets_open(t);
 		if (rc == 0)
 			__atomic_store_n(&t->state, QB_LOG_STATE_ENABLED,
 					 __ATOMIC_RELEASE);
 	}
-	qb_log_core_slot_unlock(t);
+	log_slot_unlock(t);
 	return rc;
 }
 
@@ -323,13 +312,13 @@ void log_slot_disable(struct qb_log_target *t, int always_close)
 	int was_enabled;
 	qb_log_close_fn close_fn;
 
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	was_enabled = (t->state == QB_LOG_STATE_ENABLED);
 	if (was_enabled)
 		__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED,
 				 __ATOMIC_RELEASE);
 	close_fn = t->close;
-	qb_log_core_slot_unlock(t);
+	log_slot_unlock(t);
 	/* No log call uses the slot any more: release its resources
 	 * without holding its lock (the callback may log elsewhere). */
 	if ((was_enabled || always_close) && close_fn != NULL)
@@ -350,12 +339,12 @@ static void reinit_release(void)
 	for (i = QB_LOG_TARGET_DYNAMIC_START; i < QB_LOG_TARGET_MAX; i++) {
 		struct qb_log_target *t = &log_state.targets[i];
 
-		qb_log_core_slot_wrlock(t);
+		log_slot_wrlock(t);
 		__atomic_store_n(&t->state, QB_LOG_STATE_UNUSED,
 				 __ATOMIC_RELEASE);
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 		if (t->fp != NULL)
-			qb_log_targets_file_close(i);
+			log_targets_file_close(i);
 	}
 }
 
@@ -364,7 +353,7 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 	int32_t i;
 
 	pthread_once(&locks_once, locks_init_once);
-	qb_log_core_cfg_lock();
+	log_cfg_lock();
 	if (qb_log_is_initialised())
 		reinit_release();
 	snprintf(log_state.init_name, sizeof(log_state.init_name), "%s",
@@ -374,21 +363,21 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
 		struct qb_log_target *t = &log_state.targets[i];
 
-		qb_log_core_slot_wrlock(t);
+		log_slot_wrlock(t);
 		slot_init_fields(t);
 		__atomic_store_n(&t->state, (i < QB_LOG_TARGET_STATIC_MAX)
 				 ? QB_LOG_STATE_DISABLED : QB_LOG_STATE_UNUSED,
 				 __ATOMIC_RELEASE);
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 	}
-	qb_log_targets_static_setup(&log_state.targets[QB_LOG_SYSLOG],
+	log_targets_static_setup(&log_state.targets[QB_LOG_SYSLOG],
 				    &log_state.targets[QB_LOG_STDERR],
 				    &log_state.targets[QB_LOG_STDOUT]);
 	__atomic_store_n(&qb_log_hot.initialised, 1, __ATOMIC_RELEASE);
 	log_slot_enable(&log_state.targets[QB_LOG_SYSLOG]);
 	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD,
 			  QB_LOG_FILTER_FILE, "*", priority);
-	qb_log_core_cfg_unlock();
+	log_cfg_unlock();
 }
 
 void qb_log_fini(void)
@@ -397,24 +386,24 @@ void qb_log_fini(void)
 
 	if (!qb_log_is_initialised())
 		return;
-	qb_log_thread_shutdown();
-	qb_log_core_cfg_lock();
+	log_thread_shutdown();
+	log_cfg_lock();
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
 		struct qb_log_target *t = &log_state.targets[i];
 
 		log_slot_disable(t, QB_FALSE);
 		if (t->fp != NULL && i >= QB_LOG_TARGET_DYNAMIC_START)
-			qb_log_targets_file_close(i);
+			log_targets_file_close(i);
 	}
 	__atomic_store_n(&qb_log_hot.initialised, 0, __ATOMIC_RELEASE);
-	qb_log_filter_free_all();
-	qb_log_cs_free_all();
-	qb_log_core_cfg_unlock();
+	log_filter_free_all();
+	log_cs_free_all();
+	log_cfg_unlock();
 }
 
 /* ---- slot allocation (file / custom targets) -------------------------- */
 
-struct qb_log_target *qb_log_core_slot_alloc(void)
+struct qb_log_target *log_slot_alloc(void)
 {
 	int32_t i;
 
@@ -422,36 +411,36 @@ struct qb_log_target *qb_log_core_slot_alloc(void)
 		struct qb_log_target *t = &log_state.targets[i];
 
 		if (t->state == QB_LOG_STATE_UNUSED) {
-			qb_log_core_slot_wrlock(t);
+			log_slot_wrlock(t);
 			slot_reset(t);
 			__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED,
 					 __ATOMIC_RELEASE);
-			qb_log_core_slot_unlock(t);
+			log_slot_unlock(t);
 			return t;
 		}
 	}
 	return NULL;
 }
 
-void qb_log_core_slot_free(int32_t pos)
+void log_slot_free(int32_t pos)
 {
 	struct qb_log_target *t = qb_log_target_get(pos);
 
 	if (t == NULL || pos < QB_LOG_TARGET_DYNAMIC_START)
 		return;
-	qb_log_core_cfg_lock();
+	log_cfg_lock();
 	if (!qb_log_is_initialised() || t->state == QB_LOG_STATE_UNUSED) {
-		qb_log_core_cfg_unlock();
+		log_cfg_unlock();
 		return;
 	}
 	log_slot_disable(t, QB_TRUE);
-	qb_log_filter_slot_clear(pos);
-	qb_log_core_slot_wrlock(t);
+	log_filter_slot_clear(pos);
+	log_slot_wrlock(t);
 	slot_reset(t);
 	log_slot_format_store(t, NULL);
 	__atomic_store_n(&t->state, QB_LOG_STATE_UNUSED, __ATOMIC_RELEASE);
-	qb_log_core_slot_unlock(t);
-	qb_log_core_cfg_unlock();
+	log_slot_unlock(t);
+	log_cfg_unlock();
 }
 
 /* Upstream exported allocator names; same behaviour as above. */
@@ -460,9 +449,9 @@ struct qb_log_target *qb_log_target_alloc(void)
 {
 	struct qb_log_target *t;
 
-	qb_log_core_cfg_lock();
-	t = qb_log_is_initialised() ? qb_log_core_slot_alloc() : NULL;
-	qb_log_core_cfg_unlock();
+	log_cfg_lock();
+	t = qb_log_is_initialised() ? log_slot_alloc() : NULL;
+	log_cfg_unlock();
 	return t;
 }
 
@@ -470,7 +459,7 @@ void qb_log_target_free(struct qb_log_target *t);
 void qb_log_target_free(struct qb_log_target *t)
 {
 	if (t != NULL)
-		qb_log_core_slot_free((int32_t)t->pos);
+		log_slot_free((int32_t)t->pos);
 }
 
 /* ---- the log call ----------------------------------------------------- */
@@ -502,13 +491,13 @@ static const char *extended_apply(const struct qb_log_target *t,
 	return buf;
 }
 
-void qb_log_core_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
+void log_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
 			    struct timespec *ts, const char *text)
 {
 	char buf[QB_LOG_ABSOLUTE_MAX_LEN];
 	int locked;
 
-	locked = qb_log_core_slot_rdlock(t);
+	locked = log_slot_rdlock(t);
 	if (t->state == QB_LOG_STATE_ENABLED && t->logger != NULL) {
 		const char *msg = extended_apply(t, text, buf, sizeof(buf));
 
@@ -516,7 +505,7 @@ void qb_log_core_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
 			t->logger((int32_t)t->pos, cs, ts, msg);
 	}
 	if (locked)
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 }
 
 static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
@@ -538,7 +527,7 @@ static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
 		}
 		return;
 	}
-	locked = qb_log_core_slot_rdlock(t);
+	locked = log_slot_rdlock(t);
 
 	if (t->state == QB_LOG_STATE_ENABLED && t->vlogger != NULL) {
 		va_list aq;
@@ -548,7 +537,7 @@ static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
 		va_end(aq);
 	}
 	if (locked)
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 }
 
 /* Render the message once for all text slots (upstream rules: cut to
@@ -626,13 +615,13 @@ static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
 		if (__atomic_load_n(&t->threaded, __ATOMIC_RELAXED)) {
 			if (!thread_tried) {
 				thread_tried = 1;
-				thread_took = qb_log_thread_post(cs, &ts,
+				thread_took = log_thread_post(cs, &ts,
 								 text) == 0;
 			}
 			if (thread_took)
 				continue;
 		}
-		qb_log_core_slot_write(t, cs, &ts, text);
+		log_slot_write(t, cs, &ts, text);
 	}
 }
 

@@ -19,7 +19,7 @@ static int32_t ctl_size(struct qb_log_target *t, int32_t size)
 		return -ENOSYS;
 	if (size <= 0)
 		return -EINVAL;
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	t->size = (size_t)size;
 	if (t->state == QB_LOG_STATE_ENABLED) {
 		if (t->reload != NULL)
@@ -27,7 +27,7 @@ static int32_t ctl_size(struct qb_log_target *t, int32_t size)
 		else
 			rc = qb_log_blackbox_open(t);
 	}
-	qb_log_core_slot_unlock(t);
+	log_slot_unlock(t);
 	return rc;
 }
 
@@ -35,20 +35,20 @@ static int32_t ctl_ident(struct qb_log_target *t, const char *ident)
 {
 	if (ident == NULL)
 		return -EINVAL;
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	snprintf(t->name, sizeof(t->name), "%s", ident);
 	if (t->pos == QB_LOG_SYSLOG)
-		qb_log_targets_syslog_reload(t);
-	qb_log_core_slot_unlock(t);
+		log_targets_syslog_reload(t);
+	log_slot_unlock(t);
 	return 0;
 }
 
 static int32_t ctl_set_int(struct qb_log_target *t, int32_t *field,
 			   int32_t value)
 {
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	__atomic_store_n(field, value, __ATOMIC_RELAXED);	/* some are hints */
-	qb_log_core_slot_unlock(t);
+	log_slot_unlock(t);
 	return 0;
 }
 
@@ -63,11 +63,11 @@ static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
 		log_slot_disable(t, QB_FALSE);
 		return 0;
 	case QB_LOG_CONF_FACILITY:
-		qb_log_core_slot_wrlock(t);
+		log_slot_wrlock(t);
 		t->facility = arg.i32;
 		if (t->pos == QB_LOG_SYSLOG)
-			qb_log_targets_syslog_reload(t);
-		qb_log_core_slot_unlock(t);
+			log_targets_syslog_reload(t);
+		log_slot_unlock(t);
 		return 0;
 	case QB_LOG_CONF_SIZE:
 		return ctl_size(t, arg.i32);
@@ -87,10 +87,10 @@ static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
 	case QB_LOG_CONF_MAX_LINE_LEN:
 		if (arg.i32 > QB_LOG_ABSOLUTE_MAX_LEN || arg.i32 < 1)
 			return -EINVAL;
-		qb_log_core_slot_wrlock(t);
+		log_slot_wrlock(t);
 		__atomic_store_n(&t->max_line_length, (size_t)arg.i32,
 				 __ATOMIC_RELAXED);
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 		return 0;
 	case QB_LOG_CONF_ELLIPSIS:
 		return ctl_set_int(t, &t->ellipsis, arg.i32);
@@ -98,10 +98,10 @@ static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
 #ifdef USE_JOURNAL
 		if (t->pos != QB_LOG_SYSLOG)
 			return -EINVAL;
-		qb_log_core_slot_wrlock(t);
+		log_slot_wrlock(t);
 		t->use_journal = arg.i32;
-		qb_log_targets_syslog_reload(t);
-		qb_log_core_slot_unlock(t);
+		log_targets_syslog_reload(t);
+		log_slot_unlock(t);
 		return 0;
 #else
 		return -EOPNOTSUPP;
@@ -109,9 +109,9 @@ static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
 	case QB_LOG_CONF_FILE_REOPEN_ON_ROTATE: {
 		int32_t rc;
 
-		qb_log_core_slot_wrlock(t);
+		log_slot_wrlock(t);
 		rc = log_file_reopen_ctl(t, arg.i32);
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 		return rc;
 	}
 	case QB_LOG_CONF_DEBUG:
@@ -131,12 +131,12 @@ static int32_t ctl_common(int32_t target, enum qb_log_conf conf,
 	t = qb_log_target_get(target);
 	if (t == NULL)
 		return -EBADF;
-	qb_log_core_cfg_lock();
+	log_cfg_lock();
 	if (t->state == QB_LOG_STATE_UNUSED)
 		rc = -EBADF;
 	else
 		rc = ctl_apply(t, conf, arg, is_string);
-	qb_log_core_cfg_unlock();
+	log_cfg_unlock();
 	return rc;
 }
 
@@ -157,11 +157,11 @@ void qb_log_format_set(int32_t t, const char *format)
 
 	if (tgt == NULL)
 		return;
-	qb_log_core_cfg_lock();
-	qb_log_core_slot_wrlock(tgt);
+	log_cfg_lock();
+	log_slot_wrlock(tgt);
 	log_slot_format_store(tgt, format);
-	qb_log_core_slot_unlock(tgt);
-	qb_log_core_cfg_unlock();
+	log_slot_unlock(tgt);
+	log_cfg_unlock();
 }
 
 void *qb_log_target_user_data_get(int32_t t)

@@ -206,11 +206,11 @@ static int32_t filter_op(int32_t value, enum qb_log_filter_conf c,
 		rc = filter_store_check(*head, f);
 		if (rc != 0)
 			return rc;
-		qb_log_cs_foreach(apply_one, &a);
+		log_cs_foreach(apply_one, &a);
 		list_append(head, f);
 		return 1;	/* stored: caller must not free */
 	}
-	qb_log_cs_foreach(apply_one, &a);
+	log_cs_foreach(apply_one, &a);
 	if (c == QB_LOG_FILTER_CLEAR_ALL || c == QB_LOG_TAG_CLEAR_ALL)
 		list_free(head);
 	else
@@ -252,9 +252,9 @@ int32_t qb_log_filter_ctl2(int32_t value, enum qb_log_filter_conf c,
 	f->high = high_priority;
 	f->low = low_priority;
 
-	qb_log_cs_lock();
+	log_cs_lock();
 	rc = filter_op(value, c, f);
-	qb_log_cs_unlock();
+	log_cs_unlock();
 	if (rc == 1)
 		return 0;
 	filter_free(f);
@@ -269,7 +269,7 @@ int32_t qb_log_filter_ctl(int32_t value, enum qb_log_filter_conf c,
 				  low_priority);
 }
 
-void qb_log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags)
+void log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags)
 {
 	int32_t t;
 	struct filter *f;
@@ -296,7 +296,7 @@ void qb_log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags)
 					 __ATOMIC_RELAXED);
 }
 
-void qb_log_filter_slot_clear(int32_t t)
+void log_filter_slot_clear(int32_t t)
 {
 	struct filter f = { .type = QB_LOG_FILTER_FILE, .text = "*",
 			    .value = t };
@@ -304,21 +304,21 @@ void qb_log_filter_slot_clear(int32_t t)
 
 	if (t < 0 || t >= QB_LOG_TARGET_MAX)
 		return;
-	qb_log_cs_lock();
-	qb_log_cs_foreach(apply_one, &a);
+	log_cs_lock();
+	log_cs_foreach(apply_one, &a);
 	list_free(&flt_state.slots[t]);
-	qb_log_cs_unlock();
+	log_cs_unlock();
 }
 
-void qb_log_filter_free_all(void)
+void log_filter_free_all(void)
 {
 	int32_t t;
 
-	qb_log_cs_lock();
+	log_cs_lock();
 	for (t = 0; t < QB_LOG_TARGET_MAX; t++)
 		list_free(&flt_state.slots[t]);
 	list_free(&flt_state.tags);
-	qb_log_cs_unlock();
+	log_cs_unlock();
 }
 
 struct cs_snapshot {
@@ -343,8 +343,6 @@ static void snapshot_one(struct qb_log_callsite *cs, void *arg)
 	s->v[s->n++] = cs;
 }
 
-int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn);
-
 int32_t qb_log_filter_fn_set(qb_log_filter_fn fn)
 {
 	struct cs_snapshot snap = { NULL, 0, 0 };
@@ -352,13 +350,13 @@ int32_t qb_log_filter_fn_set(qb_log_filter_fn fn)
 
 	if (!qb_log_is_initialised())
 		return -EINVAL;
-	qb_log_core_filter_fn_store(fn);
+	log_filter_fn_store(fn);
 	if (fn == NULL)
 		return 0;
 	/* Call the user's function without cs_lock: it may log. */
-	qb_log_cs_lock();
-	qb_log_cs_foreach(snapshot_one, &snap);
-	qb_log_cs_unlock();
+	log_cs_lock();
+	log_cs_foreach(snapshot_one, &snap);
+	log_cs_unlock();
 	for (i = 0; i < snap.n; i++)
 		fn(snap.v[i]);
 	free(snap.v);

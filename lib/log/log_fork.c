@@ -29,7 +29,7 @@ static int fork_cfg_taken;
 static int fork_slot_take(struct qb_log_target *t, int try_only)
 {
 	if (!try_only) {
-		qb_log_core_slot_wrlock(t);
+		log_slot_wrlock(t);
 		return 1;
 	}
 	return log_slot_trywrlock(t);
@@ -41,7 +41,7 @@ static void atfork_prepare(void)
 	uint32_t mine = log_locks_mine();
 
 	if (mine == 0) {
-		qb_log_core_cfg_lock();
+		log_cfg_lock();
 		fork_cfg_taken = 1;
 	} else {
 		fork_cfg_taken = log_cfg_trylock();
@@ -53,8 +53,8 @@ static void atfork_prepare(void)
 		if (fork_slot_take(qb_log_target_get(i), mine != 0))
 			fork_taken |= 1U << i;
 	}
-	qb_log_cs_lock();
-	qb_log_thread_atfork_prepare();
+	log_cs_lock();
+	log_thread_atfork_prepare();
 	qb_log_blackbox_atfork_prepare();
 }
 
@@ -63,19 +63,19 @@ static void atfork_parent(void)
 	int32_t i;
 
 	qb_log_blackbox_atfork_parent();
-	qb_log_thread_atfork_parent();
-	qb_log_cs_unlock();
+	log_thread_atfork_parent();
+	log_cs_unlock();
 	for (i = QB_LOG_TARGET_MAX - 1; i >= 0; i--)
 		if (fork_taken & (1U << i))
-			qb_log_core_slot_unlock(qb_log_target_get(i));
+			log_slot_unlock(qb_log_target_get(i));
 	if (fork_cfg_taken)
-		qb_log_core_cfg_unlock();
+		log_cfg_unlock();
 }
 
 static void atfork_child(void)
 {
 	qb_log_blackbox_atfork_child();
-	qb_log_thread_atfork_child();
+	log_thread_atfork_child();
 	log_locks_reset();
 	qb_log_reflect_pid();
 }
@@ -97,7 +97,7 @@ int32_t qb_log_reflect_pid(void)
 		return 0;
 	/* A new process: whatever other threads held is gone with them. */
 	if (log_locks_ready()) {
-		qb_log_thread_atfork_child();
+		log_thread_atfork_child();
 		log_locks_reset();
 	}
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
