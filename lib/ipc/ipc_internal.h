@@ -20,6 +20,7 @@
 #include <qb/qbipc_common.h>
 #include <qb/qbipcc.h>
 #include <qb/qbipcs.h>
+#include <qb/qblist.h>
 #include <qb/qbrb.h>
 
 #include "shm/shm_internal.h"
@@ -199,8 +200,8 @@ struct qb_ipcs_service {
 	struct qb_ipcs_stats stats;
 	void *context;
 	const struct ipcs_ops *ops;
-	struct qb_ipcs_connection *conns;	/* active + closing */
-	struct qb_ipcs_connection *pending;	/* in handshake */
+	struct qb_list_head conns;		/* active + closing */
+	struct qb_list_head pending;		/* in handshake */
 	int32_t mlock_rings;			/* qb_ipcs_mlock_set() */
 	int wake_fd;			/* timerfd of ipcs_wake.c, or -1 */
 	uint64_t wake_at;		/* when it is armed for, 0: not armed */
@@ -210,8 +211,7 @@ struct qb_ipcs_service {
 #define IPCS_GUARDS_MAX 6
 
 struct qb_ipcs_connection {
-	struct qb_ipcs_connection *next;
-	struct qb_ipcs_connection *prev;
+	struct qb_list_head list;	/* on the service's pending or conns */
 	struct qb_ipcs_service *service;
 	enum ipcs_conn_state state;
 	int32_t ref_count;
@@ -293,32 +293,36 @@ int32_t ipcs_rate_fc(enum qb_ipcs_rate_limit rate);
 void ipcs_conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid);
 uint64_t ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now);
 
-/* a service's connection lists (doubly linked, head pointer) */
-static inline void
-ipcs_conn_list_add(struct qb_ipcs_connection **head,
-		   struct qb_ipcs_connection *c)
-{
-	c->prev = NULL;
-	c->next = *head;
-	if (*head) {
-		(*head)->prev = c;
-	}
-	*head = c;
-}
+/* a service's connection lists (qb_list, newest first) */
+#define ipcs_conn_of(pos) qb_list_entry(pos, struct qb_ipcs_connection, list)
 
 static inline void
-ipcs_conn_list_del(struct qb_ipcs_connection **head,
-		   struct qb_ipcs_connection *c)
+ipcs_conn_list_add(struct qb_list_head *head, struct qb_ipcs_connection *c)
 {
-	if (c->prev) {
-		c->prev->next = c->next;
-	} else if (*head == c) {
-		*head = c->next;
-	}
-	if (c->next) {
-		c->next->prev = c->prev;
-	}
-	c->next = c->prev = NULL;
+	qb_list_add(&c->list, head);
+}
+
+/* Unlink c; a connection on no list is linked to itself. */
+static inline void
+ipcs_conn_list_del(struct qb_ipcs_connection *c)
+{
+	qb_list_del(&c->list);
+	qb_list_init(&c->list);
+}
+
+static inline struct qb_ipcs_connection *
+ipcs_conn_first(struct qb_list_head *head)
+{
+	return qb_list_empty(head) ? NULL : ipcs_conn_of(head->next);
+}
+
+/* The connection after c on head's list, NULL at the end or off-list. */
+static inline struct qb_ipcs_connection *
+ipcs_conn_next(struct qb_list_head *head, struct qb_ipcs_connection *c)
+{
+	struct qb_list_head *n = c->list.next;
+
+	return (n == head || n == &c->list) ? NULL : ipcs_conn_of(n);
 }
 
 /*

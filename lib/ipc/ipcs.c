@@ -98,6 +98,8 @@ qb_ipcs_create(const char *name, int32_t service_id, enum qb_ipc_type type,
 	s->rate = QB_IPCS_RATE_NORMAL;
 	s->prio = QB_LOOP_MED;
 	s->fns = *handlers;
+	qb_list_init(&s->conns);
+	qb_list_init(&s->pending);
 	return s;
 }
 
@@ -229,14 +231,14 @@ qb_ipcs_destroy(qb_ipcs_service_t *s)
 		qb_ipcs_us_withdraw(s);
 	}
 	s->running = QB_FALSE;
-	for (c = s->pending; c; c = n) {
-		n = c->next;
+	for (c = ipcs_conn_first(&s->pending); c; c = n) {
+		n = ipcs_conn_next(&s->pending, c);
 		ipcs_conn_dead(c);
 	}
-	for (c = s->conns; c; c = n) {
+	for (c = ipcs_conn_first(&s->conns); c; c = n) {
 		qb_ipcs_connection_ref(c);
 		qb_ipcs_disconnect(c);
-		n = c->next;
+		n = ipcs_conn_next(&s->conns, c);
 		qb_ipcs_connection_unref(c);
 	}
 	qb_ipcs_unref(s);
@@ -252,7 +254,8 @@ qb_ipcs_request_rate_limit(qb_ipcs_service_t *s, enum qb_ipcs_rate_limit rl)
 	}
 	s->rate = rl;
 	s->prio = rate_prio(rl);
-	for (c = s->conns; c; c = c->next) {
+	for (c = ipcs_conn_first(&s->conns); c;
+	     c = ipcs_conn_next(&s->conns, c)) {
 		int32_t fc = ipcs_rate_fc(rl);
 		int32_t changed = 0;
 
@@ -308,6 +311,7 @@ qb_ipcs_connection_alloc(struct qb_ipcs_service *s)
 	if (c == NULL) {
 		return NULL;
 	}
+	qb_list_init(&c->list);
 	c->service = s;
 	c->ref_count = 1;
 	c->state = IPCS_CONN_SETUP;
@@ -357,10 +361,8 @@ qb_ipcs_connection_unref(qb_ipcs_connection_t *c)
 		return;
 	}
 	s = c->service;
-	if (c->state == IPCS_CONN_SETUP) {
-		ipcs_conn_list_del(&s->pending, c);
-	} else {
-		ipcs_conn_list_del(&s->conns, c);
+	ipcs_conn_list_del(c);
+	if (c->state != IPCS_CONN_SETUP) {
 		if (s->fns.connection_destroyed) {
 			s->fns.connection_destroyed(c);
 		}
@@ -483,20 +485,21 @@ run_close_retries(struct qb_ipcs_service *s)
 	struct qb_ipcs_connection *c;
 
 	/* only those due now: a refusal in this pass waits for the next */
-	for (c = s->conns; c; c = c->next) {
+	for (c = ipcs_conn_first(&s->conns); c;
+	     c = ipcs_conn_next(&s->conns, c)) {
 		if (c->close_retry) {
 			c->close_retry = 2;
 		}
 	}
-	for (c = s->conns; c;) {
+	for (c = ipcs_conn_first(&s->conns); c;) {
 		if (c->close_retry != 2) {
-			c = c->next;
+			c = ipcs_conn_next(&s->conns, c);
 			continue;
 		}
 		c->close_retry = 0;
 		ipcs_close_finish(c);
 		qb_ipcs_connection_unref(c);
-		c = s->conns;	/* the list may have changed */
+		c = ipcs_conn_first(&s->conns);	/* the list may have changed */
 	}
 }
 
@@ -674,10 +677,10 @@ qb_ipcs_connection_stats_get_2(qb_ipcs_connection_t *c,
 }
 
 static struct qb_ipcs_connection *
-first_active(struct qb_ipcs_connection *c)
+first_active(struct qb_ipcs_service *s, struct qb_ipcs_connection *c)
 {
 	while (c && c->state != IPCS_CONN_ACTIVE) {
-		c = c->next;
+		c = ipcs_conn_next(&s->conns, c);
 	}
 	if (c) {
 		qb_ipcs_connection_ref(c);
@@ -688,7 +691,7 @@ first_active(struct qb_ipcs_connection *c)
 qb_ipcs_connection_t *
 qb_ipcs_connection_first_get(qb_ipcs_service_t *s)
 {
-	return s ? first_active(s->conns) : NULL;
+	return s ? first_active(s, ipcs_conn_first(&s->conns)) : NULL;
 }
 
 qb_ipcs_connection_t *
@@ -698,7 +701,11 @@ qb_ipcs_connection_next_get(qb_ipcs_service_t *s,
 	if (s == NULL || current == NULL) {
 		return NULL;
 	}
-	return first_active(current->next);
+	/* a connection in handshake is on the pending list: none follow */
+	if (current->state == IPCS_CONN_SETUP) {
+		return NULL;
+	}
+	return first_active(s, ipcs_conn_next(&s->conns, current));
 }
 
 void

@@ -148,7 +148,7 @@ conn_handshake(struct qb_ipcs_connection *c)
 		ipcs_conn_dead(c);
 		return;
 	}
-	ipcs_conn_list_del(&s->pending, c);
+	ipcs_conn_list_del(c);
 	ipcs_conn_list_add(&s->conns, c);
 	c->state = IPCS_CONN_ACTIVE;
 	s->stats.active_connections++;
@@ -239,10 +239,10 @@ ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now)
 	struct qb_ipcs_connection *c, *n;
 	uint64_t next = 0;
 
-	for (c = s->pending; c; c = n) {
+	for (c = ipcs_conn_first(&s->pending); c; c = n) {
 		uint64_t due = c->setup_started_ns + IPC_SETUP_TIMEOUT_NS;
 
-		n = c->next;
+		n = ipcs_conn_next(&s->pending, c);
 		if (now >= due) {
 			qb_util_log(LOG_INFO, "IPC service %s: dropping a "
 				    "client that sent no handshake (fd %d)",
