@@ -20,7 +20,10 @@
 #include <qb/qbipc_common.h>
 #include <qb/qbipcc.h>
 #include <qb/qbipcs.h>
+#include <qb/qblist.h>
 #include <qb/qbrb.h>
+
+#include "shm/shm_internal.h"
 
 /* ---- wire format --------------------------------------------------- */
 
@@ -197,8 +200,8 @@ struct qb_ipcs_service {
 	struct qb_ipcs_stats stats;
 	void *context;
 	const struct ipcs_ops *ops;
-	struct qb_ipcs_connection *conns;	/* active + closing */
-	struct qb_ipcs_connection *pending;	/* in handshake */
+	struct qb_list_head conns;		/* active + closing */
+	struct qb_list_head pending;		/* in handshake */
 	int32_t mlock_rings;			/* qb_ipcs_mlock_set() */
 	int wake_fd;			/* timerfd of ipcs_wake.c, or -1 */
 	uint64_t wake_at;		/* when it is armed for, 0: not armed */
@@ -208,8 +211,7 @@ struct qb_ipcs_service {
 #define IPCS_GUARDS_MAX 6
 
 struct qb_ipcs_connection {
-	struct qb_ipcs_connection *next;
-	struct qb_ipcs_connection *prev;
+	struct qb_list_head list;	/* on the service's pending or conns */
 	struct qb_ipcs_service *service;
 	enum ipcs_conn_state state;
 	int32_t ref_count;
@@ -224,8 +226,7 @@ struct qb_ipcs_connection {
 	uint32_t max_msg_size;
 	uint64_t charged;		/* counted in service->charged */
 	char dir[IPC_NAME_MAX];
-	dev_t dir_dev;			/* identity of the directory we made */
-	ino_t dir_ino;
+	struct shm_file_id dir_id;	/* identity of the directory we made */
 	char description[IPC_NAME_MAX];
 	void *context;
 	struct qb_ipcs_connection_stats_2 stats;
@@ -253,6 +254,7 @@ struct qb_ipcs_connection {
 	int32_t us_req_polled;
 	struct ipc_us_control *us_ctl;
 	char us_ctl_path[IPC_STR_MAX];
+	struct shm_file_id us_ctl_id;	/* the control file we created */
 	char us_base[IPC_STR_MAX];
 	void *us_rbuf;
 	/* mappings guarded against SIGBUS (ipc_sigbus.c) */
@@ -285,6 +287,43 @@ int32_t ipcs_rate_cap(enum qb_ipcs_rate_limit rate);
 int32_t ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size);
 void ipcs_conn_dead(struct qb_ipcs_connection *c);
 int32_t ipcs_conn_poll_events(struct qb_ipcs_connection *c);
+int32_t ipcs_rate_fc(enum qb_ipcs_rate_limit rate);
+
+/* the setup handshake (ipcs_setup.c) */
+void ipcs_conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid);
+uint64_t ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now);
+
+/* a service's connection lists (qb_list, newest first) */
+#define ipcs_conn_of(pos) qb_list_entry(pos, struct qb_ipcs_connection, list)
+
+static inline void
+ipcs_conn_list_add(struct qb_list_head *head, struct qb_ipcs_connection *c)
+{
+	qb_list_add(&c->list, head);
+}
+
+/* Unlink c; a connection on no list is linked to itself. */
+static inline void
+ipcs_conn_list_del(struct qb_ipcs_connection *c)
+{
+	qb_list_del(&c->list);
+	qb_list_init(&c->list);
+}
+
+static inline struct qb_ipcs_connection *
+ipcs_conn_first(struct qb_list_head *head)
+{
+	return qb_list_empty(head) ? NULL : ipcs_conn_of(head->next);
+}
+
+/* The connection after c on head's list, NULL at the end or off-list. */
+static inline struct qb_ipcs_connection *
+ipcs_conn_next(struct qb_list_head *head, struct qb_ipcs_connection *c)
+{
+	struct qb_list_head *n = c->list.next;
+
+	return (n == head || n == &c->list) ? NULL : ipcs_conn_of(n);
+}
 
 /*
  * SIGBUS guard of the client files the server maps (ipc_sigbus.c): register
@@ -329,7 +368,6 @@ int32_t ipcs_conn_mlock(struct qb_ipcs_connection *c);
 /* Directory of filesystem sockets (ipc_sockdir.c); NULL if the
  * QB_IPC_SOCKET_DIR given is not an absolute path. */
 const char *ipc_socket_dir(void);
-void remove_tempdir(const char *name);
 int32_t qb_ipc_us_sock_error_is_disconnected(int err);
 int32_t qb_ipc_us_ready(int32_t fd_data, int32_t fd_conn, int32_t ms_timeout,
 			int32_t events);

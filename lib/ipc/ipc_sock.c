@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <dirent.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -367,43 +366,6 @@ qb_ipcc_us_sock_close(int32_t sock)
 		shutdown(sock, SHUT_RDWR);
 		close(sock);
 	}
-}
-
-/* Remove a per-connection directory and whatever is left inside it. */
-void
-remove_tempdir(const char *name)
-{
-	char path[IPC_NAME_MAX + 8];
-	const char *slash;
-	DIR *d;
-	struct dirent *e;
-	int dfd;
-
-	if (name == NULL || name[0] == '\0') {
-		return;
-	}
-	/* Accept either the directory or its "<dir>/qb" description. */
-	ipc_str_cut(path, sizeof(path), "%s", name);
-	slash = strrchr(path, '/');
-	if (slash && strcmp(slash, "/qb") == 0) {
-		path[slash - path] = '\0';
-	}
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0) {
-		return;
-	}
-	d = fdopendir(dfd);
-	if (d == NULL) {
-		close(dfd);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			(void)unlinkat(dfd, e->d_name, 0);
-		}
-	}
-	closedir(d);
-	(void)rmdir(path);
 }
 
 /* snprintf that cuts silently: libqb peers cut names the same way. */

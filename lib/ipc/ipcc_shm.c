@@ -252,8 +252,8 @@ shm_disconnect(struct qb_ipcc_connection *c)
 		ipc_rb_force_close(c->shm_resp);
 		ipc_rb_force_close(c->shm_ev);
 		/* the server cannot remove its (now empty) directory any more */
-		if (strncmp(c->shm_dir, "/dev/shm/qb-", 12) == 0) {
-			(void)rmdir(c->shm_dir);
+		if (shm_path_is_qb(c->shm_dir)) {
+			(void)shm_dir_remove(c->shm_dir);
 		}
 	} else {
 		ipc_rb_close_last(c->shm_req);

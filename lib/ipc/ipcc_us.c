@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,29 +23,11 @@
 static int32_t
 control_map(struct qb_ipcc_connection *c, const char *path)
 {
-	struct stat st;
 	void *p;
-	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	int32_t rc = shm_control_map(path, sizeof(struct ipc_us_control), &p);
 
-	if (fd < 0) {
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	if (st.st_size < (off_t)sizeof(struct ipc_us_control) &&
-	    ftruncate(fd, sizeof(struct ipc_us_control)) < 0) {
-		int err = errno;
-
-		close(fd);
-		return -err;
-	}
-	p = mmap(NULL, sizeof(struct ipc_us_control), PROT_READ | PROT_WRITE,
-		 MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		return -errno;
+	if (rc < 0) {
+		return rc;
 	}
 	c->us_ctl = p;
 	ipc_str_cut(c->us_ctl_path, sizeof(c->us_ctl_path), "%s", path);
@@ -265,14 +246,10 @@ static void
 us_disconnect(struct qb_ipcc_connection *c)
 {
 	if (c->us_ctl) {
-		char dir[IPC_STR_MAX];
-
 		munmap(c->us_ctl, sizeof(*c->us_ctl));
 		c->us_ctl = NULL;
 		/* the SOCKET client removes the control file and directory */
-		(void)unlink(c->us_ctl_path);
-		ipc_str_cut(dir, sizeof(dir), "%s", c->us_ctl_path);
-		(void)rmdir(dirname(dir));
+		shm_control_remove(c->us_ctl_path);
 	}
 	qb_ipcc_us_sock_close(c->us_ev_fd);
 	qb_ipcc_us_sock_close(c->us_req_fd);

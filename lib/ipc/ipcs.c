@@ -1,7 +1,8 @@
 /*
- * ipcs.c - IPC server: services, connection life cycle, the handshake,
- * rate limiting, statistics. Transport specifics live in ipcs_shm.c and
- * ipcs_us.c.
+ * ipcs.c - IPC server: services, connection life cycle, rate limiting,
+ * sending. The connection setup handshake lives in ipcs_setup.c, the
+ * connection accessors (context, statistics, iteration) in ipcs_conn.c,
+ * transport specifics in ipcs_shm.c and ipcs_us.c.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -20,34 +21,6 @@
 #include "ipc/ipc_internal.h"
 #include "util/util_internal.h"
 
-#define IPCS_POLL_EVENTS (POLLIN | POLLPRI | POLLNVAL)
-
-/* ---- small list helpers (doubly linked, head pointer) ---------------- */
-
-static void
-list_add(struct qb_ipcs_connection **head, struct qb_ipcs_connection *c)
-{
-	c->prev = NULL;
-	c->next = *head;
-	if (*head) {
-		(*head)->prev = c;
-	}
-	*head = c;
-}
-
-static void
-list_del(struct qb_ipcs_connection **head, struct qb_ipcs_connection *c)
-{
-	if (c->prev) {
-		c->prev->next = c->next;
-	} else if (*head == c) {
-		*head = c->next;
-	}
-	if (c->next) {
-		c->next->prev = c->prev;
-	}
-	c->next = c->prev = NULL;
-}
 
 /* ---- rate limiting ---------------------------------------------------- */
 
@@ -77,8 +50,8 @@ ipcs_rate_cap(enum qb_ipcs_rate_limit rate)
 	}
 }
 
-static int32_t
-rate_fc(enum qb_ipcs_rate_limit rate)
+int32_t
+ipcs_rate_fc(enum qb_ipcs_rate_limit rate)
 {
 	return rate == QB_IPCS_RATE_OFF ? 1 : rate == QB_IPCS_RATE_OFF_2 ? 2 : 0;
 }
@@ -126,6 +99,8 @@ qb_ipcs_create(const char *name, int32_t service_id, enum qb_ipc_type type,
 	s->rate = QB_IPCS_RATE_NORMAL;
 	s->prio = QB_LOOP_MED;
 	s->fns = *handlers;
+	qb_list_init(&s->conns);
+	qb_list_init(&s->pending);
 	return s;
 }
 
@@ -257,14 +232,14 @@ qb_ipcs_destroy(qb_ipcs_service_t *s)
 		qb_ipcs_us_withdraw(s);
 	}
 	s->running = QB_FALSE;
-	for (c = s->pending; c; c = n) {
-		n = c->next;
+	for (c = ipcs_conn_first(&s->pending); c; c = n) {
+		n = ipcs_conn_next(&s->pending, c);
 		ipcs_conn_dead(c);
 	}
-	for (c = s->conns; c; c = n) {
+	for (c = ipcs_conn_first(&s->conns); c; c = n) {
 		qb_ipcs_connection_ref(c);
 		qb_ipcs_disconnect(c);
-		n = c->next;
+		n = ipcs_conn_next(&s->conns, c);
 		qb_ipcs_connection_unref(c);
 	}
 	qb_ipcs_unref(s);
@@ -280,8 +255,9 @@ qb_ipcs_request_rate_limit(qb_ipcs_service_t *s, enum qb_ipcs_rate_limit rl)
 	}
 	s->rate = rl;
 	s->prio = rate_prio(rl);
-	for (c = s->conns; c; c = c->next) {
-		int32_t fc = rate_fc(rl);
+	for (c = ipcs_conn_first(&s->conns); c;
+	     c = ipcs_conn_next(&s->conns, c)) {
+		int32_t fc = ipcs_rate_fc(rl);
 		int32_t changed = 0;
 
 		if (c->state != IPCS_CONN_ACTIVE) {
@@ -336,6 +312,7 @@ qb_ipcs_connection_alloc(struct qb_ipcs_service *s)
 	if (c == NULL) {
 		return NULL;
 	}
+	qb_list_init(&c->list);
 	c->service = s;
 	c->ref_count = 1;
 	c->state = IPCS_CONN_SETUP;
@@ -348,15 +325,12 @@ qb_ipcs_connection_alloc(struct qb_ipcs_service *s)
 	return c;
 }
 
-static void conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid,
-			   gid_t gid);
-
 static void
 conn_free(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 
-	conn_dir_chown(c, geteuid(), getegid());
+	ipcs_conn_dir_chown(c, geteuid(), getegid());
 	ipcs_limit_uncharge(c);
 	if (s->ops) {
 		s->ops->destroy(c);
@@ -388,10 +362,8 @@ qb_ipcs_connection_unref(qb_ipcs_connection_t *c)
 		return;
 	}
 	s = c->service;
-	if (c->state == IPCS_CONN_SETUP) {
-		list_del(&s->pending, c);
-	} else {
-		list_del(&s->conns, c);
+	ipcs_conn_list_del(c);
+	if (c->state != IPCS_CONN_SETUP) {
 		if (s->fns.connection_destroyed) {
 			s->fns.connection_destroyed(c);
 		}
@@ -507,263 +479,6 @@ ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size)
 }
 
 /* ---- the handshake ------------------------------------------------------- */
-
-static int32_t
-conn_make_dir(struct qb_ipcs_connection *c)
-{
-	char tmpl[IPC_NAME_MAX];
-	int n = snprintf(tmpl, sizeof(tmpl), "/dev/shm/qb-%d-%d-%d-XXXXXX",
-			 (int)c->service->pid, (int)c->creds.pid, c->setup_fd);
-
-	if (n < 0 || (size_t)n >= sizeof(tmpl)) {
-		return -ENAMETOOLONG;
-	}
-	if (mkdtemp(tmpl) == NULL) {
-		return -errno;
-	}
-	ipc_str_cut(c->dir, sizeof(c->dir), "%s", tmpl);
-	if (strlen(tmpl) + 3 > IPC_DESC_MAX) {
-		return -ENAMETOOLONG;
-	}
-	ipc_str_cut(c->description, sizeof(c->description), "%s/qb", tmpl);
-	if (chmod(tmpl, 0770) < 0) {
-		return -errno;
-	}
-	{
-		struct stat st;
-
-		if (lstat(tmpl, &st) < 0) {
-			return -errno;
-		}
-		c->dir_dev = st.st_dev;
-		c->dir_ino = st.st_ino;
-	}
-	return 0;
-}
-
-/*
- * Change the owner of the connection directory, but only if it is still the
- * directory we created. The directory is handed to the client only after
- * every file in it exists with its final owner and mode: once the client
- * owns it, it could rename it inside /dev/shm and put a symlink in its
- * place, and path-based operations of the server would follow that link.
- * At teardown it is taken back for the same reason.
- */
-static void
-conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid)
-{
-	struct stat st;
-	int fd;
-
-	if (c->dir[0] == '\0') {
-		return;
-	}
-	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		return;
-	}
-	if (fstat(fd, &st) == 0 && st.st_dev == c->dir_dev &&
-	    st.st_ino == c->dir_ino) {
-		if (fchown(fd, uid, gid) < 0) {
-			/* best effort: the socket's own owner still applies */
-		}
-	}
-	close(fd);
-}
-
-static int32_t
-conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
-{
-	struct qb_ipcs_service *s = c->service;
-	int32_t rc;
-
-	c->auth_uid = c->creds.uid;
-	c->auth_gid = c->creds.gid;
-	c->auth_mode = 0600;
-	c->max_msg_size = ipcs_limit_size(c, ipc_proto_negotiate(
-		c->hs.req.max_msg_size, s->enforced_size));
-	c->stats.client_pid = c->creds.pid;
-	if (c->max_msg_size > IPC_MAX_MSG_SIZE) {
-		return -EMSGSIZE;
-	}
-	rc = ipcs_limit_charge(c);
-	if (rc < 0) {
-		return rc;
-	}
-	rc = conn_make_dir(c);
-	if (rc < 0) {
-		return rc;
-	}
-	if (s->fns.connection_accept) {
-		rc = s->fns.connection_accept(c, c->creds.uid, c->creds.gid);
-		if (rc != 0) {
-			return rc > 0 ? -rc : rc;
-		}
-	}
-	rc = s->ops->connect(c, r);
-	if (rc < 0) {
-		return rc;
-	}
-	/* SHM: the owner chosen in connection_accept; SOCKET: the client */
-	if (s->type == QB_IPC_SHM) {
-		conn_dir_chown(c, c->auth_uid, c->auth_gid);
-	} else {
-		conn_dir_chown(c, c->creds.uid, c->creds.gid);
-	}
-	r->connection_type = s->type;
-	r->max_msg_size = c->max_msg_size;
-	r->connection = (intptr_t)c;
-	return 0;
-}
-
-static void
-conn_handshake(struct qb_ipcs_connection *c)
-{
-	struct qb_ipcs_service *s = c->service;
-	struct ipc_conn_response *r = calloc(1, sizeof(*r));
-	int32_t rc;
-
-	(void)ipc_sock_set_passcred(c->setup_fd, 0);
-	(void)s->poll.dispatch_del(c->setup_fd);
-	c->setup_polled = 0;
-	if (r == NULL) {
-		ipcs_conn_dead(c);
-		return;
-	}
-	rc = conn_setup(c, r);
-	if (rc < 0) {
-		qb_util_log(LOG_ERR, "IPC service %s: connection of pid %d "
-			    "(uid %d) not set up: %d", s->name, (int)c->creds.pid,
-			    (int)c->creds.uid, rc);
-	} else {
-		qb_util_log(LOG_DEBUG, "IPC service %s: pid %d (uid %d, gid "
-			    "%d) connected (%s)", s->name, (int)c->creds.pid,
-			    (int)c->creds.uid, (int)c->creds.gid,
-			    c->description);
-	}
-	r->hdr.id = QB_IPC_MSG_AUTHENTICATE;
-	r->hdr.size = sizeof(*r);
-	r->hdr.error = rc;
-	if (rc < 0) {
-		r->connection_type = 0;
-		r->max_msg_size = 0;
-		r->connection = 0;
-	}
-	if (ipc_sock_send_all(c->setup_fd, r, sizeof(*r), 1000) < 0 && rc == 0) {
-		rc = -ENOTCONN;
-	}
-	free(r);
-	if (rc < 0) {
-		ipcs_conn_dead(c);
-		return;
-	}
-	list_del(&s->pending, c);
-	list_add(&s->conns, c);
-	c->state = IPCS_CONN_ACTIVE;
-	s->stats.active_connections++;
-	if (s->rate != QB_IPCS_RATE_NORMAL) {
-		c->fc_state = rate_fc(s->rate);
-		c->stats.flow_control_state = c->fc_state;
-		if (c->fc_state) {
-			s->ops->fc_set(c, c->fc_state);
-		}
-	}
-	rc = s->ops->poll_add(c);
-	if (rc < 0) {
-		qb_ipcs_disconnect(c);
-		return;
-	}
-	if (s->fns.connection_created) {
-		qb_ipcs_connection_ref(c);
-		s->fns.connection_created(c);
-		qb_ipcs_connection_unref(c);
-	}
-}
-
-/*
- * The request's SCM_CREDENTIALS (what libqb peers use) must agree with what
- * the kernel recorded at connect() time (SO_PEERCRED): a privileged client
- * could otherwise claim to be someone else. libqb clients send the request
- * right after connecting, so the two always agree for them.
- */
-static int32_t
-creds_match_peer(int fd, const struct ipc_creds *creds)
-{
-	struct ucred peer;
-	socklen_t len = sizeof(peer);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 ||
-	    len != sizeof(peer)) {
-		return QB_TRUE;	/* nothing to compare with */
-	}
-	return peer.pid == creds->pid && peer.uid == creds->uid &&
-	       peer.gid == creds->gid;
-}
-
-/* Setup socket of a connection in handshake: gather the 24-byte request. */
-static int32_t
-conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
-{
-	struct qb_ipcs_connection *c = data;
-	ssize_t n;
-
-	n = ipc_sock_recv_creds(fd, c->hs.bytes + c->hs_got,
-				sizeof(c->hs.bytes) - c->hs_got, &c->creds,
-				&c->have_creds);
-	if (n == -EAGAIN || n == -EWOULDBLOCK) {
-		if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
-			ipcs_conn_dead(c);
-			return -1;
-		}
-		return 0;
-	}
-	if (n <= 0) {
-		ipcs_conn_dead(c);
-		return -1;
-	}
-	c->hs_got += (size_t)n;
-	if (c->hs_got < sizeof(c->hs.bytes)) {
-		return 0;
-	}
-	if (!c->have_creds || !creds_match_peer(fd, &c->creds) ||
-	    ipc_proto_request_parse(c->hs.bytes, c->hs_got, NULL) < 0) {
-		qb_util_log(LOG_WARNING, "%s: invalid handshake request "
-			    "(credentials %s)", c->service->name,
-			    c->have_creds ? "present" : "missing");
-		/* no credentials or not a handshake: close without reply */
-		ipcs_conn_dead(c);
-		return -1;
-	}
-	conn_handshake(c);
-	return 0;
-}
-
-/*
- * Silent clients must not pin server descriptors forever. Returns when the
- * next remaining one is due (0: none).
- */
-static uint64_t
-expire_pending(struct qb_ipcs_service *s, uint64_t now)
-{
-	struct qb_ipcs_connection *c, *n;
-	uint64_t next = 0;
-
-	for (c = s->pending; c; c = n) {
-		uint64_t due = c->setup_started_ns + IPC_SETUP_TIMEOUT_NS;
-
-		n = c->next;
-		if (now >= due) {
-			qb_util_log(LOG_INFO, "IPC service %s: dropping a "
-				    "client that sent no handshake (fd %d)",
-				    s->name, c->setup_fd);
-			ipcs_conn_dead(c);
-		} else if (next == 0 || due < next) {
-			next = due;
-		}
-	}
-	return next;
-}
-
 /* Connections whose connection_closed asked to be called again. */
 static void
 run_close_retries(struct qb_ipcs_service *s)
@@ -771,20 +486,21 @@ run_close_retries(struct qb_ipcs_service *s)
 	struct qb_ipcs_connection *c;
 
 	/* only those due now: a refusal in this pass waits for the next */
-	for (c = s->conns; c; c = c->next) {
+	for (c = ipcs_conn_first(&s->conns); c;
+	     c = ipcs_conn_next(&s->conns, c)) {
 		if (c->close_retry) {
 			c->close_retry = 2;
 		}
 	}
-	for (c = s->conns; c;) {
+	for (c = ipcs_conn_first(&s->conns); c;) {
 		if (c->close_retry != 2) {
-			c = c->next;
+			c = ipcs_conn_next(&s->conns, c);
 			continue;
 		}
 		c->close_retry = 0;
 		ipcs_close_finish(c);
 		qb_ipcs_connection_unref(c);
-		c = s->conns;	/* the list may have changed */
+		c = ipcs_conn_first(&s->conns);	/* the list may have changed */
 	}
 }
 
@@ -795,52 +511,10 @@ ipcs_wake(struct qb_ipcs_service *s)
 	uint64_t next;
 
 	run_close_retries(s);
-	next = expire_pending(s, ipcs_now_ns());
+	next = ipcs_expire_pending(s, ipcs_now_ns());
 	if (next) {
 		(void)ipcs_wake_at(s, next);
 	}
-}
-
-/* Listening socket: accept one client and wait for its request. */
-int32_t
-qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
-{
-	struct qb_ipcs_service *s = data;
-	struct qb_ipcs_connection *c;
-	int nfd;
-
-	if (revents & POLLNVAL) {
-		return -EINVAL;
-	}
-	(void)expire_pending(s, ipcs_now_ns());
-	nfd = ipcs_accept(s, fd);
-	if (nfd < 0) {
-		return 0;
-	}
-	nfd = ipc_sock_fd_prepare(nfd);
-	if (nfd < 0) {
-		return 0;
-	}
-	if (ipc_sock_set_passcred(nfd, 1) < 0) {
-		close(nfd);
-		return 0;
-	}
-	c = qb_ipcs_connection_alloc(s);
-	if (c == NULL) {
-		close(nfd);
-		return 0;
-	}
-	c->setup_fd = nfd;
-	c->setup_started_ns = ipcs_now_ns();
-	list_add(&s->pending, c);
-	if (s->poll.dispatch_add(s->prio, nfd, IPCS_POLL_EVENTS, c,
-				 conn_setup_dispatch) < 0) {
-		ipcs_conn_dead(c);
-		return 0;
-	}
-	c->setup_polled = 1;
-	(void)ipcs_wake_at(s, c->setup_started_ns + IPC_SETUP_TIMEOUT_NS);
-	return 0;
 }
 
 /* ---- sending --------------------------------------------------------------- */
@@ -923,127 +597,4 @@ qb_ipcs_event_send(qb_ipcs_connection_t *c, const void *data, size_t size)
 		return -EINVAL;
 	}
 	return ipcs_sendv(c, &iov, 1, 1);
-}
-
-/* ---- accessors --------------------------------------------------------------- */
-
-int32_t
-qb_ipcs_service_id_get(qb_ipcs_connection_t *c)
-{
-	return c ? c->service->service_id : -EINVAL;
-}
-
-void
-qb_ipcs_context_set(qb_ipcs_connection_t *c, void *context)
-{
-	if (c) {
-		c->context = context;
-	}
-}
-
-void *
-qb_ipcs_context_get(qb_ipcs_connection_t *c)
-{
-	return c ? c->context : NULL;
-}
-
-void *
-qb_ipcs_connection_service_context_get(qb_ipcs_connection_t *c)
-{
-	return c ? c->service->context : NULL;
-}
-
-static void
-stats_clear(struct qb_ipcs_connection *c)
-{
-	c->stats.requests = 0;
-	c->stats.responses = 0;
-	c->stats.events = 0;
-	c->stats.send_retries = 0;
-	c->stats.recv_retries = 0;
-	c->stats.flow_control_count = 0;
-}
-
-int32_t
-qb_ipcs_connection_stats_get(qb_ipcs_connection_t *c,
-			     struct qb_ipcs_connection_stats *stats,
-			     int32_t clear_after_read)
-{
-	if (c == NULL || stats == NULL) {
-		return -EINVAL;
-	}
-	memcpy(stats, &c->stats, sizeof(*stats));
-	if (clear_after_read) {
-		stats_clear(c);
-	}
-	return 0;
-}
-
-struct qb_ipcs_connection_stats_2 *
-qb_ipcs_connection_stats_get_2(qb_ipcs_connection_t *c,
-			       int32_t clear_after_read)
-{
-	struct qb_ipcs_connection_stats_2 *st;
-
-	if (c == NULL) {
-		errno = EINVAL;
-		return NULL;
-	}
-	st = malloc(sizeof(*st));
-	if (st == NULL) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	*st = c->stats;
-	st->event_q_length = (c->state == IPCS_CONN_ACTIVE) ?
-		c->service->ops->event_q_len(c) : 0;
-	if (clear_after_read) {
-		stats_clear(c);
-	}
-	return st;
-}
-
-static struct qb_ipcs_connection *
-first_active(struct qb_ipcs_connection *c)
-{
-	while (c && c->state != IPCS_CONN_ACTIVE) {
-		c = c->next;
-	}
-	if (c) {
-		qb_ipcs_connection_ref(c);
-	}
-	return c;
-}
-
-qb_ipcs_connection_t *
-qb_ipcs_connection_first_get(qb_ipcs_service_t *s)
-{
-	return s ? first_active(s->conns) : NULL;
-}
-
-qb_ipcs_connection_t *
-qb_ipcs_connection_next_get(qb_ipcs_service_t *s,
-			    qb_ipcs_connection_t *current)
-{
-	if (s == NULL || current == NULL) {
-		return NULL;
-	}
-	return first_active(current->next);
-}
-
-void
-qb_ipcs_connection_auth_set(qb_ipcs_connection_t *c, uid_t uid, gid_t gid,
-			    mode_t mode)
-{
-	if (c) {
-		c->auth_uid = uid;
-		c->auth_gid = gid;
-		c->auth_mode = mode;
-	}
-}
-
-int32_t
-qb_ipcs_connection_get_buffer_size(qb_ipcs_connection_t *c)
-{
-	return c ? (int32_t)c->max_msg_size : -EINVAL;
 }

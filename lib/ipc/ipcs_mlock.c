@@ -52,7 +52,8 @@ qb_ipcs_mlock_set(qb_ipcs_service_t *s, int32_t on)
 	if (!on) {
 		return 0;
 	}
-	for (c = s->conns; c != NULL; c = c->next) {
+	for (c = ipcs_conn_first(&s->conns); c != NULL;
+	     c = ipcs_conn_next(&s->conns, c)) {
 		int32_t r = ipcs_conn_mlock(c);
 
 		if (rc == 0) {

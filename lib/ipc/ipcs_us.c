@@ -108,42 +108,18 @@ static int32_t
 control_create(struct qb_ipcs_connection *c, const char *path)
 {
 	void *p;
-	int32_t rc;
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW |
-		      O_CLOEXEC, 0600);
+	int32_t rc = shm_control_create(path, sizeof(struct ipc_us_control),
+					c->auth_uid, c->auth_gid, c->auth_mode,
+					&c->us_ctl_id, &p);
 
-	if (fd < 0) {
-		return -errno;
+	if (rc < 0) {
+		return rc;
 	}
 	ipc_str_cut(c->us_ctl_path, sizeof(c->us_ctl_path), "%s", path);
-	if (ftruncate(fd, sizeof(struct ipc_us_control)) < 0) {
-		goto fail;
-	}
-	rc = posix_fallocate(fd, 0, sizeof(struct ipc_us_control));
-	if (rc != 0) {
-		errno = rc;
-		goto fail;
-	}
-	if (fchown(fd, c->auth_uid, c->auth_gid) < 0) {
-		/* best effort, as before: the mode below still applies */
-	}
-	if (fchmod(fd, c->auth_mode) < 0) {
-		goto fail;
-	}
-	p = mmap(NULL, sizeof(struct ipc_us_control), PROT_READ | PROT_WRITE,
-		 MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		goto fail;
-	}
-	close(fd);
 	c->us_ctl = p;
 	ipcs_guard_mem(c, p, sizeof(struct ipc_us_control));
 	memset(c->us_ctl, 0, sizeof(*c->us_ctl));
 	return 0;
-fail:
-	rc = -errno;
-	close(fd);
-	return rc;
 }
 
 static int32_t
@@ -432,7 +408,7 @@ us_destroy(struct qb_ipcs_connection *c)
 		c->us_ctl = NULL;
 	}
 	if (c->us_ctl_path[0]) {
-		(void)unlink(c->us_ctl_path);
+		(void)shm_unlink_owned(c->us_ctl_path, &c->us_ctl_id);
 	}
 	free(c->us_rbuf);
 	c->us_rbuf = NULL;

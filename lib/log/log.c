@@ -1,6 +1,7 @@
 /*
- * log.c - logging core: init/fini, slot configuration (qb_log_ctl2), the
- * log call itself, and fork handling (qb_log_reflect_pid, atfork).
+ * log.c - logging core: state and locks, init/fini, slot allocation and
+ * the log call itself. Slot configuration (qb_log_ctl2 and friends) is in
+ * log_ctl.c, fork handling (atfork, qb_log_reflect_pid) in log_fork.c.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -62,10 +63,6 @@ static void cfg_lock_init(void)
 	pthread_mutexattr_destroy(&attr);
 }
 
-static void atfork_prepare(void);
-static void atfork_parent(void);
-static void atfork_child(void);
-
 static void locks_init_once(void)
 {
 	int32_t i;
@@ -75,21 +72,21 @@ static void locks_init_once(void)
 		log_state.targets[i].pos = (uint32_t)i;
 		slot_lock_init(&log_state.targets[i]);
 	}
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	log_atfork_register();
 	__atomic_store_n(&locks_ready, 1, __ATOMIC_RELEASE);
 }
 
-void qb_log_core_cfg_lock(void)
+void log_cfg_lock(void)
 {
 	pthread_mutex_lock(&log_state.cfg_lock);
 }
 
-void qb_log_core_cfg_unlock(void)
+void log_cfg_unlock(void)
 {
 	pthread_mutex_unlock(&log_state.cfg_lock);
 }
 
-int qb_log_core_slot_rdlock(struct qb_log_target *t)
+int log_slot_rdlock(struct qb_log_target *t)
 {
 	uint32_t bit = 1U << t->pos;
 
@@ -105,7 +102,7 @@ int qb_log_core_slot_rdlock(struct qb_log_target *t)
  * holds the read lock) cannot upgrade it: it proceeds under the read lock
  * instead of deadlocking. Nesting is one level deep at most.
  */
-void qb_log_core_slot_wrlock(struct qb_log_target *t)
+void log_slot_wrlock(struct qb_log_target *t)
 {
 	uint32_t bit = 1U << t->pos;
 
@@ -117,7 +114,7 @@ void qb_log_core_slot_wrlock(struct qb_log_target *t)
 	tls_wrlocked |= bit;
 }
 
-void qb_log_core_slot_unlock(struct qb_log_target *t)
+void log_slot_unlock(struct qb_log_target *t)
 {
 	uint32_t bit = 1U << t->pos;
 
@@ -130,6 +127,60 @@ void qb_log_core_slot_unlock(struct qb_log_target *t)
 	tls_wrlocked &= ~bit;
 	tls_rdlocked &= ~bit;
 	pthread_rwlock_unlock(&t->lock);
+}
+
+/* ---- what log_fork.c needs of the state and locks --------------------- */
+
+int log_locks_ready(void)
+{
+	return __atomic_load_n(&locks_ready, __ATOMIC_ACQUIRE);
+}
+
+/* Slots this thread holds locked (read or write). */
+uint32_t log_locks_mine(void)
+{
+	return tls_rdlocked | tls_wrlocked;
+}
+
+int log_cfg_trylock(void)
+{
+	return pthread_mutex_trylock(&log_state.cfg_lock) == 0;
+}
+
+int log_slot_trywrlock(struct qb_log_target *t)
+{
+	if (pthread_rwlock_trywrlock(&t->lock) != 0)
+		return 0;
+	tls_wrlocked |= 1U << t->pos;
+	return 1;
+}
+
+/*
+ * Only the forking thread exists in the child: every lock is made fresh
+ * and this thread holds none. If it forked from inside a logger or a
+ * configuration callback, the unlock on its way out finds no lock of its
+ * own recorded and does nothing (see log_slot_unlock()).
+ */
+void log_locks_reset(void)
+{
+	int32_t i;
+
+	cfg_lock_init();
+	for (i = 0; i < QB_LOG_TARGET_MAX; i++)
+		slot_lock_init(&log_state.targets[i]);
+	log_cs_lock_reset();
+	tls_wrlocked = 0;
+	tls_rdlocked = 0;
+	tls_nested = 0;
+}
+
+/* Record @p pid as ours; returns 0 if it already was. */
+int log_pid_update(pid_t pid)
+{
+	if (pid == log_state.pid)
+		return 0;
+	log_state.pid = pid;
+	return 1;
 }
 
 /* ---- small accessors ---------------------------------------------------- */
@@ -146,23 +197,17 @@ struct qb_log_target *qb_log_target_get(int32_t pos)
 	return &log_state.targets[pos];
 }
 
-pid_t qb_log_core_pid(void)
-{
-	return log_state.pid;
-}
-
-qb_log_tags_stringify_fn qb_log_core_tags_fn(void)
+qb_log_tags_stringify_fn log_tags_fn_get(void)
 {
 	return __atomic_load_n(&qb_log_hot.tags_fn, __ATOMIC_ACQUIRE);
 }
 
-qb_log_filter_fn qb_log_core_filter_fn(void)
+qb_log_filter_fn log_filter_fn_get(void)
 {
 	return __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
 }
 
-int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn);
-int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn)
+int32_t log_filter_fn_store(qb_log_filter_fn fn)
 {
 	__atomic_store_n(&qb_log_hot.filter_fn, fn, __ATOMIC_RELEASE);
 	return 0;
@@ -173,36 +218,31 @@ void qb_log_tags_stringify_fn_set(qb_log_tags_stringify_fn fn)
 	__atomic_store_n(&qb_log_hot.tags_fn, fn, __ATOMIC_RELEASE);
 }
 
-void qb_log_util_fn_set(qb_log_util_fn fn)
+void log_util_fn_set(qb_log_util_fn fn)
 {
 	__atomic_store_n(&qb_log_hot.util_fn, fn, __ATOMIC_RELEASE);
 }
 
-int qb_log_core_in_logger(void)
-{
-	return tls_in_logger;
-}
-
-void qb_log_core_in_logger_set(int on)
+void log_in_logger_set(int on)
 {
 	tls_in_logger = on;
 }
 
 /* ---- slot defaults ---------------------------------------------------- */
 
-static void slot_format_expand(struct qb_log_target *t)
+void log_slot_format_expand(struct qb_log_target *t)
 {
-	qb_log_core_format_static(t, t->format ? t->format
+	log_format_static(t, t->format ? t->format
 				  : QB_LOG_DEFAULT_FORMAT, t->format_static);
 }
 
-static void slot_format_store(struct qb_log_target *t, const char *format)
+void log_slot_format_store(struct qb_log_target *t, const char *format)
 {
 	char *copy = format ? strdup(format) : NULL;
 
 	free(t->format);
 	t->format = copy;
-	slot_format_expand(t);
+	log_slot_format_expand(t);
 }
 
 /* What qb_log_init() sets on every slot, except the format. */
@@ -218,14 +258,14 @@ static void slot_init_options(struct qb_log_target *t)
 static void slot_init_fields(struct qb_log_target *t)
 {
 	slot_init_options(t);
-	slot_format_store(t, NULL);
+	log_slot_format_store(t, NULL);
 }
 
 /*
  * A dynamic slot forgets everything of its previous user, but a format set
  * on the slot while it was unused stays: applications set the format of
  * every slot first and open their files afterwards. Freeing a slot resets
- * its format (see qb_log_core_slot_free).
+ * its format (see log_slot_free).
  */
 static void slot_reset(struct qb_log_target *t)
 {
@@ -250,35 +290,35 @@ static void slot_reset(struct qb_log_target *t)
 
 /* ---- enable / disable ------------------------------------------------- */
 
-static int32_t slot_enable(struct qb_log_target *t)
+int32_t log_slot_enable(struct qb_log_target *t)
 {
 	int32_t rc = 0;
 
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	if (t->state != QB_LOG_STATE_ENABLED) {
-		rc = qb_log_targets_open(t);
+		rc = log_targets_open(t);
 		if (rc == 0)
 			__atomic_store_n(&t->state, QB_LOG_STATE_ENABLED,
 					 __ATOMIC_RELEASE);
 	}
-	qb_log_core_slot_unlock(t);
+	log_slot_unlock(t);
 	return rc;
 }
 
 /* Disable @p t; with @p always_close also call the close callback of a
  * slot that was not enabled (used when freeing a slot). */
-static void slot_disable(struct qb_log_target *t, int always_close)
+void log_slot_disable(struct qb_log_target *t, int always_close)
 {
 	int was_enabled;
 	qb_log_close_fn close_fn;
 
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	was_enabled = (t->state == QB_LOG_STATE_ENABLED);
 	if (was_enabled)
 		__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED,
 				 __ATOMIC_RELEASE);
 	close_fn = t->close;
-	qb_log_core_slot_unlock(t);
+	log_slot_unlock(t);
 	/* No log call uses the slot any more: release its resources
 	 * without holding its lock (the callback may log elsewhere). */
 	if ((was_enabled || always_close) && close_fn != NULL)
@@ -299,12 +339,12 @@ static void reinit_release(void)
 	for (i = QB_LOG_TARGET_DYNAMIC_START; i < QB_LOG_TARGET_MAX; i++) {
 		struct qb_log_target *t = &log_state.targets[i];
 
-		qb_log_core_slot_wrlock(t);
+		log_slot_wrlock(t);
 		__atomic_store_n(&t->state, QB_LOG_STATE_UNUSED,
 				 __ATOMIC_RELEASE);
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 		if (t->fp != NULL)
-			qb_log_targets_file_close(i);
+			log_targets_file_close(i);
 	}
 }
 
@@ -313,7 +353,7 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 	int32_t i;
 
 	pthread_once(&locks_once, locks_init_once);
-	qb_log_core_cfg_lock();
+	log_cfg_lock();
 	if (qb_log_is_initialised())
 		reinit_release();
 	snprintf(log_state.init_name, sizeof(log_state.init_name), "%s",
@@ -323,21 +363,21 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
 		struct qb_log_target *t = &log_state.targets[i];
 
-		qb_log_core_slot_wrlock(t);
+		log_slot_wrlock(t);
 		slot_init_fields(t);
 		__atomic_store_n(&t->state, (i < QB_LOG_TARGET_STATIC_MAX)
 				 ? QB_LOG_STATE_DISABLED : QB_LOG_STATE_UNUSED,
 				 __ATOMIC_RELEASE);
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 	}
-	qb_log_targets_static_setup(&log_state.targets[QB_LOG_SYSLOG],
+	log_targets_static_setup(&log_state.targets[QB_LOG_SYSLOG],
 				    &log_state.targets[QB_LOG_STDERR],
 				    &log_state.targets[QB_LOG_STDOUT]);
 	__atomic_store_n(&qb_log_hot.initialised, 1, __ATOMIC_RELEASE);
-	slot_enable(&log_state.targets[QB_LOG_SYSLOG]);
+	log_slot_enable(&log_state.targets[QB_LOG_SYSLOG]);
 	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD,
 			  QB_LOG_FILTER_FILE, "*", priority);
-	qb_log_core_cfg_unlock();
+	log_cfg_unlock();
 }
 
 void qb_log_fini(void)
@@ -346,24 +386,24 @@ void qb_log_fini(void)
 
 	if (!qb_log_is_initialised())
 		return;
-	qb_log_thread_shutdown();
-	qb_log_core_cfg_lock();
+	log_thread_shutdown();
+	log_cfg_lock();
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
 		struct qb_log_target *t = &log_state.targets[i];
 
-		slot_disable(t, QB_FALSE);
+		log_slot_disable(t, QB_FALSE);
 		if (t->fp != NULL && i >= QB_LOG_TARGET_DYNAMIC_START)
-			qb_log_targets_file_close(i);
+			log_targets_file_close(i);
 	}
 	__atomic_store_n(&qb_log_hot.initialised, 0, __ATOMIC_RELEASE);
-	qb_log_filter_free_all();
-	qb_log_cs_free_all();
-	qb_log_core_cfg_unlock();
+	log_filter_free_all();
+	log_cs_free_all();
+	log_cfg_unlock();
 }
 
 /* ---- slot allocation (file / custom targets) -------------------------- */
 
-struct qb_log_target *qb_log_core_slot_alloc(void)
+struct qb_log_target *log_slot_alloc(void)
 {
 	int32_t i;
 
@@ -371,36 +411,36 @@ struct qb_log_target *qb_log_core_slot_alloc(void)
 		struct qb_log_target *t = &log_state.targets[i];
 
 		if (t->state == QB_LOG_STATE_UNUSED) {
-			qb_log_core_slot_wrlock(t);
+			log_slot_wrlock(t);
 			slot_reset(t);
 			__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED,
 					 __ATOMIC_RELEASE);
-			qb_log_core_slot_unlock(t);
+			log_slot_unlock(t);
 			return t;
 		}
 	}
 	return NULL;
 }
 
-void qb_log_core_slot_free(int32_t pos)
+void log_slot_free(int32_t pos)
 {
 	struct qb_log_target *t = qb_log_target_get(pos);
 
 	if (t == NULL || pos < QB_LOG_TARGET_DYNAMIC_START)
 		return;
-	qb_log_core_cfg_lock();
+	log_cfg_lock();
 	if (!qb_log_is_initialised() || t->state == QB_LOG_STATE_UNUSED) {
-		qb_log_core_cfg_unlock();
+		log_cfg_unlock();
 		return;
 	}
-	slot_disable(t, QB_TRUE);
-	qb_log_filter_slot_clear(pos);
-	qb_log_core_slot_wrlock(t);
+	log_slot_disable(t, QB_TRUE);
+	log_filter_slot_clear(pos);
+	log_slot_wrlock(t);
 	slot_reset(t);
-	slot_format_store(t, NULL);
+	log_slot_format_store(t, NULL);
 	__atomic_store_n(&t->state, QB_LOG_STATE_UNUSED, __ATOMIC_RELEASE);
-	qb_log_core_slot_unlock(t);
-	qb_log_core_cfg_unlock();
+	log_slot_unlock(t);
+	log_cfg_unlock();
 }
 
 /* Upstream exported allocator names; same behaviour as above. */
@@ -409,9 +449,9 @@ struct qb_log_target *qb_log_target_alloc(void)
 {
 	struct qb_log_target *t;
 
-	qb_log_core_cfg_lock();
-	t = qb_log_is_initialised() ? qb_log_core_slot_alloc() : NULL;
-	qb_log_core_cfg_unlock();
+	log_cfg_lock();
+	t = qb_log_is_initialised() ? log_slot_alloc() : NULL;
+	log_cfg_unlock();
 	return t;
 }
 
@@ -419,185 +459,7 @@ void qb_log_target_free(struct qb_log_target *t);
 void qb_log_target_free(struct qb_log_target *t)
 {
 	if (t != NULL)
-		qb_log_core_slot_free((int32_t)t->pos);
-}
-
-/* ---- qb_log_ctl2 ------------------------------------------------------ */
-
-static int32_t ctl_size(struct qb_log_target *t, int32_t size)
-{
-	int32_t rc = 0;
-
-	if (t->pos != QB_LOG_BLACKBOX)
-		return -ENOSYS;
-	if (size <= 0)
-		return -EINVAL;
-	qb_log_core_slot_wrlock(t);
-	t->size = (size_t)size;
-	if (t->state == QB_LOG_STATE_ENABLED) {
-		if (t->reload != NULL)
-			t->reload((int32_t)t->pos);
-		else
-			rc = qb_log_blackbox_open(t);
-	}
-	qb_log_core_slot_unlock(t);
-	return rc;
-}
-
-static int32_t ctl_ident(struct qb_log_target *t, const char *ident)
-{
-	if (ident == NULL)
-		return -EINVAL;
-	qb_log_core_slot_wrlock(t);
-	snprintf(t->name, sizeof(t->name), "%s", ident);
-	if (t->pos == QB_LOG_SYSLOG)
-		qb_log_targets_syslog_reload(t);
-	qb_log_core_slot_unlock(t);
-	return 0;
-}
-
-static int32_t ctl_set_int(struct qb_log_target *t, int32_t *field,
-			   int32_t value)
-{
-	qb_log_core_slot_wrlock(t);
-	__atomic_store_n(field, value, __ATOMIC_RELAXED);	/* some are hints */
-	qb_log_core_slot_unlock(t);
-	return 0;
-}
-
-static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
-			 qb_log_ctl2_arg_t arg, int is_string)
-{
-	switch (conf) {
-	case QB_LOG_CONF_ENABLED:
-		if (arg.i32) {
-			return slot_enable(t);
-		}
-		slot_disable(t, QB_FALSE);
-		return 0;
-	case QB_LOG_CONF_FACILITY:
-		qb_log_core_slot_wrlock(t);
-		t->facility = arg.i32;
-		if (t->pos == QB_LOG_SYSLOG)
-			qb_log_targets_syslog_reload(t);
-		qb_log_core_slot_unlock(t);
-		return 0;
-	case QB_LOG_CONF_SIZE:
-		return ctl_size(t, arg.i32);
-	case QB_LOG_CONF_THREADED:
-		return ctl_set_int(t, &t->threaded, arg.i32);
-	case QB_LOG_CONF_PRIORITY_BUMP:
-		return ctl_set_int(t, &t->priority_bump, arg.i32);
-	case QB_LOG_CONF_STATE_GET:
-		return (int32_t)t->state;
-	case QB_LOG_CONF_FILE_SYNC:
-		return ctl_set_int(t, &t->file_sync, arg.i32);
-	case QB_LOG_CONF_EXTENDED:
-		return ctl_set_int(t, &t->extended, arg.i32);
-	case QB_LOG_CONF_IDENT:
-		/* An integer cannot carry a string (upstream crashed). */
-		return is_string ? ctl_ident(t, arg.s) : -EINVAL;
-	case QB_LOG_CONF_MAX_LINE_LEN:
-		if (arg.i32 > QB_LOG_ABSOLUTE_MAX_LEN || arg.i32 < 1)
-			return -EINVAL;
-		qb_log_core_slot_wrlock(t);
-		__atomic_store_n(&t->max_line_length, (size_t)arg.i32,
-				 __ATOMIC_RELAXED);
-		qb_log_core_slot_unlock(t);
-		return 0;
-	case QB_LOG_CONF_ELLIPSIS:
-		return ctl_set_int(t, &t->ellipsis, arg.i32);
-	case QB_LOG_CONF_USE_JOURNAL:
-#ifdef USE_JOURNAL
-		if (t->pos != QB_LOG_SYSLOG)
-			return -EINVAL;
-		qb_log_core_slot_wrlock(t);
-		t->use_journal = arg.i32;
-		qb_log_targets_syslog_reload(t);
-		qb_log_core_slot_unlock(t);
-		return 0;
-#else
-		return -EOPNOTSUPP;
-#endif
-	case QB_LOG_CONF_FILE_REOPEN_ON_ROTATE: {
-		int32_t rc;
-
-		qb_log_core_slot_wrlock(t);
-		rc = log_file_reopen_ctl(t, arg.i32);
-		qb_log_core_slot_unlock(t);
-		return rc;
-	}
-	case QB_LOG_CONF_DEBUG:
-	default:
-		return -EINVAL;
-	}
-}
-
-static int32_t ctl_common(int32_t target, enum qb_log_conf conf,
-			  qb_log_ctl2_arg_t arg, int is_string)
-{
-	struct qb_log_target *t;
-	int32_t rc;
-
-	if (!qb_log_is_initialised())
-		return -EINVAL;
-	t = qb_log_target_get(target);
-	if (t == NULL)
-		return -EBADF;
-	qb_log_core_cfg_lock();
-	if (t->state == QB_LOG_STATE_UNUSED)
-		rc = -EBADF;
-	else
-		rc = ctl_apply(t, conf, arg, is_string);
-	qb_log_core_cfg_unlock();
-	return rc;
-}
-
-int32_t qb_log_ctl2(int32_t target, enum qb_log_conf conf_type,
-		    qb_log_ctl2_arg_t arg)
-{
-	return ctl_common(target, conf_type, arg, QB_TRUE);
-}
-
-int32_t qb_log_ctl(int32_t target, enum qb_log_conf conf_type, int32_t arg)
-{
-	return ctl_common(target, conf_type, QB_LOG_CTL2_I32(arg), QB_FALSE);
-}
-
-void qb_log_format_set(int32_t t, const char *format)
-{
-	struct qb_log_target *tgt = qb_log_target_get(t);
-
-	if (tgt == NULL)
-		return;
-	qb_log_core_cfg_lock();
-	qb_log_core_slot_wrlock(tgt);
-	slot_format_store(tgt, format);
-	qb_log_core_slot_unlock(tgt);
-	qb_log_core_cfg_unlock();
-}
-
-void *qb_log_target_user_data_get(int32_t t)
-{
-	struct qb_log_target *tgt = qb_log_target_get(t);
-
-	if (tgt == NULL || tgt->state == QB_LOG_STATE_UNUSED) {
-		errno = EBADF;
-		return NULL;
-	}
-	return tgt->user_data;
-}
-
-int32_t qb_log_target_user_data_set(int32_t t, void *user_data)
-{
-	struct qb_log_target *tgt = qb_log_target_get(t);
-
-	if (!qb_log_is_initialised())
-		return -EINVAL;
-	if (tgt == NULL || tgt->state == QB_LOG_STATE_UNUSED)
-		return -EBADF;
-	tgt->user_data = user_data;
-	return 0;
+		log_slot_free((int32_t)t->pos);
 }
 
 /* ---- the log call ----------------------------------------------------- */
@@ -629,13 +491,13 @@ static const char *extended_apply(const struct qb_log_target *t,
 	return buf;
 }
 
-void qb_log_core_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
+void log_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
 			    struct timespec *ts, const char *text)
 {
 	char buf[QB_LOG_ABSOLUTE_MAX_LEN];
 	int locked;
 
-	locked = qb_log_core_slot_rdlock(t);
+	locked = log_slot_rdlock(t);
 	if (t->state == QB_LOG_STATE_ENABLED && t->logger != NULL) {
 		const char *msg = extended_apply(t, text, buf, sizeof(buf));
 
@@ -643,7 +505,7 @@ void qb_log_core_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
 			t->logger((int32_t)t->pos, cs, ts, msg);
 	}
 	if (locked)
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 }
 
 static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
@@ -665,7 +527,7 @@ static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
 		}
 		return;
 	}
-	locked = qb_log_core_slot_rdlock(t);
+	locked = log_slot_rdlock(t);
 
 	if (t->state == QB_LOG_STATE_ENABLED && t->vlogger != NULL) {
 		va_list aq;
@@ -675,7 +537,7 @@ static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
 		va_end(aq);
 	}
 	if (locked)
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 }
 
 /* Render the message once for all text slots (upstream rules: cut to
@@ -753,13 +615,13 @@ static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
 		if (__atomic_load_n(&t->threaded, __ATOMIC_RELAXED)) {
 			if (!thread_tried) {
 				thread_tried = 1;
-				thread_took = qb_log_thread_post(cs, &ts,
+				thread_took = log_thread_post(cs, &ts,
 								 text) == 0;
 			}
 			if (thread_took)
 				continue;
 		}
-		qb_log_core_slot_write(t, cs, &ts, text);
+		log_slot_write(t, cs, &ts, text);
 	}
 }
 
@@ -886,119 +748,4 @@ void qb_log_from_external_source(const char *function, const char *filename,
 	qb_log_from_external_source_va2(NULL, function, filename, format,
 					priority, lineno, tags, ap);
 	va_end(ap);
-}
-
-/* ---- fork ------------------------------------------------------------- */
-
-/* Slots whose lock atfork_prepare() took (the others are read-locked by
- * the forking thread itself, e.g. a logger that runs a program). */
-static uint32_t fork_taken;
-
-/*
- * Only the forking thread exists in the child: every lock is made fresh
- * and this thread holds none. If it forked from inside a logger or a
- * configuration callback, the unlock on its way out finds no lock of its
- * own recorded and does nothing (see qb_log_core_slot_unlock()).
- */
-static void locks_reset_in_child(void)
-{
-	int32_t i;
-
-	cfg_lock_init();
-	for (i = 0; i < QB_LOG_TARGET_MAX; i++)
-		slot_lock_init(&log_state.targets[i]);
-	qb_log_cs_lock_reset();
-	tls_wrlocked = 0;
-	tls_rdlocked = 0;
-	tls_nested = 0;
-}
-
-/*
- * A fork from inside a logger (this thread read-locks a slot) must not
- * wait for the configuration lock: its holder may be waiting for that
- * very slot. Then every lock is only tried; the child makes all of them
- * fresh anyway, the parent releases what was taken.
- */
-static int fork_cfg_taken;
-
-static int fork_slot_take(struct qb_log_target *t, int try_only)
-{
-	if (!try_only) {
-		qb_log_core_slot_wrlock(t);
-		return 1;
-	}
-	if (pthread_rwlock_trywrlock(&t->lock) != 0)
-		return 0;
-	tls_wrlocked |= 1U << t->pos;
-	return 1;
-}
-
-static void atfork_prepare(void)
-{
-	int32_t i;
-	uint32_t mine = tls_rdlocked | tls_wrlocked;
-
-	if (mine == 0) {
-		qb_log_core_cfg_lock();
-		fork_cfg_taken = 1;
-	} else {
-		fork_cfg_taken =
-			pthread_mutex_trylock(&log_state.cfg_lock) == 0;
-	}
-	fork_taken = 0;
-	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
-		if (mine & (1U << i))
-			continue;	/* write-locking it would self-deadlock */
-		if (fork_slot_take(&log_state.targets[i], mine != 0))
-			fork_taken |= 1U << i;
-	}
-	qb_log_cs_lock();
-	qb_log_thread_atfork_prepare();
-	qb_log_blackbox_atfork_prepare();
-}
-
-static void atfork_parent(void)
-{
-	int32_t i;
-
-	qb_log_blackbox_atfork_parent();
-	qb_log_thread_atfork_parent();
-	qb_log_cs_unlock();
-	for (i = QB_LOG_TARGET_MAX - 1; i >= 0; i--)
-		if (fork_taken & (1U << i))
-			qb_log_core_slot_unlock(&log_state.targets[i]);
-	if (fork_cfg_taken)
-		qb_log_core_cfg_unlock();
-}
-
-static void atfork_child(void)
-{
-	qb_log_blackbox_atfork_child();
-	qb_log_thread_atfork_child();
-	locks_reset_in_child();
-	qb_log_reflect_pid();
-}
-
-int32_t qb_log_reflect_pid(void)
-{
-	pid_t pid = getpid();
-	int32_t i;
-	struct qb_log_target *bb = &log_state.targets[QB_LOG_BLACKBOX];
-
-	if (!qb_log_is_initialised())
-		return -EINVAL;
-	if (pid == log_state.pid)
-		return 0;
-	/* A new process: whatever other threads held is gone with them. */
-	if (locks_ready) {
-		qb_log_thread_atfork_child();
-		locks_reset_in_child();
-	}
-	log_state.pid = pid;
-	for (i = 0; i < QB_LOG_TARGET_MAX; i++)
-		if (log_state.targets[i].state != QB_LOG_STATE_UNUSED)
-			slot_format_expand(&log_state.targets[i]);
-	if (bb->instance != NULL)
-		qb_log_blackbox_reflect_pid(bb, pid);
-	return 1;
 }

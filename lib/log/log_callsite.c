@@ -82,17 +82,17 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-void qb_log_cs_lock(void)
+void log_cs_lock(void)
 {
 	pthread_mutex_lock(&cs_state.lock);
 }
 
-void qb_log_cs_unlock(void)
+void log_cs_unlock(void)
 {
 	pthread_mutex_unlock(&cs_state.lock);
 }
 
-void qb_log_cs_lock_reset(void)
+void log_cs_lock_reset(void)
 {
 	pthread_mutex_init(&cs_state.lock, NULL);
 }
@@ -310,9 +310,9 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 	constant = string_is_constant(file_key)
 		&& string_is_constant(format_key);
 
-	qb_log_cs_lock();
+	log_cs_lock();
 	if (!qb_log_is_initialised()) {
-		qb_log_cs_unlock();
+		log_cs_unlock();
 		return NULL;
 	}
 	e = canon_find(file, format, lineno, priority, hash);
@@ -321,7 +321,7 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 		__atomic_store_n(&e->cs.targets, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&e->cs.tags, 0, __ATOMIC_RELAXED);
 		entry_link(e);
-		qb_log_filter_apply_new(&e->cs, tags);
+		log_filter_apply_new(&e->cs, tags);
 		*created = 1;
 		goto fast;
 	}
@@ -330,16 +330,16 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 		e = entry_create(message_id, function ? function : "",
 				 file, format, priority, lineno, hash);
 		if (e == NULL) {
-			qb_log_cs_unlock();
+			log_cs_unlock();
 			return NULL;
 		}
-		qb_log_filter_apply_new(&e->cs, tags);
+		log_filter_apply_new(&e->cs, tags);
 	}
 fast:
 	if (fast_find(file_key, format_key, lineno, priority) == NULL)
 		fast_add(file_key, format_key, lineno, priority, !constant,
 			 &e->cs);
-	qb_log_cs_unlock();
+	log_cs_unlock();
 	return &e->cs;
 }
 
@@ -449,7 +449,7 @@ struct qb_log_callsite *qb_log_callsite_get(const char *function,
 				    priority, lineno, tags);
 }
 
-void qb_log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg),
+void log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg),
 		       void *arg)
 {
 	struct cs_entry *e;
@@ -470,12 +470,12 @@ void qb_log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg),
  * callsite they looked up. Retire every entry instead of freeing it: no
  * targets, off the live list (dump, filters), kept in the lookup tables.
  */
-void qb_log_cs_free_all(void)
+void log_cs_free_all(void)
 {
 	struct registered_range *r, *rn;
 	struct cs_entry *e;
 
-	qb_log_cs_lock();
+	log_cs_lock();
 	for (e = cs_state.all_head; e; e = e->all_next) {
 		__atomic_store_n(&e->cs.targets, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&e->cs.tags, 0, __ATOMIC_RELAXED);
@@ -488,13 +488,13 @@ void qb_log_cs_free_all(void)
 	cs_state.all_head = cs_state.all_tail = NULL;
 	cs_state.ranges = NULL;
 	cs_state.count = 0;
-	qb_log_cs_unlock();
+	log_cs_unlock();
 }
 
 static void register_apply(struct qb_log_callsite *c)
 {
 	/* tags 0: the stored tag filters decide, as for a new callsite */
-	qb_log_filter_apply_new(c, 0);
+	log_filter_apply_new(c, 0);
 }
 
 int32_t qb_log_callsites_register(struct qb_log_callsite *start,
@@ -506,16 +506,16 @@ int32_t qb_log_callsites_register(struct qb_log_callsite *start,
 
 	if (start == NULL || stop == NULL)
 		return -EINVAL;
-	qb_log_cs_lock();
+	log_cs_lock();
 	for (r = cs_state.ranges; r; r = r->next) {
 		if (!r->internal && (r->start == start || r->stop == stop)) {
-			qb_log_cs_unlock();
+			log_cs_unlock();
 			return -EEXIST;
 		}
 	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
-		qb_log_cs_unlock();
+		log_cs_unlock();
 		return -ENOMEM;
 	}
 	r->start = start;
@@ -525,8 +525,8 @@ int32_t qb_log_callsites_register(struct qb_log_callsite *start,
 	for (c = start; c < stop; c++)
 		if (c->lineno > 0)
 			register_apply(c);
-	qb_log_cs_unlock();
-	fn = qb_log_core_filter_fn();
+	log_cs_unlock();
+	fn = log_filter_fn_get();
 	if (fn != NULL)
 		for (c = start; c < stop; c++)
 			if (c->lineno > 0)
@@ -549,7 +549,7 @@ void qb_log_callsites_dump(void)
 	const struct qb_log_callsite *c;
 	int n = 0;
 
-	qb_log_cs_lock();
+	log_cs_lock();
 	for (r = cs_state.ranges; r; r = r->next)
 		n++;
 	printf("Callsite Database [%d]\n", n);
@@ -572,7 +572,7 @@ void qb_log_callsites_dump(void)
 			for (c = r->start; c < r->stop; c++)
 				dump_one(c);
 	}
-	qb_log_cs_unlock();
+	log_cs_unlock();
 }
 
 /*

@@ -30,60 +30,74 @@ struct qb_log_hot {
 };
 extern struct qb_log_hot qb_log_hot;
 
-pid_t qb_log_core_pid(void);
-void qb_log_core_cfg_lock(void);
-void qb_log_core_cfg_unlock(void);
+void log_cfg_lock(void);
+void log_cfg_unlock(void);
 /* Read-lock slot @p t unless this thread already holds it; returns 1 if
  * it took the lock. */
-int qb_log_core_slot_rdlock(struct qb_log_target *t);
-void qb_log_core_slot_wrlock(struct qb_log_target *t);
-void qb_log_core_slot_unlock(struct qb_log_target *t);
-qb_log_tags_stringify_fn qb_log_core_tags_fn(void);
-qb_log_filter_fn qb_log_core_filter_fn(void);
+int log_slot_rdlock(struct qb_log_target *t);
+void log_slot_wrlock(struct qb_log_target *t);
+void log_slot_unlock(struct qb_log_target *t);
+qb_log_tags_stringify_fn log_tags_fn_get(void);
+qb_log_filter_fn log_filter_fn_get(void);
+int32_t log_filter_fn_store(qb_log_filter_fn fn);
 /* Hand @p text (QB_XC still inside) to slot @p t with extended handling;
  * the caller holds nothing. */
-void qb_log_core_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
+void log_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
 			    struct timespec *ts, const char *text);
-int qb_log_core_in_logger(void);
-void qb_log_core_in_logger_set(int on);
+void log_in_logger_set(int on);
 
-struct qb_log_target *qb_log_core_slot_alloc(void);	/* cfg_lock held */
-void qb_log_core_slot_free(int32_t pos);
+struct qb_log_target *log_slot_alloc(void);	/* cfg_lock held */
+void log_slot_free(int32_t pos);
+/* slot state changes (slot lock taken inside), used by log_ctl.c */
+int32_t log_slot_enable(struct qb_log_target *t);
+void log_slot_disable(struct qb_log_target *t, int always_close);
+void log_slot_format_store(struct qb_log_target *t, const char *format);
+void log_slot_format_expand(struct qb_log_target *t);
+/* for log_fork.c: locks and pid */
+int log_locks_ready(void);
+uint32_t log_locks_mine(void);
+int log_cfg_trylock(void);
+int log_slot_trywrlock(struct qb_log_target *t);
+void log_locks_reset(void);
+int log_pid_update(pid_t pid);
+
+/* ---- log_fork.c ------------------------------------------------------ */
+void log_atfork_register(void);
 
 /* ---- log_format.c ---------------------------------------------------- */
-void qb_log_core_format_static(const struct qb_log_target *t,
+void log_format_static(const struct qb_log_target *t,
 			       const char *format, char *out);
-void qb_log_core_format_line(const struct qb_log_target *t,
+void log_format_line(const struct qb_log_target *t,
 			     struct qb_log_callsite *cs,
 			     const struct timespec *ts, const char *msg,
 			     char *out);
 
 /* ---- log_callsite.c -------------------------------------------------- */
-void qb_log_cs_lock(void);
-void qb_log_cs_unlock(void);
-void qb_log_cs_lock_reset(void);
+void log_cs_lock(void);
+void log_cs_unlock(void);
+void log_cs_lock_reset(void);
 /* Call @p fn for every callsite with line > 0 (cs_lock held by caller). */
-void qb_log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg),
+void log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg),
 		       void *arg);
-void qb_log_cs_free_all(void);
+void log_cs_free_all(void);
 
 /* ---- log_filter.c ---------------------------------------------------- */
 /* Apply stored filters to a new callsite (cs_lock held). */
-void qb_log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags);
+void log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags);
 /* Drop slot @p t's filters and clear its bit everywhere (cs_lock free). */
-void qb_log_filter_slot_clear(int32_t t);
-void qb_log_filter_free_all(void);
+void log_filter_slot_clear(int32_t t);
+void log_filter_free_all(void);
 
 /* ---- log_targets.c --------------------------------------------------- */
-void qb_log_targets_static_setup(struct qb_log_target *syslog_t,
+void log_targets_static_setup(struct qb_log_target *syslog_t,
 				 struct qb_log_target *stderr_t,
 				 struct qb_log_target *stdout_t);
 /* Open the resources of @p t before it is enabled (slot write-locked). */
-int32_t qb_log_targets_open(struct qb_log_target *t);
-void qb_log_targets_syslog_reload(struct qb_log_target *t);
-void qb_log_targets_file_logger(int32_t t, struct qb_log_callsite *cs,
+int32_t log_targets_open(struct qb_log_target *t);
+void log_targets_syslog_reload(struct qb_log_target *t);
+void log_targets_file_logger(int32_t t, struct qb_log_callsite *cs,
 				struct timespec *ts, const char *msg);
-void qb_log_targets_file_close(int32_t t);
+void log_targets_file_close(int32_t t);
 
 /* ---- log_file_reopen.c ----------------------------------------------- */
 /* Open @p path for appending, creating it with @p mode (-1: 0666 less the
@@ -108,14 +122,13 @@ static inline void log_file_reopen_check(struct qb_log_target *t)
 int32_t log_file_reopen_ctl(struct qb_log_target *t, int32_t interval_ms);
 
 /* ---- log_thread.c ---------------------------------------------------- */
-int qb_log_thread_running(void);
 /* Queue a message for the threaded slots; 0, or -1 if the thread is not
  * available (the caller then writes directly). */
-int qb_log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
+int log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
 		       const char *text);
-void qb_log_thread_shutdown(void);
-void qb_log_thread_atfork_prepare(void);
-void qb_log_thread_atfork_parent(void);
-void qb_log_thread_atfork_child(void);
+void log_thread_shutdown(void);
+void log_thread_atfork_prepare(void);
+void log_thread_atfork_parent(void);
+void log_thread_atfork_child(void);
 
 #endif /* QB_LOG_CORE_H_DEFINED */

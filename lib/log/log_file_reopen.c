@@ -172,7 +172,7 @@ void log_file_reopen_slow(struct qb_log_target *t)
 int32_t log_file_reopen_ctl(struct qb_log_target *t, int32_t interval_ms)
 {
 	if (t->pos < QB_LOG_TARGET_DYNAMIC_START
-	    || t->logger != qb_log_targets_file_logger)
+	    || t->logger != log_targets_file_logger)
 		return -EINVAL;
 	if (interval_ms < 0)
 		return -EINVAL;

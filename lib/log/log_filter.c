@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <qb/qblist.h>
+
 #include "log/log_core.h"
 
 struct filter {
@@ -25,13 +27,27 @@ struct filter {
 	uint8_t low;
 	int has_regex;
 	regex_t regex;
-	struct filter *next;
+	struct qb_list_head list;
 };
 
+/* The stored filters in the order they were added (cs_lock held). */
 static struct {
-	struct filter *slots[QB_LOG_TARGET_MAX];
-	struct filter *tags;
+	int ready;
+	struct qb_list_head slots[QB_LOG_TARGET_MAX];
+	struct qb_list_head tags;
 } flt_state;
+
+static void flt_state_init(void)
+{
+	int32_t t;
+
+	if (flt_state.ready)
+		return;
+	for (t = 0; t < QB_LOG_TARGET_MAX; t++)
+		qb_list_init(&flt_state.slots[t]);
+	qb_list_init(&flt_state.tags);
+	flt_state.ready = 1;
+}
 
 static int is_regex_type(enum qb_log_filter_type type)
 {
@@ -104,11 +120,9 @@ static void filter_free(struct filter *f)
 	free(f);
 }
 
-static void list_append(struct filter **head, struct filter *f)
+static void list_append(struct qb_list_head *head, struct filter *f)
 {
-	while (*head)
-		head = &(*head)->next;
-	*head = f;
+	qb_list_add_tail(&f->list, head);
 }
 
 static int filter_same(const struct filter *a, const struct filter *b)
@@ -118,30 +132,29 @@ static int filter_same(const struct filter *a, const struct filter *b)
 }
 
 /* Delete the first stored filter that a REMOVE/TAG_CLEAR @p r covers. */
-static void list_remove_first(struct filter **head, const struct filter *r)
+static void list_remove_first(struct qb_list_head *head,
+			      const struct filter *r)
 {
-	for (; *head; head = &(*head)->next) {
-		struct filter *f = *head;
+	struct filter *f;
 
+	qb_list_for_each_entry(f, head, list) {
 		if (f->type == r->type && f->low <= r->low && f->high >= r->high
 		    && (strcmp(r->text, "*") == 0
 			|| strcmp(f->text, r->text) == 0)) {
-			*head = f->next;
+			qb_list_del(&f->list);
 			filter_free(f);
 			return;
 		}
 	}
 }
 
-static void list_free(struct filter **head)
+static void list_free(struct qb_list_head *head)
 {
 	struct filter *f, *n;
 
-	for (f = *head; f; f = n) {
-		n = f->next;
+	qb_list_for_each_entry_safe(f, n, head, list)
 		filter_free(f);
-	}
-	*head = NULL;
+	qb_list_init(head);
 }
 
 struct apply_arg {
@@ -181,10 +194,12 @@ static void apply_one(struct qb_log_callsite *cs, void *arg)
 	}
 }
 
-static int32_t filter_store_check(struct filter *head, struct filter *f)
+static int32_t filter_store_check(struct qb_list_head *head, struct filter *f)
 {
-	for (; head; head = head->next)
-		if (filter_same(head, f))
+	struct filter *s;
+
+	qb_list_for_each_entry(s, head, list)
+		if (filter_same(s, f))
 			return -EEXIST;
 	if (is_regex_type(f->type) && strcmp(f->text, "*") != 0) {
 		if (regcomp(&f->regex, f->text, 0) != 0)
@@ -197,20 +212,22 @@ static int32_t filter_store_check(struct filter *head, struct filter *f)
 static int32_t filter_op(int32_t value, enum qb_log_filter_conf c,
 			 struct filter *f)
 {
-	struct filter **head = (c <= QB_LOG_FILTER_CLEAR_ALL)
-			       ? &flt_state.slots[value] : &flt_state.tags;
+	struct qb_list_head *head;
 	struct apply_arg a = { f, c };
 	int32_t rc;
 
+	flt_state_init();
+	head = (c <= QB_LOG_FILTER_CLEAR_ALL) ? &flt_state.slots[value]
+					       : &flt_state.tags;
 	if (c == QB_LOG_FILTER_ADD || c == QB_LOG_TAG_SET) {
-		rc = filter_store_check(*head, f);
+		rc = filter_store_check(head, f);
 		if (rc != 0)
 			return rc;
-		qb_log_cs_foreach(apply_one, &a);
+		log_cs_foreach(apply_one, &a);
 		list_append(head, f);
 		return 1;	/* stored: caller must not free */
 	}
-	qb_log_cs_foreach(apply_one, &a);
+	log_cs_foreach(apply_one, &a);
 	if (c == QB_LOG_FILTER_CLEAR_ALL || c == QB_LOG_TAG_CLEAR_ALL)
 		list_free(head);
 	else
@@ -252,9 +269,9 @@ int32_t qb_log_filter_ctl2(int32_t value, enum qb_log_filter_conf c,
 	f->high = high_priority;
 	f->low = low_priority;
 
-	qb_log_cs_lock();
+	log_cs_lock();
 	rc = filter_op(value, c, f);
-	qb_log_cs_unlock();
+	log_cs_unlock();
 	if (rc == 1)
 		return 0;
 	filter_free(f);
@@ -269,18 +286,19 @@ int32_t qb_log_filter_ctl(int32_t value, enum qb_log_filter_conf c,
 				  low_priority);
 }
 
-void qb_log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags)
+void log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags)
 {
 	int32_t t;
 	struct filter *f;
 
+	flt_state_init();
 	for (t = 0; t < QB_LOG_TARGET_MAX; t++) {
 		struct qb_log_target *tgt = qb_log_target_get(t);
 
 		if (__atomic_load_n(&tgt->state, __ATOMIC_RELAXED)
 		    != QB_LOG_STATE_ENABLED)
 			continue;
-		for (f = flt_state.slots[t]; f; f = f->next)
+		qb_list_for_each_entry(f, &flt_state.slots[t], list)
 			if (filter_match(f, cs))
 				__atomic_or_fetch(&cs->targets, 1U << t,
 						  __ATOMIC_RELAXED);
@@ -290,13 +308,13 @@ void qb_log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags)
 		__atomic_store_n(&cs->tags, tags, __ATOMIC_RELAXED);
 		return;
 	}
-	for (f = flt_state.tags; f; f = f->next)
+	qb_list_for_each_entry(f, &flt_state.tags, list)
 		if (filter_match(f, cs))
 			__atomic_store_n(&cs->tags, (uint32_t)f->value,
 					 __ATOMIC_RELAXED);
 }
 
-void qb_log_filter_slot_clear(int32_t t)
+void log_filter_slot_clear(int32_t t)
 {
 	struct filter f = { .type = QB_LOG_FILTER_FILE, .text = "*",
 			    .value = t };
@@ -304,21 +322,23 @@ void qb_log_filter_slot_clear(int32_t t)
 
 	if (t < 0 || t >= QB_LOG_TARGET_MAX)
 		return;
-	qb_log_cs_lock();
-	qb_log_cs_foreach(apply_one, &a);
+	log_cs_lock();
+	flt_state_init();
+	log_cs_foreach(apply_one, &a);
 	list_free(&flt_state.slots[t]);
-	qb_log_cs_unlock();
+	log_cs_unlock();
 }
 
-void qb_log_filter_free_all(void)
+void log_filter_free_all(void)
 {
 	int32_t t;
 
-	qb_log_cs_lock();
+	log_cs_lock();
+	flt_state_init();
 	for (t = 0; t < QB_LOG_TARGET_MAX; t++)
 		list_free(&flt_state.slots[t]);
 	list_free(&flt_state.tags);
-	qb_log_cs_unlock();
+	log_cs_unlock();
 }
 
 struct cs_snapshot {
@@ -343,8 +363,6 @@ static void snapshot_one(struct qb_log_callsite *cs, void *arg)
 	s->v[s->n++] = cs;
 }
 
-int32_t qb_log_core_filter_fn_store(qb_log_filter_fn fn);
-
 int32_t qb_log_filter_fn_set(qb_log_filter_fn fn)
 {
 	struct cs_snapshot snap = { NULL, 0, 0 };
@@ -352,13 +370,13 @@ int32_t qb_log_filter_fn_set(qb_log_filter_fn fn)
 
 	if (!qb_log_is_initialised())
 		return -EINVAL;
-	qb_log_core_filter_fn_store(fn);
+	log_filter_fn_store(fn);
 	if (fn == NULL)
 		return 0;
 	/* Call the user's function without cs_lock: it may log. */
-	qb_log_cs_lock();
-	qb_log_cs_foreach(snapshot_one, &snap);
-	qb_log_cs_unlock();
+	log_cs_lock();
+	log_cs_foreach(snapshot_one, &snap);
+	log_cs_unlock();
 	for (i = 0; i < snap.n; i++)
 		fn(snap.v[i]);
 	free(snap.v);

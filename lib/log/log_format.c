@@ -164,7 +164,7 @@ static void hostname_get(char *buf, size_t size)
  * QB_LOG_FORMAT_STATIC_MAX, also limited by the slot's line length).
  * Every other specifier is copied verbatim, width included.
  */
-void qb_log_core_format_static(const struct qb_log_target *t,
+void log_format_static(const struct qb_log_target *t,
 			       const char *format, char *out)
 {
 	size_t limit = QB_LOG_FORMAT_STATIC_MAX;
@@ -219,7 +219,7 @@ void qb_log_target_format_static(int32_t target, const char *format,
 
 	if (t == NULL || format == NULL || output_buffer == NULL)
 		return;
-	qb_log_core_format_static(t, format, output_buffer);
+	log_format_static(t, format, output_buffer);
 }
 
 static const char *const month_names[] = {
@@ -249,7 +249,7 @@ static void time_render(char *buf, size_t size, const struct timespec *ts,
 }
 
 /* Format one line for slot @p t; the caller holds the slot's lock. */
-void qb_log_core_format_line(const struct qb_log_target *t,
+void log_format_line(const struct qb_log_target *t,
 			     struct qb_log_callsite *cs,
 			     const struct timespec *ts, const char *msg,
 			     char *out)
@@ -299,7 +299,7 @@ void qb_log_core_format_line(const struct qb_log_target *t,
 			v = msg;
 			break;
 		case 'g': {
-			qb_log_tags_stringify_fn fn = qb_log_core_tags_fn();
+			qb_log_tags_stringify_fn fn = log_tags_fn_get();
 
 			if (fn != NULL) {
 				v = fn(cs->tags);
@@ -331,9 +331,9 @@ void qb_log_target_format(int32_t target, struct qb_log_callsite *cs,
 		return;
 	if (formatted_message == NULL)
 		formatted_message = "";
-	locked = qb_log_core_slot_rdlock(t);
-	qb_log_core_format_line(t, cs, timestamp, formatted_message,
+	locked = log_slot_rdlock(t);
+	log_format_line(t, cs, timestamp, formatted_message,
 				output_buffer);
 	if (locked)
-		qb_log_core_slot_unlock(t);
+		log_slot_unlock(t);
 }

@@ -81,7 +81,7 @@ const char *qb_log_priority2str(uint8_t priority);
  * every message tagged QB_LOG_TAG_LIBQB_MSG. util stores it here. */
 typedef void (*qb_log_util_fn)(const char *file_name, int32_t file_line,
 			       int32_t severity, const char *msg);
-void qb_log_util_fn_set(qb_log_util_fn fn);
+void log_util_fn_set(qb_log_util_fn fn);
 
 /* True once qb_log_init() ran and qb_log_fini() did not. */
 int qb_log_is_initialised(void);

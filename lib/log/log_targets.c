@@ -37,7 +37,7 @@ static void syslog_logger(int32_t pos, struct qb_log_callsite *cs,
 		if (prio < LOG_EMERG)
 			prio = LOG_EMERG;
 	}
-	qb_log_core_format_line(t, cs, ts, msg, line);
+	log_format_line(t, cs, ts, msg, line);
 #ifdef USE_JOURNAL
 	if (t->use_journal) {
 		if (cs->message_id != NULL)
@@ -75,7 +75,7 @@ static void syslog_open(struct qb_log_target *t)
 		openlog(t->name, LOG_PID, t->facility);
 }
 
-void qb_log_targets_syslog_reload(struct qb_log_target *t)
+void log_targets_syslog_reload(struct qb_log_target *t)
 {
 	closelog();
 	syslog_open(t);
@@ -83,7 +83,7 @@ void qb_log_targets_syslog_reload(struct qb_log_target *t)
 
 static void syslog_reload(int32_t pos)
 {
-	qb_log_targets_syslog_reload(qb_log_target_get(pos));
+	log_targets_syslog_reload(qb_log_target_get(pos));
 }
 
 /* Upstream internal symbol: open the syslog target. */
@@ -101,7 +101,7 @@ int32_t qb_log_syslog_open(struct qb_log_target *t)
 
 /* ---- stdio streams and files ------------------------------------------ */
 
-void qb_log_targets_file_logger(int32_t pos, struct qb_log_callsite *cs,
+void log_targets_file_logger(int32_t pos, struct qb_log_callsite *cs,
 				struct timespec *ts, const char *msg)
 {
 	struct qb_log_target *t = qb_log_target_get(pos);
@@ -112,7 +112,7 @@ void qb_log_targets_file_logger(int32_t pos, struct qb_log_callsite *cs,
 		return;
 	if (t->pos >= QB_LOG_TARGET_DYNAMIC_START)
 		log_file_reopen_check(t);
-	qb_log_core_format_line(t, cs, ts, msg, line);
+	log_format_line(t, cs, ts, msg, line);
 	/* One stdio call per line: stdio's own lock keeps lines whole when
 	 * several threads write the same stream. */
 	fprintf(fp, "%s\n", line);
@@ -129,7 +129,7 @@ int32_t qb_log_stderr_open(struct qb_log_target *t)
 		return -EINVAL;
 	t->fp = (t->pos == QB_LOG_STDOUT) ? stdout : stderr;
 	t->user_data = t->fp;	/* upstream exposes the stream here */
-	t->logger = qb_log_targets_file_logger;
+	t->logger = log_targets_file_logger;
 	return 0;
 }
 
@@ -152,7 +152,7 @@ static FILE *file_open_append(const char *path, int32_t mode, int *err)
 	return fp;
 }
 
-void qb_log_targets_file_close(int32_t pos)
+void log_targets_file_close(int32_t pos)
 {
 	struct qb_log_target *t = qb_log_target_get(pos);
 
@@ -166,7 +166,7 @@ static int is_file_target(const struct qb_log_target *t)
 {
 	return t != NULL && t->pos >= QB_LOG_TARGET_DYNAMIC_START
 	       && t->state != QB_LOG_STATE_UNUSED
-	       && t->logger == qb_log_targets_file_logger;
+	       && t->logger == log_targets_file_logger;
 }
 
 static int32_t file_open(const char *filename, int32_t mode)
@@ -182,24 +182,24 @@ static int32_t file_open(const char *filename, int32_t mode)
 	fp = file_open_append(filename, mode, &err);
 	if (fp == NULL)
 		return err;
-	qb_log_core_cfg_lock();
-	t = qb_log_core_slot_alloc();
+	log_cfg_lock();
+	t = log_slot_alloc();
 	if (t == NULL) {
-		qb_log_core_cfg_unlock();
+		log_cfg_unlock();
 		fclose(fp);
 		errno = EMFILE;		/* as libqb */
 		return -EMFILE;
 	}
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	snprintf(t->filename, sizeof(t->filename), "%s", filename);
 	t->fp = fp;
 	t->user_data = fp;
 	t->file_mode = mode;
 	log_file_id_store(t);
-	t->logger = qb_log_targets_file_logger;
-	t->close = qb_log_targets_file_close;
-	qb_log_core_slot_unlock(t);
-	qb_log_core_cfg_unlock();
+	t->logger = log_targets_file_logger;
+	t->close = log_targets_file_close;
+	log_slot_unlock(t);
+	log_cfg_unlock();
 	return (int32_t)t->pos;
 }
 
@@ -229,25 +229,25 @@ int32_t qb_log_file_reopen(int32_t pos, const char *filename)
 
 	if (!qb_log_is_initialised())
 		return -EINVAL;
-	qb_log_core_cfg_lock();
+	log_cfg_lock();
 	if (!is_file_target(t)) {
-		qb_log_core_cfg_unlock();
+		log_cfg_unlock();
 		return -EBADF;
 	}
 	snprintf(path, sizeof(path), "%s", filename ? filename : t->filename);
 	fp = file_open_append(path, t->file_mode, &err);
 	if (fp == NULL) {
-		qb_log_core_cfg_unlock();
+		log_cfg_unlock();
 		return err;
 	}
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	old = t->fp;
 	t->fp = fp;
 	t->user_data = fp;
 	snprintf(t->filename, sizeof(t->filename), "%s", path);
 	log_file_id_store(t);
-	qb_log_core_slot_unlock(t);
-	qb_log_core_cfg_unlock();
+	log_slot_unlock(t);
+	log_cfg_unlock();
 	if (old != NULL)
 		fclose(old);
 	return 0;
@@ -260,43 +260,43 @@ int32_t qb_log_custom_open(qb_log_logger_fn log_fn, qb_log_close_fn close_fn,
 {
 	struct qb_log_target *t;
 
-	qb_log_core_cfg_lock();
-	t = qb_log_is_initialised() ? qb_log_core_slot_alloc() : NULL;
+	log_cfg_lock();
+	t = qb_log_is_initialised() ? log_slot_alloc() : NULL;
 	if (t == NULL) {
-		qb_log_core_cfg_unlock();
+		log_cfg_unlock();
 		errno = EMFILE;		/* as libqb */
 		return -EMFILE;
 	}
-	qb_log_core_slot_wrlock(t);
+	log_slot_wrlock(t);
 	snprintf(t->filename, sizeof(t->filename), "custom-%u", t->pos);
 	t->logger = log_fn;
 	t->close = close_fn;
 	t->reload = reload_fn;
 	t->user_data = user_data;
-	qb_log_core_slot_unlock(t);
-	qb_log_core_cfg_unlock();
+	log_slot_unlock(t);
+	log_cfg_unlock();
 	return (int32_t)t->pos;
 }
 
 void qb_log_custom_close(int32_t t)
 {
-	qb_log_core_slot_free(t);
+	log_slot_free(t);
 }
 
 /* ---- per-slot setup --------------------------------------------------- */
 
-void qb_log_targets_static_setup(struct qb_log_target *syslog_t,
+void log_targets_static_setup(struct qb_log_target *syslog_t,
 				 struct qb_log_target *stderr_t,
 				 struct qb_log_target *stdout_t)
 {
 	syslog_t->logger = syslog_logger;
 	syslog_t->close = syslog_close;
 	syslog_t->reload = syslog_reload;
-	stderr_t->logger = qb_log_targets_file_logger;
-	stdout_t->logger = qb_log_targets_file_logger;
+	stderr_t->logger = log_targets_file_logger;
+	stdout_t->logger = log_targets_file_logger;
 }
 
-int32_t qb_log_targets_open(struct qb_log_target *t)
+int32_t log_targets_open(struct qb_log_target *t)
 {
 	int err = 0;
 
@@ -314,7 +314,7 @@ int32_t qb_log_targets_open(struct qb_log_target *t)
 	}
 	/* A file target disabled earlier lost its stream: reopen it
 	 * (upstream stayed silent until qb_log_file_reopen). */
-	if (t->logger == qb_log_targets_file_logger && t->fp == NULL) {
+	if (t->logger == log_targets_file_logger && t->fp == NULL) {
 		t->fp = file_open_append(t->filename, t->file_mode, &err);
 		if (t->fp == NULL)
 			return err;

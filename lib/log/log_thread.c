@@ -82,11 +82,6 @@ static struct qb_log_callsite lost_cs = {
 	.lineno = 0, .tags = QB_LOG_TAG_LIBQB_MSG,
 };
 
-int qb_log_thread_running(void)
-{
-	return __atomic_load_n(&lt.running, __ATOMIC_ACQUIRE);
-}
-
 static void write_threaded(struct qb_log_callsite *cs, struct timespec *ts,
 			   const char *text, int all)
 {
@@ -103,7 +98,7 @@ static void write_threaded(struct qb_log_callsite *cs, struct timespec *ts,
 		    || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)
 		       != QB_LOG_STATE_ENABLED)
 			continue;
-		qb_log_core_slot_write(t, cs, ts, text);
+		log_slot_write(t, cs, ts, text);
 	}
 }
 
@@ -124,7 +119,7 @@ static void *worker(void *arg)
 	char text[QB_LOG_ABSOLUTE_MAX_LEN];
 	struct record r;
 
-	qb_log_core_in_logger_set(1);	/* loggers that log are dropped */
+	log_in_logger_set(1);	/* loggers that log are dropped */
 	pthread_mutex_lock(&lt.lock);
 	for (;;) {
 		if (lt.records == 0) {
@@ -210,7 +205,7 @@ int32_t qb_log_thread_priority_set(int32_t policy, int32_t priority)
 	return rc;
 }
 
-int qb_log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
+int log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
 		       const char *text)
 {
 	size_t len = strnlen(text, QB_LOG_ABSOLUTE_MAX_LEN - 1);
@@ -240,7 +235,7 @@ int qb_log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
 }
 
 /* Drain the queue, stop and join the worker; a later start works again. */
-void qb_log_thread_shutdown(void)
+void log_thread_shutdown(void)
 {
 	pthread_mutex_lock(&lt.lock);
 	__atomic_store_n(&lt.wanted, 0, __ATOMIC_RELAXED);
@@ -259,19 +254,19 @@ void qb_log_thread_shutdown(void)
 	report_lost(&(struct timespec){ 0, 0 });
 }
 
-void qb_log_thread_atfork_prepare(void)
+void log_thread_atfork_prepare(void)
 {
 	pthread_mutex_lock(&lt.lock);
 }
 
-void qb_log_thread_atfork_parent(void)
+void log_thread_atfork_parent(void)
 {
 	pthread_mutex_unlock(&lt.lock);
 }
 
 /* In the child the worker does not exist: drop the parent's queue (the
  * parent writes it) and let the next threaded message start a worker. */
-void qb_log_thread_atfork_child(void)
+void log_thread_atfork_child(void)
 {
 	pthread_mutex_init(&lt.lock, NULL);
 	pthread_cond_init(&lt.cond, NULL);
@@ -291,7 +286,7 @@ void qb_log_thread_log_post(struct qb_log_callsite *cs, struct timespec *ts,
 			    const char *buf)
 {
 	if (cs != NULL && ts != NULL && buf != NULL
-	    && qb_log_thread_post(cs, ts, buf) != 0)
+	    && log_thread_post(cs, ts, buf) != 0)
 		write_threaded(cs, ts, buf, 0);
 }
 
@@ -319,5 +314,5 @@ void qb_log_thread_resume(struct qb_log_target *t)
 void qb_log_thread_stop(void);
 void qb_log_thread_stop(void)
 {
-	qb_log_thread_shutdown();
+	log_thread_shutdown();
 }

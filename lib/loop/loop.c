@@ -186,10 +186,10 @@ static int loop_dispatch_levels(struct qb_loop *l, int lowest)
 	int p, n;
 
 	for (p = QB_LOOP_HIGH; p >= lowest; p--) {
-		struct loop_list *run = &l->level[p].run;
+		struct qb_list_head *run = &l->level[p].run;
 
 		for (n = 0; n < LOOP_BATCH && !loop_list_empty(run); n++) {
-			struct loop_item *item = run->head.next;
+			struct loop_item *item = loop_item_of(run->next);
 
 			loop_list_unlink(item);
 			loop_item_dispatch(l, item);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <qb/qblist.h>
 #include <qb/qbloop.h>
 
 #define LOOP_LEVELS 3
@@ -23,20 +24,16 @@ enum loop_item_kind {
 
 /* Anything that can sit on a level's run list (or a job on its wait list). */
 struct loop_item {
-	struct loop_item *next;
-	struct loop_item *prev;
+	struct qb_list_head list;	/* first: items and heads convert */
 	enum loop_item_kind kind;
 	int on_list;
 };
 
-/* Circular list with a sentinel. */
-struct loop_list {
-	struct loop_item head;
-};
+#define loop_item_of(pos) qb_list_entry(pos, struct loop_item, list)
 
 struct loop_level {
-	struct loop_list run;
-	struct loop_list wait;	/* jobs added since the last turn */
+	struct qb_list_head run;
+	struct qb_list_head wait;	/* jobs added since the last turn */
 };
 
 struct loop_timer;
@@ -71,7 +68,7 @@ struct loop_polls {
 };
 
 struct loop_signals {
-	struct loop_list handlers;	/* registration order; items unused for dispatch */
+	struct qb_list_head handlers;	/* registration order; items unused for dispatch */
 	int slot;			/* index in the process-wide pipe table, -1 none */
 	int read_fd;
 };
@@ -100,24 +97,24 @@ struct qb_loop {
 	unsigned wake_gen;		/* loop_fork_generation at its creation */
 };
 
-/* List primitives: inline, they are on every dispatch's path. */
-static inline void loop_list_init(struct loop_list *list)
+/*
+ * List primitives (qblist.h, inline: they are on every dispatch's path),
+ * plus the on_list flag that makes unlinking an item twice harmless.
+ */
+static inline void loop_list_init(struct qb_list_head *list)
 {
-	list->head.next = &list->head;
-	list->head.prev = &list->head;
+	qb_list_init(list);
 }
 
-static inline int loop_list_empty(const struct loop_list *list)
+static inline int loop_list_empty(const struct qb_list_head *list)
 {
-	return list->head.next == &list->head;
+	return qb_list_empty(list);
 }
 
-static inline void loop_list_append(struct loop_list *list, struct loop_item *item)
+static inline void loop_list_append(struct qb_list_head *list,
+				    struct loop_item *item)
 {
-	item->prev = list->head.prev;
-	item->next = &list->head;
-	list->head.prev->next = item;
-	list->head.prev = item;
+	qb_list_add_tail(&item->list, list);
 	item->on_list = 1;
 }
 
@@ -125,25 +122,23 @@ static inline void loop_list_unlink(struct loop_item *item)
 {
 	if (!item->on_list)
 		return;
-	item->prev->next = item->next;
-	item->next->prev = item->prev;
-	item->next = item->prev = NULL;
+	qb_list_del(&item->list);
+	item->list.next = item->list.prev = NULL;
 	item->on_list = 0;
 }
 
 /* Moves every item of @p from to the tail of @p to, in order. */
-static inline void loop_list_splice_tail(struct loop_list *to, struct loop_list *from)
+static inline void loop_list_splice_tail(struct qb_list_head *to,
+					 struct qb_list_head *from)
 {
-	struct loop_item *first = from->head.next, *last = from->head.prev;
-
-	if (first == &from->head)
-		return;
-	first->prev = to->head.prev;
-	to->head.prev->next = first;
-	last->next = &to->head;
-	to->head.prev = last;
-	loop_list_init(from);
+	qb_list_splice_tail(from, to);
+	qb_list_init(from);
 }
+
+/* Walk the items of head; it is a struct loop_item *. */
+#define loop_list_for_each(it, head) \
+	for ((it) = loop_item_of((head)->next); &(it)->list != (head); \
+	     (it) = loop_item_of((it)->list.next))
 
 /* core (loop.c) */
 struct qb_loop *loop_resolve(struct qb_loop *l);

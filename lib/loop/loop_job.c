@@ -19,14 +19,32 @@ struct loop_job {
  */
 #define SPARE_JOBS_MAX 256
 
+/*
+ * The spare and freed jobs are stacks linked through list.next (a job
+ * there is on no list): push and pop.
+ */
+static inline void stack_push(struct loop_item **top, struct loop_item *it)
+{
+	it->list.next = *top ? &(*top)->list : NULL;
+	*top = it;
+}
+
+static inline struct loop_item *stack_pop(struct loop_item **top)
+{
+	struct loop_item *it = *top;
+
+	if (it != NULL)
+		*top = it->list.next ? loop_item_of(it->list.next) : NULL;
+	return it;
+}
+
 /* With the loop lock held. */
 static struct loop_job *job_get(struct qb_loop *l)
 {
-	struct loop_item *it = l->spare_jobs;
+	struct loop_item *it = stack_pop(&l->spare_jobs);
 
 	if (it == NULL)
 		return malloc(sizeof(struct loop_job));
-	l->spare_jobs = it->next;
 	l->spare_jobs_len--;
 	return (struct loop_job *)it;
 }
@@ -34,35 +52,30 @@ static struct loop_job *job_get(struct qb_loop *l)
 /* On the loop thread. */
 static void job_put(struct qb_loop *l, struct loop_job *job)
 {
-	job->item.next = l->freed_jobs;
-	l->freed_jobs = &job->item;
+	stack_push(&l->freed_jobs, &job->item);
 }
 
 /* With the loop lock held, on the loop thread. */
 static void freed_jobs_recycle(struct qb_loop *l)
 {
-	while (l->freed_jobs != NULL) {
-		struct loop_item *it = l->freed_jobs;
+	struct loop_item *it;
 
-		l->freed_jobs = it->next;
+	while ((it = stack_pop(&l->freed_jobs)) != NULL) {
 		if (l->spare_jobs_len >= SPARE_JOBS_MAX) {
 			free(it);
 			continue;
 		}
-		it->next = l->spare_jobs;
-		l->spare_jobs = it;
+		stack_push(&l->spare_jobs, it);
 		l->spare_jobs_len++;
 	}
 }
 
 static void item_list_free(struct loop_item **head)
 {
-	while (*head != NULL) {
-		struct loop_item *it = *head;
+	struct loop_item *it;
 
-		*head = it->next;
+	while ((it = stack_pop(head)) != NULL)
 		free(it);
-	}
 }
 
 static void spare_jobs_free(struct qb_loop *l)
@@ -82,12 +95,12 @@ int32_t qb_loop_jobs_create(struct qb_loop *l)
 	return l ? 0 : -EINVAL;
 }
 
-static void loop_jobs_free_list(struct loop_list *list)
+static void loop_jobs_free_list(struct qb_list_head *list)
 {
-	struct loop_item *it = list->head.next;
+	struct loop_item *it = loop_item_of(list->next);
 
-	while (it != &list->head) {
-		struct loop_item *next = it->next;
+	while (&it->list != list) {
+		struct loop_item *next = loop_item_of(it->list.next);
 
 		if (it->kind == LOOP_ITEM_JOB) {
 			loop_list_unlink(it);
@@ -134,12 +147,13 @@ int32_t qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
 	return 0;
 }
 
-static struct loop_job *loop_job_find(struct loop_list *list, const void *data,
+static struct loop_job *loop_job_find(struct qb_list_head *list,
+				      const void *data,
 				      qb_loop_job_dispatch_fn fn)
 {
 	struct loop_item *it;
 
-	for (it = list->head.next; it != &list->head; it = it->next) {
+	loop_list_for_each(it, list) {
 		struct loop_job *job = (struct loop_job *)it;
 
 		if (it->kind == LOOP_ITEM_JOB && job->fn == fn && job->data == data)
@@ -177,7 +191,7 @@ uint32_t loop_jobs_move_waiting(struct qb_loop *l)
 
 	loop_lock(l);
 	for (p = 0; p < LOOP_LEVELS; p++) {
-		struct loop_list *wait = &l->level[p].wait;
+		struct qb_list_head *wait = &l->level[p].wait;
 
 		if (loop_list_empty(wait))
 			continue;

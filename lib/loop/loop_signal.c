@@ -119,13 +119,13 @@ static void sig_user_del(int sig)
 /* Caller holds sigs.lock. */
 static void sig_mask_update(struct qb_loop *l)
 {
-	struct loop_list *hl = &l->signals.handlers;
+	struct qb_list_head *hl = &l->signals.handlers;
 	struct loop_item *it;
 	uint64_t mask = 0;
 
 	if (l->signals.slot < 0)
 		return;
-	for (it = hl->head.next; it != &hl->head; it = it->next) {
+	loop_list_for_each(it, hl) {
 		struct loop_sig_handler *h = (struct loop_sig_handler *)it;
 
 		if (sig_handleable(h->sig))
@@ -199,12 +199,12 @@ static int sig_args_ok(const struct qb_loop *l, int p, qb_loop_signal_dispatch_f
 
 static struct loop_sig_handler *sig_find(struct qb_loop *l, const void *handle)
 {
-	struct loop_list *hl = &l->signals.handlers;
+	struct qb_list_head *hl = &l->signals.handlers;
 	struct loop_item *it;
 
 	if (handle == NULL)
 		return NULL;
-	for (it = hl->head.next; it != &hl->head; it = it->next)
+	loop_list_for_each(it, hl)
 		if (it == handle)
 			return (struct loop_sig_handler *)it;
 	return NULL;
@@ -273,11 +273,11 @@ static void sig_jobs_drop(struct qb_loop *l, const struct loop_sig_handler *h)
 	int p;
 
 	for (p = 0; p < LOOP_LEVELS; p++) {
-		struct loop_list *run = &l->level[p].run;
-		struct loop_item *it = run->head.next;
+		struct qb_list_head *run = &l->level[p].run;
+		struct loop_item *it = loop_item_of(run->next);
 
-		while (it != &run->head) {
-			struct loop_item *next = it->next;
+		while (&it->list != run) {
+			struct loop_item *next = loop_item_of(it->list.next);
 
 			if (it->kind == LOOP_ITEM_SIGNAL &&
 			    ((struct loop_sig_job *)it)->h == h) {
@@ -320,13 +320,13 @@ int32_t qb_loop_signal_del(qb_loop_t *l, qb_loop_signal_handle handle)
 /* The loop's pipe is readable: take one signal, queue its handlers. */
 void loop_signals_pipe_readable(struct qb_loop *l)
 {
-	struct loop_list *hl = &l->signals.handlers;
+	struct qb_list_head *hl = &l->signals.handlers;
 	struct loop_item *it;
 	int32_t sig;
 
 	if (read(l->signals.read_fd, &sig, sizeof(sig)) != (ssize_t)sizeof(sig))
 		return;
-	for (it = hl->head.next; it != &hl->head; it = it->next) {
+	loop_list_for_each(it, hl) {
 		struct loop_sig_handler *h = (struct loop_sig_handler *)it;
 		struct loop_sig_job *job;
 
@@ -366,14 +366,15 @@ void loop_signal_dispatch(struct qb_loop *l, struct loop_item *item)
 /* Removes the loop's handlers (signals back to SIG_DFL) and its pipe. */
 void qb_loop_signals_destroy(struct qb_loop *l)
 {
-	struct loop_list *hl;
+	struct qb_list_head *hl;
 	int slot, wfd;
 
-	if (l == NULL || l->signals.handlers.head.next == NULL)
+	if (l == NULL || l->signals.handlers.next == NULL)
 		return;
 	hl = &l->signals.handlers;
 	while (!loop_list_empty(hl))
-		sig_handler_remove(l, (struct loop_sig_handler *)hl->head.next);
+		sig_handler_remove(l,
+			(struct loop_sig_handler *)loop_item_of(hl->next));
 	slot = l->signals.slot;
 	if (slot < 0)
 		return;

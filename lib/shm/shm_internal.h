@@ -1,6 +1,7 @@
 /*
  * shm_internal.h - the only code in the library that creates, opens, maps
- * and removes shared-memory files. Used by lib/rb.
+ * and removes shared-memory files. Used by lib/rb (ring files) and lib/ipc
+ * (connection directories and control files).
  *
  * Rules enforced here:
  *  - files we create: O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode 0600;
@@ -77,6 +78,31 @@ int shm_unlink_owned(const char *path, const struct shm_file_id *id);
  */
 int shm_unlinkat_owned(int dfd, const char *name, const struct shm_file_id *id);
 
+/* ---- IPC connection files (shm_ipc.c) ---- */
+
+/*
+ * Create a fresh directory SHM_DIR/qb-NAME-XXXXXX with mode into out (its
+ * path) and note its identity. On failure nothing is left.
+ */
+int shm_dir_create(char *out, size_t len, const char *name, mode_t mode,
+		   struct shm_file_id *id);
+/* fchown the directory path, if it still is the one identified by id. */
+int shm_dir_chown_owned(const char *path, const struct shm_file_id *id,
+			uid_t uid, gid_t gid);
+/* Is path one of our names in SHM_DIR (SHM_DIR/qb-...)? */
+int shm_path_is_qb(const char *path);
+/* Remove an (empty) directory. */
+int shm_dir_remove(const char *path);
+/*
+ * Create the control file path of size bytes, owner uid:gid (best effort)
+ * and mode, and map it shared into out. On failure no file is left.
+ */
+int shm_control_create(const char *path, size_t size, uid_t uid, gid_t gid,
+		       mode_t mode, struct shm_file_id *id, void **out);
+/* Map an existing control file (a regular file, grown to size if short). */
+int shm_control_map(const char *path, size_t size, void **out);
+/* Unlink a control file and remove the (empty) directory it is in. */
+void shm_control_remove(const char *path);
 
 /*
  * libqb 2.0 exports these helpers without declaring them publicly; they are
@@ -89,5 +115,7 @@ int32_t qb_sys_fd_nonblock_cloexec_set(int32_t fd);
 void qb_sys_unlink_or_truncate(const char *path, int32_t truncate_fallback);
 void qb_sys_unlink_or_truncate_at(int32_t dirfd, const char *path,
 				  int32_t truncate_fallback);
+/* Remove a connection directory (or its "<dir>/qb") and its files. */
+void remove_tempdir(const char *name);
 
 #endif /* QB_SHM_INTERNAL_H_DEFINED */

@@ -9,5 +9,5 @@
 
 void qb_util_set_log_function(qb_util_log_fn_t fn)
 {
-	qb_log_util_fn_set(fn);
+	log_util_fn_set(fn);
 }

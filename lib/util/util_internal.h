@@ -4,7 +4,7 @@
  * Internal logging, fd hygiene, the one-word lock and the strlcpy/strlcat
  * declarations.
  * (The deprecated qb_util_set_log_function() receiver is stored and called
- * by the log core: see qb_log_util_fn_set() in log/log_internal.h.)
+ * by the log core: see log_util_fn_set() in log/log_internal.h.)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -111,10 +111,10 @@ extern __thread uint32_t qb_util_word_lock_id
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* Contended and first-use paths (lib/util/word_lock.c). */
-uint32_t qb_util_word_lock_id_assign(void) __attribute__((visibility("hidden")));
-void qb_util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
+uint32_t util_word_lock_id_assign(void) __attribute__((visibility("hidden")));
+void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
 	__attribute__((visibility("hidden")));
-void qb_util_word_lock_wake(qb_util_word_lock_t *l) __attribute__((visibility("hidden")));
+void util_word_lock_wake(qb_util_word_lock_t *l) __attribute__((visibility("hidden")));
 
 static inline void qb_util_word_lock(qb_util_word_lock_t *l)
 {
@@ -122,18 +122,18 @@ static inline void qb_util_word_lock(qb_util_word_lock_t *l)
 	uint32_t free_word = 0;
 
 	if (__builtin_expect(me == 0, 0)) {
-		me = qb_util_word_lock_id_assign();
+		me = util_word_lock_id_assign();
 	}
 	if (!__atomic_compare_exchange_n(&l->word, &free_word, me, 0,
 					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-		qb_util_word_lock_wait(l, me);
+		util_word_lock_wait(l, me);
 	}
 }
 
 static inline void qb_util_word_unlock(qb_util_word_lock_t *l)
 {
 	if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) & QB_UTIL_WORD_LOCK_WAITERS) {
-		qb_util_word_lock_wake(l);
+		util_word_lock_wake(l);
 	}
 }
 

@@ -33,7 +33,7 @@ __thread uint32_t qb_util_word_lock_id;
 
 static uint32_t word_lock_next_id;
 
-uint32_t qb_util_word_lock_id_assign(void)
+uint32_t util_word_lock_id_assign(void)
 {
 	uint32_t id;
 
@@ -60,7 +60,7 @@ static inline int word_cas(uint32_t *word, uint32_t from, uint32_t to)
 					   __ATOMIC_RELAXED);
 }
 
-void qb_util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
+void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
 {
 	uint32_t seen;
 	int spins;
@@ -92,7 +92,7 @@ void qb_util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
 	}
 }
 
-void qb_util_word_lock_wake(qb_util_word_lock_t *l)
+void util_word_lock_wake(qb_util_word_lock_t *l)
 {
 	(void)syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
