@@ -24,14 +24,14 @@
 #include "log/blackbox_internal.h"
 
 /* exit codes (documented in qb-blackbox.8) */
-#define BBT_EXIT_OK		0
-#define BBT_EXIT_USAGE		1
-#define BBT_EXIT_NOTFOUND	2
-#define BBT_EXIT_BAD		3
+#define BBT_EXIT_OK 0
+#define BBT_EXIT_USAGE 1
+#define BBT_EXIT_NOTFOUND 2
+#define BBT_EXIT_BAD 3
 
-#define BBT_MSG_MAX		4096	/* largest msg_len printed */
-#define BBT_CHUNK_MAX		(BBT_MSG_MAX + 33 + 4096)
-#define BBT_FILE_MAX		((size_t)1 << 31)
+#define BBT_MSG_MAX 4096 /* largest msg_len printed */
+#define BBT_CHUNK_MAX (BBT_MSG_MAX + 33 + 4096)
+#define BBT_FILE_MAX ((size_t)1 << 31)
 
 /* ------------------------------------------------------------ records */
 
@@ -46,7 +46,7 @@ struct bbt_rec {
 	int64_t nsec;
 	const unsigned char *msg;
 	uint32_t msg_len;
-	unsigned char *chunk;		/* the copy the pointers point into */
+	unsigned char *chunk; /* the copy the pointers point into */
 };
 
 /* Who wrote a ring, as far as known (pid -1 / ident "" when not). */
@@ -67,11 +67,11 @@ struct bbt_ring {
 	uint32_t read_pt;
 	uint32_t start;
 	unsigned char *data;
-	int hires;			/* records carry a struct timespec */
-	int live;			/* read from a live header + data pair */
-	int has_seq;			/* owner record with a seq counter */
-	uint32_t seq;			/* its value (even) for the copy */
-	uint64_t skipped;		/* bytes left out (lapped while copying) */
+	int hires;	  /* records carry a struct timespec */
+	int live;	  /* read from a live header + data pair */
+	int has_seq;	  /* owner record with a seq counter */
+	uint32_t seq;	  /* its value (even) for the copy */
+	uint64_t skipped; /* bytes left out (lapped while copying) */
 	struct bbt_who who;
 };
 
@@ -79,10 +79,10 @@ struct bbt_ring {
 struct bbt_walk {
 	struct bbt_rec *recs;
 	size_t n, cap;
-	uint32_t end;			/* word index where the walk stopped */
-	int err;			/* 0, or the negative code of the damage */
-	char errmsg[128];		/* stdout line for the damage ("" if none) */
-	int err_stderr;			/* errmsg goes to stderr */
+	uint32_t end;	  /* word index where the walk stopped */
+	int err;	  /* 0, or the negative code of the damage */
+	char errmsg[128]; /* stdout line for the damage ("" if none) */
+	int err_stderr;	  /* errmsg goes to stderr */
 };
 
 int bbt_open_regular(const char *path, int flags);
@@ -90,16 +90,16 @@ int bbt_read_file(const char *path, struct bbt_ring *r);
 void bbt_ring_free(struct bbt_ring *r);
 int bbt_walk(const struct bbt_ring *r, uint32_t from, int quiet, struct bbt_walk *w);
 void bbt_walk_free(struct bbt_walk *w);
-int bbt_decode(const unsigned char *rec, uint32_t len, int hires, struct bbt_rec *out,
-	       char *errmsg, size_t errlen);
+int bbt_decode(const unsigned char *rec, uint32_t len, int hires, struct bbt_rec *out, char *errmsg,
+	       size_t errlen);
 uint32_t bbt_next_chunk(const struct bbt_ring *r, uint32_t p, uint32_t len);
-void bbt_chunk_copy(const unsigned char *data, uint32_t words, uint32_t word,
-		    unsigned char *dst, size_t len);
+void bbt_chunk_copy(const unsigned char *data, uint32_t words, uint32_t word, unsigned char *dst,
+		    size_t len);
 
 /* Live snapshot helpers, shared with --follow. */
 struct bbt_live {
 	int hfd, dfd;
-	const volatile unsigned char *hdr;	/* read-only shared mappings */
+	const volatile unsigned char *hdr; /* read-only shared mappings */
 	const volatile unsigned char *data;
 	size_t hdr_len, data_len;
 	uint32_t word_size;
@@ -122,14 +122,14 @@ enum bbt_format { BBT_PLAIN, BBT_JSON };
 struct bbt_opts {
 	enum bbt_format format;
 	int have_since, have_until;
-	int64_t since, until;		/* ns since the epoch */
-	int max_prio;			/* show prio <= max_prio */
+	int64_t since, until; /* ns since the epoch */
+	int max_prio;	      /* show prio <= max_prio */
 	int have_grep;
 	regex_t grep;
-	long lines;			/* -1: all */
+	long lines; /* -1: all */
 	int follow, all, dry_run;
-	long pid;			/* --pid, -1 none */
-	const char *ident;		/* --ident */
+	long pid;	   /* --pid, -1 none */
+	const char *ident; /* --ident */
 	const char *save_dir;
 };
 
@@ -143,8 +143,7 @@ void bbt_print_rec(const struct bbt_opts *o, const struct bbt_rec *rec, const ch
 void bbt_print_state(const struct bbt_ring *r);
 void bbt_render(const struct bbt_rec *rec, char *msg, size_t cap);
 int bbt_print_file(const struct bbt_opts *o, const char *path);
-void bbt_note(const struct bbt_opts *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void bbt_note(const struct bbt_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ------------------------------------------------------------ follow */
 
@@ -158,21 +157,21 @@ extern const char *const bbt_state_names[4];
 
 struct bbt_entry {
 	enum bbt_kind kind;
-	char header[PATH_MAX];		/* blackbox header, or the IPC path */
+	char header[PATH_MAX]; /* blackbox header, or the IPC path */
 	char data[PATH_MAX];
 	char ident[256];
 	long pid;
-	char boot[16];			/* 8 hex digits, or "-" */
+	char boot[16]; /* 8 hex digits, or "-" */
 	unsigned long long size;
 	int has_owner;
 	uint64_t pidns;
 	int64_t since_sec;
-	int is_dir;			/* IPC connection directory */
-	long pid2;			/* IPC: client pid (-1) */
+	int is_dir; /* IPC connection directory */
+	long pid2;  /* IPC: client pid (-1) */
 	enum bbt_state state;
 };
 
-struct bbt_procs;			/* what we can see of the processes */
+struct bbt_procs; /* what we can see of the processes */
 
 const char *bbt_shm_dir(void);
 int bbt_scan(struct bbt_entry **out, size_t *n, int with_ipc);

@@ -51,8 +51,8 @@ static void print_entry(FILE *f, const struct bbt_entry *e)
 	} else {
 		snprintf(ident, sizeof(ident), "%.100s", e->ident);
 	}
-	fprintf(f, "%-10s %7ld %-8s %10llu  %-16s %s\n", bbt_state_names[e->state], e->pid,
-		e->boot, e->size, ident, e->header);
+	fprintf(f, "%-10s %7ld %-8s %10llu  %-16s %s\n", bbt_state_names[e->state], e->pid, e->boot,
+		e->size, ident, e->header);
 }
 
 int bbt_list(const struct bbt_opts *o)
@@ -180,7 +180,7 @@ static int write_all(int fd, const void *buf, size_t len)
 /* A version 2 dump of the ring (the records from r->start on). */
 static int write_dump(int fd, const struct bbt_ring *r)
 {
-	static const uint32_t marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
+	static const uint32_t marker[5] = {0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0};
 	uint32_t hdr[5];
 	int rc;
 
@@ -331,8 +331,7 @@ static int matches(const struct bbt_opts *o, const struct bbt_entry *e,
 		if (e->has_owner && e->pidns != 0) {
 			return e->pidns == ns && e->pid == nspid;
 		}
-		return e->pid == nspid &&
-		       (ns == own || bbt_proc_maps(procs, o->pid, e->data));
+		return e->pid == nspid && (ns == own || bbt_proc_maps(procs, o->pid, e->data));
 	}
 	/* gone: a blackbox it left behind in our namespace */
 	return e->pid == o->pid && (!e->has_owner || e->pidns == 0 || e->pidns == own);

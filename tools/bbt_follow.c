@@ -20,17 +20,17 @@
 
 #include "bbt.h"
 
-#define POLL_MIN_NS	2000000L
-#define POLL_MAX_NS	50000000L
-#define ALIVE_EVERY_NS	1000000000LL
+#define POLL_MIN_NS 2000000L
+#define POLL_MAX_NS 50000000L
+#define ALIVE_EVERY_NS 1000000000LL
 
 struct follow {
 	const struct bbt_opts *o;
 	struct bbt_live l;
-	struct bbt_ring r;		/* our copy of the ring's data */
-	uint32_t pos;			/* end of what we printed */
-	uint32_t seq;			/* owner seq at that point */
-	long mappers[16];		/* processes mapping the ring */
+	struct bbt_ring r; /* our copy of the ring's data */
+	uint32_t pos;	   /* end of what we printed */
+	uint32_t seq;	   /* owner seq at that point */
+	long mappers[16];  /* processes mapping the ring */
 	size_t nmappers;
 	char *msg;
 	unsigned long long lost;
@@ -90,7 +90,7 @@ static int follow_step(struct follow *f)
 	if (f->l.has_seq) {
 		seq = bbt_live_seq(&f->l);
 		if (seq & 1) {
-			return 1;	/* mid-record: next poll */
+			return 1; /* mid-record: next poll */
 		}
 		written = (seq - f->seq) / 2;
 		if (written == 0) {
@@ -140,7 +140,7 @@ static int follow_step(struct follow *f)
 	if (f->l.has_seq) {
 		written = (snap.seq - f->seq) / 2;
 		if (written < w.n) {
-			first = w.n - written;	/* older ones we printed already */
+			first = w.n - written; /* older ones we printed already */
 		} else if (written > w.n) {
 			say_lost(f, written - w.n, 1);
 		}
@@ -211,7 +211,7 @@ static int writer_alive(struct follow *f)
 	size_t i;
 
 	if (fstat(f->l.dfd, &st) == 0 && st.st_nlink == 0) {
-		return 0;	/* removed by its writer (closed) */
+		return 0; /* removed by its writer (closed) */
 	}
 	for (i = 0; i < f->nmappers; i++) {
 		if (still_maps(f, f->mappers[i])) {

@@ -17,7 +17,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: qb-blackbox [FILTER...] [-o plain|json] FILE...\n"
-		"       qb-blackbox [FILTER...] [-o plain|json] [-f] --pid PID | --ident NAME [--all]\n"
+		"       qb-blackbox [FILTER...] [-o plain|json] [-f] --pid PID | --ident NAME "
+		"[--all]\n"
 		"       qb-blackbox [FILTER...] [-o plain|json] -f FILE\n"
 		"       qb-blackbox --list\n"
 		"       qb-blackbox --clean [--dry-run]\n"
@@ -29,26 +30,35 @@ static void usage(FILE *f)
 		"Exit status: 0 ok, 1 usage, 2 nothing found, 3 unreadable or corrupt input.\n");
 }
 
-enum { OPT_LIST = 256, OPT_CLEAN, OPT_DRY, OPT_SAVE, OPT_PID, OPT_IDENT, OPT_ALL,
-       OPT_SINCE, OPT_UNTIL };
+enum {
+	OPT_LIST = 256,
+	OPT_CLEAN,
+	OPT_DRY,
+	OPT_SAVE,
+	OPT_PID,
+	OPT_IDENT,
+	OPT_ALL,
+	OPT_SINCE,
+	OPT_UNTIL
+};
 
 static const struct option long_opts[] = {
-	{ "list", no_argument, NULL, OPT_LIST },
-	{ "clean", no_argument, NULL, OPT_CLEAN },
-	{ "dry-run", no_argument, NULL, OPT_DRY },
-	{ "save", required_argument, NULL, OPT_SAVE },
-	{ "pid", required_argument, NULL, OPT_PID },
-	{ "ident", required_argument, NULL, OPT_IDENT },
-	{ "all", no_argument, NULL, OPT_ALL },
-	{ "follow", no_argument, NULL, 'f' },
-	{ "since", required_argument, NULL, OPT_SINCE },
-	{ "until", required_argument, NULL, OPT_UNTIL },
-	{ "priority", required_argument, NULL, 'p' },
-	{ "grep", required_argument, NULL, 'g' },
-	{ "lines", required_argument, NULL, 'n' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"list", no_argument, NULL, OPT_LIST},
+	{"clean", no_argument, NULL, OPT_CLEAN},
+	{"dry-run", no_argument, NULL, OPT_DRY},
+	{"save", required_argument, NULL, OPT_SAVE},
+	{"pid", required_argument, NULL, OPT_PID},
+	{"ident", required_argument, NULL, OPT_IDENT},
+	{"all", no_argument, NULL, OPT_ALL},
+	{"follow", no_argument, NULL, 'f'},
+	{"since", required_argument, NULL, OPT_SINCE},
+	{"until", required_argument, NULL, OPT_UNTIL},
+	{"priority", required_argument, NULL, 'p'},
+	{"grep", required_argument, NULL, 'g'},
+	{"lines", required_argument, NULL, 'n'},
+	{"output", required_argument, NULL, 'o'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int bad(const char *what, const char *arg)
@@ -72,9 +82,12 @@ static int take_opt(struct bbt_opts *o, int c, const char *arg, int *mode)
 	int rc;
 
 	switch (c) {
-	case OPT_LIST: case OPT_CLEAN: case OPT_SAVE:
+	case OPT_LIST:
+	case OPT_CLEAN:
+	case OPT_SAVE:
 		if (*mode != 0 && *mode != c) {
-			fprintf(stderr, "qb-blackbox: --list, --clean and --save exclude each other\n");
+			fprintf(stderr,
+				"qb-blackbox: --list, --clean and --save exclude each other\n");
 			return -1;
 		}
 		*mode = c;
@@ -82,10 +95,18 @@ static int take_opt(struct bbt_opts *o, int c, const char *arg, int *mode)
 			o->save_dir = arg;
 		}
 		return 0;
-	case OPT_DRY: o->dry_run = 1; return 0;
-	case OPT_ALL: o->all = 1; return 0;
-	case 'f': o->follow = 1; return 0;
-	case OPT_IDENT: o->ident = arg; return 0;
+	case OPT_DRY:
+		o->dry_run = 1;
+		return 0;
+	case OPT_ALL:
+		o->all = 1;
+		return 0;
+	case 'f':
+		o->follow = 1;
+		return 0;
+	case OPT_IDENT:
+		o->ident = arg;
+		return 0;
 	case OPT_PID:
 		errno = 0;
 		o->pid = strtol(arg, &end, 10);
@@ -119,8 +140,10 @@ static int take_opt(struct bbt_opts *o, int c, const char *arg, int *mode)
 			return bad("output format", arg);
 		}
 		return 0;
-	case 'h': return 1;
-	default: return -1;
+	case 'h':
+		return 1;
+	default:
+		return -1;
 	}
 }
 
@@ -205,7 +228,8 @@ static int run(struct bbt_opts *o, int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (mode != 0 && (argc > 0 || o->follow || o->pid >= 0 || o->ident != NULL)) {
-		fprintf(stderr, "qb-blackbox: --list, --clean and --save take no files or selection\n");
+		fprintf(stderr,
+			"qb-blackbox: --list, --clean and --save take no files or selection\n");
 		return BBT_EXIT_USAGE;
 	}
 	if (mode == OPT_LIST) {

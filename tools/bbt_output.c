@@ -40,7 +40,7 @@ int bbt_parse_prio(const char *s)
 	static const struct {
 		const char *name;
 		int prio;
-	} alias[] = { { "err", 3 }, { "warn", 4 }, { "emergency", 0 }, { "critical", 2 } };
+	} alias[] = {{"err", 3}, {"warn", 4}, {"emergency", 0}, {"critical", 2}};
 	char *end;
 	long v;
 	size_t i;
@@ -70,11 +70,10 @@ static int parse_relative(const char *s, int64_t now_ns, int64_t *out)
 		const char *unit;
 		int64_t ns;
 	} units[] = {
-		{ "ms", 1000000LL }, { "s", 1000000000LL }, { "sec", 1000000000LL },
-		{ "m", 60000000000LL }, { "min", 60000000000LL }, { "h", 3600000000000LL },
-		{ "hour", 3600000000000LL }, { "hours", 3600000000000LL },
-		{ "d", 86400000000000LL }, { "day", 86400000000000LL },
-		{ "days", 86400000000000LL }, { "", 1000000000LL },
+		{"ms", 1000000LL},	   {"s", 1000000000LL},	       {"sec", 1000000000LL},
+		{"m", 60000000000LL},	   {"min", 60000000000LL},     {"h", 3600000000000LL},
+		{"hour", 3600000000000LL}, {"hours", 3600000000000LL}, {"d", 86400000000000LL},
+		{"day", 86400000000000LL}, {"days", 86400000000000LL}, {"", 1000000000LL},
 	};
 	char *end;
 	long long v;
@@ -106,7 +105,7 @@ int bbt_parse_time(const char *s, int64_t now_ns, int64_t *out)
 {
 	static const char *const formats[] = {
 		"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
-		"%Y-%m-%dT%H:%M", "%Y-%m-%d",
+		"%Y-%m-%dT%H:%M",    "%Y-%m-%d",
 	};
 	struct tm tm;
 	time_t now = (time_t)(now_ns / 1000000000LL), t;
@@ -126,7 +125,8 @@ int bbt_parse_time(const char *s, int64_t now_ns, int64_t *out)
 
 		errno = 0;
 		v = strtoll(s + 1, &e, 10);
-		if (errno != 0 || e == s + 1 || *e != '\0' || v < 0 || v > INT64_MAX / 1000000000LL) {
+		if (errno != 0 || e == s + 1 || *e != '\0' || v < 0 ||
+		    v > INT64_MAX / 1000000000LL) {
 			return -1;
 		}
 		*out = v * 1000000000LL;
@@ -190,7 +190,7 @@ static int64_t rec_ns(const struct bbt_rec *rec)
 		return rec->sec < 0 ? INT64_MIN : INT64_MAX;
 	}
 	return rec->sec * 1000000000LL +
-	       ((rec->nsec >= 0 && rec->nsec < 1000000000LL) ? rec->nsec : 0);
+		((rec->nsec >= 0 && rec->nsec < 1000000000LL) ? rec->nsec : 0);
 }
 
 /* Renders the message into msg and says whether the record passes. */
@@ -272,7 +272,8 @@ static void print_json(const struct bbt_rec *rec, const char *msg, const struct 
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	}
 	printf("{\"ts\":\"%s.%09lldZ\",\"priority\":\"%s\",\"priority_num\":%d,"
-	       "\"function\":", when, nsec, bbt_prio_names[prio], rec->prio);
+	       "\"function\":",
+	       when, nsec, bbt_prio_names[prio], rec->prio);
 	json_string(stdout, rec->fn, rec->fn_len);
 	printf(",\"line\":%u,\"tags\":%u,\"message\":", rec->line, rec->tags);
 	json_string(stdout, msg, strlen(msg));
@@ -300,8 +301,8 @@ void bbt_print_rec(const struct bbt_opts *o, const struct bbt_rec *rec, const ch
 		return;
 	}
 	format_time(rec, when, sizeof(when));
-	printf("%-7s %s %.*s(%u):%u: %s\n", bbt_prio_names[rec->prio > 8 ? 8 : rec->prio],
-	       when, (int)rec->fn_len, rec->fn, rec->line, rec->tags, msg);
+	printf("%-7s %s %.*s(%u):%u: %s\n", bbt_prio_names[rec->prio > 8 ? 8 : rec->prio], when,
+	       (int)rec->fn_len, rec->fn, rec->line, rec->tags, msg);
 }
 
 void bbt_print_state(const struct bbt_ring *r)
@@ -382,8 +383,10 @@ int bbt_print_file(const struct bbt_opts *o, const char *path)
 		bbt_print_state(&r);
 	}
 	if (r.skipped > 0) {
-		bbt_note(o, "... %llu bytes of the oldest records were overwritten while "
-			 "reading and are left out ...\n", (unsigned long long)r.skipped);
+		bbt_note(o,
+			 "... %llu bytes of the oldest records were overwritten while "
+			 "reading and are left out ...\n",
+			 (unsigned long long)r.skipped);
 	}
 	rc = bbt_walk(&r, r.start, r.skipped > 0, &w);
 	print_walk(o, &w, &r.who);

@@ -22,7 +22,7 @@
 
 #include "bbt.h"
 
-static const uint32_t dump_marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
+static const uint32_t dump_marker[5] = {0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0};
 
 static uint32_t get_u32(const unsigned char *p)
 {
@@ -96,7 +96,7 @@ static int read_all(int fd, unsigned char **out, size_t *out_len)
 		return (int)n;
 	}
 	*out = buf;
-	*out_len = (size_t)n;	/* shorter if truncated meanwhile */
+	*out_len = (size_t)n; /* shorter if truncated meanwhile */
 	return 0;
 }
 
@@ -140,8 +140,8 @@ static int is_live_header(const unsigned char *buf, size_t len)
 		return 0;
 	}
 	return buf[QB_BB_RB_OFF_HDR_PATH] == '/' && buf[QB_BB_RB_OFF_DATA_PATH] == '/' &&
-	       memchr(buf + QB_BB_RB_OFF_HDR_PATH, '\0', QB_BB_RB_PATH_MAX) != NULL &&
-	       memchr(buf + QB_BB_RB_OFF_DATA_PATH, '\0', QB_BB_RB_PATH_MAX) != NULL;
+		memchr(buf + QB_BB_RB_OFF_HDR_PATH, '\0', QB_BB_RB_PATH_MAX) != NULL &&
+		memchr(buf + QB_BB_RB_OFF_DATA_PATH, '\0', QB_BB_RB_PATH_MAX) != NULL;
 }
 
 /* "...-header" -> "...-data": the data file is named after the header we
@@ -314,8 +314,7 @@ uint32_t bbt_live_word(const struct bbt_live *l, size_t off)
 
 uint32_t bbt_live_seq(const struct bbt_live *l)
 {
-	return bbt_live_word(l, QB_BB_RB_USER_OFFSET +
-			     offsetof(struct qb_log_blackbox_owner, seq));
+	return bbt_live_word(l, QB_BB_RB_USER_OFFSET + offsetof(struct qb_log_blackbox_owner, seq));
 }
 
 struct hdr_words {
@@ -452,7 +451,8 @@ static int64_t snap_once(struct bbt_live *l, unsigned char *data, struct hdr_wor
 	limit = (int64_t)piece * 4 * WRITER_NS_PER_BYTE;
 	wprev = h1->wp;
 	for (done = 0; done < used; done += piece) {
-		rc = copy_words(l, data, (h1->rp + done) % S, used - done < piece ? used - done : piece);
+		rc = copy_words(l, data, (h1->rp + done) % S,
+				used - done < piece ? used - done : piece);
 		if (rc != 0) {
 			return rc;
 		}
@@ -496,8 +496,8 @@ static int64_t snap_once(struct bbt_live *l, unsigned char *data, struct hdr_wor
  */
 int bbt_live_snapshot(struct bbt_live *l, struct bbt_ring *r)
 {
-	struct hdr_words h1 = { 0, 0, 0 };
-	struct timespec pause = { 0, 200000 };
+	struct hdr_words h1 = {0, 0, 0};
+	struct timespec pause = {0, 200000};
 	uint32_t start = 0, S = l->word_size;
 	int64_t skip = -EIO;
 	int tries;
@@ -513,14 +513,14 @@ int bbt_live_snapshot(struct bbt_live *l, struct bbt_ring *r)
 	r->who = l->who;
 	for (tries = 0; tries < SNAP_TRIES; tries++) {
 		if (l->has_seq && (bbt_live_seq(l) & 1)) {
-			sched_yield();	/* a record is being written right now */
+			sched_yield(); /* a record is being written right now */
 		}
 		skip = snap_once(l, r->data, &h1, &start);
 		if (skip <= 0) {
 			break;
 		}
 		if (tries >= SNAP_TRIES / 2) {
-			nanosleep(&pause, NULL);	/* let a burst pass */
+			nanosleep(&pause, NULL); /* let a burst pass */
 		}
 	}
 	if (skip < 0) {
@@ -537,8 +537,8 @@ int bbt_live_snapshot(struct bbt_live *l, struct bbt_ring *r)
 
 /* ------------------------------------------------------------ records */
 
-void bbt_chunk_copy(const unsigned char *data, uint32_t words, uint32_t word,
-		    unsigned char *dst, size_t len)
+void bbt_chunk_copy(const unsigned char *data, uint32_t words, uint32_t word, unsigned char *dst,
+		    size_t len)
 {
 	size_t ring_bytes = (size_t)words * 4;
 	size_t off = (size_t)(word % words) * 4;
@@ -556,8 +556,8 @@ uint32_t bbt_next_chunk(const struct bbt_ring *r, uint32_t p, uint32_t len)
 	return (uint32_t)(((uint64_t)p + 2 + len / 4 + (len % 4 ? 1 : 0)) % r->word_size);
 }
 
-int bbt_decode(const unsigned char *rec, uint32_t len, int hires, struct bbt_rec *out,
-	       char *errmsg, size_t errlen)
+int bbt_decode(const unsigned char *rec, uint32_t len, int hires, struct bbt_rec *out, char *errmsg,
+	       size_t errlen)
 {
 	size_t ts_size = hires ? 16 : 8;
 	uint32_t fn_size, msg_len;

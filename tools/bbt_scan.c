@@ -21,7 +21,7 @@
 /* Inode of the initial PID namespace (fixed by the kernel). */
 #define INIT_PIDNS_INO 0xEFFFFFFCULL
 
-const char *const bbt_state_names[4] = { "live", "dead", "other-boot", "unknown" };
+const char *const bbt_state_names[4] = {"live", "dead", "other-boot", "unknown"};
 
 const char *bbt_shm_dir(void)
 {
@@ -134,7 +134,7 @@ static int is_ipc_file(const char *name)
 		return 0;
 	}
 	return strstr(name, "request-") != NULL || strstr(name, "response-") != NULL ||
-	       strstr(name, "event-") != NULL;
+		strstr(name, "event-") != NULL;
 }
 
 static void read_owner(struct bbt_entry *e)
@@ -286,12 +286,12 @@ int bbt_scan(struct bbt_entry **out, size_t *count, int with_ipc)
 /* ------------------------------------------------------------ processes */
 
 struct bbt_proc {
-	long pid;			/* as we see it */
-	long nspid;			/* in its own PID namespace */
-	uint64_t ns;			/* its PID namespace inode (0: unknown) */
-	int64_t start_sec;		/* wall clock, -1 unknown */
-	int hidden;			/* its mappings could not be read */
-	int ns_depth;			/* fields of its NSpid line */
+	long pid;	   /* as we see it */
+	long nspid;	   /* in its own PID namespace */
+	uint64_t ns;	   /* its PID namespace inode (0: unknown) */
+	int64_t start_sec; /* wall clock, -1 unknown */
+	int hidden;	   /* its mappings could not be read */
+	int ns_depth;	   /* fields of its NSpid line */
 };
 
 struct bbt_map {
@@ -304,11 +304,11 @@ struct bbt_procs {
 	size_t n, cap;
 	struct bbt_map *maps;
 	size_t nmaps, mcap;
-	int incomplete;			/* some process could not be inspected */
+	int incomplete; /* some process could not be inspected */
 	uint64_t own_ns;
 	char boot[9];
-	int64_t btime;			/* boot time, wall clock */
-	int self;			/* our own pid, not counted as a mapper */
+	int64_t btime; /* boot time, wall clock */
+	int self;      /* our own pid, not counted as a mapper */
 };
 
 static void read_boot(struct bbt_procs *v)
@@ -356,7 +356,7 @@ static void read_status(const char *pid, struct bbt_proc *p, int64_t btime)
 				p->ns_depth = 0;
 				for (s = buf + 6; *s != '\0'; s++) {
 					p->ns_depth += (s[0] == '\t' || s[0] == ' ') &&
-						       s[1] >= '0' && s[1] <= '9';
+						s[1] >= '0' && s[1] <= '9';
 				}
 				s = strrchr(buf, '\t');
 				if (s == NULL) {
@@ -463,11 +463,11 @@ struct bbt_procs *bbt_procs_load(const char *dir)
 		if (stat(path, &st) == 0) {
 			p.ns = (uint64_t)st.st_ino;
 		} else if (errno == ENOENT) {
-			continue;	/* gone, or a zombie: maps nothing */
+			continue; /* gone, or a zombie: maps nothing */
 		}
 		read_status(de->d_name, &p, v->btime);
 		if (p.ns == 0 && p.ns_depth == 1) {
-			p.ns = v->own_ns;	/* ns/pid unreadable, NSpid tells */
+			p.ns = v->own_ns; /* ns/pid unreadable, NSpid tells */
 		}
 		if (p.pid != v->self && read_maps(v, de->d_name, dir) != 0) {
 			p.hidden = 1;
@@ -683,17 +683,16 @@ void bbt_classify(struct bbt_entry *e, const struct bbt_procs *v)
 	}
 	if (p != NULL && e->has_owner && p->ns == ns &&
 	    (p->start_sec < 0 || p->start_sec <= e->since_sec + 1)) {
-		e->state = BBT_LIVE;	/* the owner itself, not mapping it now */
+		e->state = BBT_LIVE; /* the owner itself, not mapping it now */
 		return;
 	}
 	if (!(ns == v->own_ns || v->own_ns == INIT_PIDNS_INO || ns_visible(v, ns))) {
-		e->state = BBT_UNKNOWN;	/* a namespace we cannot look into */
+		e->state = BBT_UNKNOWN; /* a namespace we cannot look into */
 		return;
 	}
 	if (!e->has_owner && p != NULL && !v->incomplete) {
-		e->state = BBT_DEAD;	/* that pid maps nothing of it */
+		e->state = BBT_DEAD; /* that pid maps nothing of it */
 		return;
 	}
-	e->state = hidden_could_be(v, ns, ns == v->own_ns ? e->pid : -1) ? BBT_UNKNOWN
-									 : BBT_DEAD;
+	e->state = hidden_could_be(v, ns, ns == v->own_ns ? e->pid : -1) ? BBT_UNKNOWN : BBT_DEAD;
 }

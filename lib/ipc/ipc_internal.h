@@ -27,11 +27,11 @@
 
 /* ---- wire format --------------------------------------------------- */
 
-#define IPC_STR_MAX 4096		/* PATH_MAX strings of the response */
-#define IPC_NAME_MAX 255		/* NAME_MAX buffers: 254 chars + NUL */
-#define IPC_ABSTRACT_NAME_MAX 106	/* chars of a name in sun_path */
-#define IPC_DESC_MAX 251		/* limit of the connection description */
-#define IPC_SHM_CLIENT_NAME_MAX 235	/* SHM client rejects longer names */
+#define IPC_STR_MAX 4096	    /* PATH_MAX strings of the response */
+#define IPC_NAME_MAX 255	    /* NAME_MAX buffers: 254 chars + NUL */
+#define IPC_ABSTRACT_NAME_MAX 106   /* chars of a name in sun_path */
+#define IPC_DESC_MAX 251	    /* limit of the connection description */
+#define IPC_SHM_CLIENT_NAME_MAX 235 /* SHM client rejects longer names */
 #define IPC_LISTEN_BACKLOG 128
 /* A client that connected but has not sent its request by then is dropped
  * (by the service's wake-up timer, ipcs_wake.c). */
@@ -48,7 +48,7 @@
 struct ipc_conn_request {
 	struct qb_ipc_request_header hdr;
 	uint32_t max_msg_size;
-} __attribute__ ((aligned(8)));
+} __attribute__((aligned(8)));
 
 /** Server -> client handshake response (12328 bytes). */
 struct ipc_conn_response {
@@ -59,7 +59,7 @@ struct ipc_conn_response {
 	char request[IPC_STR_MAX];
 	char response[IPC_STR_MAX];
 	char event[IPC_STR_MAX];
-} __attribute__ ((aligned(8)));
+} __attribute__((aligned(8)));
 
 _Static_assert(sizeof(struct ipc_conn_request) == 24, "request size");
 _Static_assert(sizeof(struct ipc_conn_response) == 12328, "response size");
@@ -87,38 +87,33 @@ struct ipc_creds {
 /* ---- protocol parsing (pure functions, fuzzed) --------------------- */
 
 /* Validate a handshake request; on success store the asked max size. */
-int32_t ipc_proto_request_parse(const void *buf, size_t len,
-				uint32_t *max_msg_size);
+int32_t ipc_proto_request_parse(const void *buf, size_t len, uint32_t *max_msg_size);
 /* Validate a handshake response received by a client (0 or -errno;
  * returns the server's error as is). */
 int32_t ipc_proto_response_parse(const void *buf, size_t len);
 /* Validate one request message held in a buffer of avail bytes that came
  * from a peer; on success store the size the message claims (>= header,
  * <= avail, <= max). Returns 0, -EBADMSG or -EMSGSIZE. */
-int32_t ipc_proto_msg_check(const void *buf, size_t avail, uint32_t max,
-			    size_t *size);
+int32_t ipc_proto_msg_check(const void *buf, size_t avail, uint32_t max, size_t *size);
 /* Negotiated size: max(asked, enforced). */
 uint32_t ipc_proto_negotiate(uint32_t asked, uint32_t enforced);
 
 /* ---- setup socket helpers (ipc_sock.c) ----------------------------- */
 
-int32_t ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len,
-		      const char *name, int32_t allow_fs);
-int32_t ipc_sock_dgram_addr(struct sockaddr_un *addr, socklen_t *len,
-			    const char *base, const char *suffix);
+int32_t ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len, const char *name, int32_t allow_fs);
+int32_t ipc_sock_dgram_addr(struct sockaddr_un *addr, socklen_t *len, const char *base,
+			    const char *suffix);
 int32_t ipc_sock_fd_prepare(int fd);
 int32_t ipc_sock_open(int type);
 int32_t ipc_sock_set_passcred(int fd, int on);
-ssize_t ipc_sock_recv_creds(int fd, void *buf, size_t len,
-			    struct ipc_creds *creds, int32_t *have_creds);
-int32_t ipc_sock_poll(int fd, short events, int32_t ms_timeout,
-		      short *revents);
-ssize_t ipc_sock_send_all(int fd, const void *buf, size_t len,
-			  int32_t ms_timeout);
+ssize_t ipc_sock_recv_creds(int fd, void *buf, size_t len, struct ipc_creds *creds,
+			    int32_t *have_creds);
+int32_t ipc_sock_poll(int fd, short events, int32_t ms_timeout, short *revents);
+ssize_t ipc_sock_send_all(int fd, const void *buf, size_t len, int32_t ms_timeout);
 int32_t ipc_sock_set_buffers(int fd, size_t size);
 int32_t ipc_errno_is_disconnect(int32_t err);
 void ipc_str_cut(char *dst, size_t dstlen, const char *fmt, ...)
-	__attribute__ ((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* ---- client ---------------------------------------------------------- */
 
@@ -150,15 +145,13 @@ struct qb_ipcc_connection {
 };
 
 struct ipcc_ops {
-	int32_t (*connect)(struct qb_ipcc_connection *c,
-			   const struct ipc_conn_response *r);
+	int32_t (*connect)(struct qb_ipcc_connection *c, const struct ipc_conn_response *r);
 	int32_t (*fc_get)(struct qb_ipcc_connection *c);
-	ssize_t (*sendv)(struct qb_ipcc_connection *c, const struct iovec *iov,
-			 size_t iov_len, size_t total);
-	ssize_t (*recv)(struct qb_ipcc_connection *c, void *buf, size_t len,
-			int32_t ms_timeout);
-	ssize_t (*event_recv)(struct qb_ipcc_connection *c, void *buf,
-			      size_t len, int32_t ms_timeout);
+	ssize_t (*sendv)(struct qb_ipcc_connection *c, const struct iovec *iov, size_t iov_len,
+			 size_t total);
+	ssize_t (*recv)(struct qb_ipcc_connection *c, void *buf, size_t len, int32_t ms_timeout);
+	ssize_t (*event_recv)(struct qb_ipcc_connection *c, void *buf, size_t len,
+			      int32_t ms_timeout);
 	int (*event_fd)(struct qb_ipcc_connection *c);
 	void (*disconnect)(struct qb_ipcc_connection *c);
 };
@@ -167,15 +160,14 @@ extern const struct ipcc_ops ipcc_shm_ops;
 extern const struct ipcc_ops ipcc_us_ops;
 
 /* Mark the connection dead if its sockets say so; returns is_connected. */
-int32_t ipcc_liveness_check(struct qb_ipcc_connection *c, int extra_fd,
-			    int32_t ms_timeout);
+int32_t ipcc_liveness_check(struct qb_ipcc_connection *c, int extra_fd, int32_t ms_timeout);
 
 /* ---- server ---------------------------------------------------------- */
 
 enum ipcs_conn_state {
-	IPCS_CONN_SETUP,	/* handshake in progress */
+	IPCS_CONN_SETUP, /* handshake in progress */
 	IPCS_CONN_ACTIVE,
-	IPCS_CONN_CLOSING,	/* closed callback pending */
+	IPCS_CONN_CLOSING, /* closed callback pending */
 	IPCS_CONN_CLOSED,
 };
 
@@ -190,9 +182,9 @@ struct qb_ipcs_service {
 	int32_t running;
 	pid_t pid;
 	uint32_t enforced_size;
-	uint32_t limit_conn;		/* 0: default (ipcs_limits.c) */
-	uint64_t limit_total;		/* 0: default */
-	uint64_t charged;		/* buffer bytes of its connections */
+	uint32_t limit_conn;  /* 0: default (ipcs_limits.c) */
+	uint64_t limit_total; /* 0: default */
+	uint64_t charged;     /* buffer bytes of its connections */
 	enum qb_ipcs_rate_limit rate;
 	enum qb_loop_priority prio;
 	struct qb_ipcs_service_handlers fns;
@@ -200,39 +192,39 @@ struct qb_ipcs_service {
 	struct qb_ipcs_stats stats;
 	void *context;
 	const struct ipcs_ops *ops;
-	struct qb_list_head conns;		/* active + closing */
-	struct qb_list_head pending;		/* in handshake */
-	int32_t mlock_rings;			/* qb_ipcs_mlock_set() */
-	int wake_fd;			/* timerfd of ipcs_wake.c, or -1 */
-	uint64_t wake_at;		/* when it is armed for, 0: not armed */
+	struct qb_list_head conns;   /* active + closing */
+	struct qb_list_head pending; /* in handshake */
+	int32_t mlock_rings;	     /* qb_ipcs_mlock_set() */
+	int wake_fd;		     /* timerfd of ipcs_wake.c, or -1 */
+	uint64_t wake_at;	     /* when it is armed for, 0: not armed */
 };
 
 /* headers and data of three rings */
 #define IPCS_GUARDS_MAX 6
 
 struct qb_ipcs_connection {
-	struct qb_list_head list;	/* on the service's pending or conns */
+	struct qb_list_head list; /* on the service's pending or conns */
 	struct qb_ipcs_service *service;
 	enum ipcs_conn_state state;
 	int32_t ref_count;
 	int setup_fd;
 	int32_t setup_polled;
-	uint64_t setup_started_ns;	/* accept time, for the setup timeout */
+	uint64_t setup_started_ns; /* accept time, for the setup timeout */
 	struct ipc_creds creds;
 	int32_t have_creds;
 	uid_t auth_uid;
 	gid_t auth_gid;
 	mode_t auth_mode;
 	uint32_t max_msg_size;
-	uint64_t charged;		/* counted in service->charged */
+	uint64_t charged; /* counted in service->charged */
 	char dir[IPC_NAME_MAX];
-	struct shm_file_id dir_id;	/* identity of the directory we made */
+	struct shm_file_id dir_id; /* identity of the directory we made */
 	char description[IPC_NAME_MAX];
 	void *context;
 	struct qb_ipcs_connection_stats_2 stats;
 	int32_t fc_state;
 	enum qb_loop_priority prio;
-	int32_t close_retry;		/* ask connection_closed again */
+	int32_t close_retry; /* ask connection_closed again */
 	/* handshake accumulation */
 	union {
 		struct ipc_conn_request req;
@@ -243,38 +235,37 @@ struct qb_ipcs_connection {
 	qb_ringbuffer_t *shm_req;
 	qb_ringbuffer_t *shm_resp;
 	qb_ringbuffer_t *shm_ev;
-	uint32_t owed_bytes;		/* notification bytes not yet read */
-	uint32_t credit_bytes;		/* bytes read before their message */
-	uint32_t deferred_bytes;	/* event bytes not yet sent */
+	uint32_t owed_bytes;	 /* notification bytes not yet read */
+	uint32_t credit_bytes;	 /* bytes read before their message */
+	uint32_t deferred_bytes; /* event bytes not yet sent */
 	/* SOCKET */
 	int us_req_fd;
 	int us_ev_fd;
-	int32_t us_req_connected;	/* lazily connected to the client */
+	int32_t us_req_connected; /* lazily connected to the client */
 	int32_t us_ev_connected;
 	int32_t us_req_polled;
 	struct ipc_us_control *us_ctl;
 	char us_ctl_path[IPC_STR_MAX];
-	struct shm_file_id us_ctl_id;	/* the control file we created */
+	struct shm_file_id us_ctl_id; /* the control file we created */
 	char us_base[IPC_STR_MAX];
 	void *us_rbuf;
 	/* mappings guarded against SIGBUS (ipc_sigbus.c) */
 	int32_t guards[IPCS_GUARDS_MAX];
 	int32_t nguards;
-	volatile sig_atomic_t guard_hit;	/* set by the SIGBUS handler */
+	volatile sig_atomic_t guard_hit; /* set by the SIGBUS handler */
 	int32_t guard_logged;
 };
 
 struct ipcs_ops {
 	/* create the transport; fill the response strings */
-	int32_t (*connect)(struct qb_ipcs_connection *c,
-			   struct ipc_conn_response *r);
+	int32_t (*connect)(struct qb_ipcs_connection *c, struct ipc_conn_response *r);
 	/* start polling the connection's fds */
 	int32_t (*poll_add)(struct qb_ipcs_connection *c);
 	void (*poll_del)(struct qb_ipcs_connection *c);
 	void (*poll_update)(struct qb_ipcs_connection *c);
 	void (*fc_set)(struct qb_ipcs_connection *c, int32_t fc);
-	ssize_t (*sendv)(struct qb_ipcs_connection *c, const struct iovec *iov,
-			 size_t iov_len, size_t total, int32_t event);
+	ssize_t (*sendv)(struct qb_ipcs_connection *c, const struct iovec *iov, size_t iov_len,
+			 size_t total, int32_t event);
 	uint32_t (*event_q_len)(struct qb_ipcs_connection *c);
 	void (*destroy)(struct qb_ipcs_connection *c);
 };
@@ -296,29 +287,26 @@ uint64_t ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now);
 /* a service's connection lists (qb_list, newest first) */
 #define ipcs_conn_of(pos) qb_list_entry(pos, struct qb_ipcs_connection, list)
 
-static inline void
-ipcs_conn_list_add(struct qb_list_head *head, struct qb_ipcs_connection *c)
+static inline void ipcs_conn_list_add(struct qb_list_head *head, struct qb_ipcs_connection *c)
 {
 	qb_list_add(&c->list, head);
 }
 
 /* Unlink c; a connection on no list is linked to itself. */
-static inline void
-ipcs_conn_list_del(struct qb_ipcs_connection *c)
+static inline void ipcs_conn_list_del(struct qb_ipcs_connection *c)
 {
 	qb_list_del(&c->list);
 	qb_list_init(&c->list);
 }
 
-static inline struct qb_ipcs_connection *
-ipcs_conn_first(struct qb_list_head *head)
+static inline struct qb_ipcs_connection *ipcs_conn_first(struct qb_list_head *head)
 {
 	return qb_list_empty(head) ? NULL : ipcs_conn_of(head->next);
 }
 
 /* The connection after c on head's list, NULL at the end or off-list. */
-static inline struct qb_ipcs_connection *
-ipcs_conn_next(struct qb_list_head *head, struct qb_ipcs_connection *c)
+static inline struct qb_ipcs_connection *ipcs_conn_next(struct qb_list_head *head,
+							struct qb_ipcs_connection *c)
 {
 	struct qb_list_head *n = c->list.next;
 
@@ -341,8 +329,8 @@ int32_t ipcs_guard_tripped(struct qb_ipcs_connection *c);
  * level-triggered loop does not spin.
  */
 int ipcs_accept(struct qb_ipcs_service *s, int listen_fd);
-void ipcs_spare_fd_reserve(void);	/* a service starts listening */
-void ipcs_spare_fd_release(void);	/* ... and stops */
+void ipcs_spare_fd_reserve(void); /* a service starts listening */
+void ipcs_spare_fd_release(void); /* ... and stops */
 
 /* Buffer limits of a service (ipcs_limits.c): the size a connection gets
  * for what it asked; charge/uncharge it against the service's total
@@ -369,26 +357,20 @@ int32_t ipcs_conn_mlock(struct qb_ipcs_connection *c);
  * QB_IPC_SOCKET_DIR given is not an absolute path. */
 const char *ipc_socket_dir(void);
 int32_t qb_ipc_us_sock_error_is_disconnected(int err);
-int32_t qb_ipc_us_ready(int32_t fd_data, int32_t fd_conn, int32_t ms_timeout,
-			int32_t events);
+int32_t qb_ipc_us_ready(int32_t fd_data, int32_t fd_conn, int32_t ms_timeout, int32_t events);
 ssize_t qb_ipc_us_send(int32_t fd, const void *msg, size_t len);
 ssize_t qb_ipc_us_recv(int32_t fd, void *msg, size_t len, int32_t ms_timeout);
 void qb_ipcc_us_sock_close(int32_t sock);
-int32_t qb_ipcc_us_setup_connect(struct qb_ipcc_connection *c,
-				 struct ipc_conn_response *r);
-int32_t qb_ipcc_setup_connect_continue(struct qb_ipcc_connection *c,
-				       struct ipc_conn_response *r);
-int32_t qb_ipcc_us_connect(struct qb_ipcc_connection *c,
-			   struct ipc_conn_response *r);
-int32_t qb_ipcc_shm_connect(struct qb_ipcc_connection *c,
-			    struct ipc_conn_response *r);
+int32_t qb_ipcc_us_setup_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r);
+int32_t qb_ipcc_setup_connect_continue(struct qb_ipcc_connection *c, struct ipc_conn_response *r);
+int32_t qb_ipcc_us_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r);
+int32_t qb_ipcc_shm_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r);
 void qb_ipcs_us_init(struct qb_ipcs_service *s);
 void qb_ipcs_shm_init(struct qb_ipcs_service *s);
 int32_t qb_ipcs_us_publish(struct qb_ipcs_service *s);
 int32_t qb_ipcs_us_withdraw(struct qb_ipcs_service *s);
 struct qb_ipcs_connection *qb_ipcs_connection_alloc(struct qb_ipcs_service *s);
-int32_t qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents,
-					    void *data);
+int32_t qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data);
 
 /* ring helpers (ipc_rb.c): wire-layout facts of the ring header */
 void ipc_rb_close_last(qb_ringbuffer_t *rb);

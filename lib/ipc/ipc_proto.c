@@ -10,8 +10,7 @@
 
 #include "ipc/ipc_internal.h"
 
-int32_t
-ipc_proto_request_parse(const void *buf, size_t len, uint32_t *max_msg_size)
+int32_t ipc_proto_request_parse(const void *buf, size_t len, uint32_t *max_msg_size)
 {
 	struct ipc_conn_request req;
 
@@ -29,14 +28,12 @@ ipc_proto_request_parse(const void *buf, size_t len, uint32_t *max_msg_size)
 	return 0;
 }
 
-static int32_t
-str_terminated(const char *s, size_t max)
+static int32_t str_terminated(const char *s, size_t max)
 {
 	return memchr(s, '\0', max) != NULL;
 }
 
-int32_t
-ipc_proto_response_parse(const void *buf, size_t len)
+int32_t ipc_proto_response_parse(const void *buf, size_t len)
 {
 	const struct ipc_conn_response *r = buf;
 
@@ -46,8 +43,7 @@ ipc_proto_response_parse(const void *buf, size_t len)
 	if (r->hdr.error != 0) {
 		return r->hdr.error > 0 ? -r->hdr.error : r->hdr.error;
 	}
-	if (!str_terminated(r->request, IPC_STR_MAX) ||
-	    !str_terminated(r->response, IPC_STR_MAX) ||
+	if (!str_terminated(r->request, IPC_STR_MAX) || !str_terminated(r->response, IPC_STR_MAX) ||
 	    !str_terminated(r->event, IPC_STR_MAX)) {
 		return -EBADMSG;
 	}
@@ -66,8 +62,7 @@ ipc_proto_response_parse(const void *buf, size_t len)
 	}
 }
 
-int32_t
-ipc_proto_msg_check(const void *buf, size_t avail, uint32_t max, size_t *size)
+int32_t ipc_proto_msg_check(const void *buf, size_t avail, uint32_t max, size_t *size)
 {
 	struct qb_ipc_request_header hdr;
 
@@ -88,8 +83,7 @@ ipc_proto_msg_check(const void *buf, size_t avail, uint32_t max, size_t *size)
 	return 0;
 }
 
-uint32_t
-ipc_proto_negotiate(uint32_t asked, uint32_t enforced)
+uint32_t ipc_proto_negotiate(uint32_t asked, uint32_t enforced)
 {
 	return asked > enforced ? asked : enforced;
 }

@@ -14,8 +14,7 @@
 
 
 /* Close as the last user: peers then see a count of 0, never 2. */
-void
-ipc_rb_close_last(qb_ringbuffer_t *rb)
+void ipc_rb_close_last(qb_ringbuffer_t *rb)
 {
 	if (rb == NULL) {
 		return;
@@ -25,8 +24,7 @@ ipc_rb_close_last(qb_ringbuffer_t *rb)
 }
 
 /* The peer that created the ring is dead: remove its files. */
-void
-ipc_rb_force_close(qb_ringbuffer_t *rb)
+void ipc_rb_force_close(qb_ringbuffer_t *rb)
 {
 	if (rb == NULL) {
 		return;

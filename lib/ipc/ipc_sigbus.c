@@ -34,18 +34,18 @@
 #include "util/util_internal.h"
 
 #define GUARD_SEG_SLOTS 256
-#define GUARD_SEGS 256		/* 65536 ranges: 10922 SHM connections */
+#define GUARD_SEGS 256 /* 65536 ranges: 10922 SHM connections */
 
 struct guard_slot {
-	uintptr_t start;		/* 0 when free; atomic */
-	size_t len;			/* atomic */
-	volatile sig_atomic_t *hit;	/* atomic */
+	uintptr_t start;	    /* 0 when free; atomic */
+	size_t len;		    /* atomic */
+	volatile sig_atomic_t *hit; /* atomic */
 };
 
-static struct guard_slot *guard_segs[GUARD_SEGS];	/* atomic */
+static struct guard_slot *guard_segs[GUARD_SEGS]; /* atomic */
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
-static size_t guard_live;		/* registered ranges */
-static int guard_enabled = -1;		/* -1: not decided yet */
+static size_t guard_live;      /* registered ranges */
+static int guard_enabled = -1; /* -1: not decided yet */
 static int guard_installed;
 static int guard_full_logged;
 static struct sigaction guard_prev;
@@ -53,29 +53,24 @@ static struct sigaction guard_prev;
 /* ---- signal context ------------------------------------------------- */
 
 /* Replace the range holding addr with zero pages; 1 if it was ours. */
-static int
-guard_repair(uintptr_t addr)
+static int guard_repair(uintptr_t addr)
 {
 	for (int s = 0; s < GUARD_SEGS; s++) {
-		struct guard_slot *seg = __atomic_load_n(&guard_segs[s],
-							 __ATOMIC_ACQUIRE);
+		struct guard_slot *seg = __atomic_load_n(&guard_segs[s], __ATOMIC_ACQUIRE);
 
 		if (seg == NULL) {
 			return 0;
 		}
 		for (int i = 0; i < GUARD_SEG_SLOTS; i++) {
-			uintptr_t start = __atomic_load_n(&seg[i].start,
-							  __ATOMIC_ACQUIRE);
-			size_t len = __atomic_load_n(&seg[i].len,
-						     __ATOMIC_ACQUIRE);
+			uintptr_t start = __atomic_load_n(&seg[i].start, __ATOMIC_ACQUIRE);
+			size_t len = __atomic_load_n(&seg[i].len, __ATOMIC_ACQUIRE);
 			volatile sig_atomic_t *hit;
 
 			if (start == 0 || addr < start || addr - start >= len) {
 				continue;
 			}
 			if (mmap((void *)start, len, PROT_READ | PROT_WRITE,
-				 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1,
-				 0) == MAP_FAILED) {
+				 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
 				return 0;
 			}
 			hit = __atomic_load_n(&seg[i].hit, __ATOMIC_ACQUIRE);
@@ -89,8 +84,7 @@ guard_repair(uintptr_t addr)
 }
 
 /* Not our fault: do what would have happened without us. */
-static void
-guard_chain(int sig, siginfo_t *si, void *uctx)
+static void guard_chain(int sig, siginfo_t *si, void *uctx)
 {
 	struct sigaction prev = guard_prev;
 	struct sigaction dfl;
@@ -102,7 +96,7 @@ guard_chain(int sig, siginfo_t *si, void *uctx)
 		return;
 	}
 	if (prev.sa_handler == SIG_IGN && (si == NULL || si->si_code <= 0)) {
-		return;		/* an ignored kill(SIGBUS) stays ignored */
+		return; /* an ignored kill(SIGBUS) stays ignored */
 	}
 	if (prev.sa_handler == SIG_DFL || prev.sa_handler == SIG_IGN) {
 		/* blocked while we run: delivered with the default action
@@ -117,14 +111,12 @@ guard_chain(int sig, siginfo_t *si, void *uctx)
 	prev.sa_handler(sig);
 }
 
-static void
-guard_handler(int sig, siginfo_t *si, void *uctx)
+static void guard_handler(int sig, siginfo_t *si, void *uctx)
 {
 	int saved = errno;
 
 	/* si_addr means something only for faults the kernel raised */
-	if (si != NULL && si->si_code > 0 &&
-	    guard_repair((uintptr_t)si->si_addr)) {
+	if (si != NULL && si->si_code > 0 && guard_repair((uintptr_t)si->si_addr)) {
 		errno = saved;
 		return;
 	}
@@ -134,8 +126,7 @@ guard_handler(int sig, siginfo_t *si, void *uctx)
 
 /* ---- installation (under guard_lock) --------------------------------- */
 
-static int
-guard_want(void)
+static int guard_want(void)
 {
 	if (guard_enabled < 0) {
 		const char *e = getenv("QB_IPCS_SIGBUS_HANDLER");
@@ -145,8 +136,7 @@ guard_want(void)
 	return guard_enabled;
 }
 
-static void
-guard_install(void)
+static void guard_install(void)
 {
 	struct sigaction sa;
 
@@ -163,8 +153,7 @@ guard_install(void)
 }
 
 /* Put the previous handler back, unless someone replaced ours since. */
-static void
-guard_uninstall(void)
+static void guard_uninstall(void)
 {
 	struct sigaction cur;
 
@@ -172,16 +161,15 @@ guard_uninstall(void)
 		return;
 	}
 	guard_installed = 0;
-	if (sigaction(SIGBUS, NULL, &cur) == 0 &&
-	    (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == guard_handler) {
+	if (sigaction(SIGBUS, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+	    cur.sa_sigaction == guard_handler) {
 		(void)sigaction(SIGBUS, &guard_prev, NULL);
 	}
 }
 
 /* ---- the registry ----------------------------------------------------- */
 
-static struct guard_slot *
-guard_slot_find_free(int32_t *idx)
+static struct guard_slot *guard_slot_find_free(int32_t *idx)
 {
 	for (int s = 0; s < GUARD_SEGS; s++) {
 		struct guard_slot *seg = guard_segs[s];
@@ -204,8 +192,7 @@ guard_slot_find_free(int32_t *idx)
 }
 
 /* Register [addr, addr+len); returns a slot index or -ENOMEM. */
-static int32_t
-guard_add(void *addr, size_t len, volatile sig_atomic_t *hit)
+static int32_t guard_add(void *addr, size_t len, volatile sig_atomic_t *hit)
 {
 	struct guard_slot *slot;
 	int32_t idx = -1;
@@ -218,7 +205,8 @@ guard_add(void *addr, size_t len, volatile sig_atomic_t *hit)
 	if (slot == NULL) {
 		if (!guard_full_logged) {
 			guard_full_logged = 1;
-			qb_util_log(LOG_WARNING, "ipcs: too many mapped client "
+			qb_util_log(LOG_WARNING,
+				    "ipcs: too many mapped client "
 				    "files; new ones are not SIGBUS-guarded");
 		}
 		pthread_mutex_unlock(&guard_lock);
@@ -234,8 +222,7 @@ guard_add(void *addr, size_t len, volatile sig_atomic_t *hit)
 	return idx;
 }
 
-static void
-guard_del(int32_t idx)
+static void guard_del(int32_t idx)
 {
 	struct guard_slot *slot;
 
@@ -256,8 +243,7 @@ guard_del(int32_t idx)
 
 /* ---- public switch ------------------------------------------------------ */
 
-void
-qb_ipcs_sigbus_handler_set(int32_t enabled)
+void qb_ipcs_sigbus_handler_set(int32_t enabled)
 {
 	pthread_mutex_lock(&guard_lock);
 	guard_enabled = enabled ? 1 : 0;
@@ -271,8 +257,7 @@ qb_ipcs_sigbus_handler_set(int32_t enabled)
 
 /* ---- per connection ------------------------------------------------------ */
 
-void
-ipcs_guard_mem(struct qb_ipcs_connection *c, void *addr, size_t len)
+void ipcs_guard_mem(struct qb_ipcs_connection *c, void *addr, size_t len)
 {
 	int32_t idx;
 
@@ -285,8 +270,7 @@ ipcs_guard_mem(struct qb_ipcs_connection *c, void *addr, size_t len)
 	}
 }
 
-void
-ipcs_guard_rb(struct qb_ipcs_connection *c, qb_ringbuffer_t *rb)
+void ipcs_guard_rb(struct qb_ipcs_connection *c, qb_ringbuffer_t *rb)
 {
 	void *hdr, *data;
 	size_t hdr_len, data_len;
@@ -300,25 +284,24 @@ ipcs_guard_rb(struct qb_ipcs_connection *c, qb_ringbuffer_t *rb)
 	}
 }
 
-void
-ipcs_guard_release(struct qb_ipcs_connection *c)
+void ipcs_guard_release(struct qb_ipcs_connection *c)
 {
 	while (c->nguards > 0) {
 		guard_del(c->guards[--c->nguards]);
 	}
 }
 
-int32_t
-ipcs_guard_tripped(struct qb_ipcs_connection *c)
+int32_t ipcs_guard_tripped(struct qb_ipcs_connection *c)
 {
 	if (!c->guard_hit) {
 		return 0;
 	}
 	if (!c->guard_logged) {
 		c->guard_logged = 1;
-		qb_util_log(LOG_WARNING, "%s: pid %d truncated a file of its "
-			    "connection; disconnecting it", c->service->name,
-			    (int)c->creds.pid);
+		qb_util_log(LOG_WARNING,
+			    "%s: pid %d truncated a file of its "
+			    "connection; disconnecting it",
+			    c->service->name, (int)c->creds.pid);
 	}
 	return 1;
 }

@@ -19,9 +19,7 @@
 #include "ipc/ipc_internal.h"
 #include "util/util_internal.h"
 
-int32_t
-ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len, const char *name,
-	      int32_t allow_fs)
+int32_t ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len, const char *name, int32_t allow_fs)
 {
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
@@ -32,8 +30,7 @@ ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len, const char *name,
 		if (dir == NULL || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 			return -EINVAL;
 		}
-		ipc_str_cut(addr->sun_path, sizeof(addr->sun_path), "%s/%s",
-			 dir, name);
+		ipc_str_cut(addr->sun_path, sizeof(addr->sun_path), "%s/%s", dir, name);
 		*len = (socklen_t)SUN_LEN(addr);
 		return 0;
 	}
@@ -43,9 +40,8 @@ ipc_sock_addr(struct sockaddr_un *addr, socklen_t *len, const char *name,
 	return 0;
 }
 
-int32_t
-ipc_sock_dgram_addr(struct sockaddr_un *addr, socklen_t *len,
-		    const char *base, const char *suffix)
+int32_t ipc_sock_dgram_addr(struct sockaddr_un *addr, socklen_t *len, const char *base,
+			    const char *suffix)
 {
 	char full[IPC_STR_MAX + 16];
 
@@ -57,8 +53,7 @@ ipc_sock_dgram_addr(struct sockaddr_un *addr, socklen_t *len,
  * Descriptors we keep: close-on-exec and never 0/1/2 (util's fd hygiene),
  * plus non-blocking. Closes @fd on failure.
  */
-int32_t
-ipc_sock_fd_prepare(int fd)
+int32_t ipc_sock_fd_prepare(int fd)
 {
 	int kept = qb_util_fd_hygiene(fd);
 	int flags;
@@ -77,8 +72,7 @@ ipc_sock_fd_prepare(int fd)
 }
 
 /* A new AF_UNIX socket of @type, prepared as above. */
-int32_t
-ipc_sock_open(int type)
+int32_t ipc_sock_open(int type)
 {
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
@@ -88,8 +82,7 @@ ipc_sock_open(int type)
 	return ipc_sock_fd_prepare(fd);
 }
 
-int32_t
-ipc_sock_set_passcred(int fd, int on)
+int32_t ipc_sock_set_passcred(int fd, int on)
 {
 	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
 		return -errno;
@@ -98,15 +91,14 @@ ipc_sock_set_passcred(int fd, int on)
 }
 
 /* One recvmsg; picks up SCM_CREDENTIALS when present. */
-ssize_t
-ipc_sock_recv_creds(int fd, void *buf, size_t len, struct ipc_creds *creds,
-		    int32_t *have_creds)
+ssize_t ipc_sock_recv_creds(int fd, void *buf, size_t len, struct ipc_creds *creds,
+			    int32_t *have_creds)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct ucred))];
 	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
 	struct msghdr msg;
 	struct cmsghdr *cm;
 	ssize_t n;
@@ -124,22 +116,19 @@ ipc_sock_recv_creds(int fd, void *buf, size_t len, struct ipc_creds *creds,
 		return -errno;
 	}
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 			/* nobody passes descriptors here: do not keep any */
 			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 			for (size_t i = 0; i < k; i++) {
 				int pfd;
 
-				memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int),
-				       sizeof(int));
+				memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
 				close(pfd);
 			}
 			continue;
 		}
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_CREDENTIALS &&
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
 		    cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
 			struct ucred uc;
 
@@ -154,10 +143,9 @@ ipc_sock_recv_creds(int fd, void *buf, size_t len, struct ipc_creds *creds,
 }
 
 /* poll() one fd; 0 = timeout, 1 = ready (revents set), -errno. */
-int32_t
-ipc_sock_poll(int fd, short events, int32_t ms_timeout, short *revents)
+int32_t ipc_sock_poll(int fd, short events, int32_t ms_timeout, short *revents)
 {
-	struct pollfd p = { .fd = fd, .events = events };
+	struct pollfd p = {.fd = fd, .events = events};
 	int r;
 
 	do {
@@ -171,15 +159,13 @@ ipc_sock_poll(int fd, short events, int32_t ms_timeout, short *revents)
 }
 
 /* Send the whole buffer on a non-blocking stream socket. */
-ssize_t
-ipc_sock_send_all(int fd, const void *buf, size_t len, int32_t ms_timeout)
+ssize_t ipc_sock_send_all(int fd, const void *buf, size_t len, int32_t ms_timeout)
 {
 	const char *p = buf;
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = send(fd, p + done, len - done,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(fd, p + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;
@@ -207,8 +193,7 @@ ipc_sock_send_all(int fd, const void *buf, size_t len, int32_t ms_timeout)
 	return (ssize_t)done;
 }
 
-static void
-raise_buffer(int fd, int opt, int force_opt, size_t size)
+static void raise_buffer(int fd, int opt, int force_opt, size_t size)
 {
 	int cur = 0;
 	int want = size > INT32_MAX / 2 ? INT32_MAX / 2 : (int)size;
@@ -219,8 +204,7 @@ raise_buffer(int fd, int opt, int force_opt, size_t size)
 	}
 	if (setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want)) == 0) {
 		l = sizeof(cur);
-		if (getsockopt(fd, SOL_SOCKET, opt, &cur, &l) == 0 &&
-		    cur >= want) {
+		if (getsockopt(fd, SOL_SOCKET, opt, &cur, &l) == 0 && cur >= want) {
 			return;
 		}
 	}
@@ -228,8 +212,7 @@ raise_buffer(int fd, int opt, int force_opt, size_t size)
 	(void)setsockopt(fd, SOL_SOCKET, force_opt, &want, sizeof(want));
 }
 
-int32_t
-ipc_sock_set_buffers(int fd, size_t size)
+int32_t ipc_sock_set_buffers(int fd, size_t size)
 {
 	/* a datagram needs room for its own bookkeeping too */
 	size_t want = size + 1024;
@@ -239,8 +222,7 @@ ipc_sock_set_buffers(int fd, size_t size)
 	return 0;
 }
 
-int32_t
-ipc_errno_is_disconnect(int32_t err)
+int32_t ipc_errno_is_disconnect(int32_t err)
 {
 	if (err >= 0) {
 		return 0;
@@ -259,32 +241,27 @@ ipc_errno_is_disconnect(int32_t err)
 	}
 }
 
-int32_t
-qb_ipc_us_sock_error_is_disconnected(int err)
+int32_t qb_ipc_us_sock_error_is_disconnected(int err)
 {
 	return ipc_errno_is_disconnect(err < 0 ? err : -err);
 }
 
 /* ---- exported helpers kept for ABI parity ---------------------------- */
 
-void
-qb_sigpipe_ctl(enum qb_sigpipe_ctl ctl)
+void qb_sigpipe_ctl(enum qb_sigpipe_ctl ctl)
 {
 	/* We send with MSG_NOSIGNAL everywhere; there is no process-wide
 	 * SIGPIPE state to change. Kept as a harmless entry point. */
 	(void)ctl;
 }
 
-void
-qb_socket_nosigpipe(int32_t s)
+void qb_socket_nosigpipe(int32_t s)
 {
 	/* Linux has no SO_NOSIGPIPE; MSG_NOSIGNAL is used on every send. */
 	(void)s;
 }
 
-int32_t
-qb_ipc_us_ready(int32_t fd_data, int32_t fd_conn, int32_t ms_timeout,
-		int32_t events)
+int32_t qb_ipc_us_ready(int32_t fd_data, int32_t fd_conn, int32_t ms_timeout, int32_t events)
 {
 	struct pollfd p[2];
 	nfds_t n = 0;
@@ -323,8 +300,7 @@ qb_ipc_us_ready(int32_t fd_data, int32_t fd_conn, int32_t ms_timeout,
 	return -EAGAIN;
 }
 
-ssize_t
-qb_ipc_us_send(int32_t fd, const void *msg, size_t len)
+ssize_t qb_ipc_us_send(int32_t fd, const void *msg, size_t len)
 {
 	ssize_t n;
 
@@ -337,8 +313,7 @@ qb_ipc_us_send(int32_t fd, const void *msg, size_t len)
 	return n;
 }
 
-ssize_t
-qb_ipc_us_recv(int32_t fd, void *msg, size_t len, int32_t ms_timeout)
+ssize_t qb_ipc_us_recv(int32_t fd, void *msg, size_t len, int32_t ms_timeout)
 {
 	ssize_t n;
 	short rev;
@@ -359,8 +334,7 @@ qb_ipc_us_recv(int32_t fd, void *msg, size_t len, int32_t ms_timeout)
 	return n < 0 ? -errno : n;
 }
 
-void
-qb_ipcc_us_sock_close(int32_t sock)
+void qb_ipcc_us_sock_close(int32_t sock)
 {
 	if (sock >= 0) {
 		shutdown(sock, SHUT_RDWR);
@@ -369,8 +343,7 @@ qb_ipcc_us_sock_close(int32_t sock)
 }
 
 /* snprintf that cuts silently: libqb peers cut names the same way. */
-void
-ipc_str_cut(char *dst, size_t dstlen, const char *fmt, ...)
+void ipc_str_cut(char *dst, size_t dstlen, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -27,7 +27,7 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int32_t use_fs;
 static char dir[PATH_MAX];
-static int dir_bad;		/* QB_IPC_SOCKET_DIR set but not absolute */
+static int dir_bad; /* QB_IPC_SOCKET_DIR set but not absolute */
 
 static void decide(void)
 {
@@ -45,15 +45,13 @@ static void decide(void)
 	strcpy(dir, SOCKETDIR);
 }
 
-int32_t
-use_filesystem_sockets(void)
+int32_t use_filesystem_sockets(void)
 {
 	pthread_once(&once, decide);
 	return use_fs;
 }
 
-const char *
-ipc_socket_dir(void)
+const char *ipc_socket_dir(void)
 {
 	pthread_once(&once, decide);
 	return dir_bad ? NULL : dir;

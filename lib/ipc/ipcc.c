@@ -20,8 +20,7 @@
 #define IPCC_SENDV_RECV_SLICE_MS 2000
 #define IPCC_MIN_MSG_SIZE ((uint32_t)sizeof(struct ipc_conn_response))
 
-static void
-ipcc_free(struct qb_ipcc_connection *c)
+static void ipcc_free(struct qb_ipcc_connection *c)
 {
 	if (c->setup_fd >= 0) {
 		qb_ipcc_us_sock_close(c->setup_fd);
@@ -31,9 +30,7 @@ ipcc_free(struct qb_ipcc_connection *c)
 }
 
 /* Connect the setup socket and send the request (steps before the wait). */
-int32_t
-qb_ipcc_us_setup_connect(struct qb_ipcc_connection *c,
-			 struct ipc_conn_response *unused)
+int32_t qb_ipcc_us_setup_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *unused)
 {
 	struct sockaddr_un addr;
 	socklen_t alen;
@@ -67,16 +64,13 @@ qb_ipcc_us_setup_connect(struct qb_ipcc_connection *c,
 }
 
 /* Read (more of) the handshake response. 0 = complete, -EAGAIN = wait. */
-static int32_t
-ipcc_handshake_read(struct qb_ipcc_connection *c)
+static int32_t ipcc_handshake_read(struct qb_ipcc_connection *c)
 {
 	size_t want = sizeof(*c->hs);
 
 	while (c->hs_got < want) {
-		ssize_t n = ipc_sock_recv_creds(c->setup_fd,
-						(char *)c->hs + c->hs_got,
-						want - c->hs_got, &c->server,
-						&c->hs_have_creds);
+		ssize_t n = ipc_sock_recv_creds(c->setup_fd, (char *)c->hs + c->hs_got,
+						want - c->hs_got, &c->server, &c->hs_have_creds);
 		if (n == 0) {
 			return -ENOTCONN;
 		}
@@ -84,8 +78,7 @@ ipcc_handshake_read(struct qb_ipcc_connection *c)
 			return -EAGAIN;
 		}
 		if (n < 0) {
-			return ipc_errno_is_disconnect((int32_t)n) ?
-				-ENOTCONN : (int32_t)n;
+			return ipc_errno_is_disconnect((int32_t)n) ? -ENOTCONN : (int32_t)n;
 		}
 		c->hs_got += (size_t)n;
 	}
@@ -93,8 +86,7 @@ ipcc_handshake_read(struct qb_ipcc_connection *c)
 }
 
 /* Milliseconds left until @p deadline (CLOCK_MONOTONIC ms); -1: none. */
-static int32_t
-ms_left(int64_t deadline)
+static int32_t ms_left(int64_t deadline)
 {
 	struct timespec ts;
 	int64_t now;
@@ -108,9 +100,8 @@ ms_left(int64_t deadline)
 }
 
 /* Wait for the server's answer until @p deadline (-1: for ever). */
-static int32_t
-ipcc_setup_connect_wait(struct qb_ipcc_connection *c,
-			struct ipc_conn_response *r, int64_t deadline)
+static int32_t ipcc_setup_connect_wait(struct qb_ipcc_connection *c, struct ipc_conn_response *r,
+				       int64_t deadline)
 {
 	int32_t rc;
 
@@ -150,15 +141,12 @@ ipcc_setup_connect_wait(struct qb_ipcc_connection *c,
 	return 0;
 }
 
-int32_t
-qb_ipcc_setup_connect_continue(struct qb_ipcc_connection *c,
-			       struct ipc_conn_response *r)
+int32_t qb_ipcc_setup_connect_continue(struct qb_ipcc_connection *c, struct ipc_conn_response *r)
 {
 	return ipcc_setup_connect_wait(c, r, -1);
 }
 
-static struct qb_ipcc_connection *
-ipcc_alloc(const char *name, size_t max_msg_size)
+static struct qb_ipcc_connection *ipcc_alloc(const char *name, size_t max_msg_size)
 {
 	struct qb_ipcc_connection *c;
 
@@ -189,8 +177,7 @@ ipcc_alloc(const char *name, size_t max_msg_size)
 	return c;
 }
 
-qb_ipcc_connection_t *
-qb_ipcc_connect_async(const char *name, size_t max_msg_size, int *connect_fd)
+qb_ipcc_connection_t *qb_ipcc_connect_async(const char *name, size_t max_msg_size, int *connect_fd)
 {
 	struct qb_ipcc_connection *c = ipcc_alloc(name, max_msg_size);
 	int32_t rc;
@@ -213,8 +200,7 @@ qb_ipcc_connect_async(const char *name, size_t max_msg_size, int *connect_fd)
 	return c;
 }
 
-int
-qb_ipcc_connect_continue(struct qb_ipcc_connection *c)
+int qb_ipcc_connect_continue(struct qb_ipcc_connection *c)
 {
 	int32_t rc;
 
@@ -234,9 +220,8 @@ qb_ipcc_connect_continue(struct qb_ipcc_connection *c)
 	return 0;
 }
 
-qb_ipcc_connection_t *
-qb_ipcc_connect_timeout(const char *name, size_t max_msg_size,
-			int32_t timeout_ms)
+qb_ipcc_connection_t *qb_ipcc_connect_timeout(const char *name, size_t max_msg_size,
+					      int32_t timeout_ms)
 {
 	struct qb_ipcc_connection *c;
 	struct timespec ts;
@@ -267,12 +252,10 @@ qb_ipcc_connect_timeout(const char *name, size_t max_msg_size,
 	return c;
 }
 
-qb_ipcc_connection_t *
-qb_ipcc_connect(const char *name, size_t max_msg_size)
+qb_ipcc_connection_t *qb_ipcc_connect(const char *name, size_t max_msg_size)
 {
 	int fd;
-	struct qb_ipcc_connection *c = qb_ipcc_connect_async(name, max_msg_size,
-							     &fd);
+	struct qb_ipcc_connection *c = qb_ipcc_connect_async(name, max_msg_size, &fd);
 	int32_t rc;
 
 	if (c == NULL) {
@@ -287,9 +270,7 @@ qb_ipcc_connect(const char *name, size_t max_msg_size)
 }
 
 /* Update is_connected from the setup socket (and another fd). */
-int32_t
-ipcc_liveness_check(struct qb_ipcc_connection *c, int extra_fd,
-		    int32_t ms_timeout)
+int32_t ipcc_liveness_check(struct qb_ipcc_connection *c, int extra_fd, int32_t ms_timeout)
 {
 	struct pollfd p[2];
 	nfds_t n = 0;
@@ -320,16 +301,14 @@ ipcc_liveness_check(struct qb_ipcc_connection *c, int extra_fd,
 }
 
 /* A dead connection: -ENOTCONN, and errno ENOTCONN as libqb leaves it. */
-static int32_t
-ipcc_not_connected(void)
+static int32_t ipcc_not_connected(void)
 {
 	errno = ENOTCONN;
 	return -ENOTCONN;
 }
 
 /* Map a transport error to what the caller sees, noting disconnects. */
-static ssize_t
-ipcc_result(struct qb_ipcc_connection *c, ssize_t res, int32_t ms_timeout)
+static ssize_t ipcc_result(struct qb_ipcc_connection *c, ssize_t res, int32_t ms_timeout)
 {
 	if (res >= 0) {
 		return res;
@@ -352,8 +331,7 @@ ipcc_result(struct qb_ipcc_connection *c, ssize_t res, int32_t ms_timeout)
 	return res;
 }
 
-static int32_t
-ipcc_usable(struct qb_ipcc_connection *c)
+static int32_t ipcc_usable(struct qb_ipcc_connection *c)
 {
 	if (c == NULL || c->ops == NULL) {
 		return -EINVAL;
@@ -364,9 +342,7 @@ ipcc_usable(struct qb_ipcc_connection *c)
 	return 0;
 }
 
-ssize_t
-qb_ipcc_sendv(qb_ipcc_connection_t *c, const struct iovec *iov,
-	      size_t iov_len)
+ssize_t qb_ipcc_sendv(qb_ipcc_connection_t *c, const struct iovec *iov, size_t iov_len)
 {
 	size_t total = 0;
 	int32_t fc;
@@ -401,10 +377,9 @@ qb_ipcc_sendv(qb_ipcc_connection_t *c, const struct iovec *iov,
 	return ipcc_result(c, c->ops->sendv(c, iov, iov_len, total), 0);
 }
 
-ssize_t
-qb_ipcc_send(qb_ipcc_connection_t *c, const void *msg_ptr, size_t msg_len)
+ssize_t qb_ipcc_send(qb_ipcc_connection_t *c, const void *msg_ptr, size_t msg_len)
 {
-	struct iovec iov = { .iov_base = (void *)msg_ptr, .iov_len = msg_len };
+	struct iovec iov = {.iov_base = (void *)msg_ptr, .iov_len = msg_len};
 
 	if (msg_ptr == NULL) {
 		return -EINVAL;
@@ -412,9 +387,7 @@ qb_ipcc_send(qb_ipcc_connection_t *c, const void *msg_ptr, size_t msg_len)
 	return qb_ipcc_sendv(c, &iov, 1);
 }
 
-ssize_t
-qb_ipcc_recv(qb_ipcc_connection_t *c, void *msg_ptr, size_t msg_len,
-	     int32_t ms_timeout)
+ssize_t qb_ipcc_recv(qb_ipcc_connection_t *c, void *msg_ptr, size_t msg_len, int32_t ms_timeout)
 {
 	int32_t rc = ipcc_usable(c);
 
@@ -424,14 +397,11 @@ qb_ipcc_recv(qb_ipcc_connection_t *c, void *msg_ptr, size_t msg_len,
 	if (msg_ptr == NULL) {
 		return -EINVAL;
 	}
-	return ipcc_result(c, c->ops->recv(c, msg_ptr, msg_len, ms_timeout),
-			   ms_timeout);
+	return ipcc_result(c, c->ops->recv(c, msg_ptr, msg_len, ms_timeout), ms_timeout);
 }
 
-ssize_t
-qb_ipcc_sendv_recv(qb_ipcc_connection_t *c, const struct iovec *iov,
-		   uint32_t iov_len, void *msg_ptr, size_t msg_len,
-		   int32_t ms_timeout)
+ssize_t qb_ipcc_sendv_recv(qb_ipcc_connection_t *c, const struct iovec *iov, uint32_t iov_len,
+			   void *msg_ptr, size_t msg_len, int32_t ms_timeout)
 {
 	ssize_t res = qb_ipcc_sendv(c, iov, iov_len);
 	int32_t left = ms_timeout;
@@ -462,9 +432,8 @@ qb_ipcc_sendv_recv(qb_ipcc_connection_t *c, const struct iovec *iov,
 	return -ETIMEDOUT;
 }
 
-ssize_t
-qb_ipcc_event_recv(qb_ipcc_connection_t *c, void *msg_ptr, size_t msg_len,
-		   int32_t ms_timeout)
+ssize_t qb_ipcc_event_recv(qb_ipcc_connection_t *c, void *msg_ptr, size_t msg_len,
+			   int32_t ms_timeout)
 {
 	int32_t rc = ipcc_usable(c);
 	ssize_t res;
@@ -482,8 +451,7 @@ qb_ipcc_event_recv(qb_ipcc_connection_t *c, void *msg_ptr, size_t msg_len,
 	return ipcc_result(c, res, 0);
 }
 
-void
-qb_ipcc_disconnect(qb_ipcc_connection_t *c)
+void qb_ipcc_disconnect(qb_ipcc_connection_t *c)
 {
 	if (c == NULL) {
 		return;
@@ -496,8 +464,7 @@ qb_ipcc_disconnect(qb_ipcc_connection_t *c)
 	ipcc_free(c);
 }
 
-int32_t
-qb_ipcc_fd_get(qb_ipcc_connection_t *c, int32_t *fd)
+int32_t qb_ipcc_fd_get(qb_ipcc_connection_t *c, int32_t *fd)
 {
 	if (c == NULL || fd == NULL || c->ops == NULL) {
 		return -EINVAL;
@@ -506,8 +473,7 @@ qb_ipcc_fd_get(qb_ipcc_connection_t *c, int32_t *fd)
 	return 0;
 }
 
-int32_t
-qb_ipcc_auth_get(qb_ipcc_connection_t *c, pid_t *pid, uid_t *uid, gid_t *gid)
+int32_t qb_ipcc_auth_get(qb_ipcc_connection_t *c, pid_t *pid, uid_t *uid, gid_t *gid)
 {
 	if (c == NULL) {
 		return -EINVAL;
@@ -524,8 +490,7 @@ qb_ipcc_auth_get(qb_ipcc_connection_t *c, pid_t *pid, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-int32_t
-qb_ipcc_fc_enable_max_set(qb_ipcc_connection_t *c, uint32_t max)
+int32_t qb_ipcc_fc_enable_max_set(qb_ipcc_connection_t *c, uint32_t max)
 {
 	if (c == NULL || max > 2) {
 		return -EINVAL;
@@ -534,22 +499,19 @@ qb_ipcc_fc_enable_max_set(qb_ipcc_connection_t *c, uint32_t max)
 	return 0;
 }
 
-void
-qb_ipcc_context_set(qb_ipcc_connection_t *c, void *context)
+void qb_ipcc_context_set(qb_ipcc_connection_t *c, void *context)
 {
 	if (c) {
 		c->context = context;
 	}
 }
 
-void *
-qb_ipcc_context_get(qb_ipcc_connection_t *c)
+void *qb_ipcc_context_get(qb_ipcc_connection_t *c)
 {
 	return c ? c->context : NULL;
 }
 
-int32_t
-qb_ipcc_is_connected(qb_ipcc_connection_t *c)
+int32_t qb_ipcc_is_connected(qb_ipcc_connection_t *c)
 {
 	if (c == NULL || c->ops == NULL) {
 		return QB_FALSE;
@@ -561,8 +523,7 @@ qb_ipcc_is_connected(qb_ipcc_connection_t *c)
 	return QB_TRUE;
 }
 
-int32_t
-qb_ipcc_get_buffer_size(qb_ipcc_connection_t *c)
+int32_t qb_ipcc_get_buffer_size(qb_ipcc_connection_t *c)
 {
 	if (c == NULL) {
 		return -EINVAL;
@@ -570,8 +531,7 @@ qb_ipcc_get_buffer_size(qb_ipcc_connection_t *c)
 	return (int32_t)c->max_msg_size;
 }
 
-int32_t
-qb_ipcc_verify_dgram_max_msg_size(size_t max_msg_size)
+int32_t qb_ipcc_verify_dgram_max_msg_size(size_t max_msg_size)
 {
 	int sv[2];
 	char *buf;
@@ -581,8 +541,7 @@ qb_ipcc_verify_dgram_max_msg_size(size_t max_msg_size)
 	if (max_msg_size < 1024) {
 		return -1;
 	}
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
-		       sv) < 0) {
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
 		return -1;
 	}
 	buf = calloc(1, max_msg_size);
@@ -593,8 +552,7 @@ qb_ipcc_verify_dgram_max_msg_size(size_t max_msg_size)
 	}
 	(void)ipc_sock_set_buffers(sv[0], max_msg_size);
 	(void)ipc_sock_set_buffers(sv[1], max_msg_size);
-	for (sz = max_msg_size - (max_msg_size % 1024); sz >= 1024;
-	     sz -= 1024) {
+	for (sz = max_msg_size - (max_msg_size % 1024); sz >= 1024; sz -= 1024) {
 		if (send(sv[0], buf, sz, MSG_NOSIGNAL) == (ssize_t)sz &&
 		    recv(sv[1], buf, sz, 0) == (ssize_t)sz) {
 			found = (int32_t)sz;

@@ -18,8 +18,7 @@
 
 #define SHM_WAIT_SLICE_MS 250
 
-int32_t
-qb_ipcc_shm_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r)
+int32_t qb_ipcc_shm_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r)
 {
 	uint32_t fl = QB_RB_FLAG_SHARED_PROCESS;
 
@@ -49,25 +48,22 @@ qb_ipcc_shm_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r)
 		goto fail;
 	}
 	return 0;
-fail:
-	{
-		int32_t err = -errno;
+fail : {
+	int32_t err = -errno;
 
-		ipc_rb_close_last(c->shm_resp);
-		ipc_rb_close_last(c->shm_req);
-		c->shm_req = c->shm_resp = NULL;
-		return err;
-	}
+	ipc_rb_close_last(c->shm_resp);
+	ipc_rb_close_last(c->shm_req);
+	c->shm_req = c->shm_resp = NULL;
+	return err;
+}
 }
 
-static int32_t
-shm_connect(struct qb_ipcc_connection *c, const struct ipc_conn_response *r)
+static int32_t shm_connect(struct qb_ipcc_connection *c, const struct ipc_conn_response *r)
 {
 	return qb_ipcc_shm_connect(c, (struct ipc_conn_response *)r);
 }
 
-static int32_t
-shm_alive(struct qb_ipcc_connection *c)
+static int32_t shm_alive(struct qb_ipcc_connection *c)
 {
 	if (qb_rb_refcount_get(c->shm_req) != 2) {
 		c->is_connected = QB_FALSE;
@@ -76,8 +72,7 @@ shm_alive(struct qb_ipcc_connection *c)
 	return ipcc_liveness_check(c, -1, 0);
 }
 
-static int32_t
-shm_fc_get(struct qb_ipcc_connection *c)
+static int32_t shm_fc_get(struct qb_ipcc_connection *c)
 {
 	int32_t *word;
 
@@ -91,12 +86,10 @@ shm_fc_get(struct qb_ipcc_connection *c)
 	return __atomic_load_n(word, __ATOMIC_ACQUIRE);
 }
 
-static ssize_t
-shm_notify(struct qb_ipcc_connection *c, char byte)
+static ssize_t shm_notify(struct qb_ipcc_connection *c, char byte)
 {
 	for (;;) {
-		ssize_t n = send(c->setup_fd, &byte, 1,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(c->setup_fd, &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		short rev;
 
 		if (n == 1) {
@@ -106,8 +99,7 @@ shm_notify(struct qb_ipcc_connection *c, char byte)
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (ipc_sock_poll(c->setup_fd, POLLOUT,
-					  SHM_WAIT_SLICE_MS, &rev) > 0 &&
+			if (ipc_sock_poll(c->setup_fd, POLLOUT, SHM_WAIT_SLICE_MS, &rev) > 0 &&
 			    (rev & (POLLHUP | POLLERR | POLLNVAL))) {
 				return -ENOTCONN;
 			}
@@ -117,9 +109,8 @@ shm_notify(struct qb_ipcc_connection *c, char byte)
 	}
 }
 
-static ssize_t
-shm_sendv(struct qb_ipcc_connection *c, const struct iovec *iov,
-	  size_t iov_len, size_t total)
+static ssize_t shm_sendv(struct qb_ipcc_connection *c, const struct iovec *iov, size_t iov_len,
+			 size_t total)
 {
 	char *dst = qb_rb_chunk_alloc(c->shm_req, total);
 	char *p;
@@ -143,9 +134,8 @@ shm_sendv(struct qb_ipcc_connection *c, const struct iovec *iov,
 }
 
 /* Read a ring in bounded slices so that a dead server is noticed. */
-static ssize_t
-shm_read(struct qb_ipcc_connection *c, qb_ringbuffer_t *rb, void *buf,
-	 size_t len, int32_t ms_timeout)
+static ssize_t shm_read(struct qb_ipcc_connection *c, qb_ringbuffer_t *rb, void *buf, size_t len,
+			int32_t ms_timeout)
 {
 	int32_t left = ms_timeout;
 
@@ -172,16 +162,13 @@ shm_read(struct qb_ipcc_connection *c, qb_ringbuffer_t *rb, void *buf,
 	}
 }
 
-static ssize_t
-shm_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
-	 int32_t ms_timeout)
+static ssize_t shm_recv(struct qb_ipcc_connection *c, void *buf, size_t len, int32_t ms_timeout)
 {
 	return shm_read(c, c->shm_resp, buf, len, ms_timeout);
 }
 
-static ssize_t
-shm_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
-	       int32_t ms_timeout)
+static ssize_t shm_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
+			      int32_t ms_timeout)
 {
 	short rev = 0;
 	int32_t r = ipc_sock_poll(c->setup_fd, POLLIN, ms_timeout, &rev);
@@ -197,8 +184,8 @@ shm_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
 	if (!(rev & POLLIN)) {
 		return -ENOTCONN;
 	}
-	n = shm_read(c, c->shm_ev, buf, len, ms_timeout < 0 ? -1 :
-		     QB_MAX(ms_timeout, SHM_WAIT_SLICE_MS));
+	n = shm_read(c, c->shm_ev, buf, len,
+		     ms_timeout < 0 ? -1 : QB_MAX(ms_timeout, SHM_WAIT_SLICE_MS));
 	if (n == -ETIMEDOUT) {
 		return -EAGAIN;
 	}
@@ -214,21 +201,19 @@ shm_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
 	return n;
 }
 
-static int
-shm_event_fd(struct qb_ipcc_connection *c)
+static int shm_event_fd(struct qb_ipcc_connection *c)
 {
 	return c->setup_fd;
 }
 
 /* Is the server process gone for good? (decides force-unlinking) */
-static int32_t
-server_is_dead(struct qb_ipcc_connection *c)
+static int32_t server_is_dead(struct qb_ipcc_connection *c)
 {
 	if (c->server.pid == 0) {
 		return QB_TRUE;
 	}
 	for (int i = 0; i < 4; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		struct timespec ts = {0, 10 * 1000 * 1000};
 
 		if (kill(c->server.pid, 0) < 0 && errno == ESRCH) {
 			return QB_TRUE;
@@ -238,8 +223,7 @@ server_is_dead(struct qb_ipcc_connection *c)
 	return QB_FALSE;
 }
 
-static void
-shm_disconnect(struct qb_ipcc_connection *c)
+static void shm_disconnect(struct qb_ipcc_connection *c)
 {
 	int32_t force = !c->is_connected && c->shm_req && server_is_dead(c);
 

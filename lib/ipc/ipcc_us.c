@@ -20,8 +20,7 @@
 
 #define US_WAIT_SLICE_MS 1000
 
-static int32_t
-control_map(struct qb_ipcc_connection *c, const char *path)
+static int32_t control_map(struct qb_ipcc_connection *c, const char *path)
 {
 	void *p;
 	int32_t rc = shm_control_map(path, sizeof(struct ipc_us_control), &p);
@@ -35,9 +34,7 @@ control_map(struct qb_ipcc_connection *c, const char *path)
 }
 
 /* A datagram socket bound to base-local and connected to base-remote. */
-static int32_t
-dgram_open(const char *base, const char *local, const char *remote,
-	   size_t bufsize)
+static int32_t dgram_open(const char *base, const char *local, const char *remote, size_t bufsize)
 {
 	struct sockaddr_un a;
 	socklen_t alen;
@@ -50,7 +47,7 @@ dgram_open(const char *base, const char *local, const char *remote,
 	ipc_sock_dgram_addr(&a, &alen, base, local);
 	if (bind(fd, (struct sockaddr *)&a, alen) < 0) {
 		close(fd);
-		return -1;	/* libqb reports a bind failure as EPERM */
+		return -1; /* libqb reports a bind failure as EPERM */
 	}
 	ipc_sock_dgram_addr(&a, &alen, base, remote);
 	if (connect(fd, (struct sockaddr *)&a, alen) < 0) {
@@ -62,8 +59,7 @@ dgram_open(const char *base, const char *local, const char *remote,
 	return fd;
 }
 
-int32_t
-qb_ipcc_us_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r)
+int32_t qb_ipcc_us_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r)
 {
 	int32_t rc = control_map(c, r->request);
 
@@ -83,21 +79,18 @@ qb_ipcc_us_connect(struct qb_ipcc_connection *c, struct ipc_conn_response *r)
 	return 0;
 }
 
-static int32_t
-us_connect(struct qb_ipcc_connection *c, const struct ipc_conn_response *r)
+static int32_t us_connect(struct qb_ipcc_connection *c, const struct ipc_conn_response *r)
 {
 	return qb_ipcc_us_connect(c, (struct ipc_conn_response *)r);
 }
 
-static int32_t
-us_fc_get(struct qb_ipcc_connection *c)
+static int32_t us_fc_get(struct qb_ipcc_connection *c)
 {
 	return __atomic_load_n(&c->us_ctl->req_fc, __ATOMIC_ACQUIRE);
 }
 
-static ssize_t
-us_sendv(struct qb_ipcc_connection *c, const struct iovec *iov,
-	 size_t iov_len, size_t total)
+static ssize_t us_sendv(struct qb_ipcc_connection *c, const struct iovec *iov, size_t iov_len,
+			size_t total)
 {
 	struct msghdr m;
 	ssize_t n;
@@ -116,8 +109,7 @@ us_sendv(struct qb_ipcc_connection *c, const struct iovec *iov,
 }
 
 /* A datagram taken off the socket: n bytes (MSG_TRUNC: its full length). */
-static ssize_t
-us_took(int32_t *counter, size_t len, ssize_t n)
+static ssize_t us_took(int32_t *counter, size_t len, ssize_t n)
 {
 	if (n < (ssize_t)sizeof(struct qb_ipc_request_header)) {
 		return -ENOTCONN;
@@ -126,7 +118,7 @@ us_took(int32_t *counter, size_t len, ssize_t n)
 		__atomic_sub_fetch(counter, 1, __ATOMIC_SEQ_CST);
 	}
 	if ((size_t)n > len) {
-		return -EMSGSIZE;	/* datagram longer than its header said */
+		return -EMSGSIZE; /* datagram longer than its header said */
 	}
 	return n;
 }
@@ -142,10 +134,8 @@ us_took(int32_t *counter, size_t len, ssize_t n)
  * that does not fit (-ENOBUFS leaves it queued), so its size is peeked at
  * first.
  */
-static ssize_t
-us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter,
-	    void *buf, size_t len, int32_t ms_timeout, int32_t timeout_err,
-	    int queued_likely)
+static ssize_t us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter, void *buf,
+			   size_t len, int32_t ms_timeout, int32_t timeout_err, int queued_likely)
 {
 	struct qb_ipc_response_header hdr;
 	int32_t left = ms_timeout;
@@ -206,7 +196,7 @@ us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter,
 		return -ENOTCONN;
 	}
 	if (hdr.size > 0 && (size_t)hdr.size > len) {
-		return -ENOBUFS;	/* the message stays queued */
+		return -ENOBUFS; /* the message stays queued */
 	}
 	n = recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0) {
@@ -215,35 +205,29 @@ us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter,
 	return us_took(counter, len, n);
 }
 
-static ssize_t
-us_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
-	int32_t ms_timeout)
+static ssize_t us_recv(struct qb_ipcc_connection *c, void *buf, size_t len, int32_t ms_timeout)
 {
-	ssize_t r = us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, buf,
-				len, ms_timeout, -ETIMEDOUT, 0);
+	ssize_t r = us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, buf, len, ms_timeout,
+				-ETIMEDOUT, 0);
 
 	if (r == -ETIMEDOUT) {
-		errno = EAGAIN;	/* what libqb leaves after a response timeout */
+		errno = EAGAIN; /* what libqb leaves after a response timeout */
 	}
 	return r;
 }
 
-static ssize_t
-us_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
-	      int32_t ms_timeout)
+static ssize_t us_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
+			     int32_t ms_timeout)
 {
-	return us_recv_one(c, c->us_ev_fd, &c->us_ctl->ev_sent, buf, len,
-			   ms_timeout, -EAGAIN, 1);
+	return us_recv_one(c, c->us_ev_fd, &c->us_ctl->ev_sent, buf, len, ms_timeout, -EAGAIN, 1);
 }
 
-static int
-us_event_fd(struct qb_ipcc_connection *c)
+static int us_event_fd(struct qb_ipcc_connection *c)
 {
 	return c->us_ev_fd;
 }
 
-static void
-us_disconnect(struct qb_ipcc_connection *c)
+static void us_disconnect(struct qb_ipcc_connection *c)
 {
 	if (c->us_ctl) {
 		munmap(c->us_ctl, sizeof(*c->us_ctl));

@@ -24,8 +24,7 @@
 
 /* ---- rate limiting ---------------------------------------------------- */
 
-static enum qb_loop_priority
-rate_prio(enum qb_ipcs_rate_limit rate)
+static enum qb_loop_priority rate_prio(enum qb_ipcs_rate_limit rate)
 {
 	switch (rate) {
 	case QB_IPCS_RATE_FAST:
@@ -37,8 +36,7 @@ rate_prio(enum qb_ipcs_rate_limit rate)
 	}
 }
 
-int32_t
-ipcs_rate_cap(enum qb_ipcs_rate_limit rate)
+int32_t ipcs_rate_cap(enum qb_ipcs_rate_limit rate)
 {
 	switch (rate) {
 	case QB_IPCS_RATE_FAST:
@@ -50,15 +48,13 @@ ipcs_rate_cap(enum qb_ipcs_rate_limit rate)
 	}
 }
 
-int32_t
-ipcs_rate_fc(enum qb_ipcs_rate_limit rate)
+int32_t ipcs_rate_fc(enum qb_ipcs_rate_limit rate)
 {
 	return rate == QB_IPCS_RATE_OFF ? 1 : rate == QB_IPCS_RATE_OFF_2 ? 2 : 0;
 }
 
 /* Events the connection's polled fd should wait for right now. */
-int32_t
-ipcs_conn_poll_events(struct qb_ipcs_connection *c)
+int32_t ipcs_conn_poll_events(struct qb_ipcs_connection *c)
 {
 	int32_t ev = POLLNVAL;
 
@@ -74,9 +70,8 @@ ipcs_conn_poll_events(struct qb_ipcs_connection *c)
 
 /* ---- service ----------------------------------------------------------- */
 
-qb_ipcs_service_t *
-qb_ipcs_create(const char *name, int32_t service_id, enum qb_ipc_type type,
-	       struct qb_ipcs_service_handlers *handlers)
+qb_ipcs_service_t *qb_ipcs_create(const char *name, int32_t service_id, enum qb_ipc_type type,
+				  struct qb_ipcs_service_handlers *handlers)
 {
 	struct qb_ipcs_service *s;
 
@@ -104,16 +99,14 @@ qb_ipcs_create(const char *name, int32_t service_id, enum qb_ipc_type type,
 	return s;
 }
 
-void
-qb_ipcs_ref(qb_ipcs_service_t *s)
+void qb_ipcs_ref(qb_ipcs_service_t *s)
 {
 	if (s) {
 		s->ref_count++;
 	}
 }
 
-void
-qb_ipcs_unref(qb_ipcs_service_t *s)
+void qb_ipcs_unref(qb_ipcs_service_t *s)
 {
 	if (s == NULL || --s->ref_count > 0) {
 		return;
@@ -122,48 +115,40 @@ qb_ipcs_unref(qb_ipcs_service_t *s)
 		qb_ipcs_us_withdraw(s);
 	}
 	ipcs_wake_close(s);
-	qb_util_log(LOG_DEBUG, "IPC service %s: last reference gone, freed",
-		    s->name);
+	qb_util_log(LOG_DEBUG, "IPC service %s: last reference gone, freed", s->name);
 	free(s);
 }
 
-void
-qb_ipcs_poll_handlers_set(qb_ipcs_service_t *s,
-			  struct qb_ipcs_poll_handlers *handlers)
+void qb_ipcs_poll_handlers_set(qb_ipcs_service_t *s, struct qb_ipcs_poll_handlers *handlers)
 {
 	if (s && handlers) {
 		s->poll = *handlers;
 	}
 }
 
-void
-qb_ipcs_service_context_set(qb_ipcs_service_t *s, void *context)
+void qb_ipcs_service_context_set(qb_ipcs_service_t *s, void *context)
 {
 	if (s) {
 		s->context = context;
 	}
 }
 
-void *
-qb_ipcs_service_context_get(qb_ipcs_service_t *s)
+void *qb_ipcs_service_context_get(qb_ipcs_service_t *s)
 {
 	return s ? s->context : NULL;
 }
 
-void
-qb_ipcs_shm_init(struct qb_ipcs_service *s)
+void qb_ipcs_shm_init(struct qb_ipcs_service *s)
 {
 	s->ops = &ipcs_shm_ops;
 }
 
-void
-qb_ipcs_us_init(struct qb_ipcs_service *s)
+void qb_ipcs_us_init(struct qb_ipcs_service *s)
 {
 	s->ops = &ipcs_us_ops;
 }
 
-static int32_t
-service_start(struct qb_ipcs_service *s)
+static int32_t service_start(struct qb_ipcs_service *s)
 {
 	int32_t rc;
 
@@ -182,8 +167,8 @@ service_start(struct qb_ipcs_service *s)
 	default:
 		return -ENOTSUP;
 	}
-	qb_util_log(LOG_INFO, "IPC service %s: starting the server (%s)",
-		    s->name, s->type == QB_IPC_SHM ? "shared memory" : "socket");
+	qb_util_log(LOG_INFO, "IPC service %s: starting the server (%s)", s->name,
+		    s->type == QB_IPC_SHM ? "shared memory" : "socket");
 	rc = qb_ipcs_us_publish(s);
 	if (rc < 0) {
 		return rc;
@@ -192,14 +177,15 @@ service_start(struct qb_ipcs_service *s)
 	if (rc < 0) {
 		/* still usable: silent clients are then dropped only when
 		 * the next client connects */
-		qb_util_log(LOG_WARNING, "IPC service %s: no wake-up timer: "
-			    "%d", s->name, rc);
+		qb_util_log(LOG_WARNING,
+			    "IPC service %s: no wake-up timer: "
+			    "%d",
+			    s->name, rc);
 	}
 	return 0;
 }
 
-int32_t
-qb_ipcs_run(qb_ipcs_service_t *s)
+int32_t qb_ipcs_run(qb_ipcs_service_t *s)
 {
 	int32_t rc;
 
@@ -220,8 +206,7 @@ qb_ipcs_run(qb_ipcs_service_t *s)
 	return 0;
 }
 
-void
-qb_ipcs_destroy(qb_ipcs_service_t *s)
+void qb_ipcs_destroy(qb_ipcs_service_t *s)
 {
 	struct qb_ipcs_connection *c, *n;
 
@@ -245,8 +230,7 @@ qb_ipcs_destroy(qb_ipcs_service_t *s)
 	qb_ipcs_unref(s);
 }
 
-void
-qb_ipcs_request_rate_limit(qb_ipcs_service_t *s, enum qb_ipcs_rate_limit rl)
+void qb_ipcs_request_rate_limit(qb_ipcs_service_t *s, enum qb_ipcs_rate_limit rl)
 {
 	struct qb_ipcs_connection *c;
 
@@ -255,8 +239,7 @@ qb_ipcs_request_rate_limit(qb_ipcs_service_t *s, enum qb_ipcs_rate_limit rl)
 	}
 	s->rate = rl;
 	s->prio = rate_prio(rl);
-	for (c = ipcs_conn_first(&s->conns); c;
-	     c = ipcs_conn_next(&s->conns, c)) {
+	for (c = ipcs_conn_first(&s->conns); c; c = ipcs_conn_next(&s->conns, c)) {
 		int32_t fc = ipcs_rate_fc(rl);
 		int32_t changed = 0;
 
@@ -280,17 +263,15 @@ qb_ipcs_request_rate_limit(qb_ipcs_service_t *s, enum qb_ipcs_rate_limit rl)
 	}
 }
 
-void
-qb_ipcs_enforce_buffer_size(qb_ipcs_service_t *s, uint32_t max_buf_size)
+void qb_ipcs_enforce_buffer_size(qb_ipcs_service_t *s, uint32_t max_buf_size)
 {
 	if (s) {
 		s->enforced_size = max_buf_size;
 	}
 }
 
-int32_t
-qb_ipcs_stats_get(qb_ipcs_service_t *s, struct qb_ipcs_stats *stats,
-		  int32_t clear_after_read)
+int32_t qb_ipcs_stats_get(qb_ipcs_service_t *s, struct qb_ipcs_stats *stats,
+			  int32_t clear_after_read)
 {
 	if (s == NULL || stats == NULL) {
 		return -EINVAL;
@@ -304,8 +285,7 @@ qb_ipcs_stats_get(qb_ipcs_service_t *s, struct qb_ipcs_stats *stats,
 
 /* ---- connections --------------------------------------------------------- */
 
-struct qb_ipcs_connection *
-qb_ipcs_connection_alloc(struct qb_ipcs_service *s)
+struct qb_ipcs_connection *qb_ipcs_connection_alloc(struct qb_ipcs_service *s)
 {
 	struct qb_ipcs_connection *c = calloc(1, sizeof(*c));
 
@@ -325,8 +305,7 @@ qb_ipcs_connection_alloc(struct qb_ipcs_service *s)
 	return c;
 }
 
-static void
-conn_free(struct qb_ipcs_connection *c)
+static void conn_free(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 
@@ -345,16 +324,14 @@ conn_free(struct qb_ipcs_connection *c)
 	qb_ipcs_unref(s);
 }
 
-void
-qb_ipcs_connection_ref(qb_ipcs_connection_t *c)
+void qb_ipcs_connection_ref(qb_ipcs_connection_t *c)
 {
 	if (c) {
 		c->ref_count++;
 	}
 }
 
-void
-qb_ipcs_connection_unref(qb_ipcs_connection_t *c)
+void qb_ipcs_connection_unref(qb_ipcs_connection_t *c)
 {
 	struct qb_ipcs_service *s;
 
@@ -372,8 +349,7 @@ qb_ipcs_connection_unref(qb_ipcs_connection_t *c)
 }
 
 /* Handshake never completed: drop without callbacks. */
-void
-ipcs_conn_dead(struct qb_ipcs_connection *c)
+void ipcs_conn_dead(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 
@@ -390,14 +366,12 @@ static void ipcs_closed_retry(void *data);
  * Ask again later: as a job when the handlers have job_add, otherwise on
  * the next dispatch of the wake-up timer. Holds a reference meanwhile.
  */
-static int32_t
-close_retry_later(struct qb_ipcs_connection *c)
+static int32_t close_retry_later(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 
 	qb_ipcs_connection_ref(c);
-	if (s->poll.job_add &&
-	    s->poll.job_add(QB_LOOP_LOW, c, ipcs_closed_retry) == 0) {
+	if (s->poll.job_add && s->poll.job_add(QB_LOOP_LOW, c, ipcs_closed_retry) == 0) {
 		return 0;
 	}
 	if (ipcs_wake_at(s, ipcs_now_ns()) == 0) {
@@ -409,8 +383,7 @@ close_retry_later(struct qb_ipcs_connection *c)
 }
 
 /* Ask the application's connection_closed; retry later if it objects. */
-static void
-ipcs_close_finish(struct qb_ipcs_connection *c)
+static void ipcs_close_finish(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 
@@ -419,11 +392,10 @@ ipcs_close_finish(struct qb_ipcs_connection *c)
 		return;
 	}
 	c->state = IPCS_CONN_CLOSED;
-	qb_ipcs_connection_unref(c);	/* the reference of the live list */
+	qb_ipcs_connection_unref(c); /* the reference of the live list */
 }
 
-static void
-ipcs_closed_retry(void *data)
+static void ipcs_closed_retry(void *data)
 {
 	struct qb_ipcs_connection *c = data;
 
@@ -431,8 +403,7 @@ ipcs_closed_retry(void *data)
 	qb_ipcs_connection_unref(c);
 }
 
-void
-qb_ipcs_disconnect(qb_ipcs_connection_t *c)
+void qb_ipcs_disconnect(qb_ipcs_connection_t *c)
 {
 	struct qb_ipcs_service *s;
 
@@ -448,8 +419,10 @@ qb_ipcs_disconnect(qb_ipcs_connection_t *c)
 		return;
 	}
 	c->state = IPCS_CONN_CLOSING;
-	qb_util_log(LOG_DEBUG, "IPC service %s: closing the connection of "
-		    "pid %d (%s)", s->name, (int)c->creds.pid, c->description);
+	qb_util_log(LOG_DEBUG,
+		    "IPC service %s: closing the connection of "
+		    "pid %d (%s)",
+		    s->name, (int)c->creds.pid, c->description);
 	if (s->stats.active_connections) {
 		s->stats.active_connections--;
 	}
@@ -459,8 +432,7 @@ qb_ipcs_disconnect(qb_ipcs_connection_t *c)
 }
 
 /* Hand one validated request to the application. */
-int32_t
-ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size)
+int32_t ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size)
 {
 	struct qb_ipcs_service *s = c->service;
 	struct qb_ipc_request_header hdr;
@@ -480,14 +452,12 @@ ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size)
 
 /* ---- the handshake ------------------------------------------------------- */
 /* Connections whose connection_closed asked to be called again. */
-static void
-run_close_retries(struct qb_ipcs_service *s)
+static void run_close_retries(struct qb_ipcs_service *s)
 {
 	struct qb_ipcs_connection *c;
 
 	/* only those due now: a refusal in this pass waits for the next */
-	for (c = ipcs_conn_first(&s->conns); c;
-	     c = ipcs_conn_next(&s->conns, c)) {
+	for (c = ipcs_conn_first(&s->conns); c; c = ipcs_conn_next(&s->conns, c)) {
 		if (c->close_retry) {
 			c->close_retry = 2;
 		}
@@ -500,13 +470,12 @@ run_close_retries(struct qb_ipcs_service *s)
 		c->close_retry = 0;
 		ipcs_close_finish(c);
 		qb_ipcs_connection_unref(c);
-		c = ipcs_conn_first(&s->conns);	/* the list may have changed */
+		c = ipcs_conn_first(&s->conns); /* the list may have changed */
 	}
 }
 
 /* The wake-up timer fired (ipcs_wake.c). */
-void
-ipcs_wake(struct qb_ipcs_service *s)
+void ipcs_wake(struct qb_ipcs_service *s)
 {
 	uint64_t next;
 
@@ -519,9 +488,8 @@ ipcs_wake(struct qb_ipcs_service *s)
 
 /* ---- sending --------------------------------------------------------------- */
 
-static ssize_t
-ipcs_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
-	   size_t iov_len, int32_t event)
+static ssize_t ipcs_sendv(struct qb_ipcs_connection *c, const struct iovec *iov, size_t iov_len,
+			  int32_t event)
 {
 	size_t total = 0;
 	ssize_t rc;
@@ -544,7 +512,7 @@ ipcs_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 	qb_ipcs_connection_ref(c);
 	rc = c->service->ops->sendv(c, iov, iov_len, total, event);
 	if (ipcs_guard_tripped(c)) {
-		rc = -EIO;	/* the message went to zero pages */
+		rc = -EIO; /* the message went to zero pages */
 	}
 	if (rc == -EIO) {
 		qb_ipcs_disconnect(c);
@@ -563,17 +531,14 @@ ipcs_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 	return rc;
 }
 
-ssize_t
-qb_ipcs_response_sendv(qb_ipcs_connection_t *c, const struct iovec *iov,
-		       size_t iov_len)
+ssize_t qb_ipcs_response_sendv(qb_ipcs_connection_t *c, const struct iovec *iov, size_t iov_len)
 {
 	return ipcs_sendv(c, iov, iov_len, 0);
 }
 
-ssize_t
-qb_ipcs_response_send(qb_ipcs_connection_t *c, const void *data, size_t size)
+ssize_t qb_ipcs_response_send(qb_ipcs_connection_t *c, const void *data, size_t size)
 {
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = size };
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = size};
 
 	if (data == NULL) {
 		return -EINVAL;
@@ -581,17 +546,14 @@ qb_ipcs_response_send(qb_ipcs_connection_t *c, const void *data, size_t size)
 	return ipcs_sendv(c, &iov, 1, 0);
 }
 
-ssize_t
-qb_ipcs_event_sendv(qb_ipcs_connection_t *c, const struct iovec *iov,
-		    size_t iov_len)
+ssize_t qb_ipcs_event_sendv(qb_ipcs_connection_t *c, const struct iovec *iov, size_t iov_len)
 {
 	return ipcs_sendv(c, iov, iov_len, 1);
 }
 
-ssize_t
-qb_ipcs_event_send(qb_ipcs_connection_t *c, const void *data, size_t size)
+ssize_t qb_ipcs_event_send(qb_ipcs_connection_t *c, const void *data, size_t size)
 {
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = size };
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = size};
 
 	if (data == NULL) {
 		return -EINVAL;

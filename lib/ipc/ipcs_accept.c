@@ -23,12 +23,11 @@
 
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static int spare_fd = -1;
-static int spare_users;		/* services listening */
-static int exhausted;		/* logged, until an accept succeeds again */
+static int spare_users; /* services listening */
+static int exhausted;	/* logged, until an accept succeeds again */
 
 /* Keep the spare descriptor open (called with spare_lock held). */
-static void
-spare_take(void)
+static void spare_take(void)
 {
 	int fd;
 
@@ -41,8 +40,7 @@ spare_take(void)
 	}
 }
 
-void
-ipcs_spare_fd_reserve(void)
+void ipcs_spare_fd_reserve(void)
 {
 	pthread_mutex_lock(&spare_lock);
 	spare_users++;
@@ -50,8 +48,7 @@ ipcs_spare_fd_reserve(void)
 	pthread_mutex_unlock(&spare_lock);
 }
 
-void
-ipcs_spare_fd_release(void)
+void ipcs_spare_fd_release(void)
 {
 	pthread_mutex_lock(&spare_lock);
 	if (spare_users > 0 && --spare_users == 0 && spare_fd >= 0) {
@@ -61,31 +58,28 @@ ipcs_spare_fd_release(void)
 	pthread_mutex_unlock(&spare_lock);
 }
 
-static int
-accept_once(int listen_fd)
+static int accept_once(int listen_fd)
 {
 	int nfd;
 
 	do {
-		nfd = accept4(listen_fd, NULL, NULL,
-			      SOCK_CLOEXEC | SOCK_NONBLOCK);
+		nfd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	} while (nfd < 0 && errno == EINTR);
 	return nfd < 0 ? -errno : nfd;
 }
 
 /* Out of descriptors: turn the waiting client away instead of spinning. */
-static void
-refuse_one(struct qb_ipcs_service *s, int listen_fd, int err)
+static void refuse_one(struct qb_ipcs_service *s, int listen_fd, int err)
 {
 	int nfd;
 
 	pthread_mutex_lock(&spare_lock);
 	if (!exhausted) {
 		exhausted = 1;
-		qb_util_log(LOG_ERR, "%s: cannot accept a client: %s; refusing "
-			    "new clients until descriptors are free", s->name,
-			    err == -EMFILE ? "too many open files" :
-			    "file table full");
+		qb_util_log(LOG_ERR,
+			    "%s: cannot accept a client: %s; refusing "
+			    "new clients until descriptors are free",
+			    s->name, err == -EMFILE ? "too many open files" : "file table full");
 	}
 	if (spare_fd >= 0) {
 		close(spare_fd);
@@ -99,8 +93,7 @@ refuse_one(struct qb_ipcs_service *s, int listen_fd, int err)
 	pthread_mutex_unlock(&spare_lock);
 }
 
-int
-ipcs_accept(struct qb_ipcs_service *s, int listen_fd)
+int ipcs_accept(struct qb_ipcs_service *s, int listen_fd)
 {
 	int nfd = accept_once(listen_fd);
 

@@ -14,34 +14,29 @@
 
 #include "ipc/ipc_internal.h"
 
-int32_t
-qb_ipcs_service_id_get(qb_ipcs_connection_t *c)
+int32_t qb_ipcs_service_id_get(qb_ipcs_connection_t *c)
 {
 	return c ? c->service->service_id : -EINVAL;
 }
 
-void
-qb_ipcs_context_set(qb_ipcs_connection_t *c, void *context)
+void qb_ipcs_context_set(qb_ipcs_connection_t *c, void *context)
 {
 	if (c) {
 		c->context = context;
 	}
 }
 
-void *
-qb_ipcs_context_get(qb_ipcs_connection_t *c)
+void *qb_ipcs_context_get(qb_ipcs_connection_t *c)
 {
 	return c ? c->context : NULL;
 }
 
-void *
-qb_ipcs_connection_service_context_get(qb_ipcs_connection_t *c)
+void *qb_ipcs_connection_service_context_get(qb_ipcs_connection_t *c)
 {
 	return c ? c->service->context : NULL;
 }
 
-static void
-stats_clear(struct qb_ipcs_connection *c)
+static void stats_clear(struct qb_ipcs_connection *c)
 {
 	c->stats.requests = 0;
 	c->stats.responses = 0;
@@ -51,10 +46,9 @@ stats_clear(struct qb_ipcs_connection *c)
 	c->stats.flow_control_count = 0;
 }
 
-int32_t
-qb_ipcs_connection_stats_get(qb_ipcs_connection_t *c,
-			     struct qb_ipcs_connection_stats *stats,
-			     int32_t clear_after_read)
+int32_t qb_ipcs_connection_stats_get(qb_ipcs_connection_t *c,
+				     struct qb_ipcs_connection_stats *stats,
+				     int32_t clear_after_read)
 {
 	if (c == NULL || stats == NULL) {
 		return -EINVAL;
@@ -66,9 +60,8 @@ qb_ipcs_connection_stats_get(qb_ipcs_connection_t *c,
 	return 0;
 }
 
-struct qb_ipcs_connection_stats_2 *
-qb_ipcs_connection_stats_get_2(qb_ipcs_connection_t *c,
-			       int32_t clear_after_read)
+struct qb_ipcs_connection_stats_2 *qb_ipcs_connection_stats_get_2(qb_ipcs_connection_t *c,
+								  int32_t clear_after_read)
 {
 	struct qb_ipcs_connection_stats_2 *st;
 
@@ -82,16 +75,15 @@ qb_ipcs_connection_stats_get_2(qb_ipcs_connection_t *c,
 		return NULL;
 	}
 	*st = c->stats;
-	st->event_q_length = (c->state == IPCS_CONN_ACTIVE) ?
-		c->service->ops->event_q_len(c) : 0;
+	st->event_q_length = (c->state == IPCS_CONN_ACTIVE) ? c->service->ops->event_q_len(c) : 0;
 	if (clear_after_read) {
 		stats_clear(c);
 	}
 	return st;
 }
 
-static struct qb_ipcs_connection *
-first_active(struct qb_ipcs_service *s, struct qb_ipcs_connection *c)
+static struct qb_ipcs_connection *first_active(struct qb_ipcs_service *s,
+					       struct qb_ipcs_connection *c)
 {
 	while (c && c->state != IPCS_CONN_ACTIVE) {
 		c = ipcs_conn_next(&s->conns, c);
@@ -102,15 +94,13 @@ first_active(struct qb_ipcs_service *s, struct qb_ipcs_connection *c)
 	return c;
 }
 
-qb_ipcs_connection_t *
-qb_ipcs_connection_first_get(qb_ipcs_service_t *s)
+qb_ipcs_connection_t *qb_ipcs_connection_first_get(qb_ipcs_service_t *s)
 {
 	return s ? first_active(s, ipcs_conn_first(&s->conns)) : NULL;
 }
 
-qb_ipcs_connection_t *
-qb_ipcs_connection_next_get(qb_ipcs_service_t *s,
-			    qb_ipcs_connection_t *current)
+qb_ipcs_connection_t *qb_ipcs_connection_next_get(qb_ipcs_service_t *s,
+						  qb_ipcs_connection_t *current)
 {
 	if (s == NULL || current == NULL) {
 		return NULL;
@@ -122,9 +112,7 @@ qb_ipcs_connection_next_get(qb_ipcs_service_t *s,
 	return first_active(s, ipcs_conn_next(&s->conns, current));
 }
 
-void
-qb_ipcs_connection_auth_set(qb_ipcs_connection_t *c, uid_t uid, gid_t gid,
-			    mode_t mode)
+void qb_ipcs_connection_auth_set(qb_ipcs_connection_t *c, uid_t uid, gid_t gid, mode_t mode)
 {
 	if (c) {
 		c->auth_uid = uid;
@@ -133,8 +121,7 @@ qb_ipcs_connection_auth_set(qb_ipcs_connection_t *c, uid_t uid, gid_t gid,
 	}
 }
 
-int32_t
-qb_ipcs_connection_get_buffer_size(qb_ipcs_connection_t *c)
+int32_t qb_ipcs_connection_get_buffer_size(qb_ipcs_connection_t *c)
 {
 	return c ? (int32_t)c->max_msg_size : -EINVAL;
 }

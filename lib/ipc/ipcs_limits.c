@@ -29,8 +29,7 @@
 /* connections of the enforced size the default total always admits */
 #define IPCS_TOTAL_MIN_CONNS 64u
 
-static uint32_t
-conn_max(const struct qb_ipcs_service *s)
+static uint32_t conn_max(const struct qb_ipcs_service *s)
 {
 	uint32_t m = s->limit_conn ? s->limit_conn : IPCS_DEFAULT_CONN_MAX;
 
@@ -41,11 +40,10 @@ conn_max(const struct qb_ipcs_service *s)
 	return m;
 }
 
-static uint64_t
-total_max(const struct qb_ipcs_service *s)
+static uint64_t total_max(const struct qb_ipcs_service *s)
 {
-	uint64_t auto_total = (uint64_t)IPCS_TOTAL_MIN_CONNS *
-		IPCS_BUFFERS_PER_CONN * s->enforced_size;
+	uint64_t auto_total =
+		(uint64_t)IPCS_TOTAL_MIN_CONNS * IPCS_BUFFERS_PER_CONN * s->enforced_size;
 
 	if (s->limit_total) {
 		return s->limit_total;
@@ -53,31 +51,30 @@ total_max(const struct qb_ipcs_service *s)
 	return QB_MAX((uint64_t)IPCS_DEFAULT_TOTAL_MAX, auto_total);
 }
 
-uint32_t
-ipcs_limit_size(struct qb_ipcs_connection *c, uint32_t asked)
+uint32_t ipcs_limit_size(struct qb_ipcs_connection *c, uint32_t asked)
 {
 	uint32_t m = conn_max(c->service);
 
 	if (asked <= m) {
 		return asked;
 	}
-	qb_util_log(LOG_INFO, "%s: pid %d asked for %u-byte buffers, "
-		    "giving it the maximum %u", c->service->name,
-		    (int)c->creds.pid, asked, m);
+	qb_util_log(LOG_INFO,
+		    "%s: pid %d asked for %u-byte buffers, "
+		    "giving it the maximum %u",
+		    c->service->name, (int)c->creds.pid, asked, m);
 	return m;
 }
 
-int32_t
-ipcs_limit_charge(struct qb_ipcs_connection *c)
+int32_t ipcs_limit_charge(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 	uint64_t cost = (uint64_t)IPCS_BUFFERS_PER_CONN * c->max_msg_size;
 
 	if (s->charged + cost > total_max(s)) {
-		qb_util_log(LOG_WARNING, "%s: refusing pid %d: its buffers "
+		qb_util_log(LOG_WARNING,
+			    "%s: refusing pid %d: its buffers "
 			    "(%llu bytes) would exceed the service's %llu",
-			    s->name, (int)c->creds.pid,
-			    (unsigned long long)cost,
+			    s->name, (int)c->creds.pid, (unsigned long long)cost,
 			    (unsigned long long)total_max(s));
 		return -ENOSPC;
 	}
@@ -86,8 +83,7 @@ ipcs_limit_charge(struct qb_ipcs_connection *c)
 	return 0;
 }
 
-void
-ipcs_limit_uncharge(struct qb_ipcs_connection *c)
+void ipcs_limit_uncharge(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 
@@ -95,9 +91,7 @@ ipcs_limit_uncharge(struct qb_ipcs_connection *c)
 	c->charged = 0;
 }
 
-int32_t
-qb_ipcs_buffer_limits_set(qb_ipcs_service_t *s, uint32_t conn_limit,
-			  uint64_t service_limit)
+int32_t qb_ipcs_buffer_limits_set(qb_ipcs_service_t *s, uint32_t conn_limit, uint64_t service_limit)
 {
 	if (s == NULL) {
 		return -EINVAL;

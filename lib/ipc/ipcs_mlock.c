@@ -17,10 +17,9 @@
 #include "rb/rb_internal.h"
 #include "util/util_internal.h"
 
-int32_t
-ipcs_conn_mlock(struct qb_ipcs_connection *c)
+int32_t ipcs_conn_mlock(struct qb_ipcs_connection *c)
 {
-	qb_ringbuffer_t *rings[3] = { c->shm_req, c->shm_resp, c->shm_ev };
+	qb_ringbuffer_t *rings[3] = {c->shm_req, c->shm_resp, c->shm_ev};
 	int32_t rc = 0, i;
 
 	if (!c->service->mlock_rings) {
@@ -32,15 +31,15 @@ ipcs_conn_mlock(struct qb_ipcs_connection *c)
 		}
 	}
 	if (rc < 0) {
-		qb_util_log(LOG_WARNING, "%s: cannot lock the rings of pid %d "
-			    "in memory: %s", c->service->name,
-			    (int)c->creds.pid, strerror(-rc));
+		qb_util_log(LOG_WARNING,
+			    "%s: cannot lock the rings of pid %d "
+			    "in memory: %s",
+			    c->service->name, (int)c->creds.pid, strerror(-rc));
 	}
 	return rc;
 }
 
-int32_t
-qb_ipcs_mlock_set(qb_ipcs_service_t *s, int32_t on)
+int32_t qb_ipcs_mlock_set(qb_ipcs_service_t *s, int32_t on)
 {
 	struct qb_ipcs_connection *c;
 	int32_t rc = 0;
@@ -52,8 +51,7 @@ qb_ipcs_mlock_set(qb_ipcs_service_t *s, int32_t on)
 	if (!on) {
 		return 0;
 	}
-	for (c = ipcs_conn_first(&s->conns); c != NULL;
-	     c = ipcs_conn_next(&s->conns, c)) {
+	for (c = ipcs_conn_first(&s->conns); c != NULL; c = ipcs_conn_next(&s->conns, c)) {
 		int32_t r = ipcs_conn_mlock(c);
 
 		if (rc == 0) {

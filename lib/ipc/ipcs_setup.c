@@ -23,15 +23,14 @@
 #define IPCS_POLL_EVENTS (POLLIN | POLLPRI | POLLNVAL)
 
 
-static int32_t
-conn_make_dir(struct qb_ipcs_connection *c)
+static int32_t conn_make_dir(struct qb_ipcs_connection *c)
 {
 	char tmpl[IPC_NAME_MAX];
 	char name[64];
 	int32_t rc;
 
-	(void)snprintf(name, sizeof(name), "%d-%d-%d", (int)c->service->pid,
-		       (int)c->creds.pid, c->setup_fd);
+	(void)snprintf(name, sizeof(name), "%d-%d-%d", (int)c->service->pid, (int)c->creds.pid,
+		       c->setup_fd);
 	rc = shm_dir_create(tmpl, sizeof(tmpl), name, 0770, &c->dir_id);
 	if (rc < 0) {
 		return rc;
@@ -52,8 +51,7 @@ conn_make_dir(struct qb_ipcs_connection *c)
  * place, and path-based operations of the server would follow that link.
  * At teardown it is taken back for the same reason.
  */
-void
-ipcs_conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid)
+void ipcs_conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid)
 {
 	if (c->dir[0] == '\0') {
 		return;
@@ -62,8 +60,7 @@ ipcs_conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid)
 	(void)shm_dir_chown_owned(c->dir, &c->dir_id, uid, gid);
 }
 
-static int32_t
-conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
+static int32_t conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 {
 	struct qb_ipcs_service *s = c->service;
 	int32_t rc;
@@ -71,8 +68,8 @@ conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	c->auth_uid = c->creds.uid;
 	c->auth_gid = c->creds.gid;
 	c->auth_mode = 0600;
-	c->max_msg_size = ipcs_limit_size(c, ipc_proto_negotiate(
-		c->hs.req.max_msg_size, s->enforced_size));
+	c->max_msg_size =
+		ipcs_limit_size(c, ipc_proto_negotiate(c->hs.req.max_msg_size, s->enforced_size));
 	c->stats.client_pid = c->creds.pid;
 	if (c->max_msg_size > IPC_MAX_MSG_SIZE) {
 		return -EMSGSIZE;
@@ -107,8 +104,7 @@ conn_setup(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	return 0;
 }
 
-static void
-conn_handshake(struct qb_ipcs_connection *c)
+static void conn_handshake(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 	struct ipc_conn_response *r = calloc(1, sizeof(*r));
@@ -123,13 +119,15 @@ conn_handshake(struct qb_ipcs_connection *c)
 	}
 	rc = conn_setup(c, r);
 	if (rc < 0) {
-		qb_util_log(LOG_ERR, "IPC service %s: connection of pid %d "
-			    "(uid %d) not set up: %d", s->name, (int)c->creds.pid,
-			    (int)c->creds.uid, rc);
+		qb_util_log(LOG_ERR,
+			    "IPC service %s: connection of pid %d "
+			    "(uid %d) not set up: %d",
+			    s->name, (int)c->creds.pid, (int)c->creds.uid, rc);
 	} else {
-		qb_util_log(LOG_DEBUG, "IPC service %s: pid %d (uid %d, gid "
-			    "%d) connected (%s)", s->name, (int)c->creds.pid,
-			    (int)c->creds.uid, (int)c->creds.gid,
+		qb_util_log(LOG_DEBUG,
+			    "IPC service %s: pid %d (uid %d, gid "
+			    "%d) connected (%s)",
+			    s->name, (int)c->creds.pid, (int)c->creds.uid, (int)c->creds.gid,
 			    c->description);
 	}
 	r->hdr.id = QB_IPC_MSG_AUTHENTICATE;
@@ -177,30 +175,25 @@ conn_handshake(struct qb_ipcs_connection *c)
  * could otherwise claim to be someone else. libqb clients send the request
  * right after connecting, so the two always agree for them.
  */
-static int32_t
-creds_match_peer(int fd, const struct ipc_creds *creds)
+static int32_t creds_match_peer(int fd, const struct ipc_creds *creds)
 {
 	struct ucred peer;
 	socklen_t len = sizeof(peer);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 ||
-	    len != sizeof(peer)) {
-		return QB_TRUE;	/* nothing to compare with */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || len != sizeof(peer)) {
+		return QB_TRUE; /* nothing to compare with */
 	}
-	return peer.pid == creds->pid && peer.uid == creds->uid &&
-	       peer.gid == creds->gid;
+	return peer.pid == creds->pid && peer.uid == creds->uid && peer.gid == creds->gid;
 }
 
 /* Setup socket of a connection in handshake: gather the 24-byte request. */
-static int32_t
-conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
+static int32_t conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
 {
 	struct qb_ipcs_connection *c = data;
 	ssize_t n;
 
-	n = ipc_sock_recv_creds(fd, c->hs.bytes + c->hs_got,
-				sizeof(c->hs.bytes) - c->hs_got, &c->creds,
-				&c->have_creds);
+	n = ipc_sock_recv_creds(fd, c->hs.bytes + c->hs_got, sizeof(c->hs.bytes) - c->hs_got,
+				&c->creds, &c->have_creds);
 	if (n == -EAGAIN || n == -EWOULDBLOCK) {
 		if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
 			ipcs_conn_dead(c);
@@ -218,9 +211,10 @@ conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
 	}
 	if (!c->have_creds || !creds_match_peer(fd, &c->creds) ||
 	    ipc_proto_request_parse(c->hs.bytes, c->hs_got, NULL) < 0) {
-		qb_util_log(LOG_WARNING, "%s: invalid handshake request "
-			    "(credentials %s)", c->service->name,
-			    c->have_creds ? "present" : "missing");
+		qb_util_log(LOG_WARNING,
+			    "%s: invalid handshake request "
+			    "(credentials %s)",
+			    c->service->name, c->have_creds ? "present" : "missing");
 		/* no credentials or not a handshake: close without reply */
 		ipcs_conn_dead(c);
 		return -1;
@@ -233,8 +227,7 @@ conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
  * Silent clients must not pin server descriptors forever. Returns when the
  * next remaining one is due (0: none).
  */
-uint64_t
-ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now)
+uint64_t ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now)
 {
 	struct qb_ipcs_connection *c, *n;
 	uint64_t next = 0;
@@ -244,7 +237,8 @@ ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now)
 
 		n = ipcs_conn_next(&s->pending, c);
 		if (now >= due) {
-			qb_util_log(LOG_INFO, "IPC service %s: dropping a "
+			qb_util_log(LOG_INFO,
+				    "IPC service %s: dropping a "
 				    "client that sent no handshake (fd %d)",
 				    s->name, c->setup_fd);
 			ipcs_conn_dead(c);
@@ -257,8 +251,7 @@ ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now)
 
 
 /* Listening socket: accept one client and wait for its request. */
-int32_t
-qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
+int32_t qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 {
 	struct qb_ipcs_service *s = data;
 	struct qb_ipcs_connection *c;
@@ -288,8 +281,7 @@ qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data)
 	c->setup_fd = nfd;
 	c->setup_started_ns = ipcs_now_ns();
 	ipcs_conn_list_add(&s->pending, c);
-	if (s->poll.dispatch_add(s->prio, nfd, IPCS_POLL_EVENTS, c,
-				 conn_setup_dispatch) < 0) {
+	if (s->poll.dispatch_add(s->prio, nfd, IPCS_POLL_EVENTS, c, conn_setup_dispatch) < 0) {
 		ipcs_conn_dead(c);
 		return 0;
 	}

@@ -24,17 +24,14 @@
 #define SHM_PEEK_TIMEOUT_MS 10
 #define SHM_USER_DATA_SIZE sizeof(int32_t)
 
-static qb_ringbuffer_t *
-ring_create(struct qb_ipcs_connection *c, const char *kind, char *out_name)
+static qb_ringbuffer_t *ring_create(struct qb_ipcs_connection *c, const char *kind, char *out_name)
 {
 	char name[IPC_NAME_MAX];
 	qb_ringbuffer_t *rb;
 
-	ipc_str_cut(name, sizeof(name), "%s-%s-%s", c->description, kind,
-		 c->service->name);
+	ipc_str_cut(name, sizeof(name), "%s-%s-%s", c->description, kind, c->service->name);
 	ipc_str_cut(out_name, IPC_STR_MAX, "%s", name);
-	rb = qb_rb_open(name, c->max_msg_size,
-			QB_RB_FLAG_CREATE | QB_RB_FLAG_SHARED_PROCESS,
+	rb = qb_rb_open(name, c->max_msg_size, QB_RB_FLAG_CREATE | QB_RB_FLAG_SHARED_PROCESS,
 			SHM_USER_DATA_SIZE);
 	if (rb == NULL) {
 		return NULL;
@@ -50,8 +47,7 @@ ring_create(struct qb_ipcs_connection *c, const char *kind, char *out_name)
 	return rb;
 }
 
-static int32_t
-shm_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
+static int32_t shm_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 {
 	c->shm_req = ring_create(c, "request", r->request);
 	if (c->shm_req == NULL) {
@@ -72,8 +68,7 @@ shm_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	return 0;
 }
 
-static void
-shm_fc_set(struct qb_ipcs_connection *c, int32_t fc)
+static void shm_fc_set(struct qb_ipcs_connection *c, int32_t fc)
 {
 	int32_t *word = qb_rb_shared_user_data_get(c->shm_req);
 
@@ -84,12 +79,10 @@ shm_fc_set(struct qb_ipcs_connection *c, int32_t fc)
 
 static int32_t shm_dispatch(int32_t fd, int32_t revents, void *data);
 
-static int32_t
-shm_poll_add(struct qb_ipcs_connection *c)
+static int32_t shm_poll_add(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
-	int32_t rc = s->poll.dispatch_add(c->prio, c->setup_fd,
-					  ipcs_conn_poll_events(c), c,
+	int32_t rc = s->poll.dispatch_add(c->prio, c->setup_fd, ipcs_conn_poll_events(c), c,
 					  shm_dispatch);
 	if (rc == 0) {
 		c->setup_polled = 1;
@@ -97,8 +90,7 @@ shm_poll_add(struct qb_ipcs_connection *c)
 	return rc;
 }
 
-static void
-shm_poll_del(struct qb_ipcs_connection *c)
+static void shm_poll_del(struct qb_ipcs_connection *c)
 {
 	if (c->setup_polled) {
 		(void)c->service->poll.dispatch_del(c->setup_fd);
@@ -106,19 +98,16 @@ shm_poll_del(struct qb_ipcs_connection *c)
 	}
 }
 
-static void
-shm_poll_update(struct qb_ipcs_connection *c)
+static void shm_poll_update(struct qb_ipcs_connection *c)
 {
 	if (c->setup_polled) {
-		(void)c->service->poll.dispatch_mod(c->prio, c->setup_fd,
-						   ipcs_conn_poll_events(c), c,
-						   shm_dispatch);
+		(void)c->service->poll.dispatch_mod(c->prio, c->setup_fd, ipcs_conn_poll_events(c),
+						    c, shm_dispatch);
 	}
 }
 
 /* Read up to want notification bytes without blocking. 0, or -ENOTCONN. */
-static int32_t
-drain_bytes(struct qb_ipcs_connection *c, uint32_t want, uint32_t *got)
+static int32_t drain_bytes(struct qb_ipcs_connection *c, uint32_t want, uint32_t *got)
 {
 	char buf[64];
 
@@ -142,15 +131,13 @@ drain_bytes(struct qb_ipcs_connection *c, uint32_t want, uint32_t *got)
 	return 0;
 }
 
-static void
-flush_deferred(struct qb_ipcs_connection *c)
+static void flush_deferred(struct qb_ipcs_connection *c)
 {
-	char zeros[64] = { 0 };
+	char zeros[64] = {0};
 
 	while (c->deferred_bytes) {
 		size_t n = QB_MIN(sizeof(zeros), (size_t)c->deferred_bytes);
-		ssize_t r = send(c->setup_fd, zeros, n,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t r = send(c->setup_fd, zeros, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r <= 0) {
 			break;
 		}
@@ -165,21 +152,18 @@ flush_deferred(struct qb_ipcs_connection *c)
  * Process the requests waiting in the ring. Returns the number consumed,
  * or -ENOTCONN when the connection must be dropped.
  */
-static int32_t
-shm_process_requests(struct qb_ipcs_connection *c, int32_t avail)
+static int32_t shm_process_requests(struct qb_ipcs_connection *c, int32_t avail)
 {
 	int32_t consumed = 0;
 
-	while (consumed < avail && c->state == IPCS_CONN_ACTIVE &&
-	       !c->fc_state) {
+	while (consumed < avail && c->state == IPCS_CONN_ACTIVE && !c->fc_state) {
 		void *chunk = NULL;
-		ssize_t len = qb_rb_chunk_peek(c->shm_req, &chunk,
-					       SHM_PEEK_TIMEOUT_MS);
+		ssize_t len = qb_rb_chunk_peek(c->shm_req, &chunk, SHM_PEEK_TIMEOUT_MS);
 		size_t size;
 		int32_t rc;
 
 		if (len == 0 && chunk == NULL) {
-			break;	/* nothing yet */
+			break; /* nothing yet */
 		}
 		if (len == -EAGAIN || len == -ETIMEDOUT) {
 			break;
@@ -188,13 +172,12 @@ shm_process_requests(struct qb_ipcs_connection *c, int32_t avail)
 			return -ENOTCONN;
 		}
 		consumed++;
-		rc = ipc_proto_msg_check(chunk, (size_t)len, c->max_msg_size,
-					 &size);
+		rc = ipc_proto_msg_check(chunk, (size_t)len, c->max_msg_size, &size);
 		if (rc < 0) {
-			qb_util_log(LOG_WARNING, "%s: invalid request from pid "
+			qb_util_log(LOG_WARNING,
+				    "%s: invalid request from pid "
 				    "%d (chunk %zd bytes): %d",
-				    c->service->name, (int)c->creds.pid, len,
-				    rc);
+				    c->service->name, (int)c->creds.pid, len, rc);
 			/* includes a zero-length chunk: reclaim, then drop */
 			qb_rb_chunk_reclaim(c->shm_req);
 			return -ENOTCONN;
@@ -208,8 +191,7 @@ shm_process_requests(struct qb_ipcs_connection *c, int32_t avail)
 	return consumed;
 }
 
-static int32_t
-shm_dispatch(int32_t fd, int32_t revents, void *data)
+static int32_t shm_dispatch(int32_t fd, int32_t revents, void *data)
 {
 	struct qb_ipcs_connection *c = data;
 	uint32_t got = 0;
@@ -221,8 +203,8 @@ shm_dispatch(int32_t fd, int32_t revents, void *data)
 	}
 	qb_ipcs_connection_ref(c);
 	if (revents & (POLLNVAL | POLLHUP | POLLERR)) {
-		qb_util_log(LOG_DEBUG, "IPC service %s: pid %d hung up",
-			    c->service->name, (int)c->creds.pid);
+		qb_util_log(LOG_DEBUG, "IPC service %s: pid %d hung up", c->service->name,
+			    (int)c->creds.pid);
 		goto drop;
 	}
 	if (revents & POLLOUT) {
@@ -282,9 +264,8 @@ out:
 	return 0;
 }
 
-static ssize_t
-shm_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
-	  size_t iov_len, size_t total, int32_t event)
+static ssize_t shm_sendv(struct qb_ipcs_connection *c, const struct iovec *iov, size_t iov_len,
+			 size_t total, int32_t event)
 {
 	qb_ringbuffer_t *rb = event ? c->shm_ev : c->shm_resp;
 	char *dst;
@@ -310,8 +291,9 @@ shm_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 	}
 	if (event) {
 		char zero = 0;
-		ssize_t n = c->deferred_bytes ? 0 :
-			send(c->setup_fd, &zero, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = c->deferred_bytes
+			? 0
+			: send(c->setup_fd, &zero, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n != 1) {
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -325,16 +307,14 @@ shm_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 	return (ssize_t)total;
 }
 
-static uint32_t
-shm_event_q_len(struct qb_ipcs_connection *c)
+static uint32_t shm_event_q_len(struct qb_ipcs_connection *c)
 {
 	ssize_t n = qb_rb_chunks_used(c->shm_ev);
 
 	return n > 0 ? (uint32_t)n : 0;
 }
 
-static void
-shm_destroy(struct qb_ipcs_connection *c)
+static void shm_destroy(struct qb_ipcs_connection *c)
 {
 	/* closing writes to the headers: still guarded until unmapped */
 	ipc_rb_close_last(c->shm_req);

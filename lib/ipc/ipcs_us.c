@@ -26,8 +26,7 @@
 
 /* ---- listening socket ------------------------------------------------- */
 
-int32_t
-qb_ipcs_us_publish(struct qb_ipcs_service *s)
+int32_t qb_ipcs_us_publish(struct qb_ipcs_service *s)
 {
 	struct sockaddr_un addr;
 	socklen_t alen;
@@ -58,8 +57,8 @@ qb_ipcs_us_publish(struct qb_ipcs_service *s)
 	}
 	s->listen_fd = fd;
 	ipcs_spare_fd_reserve();
-	rc = s->poll.dispatch_add(s->prio, fd, POLLIN | POLLPRI | POLLNVAL,
-				  s, qb_ipcs_dispatch_connection_request);
+	rc = s->poll.dispatch_add(s->prio, fd, POLLIN | POLLPRI | POLLNVAL, s,
+				  qb_ipcs_dispatch_connection_request);
 	if (rc < 0) {
 		s->listen_fd = -1;
 		ipcs_spare_fd_release();
@@ -69,14 +68,15 @@ qb_ipcs_us_publish(struct qb_ipcs_service *s)
 	return 0;
 fail:
 	rc = -errno;
-	qb_util_perror(LOG_ERR, "IPC service %s: cannot bind or listen on "
-		       "its socket", s->name);
+	qb_util_perror(LOG_ERR,
+		       "IPC service %s: cannot bind or listen on "
+		       "its socket",
+		       s->name);
 	close(fd);
 	return rc;
 }
 
-int32_t
-qb_ipcs_us_withdraw(struct qb_ipcs_service *s)
+int32_t qb_ipcs_us_withdraw(struct qb_ipcs_service *s)
 {
 	struct sockaddr_un addr;
 	socklen_t alen = sizeof(addr);
@@ -84,15 +84,13 @@ qb_ipcs_us_withdraw(struct qb_ipcs_service *s)
 	if (s->listen_fd < 0) {
 		return 0;
 	}
-	qb_util_log(LOG_INFO, "IPC service %s: closing the server socket",
-		    s->name);
+	qb_util_log(LOG_INFO, "IPC service %s: closing the server socket", s->name);
 	if (s->poll.dispatch_del) {
 		(void)s->poll.dispatch_del(s->listen_fd);
 	}
 	memset(&addr, 0, sizeof(addr));
 	if (getsockname(s->listen_fd, (struct sockaddr *)&addr, &alen) == 0 &&
-	    alen > offsetof(struct sockaddr_un, sun_path) &&
-	    addr.sun_path[0] != '\0') {
+	    alen > offsetof(struct sockaddr_un, sun_path) && addr.sun_path[0] != '\0') {
 		(void)unlink(addr.sun_path);
 	}
 	shutdown(s->listen_fd, SHUT_RDWR);
@@ -104,13 +102,11 @@ qb_ipcs_us_withdraw(struct qb_ipcs_service *s)
 
 /* ---- SOCKET transport ------------------------------------------------- */
 
-static int32_t
-control_create(struct qb_ipcs_connection *c, const char *path)
+static int32_t control_create(struct qb_ipcs_connection *c, const char *path)
 {
 	void *p;
-	int32_t rc = shm_control_create(path, sizeof(struct ipc_us_control),
-					c->auth_uid, c->auth_gid, c->auth_mode,
-					&c->us_ctl_id, &p);
+	int32_t rc = shm_control_create(path, sizeof(struct ipc_us_control), c->auth_uid,
+					c->auth_gid, c->auth_mode, &c->us_ctl_id, &p);
 
 	if (rc < 0) {
 		return rc;
@@ -122,8 +118,7 @@ control_create(struct qb_ipcs_connection *c, const char *path)
 	return 0;
 }
 
-static int32_t
-dgram_bind(const char *base, const char *suffix, size_t bufsize)
+static int32_t dgram_bind(const char *base, const char *suffix, size_t bufsize)
 {
 	struct sockaddr_un a;
 	socklen_t alen;
@@ -135,20 +130,18 @@ dgram_bind(const char *base, const char *suffix, size_t bufsize)
 	ipc_sock_dgram_addr(&a, &alen, base, suffix);
 	if (bind(fd, (struct sockaddr *)&a, alen) < 0) {
 		close(fd);
-		return -1;	/* reported as EPERM, like libqb */
+		return -1; /* reported as EPERM, like libqb */
 	}
 	(void)ipc_sock_set_buffers(fd, bufsize);
 	return fd;
 }
 
-static int32_t
-us_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
+static int32_t us_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 {
 	char name[IPC_NAME_MAX];
 	int32_t rc;
 
-	ipc_str_cut(name, sizeof(name), "%s-control-%s", c->description,
-		 c->service->name);
+	ipc_str_cut(name, sizeof(name), "%s-control-%s", c->description, c->service->name);
 	ipc_str_cut(r->request, sizeof(r->request), "%s", name);
 	ipc_str_cut(name, sizeof(name), "%s-%s", c->description, c->service->name);
 	ipc_str_cut(r->response, sizeof(r->response), "%s", name);
@@ -174,8 +167,7 @@ us_connect(struct qb_ipcs_connection *c, struct ipc_conn_response *r)
 	return 0;
 }
 
-static void
-us_fc_set(struct qb_ipcs_connection *c, int32_t fc)
+static void us_fc_set(struct qb_ipcs_connection *c, int32_t fc)
 {
 	__atomic_store_n(&c->us_ctl->req_fc, fc, __ATOMIC_RELEASE);
 }
@@ -183,21 +175,18 @@ us_fc_set(struct qb_ipcs_connection *c, int32_t fc)
 static int32_t us_req_dispatch(int32_t fd, int32_t revents, void *data);
 static int32_t us_setup_dispatch(int32_t fd, int32_t revents, void *data);
 
-static int32_t
-us_poll_add(struct qb_ipcs_connection *c)
+static int32_t us_poll_add(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 	int32_t rc;
 
-	rc = s->poll.dispatch_add(c->prio, c->setup_fd,
-				  POLLIN | POLLPRI | POLLNVAL, c,
+	rc = s->poll.dispatch_add(c->prio, c->setup_fd, POLLIN | POLLPRI | POLLNVAL, c,
 				  us_setup_dispatch);
 	if (rc < 0) {
 		return rc;
 	}
 	c->setup_polled = 1;
-	rc = s->poll.dispatch_add(c->prio, c->us_req_fd,
-				  ipcs_conn_poll_events(c), c,
+	rc = s->poll.dispatch_add(c->prio, c->us_req_fd, ipcs_conn_poll_events(c), c,
 				  us_req_dispatch);
 	if (rc < 0) {
 		return rc;
@@ -206,8 +195,7 @@ us_poll_add(struct qb_ipcs_connection *c)
 	return 0;
 }
 
-static void
-us_poll_del(struct qb_ipcs_connection *c)
+static void us_poll_del(struct qb_ipcs_connection *c)
 {
 	struct qb_ipcs_service *s = c->service;
 
@@ -221,19 +209,16 @@ us_poll_del(struct qb_ipcs_connection *c)
 	}
 }
 
-static void
-us_poll_update(struct qb_ipcs_connection *c)
+static void us_poll_update(struct qb_ipcs_connection *c)
 {
 	if (c->us_req_polled) {
-		(void)c->service->poll.dispatch_mod(c->prio, c->us_req_fd,
-						   ipcs_conn_poll_events(c), c,
-						   us_req_dispatch);
+		(void)c->service->poll.dispatch_mod(c->prio, c->us_req_fd, ipcs_conn_poll_events(c),
+						    c, us_req_dispatch);
 	}
 }
 
 /* Liveness only: the setup socket carries nothing after the handshake. */
-static int32_t
-us_setup_dispatch(int32_t fd, int32_t revents, void *data)
+static int32_t us_setup_dispatch(int32_t fd, int32_t revents, void *data)
 {
 	struct qb_ipcs_connection *c = data;
 	char buf[64];
@@ -248,8 +233,8 @@ us_setup_dispatch(int32_t fd, int32_t revents, void *data)
 			return 0;
 		}
 	}
-	qb_util_log(LOG_DEBUG, "IPC service %s: pid %d hung up",
-		    c->service->name, (int)c->creds.pid);
+	qb_util_log(LOG_DEBUG, "IPC service %s: pid %d hung up", c->service->name,
+		    (int)c->creds.pid);
 	qb_ipcs_connection_ref(c);
 	qb_ipcs_disconnect(c);
 	qb_ipcs_connection_unref(c);
@@ -257,16 +242,14 @@ us_setup_dispatch(int32_t fd, int32_t revents, void *data)
 }
 
 /* One datagram -> one request; 1 = delivered, 0 = none, -ENOTCONN. */
-static int32_t
-us_recv_request(struct qb_ipcs_connection *c)
+static int32_t us_recv_request(struct qb_ipcs_connection *c)
 {
 	size_t size;
 	ssize_t n;
 	int32_t rc;
 
 	do {
-		n = recv(c->us_req_fd, c->us_rbuf, c->max_msg_size,
-			 MSG_DONTWAIT | MSG_TRUNC);
+		n = recv(c->us_req_fd, c->us_rbuf, c->max_msg_size, MSG_DONTWAIT | MSG_TRUNC);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -ENOTCONN;
@@ -275,22 +258,21 @@ us_recv_request(struct qb_ipcs_connection *c)
 		__atomic_sub_fetch(&c->us_ctl->req_sent, 1, __ATOMIC_SEQ_CST);
 	}
 	if ((size_t)n > c->max_msg_size) {
-		return -ENOTCONN;	/* truncated: larger than negotiated */
+		return -ENOTCONN; /* truncated: larger than negotiated */
 	}
-	rc = ipc_proto_msg_check(c->us_rbuf, (size_t)n, c->max_msg_size,
-				 &size);
+	rc = ipc_proto_msg_check(c->us_rbuf, (size_t)n, c->max_msg_size, &size);
 	if (rc < 0) {
-		qb_util_log(LOG_WARNING, "%s: invalid request from pid %d "
-			    "(%zd bytes): %d", c->service->name,
-			    (int)c->creds.pid, n, rc);
+		qb_util_log(LOG_WARNING,
+			    "%s: invalid request from pid %d "
+			    "(%zd bytes): %d",
+			    c->service->name, (int)c->creds.pid, n, rc);
 		return -ENOTCONN;
 	}
 	rc = ipcs_deliver(c, c->us_rbuf, size);
 	return rc < 0 ? 2 : 1;
 }
 
-static int32_t
-us_req_dispatch(int32_t fd, int32_t revents, void *data)
+static int32_t us_req_dispatch(int32_t fd, int32_t revents, void *data)
 {
 	struct qb_ipcs_connection *c = data;
 	int32_t avail;
@@ -329,21 +311,19 @@ out:
 }
 
 /* Connect lazily: the client binds its sockets after the handshake. */
-static int32_t
-dgram_connect(int fd, const char *base, const char *suffix)
+static int32_t dgram_connect(int fd, const char *base, const char *suffix)
 {
 	struct sockaddr_un a;
 	socklen_t alen;
 
 	ipc_sock_dgram_addr(&a, &alen, base, suffix);
 	for (int i = 0; i < US_CONNECT_TRIES; i++) {
-		struct timespec ts = { 0, US_CONNECT_PAUSE_NS };
+		struct timespec ts = {0, US_CONNECT_PAUSE_NS};
 
 		if (connect(fd, (struct sockaddr *)&a, alen) == 0) {
 			return 0;
 		}
-		if (errno != ECONNREFUSED && errno != ENOENT &&
-		    errno != EINTR) {
+		if (errno != ECONNREFUSED && errno != ENOENT && errno != EINTR) {
 			return -errno;
 		}
 		nanosleep(&ts, NULL);
@@ -351,9 +331,8 @@ dgram_connect(int fd, const char *base, const char *suffix)
 	return -ENOTCONN;
 }
 
-static ssize_t
-us_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
-	 size_t iov_len, size_t total, int32_t event)
+static ssize_t us_sendv(struct qb_ipcs_connection *c, const struct iovec *iov, size_t iov_len,
+			size_t total, int32_t event)
 {
 	int fd = event ? c->us_ev_fd : c->us_req_fd;
 	int32_t *flag = event ? &c->us_ev_connected : &c->us_req_connected;
@@ -362,8 +341,7 @@ us_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 	ssize_t n;
 
 	if (!*flag) {
-		int32_t rc = dgram_connect(fd, c->us_base,
-					   event ? "event" : "response");
+		int32_t rc = dgram_connect(fd, c->us_base, event ? "event" : "response");
 		if (rc < 0) {
 			return rc;
 		}
@@ -376,23 +354,20 @@ us_sendv(struct qb_ipcs_connection *c, const struct iovec *iov,
 		n = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		return (errno == EPIPE || errno == ECONNREFUSED) ? -ENOTCONN :
-			-errno;
+		return (errno == EPIPE || errno == ECONNREFUSED) ? -ENOTCONN : -errno;
 	}
 	__atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
 	return (ssize_t)total;
 }
 
-static uint32_t
-us_event_q_len(struct qb_ipcs_connection *c)
+static uint32_t us_event_q_len(struct qb_ipcs_connection *c)
 {
 	int32_t n = __atomic_load_n(&c->us_ctl->ev_sent, __ATOMIC_SEQ_CST);
 
 	return n > 0 ? (uint32_t)n : 0;
 }
 
-static void
-us_destroy(struct qb_ipcs_connection *c)
+static void us_destroy(struct qb_ipcs_connection *c)
 {
 	ipcs_guard_release(c);
 	if (c->us_req_fd >= 0) {

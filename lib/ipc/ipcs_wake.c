@@ -17,8 +17,7 @@
 #include "ipc/ipc_internal.h"
 #include "util/util_internal.h"
 
-uint64_t
-ipcs_now_ns(void)
+uint64_t ipcs_now_ns(void)
 {
 	struct timespec ts;
 
@@ -26,8 +25,7 @@ ipcs_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int32_t
-wake_dispatch(int32_t fd, int32_t revents, void *data)
+static int32_t wake_dispatch(int32_t fd, int32_t revents, void *data)
 {
 	struct qb_ipcs_service *s = data;
 	uint64_t ticks;
@@ -37,14 +35,13 @@ wake_dispatch(int32_t fd, int32_t revents, void *data)
 		return 0;
 	}
 	s->wake_at = 0;
-	qb_ipcs_ref(s);		/* the work may drop the last reference */
+	qb_ipcs_ref(s); /* the work may drop the last reference */
 	ipcs_wake(s);
 	qb_ipcs_unref(s);
 	return 0;
 }
 
-int32_t
-ipcs_wake_open(struct qb_ipcs_service *s)
+int32_t ipcs_wake_open(struct qb_ipcs_service *s)
 {
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	int32_t rc;
@@ -66,8 +63,7 @@ ipcs_wake_open(struct qb_ipcs_service *s)
 	return 0;
 }
 
-void
-ipcs_wake_close(struct qb_ipcs_service *s)
+void ipcs_wake_close(struct qb_ipcs_service *s)
 {
 	if (s->wake_fd < 0) {
 		return;
@@ -79,10 +75,9 @@ ipcs_wake_close(struct qb_ipcs_service *s)
 }
 
 /* Make sure the timer fires no later than @p when (CLOCK_MONOTONIC ns). */
-int32_t
-ipcs_wake_at(struct qb_ipcs_service *s, uint64_t when)
+int32_t ipcs_wake_at(struct qb_ipcs_service *s, uint64_t when)
 {
-	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	struct itimerspec its = {{0, 0}, {0, 0}};
 
 	if (s->wake_fd < 0) {
 		return -EBADF;
@@ -91,7 +86,7 @@ ipcs_wake_at(struct qb_ipcs_service *s, uint64_t when)
 		return 0;
 	}
 	if (when == 0) {
-		when = 1;	/* an all-zero it_value would disarm */
+		when = 1; /* an all-zero it_value would disarm */
 	}
 	its.it_value.tv_sec = (time_t)(when / 1000000000ull);
 	its.it_value.tv_nsec = (long)(when % 1000000000ull);

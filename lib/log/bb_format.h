@@ -17,56 +17,56 @@
 #define SER_XC '\a'
 
 /* Character classes, looked up instead of strchr() on the hot path. */
-#define SER_C_FLAG	0x01	/* may sit between '%' and the length letters */
-#define SER_C_INT	0x02
-#define SER_C_FLOAT	0x04
-#define SER_C_OTHER	0x08	/* c s p % */
-#define SER_C_STOP	0x10	/* '%', QB_XC and NUL end a literal run */
-#define SER_C_CONV_SHIFT 5	/* bits 5-7: the conversion group below */
+#define SER_C_FLAG 0x01 /* may sit between '%' and the length letters */
+#define SER_C_INT 0x02
+#define SER_C_FLOAT 0x04
+#define SER_C_OTHER 0x08   /* c s p % */
+#define SER_C_STOP 0x10	   /* '%', QB_XC and NUL end a literal run */
+#define SER_C_CONV_SHIFT 5 /* bits 5-7: the conversion group below */
 
 /* Conversion letters that take the same kind of argument. */
 enum ser_conv {
-	SER_CV_NONE,		/* not a conversion */
-	SER_CV_SIGNED,		/* d i */
-	SER_CV_UNSIGNED,	/* o u x X */
-	SER_CV_FLOAT,		/* e E f F g G a A */
-	SER_CV_CHAR,		/* c */
-	SER_CV_STR,		/* s */
-	SER_CV_PTR,		/* p */
-	SER_CV_PCT,		/* %: no argument */
+	SER_CV_NONE,	 /* not a conversion */
+	SER_CV_SIGNED,	 /* d i */
+	SER_CV_UNSIGNED, /* o u x X */
+	SER_CV_FLOAT,	 /* e E f F g G a A */
+	SER_CV_CHAR,	 /* c */
+	SER_CV_STR,	 /* s */
+	SER_CV_PTR,	 /* p */
+	SER_CV_PCT,	 /* %: no argument */
 	SER_CV_COUNT
 };
 
 /* Length letters. */
 enum ser_len {
 	SER_LEN_NONE,
-	SER_LEN_HH,		/* hh: char, promoted */
-	SER_LEN_H,		/* h: short, promoted */
-	SER_LEN_L,		/* l */
-	SER_LEN_LL,		/* ll or q */
-	SER_LEN_WIDE,		/* z t j: 8 bytes on LP64 */
-	SER_LEN_LDBL,		/* L */
+	SER_LEN_HH,   /* hh: char, promoted */
+	SER_LEN_H,    /* h: short, promoted */
+	SER_LEN_L,    /* l */
+	SER_LEN_LL,   /* ll or q */
+	SER_LEN_WIDE, /* z t j: 8 bytes on LP64 */
+	SER_LEN_LDBL, /* L */
 	SER_LEN_COUNT
 };
 
 /* The argument a conversion takes, and how it is stored. */
 enum ser_kind {
-	SER_K_NONE,		/* %%: nothing */
-	SER_K_INT,		/* int, 4 bytes */
-	SER_K_SHORT,		/* h: narrowed signed, 4 bytes */
-	SER_K_USHORT,		/* h: narrowed unsigned */
-	SER_K_SCHAR,		/* hh: narrowed signed */
-	SER_K_UCHAR,		/* hh: narrowed unsigned */
-	SER_K_LONG,		/* l, 8 bytes */
-	SER_K_LLONG,		/* ll q L, 8 bytes */
-	SER_K_SSIZE,		/* z t j, 8 bytes */
-	SER_K_DOUBLE,		/* 8 bytes */
-	SER_K_LDOUBLE,		/* stored as a double */
-	SER_K_CHAR,		/* 1 byte */
-	SER_K_STR,		/* the characters and a NUL */
-	SER_K_WSTR,		/* stored narrowed, as a STR */
-	SER_K_PTR,		/* 8 bytes */
-	SER_K_STAR,		/* a '*' width or precision: int, 4 bytes */
+	SER_K_NONE,    /* %%: nothing */
+	SER_K_INT,     /* int, 4 bytes */
+	SER_K_SHORT,   /* h: narrowed signed, 4 bytes */
+	SER_K_USHORT,  /* h: narrowed unsigned */
+	SER_K_SCHAR,   /* hh: narrowed signed */
+	SER_K_UCHAR,   /* hh: narrowed unsigned */
+	SER_K_LONG,    /* l, 8 bytes */
+	SER_K_LLONG,   /* ll q L, 8 bytes */
+	SER_K_SSIZE,   /* z t j, 8 bytes */
+	SER_K_DOUBLE,  /* 8 bytes */
+	SER_K_LDOUBLE, /* stored as a double */
+	SER_K_CHAR,    /* 1 byte */
+	SER_K_STR,     /* the characters and a NUL */
+	SER_K_WSTR,    /* stored narrowed, as a STR */
+	SER_K_PTR,     /* 8 bytes */
+	SER_K_STAR,    /* a '*' width or precision: int, 4 bytes */
 };
 
 /* Both tables are defined in serialize.c. */
@@ -100,8 +100,7 @@ static inline enum ser_kind ser_kind_of(enum ser_len len, char conv)
  * of glibc's; `stored` restricts it to those of a stored format (l ll z t
  * j), the only ones every reader understands.
  */
-static inline const char *ser_len_parse(const char *q, int stored,
-					enum ser_len *len, char *letter)
+static inline const char *ser_len_parse(const char *q, int stored, enum ser_len *len, char *letter)
 {
 	*len = SER_LEN_NONE;
 	*letter = 0;

@@ -24,18 +24,18 @@
 #include <stdint.h>
 #include <string.h>
 
-#define BB_REC_LINENO		0
-#define BB_REC_TAGS		4
-#define BB_REC_PRIO		8
-#define BB_REC_FN_SIZE		9
-#define BB_REC_FUNCTION		13
-#define BB_REC_TS_SIZE		16	/* struct timespec */
-#define BB_REC_TS_SIZE_OLD	8	/* time_t */
+#define BB_REC_LINENO 0
+#define BB_REC_TAGS 4
+#define BB_REC_PRIO 8
+#define BB_REC_FN_SIZE 9
+#define BB_REC_FUNCTION 13
+#define BB_REC_TS_SIZE 16    /* struct timespec */
+#define BB_REC_TS_SIZE_OLD 8 /* time_t */
 /* Bytes of a record other than its function name and message (33). */
-#define BB_REC_FIXED		(BB_REC_FUNCTION + BB_REC_TS_SIZE + 4)
+#define BB_REC_FIXED (BB_REC_FUNCTION + BB_REC_TS_SIZE + 4)
 /* Shortest record a reader looks into: a one-byte function name and
  * message and the old, shorter time. */
-#define BB_REC_MIN		(BB_REC_FUNCTION + 1 + BB_REC_TS_SIZE_OLD + 4 + 1)
+#define BB_REC_MIN (BB_REC_FUNCTION + 1 + BB_REC_TS_SIZE_OLD + 4 + 1)
 
 /* Offsets of the fields that follow the function name. */
 static inline size_t bb_rec_time_off(uint32_t fn_size)
@@ -67,8 +67,8 @@ static inline uint32_t bb_rec_get_u32(const void *rec, size_t off)
 }
 
 /* The fields every record of one call site repeats. */
-static inline void bb_rec_put_site(void *rec, uint32_t lineno, uint8_t prio,
-				   const char *function, uint32_t fn_size)
+static inline void bb_rec_put_site(void *rec, uint32_t lineno, uint8_t prio, const char *function,
+				   uint32_t fn_size)
 {
 	bb_rec_put_u32(rec, BB_REC_LINENO, lineno);
 	((unsigned char *)rec)[BB_REC_PRIO] = prio;
@@ -76,8 +76,7 @@ static inline void bb_rec_put_site(void *rec, uint32_t lineno, uint8_t prio,
 	memcpy((char *)rec + BB_REC_FUNCTION, function, fn_size);
 }
 
-static inline void bb_rec_put_time(void *rec, uint32_t fn_size, int64_t sec,
-				   int64_t nsec)
+static inline void bb_rec_put_time(void *rec, uint32_t fn_size, int64_t sec, int64_t nsec)
 {
 	char *t = (char *)rec + bb_rec_time_off(fn_size);
 
@@ -91,27 +90,26 @@ struct bb_rec_fields {
 	uint32_t tags;
 	uint8_t priority;
 	uint32_t fn_size;
-	const char *function;		/* fn_size bytes, NUL not guaranteed */
-	const unsigned char *time;	/* ts_size bytes */
+	const char *function;	   /* fn_size bytes, NUL not guaranteed */
+	const unsigned char *time; /* ts_size bytes */
 	uint32_t msg_len;
-	const char *msg;		/* msg_len bytes */
+	const char *msg; /* msg_len bytes */
 };
 
 enum bb_rec_status {
 	BB_REC_OK = 0,
-	BB_REC_SHORT,		/* fewer than BB_REC_MIN bytes */
-	BB_REC_FN_TOO_BIG,	/* fn_size runs past the record */
-	BB_REC_FN_NEGATIVE,	/* fn_size is 0 or, as an int32, negative */
-	BB_REC_MSG_BOUNDS,	/* msg_len 0, above msg_max or past the record */
+	BB_REC_SHORT,	    /* fewer than BB_REC_MIN bytes */
+	BB_REC_FN_TOO_BIG,  /* fn_size runs past the record */
+	BB_REC_FN_NEGATIVE, /* fn_size is 0 or, as an int32, negative */
+	BB_REC_MSG_BOUNDS,  /* msg_len 0, above msg_max or past the record */
 };
 
 /*
  * Splits the len bytes of rec (untrusted) into fields, checking in this
  * order; on an error the fields read so far (fn_size, msg_len) are set.
  */
-static inline enum bb_rec_status bb_rec_parse(const void *rec, size_t len,
-					      size_t ts_size, uint32_t msg_max,
-					      struct bb_rec_fields *f)
+static inline enum bb_rec_status bb_rec_parse(const void *rec, size_t len, size_t ts_size,
+					      uint32_t msg_max, struct bb_rec_fields *f)
 {
 	const unsigned char *b = (const unsigned char *)rec;
 

@@ -25,11 +25,11 @@
 
 struct render {
 	char *out;
-	size_t cap;		/* out has cap bytes, cap >= 1 */
-	size_t pos;		/* out[pos] is always NUL */
-	const char *data;	/* record bytes */
+	size_t cap;	  /* out has cap bytes, cap >= 1 */
+	size_t pos;	  /* out[pos] is always NUL */
+	const char *data; /* record bytes */
 	size_t data_len;
-	size_t at;		/* next value offset */
+	size_t at; /* next value offset */
 };
 
 static void render_put(struct render *r, char c)
@@ -65,8 +65,7 @@ static void render_printed(struct render *r, int n)
 /* Appends a non-negative number, capped, to the spec being rebuilt.  A
  * width or precision beyond the output size prints the same (cut) text as
  * one equal to it. */
-static int spec_add_num(char *spec, size_t cap, size_t *len, long long num,
-			size_t out_cap)
+static int spec_add_num(char *spec, size_t cap, size_t *len, long long num, size_t out_cap)
 {
 	int n;
 
@@ -159,8 +158,7 @@ static void spec_finish(char *spec, size_t sl, enum ser_kind k, char conv)
  * takes from the record.  Returns where literal scanning continues, or
  * NULL when the record ran out of data.
  */
-static const char *render_value(struct render *r, char *spec, enum ser_kind k,
-				const char *q)
+static const char *render_value(struct render *r, char *spec, enum ser_kind k, const char *q)
 {
 	int32_t i32;
 	int64_t i64;
@@ -186,11 +184,12 @@ static const char *render_value(struct render *r, char *spec, enum ser_kind k,
 			return NULL;
 		}
 		if (k == SER_K_LONG) {
-			render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos,
-						   spec, (long)i64));
+			render_printed(r,
+				       snprintf(r->out + r->pos, r->cap - r->pos, spec, (long)i64));
 		} else {
-			render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos,
-						   spec, (long long)i64));
+			render_printed(
+				r,
+				snprintf(r->out + r->pos, r->cap - r->pos, spec, (long long)i64));
 		}
 		return q + 1;
 	case SER_K_DOUBLE:
@@ -206,25 +205,25 @@ static const char *render_value(struct render *r, char *spec, enum ser_kind k,
 		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec, c));
 		return q + 1;
 	case SER_K_STR:
-	case SER_K_WSTR:	/* stored narrowed */
+	case SER_K_WSTR: /* stored narrowed */
 		if (r->at >= r->data_len) {
 			return NULL;
 		}
 		avail = r->data_len - r->at;
 		n = strnlen(r->data + r->at, avail);
 		if (n == avail) {
-			return NULL;	/* unterminated string: corrupt record */
+			return NULL; /* unterminated string: corrupt record */
 		}
-		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec,
-					   r->data + r->at));
+		render_printed(r,
+			       snprintf(r->out + r->pos, r->cap - r->pos, spec, r->data + r->at));
 		r->at += n + 1;
 		return q + 1;
 	case SER_K_PTR:
 		if (render_take(r, &i64, sizeof(i64)) != 0) {
 			return NULL;
 		}
-		render_printed(r, snprintf(r->out + r->pos, r->cap - r->pos, spec,
-					   (void *)(intptr_t)i64));
+		render_printed(
+			r, snprintf(r->out + r->pos, r->cap - r->pos, spec, (void *)(intptr_t)i64));
 		return q + 1;
 	default:
 		/* Unknown: the spec so far is dropped, the rest reads as text. */
@@ -253,14 +252,14 @@ static const char *render_spec(struct render *r, const char *pct)
 				return NULL;
 			}
 			if (sl >= sizeof(spec) - 8) {
-				return q + 1;	/* absurd spec: drop it */
+				return q + 1; /* absurd spec: drop it */
 			}
 			if (i32 < 0) {
 				spec[sl++] = '-';
 			}
 			if (spec_add_num(spec, sizeof(spec) - 8, &sl,
 					 i32 < 0 ? -(long long)i32 : i32, r->cap) != 0) {
-				return q + 1;	/* absurd spec: drop it */
+				return q + 1; /* absurd spec: drop it */
 			}
 			q++;
 		} else if (*q >= '1' && *q <= '9') {
@@ -294,8 +293,7 @@ static const char *render_spec(struct render *r, const char *pct)
 	return render_value(r, spec, ser_kind_of(len, *q), q);
 }
 
-size_t qb_log_blackbox_render(char *out, size_t out_len,
-			      const char *buf, size_t buf_len)
+size_t qb_log_blackbox_render(char *out, size_t out_len, const char *buf, size_t buf_len)
 {
 	struct render r;
 	const char *p;
@@ -310,7 +308,7 @@ size_t qb_log_blackbox_render(char *out, size_t out_len,
 	}
 	flen = strnlen(buf, buf_len);
 	if (flen == buf_len) {
-		return 1;	/* no format terminator: nothing trustworthy to print */
+		return 1; /* no format terminator: nothing trustworthy to print */
 	}
 	r.out = out;
 	r.cap = out_len;

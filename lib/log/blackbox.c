@@ -163,7 +163,7 @@ static void bb_owner_fill(struct qb_log_blackbox_owner *o, const char *ident, pi
 
 struct bb_ring {
 	qb_ringbuffer_t *rb;
-	struct qb_log_blackbox_owner *owner;	/* in the ring's user area */
+	struct qb_log_blackbox_owner *owner; /* in the ring's user area */
 };
 
 static int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct bb_ring *out)
@@ -177,8 +177,7 @@ static int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct 
 	blackbox_ident_for_name(ident, name_ident, sizeof(name_ident));
 	qb_log_blackbox_boot_short(boot, sizeof(boot));
 	snprintf(prefix, sizeof(prefix), "%s-%d-%s", name_ident, (int)pid, boot);
-	rc = rb_open_unique(prefix, "blackbox", size,
-			    QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE,
+	rc = rb_open_unique(prefix, "blackbox", size, QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE,
 			    sizeof(struct qb_log_blackbox_owner), &rb);
 	if (rc < 0) {
 		return rc;
@@ -210,7 +209,7 @@ static void bb_ring_drop(int unlink_files)
 	qb_log_bb.rb = NULL;
 	qb_log_bb.owner = NULL;
 	while (atomic_load(&qb_log_bb.dumping)) {
-		sched_yield();	/* a dump may still read the old mapping */
+		sched_yield(); /* a dump may still read the old mapping */
 	}
 	if (rb == NULL) {
 		return;
@@ -307,7 +306,7 @@ struct qb_log_bb_cache_entry {
 	const char *format;
 	const char *function;
 	uint32_t fn_size;
-	struct qb_log_bb_prog *prog;	/* NULL: use the generic writer */
+	struct qb_log_bb_prog *prog; /* NULL: use the generic writer */
 	/*
 	 * With a prog: the record's first bytes as they are for every call of
 	 * this callsite (lineno, priority, function, the stored format; tags,
@@ -334,8 +333,7 @@ static void bb_cache_flush(void)
 	qb_log_bb.cache = NULL;
 }
 
-static void bb_template_build(struct qb_log_bb_cache_entry *e,
-			      const struct qb_log_callsite *cs)
+static void bb_template_build(struct qb_log_bb_cache_entry *e, const struct qb_log_callsite *cs)
 {
 	const char *fn = cs->function != NULL ? cs->function : "";
 	const char *stored;
@@ -350,7 +348,7 @@ static void bb_template_build(struct qb_log_bb_cache_entry *e,
 	stored_size = qb_log_blackbox_prog_stored(e->prog, &stored);
 	t = calloc(1, BB_REC_FIXED + e->fn_size + stored_size);
 	if (t == NULL) {
-		return;		/* the two-step writer still works */
+		return; /* the two-step writer still works */
 	}
 	bb_rec_put_site(t, cs->lineno, cs->priority, fn, e->fn_size);
 	memcpy(t + bb_rec_msg_off(e->fn_size, BB_REC_TS_SIZE), stored, stored_size);
@@ -359,8 +357,7 @@ static void bb_template_build(struct qb_log_bb_cache_entry *e,
 	e->stored_size = (uint32_t)stored_size;
 }
 
-static void bb_cache_fill(struct qb_log_bb_cache_entry *e,
-			  const struct qb_log_callsite *cs)
+static void bb_cache_fill(struct qb_log_bb_cache_entry *e, const struct qb_log_callsite *cs)
 {
 	qb_log_blackbox_prog_free(e->prog);
 	e->cs = cs;
@@ -396,15 +393,15 @@ static const struct qb_log_bb_cache_entry *bb_cache_get(const struct qb_log_call
 			return e;
 		}
 	}
-	return NULL;	/* crowded: the uncached path still works */
+	return NULL; /* crowded: the uncached path still works */
 }
 
 /* Where a record's message goes (computed at each use: a pointer kept
  * across the branches below costs a spill on the hot path). */
 #define BB_REC_MSG(chunk, fn_size) ((chunk) + bb_rec_msg_off((fn_size), BB_REC_TS_SIZE))
 
-static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts,
-			    size_t max_line, va_list ap)
+static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts, size_t max_line,
+			    va_list ap)
 {
 	const struct qb_log_bb_cache_entry *e = bb_cache_get(cs);
 	const char *fn = (cs->function != NULL) ? cs->function : "";
@@ -417,14 +414,15 @@ static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *t
 
 	chunk = rb_chunk_alloc(qb_log_bb.rb, BB_REC_FIXED + fn_size + room);
 	if (chunk == NULL) {
-		return;		/* larger than the whole ring: dropped */
+		return; /* larger than the whole ring: dropped */
 	}
 	if (e != NULL && e->tmpl != NULL && e->stored_size < max_line) {
 		/* the template ends with the stored format, which fits */
 		memcpy(chunk, e->tmpl, e->tmpl_len);
 		bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
 		bb_rec_put_time(chunk, fn_size, sec, nsec);
-		n = qb_log_blackbox_prog_run_values(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
+		n = qb_log_blackbox_prog_run_values(e->prog, BB_REC_MSG(chunk, fn_size), max_line,
+						    ap);
 		goto stored;
 	}
 	bb_rec_put_site(chunk, cs->lineno, cs->priority, fn, fn_size);
@@ -461,8 +459,7 @@ static __attribute__((noinline)) void bb_prune_for(const struct qb_log_target *t
 	(void)blackbox_prune_dead(ident);
 }
 
-static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs,
-		       struct timespec *ts, va_list ap)
+static void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va_list ap)
 {
 	struct qb_log_target *t = qb_log_bb.target;
 	struct timespec now;
@@ -507,7 +504,7 @@ static void bb_close(int32_t pos)
 	bb_ring_drop(!qb_log_bb.borrowed);
 	qb_log_bb.borrowed = 0;
 	qb_log_bb.remove_at_exit = 0;
-	bb_cache_flush();	/* callsites may be freed after this */
+	bb_cache_flush(); /* callsites may be freed after this */
 	bb_unlock();
 	if (t != NULL) {
 		t->instance = NULL;
@@ -608,7 +605,7 @@ static void bb_copy_ring(const struct bb_ring *from, const struct bb_ring *to)
 		}
 		rb_view_of(from->rb, &v);
 		if (rb_view_copy(&v, to->rb, &copy) != 0) {
-			return;		/* not the same size */
+			return; /* not the same size */
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(seq, __ATOMIC_ACQUIRE) == s1) {
@@ -665,9 +662,8 @@ void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
 		return;
 	}
 	bb_lock();
-	if (qb_log_bb.rb != NULL && !qb_log_bb.borrowed &&
-	    bb_owner(qb_log_bb.rb)->pid != new_pid) {
-		if (!qb_log_bb.fork_write_pt_set) {	/* raw clone(): best effort */
+	if (qb_log_bb.rb != NULL && !qb_log_bb.borrowed && bb_owner(qb_log_bb.rb)->pid != new_pid) {
+		if (!qb_log_bb.fork_write_pt_set) { /* raw clone(): best effort */
 			bb_fork_write_pt_take();
 		}
 		qb_log_bb.borrowed = 1;
@@ -714,7 +710,7 @@ void qb_log_blackbox_atfork_child(void)
 __attribute__((destructor)) static void bb_at_exit(void)
 {
 	if (!qb_log_bb.remove_at_exit || qb_util_word_lock_mine(&qb_log_bb.writer_lock)) {
-		return;		/* exit() from inside a record write: leave it */
+		return; /* exit() from inside a record write: leave it */
 	}
 	bb_lock();
 	if (qb_log_bb.remove_at_exit && !qb_log_bb.borrowed) {

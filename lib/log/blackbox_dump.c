@@ -35,7 +35,7 @@
 #include "log/bb_record.h"
 #include "util/util_internal.h"
 
-static const uint32_t dump_marker[5] = { 0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0 };
+static const uint32_t dump_marker[5] = {0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0};
 
 /* ------------------------------------------------------------- writing */
 
@@ -46,7 +46,7 @@ static int64_t monotonic_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* async-signal-safe */
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
@@ -137,7 +137,7 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 	/* a count, so nested or concurrent dumps all hold writers off */
 	atomic_fetch_add(&qb_log_bb.dumping, 1);
 	dump_wait_for_writer();
-	rb = qb_log_bb.rb;	/* stays mapped while `dumping` is up */
+	rb = qb_log_bb.rb; /* stays mapped while `dumping` is up */
 	if (rb == NULL) {
 		atomic_fetch_sub(&qb_log_bb.dumping, 1);
 		return -ENOENT;
@@ -159,8 +159,8 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 
 /* ------------------------------------------------------------- reading */
 
-#define READ_MSG_MAX	4096		/* largest msg_len we print */
-#define READ_CHUNK_MAX	(READ_MSG_MAX + BB_REC_FIXED + 4096)
+#define READ_MSG_MAX 4096 /* largest msg_len we print */
+#define READ_CHUNK_MAX (READ_MSG_MAX + BB_REC_FIXED + 4096)
 #define UPSTREAM_MSG_MAX 512
 
 static const char *const read_prio_names[] = {
@@ -170,8 +170,8 @@ static const char *const read_prio_names[] = {
 /* A ring image and how to read its records. */
 struct read_ring {
 	struct rb_view v;
-	int hires;			/* records carry a struct timespec */
-	int torn;			/* live snapshot taken while written: the
+	int hires; /* records carry a struct timespec */
+	int torn;  /* live snapshot taken while written: the
 					 * listing ends quietly at the first bad record */
 };
 
@@ -214,23 +214,22 @@ static void read_format_time(const unsigned char *ts, int hires, char *out, size
 		return;
 	}
 	n = strftime(out, len, "%b %d %T", &tm);
-	snprintf(suffix, sizeof(suffix), ".%03llu",
-		 (unsigned long long)nsec / 1000000ULL);
+	snprintf(suffix, sizeof(suffix), ".%03llu", (unsigned long long)nsec / 1000000ULL);
 	/* at most 7 characters, dot included (only a corrupt nsec is longer) */
 	snprintf(out + n, len - n, "%.7s", suffix);
 }
 
 /* Prints one record; 0, or the negative code that ends the listing. */
-static int read_print_record(const unsigned char *rec, uint32_t len, int hires,
-			     char *msg, size_t msg_cap, int quiet)
+static int read_print_record(const unsigned char *rec, uint32_t len, int hires, char *msg,
+			     size_t msg_cap, int quiet)
 {
 	struct bb_rec_fields f;
 	char when[64];
 	size_t out_cap;
 	size_t n;
 
-	switch (bb_rec_parse(rec, len, hires ? BB_REC_TS_SIZE : BB_REC_TS_SIZE_OLD,
-			     READ_MSG_MAX, &f)) {
+	switch (bb_rec_parse(rec, len, hires ? BB_REC_TS_SIZE : BB_REC_TS_SIZE_OLD, READ_MSG_MAX,
+			     &f)) {
 	case BB_REC_OK:
 		break;
 	case BB_REC_SHORT:
@@ -263,8 +262,7 @@ static int read_print_record(const unsigned char *rec, uint32_t len, int hires,
 		msg[--n] = '\0';
 	}
 	read_format_time(f.time, hires, when, sizeof(when));
-	printf("%-7s %s %.*s(%u):%u: %s\n",
-	       read_prio_names[f.priority > 8 ? 8 : f.priority], when,
+	printf("%-7s %s %.*s(%u):%u: %s\n", read_prio_names[f.priority > 8 ? 8 : f.priority], when,
 	       (int)strnlen(f.function, f.fn_size), f.function, f.lineno, f.tags, msg);
 	return 0;
 }
@@ -315,8 +313,7 @@ static int read_print_ring(const struct read_ring *r)
 }
 
 /* Validates a plain ring dump of len bytes (ringbuffer.md §7). */
-static int read_ring_dump(const unsigned char *buf, size_t len, int hires,
-			  struct read_ring *r)
+static int read_ring_dump(const unsigned char *buf, size_t len, int hires, struct read_ring *r)
 {
 	if (rb_view_from_dump(&r->v, buf, len) != 0) {
 		return -EIO;
@@ -464,8 +461,7 @@ static int read_print_live(const char *filename, const unsigned char *first, siz
 	/* still busy after every try (have_again): the records committed
 	 * before our copy began and not yet reclaimed when it ended are
 	 * intact, so read from the later read_pt */
-	if (rb_view_from_header(&r.v, hdr, hlen, have_again ? again : NULL,
-				data, data_len) != 0) {
+	if (rb_view_from_header(&r.v, hdr, hlen, have_again ? again : NULL, data, data_len) != 0) {
 		rc = -EIO;
 	} else {
 		rc = read_print_ring(&r);

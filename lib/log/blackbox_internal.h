@@ -16,8 +16,7 @@
 #include "util/util_internal.h"
 
 /* Exported for compatibility; not in any public header. */
-ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
-			       const char *fmt, va_list ap);
+ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len, const char *fmt, va_list ap);
 size_t qb_vsnprintf_deserialize(char *string, size_t str_len, const char *buf);
 
 /*
@@ -28,14 +27,14 @@ size_t qb_vsnprintf_deserialize(char *string, size_t str_len, const char *buf);
  */
 struct qb_log_bb_prog;
 struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt);
-ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
-				 size_t max_len, va_list ap);
+ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out, size_t max_len,
+				 va_list ap);
 /* The stored format (NUL included) run writes first; returns its size. */
 size_t qb_log_blackbox_prog_stored(const struct qb_log_bb_prog *p, const char **stored);
 /* run, for a caller that already put the stored format at out and checked
  * that it fits (its size <= max_len - 1). */
-ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out,
-					size_t max_len, va_list ap);
+ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out, size_t max_len,
+					va_list ap);
 void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p);
 
 /*
@@ -44,23 +43,22 @@ void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p);
  * NUL-terminated when out_len > 0).  Never reads outside buf.  Returns the
  * text length + 1 (0 when out_len is 0).
  */
-size_t qb_log_blackbox_render(char *out, size_t out_len,
-			      const char *buf, size_t buf_len);
+size_t qb_log_blackbox_render(char *out, size_t out_len, const char *buf, size_t buf_len);
 
 /*
  * The ring's layout belongs to lib/rb (rb_internal.h: struct rb_view and
  * its functions).  These names stay only for the qb-blackbox tool until it
  * reads rings through the view; nothing in lib/ uses them.
  */
-#define QB_BB_RB_HDR_SIZE	RB_HDR_SIZE
-#define QB_BB_RB_USER_OFFSET	RB_HDR_USER_OFFSET
-#define QB_BB_RB_OFF_WRITE_PT	RB_HDR_OFF_WRITE_PT
-#define QB_BB_RB_OFF_READ_PT	RB_HDR_OFF_READ_PT
-#define QB_BB_RB_OFF_WORD_SIZE	RB_HDR_OFF_WORD_SIZE
-#define QB_BB_RB_OFF_HDR_PATH	RB_HDR_OFF_HDR_PATH
-#define QB_BB_RB_OFF_DATA_PATH	RB_HDR_OFF_DATA_PATH
-#define QB_BB_RB_PATH_MAX	RB_HDR_PATH_MAX
-#define QB_BB_CHUNK_MAGIC	RB_CHUNK_COMMITTED
+#define QB_BB_RB_HDR_SIZE RB_HDR_SIZE
+#define QB_BB_RB_USER_OFFSET RB_HDR_USER_OFFSET
+#define QB_BB_RB_OFF_WRITE_PT RB_HDR_OFF_WRITE_PT
+#define QB_BB_RB_OFF_READ_PT RB_HDR_OFF_READ_PT
+#define QB_BB_RB_OFF_WORD_SIZE RB_HDR_OFF_WORD_SIZE
+#define QB_BB_RB_OFF_HDR_PATH RB_HDR_OFF_HDR_PATH
+#define QB_BB_RB_OFF_DATA_PATH RB_HDR_OFF_DATA_PATH
+#define QB_BB_RB_PATH_MAX RB_HDR_PATH_MAX
+#define QB_BB_CHUNK_MAGIC RB_CHUNK_COMMITTED
 
 /*
  * Owner record, kept in the ring's shared user area, i.e. at byte
@@ -119,16 +117,16 @@ struct qb_log_target;
  */
 struct qb_log_blackbox_state {
 	qb_util_word_lock_t writer_lock;
-	atomic_int dumping;		/* number of write_to_file calls copying the ring */
-	struct qb_log_target *target;	/* our slot, set at open */
-	struct qb_ringbuffer_s *rb;	/* NULL: no ring */
+	atomic_int dumping;		     /* number of write_to_file calls copying the ring */
+	struct qb_log_target *target;	     /* our slot, set at open */
+	struct qb_ringbuffer_s *rb;	     /* NULL: no ring */
 	struct qb_log_blackbox_owner *owner; /* in rb's shared user area */
-	size_t size;			/* ring size the ring was made with */
-	int borrowed;			/* rb is our parent's (we were forked) */
-	int remove_at_exit;		/* rb is a forked child's own: goes at exit() */
-	uint32_t fork_write_pt;		/* parent's write_pt when we were forked */
-	int fork_write_pt_set;		/* ... taken exactly by the fork handler */
-	char boot_id[40];		/* cached boot id text ("" until read) */
+	size_t size;			     /* ring size the ring was made with */
+	int borrowed;			     /* rb is our parent's (we were forked) */
+	int remove_at_exit;		     /* rb is a forked child's own: goes at exit() */
+	uint32_t fork_write_pt;		     /* parent's write_pt when we were forked */
+	int fork_write_pt_set;		     /* ... taken exactly by the fork handler */
+	char boot_id[40];		     /* cached boot id text ("" until read) */
 	struct qb_log_bb_cache_entry *cache; /* compiled callsites (writer_lock) */
 };
 
@@ -140,10 +138,10 @@ void qb_log_blackbox_boot_short(char *buf, size_t len);
 /* ---- owner liveness (blackbox_owner.c) -------------------------------- */
 
 enum blackbox_owner_state {
-	BLACKBOX_OWNER_ALIVE,		/* the owner (or its pid) may still run */
-	BLACKBOX_OWNER_DEAD,		/* proven gone */
-	BLACKBOX_OWNER_OTHER_BOOT,	/* written before the last reboot */
-	BLACKBOX_OWNER_UNKNOWN,		/* cannot tell: bad record, other PID namespace,
+	BLACKBOX_OWNER_ALIVE,	   /* the owner (or its pid) may still run */
+	BLACKBOX_OWNER_DEAD,	   /* proven gone */
+	BLACKBOX_OWNER_OTHER_BOOT, /* written before the last reboot */
+	BLACKBOX_OWNER_UNKNOWN,	   /* cannot tell: bad record, other PID namespace,
 					   /proc not our namespace's or hiding pids */
 };
 
@@ -153,10 +151,10 @@ enum blackbox_owner_state {
  * once (blackbox_owner_view_init) and check any number of records.
  */
 struct blackbox_owner_view {
-	uint64_t pidns;		/* inode of /proc/self/ns/pid, 0 unknown */
-	char boot_id[40];	/* "" unknown */
-	int proc_ours;		/* /proc is our PID namespace's and hides nothing */
-	long clk_tck;		/* sysconf(_SC_CLK_TCK) */
+	uint64_t pidns;	  /* inode of /proc/self/ns/pid, 0 unknown */
+	char boot_id[40]; /* "" unknown */
+	int proc_ours;	  /* /proc is our PID namespace's and hides nothing */
+	long clk_tck;	  /* sysconf(_SC_CLK_TCK) */
 };
 
 void blackbox_owner_view_init(struct blackbox_owner_view *v);
@@ -168,9 +166,8 @@ void blackbox_owner_view_init(struct blackbox_owner_view *v);
  * started after the record was made.  Never DEAD for a record it cannot
  * fully check.
  */
-enum blackbox_owner_state
-blackbox_owner_state(const struct qb_log_blackbox_owner *o,
-		     const struct blackbox_owner_view *v);
+enum blackbox_owner_state blackbox_owner_state(const struct qb_log_blackbox_owner *o,
+					       const struct blackbox_owner_view *v);
 
 /* ---- the bound on dead blackboxes (blackbox_prune.c) ------------------ */
 

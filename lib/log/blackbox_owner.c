@@ -53,8 +53,7 @@ void blackbox_owner_view_init(struct blackbox_owner_view *v)
 	if (stat("/proc/self/ns/pid", &st) == 0) {
 		v->pidns = (uint64_t)st.st_ino;
 	}
-	if (read_small("/proc/sys/kernel/random/boot_id", v->boot_id,
-		       sizeof(v->boot_id)) > 0) {
+	if (read_small("/proc/sys/kernel/random/boot_id", v->boot_id, sizeof(v->boot_id)) > 0) {
 		v->boot_id[strcspn(v->boot_id, "\n")] = '\0';
 	}
 	/* /proc/self names us by the pid of the namespace /proc belongs to */
@@ -107,13 +106,12 @@ static int proc_start_ticks(int32_t pid, unsigned long long *ticks)
 static int record_valid(const struct qb_log_blackbox_owner *o)
 {
 	return memcmp(o->magic, QB_BB_OWNER_MAGIC, sizeof(o->magic)) == 0 &&
-	       o->size == sizeof(*o) && o->pid > 0 &&
-	       memchr(o->boot_id, '\0', sizeof(o->boot_id)) != NULL;
+		o->size == sizeof(*o) && o->pid > 0 &&
+		memchr(o->boot_id, '\0', sizeof(o->boot_id)) != NULL;
 }
 
-enum blackbox_owner_state
-blackbox_owner_state(const struct qb_log_blackbox_owner *o,
-		     const struct blackbox_owner_view *v)
+enum blackbox_owner_state blackbox_owner_state(const struct qb_log_blackbox_owner *o,
+					       const struct blackbox_owner_view *v)
 {
 	unsigned long long start;
 	int rc;
@@ -132,7 +130,7 @@ blackbox_owner_state(const struct qb_log_blackbox_owner *o,
 		return BLACKBOX_OWNER_DEAD;
 	}
 	if (rc < 0 || o->boot_sec == 0 || v->clk_tck <= 0) {
-		return BLACKBOX_OWNER_ALIVE;	/* cannot prove a reuse */
+		return BLACKBOX_OWNER_ALIVE; /* cannot prove a reuse */
 	}
 	/* boot_sec is creation + 1, so this allows one second of slack */
 	if (start / (unsigned long long)v->clk_tck > (unsigned long long)o->boot_sec) {

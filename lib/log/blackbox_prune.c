@@ -41,7 +41,7 @@ struct dead_box {
 	struct shm_file_id hdr;
 	struct shm_file_id data;
 	int has_data;
-	char name[NAME_MAX + 1];	/* the -header file */
+	char name[NAME_MAX + 1]; /* the -header file */
 };
 
 struct dead_list {
@@ -96,14 +96,13 @@ static long parse_name(const char *name, const char *prefix, const char *boot)
 	    strcmp(name + len - tail, HDR_SUFFIX) != 0) {
 		return -1;
 	}
-	mid = len - plen - tail;	/* <pid>-<boot>-<nonce> */
+	mid = len - plen - tail; /* <pid>-<boot>-<nonce> */
 	if (mid < 1 + 1 + BOOT_LEN + 1 + NONCE_LEN) {
 		return -1;
 	}
 	digits = mid - (1 + BOOT_LEN + 1 + NONCE_LEN);
 	if (digits > 10 || !all_of(p, digits, "0123456789") || p[digits] != '-' ||
-	    strncmp(p + digits + 1, boot, BOOT_LEN) != 0 ||
-	    p[digits + 1 + BOOT_LEN] != '-' ||
+	    strncmp(p + digits + 1, boot, BOOT_LEN) != 0 || p[digits + 1 + BOOT_LEN] != '-' ||
 	    !all_of(p + digits + 2 + BOOT_LEN, NONCE_LEN, "0123456789abcdef")) {
 		return -1;
 	}
@@ -176,7 +175,7 @@ static void list_add(struct dead_list *l, const struct dead_box *b)
 		struct dead_box *v = realloc(l->v, cap * sizeof(*v));
 
 		if (v == NULL) {
-			return;		/* keep what we have: fewer removals */
+			return; /* keep what we have: fewer removals */
 		}
 		l->v = v;
 		l->cap = cap;
@@ -185,15 +184,13 @@ static void list_add(struct dead_list *l, const struct dead_box *b)
 }
 
 static void consider(int dfd, const char *name, const char *prefix, const char *boot,
-		     const char *ident, const struct blackbox_owner_view *view,
-		     struct dead_list *l)
+		     const char *ident, const struct blackbox_owner_view *view, struct dead_list *l)
 {
 	struct qb_log_blackbox_owner o;
 	struct dead_box b;
 	long pid = parse_name(name, prefix, boot);
 
-	if (pid < 0 || strlen(name) >= sizeof(b.name) ||
-	    read_owner(dfd, name, &o, &b.hdr) != 0) {
+	if (pid < 0 || strlen(name) >= sizeof(b.name) || read_owner(dfd, name, &o, &b.hdr) != 0) {
 		return;
 	}
 	o.ident[sizeof(o.ident) - 1] = '\0';
@@ -238,7 +235,7 @@ static int remove_box(int dfd, const struct dead_box *b)
 int blackbox_prune_dead(const char *ident)
 {
 	struct blackbox_owner_view view;
-	struct dead_list l = { NULL, 0, 0 };
+	struct dead_list l = {NULL, 0, 0};
 	char name_ident[128], full_ident[sizeof(((struct qb_log_blackbox_owner *)0)->ident)];
 	char prefix[sizeof(name_ident) + 8], boot[BOOT_LEN + 1];
 	int limit = keep_limit();

@@ -21,7 +21,7 @@
 struct qb_log_hot qb_log_hot __attribute__((aligned(64)));
 
 static struct {
-	pthread_mutex_t cfg_lock;		/* recursive */
+	pthread_mutex_t cfg_lock; /* recursive */
 	struct qb_log_target targets[QB_LOG_TARGET_MAX];
 	pid_t pid;
 	char init_name[PATH_MAX];
@@ -47,8 +47,7 @@ static void slot_lock_init(struct qb_log_target *t)
 	pthread_rwlockattr_init(&attr);
 	/* Writers (configuration, fork) must not starve behind a steady
 	 * stream of log calls. Readers never nest on one slot. */
-	pthread_rwlockattr_setkind_np(&attr,
-		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&t->lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 }
@@ -123,7 +122,7 @@ void log_slot_unlock(struct qb_log_target *t)
 		return;
 	}
 	if (!((tls_rdlocked | tls_wrlocked) & bit))
-		return;		/* locks were reset by fork */
+		return; /* locks were reset by fork */
 	tls_wrlocked &= ~bit;
 	tls_rdlocked &= ~bit;
 	pthread_rwlock_unlock(&t->lock);
@@ -232,8 +231,7 @@ void log_in_logger_set(int on)
 
 void log_slot_format_expand(struct qb_log_target *t)
 {
-	log_format_static(t, t->format ? t->format
-				  : QB_LOG_DEFAULT_FORMAT, t->format_static);
+	log_format_static(t, t->format ? t->format : QB_LOG_DEFAULT_FORMAT, t->format_static);
 }
 
 void log_slot_format_store(struct qb_log_target *t, const char *format)
@@ -298,8 +296,7 @@ int32_t log_slot_enable(struct qb_log_target *t)
 	if (t->state != QB_LOG_STATE_ENABLED) {
 		rc = log_targets_open(t);
 		if (rc == 0)
-			__atomic_store_n(&t->state, QB_LOG_STATE_ENABLED,
-					 __ATOMIC_RELEASE);
+			__atomic_store_n(&t->state, QB_LOG_STATE_ENABLED, __ATOMIC_RELEASE);
 	}
 	log_slot_unlock(t);
 	return rc;
@@ -315,8 +312,7 @@ void log_slot_disable(struct qb_log_target *t, int always_close)
 	log_slot_wrlock(t);
 	was_enabled = (t->state == QB_LOG_STATE_ENABLED);
 	if (was_enabled)
-		__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED,
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED, __ATOMIC_RELEASE);
 	close_fn = t->close;
 	log_slot_unlock(t);
 	/* No log call uses the slot any more: release its resources
@@ -340,8 +336,7 @@ static void reinit_release(void)
 		struct qb_log_target *t = &log_state.targets[i];
 
 		log_slot_wrlock(t);
-		__atomic_store_n(&t->state, QB_LOG_STATE_UNUSED,
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&t->state, QB_LOG_STATE_UNUSED, __ATOMIC_RELEASE);
 		log_slot_unlock(t);
 		if (t->fp != NULL)
 			log_targets_file_close(i);
@@ -356,8 +351,7 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 	log_cfg_lock();
 	if (qb_log_is_initialised())
 		reinit_release();
-	snprintf(log_state.init_name, sizeof(log_state.init_name), "%s",
-		 name ? name : "");
+	snprintf(log_state.init_name, sizeof(log_state.init_name), "%s", name ? name : "");
 	log_state.init_facility = facility;
 	log_state.pid = getpid();
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
@@ -365,18 +359,18 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 
 		log_slot_wrlock(t);
 		slot_init_fields(t);
-		__atomic_store_n(&t->state, (i < QB_LOG_TARGET_STATIC_MAX)
-				 ? QB_LOG_STATE_DISABLED : QB_LOG_STATE_UNUSED,
+		__atomic_store_n(&t->state,
+				 (i < QB_LOG_TARGET_STATIC_MAX) ? QB_LOG_STATE_DISABLED
+								: QB_LOG_STATE_UNUSED,
 				 __ATOMIC_RELEASE);
 		log_slot_unlock(t);
 	}
 	log_targets_static_setup(&log_state.targets[QB_LOG_SYSLOG],
-				    &log_state.targets[QB_LOG_STDERR],
-				    &log_state.targets[QB_LOG_STDOUT]);
+				 &log_state.targets[QB_LOG_STDERR],
+				 &log_state.targets[QB_LOG_STDOUT]);
 	__atomic_store_n(&qb_log_hot.initialised, 1, __ATOMIC_RELEASE);
 	log_slot_enable(&log_state.targets[QB_LOG_SYSLOG]);
-	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD,
-			  QB_LOG_FILTER_FILE, "*", priority);
+	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", priority);
 	log_cfg_unlock();
 }
 
@@ -413,8 +407,7 @@ struct qb_log_target *log_slot_alloc(void)
 		if (t->state == QB_LOG_STATE_UNUSED) {
 			log_slot_wrlock(t);
 			slot_reset(t);
-			__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED,
-					 __ATOMIC_RELEASE);
+			__atomic_store_n(&t->state, QB_LOG_STATE_DISABLED, __ATOMIC_RELEASE);
 			log_slot_unlock(t);
 			return t;
 		}
@@ -468,8 +461,8 @@ void qb_log_target_free(struct qb_log_target *t)
  * Apply the extended-information rule of slot @p t to @p text: returns the
  * text to write (possibly @p buf) or NULL when the slot gets nothing.
  */
-static const char *extended_apply(const struct qb_log_target *t,
-				  const char *text, char *buf, size_t size)
+static const char *extended_apply(const struct qb_log_target *t, const char *text, char *buf,
+				  size_t size)
 {
 	const char *x = strchr(text, QB_XC);
 	size_t cut;
@@ -491,8 +484,8 @@ static const char *extended_apply(const struct qb_log_target *t,
 	return buf;
 }
 
-void log_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
-			    struct timespec *ts, const char *text)
+void log_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs, struct timespec *ts,
+		    const char *text)
 {
 	char buf[QB_LOG_ABSOLUTE_MAX_LEN];
 	int locked;
@@ -508,16 +501,15 @@ void log_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
 		log_slot_unlock(t);
 }
 
-static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
-		      struct timespec *ts, va_list ap)
+static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs, struct timespec *ts,
+		      va_list ap)
 {
 	int locked;
 
 	if (__atomic_load_n(&t->vlogger_self_locked, __ATOMIC_RELAXED)) {
 		/* the blackbox: its writer lock orders this call against its
 		 * close callback, which runs before callsites are freed */
-		qb_log_vlogger_fn fn = __atomic_load_n(&t->vlogger,
-						       __ATOMIC_ACQUIRE);
+		qb_log_vlogger_fn fn = __atomic_load_n(&t->vlogger, __ATOMIC_ACQUIRE);
 		va_list aq;
 
 		if (fn != NULL) {
@@ -542,8 +534,7 @@ static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs,
 
 /* Render the message once for all text slots (upstream rules: cut to
  * max_len - 1, one trailing newline removed only if nothing was cut). */
-static void text_render(char *text, size_t max_len, const char *format,
-			va_list ap)
+static void text_render(char *text, size_t max_len, const char *format, va_list ap)
 {
 	va_list aq;
 	int n;
@@ -563,19 +554,16 @@ static size_t line_length_for(uint32_t bits)
 	for (i = 0; bits != 0; i++, bits >>= 1) {
 		const struct qb_log_target *t = &log_state.targets[i];
 
-		if ((bits & 1)
-		    && __atomic_load_n(&t->state, __ATOMIC_RELAXED)
-		       == QB_LOG_STATE_ENABLED
-		    && __atomic_load_n(&t->max_line_length, __ATOMIC_RELAXED)
-		       > max)
-			max = __atomic_load_n(&t->max_line_length,
-					      __ATOMIC_RELAXED);
+		if ((bits & 1) &&
+		    __atomic_load_n(&t->state, __ATOMIC_RELAXED) == QB_LOG_STATE_ENABLED &&
+		    __atomic_load_n(&t->max_line_length, __ATOMIC_RELAXED) > max)
+			max = __atomic_load_n(&t->max_line_length, __ATOMIC_RELAXED);
 	}
 	return max;
 }
 
-static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
-			 qb_log_util_fn util_fn, va_list ap)
+static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn,
+			 va_list ap)
 {
 	char text[QB_LOG_ABSOLUTE_MAX_LEN];
 	struct timespec ts;
@@ -593,16 +581,14 @@ static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
 	if (util_fn != NULL) {
 		text_render(text, max_len, cs->format, ap);
 		have_text = 1;
-		util_fn(cs->filename, (int32_t)cs->lineno,
-			(int32_t)cs->priority, text);
+		util_fn(cs->filename, (int32_t)cs->lineno, (int32_t)cs->priority, text);
 	}
 	for (i = 0; bits != 0; i++, bits >>= 1) {
 		struct qb_log_target *t = &log_state.targets[i];
 
-		if (!(bits & 1)
-		    || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)
-		       != QB_LOG_STATE_ENABLED
-		    || (tls_wrlocked & (1U << i)))
+		if (!(bits & 1) ||
+		    __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED ||
+		    (tls_wrlocked & (1U << i)))
 			continue;
 		if (__atomic_load_n(&t->vlogger, __ATOMIC_RELAXED) != NULL) {
 			vlog_slot(t, cs, &ts, ap);
@@ -615,8 +601,7 @@ static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
 		if (__atomic_load_n(&t->threaded, __ATOMIC_RELAXED)) {
 			if (!thread_tried) {
 				thread_tried = 1;
-				thread_took = log_thread_post(cs, &ts,
-								 text) == 0;
+				thread_took = log_thread_post(cs, &ts, text) == 0;
 			}
 			if (thread_took)
 				continue;
@@ -627,8 +612,7 @@ static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits,
 
 /* The part of a log call that runs when some target may want it. */
 static void __attribute__((noinline))
-log_slow(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn,
-	 va_list ap)
+log_slow(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn, va_list ap)
 {
 	if (tls_in_logger || !qb_log_is_initialised())
 		return;
@@ -643,21 +627,19 @@ log_slow(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn,
  * without the generic walk over the slots. The blackbox's vlogger orders
  * itself against close (vlogger_self_locked), so no slot lock is taken.
  */
-static void __attribute__((noinline))
-log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
+static void __attribute__((noinline)) log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
 {
 	struct qb_log_target *t = &log_state.targets[QB_LOG_BLACKBOX];
 	qb_log_vlogger_fn fn;
 	struct timespec ts;
 
 	/* qb_log_is_initialised() is exported: calling it costs a PLT jump */
-	if (tls_in_logger || !__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE)
-	    || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED
-	    || (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
+	if (tls_in_logger || !__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED ||
+	    (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
 		return;
 	fn = __atomic_load_n(&t->vlogger, __ATOMIC_ACQUIRE);
-	if (fn == NULL
-	    || !__atomic_load_n(&t->vlogger_self_locked, __ATOMIC_RELAXED)) {
+	if (fn == NULL || !__atomic_load_n(&t->vlogger_self_locked, __ATOMIC_RELAXED)) {
 		log_slow(cs, 1U << QB_LOG_BLACKBOX, NULL, ap);
 		return;
 	}
@@ -668,20 +650,19 @@ log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
 }
 
 /* Nobody wants @p cs: the common case, decided without va_start. */
-static inline int log_unwanted(const struct qb_log_callsite *cs,
-			       uint32_t *bits, qb_log_util_fn *util_fn)
+static inline int log_unwanted(const struct qb_log_callsite *cs, uint32_t *bits,
+			       qb_log_util_fn *util_fn)
 {
 	*bits = __atomic_load_n(&cs->targets, __ATOMIC_RELAXED);
 	*util_fn = NULL;
-	if (__builtin_expect(__atomic_load_n(&cs->tags, __ATOMIC_RELAXED)
-			     & QB_LOG_TAG_LIBQB_MSG, 0))
-		*util_fn = __atomic_load_n(&qb_log_hot.util_fn,
-					   __ATOMIC_ACQUIRE);
+	if (__builtin_expect(__atomic_load_n(&cs->tags, __ATOMIC_RELAXED) & QB_LOG_TAG_LIBQB_MSG,
+			     0))
+		*util_fn = __atomic_load_n(&qb_log_hot.util_fn, __ATOMIC_ACQUIRE);
 	return *bits == 0 && *util_fn == NULL;
 }
 
-static inline void log_wanted(struct qb_log_callsite *cs, uint32_t bits,
-			      qb_log_util_fn util_fn, va_list ap)
+static inline void log_wanted(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn,
+			      va_list ap)
 {
 	if (bits == (1U << QB_LOG_BLACKBOX) && util_fn == NULL)
 		log_blackbox_only(cs, ap);
@@ -714,38 +695,30 @@ void qb_log_real_(struct qb_log_callsite *cs, ...)
 	va_end(ap);
 }
 
-void qb_log_from_external_source_va2(const char *message_id,
-				     const char *function,
-				     const char *filename,
-				     const char *format,
-				     uint8_t priority, uint32_t lineno,
-				     uint32_t tags, va_list ap)
+void qb_log_from_external_source_va2(const char *message_id, const char *function,
+				     const char *filename, const char *format, uint8_t priority,
+				     uint32_t lineno, uint32_t tags, va_list ap)
 {
 	struct qb_log_callsite *cs;
 
-	cs = qb_log_callsite_get2(message_id, function, filename, format,
-				  priority, lineno, tags);
+	cs = qb_log_callsite_get2(message_id, function, filename, format, priority, lineno, tags);
 	qb_log_real_va_(cs, ap);
 }
 
-void qb_log_from_external_source_va(const char *function,
-				    const char *filename,
-				    const char *format, uint8_t priority,
-				    uint32_t lineno, uint32_t tags,
-				    va_list ap)
+void qb_log_from_external_source_va(const char *function, const char *filename, const char *format,
+				    uint8_t priority, uint32_t lineno, uint32_t tags, va_list ap)
 {
-	qb_log_from_external_source_va2(NULL, function, filename, format,
-					priority, lineno, tags, ap);
+	qb_log_from_external_source_va2(NULL, function, filename, format, priority, lineno, tags,
+					ap);
 }
 
-void qb_log_from_external_source(const char *function, const char *filename,
-				 const char *format, uint8_t priority,
-				 uint32_t lineno, uint32_t tags, ...)
+void qb_log_from_external_source(const char *function, const char *filename, const char *format,
+				 uint8_t priority, uint32_t lineno, uint32_t tags, ...)
 {
 	va_list ap;
 
 	va_start(ap, tags);
-	qb_log_from_external_source_va2(NULL, function, filename, format,
-					priority, lineno, tags, ap);
+	qb_log_from_external_source_va2(NULL, function, filename, format, priority, lineno, tags,
+					ap);
 	va_end(ap);
 }

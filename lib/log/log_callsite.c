@@ -34,9 +34,9 @@
 #define CANON_SIZE (1U << CANON_BITS)
 
 struct cs_entry {
-	struct qb_log_callsite cs;	/* first: a fast entry's cs is an entry */
+	struct qb_log_callsite cs; /* first: a fast entry's cs is an entry */
 	uint32_t hash;
-	uint32_t gen;			/* cs_state.gen when last in use */
+	uint32_t gen; /* cs_state.gen when last in use */
 	struct cs_entry *canon_next;
 	struct cs_entry *all_next;
 };
@@ -46,7 +46,7 @@ struct fast_entry {
 	const char *format;
 	uint32_t lineno;
 	uint8_t priority;
-	uint8_t verify;		/* strings may change: compare contents */
+	uint8_t verify; /* strings may change: compare contents */
 	struct qb_log_callsite *cs;
 	struct fast_entry *next;
 };
@@ -60,14 +60,14 @@ struct cs_entry;
 struct registered_range {
 	struct qb_log_callsite *start;
 	struct qb_log_callsite *stop;
-	struct cs_entry *first;		/* internal block: its first entry */
+	struct cs_entry *first; /* internal block: its first entry */
 	int internal;
 	struct registered_range *next;
 };
 
 static struct {
 	pthread_mutex_t lock;
-	struct fast_entry *fast[FAST_SIZE];	/* atomic heads */
+	struct fast_entry *fast[FAST_SIZE]; /* atomic heads */
 	struct cs_entry *canon[CANON_SIZE];
 	struct cs_entry *all_head;
 	struct cs_entry *all_tail;
@@ -77,7 +77,7 @@ static struct {
 	 * (out of the list, no targets) but never freed, since a thread that
 	 * looked one up may still use it; the next lookup of the same key
 	 * brings the entry back. Memory is bounded by the distinct keys. */
-	uint32_t gen;			/* atomic */
+	uint32_t gen; /* atomic */
 } cs_state = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -99,8 +99,7 @@ void log_cs_lock_reset(void)
 
 static inline uint32_t fast_hash(const char *file, uint32_t lineno)
 {
-	uint64_t k = (uint64_t)(uintptr_t)file ^ ((uint64_t)lineno << 32)
-		^ lineno;
+	uint64_t k = (uint64_t)(uintptr_t)file ^ ((uint64_t)lineno << 32) ^ lineno;
 
 	k *= 0x9E3779B97F4A7C15ULL;
 	return (uint32_t)(k >> (64 - FAST_BITS));
@@ -116,8 +115,7 @@ static uint32_t str_hash(uint32_t h, const char *s)
 	return h;
 }
 
-static uint32_t canon_hash(const char *file, const char *format,
-			   uint32_t lineno, uint8_t priority)
+static uint32_t canon_hash(const char *file, const char *format, uint32_t lineno, uint8_t priority)
 {
 	uint32_t h = 2166136261U ^ lineno ^ ((uint32_t)priority << 24);
 
@@ -153,7 +151,7 @@ static int ro_probe_cb(struct dl_phdr_info *info, size_t size, void *arg)
  * object (so its contents cannot change while the object is loaded). */
 static int string_is_constant(const char *s)
 {
-	struct ro_probe p = { (uintptr_t)s, 0 };
+	struct ro_probe p = {(uintptr_t)s, 0};
 
 	if (s == NULL)
 		return 1;
@@ -164,17 +162,17 @@ static int string_is_constant(const char *s)
 /* The chain from @p e on, checking the strings of entries that ask for
  * it; out of line, so the usual lookup calls nothing and saves no
  * registers. */
-static __attribute__((noinline)) struct qb_log_callsite *
-fast_find_verify(const struct fast_entry *e, const char *file, const char *format,
-		 uint32_t lineno, uint8_t priority)
+static __attribute__((noinline)) struct qb_log_callsite *fast_find_verify(
+	const struct fast_entry *e, const char *file, const char *format, uint32_t lineno,
+	uint8_t priority)
 {
 	for (; e != NULL; e = e->next) {
-		if (e->file != file || e->lineno != lineno
-		    || e->format != format || e->priority != priority)
+		if (e->file != file || e->lineno != lineno || e->format != format ||
+		    e->priority != priority)
 			continue;
-		if (e->verify
-		    && (strcmp(e->cs->filename, file ? file : "") != 0
-			|| strcmp(e->cs->format, format ? format : "") != 0))
+		if (e->verify &&
+		    (strcmp(e->cs->filename, file ? file : "") != 0 ||
+		     strcmp(e->cs->format, format ? format : "") != 0))
 			continue;
 		return e->cs;
 	}
@@ -182,11 +180,11 @@ fast_find_verify(const struct fast_entry *e, const char *file, const char *forma
 }
 
 static inline struct qb_log_callsite *fast_find(const char *file, const char *format,
-					 uint32_t lineno, uint8_t priority)
+						uint32_t lineno, uint8_t priority)
 {
-	return fast_find_verify(__atomic_load_n(&cs_state.fast[fast_hash(file, lineno)],
-						__ATOMIC_ACQUIRE),
-				file, format, lineno, priority);
+	return fast_find_verify(
+		__atomic_load_n(&cs_state.fast[fast_hash(file, lineno)], __ATOMIC_ACQUIRE), file,
+		format, lineno, priority);
 }
 
 /* The first entry of the key's chain with the same pointers, unchecked. */
@@ -195,24 +193,23 @@ static inline const struct fast_entry *fast_first(const char *file, const char *
 {
 	const struct fast_entry *e;
 
-	e = __atomic_load_n(&cs_state.fast[fast_hash(file, lineno)],
-			    __ATOMIC_ACQUIRE);
+	e = __atomic_load_n(&cs_state.fast[fast_hash(file, lineno)], __ATOMIC_ACQUIRE);
 	for (; e != NULL; e = e->next) {
-		if (e->file == file && e->lineno == lineno
-		    && e->format == format && e->priority == priority)
+		if (e->file == file && e->lineno == lineno && e->format == format &&
+		    e->priority == priority)
 			return e;
 	}
 	return NULL;
 }
 
-static void fast_add(const char *file, const char *format, uint32_t lineno,
-		     uint8_t priority, int verify, struct qb_log_callsite *cs)
+static void fast_add(const char *file, const char *format, uint32_t lineno, uint8_t priority,
+		     int verify, struct qb_log_callsite *cs)
 {
 	uint32_t h = fast_hash(file, lineno);
 	struct fast_entry *e = malloc(sizeof(*e));
 
 	if (e == NULL)
-		return;		/* the slow path keeps working */
+		return; /* the slow path keeps working */
 	e->file = file;
 	e->format = format;
 	e->lineno = lineno;
@@ -223,27 +220,23 @@ static void fast_add(const char *file, const char *format, uint32_t lineno,
 	__atomic_store_n(&cs_state.fast[h], e, __ATOMIC_RELEASE);
 }
 
-static struct cs_entry *canon_find(const char *file, const char *format,
-				   uint32_t lineno, uint8_t priority,
-				   uint32_t hash)
+static struct cs_entry *canon_find(const char *file, const char *format, uint32_t lineno,
+				   uint8_t priority, uint32_t hash)
 {
 	struct cs_entry *e;
 
 	for (e = cs_state.canon[hash & (CANON_SIZE - 1)]; e; e = e->canon_next)
-		if (e->hash == hash && e->cs.lineno == lineno
-		    && e->cs.priority == priority
-		    && strcmp(e->cs.filename, file) == 0
-		    && strcmp(e->cs.format, format) == 0)
+		if (e->hash == hash && e->cs.lineno == lineno && e->cs.priority == priority &&
+		    strcmp(e->cs.filename, file) == 0 && strcmp(e->cs.format, format) == 0)
 			return e;
 	return NULL;
 }
 
 static void entry_link(struct cs_entry *e);
 
-static struct cs_entry *entry_create(const char *message_id,
-				     const char *function, const char *file,
-				     const char *format, uint8_t priority,
-				     uint32_t lineno, uint32_t hash)
+static struct cs_entry *entry_create(const char *message_id, const char *function, const char *file,
+				     const char *format, uint8_t priority, uint32_t lineno,
+				     uint32_t hash)
 {
 	size_t lf = strlen(function) + 1, lfi = strlen(file) + 1;
 	size_t lfo = strlen(format) + 1;
@@ -258,8 +251,7 @@ static struct cs_entry *entry_create(const char *message_id,
 	e->cs.filename = memcpy(strings + lf, file, lfi);
 	e->cs.format = memcpy(strings + lf + lfi, format, lfo);
 	if (message_id)
-		e->cs.message_id = memcpy(strings + lf + lfi + lfo,
-					  message_id, lm);
+		e->cs.message_id = memcpy(strings + lf + lfi + lfo, message_id, lm);
 	e->cs.priority = priority;
 	e->cs.lineno = lineno;
 	e->hash = hash;
@@ -293,12 +285,10 @@ static void entry_link(struct cs_entry *e)
 }
 
 /* Find or create under cs_lock. *created tells whether it is new. */
-static struct qb_log_callsite *slow_get(const char *message_id,
-					const char *function,
-					const char *file_key,
-					const char *format_key,
-					uint8_t priority, uint32_t lineno,
-					uint32_t tags, int *created)
+static struct qb_log_callsite *slow_get(const char *message_id, const char *function,
+					const char *file_key, const char *format_key,
+					uint8_t priority, uint32_t lineno, uint32_t tags,
+					int *created)
 {
 	const char *file = file_key ? file_key : "";
 	const char *format = format_key ? format_key : "";
@@ -307,8 +297,7 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 	int constant;
 
 	/* dl_iterate_phdr takes the loader lock: keep it out of cs_lock. */
-	constant = string_is_constant(file_key)
-		&& string_is_constant(format_key);
+	constant = string_is_constant(file_key) && string_is_constant(format_key);
 
 	log_cs_lock();
 	if (!qb_log_is_initialised()) {
@@ -327,8 +316,8 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 	}
 	*created = (e == NULL);
 	if (e == NULL) {
-		e = entry_create(message_id, function ? function : "",
-				 file, format, priority, lineno, hash);
+		e = entry_create(message_id, function ? function : "", file, format, priority,
+				 lineno, hash);
 		if (e == NULL) {
 			log_cs_unlock();
 			return NULL;
@@ -337,8 +326,7 @@ static struct qb_log_callsite *slow_get(const char *message_id,
 	}
 fast:
 	if (fast_find(file_key, format_key, lineno, priority) == NULL)
-		fast_add(file_key, format_key, lineno, priority, !constant,
-			 &e->cs);
+		fast_add(file_key, format_key, lineno, priority, !constant, &e->cs);
 	log_cs_unlock();
 	return &e->cs;
 }
@@ -353,8 +341,7 @@ static __attribute__((noinline)) void tags_update(struct qb_log_callsite *cs, ui
 {
 	qb_log_filter_fn fn;
 
-	if (tags == 0 || __atomic_exchange_n(&cs->tags, tags,
-					      __ATOMIC_RELAXED) == tags)
+	if (tags == 0 || __atomic_exchange_n(&cs->tags, tags, __ATOMIC_RELAXED) == tags)
 		return;
 	fn = __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
 	if (fn != NULL)
@@ -362,24 +349,23 @@ static __attribute__((noinline)) void tags_update(struct qb_log_callsite *cs, ui
 }
 
 /* tags_update(), then @p cs: a tail call for qb_log_callsite_get2() */
-static __attribute__((noinline)) struct qb_log_callsite *
-tags_update_ret(struct qb_log_callsite *cs, uint32_t tags)
+static __attribute__((noinline)) struct qb_log_callsite *tags_update_ret(struct qb_log_callsite *cs,
+									 uint32_t tags)
 {
 	tags_update(cs, tags);
 	return cs;
 }
 
 /* First lookup of a key (or of strings that may change): under cs_lock. */
-static struct qb_log_callsite * __attribute__((noinline))
-get_slow(const char *message_id, const char *function, const char *filename,
-	 const char *format, uint8_t priority, uint32_t lineno, uint32_t tags)
+static struct qb_log_callsite *__attribute__((noinline))
+get_slow(const char *message_id, const char *function, const char *filename, const char *format,
+	 uint8_t priority, uint32_t lineno, uint32_t tags)
 {
 	struct qb_log_callsite *cs;
 	qb_log_filter_fn fn;
 	int created = 0;
 
-	cs = slow_get(message_id, function, filename, format, priority,
-		      lineno, tags, &created);
+	cs = slow_get(message_id, function, filename, format, priority, lineno, tags, &created);
 	if (cs == NULL)
 		return NULL;
 	if (!created) {
@@ -394,32 +380,28 @@ get_slow(const char *message_id, const char *function, const char *filename,
 
 static inline int cs_current(const struct qb_log_callsite *cs)
 {
-	return __atomic_load_n(&((const struct cs_entry *)cs)->gen, __ATOMIC_ACQUIRE)
-	       == __atomic_load_n(&cs_state.gen, __ATOMIC_RELAXED);
+	return __atomic_load_n(&((const struct cs_entry *)cs)->gen, __ATOMIC_ACQUIRE) ==
+		__atomic_load_n(&cs_state.gen, __ATOMIC_RELAXED);
 }
 
 /* Lookup with the string checks some entries need; out of line so the
  * usual lookup below calls nothing but tail calls and saves no registers. */
-static __attribute__((noinline)) struct qb_log_callsite *
-get_checked(const char *message_id, const char *function, const char *filename,
-	    const char *format, uint8_t priority, uint32_t lineno, uint32_t tags)
+static __attribute__((noinline)) struct qb_log_callsite *get_checked(
+	const char *message_id, const char *function, const char *filename, const char *format,
+	uint8_t priority, uint32_t lineno, uint32_t tags)
 {
 	struct qb_log_callsite *cs = fast_find(filename, format, lineno, priority);
 
 	if (cs == NULL || !cs_current(cs))
-		return get_slow(message_id, function, filename, format,
-				priority, lineno, tags);
+		return get_slow(message_id, function, filename, format, priority, lineno, tags);
 	if (tags != 0)
 		tags_update(cs, tags);
 	return cs;
 }
 
-struct qb_log_callsite *qb_log_callsite_get2(const char *message_id,
-					     const char *function,
-					     const char *filename,
-					     const char *format,
-					     uint8_t priority,
-					     uint32_t lineno, uint32_t tags)
+struct qb_log_callsite *qb_log_callsite_get2(const char *message_id, const char *function,
+					     const char *filename, const char *format,
+					     uint8_t priority, uint32_t lineno, uint32_t tags)
 {
 	const struct fast_entry *e;
 	struct qb_log_callsite *cs;
@@ -428,29 +410,23 @@ struct qb_log_callsite *qb_log_callsite_get2(const char *message_id,
 		return NULL;
 	e = fast_first(filename, format, lineno, priority);
 	if (__builtin_expect(e == NULL || e->verify, 0))
-		return get_checked(message_id, function, filename, format,
-				   priority, lineno, tags);
+		return get_checked(message_id, function, filename, format, priority, lineno, tags);
 	cs = e->cs;
 	if (__builtin_expect(cs == NULL || !cs_current(cs), 0))
-		return get_slow(message_id, function, filename, format,
-				priority, lineno, tags);
+		return get_slow(message_id, function, filename, format, priority, lineno, tags);
 	if (__builtin_expect(tags != 0, 0))
 		return tags_update_ret(cs, tags);
 	return cs;
 }
 
-struct qb_log_callsite *qb_log_callsite_get(const char *function,
-					    const char *filename,
-					    const char *format,
-					    uint8_t priority,
-					    uint32_t lineno, uint32_t tags)
+struct qb_log_callsite *qb_log_callsite_get(const char *function, const char *filename,
+					    const char *format, uint8_t priority, uint32_t lineno,
+					    uint32_t tags)
 {
-	return qb_log_callsite_get2(NULL, function, filename, format,
-				    priority, lineno, tags);
+	return qb_log_callsite_get2(NULL, function, filename, format, priority, lineno, tags);
 }
 
-void log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg),
-		       void *arg)
+void log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg), void *arg)
 {
 	struct cs_entry *e;
 	struct registered_range *r;
@@ -497,8 +473,7 @@ static void register_apply(struct qb_log_callsite *c)
 	log_filter_apply_new(c, 0);
 }
 
-int32_t qb_log_callsites_register(struct qb_log_callsite *start,
-				  struct qb_log_callsite *stop)
+int32_t qb_log_callsites_register(struct qb_log_callsite *start, struct qb_log_callsite *stop)
 {
 	struct registered_range *r;
 	struct qb_log_callsite *c;
@@ -537,8 +512,7 @@ int32_t qb_log_callsites_register(struct qb_log_callsite *start,
 static void dump_one(const struct qb_log_callsite *cs)
 {
 	if (cs->lineno > 0)
-		printf("%12s %6u %16u %16u\n", cs->filename, cs->lineno,
-		       cs->targets, cs->tags);
+		printf("%12s %6u %16u %16u\n", cs->filename, cs->lineno, cs->targets, cs->tags);
 }
 
 /* Same layout as libqb 2.0 (one block per callsite array). */
@@ -561,12 +535,10 @@ void qb_log_callsites_dump(void)
 			printf(" start %p - stop %p\n", (void *)r->first,
 			       (void *)(r->first + DUMP_BLOCK));
 		else
-			printf(" start %p - stop %p\n", (void *)r->start,
-			       (void *)r->stop);
+			printf(" start %p - stop %p\n", (void *)r->start, (void *)r->stop);
 		printf("filename    lineno targets         tags\n");
 		if (r->internal)
-			for (e = r->first, i = 0; e && i < DUMP_BLOCK;
-			     e = e->all_next, i++)
+			for (e = r->first, i = 0; e && i < DUMP_BLOCK; e = e->all_next, i++)
 				dump_one(&e->cs);
 		else
 			for (c = r->start; c < r->stop; c++)
@@ -589,17 +561,11 @@ void qb_log_dcs_fini(void)
 {
 }
 
-struct qb_log_callsite *qb_log_dcs_get(int32_t *newly_created,
-				       const char *function,
-				       const char *filename,
-				       const char *format,
-				       uint8_t priority,
+struct qb_log_callsite *qb_log_dcs_get(int32_t *newly_created, const char *function,
+				       const char *filename, const char *format, uint8_t priority,
 				       uint32_t lineno, uint32_t tags);
-struct qb_log_callsite *qb_log_dcs_get(int32_t *newly_created,
-				       const char *function,
-				       const char *filename,
-				       const char *format,
-				       uint8_t priority,
+struct qb_log_callsite *qb_log_dcs_get(int32_t *newly_created, const char *function,
+				       const char *filename, const char *format, uint8_t priority,
 				       uint32_t lineno, uint32_t tags)
 {
 	int created = 0;
@@ -607,8 +573,7 @@ struct qb_log_callsite *qb_log_dcs_get(int32_t *newly_created,
 
 	if (!qb_log_is_initialised())
 		return NULL;
-	cs = slow_get(NULL, function, filename, format, priority, lineno,
-		      tags, &created);
+	cs = slow_get(NULL, function, filename, format, priority, lineno, tags, &created);
 	if (newly_created)
 		*newly_created = created;
 	return cs;

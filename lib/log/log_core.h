@@ -42,11 +42,11 @@ qb_log_filter_fn log_filter_fn_get(void);
 int32_t log_filter_fn_store(qb_log_filter_fn fn);
 /* Hand @p text (QB_XC still inside) to slot @p t with extended handling;
  * the caller holds nothing. */
-void log_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs,
-			    struct timespec *ts, const char *text);
+void log_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs, struct timespec *ts,
+		    const char *text);
 void log_in_logger_set(int on);
 
-struct qb_log_target *log_slot_alloc(void);	/* cfg_lock held */
+struct qb_log_target *log_slot_alloc(void); /* cfg_lock held */
 void log_slot_free(int32_t pos);
 /* slot state changes (slot lock taken inside), used by log_ctl.c */
 int32_t log_slot_enable(struct qb_log_target *t);
@@ -65,20 +65,16 @@ int log_pid_update(pid_t pid);
 void log_atfork_register(void);
 
 /* ---- log_format.c ---------------------------------------------------- */
-void log_format_static(const struct qb_log_target *t,
-			       const char *format, char *out);
-void log_format_line(const struct qb_log_target *t,
-			     struct qb_log_callsite *cs,
-			     const struct timespec *ts, const char *msg,
-			     char *out);
+void log_format_static(const struct qb_log_target *t, const char *format, char *out);
+void log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
+		     const struct timespec *ts, const char *msg, char *out);
 
 /* ---- log_callsite.c -------------------------------------------------- */
 void log_cs_lock(void);
 void log_cs_unlock(void);
 void log_cs_lock_reset(void);
 /* Call @p fn for every callsite with line > 0 (cs_lock held by caller). */
-void log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg),
-		       void *arg);
+void log_cs_foreach(void (*fn)(struct qb_log_callsite *cs, void *arg), void *arg);
 void log_cs_free_all(void);
 
 /* ---- log_filter.c ---------------------------------------------------- */
@@ -89,14 +85,13 @@ void log_filter_slot_clear(int32_t t);
 void log_filter_free_all(void);
 
 /* ---- log_targets.c --------------------------------------------------- */
-void log_targets_static_setup(struct qb_log_target *syslog_t,
-				 struct qb_log_target *stderr_t,
-				 struct qb_log_target *stdout_t);
+void log_targets_static_setup(struct qb_log_target *syslog_t, struct qb_log_target *stderr_t,
+			      struct qb_log_target *stdout_t);
 /* Open the resources of @p t before it is enabled (slot write-locked). */
 int32_t log_targets_open(struct qb_log_target *t);
 void log_targets_syslog_reload(struct qb_log_target *t);
-void log_targets_file_logger(int32_t t, struct qb_log_callsite *cs,
-				struct timespec *ts, const char *msg);
+void log_targets_file_logger(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
+			     const char *msg);
 void log_targets_file_close(int32_t t);
 
 /* ---- log_file_reopen.c ----------------------------------------------- */
@@ -112,9 +107,9 @@ void log_file_reopen_slow(struct qb_log_target *t);
 extern uint32_t log_file_reopen_gen;
 static inline void log_file_reopen_check(struct qb_log_target *t)
 {
-	if (t->reopen_ms == 0
-	    && __atomic_load_n(&log_file_reopen_gen, __ATOMIC_RELAXED)
-	       == __atomic_load_n(&t->reopen_seen, __ATOMIC_RELAXED))
+	if (t->reopen_ms == 0 &&
+	    __atomic_load_n(&log_file_reopen_gen, __ATOMIC_RELAXED) ==
+		    __atomic_load_n(&t->reopen_seen, __ATOMIC_RELAXED))
 		return;
 	log_file_reopen_slow(t);
 }
@@ -124,8 +119,7 @@ int32_t log_file_reopen_ctl(struct qb_log_target *t, int32_t interval_ms);
 /* ---- log_thread.c ---------------------------------------------------- */
 /* Queue a message for the threaded slots; 0, or -1 if the thread is not
  * available (the caller then writes directly). */
-int log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
-		       const char *text);
+int log_thread_post(struct qb_log_callsite *cs, struct timespec *ts, const char *text);
 void log_thread_shutdown(void);
 void log_thread_atfork_prepare(void);
 void log_thread_atfork_parent(void);

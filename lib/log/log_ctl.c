@@ -43,17 +43,16 @@ static int32_t ctl_ident(struct qb_log_target *t, const char *ident)
 	return 0;
 }
 
-static int32_t ctl_set_int(struct qb_log_target *t, int32_t *field,
-			   int32_t value)
+static int32_t ctl_set_int(struct qb_log_target *t, int32_t *field, int32_t value)
 {
 	log_slot_wrlock(t);
-	__atomic_store_n(field, value, __ATOMIC_RELAXED);	/* some are hints */
+	__atomic_store_n(field, value, __ATOMIC_RELAXED); /* some are hints */
 	log_slot_unlock(t);
 	return 0;
 }
 
-static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
-			 qb_log_ctl2_arg_t arg, int is_string)
+static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf, qb_log_ctl2_arg_t arg,
+			 int is_string)
 {
 	switch (conf) {
 	case QB_LOG_CONF_ENABLED:
@@ -88,8 +87,7 @@ static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
 		if (arg.i32 > QB_LOG_ABSOLUTE_MAX_LEN || arg.i32 < 1)
 			return -EINVAL;
 		log_slot_wrlock(t);
-		__atomic_store_n(&t->max_line_length, (size_t)arg.i32,
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(&t->max_line_length, (size_t)arg.i32, __ATOMIC_RELAXED);
 		log_slot_unlock(t);
 		return 0;
 	case QB_LOG_CONF_ELLIPSIS:
@@ -120,8 +118,8 @@ static int32_t ctl_apply(struct qb_log_target *t, enum qb_log_conf conf,
 	}
 }
 
-static int32_t ctl_common(int32_t target, enum qb_log_conf conf,
-			  qb_log_ctl2_arg_t arg, int is_string)
+static int32_t ctl_common(int32_t target, enum qb_log_conf conf, qb_log_ctl2_arg_t arg,
+			  int is_string)
 {
 	struct qb_log_target *t;
 	int32_t rc;
@@ -140,8 +138,7 @@ static int32_t ctl_common(int32_t target, enum qb_log_conf conf,
 	return rc;
 }
 
-int32_t qb_log_ctl2(int32_t target, enum qb_log_conf conf_type,
-		    qb_log_ctl2_arg_t arg)
+int32_t qb_log_ctl2(int32_t target, enum qb_log_conf conf_type, qb_log_ctl2_arg_t arg)
 {
 	return ctl_common(target, conf_type, arg, QB_TRUE);
 }

@@ -83,8 +83,7 @@ void log_file_id_store(struct qb_log_target *t)
 		t->file_ino = st.st_ino;
 	}
 	__atomic_store_n(&t->reopen_next_ms, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->reopen_seen,
-			 __atomic_load_n(&log_file_reopen_gen, __ATOMIC_ACQUIRE),
+	__atomic_store_n(&t->reopen_seen, __atomic_load_n(&log_file_reopen_gen, __ATOMIC_ACQUIRE),
 			 __ATOMIC_RELAXED);
 }
 
@@ -107,8 +106,7 @@ static int check_due(struct qb_log_target *t, int *forced)
 
 	if (gen != seen) {
 		*forced = 1;
-		return __atomic_compare_exchange_n(&t->reopen_seen, &seen, gen,
-						   0, __ATOMIC_ACQ_REL,
+		return __atomic_compare_exchange_n(&t->reopen_seen, &seen, gen, 0, __ATOMIC_ACQ_REL,
 						   __ATOMIC_RELAXED);
 	}
 	*forced = 0;
@@ -118,8 +116,7 @@ static int check_due(struct qb_log_target *t, int *forced)
 	next = __atomic_load_n(&t->reopen_next_ms, __ATOMIC_RELAXED);
 	if (now < next)
 		return 0;
-	return __atomic_compare_exchange_n(&t->reopen_next_ms, &next,
-					   now + t->reopen_ms, 0,
+	return __atomic_compare_exchange_n(&t->reopen_next_ms, &next, now + t->reopen_ms, 0,
 					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
@@ -163,7 +160,7 @@ void log_file_reopen_slow(struct qb_log_target *t)
 	if (!check_due(t, &forced))
 		return;
 	if (__atomic_exchange_n(&t->reopen_busy, 1, __ATOMIC_ACQUIRE))
-		return;		/* another thread is at it */
+		return; /* another thread is at it */
 	if (forced || path_moved(t))
 		stream_switch(t);
 	__atomic_store_n(&t->reopen_busy, 0, __ATOMIC_RELEASE);
@@ -171,8 +168,7 @@ void log_file_reopen_slow(struct qb_log_target *t)
 
 int32_t log_file_reopen_ctl(struct qb_log_target *t, int32_t interval_ms)
 {
-	if (t->pos < QB_LOG_TARGET_DYNAMIC_START
-	    || t->logger != log_targets_file_logger)
+	if (t->pos < QB_LOG_TARGET_DYNAMIC_START || t->logger != log_targets_file_logger)
 		return -EINVAL;
 	if (interval_ms < 0)
 		return -EINVAL;

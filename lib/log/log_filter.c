@@ -22,7 +22,7 @@
 struct filter {
 	enum qb_log_filter_type type;
 	char *text;
-	int32_t value;		/* slot or tag value */
+	int32_t value; /* slot or tag value */
 	uint8_t high;
 	uint8_t low;
 	int has_regex;
@@ -51,9 +51,8 @@ static void flt_state_init(void)
 
 static int is_regex_type(enum qb_log_filter_type type)
 {
-	return type == QB_LOG_FILTER_FILE_REGEX
-	       || type == QB_LOG_FILTER_FUNCTION_REGEX
-	       || type == QB_LOG_FILTER_FORMAT_REGEX;
+	return type == QB_LOG_FILTER_FILE_REGEX || type == QB_LOG_FILTER_FUNCTION_REGEX ||
+		type == QB_LOG_FILTER_FORMAT_REGEX;
 }
 
 /* Does one of the comma-separated tokens of @p list equal @p s? */
@@ -74,8 +73,7 @@ static int list_match(const char *list, const char *s)
 	}
 }
 
-static const char *subject(const struct qb_log_callsite *cs,
-			   enum qb_log_filter_type type)
+static const char *subject(const struct qb_log_callsite *cs, enum qb_log_filter_type type)
 {
 	switch (type) {
 	case QB_LOG_FILTER_FILE:
@@ -89,8 +87,7 @@ static const char *subject(const struct qb_log_callsite *cs,
 	}
 }
 
-static int filter_match(const struct filter *f,
-			const struct qb_log_callsite *cs)
+static int filter_match(const struct filter *f, const struct qb_log_callsite *cs)
 {
 	const char *s;
 
@@ -127,20 +124,19 @@ static void list_append(struct qb_list_head *head, struct filter *f)
 
 static int filter_same(const struct filter *a, const struct filter *b)
 {
-	return a->type == b->type && a->high == b->high && a->low == b->low
-	       && a->value == b->value && strcmp(a->text, b->text) == 0;
+	return a->type == b->type && a->high == b->high && a->low == b->low &&
+		a->value == b->value && strcmp(a->text, b->text) == 0;
 }
 
 /* Delete the first stored filter that a REMOVE/TAG_CLEAR @p r covers. */
-static void list_remove_first(struct qb_list_head *head,
-			      const struct filter *r)
+static void list_remove_first(struct qb_list_head *head, const struct filter *r)
 {
 	struct filter *f;
 
-	qb_list_for_each_entry(f, head, list) {
-		if (f->type == r->type && f->low <= r->low && f->high >= r->high
-		    && (strcmp(r->text, "*") == 0
-			|| strcmp(f->text, r->text) == 0)) {
+	qb_list_for_each_entry(f, head, list)
+	{
+		if (f->type == r->type && f->low <= r->low && f->high >= r->high &&
+		    (strcmp(r->text, "*") == 0 || strcmp(f->text, r->text) == 0)) {
 			qb_list_del(&f->list);
 			filter_free(f);
 			return;
@@ -152,8 +148,7 @@ static void list_free(struct qb_list_head *head)
 {
 	struct filter *f, *n;
 
-	qb_list_for_each_entry_safe(f, n, head, list)
-		filter_free(f);
+	qb_list_for_each_entry_safe(f, n, head, list) filter_free(f);
 	qb_list_init(head);
 }
 
@@ -181,8 +176,7 @@ static void apply_one(struct qb_log_callsite *cs, void *arg)
 		break;
 	case QB_LOG_TAG_SET:
 		if (filter_match(a->f, cs))
-			__atomic_store_n(&cs->tags, (uint32_t)a->f->value,
-					 __ATOMIC_RELAXED);
+			__atomic_store_n(&cs->tags, (uint32_t)a->f->value, __ATOMIC_RELAXED);
 		break;
 	case QB_LOG_TAG_CLEAR:
 		if (filter_match(a->f, cs))
@@ -198,9 +192,7 @@ static int32_t filter_store_check(struct qb_list_head *head, struct filter *f)
 {
 	struct filter *s;
 
-	qb_list_for_each_entry(s, head, list)
-		if (filter_same(s, f))
-			return -EEXIST;
+	qb_list_for_each_entry(s, head, list) if (filter_same(s, f)) return -EEXIST;
 	if (is_regex_type(f->type) && strcmp(f->text, "*") != 0) {
 		if (regcomp(&f->regex, f->text, 0) != 0)
 			return -EINVAL;
@@ -209,23 +201,21 @@ static int32_t filter_store_check(struct qb_list_head *head, struct filter *f)
 	return 0;
 }
 
-static int32_t filter_op(int32_t value, enum qb_log_filter_conf c,
-			 struct filter *f)
+static int32_t filter_op(int32_t value, enum qb_log_filter_conf c, struct filter *f)
 {
 	struct qb_list_head *head;
-	struct apply_arg a = { f, c };
+	struct apply_arg a = {f, c};
 	int32_t rc;
 
 	flt_state_init();
-	head = (c <= QB_LOG_FILTER_CLEAR_ALL) ? &flt_state.slots[value]
-					       : &flt_state.tags;
+	head = (c <= QB_LOG_FILTER_CLEAR_ALL) ? &flt_state.slots[value] : &flt_state.tags;
 	if (c == QB_LOG_FILTER_ADD || c == QB_LOG_TAG_SET) {
 		rc = filter_store_check(head, f);
 		if (rc != 0)
 			return rc;
 		log_cs_foreach(apply_one, &a);
 		list_append(head, f);
-		return 1;	/* stored: caller must not free */
+		return 1; /* stored: caller must not free */
 	}
 	log_cs_foreach(apply_one, &a);
 	if (c == QB_LOG_FILTER_CLEAR_ALL || c == QB_LOG_TAG_CLEAR_ALL)
@@ -235,25 +225,22 @@ static int32_t filter_op(int32_t value, enum qb_log_filter_conf c,
 	return 0;
 }
 
-int32_t qb_log_filter_ctl2(int32_t value, enum qb_log_filter_conf c,
-			   enum qb_log_filter_type type, const char *text,
-			   uint8_t high_priority, uint8_t low_priority)
+int32_t qb_log_filter_ctl2(int32_t value, enum qb_log_filter_conf c, enum qb_log_filter_type type,
+			   const char *text, uint8_t high_priority, uint8_t low_priority)
 {
 	struct filter *f;
 	int32_t rc;
 
 	if (!qb_log_is_initialised())
 		return -EINVAL;
-	if (c == QB_LOG_FILTER_ADD || c == QB_LOG_FILTER_REMOVE
-	    || c == QB_LOG_FILTER_CLEAR_ALL) {
+	if (c == QB_LOG_FILTER_ADD || c == QB_LOG_FILTER_REMOVE || c == QB_LOG_FILTER_CLEAR_ALL) {
 		struct qb_log_target *t = qb_log_target_get(value);
 
 		if (t == NULL || t->state == QB_LOG_STATE_UNUSED)
 			return -EBADF;
 	}
-	if (text == NULL || low_priority < high_priority
-	    || (uint32_t)type > QB_LOG_FILTER_FORMAT_REGEX
-	    || (uint32_t)c > QB_LOG_TAG_CLEAR_ALL)
+	if (text == NULL || low_priority < high_priority ||
+	    (uint32_t)type > QB_LOG_FILTER_FORMAT_REGEX || (uint32_t)c > QB_LOG_TAG_CLEAR_ALL)
 		return -EINVAL;
 
 	f = calloc(1, sizeof(*f));
@@ -278,12 +265,10 @@ int32_t qb_log_filter_ctl2(int32_t value, enum qb_log_filter_conf c,
 	return rc;
 }
 
-int32_t qb_log_filter_ctl(int32_t value, enum qb_log_filter_conf c,
-			  enum qb_log_filter_type type, const char *text,
-			  uint8_t low_priority)
+int32_t qb_log_filter_ctl(int32_t value, enum qb_log_filter_conf c, enum qb_log_filter_type type,
+			  const char *text, uint8_t low_priority)
 {
-	return qb_log_filter_ctl2(value, c, type, text, LOG_EMERG,
-				  low_priority);
+	return qb_log_filter_ctl2(value, c, type, text, LOG_EMERG, low_priority);
 }
 
 void log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags)
@@ -295,30 +280,24 @@ void log_filter_apply_new(struct qb_log_callsite *cs, uint32_t tags)
 	for (t = 0; t < QB_LOG_TARGET_MAX; t++) {
 		struct qb_log_target *tgt = qb_log_target_get(t);
 
-		if (__atomic_load_n(&tgt->state, __ATOMIC_RELAXED)
-		    != QB_LOG_STATE_ENABLED)
+		if (__atomic_load_n(&tgt->state, __ATOMIC_RELAXED) != QB_LOG_STATE_ENABLED)
 			continue;
-		qb_list_for_each_entry(f, &flt_state.slots[t], list)
-			if (filter_match(f, cs))
-				__atomic_or_fetch(&cs->targets, 1U << t,
-						  __ATOMIC_RELAXED);
+		qb_list_for_each_entry(f, &flt_state.slots[t], list) if (filter_match(f, cs))
+			__atomic_or_fetch(&cs->targets, 1U << t, __ATOMIC_RELAXED);
 	}
 	/* atomic: a callsite brought back after qb_log_fini() is in use */
 	if (tags != 0) {
 		__atomic_store_n(&cs->tags, tags, __ATOMIC_RELAXED);
 		return;
 	}
-	qb_list_for_each_entry(f, &flt_state.tags, list)
-		if (filter_match(f, cs))
-			__atomic_store_n(&cs->tags, (uint32_t)f->value,
-					 __ATOMIC_RELAXED);
+	qb_list_for_each_entry(f, &flt_state.tags, list) if (filter_match(f, cs))
+		__atomic_store_n(&cs->tags, (uint32_t)f->value, __ATOMIC_RELAXED);
 }
 
 void log_filter_slot_clear(int32_t t)
 {
-	struct filter f = { .type = QB_LOG_FILTER_FILE, .text = "*",
-			    .value = t };
-	struct apply_arg a = { &f, QB_LOG_FILTER_CLEAR_ALL };
+	struct filter f = {.type = QB_LOG_FILTER_FILE, .text = "*", .value = t};
+	struct apply_arg a = {&f, QB_LOG_FILTER_CLEAR_ALL};
 
 	if (t < 0 || t >= QB_LOG_TARGET_MAX)
 		return;
@@ -365,7 +344,7 @@ static void snapshot_one(struct qb_log_callsite *cs, void *arg)
 
 int32_t qb_log_filter_fn_set(qb_log_filter_fn fn)
 {
-	struct cs_snapshot snap = { NULL, 0, 0 };
+	struct cs_snapshot snap = {NULL, 0, 0};
 	size_t i;
 
 	if (!qb_log_is_initialised())

@@ -49,7 +49,7 @@ static void atfork_prepare(void)
 	fork_taken = 0;
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
 		if (mine & (1U << i))
-			continue;	/* write-locking it would self-deadlock */
+			continue; /* write-locking it would self-deadlock */
 		if (fork_slot_take(qb_log_target_get(i), mine != 0))
 			fork_taken |= 1U << i;
 	}

@@ -20,8 +20,7 @@
 #include "log/log_core.h"
 
 static const char *const priority_names[] = {
-	"emerg", "alert", "crit", "error", "warning",
-	"notice", "info", "debug", "trace",
+	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug", "trace",
 };
 
 const char *qb_log_priority2str(uint8_t priority)
@@ -35,13 +34,12 @@ static const struct {
 	const char *name;
 	int32_t value;
 } facilities[] = {
-	{"auth", LOG_AUTH}, {"authpriv", LOG_AUTHPRIV}, {"cron", LOG_CRON},
-	{"daemon", LOG_DAEMON}, {"ftp", LOG_FTP}, {"kern", LOG_KERN},
-	{"lpr", LOG_LPR}, {"mail", LOG_MAIL}, {"news", LOG_NEWS},
-	{"syslog", LOG_SYSLOG}, {"user", LOG_USER}, {"uucp", LOG_UUCP},
-	{"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
-	{"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-	{"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+	{"auth", LOG_AUTH},	{"authpriv", LOG_AUTHPRIV}, {"cron", LOG_CRON},
+	{"daemon", LOG_DAEMON}, {"ftp", LOG_FTP},	    {"kern", LOG_KERN},
+	{"lpr", LOG_LPR},	{"mail", LOG_MAIL},	    {"news", LOG_NEWS},
+	{"syslog", LOG_SYSLOG}, {"user", LOG_USER},	    {"uucp", LOG_UUCP},
+	{"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},	    {"local2", LOG_LOCAL2},
+	{"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},	    {"local5", LOG_LOCAL5},
 	{"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
 };
 #define N_FACILITIES (sizeof(facilities) / sizeof(facilities[0]))
@@ -81,15 +79,15 @@ void qb_log_format_fini(void)
 
 /* A parsed "%[-][width]X" specifier. */
 struct spec {
-	int right_align;	/* '-' given: pad on the left */
-	size_t width;		/* 0: no width */
-	char letter;		/* '\0' when the format ended early */
-	size_t len;		/* characters consumed, including '%' */
+	int right_align; /* '-' given: pad on the left */
+	size_t width;	 /* 0: no width */
+	char letter;	 /* '\0' when the format ended early */
+	size_t len;	 /* characters consumed, including '%' */
 };
 
 static struct spec spec_parse(const char *p)
 {
-	struct spec s = { 0, 0, '\0', 1 };
+	struct spec s = {0, 0, '\0', 1};
 	const char *q = p + 1;
 
 	if (*q == '-') {
@@ -113,8 +111,7 @@ static struct spec spec_parse(const char *p)
  * Append @p value to out[*len] as a field of the spec's width, without
  * letting *len reach @p limit (the buffer keeps room for the NUL).
  */
-static void field_put(char *out, size_t *len, size_t limit,
-		      const struct spec *s, const char *value)
+static void field_put(char *out, size_t *len, size_t limit, const struct spec *s, const char *value)
 {
 	size_t vlen = strlen(value);
 	size_t pad = 0;
@@ -164,8 +161,7 @@ static void hostname_get(char *buf, size_t size)
  * QB_LOG_FORMAT_STATIC_MAX, also limited by the slot's line length).
  * Every other specifier is copied verbatim, width included.
  */
-void log_format_static(const struct qb_log_target *t,
-			       const char *format, char *out)
+void log_format_static(const struct qb_log_target *t, const char *format, char *out)
 {
 	size_t limit = QB_LOG_FORMAT_STATIC_MAX;
 	size_t len = 0;
@@ -210,10 +206,8 @@ void log_format_static(const struct qb_log_target *t,
 }
 
 /* Upstream exported this (slot, format, output) helper; keep its shape. */
-void qb_log_target_format_static(int32_t target, const char *format,
-				 char *output_buffer);
-void qb_log_target_format_static(int32_t target, const char *format,
-				 char *output_buffer)
+void qb_log_target_format_static(int32_t target, const char *format, char *output_buffer);
+void qb_log_target_format_static(int32_t target, const char *format, char *output_buffer)
 {
 	struct qb_log_target *t = qb_log_target_get(target);
 
@@ -223,12 +217,10 @@ void qb_log_target_format_static(int32_t target, const char *format,
 }
 
 static const char *const month_names[] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
 
-static void time_render(char *buf, size_t size, const struct timespec *ts,
-			int with_ms)
+static void time_render(char *buf, size_t size, const struct timespec *ts, int with_ms)
 {
 	struct tm tm;
 	time_t sec = ts ? ts->tv_sec : 0;
@@ -238,21 +230,17 @@ static void time_render(char *buf, size_t size, const struct timespec *ts,
 		return;
 	}
 	if (with_ms)
-		snprintf(buf, size, "%s %02d %02d:%02d:%02d.%03llu",
-			 month_names[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec,
+		snprintf(buf, size, "%s %02d %02d:%02d:%02d.%03llu", month_names[tm.tm_mon % 12],
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (unsigned long long)(ts->tv_nsec / 1000000));
 	else
-		snprintf(buf, size, "%s %02d %02d:%02d:%02d",
-			 month_names[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec);
+		snprintf(buf, size, "%s %02d %02d:%02d:%02d", month_names[tm.tm_mon % 12],
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* Format one line for slot @p t; the caller holds the slot's lock. */
-void log_format_line(const struct qb_log_target *t,
-			     struct qb_log_callsite *cs,
-			     const struct timespec *ts, const char *msg,
-			     char *out)
+void log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
+		     const struct timespec *ts, const char *msg, char *out)
 {
 	size_t max = t->max_line_length;
 	size_t limit = max > 0 ? max - 1 : 0;
@@ -320,8 +308,7 @@ void log_format_line(const struct qb_log_target *t,
 		out[len - 1] = '\0';
 }
 
-void qb_log_target_format(int32_t target, struct qb_log_callsite *cs,
-			  struct timespec *timestamp,
+void qb_log_target_format(int32_t target, struct qb_log_callsite *cs, struct timespec *timestamp,
 			  const char *formatted_message, char *output_buffer)
 {
 	struct qb_log_target *t = qb_log_target_get(target);
@@ -332,8 +319,7 @@ void qb_log_target_format(int32_t target, struct qb_log_callsite *cs,
 	if (formatted_message == NULL)
 		formatted_message = "";
 	locked = log_slot_rdlock(t);
-	log_format_line(t, cs, timestamp, formatted_message,
-				output_buffer);
+	log_format_line(t, cs, timestamp, formatted_message, output_buffer);
 	if (locked)
 		log_slot_unlock(t);
 }

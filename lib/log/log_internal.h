@@ -26,12 +26,12 @@
  * slot); `state` is also read without the lock as a hint.
  */
 struct qb_log_target {
-	uint32_t pos;				/* slot index */
+	uint32_t pos; /* slot index */
 	enum qb_log_target_state state;
-	char name[PATH_MAX];			/* ident (%N, syslog ident) */
-	char filename[PATH_MAX];		/* file path or "custom-<n>" */
+	char name[PATH_MAX];	 /* ident (%N, syslog ident) */
+	char filename[PATH_MAX]; /* file path or "custom-<n>" */
 
-	char *format;				/* format as given (NULL: default) */
+	char *format;				      /* format as given (NULL: default) */
 	char format_static[QB_LOG_FORMAT_STATIC_MAX]; /* %P %N %H expanded */
 	int32_t facility;
 	int32_t priority_bump;
@@ -40,12 +40,12 @@ struct qb_log_target {
 	int32_t ellipsis;
 	int32_t use_journal;
 	int32_t debug;
-	size_t size;				/* QB_LOG_CONF_SIZE */
-	size_t max_line_length;			/* QB_LOG_CONF_MAX_LINE_LEN */
+	size_t size;		/* QB_LOG_CONF_SIZE */
+	size_t max_line_length; /* QB_LOG_CONF_MAX_LINE_LEN */
 	int32_t extended;
-	int32_t blackbox_opened;		/* ring was created at least once */
-	FILE *fp;				/* file / stderr / stdout */
-	int32_t file_mode;			/* creation mode, -1: 0666 & ~umask */
+	int32_t blackbox_opened; /* ring was created at least once */
+	FILE *fp;		 /* file / stderr / stdout */
+	int32_t file_mode;	 /* creation mode, -1: 0666 & ~umask */
 	/* Reopen on rotation (log_file_reopen.c): check interval in ms (0:
 	 * off), next check (coarse monotonic ms), last reopen request seen,
 	 * a flag owned by the thread doing a check, and the open file's id. */
@@ -55,7 +55,7 @@ struct qb_log_target {
 	int32_t reopen_busy;
 	dev_t file_dev;
 	ino_t file_ino;
-	void *instance;				/* target private: blackbox ring */
+	void *instance; /* target private: blackbox ring */
 	void *user_data;
 
 	qb_log_logger_fn logger;
@@ -79,8 +79,8 @@ const char *qb_log_priority2str(uint8_t priority);
 
 /* The deprecated qb_util_set_log_function() callback: receives the text of
  * every message tagged QB_LOG_TAG_LIBQB_MSG. util stores it here. */
-typedef void (*qb_log_util_fn)(const char *file_name, int32_t file_line,
-			       int32_t severity, const char *msg);
+typedef void (*qb_log_util_fn)(const char *file_name, int32_t file_line, int32_t severity,
+			       const char *msg);
 void log_util_fn_set(qb_log_util_fn fn);
 
 /* True once qb_log_init() ran and qb_log_fini() did not. */
@@ -93,8 +93,7 @@ void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid);
 void qb_log_blackbox_atfork_prepare(void);
 void qb_log_blackbox_atfork_parent(void);
 void qb_log_blackbox_atfork_child(void);
-ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
-			       const char *fmt, va_list ap);
+ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len, const char *fmt, va_list ap);
 size_t qb_vsnprintf_deserialize(char *string, size_t strlen, const char *buf);
 
 #endif /* QB_LOG_INTERNAL_H_DEFINED */

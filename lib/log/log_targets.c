@@ -23,8 +23,8 @@
 
 /* ---- syslog / journal ------------------------------------------------- */
 
-static void syslog_logger(int32_t pos, struct qb_log_callsite *cs,
-			  struct timespec *ts, const char *msg)
+static void syslog_logger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts,
+			  const char *msg)
 {
 	struct qb_log_target *t = qb_log_target_get(pos);
 	char line[QB_LOG_ABSOLUTE_MAX_LEN];
@@ -41,20 +41,14 @@ static void syslog_logger(int32_t pos, struct qb_log_callsite *cs,
 #ifdef USE_JOURNAL
 	if (t->use_journal) {
 		if (cs->message_id != NULL)
-			sd_journal_send("MESSAGE_ID=%s", cs->message_id,
-					"PRIORITY=%d", prio,
-					"CODE_LINE=%u", cs->lineno,
-					"CODE_FILE=%s", cs->filename,
-					"CODE_FUNC=%s", cs->function,
-					"SYSLOG_IDENTIFIER=%s", t->name,
-					"MESSAGE=%s", line, NULL);
+			sd_journal_send("MESSAGE_ID=%s", cs->message_id, "PRIORITY=%d", prio,
+					"CODE_LINE=%u", cs->lineno, "CODE_FILE=%s", cs->filename,
+					"CODE_FUNC=%s", cs->function, "SYSLOG_IDENTIFIER=%s",
+					t->name, "MESSAGE=%s", line, NULL);
 		else
-			sd_journal_send("PRIORITY=%d", prio,
-					"CODE_LINE=%u", cs->lineno,
-					"CODE_FILE=%s", cs->filename,
-					"CODE_FUNC=%s", cs->function,
-					"SYSLOG_IDENTIFIER=%s", t->name,
-					"MESSAGE=%s", line, NULL);
+			sd_journal_send("PRIORITY=%d", prio, "CODE_LINE=%u", cs->lineno,
+					"CODE_FILE=%s", cs->filename, "CODE_FUNC=%s", cs->function,
+					"SYSLOG_IDENTIFIER=%s", t->name, "MESSAGE=%s", line, NULL);
 		return;
 	}
 #endif
@@ -101,8 +95,8 @@ int32_t qb_log_syslog_open(struct qb_log_target *t)
 
 /* ---- stdio streams and files ------------------------------------------ */
 
-void log_targets_file_logger(int32_t pos, struct qb_log_callsite *cs,
-				struct timespec *ts, const char *msg)
+void log_targets_file_logger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts,
+			     const char *msg)
 {
 	struct qb_log_target *t = qb_log_target_get(pos);
 	char line[QB_LOG_ABSOLUTE_MAX_LEN];
@@ -128,7 +122,7 @@ int32_t qb_log_stderr_open(struct qb_log_target *t)
 	if (t == NULL)
 		return -EINVAL;
 	t->fp = (t->pos == QB_LOG_STDOUT) ? stdout : stderr;
-	t->user_data = t->fp;	/* upstream exposes the stream here */
+	t->user_data = t->fp; /* upstream exposes the stream here */
 	t->logger = log_targets_file_logger;
 	return 0;
 }
@@ -164,9 +158,8 @@ void log_targets_file_close(int32_t pos)
 
 static int is_file_target(const struct qb_log_target *t)
 {
-	return t != NULL && t->pos >= QB_LOG_TARGET_DYNAMIC_START
-	       && t->state != QB_LOG_STATE_UNUSED
-	       && t->logger == log_targets_file_logger;
+	return t != NULL && t->pos >= QB_LOG_TARGET_DYNAMIC_START &&
+		t->state != QB_LOG_STATE_UNUSED && t->logger == log_targets_file_logger;
 }
 
 static int32_t file_open(const char *filename, int32_t mode)
@@ -187,7 +180,7 @@ static int32_t file_open(const char *filename, int32_t mode)
 	if (t == NULL) {
 		log_cfg_unlock();
 		fclose(fp);
-		errno = EMFILE;		/* as libqb */
+		errno = EMFILE; /* as libqb */
 		return -EMFILE;
 	}
 	log_slot_wrlock(t);
@@ -264,7 +257,7 @@ int32_t qb_log_custom_open(qb_log_logger_fn log_fn, qb_log_close_fn close_fn,
 	t = qb_log_is_initialised() ? log_slot_alloc() : NULL;
 	if (t == NULL) {
 		log_cfg_unlock();
-		errno = EMFILE;		/* as libqb */
+		errno = EMFILE; /* as libqb */
 		return -EMFILE;
 	}
 	log_slot_wrlock(t);
@@ -285,9 +278,8 @@ void qb_log_custom_close(int32_t t)
 
 /* ---- per-slot setup --------------------------------------------------- */
 
-void log_targets_static_setup(struct qb_log_target *syslog_t,
-				 struct qb_log_target *stderr_t,
-				 struct qb_log_target *stdout_t)
+void log_targets_static_setup(struct qb_log_target *syslog_t, struct qb_log_target *stderr_t,
+			      struct qb_log_target *stdout_t)
 {
 	syslog_t->logger = syslog_logger;
 	syslog_t->close = syslog_close;

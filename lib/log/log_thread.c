@@ -38,13 +38,13 @@ _Static_assert(sizeof(struct record) <= RECORD_OVERHEAD,
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	size_t head;			/* read offset in ring */
-	size_t tail;			/* write offset in ring */
+	size_t head; /* read offset in ring */
+	size_t tail; /* write offset in ring */
 	size_t records;
-	size_t bytes;			/* accounted as upstream */
-	uint64_t lost;			/* atomic */
-	int running;			/* atomic: worker alive */
-	int wanted;			/* qb_log_thread_start() was called */
+	size_t bytes;  /* accounted as upstream */
+	uint64_t lost; /* atomic */
+	int running;   /* atomic: worker alive */
+	int wanted;    /* qb_log_thread_start() was called */
 	int stopping;
 	pthread_t thread;
 	int sched_set;
@@ -77,26 +77,26 @@ static size_t ring_get(size_t off, void *dst, size_t n)
 
 /* Internal callsite for the "messages lost" notice. */
 static struct qb_log_callsite lost_cs = {
-	.function = "qb_log_thread", .filename = __FILE__,
-	.format = "%" PRIu64 " messages lost", .priority = LOG_ERR,
-	.lineno = 0, .tags = QB_LOG_TAG_LIBQB_MSG,
+	.function = "qb_log_thread",
+	.filename = __FILE__,
+	.format = "%" PRIu64 " messages lost",
+	.priority = LOG_ERR,
+	.lineno = 0,
+	.tags = QB_LOG_TAG_LIBQB_MSG,
 };
 
-static void write_threaded(struct qb_log_callsite *cs, struct timespec *ts,
-			   const char *text, int all)
+static void write_threaded(struct qb_log_callsite *cs, struct timespec *ts, const char *text,
+			   int all)
 {
-	uint32_t bits = all ? ~0U : __atomic_load_n(&cs->targets,
-						     __ATOMIC_RELAXED);
+	uint32_t bits = all ? ~0U : __atomic_load_n(&cs->targets, __ATOMIC_RELAXED);
 	int32_t i;
 
 	for (i = 0; i < QB_LOG_TARGET_MAX; i++) {
 		struct qb_log_target *t = qb_log_target_get(i);
 
-		if (!(bits & (1U << i))
-		    || !__atomic_load_n(&t->threaded, __ATOMIC_RELAXED)
-		    || __atomic_load_n(&t->vlogger, __ATOMIC_RELAXED) != NULL
-		    || __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)
-		       != QB_LOG_STATE_ENABLED)
+		if (!(bits & (1U << i)) || !__atomic_load_n(&t->threaded, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&t->vlogger, __ATOMIC_RELAXED) != NULL ||
+		    __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED)
 			continue;
 		log_slot_write(t, cs, ts, text);
 	}
@@ -119,7 +119,7 @@ static void *worker(void *arg)
 	char text[QB_LOG_ABSOLUTE_MAX_LEN];
 	struct record r;
 
-	log_in_logger_set(1);	/* loggers that log are dropped */
+	log_in_logger_set(1); /* loggers that log are dropped */
 	pthread_mutex_lock(&lt.lock);
 	for (;;) {
 		if (lt.records == 0) {
@@ -145,7 +145,7 @@ static void *worker(void *arg)
 
 static int32_t sched_apply(pthread_t th, int policy, int priority)
 {
-	struct sched_param sp = { .sched_priority = priority };
+	struct sched_param sp = {.sched_priority = priority};
 
 	return -pthread_setschedparam(th, policy, &sp);
 }
@@ -192,8 +192,7 @@ int32_t qb_log_thread_priority_set(int32_t policy, int32_t priority)
 {
 	int32_t rc = 0;
 
-	if (policy == SCHED_OTHER || policy == SCHED_IDLE
-	    || policy == SCHED_BATCH)
+	if (policy == SCHED_OTHER || policy == SCHED_IDLE || policy == SCHED_BATCH)
 		priority = 0;
 	pthread_mutex_lock(&lt.lock);
 	lt.policy = policy;
@@ -205,21 +204,18 @@ int32_t qb_log_thread_priority_set(int32_t policy, int32_t priority)
 	return rc;
 }
 
-int log_thread_post(struct qb_log_callsite *cs, struct timespec *ts,
-		       const char *text)
+int log_thread_post(struct qb_log_callsite *cs, struct timespec *ts, const char *text)
 {
 	size_t len = strnlen(text, QB_LOG_ABSOLUTE_MAX_LEN - 1);
-	struct record r = { cs, *ts, (uint32_t)len + 1 };
+	struct record r = {cs, *ts, (uint32_t)len + 1};
 
 	if (!__atomic_load_n(&lt.running, __ATOMIC_ACQUIRE)) {
 		/* In a forked child the worker is gone: start a new one. */
-		if (!__atomic_load_n(&lt.wanted, __ATOMIC_RELAXED)
-		    || qb_log_thread_start() != 0)
+		if (!__atomic_load_n(&lt.wanted, __ATOMIC_RELAXED) || qb_log_thread_start() != 0)
 			return -1;
 	}
 	pthread_mutex_lock(&lt.lock);
-	if (lt.bytes + r.text_size + RECORD_OVERHEAD > QUEUE_MAX
-	    || lt.stopping) {
+	if (lt.bytes + r.text_size + RECORD_OVERHEAD > QUEUE_MAX || lt.stopping) {
 		pthread_mutex_unlock(&lt.lock);
 		__atomic_add_fetch(&lt.lost, 1, __ATOMIC_RELAXED);
 		return 0;
@@ -251,7 +247,7 @@ void log_thread_shutdown(void)
 	__atomic_store_n(&lt.running, 0, __ATOMIC_RELEASE);
 	lt.stopping = 0;
 	pthread_mutex_unlock(&lt.lock);
-	report_lost(&(struct timespec){ 0, 0 });
+	report_lost(&(struct timespec){0, 0});
 }
 
 void log_thread_atfork_prepare(void)
@@ -280,20 +276,15 @@ void log_thread_atfork_child(void)
 
 /* ---- upstream internal symbols ---------------------------------------- */
 
-void qb_log_thread_log_post(struct qb_log_callsite *cs, struct timespec *ts,
-			    const char *buf);
-void qb_log_thread_log_post(struct qb_log_callsite *cs, struct timespec *ts,
-			    const char *buf)
+void qb_log_thread_log_post(struct qb_log_callsite *cs, struct timespec *ts, const char *buf);
+void qb_log_thread_log_post(struct qb_log_callsite *cs, struct timespec *ts, const char *buf)
 {
-	if (cs != NULL && ts != NULL && buf != NULL
-	    && log_thread_post(cs, ts, buf) != 0)
+	if (cs != NULL && ts != NULL && buf != NULL && log_thread_post(cs, ts, buf) != 0)
 		write_threaded(cs, ts, buf, 0);
 }
 
-void qb_log_thread_log_write(struct qb_log_callsite *cs,
-			     struct timespec *ts, const char *buf);
-void qb_log_thread_log_write(struct qb_log_callsite *cs,
-			     struct timespec *ts, const char *buf)
+void qb_log_thread_log_write(struct qb_log_callsite *cs, struct timespec *ts, const char *buf);
+void qb_log_thread_log_write(struct qb_log_callsite *cs, struct timespec *ts, const char *buf)
 {
 	if (cs != NULL && ts != NULL && buf != NULL)
 		write_threaded(cs, ts, buf, 0);

@@ -47,22 +47,42 @@
 #define CV(g) ((g) << SER_C_CONV_SHIFT)
 
 const unsigned char ser_class[256] = {
-	['\0'] = SER_C_STOP, ['\a'] = SER_C_STOP,
-	['#'] = SER_C_FLAG, ['-'] = SER_C_FLAG, ['+'] = SER_C_FLAG,
-	[' '] = SER_C_FLAG, ['\''] = SER_C_FLAG, ['I'] = SER_C_FLAG,
-	['.'] = SER_C_FLAG, ['*'] = SER_C_FLAG,
-	['0'] = SER_C_FLAG, ['1'] = SER_C_FLAG, ['2'] = SER_C_FLAG,
-	['3'] = SER_C_FLAG, ['4'] = SER_C_FLAG, ['5'] = SER_C_FLAG,
-	['6'] = SER_C_FLAG, ['7'] = SER_C_FLAG, ['8'] = SER_C_FLAG,
+	['\0'] = SER_C_STOP,
+	['\a'] = SER_C_STOP,
+	['#'] = SER_C_FLAG,
+	['-'] = SER_C_FLAG,
+	['+'] = SER_C_FLAG,
+	[' '] = SER_C_FLAG,
+	['\''] = SER_C_FLAG,
+	['I'] = SER_C_FLAG,
+	['.'] = SER_C_FLAG,
+	['*'] = SER_C_FLAG,
+	['0'] = SER_C_FLAG,
+	['1'] = SER_C_FLAG,
+	['2'] = SER_C_FLAG,
+	['3'] = SER_C_FLAG,
+	['4'] = SER_C_FLAG,
+	['5'] = SER_C_FLAG,
+	['6'] = SER_C_FLAG,
+	['7'] = SER_C_FLAG,
+	['8'] = SER_C_FLAG,
 	['9'] = SER_C_FLAG,
-	['d'] = SER_C_INT | CV(SER_CV_SIGNED), ['i'] = SER_C_INT | CV(SER_CV_SIGNED),
-	['o'] = SER_C_INT | CV(SER_CV_UNSIGNED), ['u'] = SER_C_INT | CV(SER_CV_UNSIGNED),
-	['x'] = SER_C_INT | CV(SER_CV_UNSIGNED), ['X'] = SER_C_INT | CV(SER_CV_UNSIGNED),
-	['e'] = SER_C_FLOAT | CV(SER_CV_FLOAT), ['E'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
-	['f'] = SER_C_FLOAT | CV(SER_CV_FLOAT), ['F'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
-	['g'] = SER_C_FLOAT | CV(SER_CV_FLOAT), ['G'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
-	['a'] = SER_C_FLOAT | CV(SER_CV_FLOAT), ['A'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
-	['c'] = SER_C_OTHER | CV(SER_CV_CHAR), ['s'] = SER_C_OTHER | CV(SER_CV_STR),
+	['d'] = SER_C_INT | CV(SER_CV_SIGNED),
+	['i'] = SER_C_INT | CV(SER_CV_SIGNED),
+	['o'] = SER_C_INT | CV(SER_CV_UNSIGNED),
+	['u'] = SER_C_INT | CV(SER_CV_UNSIGNED),
+	['x'] = SER_C_INT | CV(SER_CV_UNSIGNED),
+	['X'] = SER_C_INT | CV(SER_CV_UNSIGNED),
+	['e'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['E'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['f'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['F'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['g'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['G'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['a'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['A'] = SER_C_FLOAT | CV(SER_CV_FLOAT),
+	['c'] = SER_C_OTHER | CV(SER_CV_CHAR),
+	['s'] = SER_C_OTHER | CV(SER_CV_STR),
 	['p'] = SER_C_OTHER | CV(SER_CV_PTR),
 	['%'] = SER_C_OTHER | SER_C_STOP | CV(SER_CV_PCT),
 };
@@ -73,8 +93,10 @@ const unsigned char ser_class[256] = {
  * makes a string wide.
  */
 const unsigned char ser_kinds[SER_LEN_COUNT][SER_CV_COUNT] = {
-#define ROW(sgn, uns, flt, str) \
-	{ SER_K_NONE, sgn, uns, flt, SER_K_CHAR, str, SER_K_PTR, SER_K_NONE }
+#define ROW(sgn, uns, flt, str)                                                                    \
+	{                                                                                          \
+		SER_K_NONE, sgn, uns, flt, SER_K_CHAR, str, SER_K_PTR, SER_K_NONE                  \
+	}
 	[SER_LEN_NONE] = ROW(SER_K_INT, SER_K_INT, SER_K_DOUBLE, SER_K_STR),
 	[SER_LEN_HH] = ROW(SER_K_SCHAR, SER_K_UCHAR, SER_K_DOUBLE, SER_K_STR),
 	[SER_LEN_H] = ROW(SER_K_SHORT, SER_K_USHORT, SER_K_DOUBLE, SER_K_STR),
@@ -87,14 +109,14 @@ const unsigned char ser_kinds[SER_LEN_COUNT][SER_CV_COUNT] = {
 
 /* One conversion specification of the original format. */
 struct ser_spec {
-	const char *flags;	/* first char after '%' */
-	const char *flags_end;	/* first length/conversion char */
+	const char *flags;     /* first char after '%' */
+	const char *flags_end; /* first length/conversion char */
 	enum ser_len len;
-	char len_letter;	/* z t or j for SER_LEN_WIDE */
-	char conv;		/* conversion letter, 0 at end of string */
-	enum ser_kind kind;	/* of a known conversion */
-	const char *next;	/* where scanning continues */
-	int known;		/* conversion understood by every reader */
+	char len_letter;    /* z t or j for SER_LEN_WIDE */
+	char conv;	    /* conversion letter, 0 at end of string */
+	enum ser_kind kind; /* of a known conversion */
+	const char *next;   /* where scanning continues */
+	int known;	    /* conversion understood by every reader */
 };
 
 static void ser_spec_parse(const char *pct, struct ser_spec *s)
@@ -109,8 +131,8 @@ static void ser_spec_parse(const char *pct, struct ser_spec *s)
 	q = ser_len_parse(q, 0, &s->len, &s->len_letter);
 	s->conv = *q;
 	s->kind = ser_kind_of(s->len, s->conv);
-	s->known = (ser_class[(unsigned char)s->conv] &
-		    (SER_C_INT | SER_C_FLOAT | SER_C_OTHER)) != 0;
+	s->known =
+		(ser_class[(unsigned char)s->conv] & (SER_C_INT | SER_C_FLOAT | SER_C_OTHER)) != 0;
 	/* Unknown conversions are kept verbatim up to, not including, the letter. */
 	s->next = s->known ? q + 1 : q;
 }
@@ -161,10 +183,10 @@ static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list
  * on the way (one parse per conversion); *rc becomes -1 if they overflow.
  * With rc NULL only the copy is made (nothing is read from ap).
  */
-static size_t ser_format_copy(const char *fmt, char *buf, size_t cap,
-			      struct ser_vals *v, va_list *ap, int *rc)
+static size_t ser_format_copy(const char *fmt, char *buf, size_t cap, struct ser_vals *v,
+			      va_list *ap, int *rc)
 {
-	struct ser_out o = { buf, cap, 0 };
+	struct ser_out o = {buf, cap, 0};
 	const char *p = fmt;
 	int xc_seen = 0;
 	struct ser_spec s;
@@ -212,7 +234,7 @@ static size_t ser_format_copy(const char *fmt, char *buf, size_t cap,
 struct ser_vals {
 	char *buf;
 	size_t pos;
-	size_t limit;		/* last usable byte is limit - 1 */
+	size_t limit; /* last usable byte is limit - 1 */
 };
 
 static int ser_store(struct ser_vals *v, const void *data, size_t n)
@@ -265,8 +287,7 @@ static int ser_store_string(struct ser_vals *v, long prec, va_list *ap)
  * Stores the '*' arguments of the flag area and returns the precision the
  * conversion asks for (-1 when none).
  */
-static int ser_store_stars(struct ser_vals *v, const struct ser_spec *s,
-			   va_list *ap, long *prec)
+static int ser_store_stars(struct ser_vals *v, const struct ser_spec *s, va_list *ap, long *prec)
 {
 	const char *f;
 	int in_prec = 0;
@@ -347,7 +368,7 @@ static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list
 		i64 = (int64_t)(intptr_t)va_arg(*ap, void *);
 		return ser_store(v, &i64, sizeof(i64));
 	default:
-		return 0;	/* %% */
+		return 0; /* %% */
 	}
 }
 
@@ -356,8 +377,8 @@ static int ser_store_value(struct ser_vals *v, const struct ser_spec *s, va_list
  * it was shortened (nothing may follow it), 0 when it fit, -1 when not even
  * its terminator fits.
  */
-static int ser_store_cut_string(struct ser_vals *v, const struct ser_spec *s,
-				long prec, va_list *ap)
+static int ser_store_cut_string(struct ser_vals *v, const struct ser_spec *s, long prec,
+				va_list *ap)
 {
 	size_t room = v->limit - v->pos;
 	const char *str;
@@ -416,13 +437,12 @@ static size_t ser_spec_copy_len(const char *pct, const struct ser_spec *s)
  * start of out and moved behind the format copy once its length is known.
  * Only the overflow path gets here; it returns max_len, as before.
  */
-static ssize_t ser_truncated(char *out, size_t max_len, const char *fmt,
-			     va_list ap)
+static ssize_t ser_truncated(char *out, size_t max_len, const char *fmt, va_list ap)
 {
-	struct ser_vals v = { out, 0, 0 };
+	struct ser_vals v = {out, 0, 0};
 	struct ser_spec s;
 	const char *p = fmt;
-	size_t fl = 0;		/* stored format copy kept so far */
+	size_t fl = 0; /* stored format copy kept so far */
 	size_t unit;
 	size_t before;
 	long prec;
@@ -481,8 +501,7 @@ static ssize_t ser_truncated(char *out, size_t max_len, const char *fmt,
  * passes instead of a big stack frame. */
 #define SER_FAST_MAX 1024
 
-ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
-			       const char *fmt, va_list ap)
+ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len, const char *fmt, va_list ap)
 {
 	char vals[SER_FAST_MAX];
 	struct ser_vals v;
@@ -536,18 +555,18 @@ ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
  * above stores for the same arguments (same stored format, same values,
  * same "too long" outcome), directly into the caller's buffer.
  */
-#define SER_PREC_STAR (-2)	/* precision is the value of the last '*' */
+#define SER_PREC_STAR (-2) /* precision is the value of the last '*' */
 
 struct ser_op {
-	uint8_t kind;		/* enum ser_kind */
-	int32_t prec;		/* strings: -1 none, SER_PREC_STAR, else value */
+	uint8_t kind; /* enum ser_kind */
+	int32_t prec; /* strings: -1 none, SER_PREC_STAR, else value */
 };
 
 struct qb_log_bb_prog {
-	size_t flen;		/* stored format length, without its NUL */
+	size_t flen; /* stored format length, without its NUL */
 	size_t nops;
 	struct ser_op *ops;
-	char *stored;		/* stored format copy, NUL-terminated */
+	char *stored; /* stored format copy, NUL-terminated */
 };
 
 struct ser_compile {
@@ -599,7 +618,7 @@ static int32_t ser_compile_stars(struct ser_compile *c, const struct ser_spec *s
 			}
 		} else if (in_prec && *f >= '0' && *f <= '9') {
 			if (from_star) {
-				c->ok = 0;	/* "%.*5s": leave it to the generic writer */
+				c->ok = 0; /* "%.*5s": leave it to the generic writer */
 			} else if (prec < INT_MAX / 10) {
 				prec = prec * 10 + (*f - '0');
 			}
@@ -613,7 +632,7 @@ static void ser_compile_value(struct ser_compile *c, const struct ser_spec *s)
 	int32_t prec = ser_compile_stars(c, s);
 
 	if (s->kind == SER_K_NONE) {
-		return;		/* %% */
+		return; /* %% */
 	}
 	ser_op_add(c, s->kind, (s->kind == SER_K_STR || s->kind == SER_K_WSTR) ? prec : 0);
 }
@@ -628,7 +647,7 @@ void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p)
 
 struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt)
 {
-	struct ser_compile c = { NULL, 0, 0, 1 };
+	struct ser_compile c = {NULL, 0, 0, 1};
 	struct qb_log_bb_prog *p;
 	const char *q = fmt;
 	struct ser_spec s;
@@ -668,12 +687,13 @@ struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt)
 	return p;
 }
 
-#define SER_PUT(ptr, n) do {					\
-		if (pos + (n) > limit) {			\
-			goto too_long;				\
-		}						\
-		memcpy(out + pos, (ptr), (n));			\
-		pos += (n);					\
+#define SER_PUT(ptr, n)                                                                            \
+	do {                                                                                       \
+		if (pos + (n) > limit) {                                                           \
+			goto too_long;                                                             \
+		}                                                                                  \
+		memcpy(out + pos, (ptr), (n));                                                     \
+		pos += (n);                                                                        \
 	} while (0)
 
 size_t qb_log_blackbox_prog_stored(const struct qb_log_bb_prog *p, const char **stored)
@@ -682,8 +702,8 @@ size_t qb_log_blackbox_prog_stored(const struct qb_log_bb_prog *p, const char **
 	return p->flen + 1;
 }
 
-ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
-				 size_t max_len, va_list ap)
+ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out, size_t max_len,
+				 va_list ap)
 {
 	/* a complete record leaves at least one byte of max_len unused */
 	if (out == NULL || max_len == 0 || p->flen + 1 > max_len - 1) {
@@ -693,8 +713,8 @@ ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out,
 	return qb_log_blackbox_prog_run_values(p, out, max_len, ap);
 }
 
-ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out,
-					size_t max_len, va_list ap)
+ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out, size_t max_len,
+					va_list ap)
 {
 	size_t limit = max_len - 1, pos = p->flen + 1, i, n, room, scan;
 	int32_t i32, last_star = 0;
@@ -734,7 +754,7 @@ ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *ou
 				}
 			}
 			if (m < 16) {
-				goto too_long;	/* no room left for the NUL */
+				goto too_long; /* no room left for the NUL */
 			}
 			/* look at no more characters than could be stored */
 			n += strnlen(str + 16, room - 16);
@@ -743,7 +763,7 @@ ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *ou
 			}
 			memcpy(d + 16, str + 16, n - 16);
 			d[n] = '\0';
-plain_str_done:
+		plain_str_done:
 			pos += n + 1;
 			continue;
 		}
@@ -834,7 +854,7 @@ plain_str_done:
 			pos += n + 1;
 			break;
 		case SER_K_WSTR: {
-			struct ser_vals v = { out, pos, limit };
+			struct ser_vals v = {out, pos, limit};
 
 			prec = (op->prec == SER_PREC_STAR) ? last_star : op->prec;
 			if (ser_store_wide_string(&v, va_arg(aq, const wchar_t *), prec) != 0) {

@@ -69,8 +69,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void loop_atfork_install(void)
 {
-	pthread_atfork(loop_signals_atfork_prepare, loop_signals_atfork_parent,
-		       loop_atfork_child);
+	pthread_atfork(loop_signals_atfork_prepare, loop_signals_atfork_parent, loop_atfork_child);
 }
 
 void loop_atfork_register(void)
@@ -193,16 +192,14 @@ static int loop_dispatch_levels(struct qb_loop *l, int lowest)
 
 			loop_list_unlink(item);
 			loop_item_dispatch(l, item);
-			if (__atomic_load_n(&l->stop_requested,
-					    __ATOMIC_RELAXED))
+			if (__atomic_load_n(&l->stop_requested, __ATOMIC_RELAXED))
 				return 1;
 		}
 	}
 	return 0;
 }
 
-static int32_t loop_wait_ms(struct qb_loop *l, int left_over,
-			    uint32_t expired, uint32_t new_jobs)
+static int32_t loop_wait_ms(struct qb_loop *l, int left_over, uint32_t expired, uint32_t new_jobs)
 {
 	if (left_over || expired)
 		return 0;
@@ -234,7 +231,7 @@ void qb_loop_run(qb_loop_t *l)
 		new_jobs = loop_jobs_move_waiting(l);
 		expired = loop_timers_expire(l);
 		if (__atomic_load_n(&l->stop_requested, __ATOMIC_SEQ_CST))
-			expired = 1;	/* stopped from another thread: no wait */
+			expired = 1; /* stopped from another thread: no wait */
 		loop_poll_wait(l, loop_wait_ms(l, left_over, expired, new_jobs));
 		__atomic_store_n(&l->sleeping, 0, __ATOMIC_SEQ_CST);
 		if (loop_dispatch_levels(l, lowest))

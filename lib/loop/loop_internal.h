@@ -24,7 +24,7 @@ enum loop_item_kind {
 
 /* Anything that can sit on a level's run list (or a job on its wait list). */
 struct loop_item {
-	struct qb_list_head list;	/* first: items and heads convert */
+	struct qb_list_head list; /* first: items and heads convert */
 	enum loop_item_kind kind;
 	int on_list;
 };
@@ -33,7 +33,7 @@ struct loop_item {
 
 struct loop_level {
 	struct qb_list_head run;
-	struct qb_list_head wait;	/* jobs added since the last turn */
+	struct qb_list_head wait; /* jobs added since the last turn */
 };
 
 struct loop_timer;
@@ -41,35 +41,35 @@ struct loop_poll;
 struct loop_sig_handler;
 
 struct loop_timers {
-	struct loop_timer **heap;	/* min-heap on (expire, seq) */
+	struct loop_timer **heap; /* min-heap on (expire, seq) */
 	uint32_t heap_len;
 	uint32_t heap_cap;
-	struct loop_timer_slot *slots;	/* handle -> timer */
+	struct loop_timer_slot *slots; /* handle -> timer */
 	uint32_t slot_len;
 	uint32_t slot_cap;
-	uint32_t *free_slots;		/* stack of released slot numbers */
+	uint32_t *free_slots; /* stack of released slot numbers */
 	uint32_t free_len;
 	uint64_t seq;
 };
 
 struct loop_timer_slot {
-	struct loop_timer *timer;	/* NULL when free */
-	uint32_t check;			/* high half of the handle */
+	struct loop_timer *timer; /* NULL when free */
+	uint32_t check;		  /* high half of the handle */
 };
 
 struct loop_polls {
 	int epfd;
-	unsigned fork_gen;		/* loop_fork_generation at epfd creation */
+	unsigned fork_gen; /* loop_fork_generation at epfd creation */
 	struct loop_poll **by_fd;
 	size_t by_fd_len;
-	uint32_t count;			/* registered fds (low-fd accounting) */
+	uint32_t count; /* registered fds (low-fd accounting) */
 	qb_loop_poll_low_fds_event_fn low_fn;
 	int low_state;
 };
 
 struct loop_signals {
-	struct qb_list_head handlers;	/* registration order; items unused for dispatch */
-	int slot;			/* index in the process-wide pipe table, -1 none */
+	struct qb_list_head handlers; /* registration order; items unused for dispatch */
+	int slot;		      /* index in the process-wide pipe table, -1 none */
 	int read_fd;
 };
 
@@ -91,10 +91,10 @@ struct qb_loop {
 	 * (edge-triggered in epoll) that a job or timer added from another
 	 * thread writes to. */
 	pthread_mutex_t lock;
-	int sleeping;			/* atomic */
+	int sleeping; /* atomic */
 	int wake_fd;
-	int wake_epfd;			/* the epoll set wake_fd is in */
-	unsigned wake_gen;		/* loop_fork_generation at its creation */
+	int wake_epfd;	   /* the epoll set wake_fd is in */
+	unsigned wake_gen; /* loop_fork_generation at its creation */
 };
 
 /*
@@ -111,8 +111,7 @@ static inline int loop_list_empty(const struct qb_list_head *list)
 	return qb_list_empty(list);
 }
 
-static inline void loop_list_append(struct qb_list_head *list,
-				    struct loop_item *item)
+static inline void loop_list_append(struct qb_list_head *list, struct loop_item *item)
 {
 	qb_list_add_tail(&item->list, list);
 	item->on_list = 1;
@@ -128,16 +127,15 @@ static inline void loop_list_unlink(struct loop_item *item)
 }
 
 /* Moves every item of @p from to the tail of @p to, in order. */
-static inline void loop_list_splice_tail(struct qb_list_head *to,
-					 struct qb_list_head *from)
+static inline void loop_list_splice_tail(struct qb_list_head *to, struct qb_list_head *from)
 {
 	qb_list_splice_tail(from, to);
 	qb_list_init(from);
 }
 
 /* Walk the items of head; it is a struct loop_item *. */
-#define loop_list_for_each(it, head) \
-	for ((it) = loop_item_of((head)->next); &(it)->list != (head); \
+#define loop_list_for_each(it, head)                                                               \
+	for ((it) = loop_item_of((head)->next); &(it)->list != (head);                             \
 	     (it) = loop_item_of((it)->list.next))
 
 /* core (loop.c) */

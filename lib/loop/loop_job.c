@@ -6,7 +6,7 @@
 #include "loop/loop_internal.h"
 
 struct loop_job {
-	struct loop_item item;	/* first: an item is a job */
+	struct loop_item item; /* first: an item is a job */
 	void *data;
 	qb_loop_job_dispatch_fn fn;
 };
@@ -147,13 +147,13 @@ int32_t qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
 	return 0;
 }
 
-static struct loop_job *loop_job_find(struct qb_list_head *list,
-				      const void *data,
+static struct loop_job *loop_job_find(struct qb_list_head *list, const void *data,
 				      qb_loop_job_dispatch_fn fn)
 {
 	struct loop_item *it;
 
-	loop_list_for_each(it, list) {
+	loop_list_for_each(it, list)
+	{
 		struct loop_job *job = (struct loop_job *)it;
 
 		if (it->kind == LOOP_ITEM_JOB && job->fn == fn && job->data == data)

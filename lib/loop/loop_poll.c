@@ -23,16 +23,16 @@
 #define POLL_FD_RESERVE 50
 
 struct loop_poll {
-	struct loop_item item;	/* first: on a run list when ready */
+	struct loop_item item; /* first: on a run list when ready */
 	int fd;
-	int32_t events;		/* POLL* bits asked for */
-	int32_t revents;	/* POLL* bits seen, not yet dispatched */
+	int32_t events;	 /* POLL* bits asked for */
+	int32_t revents; /* POLL* bits seen, not yet dispatched */
 	int prio;
 	void *data;
 	qb_loop_poll_dispatch_fn fn;
-	int internal;		/* the signal pipe: read in the loop itself */
+	int internal; /* the signal pipe: read in the loop itself */
 	int dispatching;
-	int deleted;		/* removed while its callback ran */
+	int deleted; /* removed while its callback ran */
 };
 
 static uint32_t poll_to_epoll(int32_t ev)
@@ -122,7 +122,7 @@ static int poll_epfd(struct qb_loop *l)
 		return -1;
 	}
 	if (old >= 0)
-		close(old);	/* drops only our reference; parent's set unchanged */
+		close(old); /* drops only our reference; parent's set unchanged */
 	for (fd = 0; fd < ps->by_fd_len; fd++)
 		if (ps->by_fd[fd])
 			(void)poll_ctl(ps->epfd, EPOLL_CTL_ADD, ps->by_fd[fd]);
@@ -154,15 +154,15 @@ static int poll_table_fit(struct loop_polls *ps, int fd)
 	return 0;
 }
 
-static int32_t poll_add(struct qb_loop *l, int prio, int fd, int32_t events,
-			void *data, qb_loop_poll_dispatch_fn fn, int internal)
+static int32_t poll_add(struct qb_loop *l, int prio, int fd, int32_t events, void *data,
+			qb_loop_poll_dispatch_fn fn, int internal)
 {
 	struct loop_poll *pe;
 	int epfd = poll_epfd(l);
 	int32_t rc;
 
 	if (poll_find(l, fd)) {
-		errno = EEXIST;	/* libqb callers test errno too */
+		errno = EEXIST; /* libqb callers test errno too */
 		return -EEXIST;
 	}
 	if (epfd < 0)
@@ -198,27 +198,23 @@ int32_t loop_poll_register_internal(struct qb_loop *l, int fd)
 	return poll_add(l, QB_LOOP_HIGH, fd, POLLIN, NULL, NULL, 1);
 }
 
-int32_t qb_loop_poll_add(qb_loop_t *l, enum qb_loop_priority p, int32_t fd,
-			 int32_t events, void *data,
-			 qb_loop_poll_dispatch_fn dispatch_fn)
+int32_t qb_loop_poll_add(qb_loop_t *l, enum qb_loop_priority p, int32_t fd, int32_t events,
+			 void *data, qb_loop_poll_dispatch_fn dispatch_fn)
 {
 	l = loop_resolve(l);
-	if (l == NULL || dispatch_fn == NULL ||
-	    (int)p < QB_LOOP_LOW || (int)p > QB_LOOP_HIGH)
+	if (l == NULL || dispatch_fn == NULL || (int)p < QB_LOOP_LOW || (int)p > QB_LOOP_HIGH)
 		return -EINVAL;
 	return poll_add(l, (int)p, fd, events, data, dispatch_fn, 0);
 }
 
-int32_t qb_loop_poll_mod(qb_loop_t *l, enum qb_loop_priority p, int32_t fd,
-			 int32_t events, void *data,
-			 qb_loop_poll_dispatch_fn dispatch_fn)
+int32_t qb_loop_poll_mod(qb_loop_t *l, enum qb_loop_priority p, int32_t fd, int32_t events,
+			 void *data, qb_loop_poll_dispatch_fn dispatch_fn)
 {
 	struct loop_poll *pe;
 	int epfd;
 
 	l = loop_resolve(l);
-	if (l == NULL || dispatch_fn == NULL ||
-	    (int)p < QB_LOOP_LOW || (int)p > QB_LOOP_HIGH)
+	if (l == NULL || dispatch_fn == NULL || (int)p < QB_LOOP_LOW || (int)p > QB_LOOP_HIGH)
 		return -EINVAL;
 	pe = poll_find(l, fd);
 	if (pe == NULL || pe->internal)
@@ -273,8 +269,7 @@ void loop_poll_forget_fd(struct qb_loop *l, int fd)
 		(void)poll_forget(l, pe);
 }
 
-int32_t qb_loop_poll_low_fds_event_set(qb_loop_t *l,
-				       qb_loop_poll_low_fds_event_fn fn)
+int32_t qb_loop_poll_low_fds_event_set(qb_loop_t *l, qb_loop_poll_low_fds_event_fn fn)
 {
 	l = loop_resolve(l);
 	if (l)

@@ -23,25 +23,25 @@
 #include "loop/loop_internal.h"
 #include "util/util_internal.h"
 
-#define SIG_PIPES_MAX 64	/* loops with signal handlers at once */
-#define SIG_HIGHEST 64		/* signal numbers 1..64 can be handled */
+#define SIG_PIPES_MAX 64 /* loops with signal handlers at once */
+#define SIG_HIGHEST 64	 /* signal numbers 1..64 can be handled */
 
 /* One loop's self-pipe as the signal handler sees it. */
 struct sig_pipe {
-	atomic_int wfd_plus1;		/* 0: slot free */
-	atomic_uint_least64_t mask;	/* bit (sig - 1): the loop wants sig */
+	atomic_int wfd_plus1;	    /* 0: slot free */
+	atomic_uint_least64_t mask; /* bit (sig - 1): the loop wants sig */
 	int rfd;
 };
 
 static struct {
-	atomic_int in_handler;		/* sig_deliver calls running now */
+	atomic_int in_handler; /* sig_deliver calls running now */
 	pthread_mutex_t lock;
 	struct sig_pipe pipe[SIG_PIPES_MAX];
-	int users[SIG_HIGHEST + 1];	/* handlers per signal, all loops */
-} sigs = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	int users[SIG_HIGHEST + 1]; /* handlers per signal, all loops */
+} sigs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 struct loop_sig_handler {
-	struct loop_item link;		/* on the loop's handler list */
+	struct loop_item link; /* on the loop's handler list */
 	int sig;
 	int prio;
 	void *data;
@@ -102,7 +102,7 @@ static void sig_install(int sig)
 static void sig_user_add(int sig)
 {
 	if (!sig_handleable(sig)) {
-		errno = EINVAL;	/* what sigaction says; libqb leaves it */
+		errno = EINVAL; /* what sigaction says; libqb leaves it */
 		return;
 	}
 	if (sigs.users[sig]++ == 0)
@@ -125,7 +125,8 @@ static void sig_mask_update(struct qb_loop *l)
 
 	if (l->signals.slot < 0)
 		return;
-	loop_list_for_each(it, hl) {
+	loop_list_for_each(it, hl)
+	{
 		struct loop_sig_handler *h = (struct loop_sig_handler *)it;
 
 		if (sig_handleable(h->sig))
@@ -204,15 +205,12 @@ static struct loop_sig_handler *sig_find(struct qb_loop *l, const void *handle)
 
 	if (handle == NULL)
 		return NULL;
-	loop_list_for_each(it, hl)
-		if (it == handle)
-			return (struct loop_sig_handler *)it;
+	loop_list_for_each(it, hl) if (it == handle) return (struct loop_sig_handler *)it;
 	return NULL;
 }
 
-int32_t qb_loop_signal_add(qb_loop_t *l, enum qb_loop_priority p, int32_t sig,
-			   void *data, qb_loop_signal_dispatch_fn dispatch_fn,
-			   qb_loop_signal_handle *handle)
+int32_t qb_loop_signal_add(qb_loop_t *l, enum qb_loop_priority p, int32_t sig, void *data,
+			   qb_loop_signal_dispatch_fn dispatch_fn, qb_loop_signal_handle *handle)
 {
 	struct loop_sig_handler *h;
 	int32_t rc;
@@ -241,9 +239,8 @@ int32_t qb_loop_signal_add(qb_loop_t *l, enum qb_loop_priority p, int32_t sig,
 	return 0;
 }
 
-int32_t qb_loop_signal_mod(qb_loop_t *l, enum qb_loop_priority p, int32_t sig,
-			   void *data, qb_loop_signal_dispatch_fn dispatch_fn,
-			   qb_loop_signal_handle handle)
+int32_t qb_loop_signal_mod(qb_loop_t *l, enum qb_loop_priority p, int32_t sig, void *data,
+			   qb_loop_signal_dispatch_fn dispatch_fn, qb_loop_signal_handle handle)
 {
 	struct loop_sig_handler *h;
 
@@ -279,8 +276,7 @@ static void sig_jobs_drop(struct qb_loop *l, const struct loop_sig_handler *h)
 		while (&it->list != run) {
 			struct loop_item *next = loop_item_of(it->list.next);
 
-			if (it->kind == LOOP_ITEM_SIGNAL &&
-			    ((struct loop_sig_job *)it)->h == h) {
+			if (it->kind == LOOP_ITEM_SIGNAL && ((struct loop_sig_job *)it)->h == h) {
 				loop_list_unlink(it);
 				free(it);
 			}
@@ -326,7 +322,8 @@ void loop_signals_pipe_readable(struct qb_loop *l)
 
 	if (read(l->signals.read_fd, &sig, sizeof(sig)) != (ssize_t)sizeof(sig))
 		return;
-	loop_list_for_each(it, hl) {
+	loop_list_for_each(it, hl)
+	{
 		struct loop_sig_handler *h = (struct loop_sig_handler *)it;
 		struct loop_sig_job *job;
 
@@ -373,8 +370,7 @@ void qb_loop_signals_destroy(struct qb_loop *l)
 		return;
 	hl = &l->signals.handlers;
 	while (!loop_list_empty(hl))
-		sig_handler_remove(l,
-			(struct loop_sig_handler *)loop_item_of(hl->next));
+		sig_handler_remove(l, (struct loop_sig_handler *)loop_item_of(hl->next));
 	slot = l->signals.slot;
 	if (slot < 0)
 		return;

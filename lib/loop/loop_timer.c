@@ -19,12 +19,12 @@
 #define TIMER_SLOT_LIMIT 0x80000000U
 
 struct loop_timer {
-	struct loop_item item;	/* first: on a run list once expired */
+	struct loop_item item; /* first: on a run list once expired */
 	uint64_t expire;
 	uint64_t seq;
 	void *data;
 	qb_loop_timer_dispatch_fn fn;
-	uint32_t heap_idx;	/* TIMER_NOT_IN_HEAP once expired */
+	uint32_t heap_idx; /* TIMER_NOT_IN_HEAP once expired */
 	uint32_t slot;
 	int prio;
 };
@@ -171,15 +171,13 @@ static void slot_release(struct loop_timers *t, struct loop_timer *tm)
 	t->free_slots[t->free_len++] = tm->slot;
 }
 
-static qb_loop_timer_handle timer_handle(struct loop_timers *t,
-					 const struct loop_timer *tm)
+static qb_loop_timer_handle timer_handle(struct loop_timers *t, const struct loop_timer *tm)
 {
 	return ((uint64_t)t->slots[tm->slot].check << 32) | tm->slot;
 }
 
 /* The timer a handle names, or NULL with *err set (-EINVAL / -ERANGE). */
-static struct loop_timer *timer_lookup(struct qb_loop *l,
-				       qb_loop_timer_handle th, int32_t *err)
+static struct loop_timer *timer_lookup(struct qb_loop *l, qb_loop_timer_handle th, int32_t *err)
 {
 	uint32_t slot = (uint32_t)(th & 0xffffffffU);
 	uint32_t check = (uint32_t)(th >> 32);
@@ -193,8 +191,7 @@ static struct loop_timer *timer_lookup(struct qb_loop *l,
 		return NULL;
 	}
 	t = &l->timers;
-	if (slot >= t->slot_len || t->slots[slot].timer == NULL ||
-	    t->slots[slot].check != check)
+	if (slot >= t->slot_len || t->slots[slot].timer == NULL || t->slots[slot].check != check)
 		return NULL;
 	*err = 0;
 	return t->slots[slot].timer;
@@ -202,8 +199,7 @@ static struct loop_timer *timer_lookup(struct qb_loop *l,
 
 /* --- API ------------------------------------------------------------------ */
 
-int32_t qb_loop_timer_add(qb_loop_t *l, enum qb_loop_priority p,
-			  uint64_t nsec_duration, void *data,
+int32_t qb_loop_timer_add(qb_loop_t *l, enum qb_loop_priority p, uint64_t nsec_duration, void *data,
 			  qb_loop_timer_dispatch_fn dispatch_fn,
 			  qb_loop_timer_handle *timer_handle_out)
 {
@@ -211,8 +207,7 @@ int32_t qb_loop_timer_add(qb_loop_t *l, enum qb_loop_priority p,
 	int32_t rc;
 
 	l = loop_resolve(l);
-	if (l == NULL || dispatch_fn == NULL ||
-	    (int)p < QB_LOOP_LOW || (int)p > QB_LOOP_HIGH)
+	if (l == NULL || dispatch_fn == NULL || (int)p < QB_LOOP_LOW || (int)p > QB_LOOP_HIGH)
 		return -EINVAL;
 	tm = calloc(1, sizeof(*tm));
 	if (tm == NULL)
@@ -220,7 +215,7 @@ int32_t qb_loop_timer_add(qb_loop_t *l, enum qb_loop_priority p,
 	tm->item.kind = LOOP_ITEM_TIMER;
 	tm->expire = loop_now_ns() + nsec_duration;
 	if (tm->expire < nsec_duration)
-		tm->expire = UINT64_MAX;	/* saturate instead of wrapping */
+		tm->expire = UINT64_MAX; /* saturate instead of wrapping */
 	tm->data = data;
 	tm->fn = dispatch_fn;
 	tm->prio = (int)p;
@@ -269,8 +264,7 @@ int32_t qb_loop_timer_del(qb_loop_t *l, qb_loop_timer_handle th)
 	return tm == NULL ? err : 0;
 }
 
-uint64_t qb_loop_timer_expire_time_get(struct qb_loop *l,
-				       qb_loop_timer_handle th)
+uint64_t qb_loop_timer_expire_time_get(struct qb_loop *l, qb_loop_timer_handle th)
 {
 	int32_t err;
 	struct loop_timer *tm;
@@ -287,8 +281,7 @@ uint64_t qb_loop_timer_expire_time_get(struct qb_loop *l,
 	return expire;
 }
 
-uint64_t qb_loop_timer_expire_time_remaining(struct qb_loop *l,
-					     qb_loop_timer_handle th)
+uint64_t qb_loop_timer_expire_time_remaining(struct qb_loop *l, qb_loop_timer_handle th)
 {
 	uint64_t expire = qb_loop_timer_expire_time_get(l, th);
 	uint64_t now;

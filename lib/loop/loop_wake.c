@@ -40,10 +40,10 @@ void loop_unlock(struct qb_loop *l)
 static int wake_fd_get(struct qb_loop *l)
 {
 	int epfd = __atomic_load_n(&l->polls.epfd, __ATOMIC_RELAXED);
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
 
 	if (epfd < 0 || l->polls.fork_gen != loop_fork_generation)
-		return -1;	/* no epoll set of this process yet */
+		return -1; /* no epoll set of this process yet */
 	if (l->wake_fd >= 0 && l->wake_gen != loop_fork_generation) {
 		/* inherited over fork: shared with the parent, drop it */
 		close(l->wake_fd);
@@ -62,9 +62,8 @@ static int wake_fd_get(struct qb_loop *l)
 		l->wake_gen = loop_fork_generation;
 	}
 	if (l->wake_epfd != epfd) {
-		ev.data.fd = -1;	/* no fd table entry: nothing to dispatch */
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, l->wake_fd, &ev) != 0
-		    && errno != EEXIST)
+		ev.data.fd = -1; /* no fd table entry: nothing to dispatch */
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, l->wake_fd, &ev) != 0 && errno != EEXIST)
 			return -1;
 		l->wake_epfd = epfd;
 	}

@@ -23,7 +23,7 @@
 
 /* lookup fields first: one cache line per probed node */
 struct ht_node {
-	uint32_t hash;		/* full hash: most mismatches skip strcmp() */
+	uint32_t hash; /* full hash: most mismatches skip strcmp() */
 	uint8_t removed;
 	uint8_t pending;
 	struct ht_node *next;
@@ -73,8 +73,8 @@ static uint32_t ht_bucket_of(const struct hashtable *ht, uint32_t h)
 
 /* Live node with this key, or NULL; *last gets the chain's final node so
  * an insert can append without walking again. */
-static struct ht_node *ht_lookup(struct hashtable *ht, const char *key,
-				 uint32_t h, struct ht_node **last)
+static struct ht_node *ht_lookup(struct hashtable *ht, const char *key, uint32_t h,
+				 struct ht_node **last)
 {
 	struct ht_node *n = ht->buckets[ht_bucket_of(ht, h)].head;
 
@@ -106,8 +106,8 @@ static void ht_unlink(struct hashtable *ht, struct ht_node *n)
 		n->next->prev = n->prev;
 }
 
-static void ht_fire(struct hashtable *ht, struct ht_node *n, uint32_t event,
-		    const char *key, const void *old_value, const void *value)
+static void ht_fire(struct hashtable *ht, struct ht_node *n, uint32_t event, const char *key,
+		    const void *old_value, const void *value)
 {
 	map_notifier_fire(&n->notifiers, event, key, old_value, value, 1);
 	map_notifier_fire(&ht->global, event, key, old_value, value, 1);
@@ -158,7 +158,7 @@ static void hashtable_put(struct qb_map *m, const char *key, const void *value)
 		ht->buckets[n->bucket].head = n;
 	m->count++;
 	if (n->notifiers.head == NULL && ht->global.head == NULL)
-		return;		/* nobody to tell */
+		return; /* nobody to tell */
 	n->pins++;
 	ht_fire(ht, n, QB_MAP_NOTIFY_INSERTED, key, NULL, value);
 	ht_unpin(ht, n);
@@ -198,8 +198,7 @@ static int32_t hashtable_rm(struct qb_map *m, const char *key)
 	return 1;
 }
 
-static struct qb_map_iter *hashtable_iter_create(struct qb_map *m,
-						 const char *prefix)
+static struct qb_map_iter *hashtable_iter_create(struct qb_map *m, const char *prefix)
 {
 	struct map_cursor *c = map_cursor_new(m, sizeof(*c));
 
@@ -208,8 +207,7 @@ static struct qb_map_iter *hashtable_iter_create(struct qb_map *m,
 }
 
 /* The first live node at or after n, continuing into later buckets. */
-static struct ht_node *ht_next_live(struct hashtable *ht, struct ht_node *n,
-				    size_t bucket)
+static struct ht_node *ht_next_live(struct hashtable *ht, struct ht_node *n, size_t bucket)
 {
 	for (;;) {
 		for (; n; n = n->next) {
@@ -244,8 +242,8 @@ static void ht_cursor_unpin(struct qb_map *m, void *n)
 
 static const char *hashtable_iter_next(struct qb_map_iter *it, void **value)
 {
-	struct ht_node *n = map_cursor_step((struct map_cursor *)it, ht_cursor_next,
-					    ht_cursor_pin, ht_cursor_unpin);
+	struct ht_node *n = map_cursor_step((struct map_cursor *)it, ht_cursor_next, ht_cursor_pin,
+					    ht_cursor_unpin);
 
 	if (n == NULL)
 		return NULL;
@@ -279,8 +277,8 @@ static void hashtable_destroy(struct qb_map *m)
 				n->removed = 1;
 				n->pending = 0;
 				if (owed)
-					ht_fire(ht, n, QB_MAP_NOTIFY_DELETED,
-						n->key, n->value, NULL);
+					ht_fire(ht, n, QB_MAP_NOTIFY_DELETED, n->key, n->value,
+						NULL);
 				/* upstream counts each key out as it goes */
 				if (counted)
 					m->count--;
@@ -294,9 +292,8 @@ static void hashtable_destroy(struct qb_map *m)
 	free(ht);
 }
 
-static int32_t hashtable_notify_add(struct qb_map *m, const char *key,
-				    qb_map_notify_fn fn, int32_t events,
-				    void *user_data)
+static int32_t hashtable_notify_add(struct qb_map *m, const char *key, qb_map_notify_fn fn,
+				    int32_t events, void *user_data)
 {
 	struct hashtable *ht = to_ht(m);
 	struct ht_node *n;
@@ -310,21 +307,18 @@ static int32_t hashtable_notify_add(struct qb_map *m, const char *key,
 	return map_notifier_add(&n->notifiers, fn, events, user_data, 0);
 }
 
-static int32_t hashtable_notify_del(struct qb_map *m, const char *key,
-				    qb_map_notify_fn fn, int32_t events,
-				    int match_user_data, void *user_data)
+static int32_t hashtable_notify_del(struct qb_map *m, const char *key, qb_map_notify_fn fn,
+				    int32_t events, int match_user_data, void *user_data)
 {
 	struct hashtable *ht = to_ht(m);
 	struct ht_node *n;
 
 	if (key == NULL)
-		return map_notifier_del(&ht->global, fn, events,
-					match_user_data, user_data);
+		return map_notifier_del(&ht->global, fn, events, match_user_data, user_data);
 	n = ht_find(ht, key);
 	if (n == NULL)
 		return -ENOENT;
-	return map_notifier_del(&n->notifiers, fn, events, match_user_data,
-				user_data);
+	return map_notifier_del(&n->notifiers, fn, events, match_user_data, user_data);
 }
 
 static const struct map_ops hashtable_ops = {

@@ -58,8 +58,8 @@ size_t qb_map_count_get(qb_map_t *map)
 	return map->count;
 }
 
-int32_t qb_map_notify_add(qb_map_t *m, const char *key, qb_map_notify_fn fn,
-			  int32_t events, void *user_data)
+int32_t qb_map_notify_add(qb_map_t *m, const char *key, qb_map_notify_fn fn, int32_t events,
+			  void *user_data)
 {
 	if (m == NULL || fn == NULL)
 		return -EINVAL;
@@ -69,16 +69,14 @@ int32_t qb_map_notify_add(qb_map_t *m, const char *key, qb_map_notify_fn fn,
 	return m->ops->notify_add(m, key, fn, events, user_data);
 }
 
-int32_t qb_map_notify_del(qb_map_t *m, const char *key, qb_map_notify_fn fn,
-			  int32_t events)
+int32_t qb_map_notify_del(qb_map_t *m, const char *key, qb_map_notify_fn fn, int32_t events)
 {
 	if (m == NULL)
 		return -EINVAL;
 	return m->ops->notify_del(m, key, fn, events, 0, NULL);
 }
 
-int32_t qb_map_notify_del_2(qb_map_t *m, const char *key,
-			    qb_map_notify_fn fn, int32_t events,
+int32_t qb_map_notify_del_2(qb_map_t *m, const char *key, qb_map_notify_fn fn, int32_t events,
 			    void *user_data)
 {
 	if (m == NULL)

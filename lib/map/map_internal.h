@@ -24,13 +24,11 @@ struct map_ops {
 	const char *(*iter_next)(struct qb_map_iter *i, void **value);
 	void (*iter_free)(struct qb_map_iter *i);
 	void (*destroy)(struct qb_map *m);
-	int32_t (*notify_add)(struct qb_map *m, const char *key,
-			      qb_map_notify_fn fn, int32_t events,
-			      void *user_data);
+	int32_t (*notify_add)(struct qb_map *m, const char *key, qb_map_notify_fn fn,
+			      int32_t events, void *user_data);
 	/* match_user_data: 0 for qb_map_notify_del, 1 for _del_2 */
-	int32_t (*notify_del)(struct qb_map *m, const char *key,
-			      qb_map_notify_fn fn, int32_t events,
-			      int match_user_data, void *user_data);
+	int32_t (*notify_del)(struct qb_map *m, const char *key, qb_map_notify_fn fn,
+			      int32_t events, int match_user_data, void *user_data);
 };
 
 struct qb_map {
@@ -57,7 +55,7 @@ struct qb_map_iter {
  */
 struct map_cursor {
 	struct qb_map_iter base;
-	void *cur;		/* pinned node returned last; NULL before the first */
+	void *cur; /* pinned node returned last; NULL before the first */
 	int done;
 };
 
@@ -108,34 +106,32 @@ struct map_notifier {
 	qb_map_notify_fn fn;
 	int32_t events;
 	void *user_data;
-	int dead;		/* unregistered while the list was being walked */
+	int dead; /* unregistered while the list was being walked */
 };
 
 struct map_notifier_list {
 	struct map_notifier *head;
-	uint32_t busy;		/* nesting depth of walks in progress */
-	uint32_t dead;		/* entries waiting to be swept */
+	uint32_t busy; /* nesting depth of walks in progress */
+	uint32_t dead; /* entries waiting to be swept */
 };
 
 #define MAP_EVENTS_WITH_FREE (QB_MAP_NOTIFY_DELETED | QB_MAP_NOTIFY_REPLACED)
 
 /* Add a notifier; append puts it last (FREE, trie keyed RECURSIVE),
  * otherwise it goes first. 0, -EEXIST or -ENOMEM. */
-int32_t map_notifier_add(struct map_notifier_list *l, qb_map_notify_fn fn,
-			 int32_t events, void *user_data, int append);
+int32_t map_notifier_add(struct map_notifier_list *l, qb_map_notify_fn fn, int32_t events,
+			 void *user_data, int append);
 
 /* Remove all entries with these fn and events (and user_data if
  * match_user_data). 0 if any was removed, else -ENOENT. */
-int32_t map_notifier_del(struct map_notifier_list *l, qb_map_notify_fn fn,
-			 int32_t events, int match_user_data,
-			 const void *user_data);
+int32_t map_notifier_del(struct map_notifier_list *l, qb_map_notify_fn fn, int32_t events,
+			 int match_user_data, const void *user_data);
 
 /* Deliver one event to a list. is_target is 0 when the list belongs to an
  * ancestor of the changed trie node: then only RECURSIVE entries see the
  * event itself (FREE is delivered regardless). */
-void map_notifier_fire(struct map_notifier_list *l, uint32_t event,
-		       const char *key, const void *old_value,
-		       const void *value, int is_target);
+void map_notifier_fire(struct map_notifier_list *l, uint32_t event, const char *key,
+		       const void *old_value, const void *value, int is_target);
 
 /* 1 if the list holds no live notifier and is not being walked. */
 int map_notifier_list_idle_empty(const struct map_notifier_list *l);

@@ -12,8 +12,7 @@
 
 #include "map_internal.h"
 
-static int notifier_is_duplicate(const struct map_notifier *n,
-				 qb_map_notify_fn fn, int32_t events,
+static int notifier_is_duplicate(const struct map_notifier *n, qb_map_notify_fn fn, int32_t events,
 				 const void *user_data)
 {
 	if (n->events != events)
@@ -24,8 +23,8 @@ static int notifier_is_duplicate(const struct map_notifier *n,
 	return (events & QB_MAP_NOTIFY_FREE) != 0;
 }
 
-int32_t map_notifier_add(struct map_notifier_list *l, qb_map_notify_fn fn,
-			 int32_t events, void *user_data, int append)
+int32_t map_notifier_add(struct map_notifier_list *l, qb_map_notify_fn fn, int32_t events,
+			 void *user_data, int append)
 {
 	struct map_notifier *n;
 	struct map_notifier **pos;
@@ -67,9 +66,8 @@ static void notifier_list_sweep(struct map_notifier_list *l)
 	l->dead = 0;
 }
 
-int32_t map_notifier_del(struct map_notifier_list *l, qb_map_notify_fn fn,
-			 int32_t events, int match_user_data,
-			 const void *user_data)
+int32_t map_notifier_del(struct map_notifier_list *l, qb_map_notify_fn fn, int32_t events,
+			 int match_user_data, const void *user_data)
 {
 	struct map_notifier *n;
 	int found = 0;
@@ -88,9 +86,8 @@ int32_t map_notifier_del(struct map_notifier_list *l, qb_map_notify_fn fn,
 	return found ? 0 : -ENOENT;
 }
 
-void map_notifier_fire(struct map_notifier_list *l, uint32_t event,
-		       const char *key, const void *old_value,
-		       const void *value, int is_target)
+void map_notifier_fire(struct map_notifier_list *l, uint32_t event, const char *key,
+		       const void *old_value, const void *value, int is_target)
 {
 	struct map_notifier *n;
 	int wants_free = (event & MAP_EVENTS_WITH_FREE) != 0;
@@ -101,13 +98,11 @@ void map_notifier_fire(struct map_notifier_list *l, uint32_t event,
 	for (n = l->head; n; n = n->next) {
 		if (n->dead)
 			continue;
-		if ((n->events & event) &&
-		    (is_target || (n->events & QB_MAP_NOTIFY_RECURSIVE)))
-			n->fn(event, (char *)key, (void *)old_value,
-			      (void *)value, n->user_data);
+		if ((n->events & event) && (is_target || (n->events & QB_MAP_NOTIFY_RECURSIVE)))
+			n->fn(event, (char *)key, (void *)old_value, (void *)value, n->user_data);
 		if (wants_free && !n->dead && (n->events & QB_MAP_NOTIFY_FREE))
-			n->fn(QB_MAP_NOTIFY_FREE, (char *)key,
-			      (void *)old_value, (void *)value, n->user_data);
+			n->fn(QB_MAP_NOTIFY_FREE, (char *)key, (void *)old_value, (void *)value,
+			      n->user_data);
 	}
 	l->busy--;
 	if (l->busy == 0 && l->dead)

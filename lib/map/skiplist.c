@@ -26,17 +26,17 @@ struct sl_node {
 	void *value;
 	struct map_notifier_list notifiers;
 	uint32_t pins;
-	uint8_t removed;	/* unlinked from the list */
-	uint8_t pending;	/* removed while pinned: DELETED still owed */
-	uint8_t level;		/* highest index used in forward[] */
+	uint8_t removed; /* unlinked from the list */
+	uint8_t pending; /* removed while pinned: DELETED still owed */
+	uint8_t level;	 /* highest index used in forward[] */
 	struct sl_node *forward[];
 };
 
 struct skiplist {
 	struct qb_map base;
 	struct map_notifier_list global;
-	uint8_t level;		/* highest level in use */
-	struct sl_node *head;	/* sentinel with SKIPLIST_LEVELS pointers */
+	uint8_t level;	      /* highest level in use */
+	struct sl_node *head; /* sentinel with SKIPLIST_LEVELS pointers */
 };
 
 static const struct map_ops skiplist_ops;
@@ -72,8 +72,7 @@ static void sl_node_free(struct sl_node *n)
 }
 
 /* Find key; fill update[] with the last node before it at every level. */
-static struct sl_node *sl_find(struct skiplist *sl, const char *key,
-			       struct sl_node **update)
+static struct sl_node *sl_find(struct skiplist *sl, const char *key, struct sl_node **update)
 {
 	struct sl_node *x = sl->head;
 	int i;
@@ -119,8 +118,8 @@ static void sl_unlink(struct skiplist *sl, struct sl_node *n)
 	n->removed = 1;
 }
 
-static void sl_fire(struct skiplist *sl, struct sl_node *n, uint32_t event,
-		    const char *key, const void *old_value, const void *value)
+static void sl_fire(struct skiplist *sl, struct sl_node *n, uint32_t event, const char *key,
+		    const void *old_value, const void *value)
 {
 	map_notifier_fire(&n->notifiers, event, key, old_value, value, 1);
 	map_notifier_fire(&sl->global, event, key, old_value, value, 1);
@@ -165,8 +164,7 @@ static void skiplist_put(struct qb_map *m, const char *key, const void *value)
 	n->key = key;
 	n->value = (void *)value;
 	/* upstream announces the key before it is linked in */
-	map_notifier_fire(&sl->global, QB_MAP_NOTIFY_INSERTED, key, NULL,
-			  value, 1);
+	map_notifier_fire(&sl->global, QB_MAP_NOTIFY_INSERTED, key, NULL, value, 1);
 	if (sl_find(sl, key, update) != NULL) {
 		/* a callback stored the key meanwhile: this becomes a replace */
 		sl_node_free(n);
@@ -212,8 +210,7 @@ static int32_t skiplist_rm(struct qb_map *m, const char *key)
 	return 1;
 }
 
-static struct qb_map_iter *skiplist_iter_create(struct qb_map *m,
-						const char *prefix)
+static struct qb_map_iter *skiplist_iter_create(struct qb_map *m, const char *prefix)
 {
 	struct map_cursor *c = map_cursor_new(m, sizeof(*c));
 
@@ -245,8 +242,8 @@ static void sl_cursor_unpin(struct qb_map *m, void *n)
 
 static const char *skiplist_iter_next(struct qb_map_iter *it, void **value)
 {
-	struct sl_node *n = map_cursor_step((struct map_cursor *)it, sl_cursor_next,
-					    sl_cursor_pin, sl_cursor_unpin);
+	struct sl_node *n = map_cursor_step((struct map_cursor *)it, sl_cursor_next, sl_cursor_pin,
+					    sl_cursor_unpin);
 
 	if (n == NULL)
 		return NULL;
@@ -278,9 +275,8 @@ static void skiplist_destroy(struct qb_map *m)
 	free(sl);
 }
 
-static int32_t skiplist_notify_add(struct qb_map *m, const char *key,
-				   qb_map_notify_fn fn, int32_t events,
-				   void *user_data)
+static int32_t skiplist_notify_add(struct qb_map *m, const char *key, qb_map_notify_fn fn,
+				   int32_t events, void *user_data)
 {
 	struct skiplist *sl = to_sl(m);
 	struct sl_node *n;
@@ -294,21 +290,18 @@ static int32_t skiplist_notify_add(struct qb_map *m, const char *key,
 	return map_notifier_add(&n->notifiers, fn, events, user_data, 0);
 }
 
-static int32_t skiplist_notify_del(struct qb_map *m, const char *key,
-				   qb_map_notify_fn fn, int32_t events,
-				   int match_user_data, void *user_data)
+static int32_t skiplist_notify_del(struct qb_map *m, const char *key, qb_map_notify_fn fn,
+				   int32_t events, int match_user_data, void *user_data)
 {
 	struct skiplist *sl = to_sl(m);
 	struct sl_node *n;
 
 	if (key == NULL)
-		return map_notifier_del(&sl->global, fn, events,
-					match_user_data, user_data);
+		return map_notifier_del(&sl->global, fn, events, match_user_data, user_data);
 	n = sl_find(sl, key, NULL);
 	if (n == NULL)
 		return -ENOENT;
-	return map_notifier_del(&n->notifiers, fn, events, match_user_data,
-				user_data);
+	return map_notifier_del(&n->notifiers, fn, events, match_user_data, user_data);
 }
 
 static const struct map_ops skiplist_ops = {

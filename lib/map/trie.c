@@ -38,7 +38,7 @@ struct trie_node {
 	struct trie_node *parent;
 	/* one allocation: kids_cap kid pointers, then kid_bytes */
 	struct trie_node **kids;
-	char *kid_bytes;	/* first byte of each kid, same order: searched
+	char *kid_bytes; /* first byte of each kid, same order: searched
 				 * without touching the kids themselves */
 	uint32_t nkids;
 	uint32_t kids_cap;
@@ -48,28 +48,28 @@ struct trie_node {
 	/* times the key was counted in by put() and not yet removed
 	 * (several only after puts of NULL values, like upstream) */
 	uint32_t puts;
-	uint32_t pins;		/* iterator cursors and callbacks in progress */
-	uint32_t anchors;	/* prefix iterators rooted here */
+	uint32_t pins;	  /* iterator cursors and callbacks in progress */
+	uint32_t anchors; /* prefix iterators rooted here */
 	struct map_notifier_list notifiers;
 	struct trie_pending *pending;
-	char seg[];		/* this node's key bytes (none for the root) */
+	char seg[]; /* this node's key bytes (none for the root) */
 };
 
 struct trie {
 	struct qb_map base;
 	size_t nodes;
-	struct trie_node root;	/* last: its seg[] is empty */
+	struct trie_node root; /* last: its seg[] is empty */
 };
 
 struct trie_iter {
-	struct map_cursor cursor;	/* first */
-	struct trie_node *top;	/* subtree iterated (anchored), NULL: empty */
+	struct map_cursor cursor; /* first */
+	struct trie_node *top;	  /* subtree iterated (anchored), NULL: empty */
 };
 
 enum trie_lookup {
-	TRIE_EXACT,	/* the key must end on a node boundary */
-	TRIE_PREFIX,	/* ending inside a segment gives that node */
-	TRIE_CREATE,	/* make the node (splitting segments) if needed */
+	TRIE_EXACT,  /* the key must end on a node boundary */
+	TRIE_PREFIX, /* ending inside a segment gives that node */
+	TRIE_CREATE, /* make the node (splitting segments) if needed */
 };
 
 static const struct map_ops trie_ops;
@@ -115,8 +115,7 @@ static uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found)
 	return lo;
 }
 
-static struct trie_node *trie_node_new(struct trie *t, const char *seg,
-				       uint32_t len)
+static struct trie_node *trie_node_new(struct trie *t, const char *seg, uint32_t len)
 {
 	struct trie_node *n = calloc(1, sizeof(*n) + len);
 
@@ -162,16 +161,14 @@ static int trie_kids_grow(struct trie_node *n, uint32_t cap)
 	return 0;
 }
 
-static int trie_kid_insert(struct trie_node *parent, uint32_t slot,
-			   struct trie_node *kid)
+static int trie_kid_insert(struct trie_node *parent, uint32_t slot, struct trie_node *kid)
 {
 	if (parent->nkids == parent->kids_cap &&
 	    trie_kids_grow(parent, parent->kids_cap ? parent->kids_cap * 2 : 4))
 		return -ENOMEM;
 	memmove(&parent->kids[slot + 1], &parent->kids[slot],
 		(parent->nkids - slot) * sizeof(*parent->kids));
-	memmove(&parent->kid_bytes[slot + 1], &parent->kid_bytes[slot],
-		parent->nkids - slot);
+	memmove(&parent->kid_bytes[slot + 1], &parent->kid_bytes[slot], parent->nkids - slot);
 	parent->kids[slot] = kid;
 	parent->kid_bytes[slot] = kid->seg[0];
 	parent->nkids++;
@@ -188,15 +185,13 @@ static void trie_kid_remove(struct trie_node *parent, struct trie_node *kid)
 		return;
 	memmove(&parent->kids[slot], &parent->kids[slot + 1],
 		(parent->nkids - slot - 1) * sizeof(*parent->kids));
-	memmove(&parent->kid_bytes[slot], &parent->kid_bytes[slot + 1],
-		parent->nkids - slot - 1);
+	memmove(&parent->kid_bytes[slot], &parent->kid_bytes[slot + 1], parent->nkids - slot - 1);
 	parent->nkids--;
 }
 
 /* Split n after its first `at` bytes: a new node takes n's place with the
  * head of the segment, n keeps its data and becomes its only child. */
-static struct trie_node *trie_split(struct trie *t, struct trie_node *n,
-				    uint32_t at)
+static struct trie_node *trie_split(struct trie *t, struct trie_node *n, uint32_t at)
 {
 	struct trie_node *upper = trie_node_new(t, n->seg, at);
 	int found;
@@ -220,15 +215,14 @@ static struct trie_node *trie_split(struct trie *t, struct trie_node *n,
 	return upper;
 }
 
-static struct trie_node *trie_lookup(struct trie *t, const char *key,
-				     enum trie_lookup mode)
+static struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup mode)
 {
 	struct trie_node *n = &t->root;
 	const char *p = key;
 	size_t left = strlen(key);
 
 	if (left == 0)
-		left = 1;	/* "" is stored as the byte "\0" */
+		left = 1; /* "" is stored as the byte "\0" */
 	while (left) {
 		struct trie_node *kid;
 		uint32_t slot, m;
@@ -273,9 +267,9 @@ static struct trie_node *trie_lookup(struct trie *t, const char *key,
 
 static int trie_node_is_empty(const struct trie_node *n)
 {
-	return n->nkids == 0 && n->puts == 0 && n->value == NULL &&
-	       n->pins == 0 && n->anchors == 0 && n->pending == NULL &&
-	       map_notifier_list_idle_empty(&n->notifiers);
+	return n->nkids == 0 && n->puts == 0 && n->value == NULL && n->pins == 0 &&
+		n->anchors == 0 && n->pending == NULL &&
+		map_notifier_list_idle_empty(&n->notifiers);
 }
 
 /* Remove n and then its ancestors while they hold nothing any more. */
@@ -290,14 +284,13 @@ static void trie_prune(struct trie *t, struct trie_node *n)
 	}
 }
 
-static void trie_fire(struct trie_node *n, uint32_t event, const char *key,
-		      const void *old_value, const void *value)
+static void trie_fire(struct trie_node *n, uint32_t event, const char *key, const void *old_value,
+		      const void *value)
 {
 	struct trie_node *x;
 
 	for (x = n; x; x = x->parent)
-		map_notifier_fire(&x->notifiers, event, key, old_value, value,
-				  x == n);
+		map_notifier_fire(&x->notifiers, event, key, old_value, value, x == n);
 }
 
 /* Drop one pin; the last pin sends the deletions queued on the node. */
@@ -380,8 +373,7 @@ static int32_t trie_rm(struct qb_map *m, const char *key)
 
 		m->count--;
 		if (p == NULL) {
-			trie_fire(n, QB_MAP_NOTIFY_DELETED, old_key, old_value,
-				  NULL);
+			trie_fire(n, QB_MAP_NOTIFY_DELETED, old_key, old_value, NULL);
 			return 1;
 		}
 		p->key = old_key;
@@ -399,8 +391,7 @@ static int32_t trie_rm(struct qb_map *m, const char *key)
 }
 
 /* Pre-order successor of n within the subtree of top. */
-static struct trie_node *trie_next_node(struct trie_node *n,
-					const struct trie_node *top)
+static struct trie_node *trie_next_node(struct trie_node *n, const struct trie_node *top)
 {
 	if (n->nkids)
 		return n->kids[0];
@@ -416,8 +407,7 @@ static struct trie_node *trie_next_node(struct trie_node *n,
 	return NULL;
 }
 
-static struct qb_map_iter *trie_iter_create(struct qb_map *m,
-					    const char *prefix)
+static struct qb_map_iter *trie_iter_create(struct qb_map *m, const char *prefix)
 {
 	struct trie *t = to_trie(m);
 	struct trie_iter *i = (struct trie_iter *)map_cursor_new(m, sizeof(*i));
@@ -510,8 +500,7 @@ static void trie_destroy(struct qb_map *m)
 			struct trie_pending *p = n->pending;
 
 			n->pending = p->next;
-			trie_fire(n, QB_MAP_NOTIFY_DELETED, p->key, p->value,
-				  NULL);
+			trie_fire(n, QB_MAP_NOTIFY_DELETED, p->key, p->value, NULL);
 			free(p);
 		}
 		next = trie_next_node(n, &t->root);
@@ -526,17 +515,16 @@ static void trie_destroy(struct qb_map *m)
 	free(t);
 }
 
-static int32_t trie_notify_add(struct qb_map *m, const char *key,
-			       qb_map_notify_fn fn, int32_t events,
-			       void *user_data)
+static int32_t trie_notify_add(struct qb_map *m, const char *key, qb_map_notify_fn fn,
+			       int32_t events, void *user_data)
 {
 	struct trie *t = to_trie(m);
 	struct trie_node *n;
 	int32_t rc;
 
 	if (key == NULL)
-		return map_notifier_add(&t->root.notifiers, fn, events,
-					user_data, events & QB_MAP_NOTIFY_FREE);
+		return map_notifier_add(&t->root.notifiers, fn, events, user_data,
+					events & QB_MAP_NOTIFY_FREE);
 	n = trie_lookup(t, key, TRIE_CREATE);
 	if (n == NULL)
 		return -ENOMEM;
@@ -547,23 +535,20 @@ static int32_t trie_notify_add(struct qb_map *m, const char *key,
 	return rc;
 }
 
-static int32_t trie_notify_del(struct qb_map *m, const char *key,
-			       qb_map_notify_fn fn, int32_t events,
-			       int match_user_data, void *user_data)
+static int32_t trie_notify_del(struct qb_map *m, const char *key, qb_map_notify_fn fn,
+			       int32_t events, int match_user_data, void *user_data)
 {
 	struct trie *t = to_trie(m);
 	struct trie_node *n;
 	int32_t rc;
 
 	if (key == NULL)
-		return map_notifier_del(&t->root.notifiers, fn, events,
-					match_user_data, user_data);
+		return map_notifier_del(&t->root.notifiers, fn, events, match_user_data, user_data);
 	/* like upstream, a key ending inside a segment names that node */
 	n = trie_lookup(t, key, TRIE_PREFIX);
 	if (n == NULL)
 		return -ENOENT;
-	rc = map_notifier_del(&n->notifiers, fn, events, match_user_data,
-			      user_data);
+	rc = map_notifier_del(&n->notifiers, fn, events, match_user_data, user_data);
 	if (rc == 0)
 		trie_prune(t, n);
 	return rc;
@@ -571,8 +556,7 @@ static int32_t trie_notify_del(struct qb_map *m, const char *key,
 
 /* Debug listing in the shape upstream prints: a line per stored leaf with
  * the segments of its path, then its count of puts. */
-static void trie_dump_node(const struct trie_node *n, char *path,
-			   size_t len, size_t cap)
+static void trie_dump_node(const struct trie_node *n, char *path, size_t len, size_t cap)
 {
 	uint32_t k;
 
@@ -597,8 +581,7 @@ static void trie_dump_node(const struct trie_node *n, char *path,
 
 static size_t trie_bytes(const struct trie_node *n)
 {
-	size_t bytes = sizeof(*n) + n->seg_len +
-		       n->kids_cap * (sizeof(*n->kids) + 1);
+	size_t bytes = sizeof(*n) + n->seg_len + n->kids_cap * (sizeof(*n->kids) + 1);
 	uint32_t k;
 
 	for (k = 0; k < n->nkids; k++)

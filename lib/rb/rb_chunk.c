@@ -42,14 +42,12 @@ static inline uint64_t ring_mod(uint32_t words, uint64_t v)
 
 static inline uint32_t write_pt(const qb_ringbuffer_t *rb)
 {
-	return (uint32_t)ring_mod(rb->words,
-		load_acquire((const uint32_t *)&rb->hdr->write_pt));
+	return (uint32_t)ring_mod(rb->words, load_acquire((const uint32_t *)&rb->hdr->write_pt));
 }
 
 static inline uint32_t read_pt(const qb_ringbuffer_t *rb)
 {
-	return (uint32_t)ring_mod(rb->words,
-		load_acquire((const uint32_t *)&rb->hdr->read_pt));
+	return (uint32_t)ring_mod(rb->words, load_acquire((const uint32_t *)&rb->hdr->read_pt));
 }
 
 static inline uint32_t *word_at(const qb_ringbuffer_t *rb, uint32_t idx)
@@ -87,8 +85,7 @@ uint32_t rb_chunk_step(uint32_t words, uint32_t p, uint32_t len)
 
 /* Free words between positions w and r of a ring of n words, as libqb
  * counts them (peers agree on fullness this way). */
-static inline uint32_t free_between(qb_ringbuffer_t *rb, uint32_t n,
-				    uint32_t w, uint32_t r)
+static inline uint32_t free_between(qb_ringbuffer_t *rb, uint32_t n, uint32_t w, uint32_t r)
 {
 	if (w > r) {
 		return r - w + n - 1;
@@ -125,16 +122,14 @@ static uint32_t used_words(const qb_ringbuffer_t *rb)
  * committed chunk, -EBADMSG when the chunk cannot be right.
  */
 /* Does a committed chunk of len bytes at r fit before w? */
-static inline int chunk_fits(const qb_ringbuffer_t *rb, uint32_t r,
-			     uint32_t w, uint32_t len)
+static inline int chunk_fits(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w, uint32_t len)
 {
 	uint64_t span = ring_mod(rb->words, (uint64_t)w + rb->words - r);
 
 	return r != w && chunk_words(len) <= span;
 }
 
-int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
-		   uint32_t *len_out)
+int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w, uint32_t *len_out)
 {
 	uint32_t len;
 
@@ -153,8 +148,7 @@ int rb_chunk_check(const qb_ringbuffer_t *rb, uint32_t r, uint32_t w,
 }
 
 /* Mark the committed chunk (r, len) dead, then move read_pt past it. */
-static inline void reclaim_at(qb_ringbuffer_t *rb, uint32_t r, uint32_t len,
-			      int overwriting)
+static inline void reclaim_at(qb_ringbuffer_t *rb, uint32_t r, uint32_t len, int overwriting)
 {
 	uint32_t n = rb->words;
 	uint32_t *data = rb->data;
@@ -197,8 +191,8 @@ int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
  * reader may move it.
  * Returns write_pt, or UINT32_MAX when the oldest chunk is not committed.
  */
-static inline __attribute__((always_inline)) uint32_t
-make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
+static inline __attribute__((always_inline)) uint32_t make_room_overwrite(qb_ringbuffer_t *rb,
+									  uint64_t need)
 {
 	uint32_t n = rb->words;
 	uint32_t *data = rb->data;
@@ -210,7 +204,7 @@ make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 	/* one pass per dropped chunk, everything in locals: the stores into
 	 * the ring may alias rb's fields as far as the compiler knows */
 	for (;;) {
-		r = (uint32_t)ring_mod(n, load_acquire(rp));	/* read_pt() */
+		r = (uint32_t)ring_mod(n, load_acquire(rp)); /* read_pt() */
 		if (w != r && (uint64_t)(w > r ? r - w + n - 1 : r - w - 1) * 4 >= need) {
 			break;
 		}
@@ -226,7 +220,7 @@ make_room_overwrite(qb_ringbuffer_t *rb, uint64_t need)
 		data[r] = 0;
 		store_release(&data[r1], RB_MAGIC_RECLAIMED);
 		store_release(rp, chunk_step(n, r, len));
-		rb->dropped++;	/* see reclaim_at() */
+		rb->dropped++; /* see reclaim_at() */
 		if (custom) {
 			rb_notify_reclaimed(rb, len);
 		}
@@ -291,8 +285,7 @@ static inline __attribute__((always_inline)) void *chunk_alloc(qb_ringbuffer_t *
  * ring), the others are taken back. If a reader already consumed the unit
  * (value 0), post as usual so the new chunk is announced.
  */
-static inline __attribute__((always_inline)) int32_t
-settle_dropped(qb_ringbuffer_t *rb, size_t len)
+static inline __attribute__((always_inline)) int32_t settle_dropped(qb_ringbuffer_t *rb, size_t len)
 {
 	uint32_t n = rb->dropped;
 	int v;
@@ -312,13 +305,12 @@ settle_dropped(qb_ringbuffer_t *rb, size_t len)
 
 static inline __attribute__((always_inline)) int32_t chunk_commit(qb_ringbuffer_t *rb, size_t len)
 {
-	uint32_t w = write_pt(rb);	/* below rb->words */
+	uint32_t w = write_pt(rb); /* below rb->words */
 	uint32_t n = rb->words;
 	uint32_t *data = rb->data;
 
 	data[w] = (uint32_t)len;
-	store_release((uint32_t *)&rb->hdr->write_pt,
-		      chunk_step(n, w, (uint32_t)len));
+	store_release((uint32_t *)&rb->hdr->write_pt, chunk_step(n, w, (uint32_t)len));
 	store_release(&data[w + 1 < n ? w + 1 : 0], RB_MAGIC_COMMITTED);
 	if (rb->dropped > 0) {
 		return settle_dropped(rb, len);
@@ -385,9 +377,8 @@ ssize_t qb_rb_chunk_write(qb_ringbuffer_t *rb, const void *data, size_t len)
  * is nothing to read; -EBADMSG (notification given back) when the oldest
  * chunk is not committed or cannot be right; or a wait error.
  */
-static inline __attribute__((always_inline)) int
-next_chunk(qb_ringbuffer_t *rb, int32_t ms_timeout, uint32_t *r,
-		      uint32_t *len)
+static inline __attribute__((always_inline)) int next_chunk(qb_ringbuffer_t *rb, int32_t ms_timeout,
+							    uint32_t *r, uint32_t *len)
 {
 	uint32_t w;
 
@@ -422,8 +413,7 @@ next_chunk(qb_ringbuffer_t *rb, int32_t ms_timeout, uint32_t *r,
 	return 0;
 }
 
-ssize_t qb_rb_chunk_peek(qb_ringbuffer_t *rb, void **data_out,
-			 int32_t ms_timeout)
+ssize_t qb_rb_chunk_peek(qb_ringbuffer_t *rb, void **data_out, int32_t ms_timeout)
 {
 	uint32_t r;
 	uint32_t len;
@@ -454,8 +444,7 @@ void qb_rb_chunk_reclaim(qb_ringbuffer_t *rb)
 	}
 }
 
-ssize_t qb_rb_chunk_read(qb_ringbuffer_t *rb, void *data_out, size_t len,
-			 int32_t ms_timeout)
+ssize_t qb_rb_chunk_read(qb_ringbuffer_t *rb, void *data_out, size_t len, int32_t ms_timeout)
 {
 	uint32_t r;
 	uint32_t clen;

@@ -58,8 +58,7 @@ static ssize_t read_all(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-ssize_t rb_view_dump(int fd, const struct rb_view *v, const void *prefix,
-		     size_t prefix_len)
+ssize_t rb_view_dump(int fd, const struct rb_view *v, const void *prefix, size_t prefix_len)
 {
 	uint32_t hdr[RB_DUMP_HDR_WORDS];
 	size_t data_len = (size_t)v->words * 4;
@@ -143,8 +142,7 @@ static int load_dump(int fd, qb_ringbuffer_t **out)
 	if (pos < 0) {
 		return -errno;
 	}
-	if (st.st_size < pos ||
-	    (uint64_t)(st.st_size - pos) < sizeof(h)) {
+	if (st.st_size < pos || (uint64_t)(st.st_size - pos) < sizeof(h)) {
 		return -EINVAL;
 	}
 	n = read_all(fd, h, sizeof(h));
@@ -158,8 +156,7 @@ static int load_dump(int fd, qb_ringbuffer_t **out)
 	if (rc < 0) {
 		return rc;
 	}
-	rc = rb_open_unique("create_from_file", "dump",
-			    (size_t)h[0] * 4 - RB_SIZE_EXTRA,
+	rc = rb_open_unique("create_from_file", "dump", (size_t)h[0] * 4 - RB_SIZE_EXTRA,
 			    QB_RB_FLAG_CREATE | QB_RB_FLAG_NO_SEMAPHORE, 0, &rb);
 	if (rc < 0) {
 		return rc;

@@ -25,10 +25,8 @@ extern "C" {
 typedef int32_t (*qb_rb_notifier_post_fn_t)(void *instance, size_t msg_size);
 typedef ssize_t (*qb_rb_notifier_q_len_fn_t)(void *instance);
 typedef ssize_t (*qb_rb_notifier_used_fn_t)(void *instance);
-typedef int32_t (*qb_rb_notifier_timedwait_fn_t)(void *instance,
-						  int32_t ms_timeout);
-typedef int32_t (*qb_rb_notifier_reclaim_fn_t)(void *instance,
-						size_t msg_size);
+typedef int32_t (*qb_rb_notifier_timedwait_fn_t)(void *instance, int32_t ms_timeout);
+typedef int32_t (*qb_rb_notifier_reclaim_fn_t)(void *instance, size_t msg_size);
 typedef int32_t (*qb_rb_notifier_destroy_fn_t)(void *instance);
 
 struct qb_rb_notifier {
@@ -43,11 +41,9 @@ struct qb_rb_notifier {
 
 /* Exported (libqb.sym) but not in a public header, as in libqb 2.0. */
 qb_ringbuffer_t *qb_rb_open_2(const char *name, size_t size, uint32_t flags,
-			      size_t shared_user_data_size,
-			      struct qb_rb_notifier *notifier);
+			      size_t shared_user_data_size, struct qb_rb_notifier *notifier);
 /* Unlink (when asked and owned), unmap and free a handle. Returns 0. */
-int32_t qb_rb_close_helper(qb_ringbuffer_t *rb, int32_t unlink_it,
-			   int32_t truncate_fallback);
+int32_t qb_rb_close_helper(qb_ringbuffer_t *rb, int32_t unlink_it, int32_t truncate_fallback);
 /*
  * Detach from a ring whose peer is known to be dead: marks the shared count
  * -1, destroys the semaphore and removes both files if they are still the
@@ -65,19 +61,16 @@ int32_t qb_rb_sem_create(qb_ringbuffer_t *rb, uint32_t flags);
  * data}. QB_RB_FLAG_CREATE is implied. A name collision draws a new nonce
  * (bounded retries). Returns 0 and *out, or -errno with no file left behind.
  */
-int32_t rb_open_unique(const char *prefix, const char *suffix, size_t size,
-		       uint32_t flags, size_t shared_user_data_size,
-		       qb_ringbuffer_t **out);
+int32_t rb_open_unique(const char *prefix, const char *suffix, size_t size, uint32_t flags,
+		       size_t shared_user_data_size, qb_ringbuffer_t **out);
 
 /*
  * Bodies of qb_rb_chunk_alloc()/qb_rb_chunk_commit() without the NULL check
  * (rb must be valid). Hidden, so hot callers inside libqb (the blackbox)
  * call them directly instead of through the PLT.
  */
-__attribute__((visibility("hidden")))
-void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len);
-__attribute__((visibility("hidden")))
-int32_t rb_chunk_commit(qb_ringbuffer_t *rb, size_t len);
+__attribute__((visibility("hidden"))) void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len);
+__attribute__((visibility("hidden"))) int32_t rb_chunk_commit(qb_ringbuffer_t *rb, size_t len);
 
 /* Store v in the shared reference count (IPC "last reference" idiom). */
 void rb_refcount_set(qb_ringbuffer_t *rb, int32_t v);
@@ -96,8 +89,8 @@ void *rb_data_get(const qb_ringbuffer_t *rb, size_t *len_out);
  * circular second copy): what the IPC server guards against a peer that
  * truncates the files. Zeros for NULL.
  */
-void rb_mappings_get(const qb_ringbuffer_t *rb, void **hdr, size_t *hdr_len,
-		     void **data, size_t *data_len);
+void rb_mappings_get(const qb_ringbuffer_t *rb, void **hdr, size_t *hdr_len, void **data,
+		     size_t *data_len);
 
 /* Flags the handle was opened with (QB_RB_FLAG_*), 0 for NULL. */
 uint32_t rb_flags_get(const qb_ringbuffer_t *rb);
@@ -113,28 +106,28 @@ uint32_t rb_flags_get(const qb_ringbuffer_t *rb);
 
 /* Bytes of the fixed shared header a ring's -header file starts with, and
  * where the caller's user area (qb_rb_shared_user_data_get) starts in it. */
-#define RB_HDR_SIZE		8248
-#define RB_HDR_USER_OFFSET	8240
+#define RB_HDR_SIZE 8248
+#define RB_HDR_USER_OFFSET 8240
 /*
  * Field offsets in a header image, and the committed-chunk magic, only for
  * tools/ readers not yet on the view below (blackbox_internal.h's QB_BB_RB_*
  * names); library code uses the view. Tied to the layout by rb_private.h.
  */
-#define RB_HDR_OFF_WRITE_PT	0
-#define RB_HDR_OFF_READ_PT	4
-#define RB_HDR_OFF_WORD_SIZE	8
-#define RB_HDR_OFF_HDR_PATH	12
-#define RB_HDR_OFF_DATA_PATH	4108
-#define RB_HDR_PATH_MAX		4096
-#define RB_CHUNK_COMMITTED	0xA1A1A1A1u
+#define RB_HDR_OFF_WRITE_PT 0
+#define RB_HDR_OFF_READ_PT 4
+#define RB_HDR_OFF_WORD_SIZE 8
+#define RB_HDR_OFF_HDR_PATH 12
+#define RB_HDR_OFF_DATA_PATH 4108
+#define RB_HDR_PATH_MAX 4096
+#define RB_CHUNK_COMMITTED 0xA1A1A1A1u
 /* u32 words of a ring dump's header (qb_rb_write_to_file) */
-#define RB_DUMP_HDR_WORDS	5
+#define RB_DUMP_HDR_WORDS 5
 
 struct rb_view {
-	const unsigned char *data;	/* words * 4 bytes, read as a circle */
-	uint32_t words;			/* >= 4 */
-	uint32_t write_pt;		/* < words */
-	uint32_t read_pt;		/* < words */
+	const unsigned char *data; /* words * 4 bytes, read as a circle */
+	uint32_t words;		   /* >= 4 */
+	uint32_t write_pt;	   /* < words */
+	uint32_t read_pt;	   /* < words */
 };
 
 /* rb as this handle maps it (async-signal-safe: loads only). */
@@ -143,8 +136,7 @@ void rb_view_of(const qb_ringbuffer_t *rb, struct rb_view *v);
  * Writes prefix (prefix_len bytes, may be 0), then a ring dump of v to fd,
  * with write(2) only (async-signal-safe). Bytes written, or -errno.
  */
-ssize_t rb_view_dump(int fd, const struct rb_view *v, const void *prefix,
-		     size_t prefix_len);
+ssize_t rb_view_dump(int fd, const struct rb_view *v, const void *prefix, size_t prefix_len);
 /* Is dump header h sane with `avail` bytes of dump (header included)? 0 or
  * -EINVAL. */
 int rb_dump_header_check(const uint32_t h[RB_DUMP_HDR_WORDS], uint64_t avail);
@@ -155,8 +147,8 @@ int rb_view_from_dump(struct rb_view *v, const void *buf, size_t len);
  * file. read_pt is taken from rp_hdr instead when it is not NULL (a later
  * image of the same header, RB_HDR_SIZE bytes at least). 0 or -EINVAL.
  */
-int rb_view_from_header(struct rb_view *v, const void *hdr, size_t hdr_len,
-			const void *rp_hdr, const void *data, size_t data_len);
+int rb_view_from_header(struct rb_view *v, const void *hdr, size_t hdr_len, const void *rp_hdr,
+			const void *data, size_t data_len);
 /* Does hdr (len bytes) look like a ring's -header file (both paths set)? */
 int rb_header_is_ring(const void *hdr, size_t len);
 /* The data file path recorded in a header image, NULL if not terminated. */
@@ -176,15 +168,13 @@ int rb_view_chunk(const struct rb_view *v, uint32_t p, uint32_t *len);
 uint32_t rb_view_next(const struct rb_view *v, uint32_t p, uint32_t len);
 /* n bytes of the payload of the chunk at p from byte off, wrapping round
  * the ring. 0, or -EMSGSIZE when off + n is more than a chunk can hold. */
-int rb_view_read(const struct rb_view *v, uint32_t p, size_t off, void *dst,
-		 size_t n);
+int rb_view_read(const struct rb_view *v, uint32_t p, size_t off, void *dst, size_t n);
 /*
  * Copy v's data into ring `to` (same size; v may be another process's live
  * ring) without touching to's pointers; *copy is the view of the copy with
  * v's pointers. 0 or -EINVAL.
  */
-int rb_view_copy(const struct rb_view *v, qb_ringbuffer_t *to,
-		 struct rb_view *copy);
+int rb_view_copy(const struct rb_view *v, qb_ringbuffer_t *to, struct rb_view *copy);
 /* Make `to` hold the chunks of `copy` (from rb_view_copy into `to`). */
 void rb_view_install(qb_ringbuffer_t *to, const struct rb_view *copy);
 

@@ -11,8 +11,7 @@
 
 #include "rb/rb_private.h"
 
-int32_t
-rb_mlock(qb_ringbuffer_t *rb)
+int32_t rb_mlock(qb_ringbuffer_t *rb)
 {
 	if (rb == NULL || rb->hdr == NULL || rb->data == NULL) {
 		return -EINVAL;

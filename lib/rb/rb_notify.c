@@ -76,9 +76,7 @@ static int32_t sem_wait_ms(sem_t *sem, int32_t ms_timeout)
 		}
 	}
 	do {
-		rc = ms_timeout > 0 ?
-			sem_clockwait(sem, CLOCK_MONOTONIC, &ts) :
-			sem_wait(sem);
+		rc = ms_timeout > 0 ? sem_clockwait(sem, CLOCK_MONOTONIC, &ts) : sem_wait(sem);
 	} while (rc < 0 && errno == EINTR);
 	return rc < 0 ? -errno : 0;
 }
@@ -129,8 +127,7 @@ void rb_notify_destroy(qb_ringbuffer_t *rb)
 {
 	if (rb->notify == RB_NOTIFY_SEM) {
 		(void)sem_destroy(&rb->hdr->posix_sem);
-	} else if (rb->notify == RB_NOTIFY_CUSTOM &&
-		   rb->custom.destroy_fn != NULL) {
+	} else if (rb->notify == RB_NOTIFY_CUSTOM && rb->custom.destroy_fn != NULL) {
 		(void)rb->custom.destroy_fn(rb->custom.instance);
 	}
 }

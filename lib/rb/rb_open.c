@@ -56,8 +56,7 @@ static int set_paths(qb_ringbuffer_t *rb, const char *name)
 	}
 	rc = shm_path_build(rb->hdr_path, sizeof(rb->hdr_path), name, "header");
 	if (rc == 0) {
-		rc = shm_path_build(rb->data_path, sizeof(rb->data_path), name,
-				    "data");
+		rc = shm_path_build(rb->data_path, sizeof(rb->data_path), name, "data");
 	}
 	return rc;
 }
@@ -202,8 +201,7 @@ static int attach_files(qb_ringbuffer_t *rb)
 		rc = -EINVAL;
 		goto fail;
 	}
-	memcpy(rb->data_path, rb->hdr->data_path,
-	       strlen(rb->hdr->data_path) + 1);
+	memcpy(rb->data_path, rb->hdr->data_path, strlen(rb->hdr->data_path) + 1);
 	rb->words = words;
 	rb->data_len = dlen;
 	fd = shm_file_open(rb->data_path, dlen, 1, &rb->data_id);
@@ -227,9 +225,8 @@ fail:
 	return rc;
 }
 
-int32_t rb_create(const char *name, size_t size, uint32_t flags,
-		  size_t user_size, struct qb_rb_notifier *notifier,
-		  qb_ringbuffer_t **out)
+int32_t rb_create(const char *name, size_t size, uint32_t flags, size_t user_size,
+		  struct qb_rb_notifier *notifier, qb_ringbuffer_t **out)
 {
 	qb_ringbuffer_t *rb;
 	int rc;
@@ -252,8 +249,7 @@ int32_t rb_create(const char *name, size_t size, uint32_t flags,
 	}
 	rc = set_paths(rb, name);
 	if (rc == 0) {
-		rc = (flags & QB_RB_FLAG_CREATE) ? create_files(rb, size) :
-			attach_files(rb);
+		rc = (flags & QB_RB_FLAG_CREATE) ? create_files(rb, size) : attach_files(rb);
 	}
 	if (rc < 0) {
 		free(rb);
@@ -264,12 +260,10 @@ int32_t rb_create(const char *name, size_t size, uint32_t flags,
 }
 
 qb_ringbuffer_t *qb_rb_open_2(const char *name, size_t size, uint32_t flags,
-			      size_t shared_user_data_size,
-			      struct qb_rb_notifier *notifier)
+			      size_t shared_user_data_size, struct qb_rb_notifier *notifier)
 {
 	qb_ringbuffer_t *rb = NULL;
-	int rc = rb_create(name, size, flags, shared_user_data_size, notifier,
-			   &rb);
+	int rc = rb_create(name, size, flags, shared_user_data_size, notifier, &rb);
 
 	if (rc < 0) {
 		errno = -rc;
@@ -284,17 +278,16 @@ qb_ringbuffer_t *qb_rb_open(const char *name, size_t size, uint32_t flags,
 	return qb_rb_open_2(name, size, flags, shared_user_data_size, NULL);
 }
 
-int32_t rb_open_unique(const char *prefix, const char *suffix, size_t size,
-		       uint32_t flags, size_t shared_user_data_size,
-		       qb_ringbuffer_t **out)
+int32_t rb_open_unique(const char *prefix, const char *suffix, size_t size, uint32_t flags,
+		       size_t shared_user_data_size, qb_ringbuffer_t **out)
 {
 	char name[RB_PATH_MAX];
 	char nonce[17];
 	int tries;
 	int rc = -EEXIST;
 
-	if (prefix == NULL || suffix == NULL || out == NULL ||
-	    strchr(prefix, '/') != NULL || strchr(suffix, '/') != NULL) {
+	if (prefix == NULL || suffix == NULL || out == NULL || strchr(prefix, '/') != NULL ||
+	    strchr(suffix, '/') != NULL) {
 		return -EINVAL;
 	}
 	for (tries = 0; tries < RB_UNIQUE_TRIES && rc == -EEXIST; tries++) {
@@ -304,19 +297,17 @@ int32_t rb_open_unique(const char *prefix, const char *suffix, size_t size,
 		if (rc < 0) {
 			return rc;
 		}
-		n = snprintf(name, sizeof(name), "%s-%s-%s", prefix, nonce,
-			     suffix);
+		n = snprintf(name, sizeof(name), "%s-%s-%s", prefix, nonce, suffix);
 		if (n < 0 || (size_t)n >= sizeof(name)) {
 			return -ENAMETOOLONG;
 		}
-		rc = rb_create(name, size, flags | QB_RB_FLAG_CREATE,
-			       shared_user_data_size, NULL, out);
+		rc = rb_create(name, size, flags | QB_RB_FLAG_CREATE, shared_user_data_size, NULL,
+			       out);
 	}
 	return rc;
 }
 
-int32_t qb_rb_close_helper(qb_ringbuffer_t *rb, int32_t unlink_it,
-			   int32_t truncate_fallback)
+int32_t qb_rb_close_helper(qb_ringbuffer_t *rb, int32_t unlink_it, int32_t truncate_fallback)
 {
 	if (rb == NULL) {
 		return -EINVAL;
@@ -347,8 +338,7 @@ void qb_rb_close(qb_ringbuffer_t *rb)
  * opened it with, never through its path, which may name another file by
  * now.
  */
-static void remove_or_empty(const char *path, const struct shm_file_id *id,
-			    int fd)
+static void remove_or_empty(const char *path, const struct shm_file_id *id, int fd)
 {
 	if (shm_unlink_owned(path, id) < 0 && fd >= 0) {
 		(void)ftruncate(fd, 0);
@@ -403,8 +393,8 @@ void *rb_data_get(const qb_ringbuffer_t *rb, size_t *len_out)
 	return rb == NULL ? NULL : rb->data;
 }
 
-void rb_mappings_get(const qb_ringbuffer_t *rb, void **hdr, size_t *hdr_len,
-		     void **data, size_t *data_len)
+void rb_mappings_get(const qb_ringbuffer_t *rb, void **hdr, size_t *hdr_len, void **data,
+		     size_t *data_len)
 {
 	*hdr = rb ? rb->hdr : NULL;
 	*hdr_len = rb && rb->hdr ? rb->hdr_len : 0;
@@ -421,8 +411,7 @@ uint32_t rb_flags_get(const qb_ringbuffer_t *rb)
  * (fchmodat refuses symlinks, fchownat changes the link). */
 static int chown_file(const char *path, uid_t uid, gid_t gid)
 {
-	if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    errno != EPERM) {
+	if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM) {
 		return -errno;
 	}
 	return 0;

@@ -26,14 +26,12 @@ void rb_view_of(const qb_ringbuffer_t *rb, struct rb_view *v)
 {
 	v->data = (const unsigned char *)rb->data;
 	v->words = rb->words;
-	v->write_pt = __atomic_load_n((const uint32_t *)&rb->hdr->write_pt,
-				      __ATOMIC_ACQUIRE);
-	v->read_pt = __atomic_load_n((const uint32_t *)&rb->hdr->read_pt,
-				     __ATOMIC_ACQUIRE);
+	v->write_pt = __atomic_load_n((const uint32_t *)&rb->hdr->write_pt, __ATOMIC_ACQUIRE);
+	v->read_pt = __atomic_load_n((const uint32_t *)&rb->hdr->read_pt, __ATOMIC_ACQUIRE);
 }
 
-void rb_dump_header_make(uint32_t h[RB_DUMP_HDR_WORDS], uint32_t words,
-			 uint32_t write_pt, uint32_t read_pt)
+void rb_dump_header_make(uint32_t h[RB_DUMP_HDR_WORDS], uint32_t words, uint32_t write_pt,
+			 uint32_t read_pt)
 {
 	h[0] = words;
 	h[1] = write_pt;
@@ -90,8 +88,8 @@ uint32_t rb_header_write_pt(const void *hdr)
 	return hdr_u32(hdr, offsetof(struct rb_shared_hdr, write_pt));
 }
 
-int rb_view_from_header(struct rb_view *v, const void *hdr, size_t hdr_len,
-			const void *rp_hdr, const void *data, size_t data_len)
+int rb_view_from_header(struct rb_view *v, const void *hdr, size_t hdr_len, const void *rp_hdr,
+			const void *data, size_t data_len)
 {
 	if (hdr_len < RB_HDR_SIZE) {
 		return -EINVAL;
@@ -99,8 +97,8 @@ int rb_view_from_header(struct rb_view *v, const void *hdr, size_t hdr_len,
 	v->data = data;
 	v->words = hdr_u32(hdr, offsetof(struct rb_shared_hdr, word_size));
 	v->write_pt = rb_header_write_pt(hdr);
-	v->read_pt = hdr_u32(rp_hdr != NULL ? rp_hdr : hdr,
-			     offsetof(struct rb_shared_hdr, read_pt));
+	v->read_pt =
+		hdr_u32(rp_hdr != NULL ? rp_hdr : hdr, offsetof(struct rb_shared_hdr, read_pt));
 	if (v->words < RB_VIEW_MIN_WORDS || (uint64_t)v->words * 4 > data_len ||
 	    v->write_pt >= v->words || v->read_pt >= v->words) {
 		return -EINVAL;
@@ -121,7 +119,7 @@ static const char *hdr_path(const void *hdr, size_t len, size_t off)
 int rb_header_is_ring(const void *hdr, size_t len)
 {
 	return hdr_path(hdr, len, offsetof(struct rb_shared_hdr, hdr_path)) != NULL &&
-	       hdr_path(hdr, len, offsetof(struct rb_shared_hdr, data_path)) != NULL;
+		hdr_path(hdr, len, offsetof(struct rb_shared_hdr, data_path)) != NULL;
 }
 
 const char *rb_header_data_path(const void *hdr, size_t len)
@@ -154,8 +152,7 @@ uint32_t rb_view_next(const struct rb_view *v, uint32_t p, uint32_t len)
 	return rb_chunk_step(v->words, p % v->words, len);
 }
 
-int rb_view_read(const struct rb_view *v, uint32_t p, size_t off, void *dst,
-		 size_t n)
+int rb_view_read(const struct rb_view *v, uint32_t p, size_t off, void *dst, size_t n)
 {
 	size_t ring_bytes = (size_t)v->words * 4;
 	size_t at, first;
@@ -173,8 +170,7 @@ int rb_view_read(const struct rb_view *v, uint32_t p, size_t off, void *dst,
 	return 0;
 }
 
-int rb_view_copy(const struct rb_view *v, qb_ringbuffer_t *to,
-		 struct rb_view *copy)
+int rb_view_copy(const struct rb_view *v, qb_ringbuffer_t *to, struct rb_view *copy)
 {
 	if (to == NULL || v->words != to->words) {
 		return -EINVAL;

@@ -16,8 +16,7 @@
 #include "shm/shm_internal.h"
 #include "util/util_internal.h"
 
-int shm_path_build(char *out, size_t len, const char *name,
-		   const char *suffix)
+int shm_path_build(char *out, size_t len, const char *name, const char *suffix)
 {
 	int n;
 
@@ -159,8 +158,7 @@ int shm_file_create(const char *path, size_t size, struct shm_file_id *id)
 	if ((off_t)size < 0) {
 		return -EFBIG;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		return -errno;
 	}
@@ -199,8 +197,7 @@ fail:
 	return rc;
 }
 
-int shm_file_open(const char *path, size_t min_size, int exact,
-		  struct shm_file_id *id)
+int shm_file_open(const char *path, size_t min_size, int exact, struct shm_file_id *id)
 {
 	struct stat st;
 	int fd;

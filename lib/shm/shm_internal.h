@@ -34,8 +34,7 @@ struct shm_file_id {
  * Build the path of one ring file: NAME-SUFFIX when name contains '/',
  * else /dev/shm/qb-NAME-SUFFIX. -ENAMETOOLONG if it does not fit in len.
  */
-int shm_path_build(char *out, size_t len, const char *name,
-		   const char *suffix);
+int shm_path_build(char *out, size_t len, const char *name, const char *suffix);
 
 /* 16 lowercase hex digits from getrandom(2) plus NUL. */
 int shm_nonce(char out[17]);
@@ -52,8 +51,7 @@ int shm_file_create(const char *path, size_t size, struct shm_file_id *id);
  * symlink. Its size must be at least min_size, and exactly min_size when
  * exact is set (-EINVAL otherwise). Returns the fd.
  */
-int shm_file_open(const char *path, size_t min_size, int exact,
-		  struct shm_file_id *id);
+int shm_file_open(const char *path, size_t min_size, int exact, struct shm_file_id *id);
 
 /* Map len bytes of fd shared read/write. */
 int shm_map(int fd, size_t len, void **out);
@@ -84,11 +82,9 @@ int shm_unlinkat_owned(int dfd, const char *name, const struct shm_file_id *id);
  * Create a fresh directory SHM_DIR/qb-NAME-XXXXXX with mode into out (its
  * path) and note its identity. On failure nothing is left.
  */
-int shm_dir_create(char *out, size_t len, const char *name, mode_t mode,
-		   struct shm_file_id *id);
+int shm_dir_create(char *out, size_t len, const char *name, mode_t mode, struct shm_file_id *id);
 /* fchown the directory path, if it still is the one identified by id. */
-int shm_dir_chown_owned(const char *path, const struct shm_file_id *id,
-			uid_t uid, gid_t gid);
+int shm_dir_chown_owned(const char *path, const struct shm_file_id *id, uid_t uid, gid_t gid);
 /* Is path one of our names in SHM_DIR (SHM_DIR/qb-...)? */
 int shm_path_is_qb(const char *path);
 /* Remove an (empty) directory. */
@@ -97,8 +93,8 @@ int shm_dir_remove(const char *path);
  * Create the control file path of size bytes, owner uid:gid (best effort)
  * and mode, and map it shared into out. On failure no file is left.
  */
-int shm_control_create(const char *path, size_t size, uid_t uid, gid_t gid,
-		       mode_t mode, struct shm_file_id *id, void **out);
+int shm_control_create(const char *path, size_t size, uid_t uid, gid_t gid, mode_t mode,
+		       struct shm_file_id *id, void **out);
 /* Map an existing control file (a regular file, grown to size if short). */
 int shm_control_map(const char *path, size_t size, void **out);
 /* Unlink a control file and remove the (empty) directory it is in. */
@@ -108,13 +104,11 @@ void shm_control_remove(const char *path);
  * libqb 2.0 exports these helpers without declaring them publicly; they are
  * kept for binaries that bound to them, with conservative behaviour.
  */
-int32_t qb_sys_mmap_file_open(char *path, const char *file, size_t bytes,
-			      uint32_t file_flags);
+int32_t qb_sys_mmap_file_open(char *path, const char *file, size_t bytes, uint32_t file_flags);
 int32_t qb_sys_circular_mmap(int32_t fd, void **buf, size_t bytes);
 int32_t qb_sys_fd_nonblock_cloexec_set(int32_t fd);
 void qb_sys_unlink_or_truncate(const char *path, int32_t truncate_fallback);
-void qb_sys_unlink_or_truncate_at(int32_t dirfd, const char *path,
-				  int32_t truncate_fallback);
+void qb_sys_unlink_or_truncate_at(int32_t dirfd, const char *path, int32_t truncate_fallback);
 /* Remove a connection directory (or its "<dir>/qb") and its files. */
 void remove_tempdir(const char *name);
 

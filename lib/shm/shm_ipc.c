@@ -20,8 +20,7 @@
 
 #define SHM_QB_PREFIX SHM_DIR "/qb-"
 
-int shm_dir_create(char *out, size_t len, const char *name, mode_t mode,
-		   struct shm_file_id *id)
+int shm_dir_create(char *out, size_t len, const char *name, mode_t mode, struct shm_file_id *id)
 {
 	struct stat st;
 	int n = snprintf(out, len, SHM_QB_PREFIX "%s-XXXXXX", name);
@@ -48,8 +47,7 @@ int shm_dir_create(char *out, size_t len, const char *name, mode_t mode,
  * Only if path is still the directory identified by id: a client that
  * owns the directory could have put a symlink in its place.
  */
-int shm_dir_chown_owned(const char *path, const struct shm_file_id *id,
-			uid_t uid, gid_t gid)
+int shm_dir_chown_owned(const char *path, const struct shm_file_id *id, uid_t uid, gid_t gid)
 {
 	struct stat st;
 	int rc = -EBUSY;
@@ -58,8 +56,7 @@ int shm_dir_chown_owned(const char *path, const struct shm_file_id *id,
 	if (fd < 0) {
 		return -errno;
 	}
-	if (fstat(fd, &st) == 0 && st.st_dev == id->dev &&
-	    st.st_ino == id->ino) {
+	if (fstat(fd, &st) == 0 && st.st_dev == id->dev && st.st_ino == id->ino) {
 		rc = fchown(fd, uid, gid) < 0 ? -errno : 0;
 	}
 	close(fd);
@@ -76,8 +73,8 @@ int shm_dir_remove(const char *path)
 	return rmdir(path) < 0 ? -errno : 0;
 }
 
-int shm_control_create(const char *path, size_t size, uid_t uid, gid_t gid,
-		       mode_t mode, struct shm_file_id *id, void **out)
+int shm_control_create(const char *path, size_t size, uid_t uid, gid_t gid, mode_t mode,
+		       struct shm_file_id *id, void **out)
 {
 	int rc;
 	int fd = shm_file_create(path, size, id);

@@ -15,8 +15,7 @@
 
 #include "shm/shm_internal.h"
 
-int32_t qb_sys_mmap_file_open(char *path, const char *file, size_t bytes,
-			      uint32_t file_flags)
+int32_t qb_sys_mmap_file_open(char *path, const char *file, size_t bytes, uint32_t file_flags)
 {
 	struct shm_file_id id;
 	char buf[PATH_MAX];
@@ -66,8 +65,7 @@ int32_t qb_sys_fd_nonblock_cloexec_set(int32_t fd)
 
 static void truncate_at(int32_t dirfd, const char *path)
 {
-	int fd = openat(dirfd, path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC |
-			O_NONBLOCK);
+	int fd = openat(dirfd, path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd >= 0) {
 		if (ftruncate(fd, 0) < 0) {
@@ -77,14 +75,12 @@ static void truncate_at(int32_t dirfd, const char *path)
 	}
 }
 
-void qb_sys_unlink_or_truncate_at(int32_t dirfd, const char *path,
-				  int32_t truncate_fallback)
+void qb_sys_unlink_or_truncate_at(int32_t dirfd, const char *path, int32_t truncate_fallback)
 {
 	if (path == NULL) {
 		return;
 	}
-	if (unlinkat(dirfd, path, 0) < 0 && errno != ENOENT &&
-	    truncate_fallback) {
+	if (unlinkat(dirfd, path, 0) < 0 && errno != ENOENT && truncate_fallback) {
 		truncate_at(dirfd, path);
 	}
 }

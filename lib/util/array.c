@@ -21,14 +21,14 @@
 #define QB_ARRAY_MAX_BINS (QB_ARRAY_MAX_ELEMENTS / QB_ARRAY_BIN_ELEMENTS)
 
 struct qb_array {
-	size_t max_elements;	/* indexes below this are valid */
+	size_t max_elements; /* indexes below this are valid */
 	size_t element_size;
 	size_t autogrow_elements; /* non-zero: indexing past the end grows */
-	size_t num_bins;	/* entries in bins[] */
+	size_t num_bins;	  /* entries in bins[] */
 	void **bins;
 	qb_array_new_bin_cb_fn new_bin_cb;
 	struct util_array_aux aux; /* the owner's lock and counter */
-	pthread_spinlock_t lock; /* guards bins, num_bins and max_elements */
+	pthread_spinlock_t lock;   /* guards bins, num_bins and max_elements */
 };
 
 /* Bins needed to hold elements [0, max_elements] (one spare element). */
@@ -50,8 +50,7 @@ static int32_t bin_table_resize(struct qb_array *a, size_t num_bins)
 	return 0;
 }
 
-qb_array_t *qb_array_create_2(size_t max_elements, size_t element_size,
-			      size_t autogrow_elements)
+qb_array_t *qb_array_create_2(size_t max_elements, size_t element_size, size_t autogrow_elements)
 {
 	struct qb_array *a;
 	size_t num_bins;
@@ -98,8 +97,7 @@ static int32_t grow_locked(struct qb_array *a, size_t max_elements)
 	needed = bins_for(max_elements);
 	if (needed > a->num_bins) {
 		/* One bin of headroom, as libqb 2.0 does. */
-		int32_t rc = bin_table_resize(a, QB_MIN(needed + 1,
-						(size_t)QB_ARRAY_MAX_BINS + 1));
+		int32_t rc = bin_table_resize(a, QB_MIN(needed + 1, (size_t)QB_ARRAY_MAX_BINS + 1));
 		if (rc != 0) {
 			return rc;
 		}
@@ -124,8 +122,7 @@ int32_t qb_array_grow(qb_array_t *a, size_t max_elements)
 }
 
 /* Find (allocating its bin if needed) element idx, with the lock held. */
-static int32_t index_locked(struct qb_array *a, size_t idx, void **element_out,
-			    int *new_bin)
+static int32_t index_locked(struct qb_array *a, size_t idx, void **element_out, int *new_bin)
 {
 	size_t bin = idx / QB_ARRAY_BIN_ELEMENTS;
 
@@ -147,8 +144,7 @@ static int32_t index_locked(struct qb_array *a, size_t idx, void **element_out,
 		}
 		*new_bin = QB_TRUE;
 	}
-	*element_out = (char *)a->bins[bin] +
-		(idx % QB_ARRAY_BIN_ELEMENTS) * a->element_size;
+	*element_out = (char *)a->bins[bin] + (idx % QB_ARRAY_BIN_ELEMENTS) * a->element_size;
 	return 0;
 }
 

@@ -11,8 +11,7 @@ void qb_atomic_init(void)
 	/* The compiler builtins need no run-time setup. */
 }
 
-int32_t qb_atomic_int_exchange_and_add(volatile int32_t QB_GNUC_MAY_ALIAS *atomic,
-				       int32_t val)
+int32_t qb_atomic_int_exchange_and_add(volatile int32_t QB_GNUC_MAY_ALIAS *atomic, int32_t val)
 {
 	return __sync_fetch_and_add(atomic, val);
 }
@@ -53,13 +52,13 @@ static inline void full_barrier(void)
 #endif
 
 /* The header turns the names below into macros; parenthesise to define them. */
-int32_t (qb_atomic_int_get)(volatile int32_t QB_GNUC_MAY_ALIAS *atomic)
+int32_t(qb_atomic_int_get)(volatile int32_t QB_GNUC_MAY_ALIAS *atomic)
 {
 	full_barrier();
 	return *atomic;
 }
 
-void (qb_atomic_int_set)(volatile int32_t QB_GNUC_MAY_ALIAS *atomic, int32_t newval)
+void(qb_atomic_int_set)(volatile int32_t QB_GNUC_MAY_ALIAS *atomic, int32_t newval)
 {
 	(void)__atomic_exchange_n(atomic, newval, __ATOMIC_SEQ_CST);
 }
@@ -70,7 +69,7 @@ void *(qb_atomic_pointer_get)(volatile void *QB_GNUC_MAY_ALIAS *atomic)
 	return (void *)*atomic;
 }
 
-void (qb_atomic_pointer_set)(volatile void *QB_GNUC_MAY_ALIAS *atomic, void *newval)
+void(qb_atomic_pointer_set)(volatile void *QB_GNUC_MAY_ALIAS *atomic, void *newval)
 {
 	(void)__atomic_exchange_n(atomic, newval, __ATOMIC_SEQ_CST);
 }

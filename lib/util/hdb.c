@@ -66,11 +66,9 @@ static void hdb_lazy_init(struct qb_hdb *hdb)
 	if (__atomic_load_n(&hdb->first_run, __ATOMIC_ACQUIRE) == QB_FALSE) {
 		return;
 	}
-	if (__atomic_compare_exchange_n(&hdb->first_run, &expected,
-					HDB_FIRST_RUN_BUSY, QB_FALSE,
+	if (__atomic_compare_exchange_n(&hdb->first_run, &expected, HDB_FIRST_RUN_BUSY, QB_FALSE,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		hdb->handles = qb_array_create(HDB_INITIAL_SLOTS,
-					       sizeof(struct qb_hdb_handle));
+		hdb->handles = qb_array_create(HDB_INITIAL_SLOTS, sizeof(struct qb_hdb_handle));
 		__atomic_store_n(&hdb->first_run, QB_FALSE, __ATOMIC_RELEASE);
 		return;
 	}
@@ -114,8 +112,7 @@ static struct qb_hdb_handle *slot_lookup(struct qb_hdb *hdb, qb_handle_t handle)
 void qb_hdb_create(struct qb_hdb *hdb)
 {
 	memset(hdb, 0, sizeof(*hdb));
-	hdb->handles = qb_array_create(HDB_INITIAL_SLOTS,
-				       sizeof(struct qb_hdb_handle));
+	hdb->handles = qb_array_create(HDB_INITIAL_SLOTS, sizeof(struct qb_hdb_handle));
 }
 
 void qb_hdb_destroy(struct qb_hdb *hdb)
@@ -125,8 +122,7 @@ void qb_hdb_destroy(struct qb_hdb *hdb)
 }
 
 /* With the owner lock held: the lowest free slot, or a new one at the end. */
-static int32_t slot_reserve_locked(struct qb_hdb *hdb, size_t *free_slots,
-				   uint32_t *index_out)
+static int32_t slot_reserve_locked(struct qb_hdb *hdb, size_t *free_slots, uint32_t *index_out)
 {
 	uint32_t i;
 	int32_t rc;
@@ -153,8 +149,7 @@ static int32_t slot_reserve_locked(struct qb_hdb *hdb, size_t *free_slots,
 	return 0;
 }
 
-int32_t qb_hdb_handle_create(struct qb_hdb *hdb, int32_t instance_size,
-			     qb_handle_t *handle_id_out)
+int32_t qb_hdb_handle_create(struct qb_hdb *hdb, int32_t instance_size, qb_handle_t *handle_id_out)
 {
 	struct util_array_aux *aux;
 	struct qb_hdb_handle *slot;
@@ -176,7 +171,7 @@ int32_t qb_hdb_handle_create(struct qb_hdb *hdb, int32_t instance_size,
 	/* libqb reserves the slot, then fails to allocate a negative size. */
 	instance = (instance_size >= 0) ? calloc(1, (size_t)instance_size) : NULL;
 	if (instance == NULL) {
-		aux->count++;		/* the slot stays free */
+		aux->count++; /* the slot stays free */
 		pthread_spin_unlock(&aux->lock);
 		return -ENOMEM;
 	}
@@ -190,8 +185,7 @@ int32_t qb_hdb_handle_create(struct qb_hdb *hdb, int32_t instance_size,
 	return 0;
 }
 
-int32_t qb_hdb_handle_get(struct qb_hdb *hdb, qb_handle_t handle_in,
-			  void **instance)
+int32_t qb_hdb_handle_get(struct qb_hdb *hdb, qb_handle_t handle_in, void **instance)
 {
 	struct qb_hdb_handle *slot = slot_lookup(hdb, handle_in);
 
@@ -203,8 +197,7 @@ int32_t qb_hdb_handle_get(struct qb_hdb *hdb, qb_handle_t handle_in,
 	return 0;
 }
 
-int32_t qb_hdb_handle_get_always(struct qb_hdb *hdb, qb_handle_t handle_in,
-				 void **instance)
+int32_t qb_hdb_handle_get_always(struct qb_hdb *hdb, qb_handle_t handle_in, void **instance)
 {
 	/* libqb 2.0 documents this as an alias of qb_hdb_handle_get(). */
 	return qb_hdb_handle_get(hdb, handle_in, instance);
@@ -268,8 +261,7 @@ void qb_hdb_iterator_reset(struct qb_hdb *hdb)
 	hdb->iterator = 0;
 }
 
-int32_t qb_hdb_iterator_next(struct qb_hdb *hdb, void **instance,
-			     qb_handle_t *handle)
+int32_t qb_hdb_iterator_next(struct qb_hdb *hdb, void **instance, qb_handle_t *handle)
 {
 	qb_handle_t candidate;
 

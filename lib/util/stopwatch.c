@@ -12,11 +12,11 @@
 #include <qb/qbutil.h>
 
 struct qb_util_stopwatch {
-	uint64_t started;	/* ns, 0 = never started */
-	uint64_t stopped;	/* ns, 0 = not stopped since the last start */
+	uint64_t started; /* ns, 0 = never started */
+	uint64_t stopped; /* ns, 0 = not stopped since the last start */
 	uint32_t split_options;
-	uint32_t split_size;	/* slots in split_entries */
-	uint32_t split_count;	/* splits recorded since the last start */
+	uint32_t split_size;	 /* slots in split_entries */
+	uint32_t split_count;	 /* splits recorded since the last start */
 	uint64_t *split_entries; /* ns; split n lives in slot n % split_size */
 };
 
@@ -59,8 +59,7 @@ float qb_util_stopwatch_sec_elapsed_get(qb_util_stopwatch_t *sw)
 	return (float)qb_util_stopwatch_us_elapsed_get(sw) / (float)QB_TIME_US_IN_SEC;
 }
 
-int32_t qb_util_stopwatch_split_ctl(qb_util_stopwatch_t *sw,
-				    uint32_t max_splits, uint32_t options)
+int32_t qb_util_stopwatch_split_ctl(qb_util_stopwatch_t *sw, uint32_t max_splits, uint32_t options)
 {
 	uint64_t *entries;
 
@@ -98,8 +97,7 @@ uint64_t qb_util_stopwatch_split(qb_util_stopwatch_t *sw)
 	if (sw->split_size == 0) {
 		return 0;
 	}
-	if (n >= sw->split_size &&
-	    !(sw->split_options & QB_UTIL_SW_OVERWRITE)) {
+	if (n >= sw->split_size && !(sw->split_options & QB_UTIL_SW_OVERWRITE)) {
 		return 0;
 	}
 	now = qb_util_nano_current_get();
@@ -130,13 +128,12 @@ static int split_is_kept(const qb_util_stopwatch_t *sw, uint32_t n)
 	return n < sw->split_count && n >= oldest_kept;
 }
 
-uint64_t qb_util_stopwatch_time_split_get(qb_util_stopwatch_t *sw,
-					  uint32_t receint, uint32_t older)
+uint64_t qb_util_stopwatch_time_split_get(qb_util_stopwatch_t *sw, uint32_t receint, uint32_t older)
 {
 	uint64_t from;
 
-	if (sw->split_size == 0 || older > receint ||
-	    !split_is_kept(sw, receint) || !split_is_kept(sw, older)) {
+	if (sw->split_size == 0 || older > receint || !split_is_kept(sw, receint) ||
+	    !split_is_kept(sw, older)) {
 		return 0;
 	}
 	/* Asking for a split against itself means "since the start". */

@@ -44,8 +44,7 @@ qb_thread_lock_t *qb_thread_lock_create(qb_thread_lock_type_t type)
 		return NULL;
 	}
 	/* Anything but SHORT gets the mutex: the safe choice for a bad type. */
-	tl->type = (type == QB_THREAD_LOCK_SHORT) ? QB_THREAD_LOCK_SHORT
-						   : QB_THREAD_LOCK_LONG;
+	tl->type = (type == QB_THREAD_LOCK_SHORT) ? QB_THREAD_LOCK_SHORT : QB_THREAD_LOCK_LONG;
 	if (tl->type == QB_THREAD_LOCK_SHORT) {
 		rc = pthread_spin_init(&tl->u.spin, PTHREAD_PROCESS_SHARED);
 	} else {

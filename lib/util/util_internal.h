@@ -24,23 +24,23 @@
  * Log a message about the library itself (tagged QB_LOG_TAG_LIBQB_MSG so
  * applications can filter or route libqb's own diagnostics).
  */
-#define qb_util_log(priority, fmt, args...) \
-	qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt, ##args)
+#define qb_util_log(priority, fmt, args...) qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt, ##args)
 
 /**
  * Like qb_util_log() and append ": <strerror(errno)> (<errno>)". errno is
  * read once, before anything else runs, and restored afterwards so the
  * caller can still return -errno.
  */
-#define qb_util_perror(priority, fmt, args...) do {			\
-	int qb_util_err_ = errno;					\
-	char qb_util_errbuf_[QB_LOG_STRERROR_MAX_LEN];			\
-	const char *qb_util_errstr_ = qb_strerror_r(qb_util_err_,	\
-		qb_util_errbuf_, sizeof(qb_util_errbuf_));		\
-	qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt ": %s (%d)", ##args, \
-		qb_util_errstr_, qb_util_err_);				\
-	errno = qb_util_err_;						\
-} while (0)
+#define qb_util_perror(priority, fmt, args...)                                                     \
+	do {                                                                                       \
+		int qb_util_err_ = errno;                                                          \
+		char qb_util_errbuf_[QB_LOG_STRERROR_MAX_LEN];                                     \
+		const char *qb_util_errstr_ =                                                      \
+			qb_strerror_r(qb_util_err_, qb_util_errbuf_, sizeof(qb_util_errbuf_));     \
+		qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt ": %s (%d)", ##args, qb_util_errstr_,  \
+			qb_util_err_);                                                             \
+		errno = qb_util_err_;                                                              \
+	} while (0)
 
 /**
  * Make an fd the library keeps safe to hold: never 0, 1 or 2 (which a
@@ -100,11 +100,14 @@ size_t strlcat(char *dst, const char *src, size_t size);
  * re-initialises it. Not recursive.
  */
 typedef struct {
-	uint32_t word;		/* 0 free, else owner id | WAITERS */
+	uint32_t word; /* 0 free, else owner id | WAITERS */
 } __attribute__((aligned(64))) qb_util_word_lock_t;
 
-#define QB_UTIL_WORD_LOCK_INIT { 0 }
-#define QB_UTIL_WORD_LOCK_WAITERS 1u	/* a thread may sleep on the word */
+#define QB_UTIL_WORD_LOCK_INIT                                                                     \
+	{                                                                                          \
+		0                                                                                  \
+	}
+#define QB_UTIL_WORD_LOCK_WAITERS 1u /* a thread may sleep on the word */
 
 /* This thread's owner id (even, nonzero), 0 until it first takes a lock. */
 extern __thread uint32_t qb_util_word_lock_id
@@ -112,8 +115,7 @@ extern __thread uint32_t qb_util_word_lock_id
 
 /* Contended and first-use paths (lib/util/word_lock.c). */
 uint32_t util_word_lock_id_assign(void) __attribute__((visibility("hidden")));
-void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
-	__attribute__((visibility("hidden")));
+void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me) __attribute__((visibility("hidden")));
 void util_word_lock_wake(qb_util_word_lock_t *l) __attribute__((visibility("hidden")));
 
 static inline void qb_util_word_lock(qb_util_word_lock_t *l)
@@ -124,8 +126,8 @@ static inline void qb_util_word_lock(qb_util_word_lock_t *l)
 	if (__builtin_expect(me == 0, 0)) {
 		me = util_word_lock_id_assign();
 	}
-	if (!__atomic_compare_exchange_n(&l->word, &free_word, me, 0,
-					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+	if (!__atomic_compare_exchange_n(&l->word, &free_word, me, 0, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED)) {
 		util_word_lock_wait(l, me);
 	}
 }
@@ -149,7 +151,7 @@ static inline int qb_util_word_lock_mine(const qb_util_word_lock_t *l)
 	uint32_t me = qb_util_word_lock_id;
 
 	return me != 0 &&
-	       (__atomic_load_n(&l->word, __ATOMIC_RELAXED) & ~QB_UTIL_WORD_LOCK_WAITERS) == me;
+		(__atomic_load_n(&l->word, __ATOMIC_RELAXED) & ~QB_UTIL_WORD_LOCK_WAITERS) == me;
 }
 
 #endif /* QB_UTIL_INTERNAL_H_DEFINED */

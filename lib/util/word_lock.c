@@ -56,8 +56,7 @@ static inline void cpu_relax(void)
 
 static inline int word_cas(uint32_t *word, uint32_t from, uint32_t to)
 {
-	return __atomic_compare_exchange_n(word, &from, to, 0, __ATOMIC_SEQ_CST,
-					   __ATOMIC_RELAXED);
+	return __atomic_compare_exchange_n(word, &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
 void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
@@ -71,7 +70,7 @@ void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
 			return;
 		}
 		if (seen & QB_UTIL_WORD_LOCK_WAITERS) {
-			break;	/* others already sleep: queue behind them */
+			break; /* others already sleep: queue behind them */
 		}
 		cpu_relax();
 	}

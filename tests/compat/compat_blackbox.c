@@ -34,8 +34,8 @@ static void log_set(int rounds)
 {
 	int i;
 
-	qb_log(LOG_INFO, "hello %d %s %c %p %f %ld %lld %zu %x|", 42, "str", 'Z',
-	       (void *)0x1234, 1.5, 7L, 8LL, (size_t)9, 255);
+	qb_log(LOG_INFO, "hello %d %s %c %p %f %ld %lld %zu %x|", 42, "str", 'Z', (void *)0x1234,
+	       1.5, 7L, 8LL, (size_t)9, 255);
 	qb_log(LOG_ERR, "error %s and %s", "one", (char *)NULL);
 	qb_log(LOG_WARNING, "width [%8d] [%-8d] [%08.3f] [%*d] [%.*s]", 5, 6, 3.25, 4, 7, 3,
 	       "abcdef");
@@ -60,8 +60,7 @@ static int do_write(const char *file, size_t size, int rounds)
 
 	qb_log_init("compat_bb", LOG_USER, LOG_TRACE);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
-	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_TRACE);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, size);
 	rc = qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE);
 	if (rc != 0) {
@@ -81,8 +80,7 @@ static int do_write(const char *file, size_t size, int rounds)
 	close(null);
 	qb_log_fini();
 	/* marker and ring-dump headers, then the rounded-up ring */
-	printf("dump size %s\n", n == (ssize_t)BB_DUMP_SIZE(size)
-	       ? "ok" : "WRONG");
+	printf("dump size %s\n", n == (ssize_t)BB_DUMP_SIZE(size) ? "ok" : "WRONG");
 	return 0;
 }
 
@@ -99,8 +97,7 @@ static int live_setup(const char *ident, size_t size)
 {
 	qb_log_init(ident, LOG_USER, LOG_TRACE);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
-	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_TRACE);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, size);
 	if (qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE) != 0) {
 		return -1;
@@ -141,7 +138,7 @@ static int do_spin(const char *ident, size_t size, int seconds)
 
 static int do_tick(const char *ident, int count, int ms)
 {
-	struct timespec pause = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	if (live_setup(ident, 65536) != 0) {
 		return 1;
@@ -150,7 +147,7 @@ static int do_tick(const char *ident, int count, int ms)
 		nanosleep(&pause, NULL);
 		qb_log(LOG_NOTICE, "tick %d %lld", i, (long long)mono_ns());
 	}
-	return 0;	/* no fini: the writer just goes away */
+	return 0; /* no fini: the writer just goes away */
 }
 
 static int do_burst(const char *ident, size_t size, int count)

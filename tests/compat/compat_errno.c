@@ -28,43 +28,41 @@
 #include <qb/qbutil.h>
 #include "ipc_loop.h"
 
-#define T(label, expr) do {						\
-	long long r_;							\
-	int e_;								\
-	errno = 0;							\
-	r_ = (long long)(expr);						\
-	e_ = errno;							\
-	printf("%-44s rc=%lld errno=%d\n", label, r_, e_);		\
-} while (0)
+#define T(label, expr)                                                                             \
+	do {                                                                                       \
+		long long r_;                                                                      \
+		int e_;                                                                            \
+		errno = 0;                                                                         \
+		r_ = (long long)(expr);                                                            \
+		e_ = errno;                                                                        \
+		printf("%-44s rc=%lld errno=%d\n", label, r_, e_);                                 \
+	} while (0)
 
-#define P(label, expr) do {						\
-	const void *p_;							\
-	int e_;								\
-	errno = 0;							\
-	p_ = (expr);							\
-	e_ = errno;							\
-	printf("%-44s %s errno=%d\n", label, p_ ? "ptr" : "NULL", e_);	\
-} while (0)
+#define P(label, expr)                                                                             \
+	do {                                                                                       \
+		const void *p_;                                                                    \
+		int e_;                                                                            \
+		errno = 0;                                                                         \
+		p_ = (expr);                                                                       \
+		e_ = errno;                                                                        \
+		printf("%-44s %s errno=%d\n", label, p_ ? "ptr" : "NULL", e_);                     \
+	} while (0)
 
-static int32_t
-poll_fn(int32_t fd, int32_t revents, void *data)
+static int32_t poll_fn(int32_t fd, int32_t revents, void *data)
 {
 	return 0;
 }
 
-static void
-job_fn(void *data)
+static void job_fn(void *data)
 {
 }
 
-static int32_t
-sig_fn(int32_t sig, void *data)
+static int32_t sig_fn(int32_t sig, void *data)
 {
 	return 0;
 }
 
-static void
-g_loop(void)
+static void g_loop(void)
 {
 	qb_loop_t *l = qb_loop_create();
 	qb_loop_timer_handle th = 0;
@@ -73,73 +71,64 @@ g_loop(void)
 
 	if (pipe(p) != 0)
 		return;
-	T("loop_poll_add", qb_loop_poll_add(l, QB_LOOP_MED, p[0], POLLIN,
-					     NULL, poll_fn));
-	T("loop_poll_add again (EEXIST)", qb_loop_poll_add(l, QB_LOOP_MED,
-		p[0], POLLIN, NULL, poll_fn));
+	T("loop_poll_add", qb_loop_poll_add(l, QB_LOOP_MED, p[0], POLLIN, NULL, poll_fn));
+	T("loop_poll_add again (EEXIST)",
+	  qb_loop_poll_add(l, QB_LOOP_MED, p[0], POLLIN, NULL, poll_fn));
 	/* (the distro library accepts a NULL dispatch function and an
 	 * out-of-range priority, which crash later; this one refuses) */
-	T("loop_poll_mod unknown fd", qb_loop_poll_mod(l, QB_LOOP_MED, 999,
-		POLLIN, NULL, poll_fn));
+	T("loop_poll_mod unknown fd", qb_loop_poll_mod(l, QB_LOOP_MED, 999, POLLIN, NULL, poll_fn));
 	T("loop_poll_del unknown fd", qb_loop_poll_del(l, 999));
 	T("loop_poll_del", qb_loop_poll_del(l, p[0]));
-	T("loop_poll_add closed fd", qb_loop_poll_add(l, QB_LOOP_MED, 999,
-		POLLIN, NULL, poll_fn));
-	T("loop_poll_add bad fd", qb_loop_poll_add(l, QB_LOOP_MED, -1,
-		POLLIN, NULL, poll_fn));
+	T("loop_poll_add closed fd", qb_loop_poll_add(l, QB_LOOP_MED, 999, POLLIN, NULL, poll_fn));
+	T("loop_poll_add bad fd", qb_loop_poll_add(l, QB_LOOP_MED, -1, POLLIN, NULL, poll_fn));
 	T("loop_job_add NULL fn", qb_loop_job_add(l, QB_LOOP_MED, NULL, NULL));
 	T("loop_job_add bad prio", qb_loop_job_add(l, 9, NULL, job_fn));
 	T("loop_job_del unknown", qb_loop_job_del(l, QB_LOOP_MED, NULL, job_fn));
-	T("loop_timer_add NULL fn", qb_loop_timer_add(l, QB_LOOP_MED, 1000,
-		NULL, NULL, &th));
-	T("loop_timer_add NULL handle", qb_loop_timer_add(l, QB_LOOP_MED, 1000,
-		NULL, job_fn, NULL));
+	T("loop_timer_add NULL fn", qb_loop_timer_add(l, QB_LOOP_MED, 1000, NULL, NULL, &th));
+	T("loop_timer_add NULL handle",
+	  qb_loop_timer_add(l, QB_LOOP_MED, 1000, NULL, job_fn, NULL));
 	T("loop_timer_del 0", qb_loop_timer_del(l, 0));
 	T("loop_timer_del bogus", qb_loop_timer_del(l, 0x12345678));
 	T("loop_timer_is_running bogus", qb_loop_timer_is_running(l, 0x12345678));
-	T("loop_timer_expire_time_get bogus",
-	  qb_loop_timer_expire_time_get(l, 0x12345678));
+	T("loop_timer_expire_time_get bogus", qb_loop_timer_expire_time_get(l, 0x12345678));
 	T("loop_timer_expire_time_remaining bogus",
 	  qb_loop_timer_expire_time_remaining(l, 0x12345678));
-	T("loop_signal_add NULL fn", qb_loop_signal_add(l, QB_LOOP_MED, SIGUSR1,
-		NULL, NULL, &sh));
-	T("loop_signal_add bad signal", qb_loop_signal_add(l, QB_LOOP_MED, 999,
-		NULL, sig_fn, &sh));
+	T("loop_signal_add NULL fn", qb_loop_signal_add(l, QB_LOOP_MED, SIGUSR1, NULL, NULL, &sh));
+	T("loop_signal_add bad signal", qb_loop_signal_add(l, QB_LOOP_MED, 999, NULL, sig_fn, &sh));
 	T("loop_signal_del NULL", qb_loop_signal_del(l, NULL));
-	T("loop_signal_mod NULL", qb_loop_signal_mod(l, QB_LOOP_MED, SIGUSR1,
-		NULL, sig_fn, NULL));
-	T("loop_signal_add SIGKILL", qb_loop_signal_add(l, QB_LOOP_MED, SIGKILL,
-		NULL, sig_fn, &sh));
+	T("loop_signal_mod NULL", qb_loop_signal_mod(l, QB_LOOP_MED, SIGUSR1, NULL, sig_fn, NULL));
+	T("loop_signal_add SIGKILL",
+	  qb_loop_signal_add(l, QB_LOOP_MED, SIGKILL, NULL, sig_fn, &sh));
 	qb_loop_destroy(l);
 	close(p[0]);
 	close(p[1]);
 }
 
-static void
-g_log(void)
+static void g_log(void)
 {
 	char path[64];
 
 	T("log_ctl before init", qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, 1));
 	T("log_custom_open before init", qb_log_custom_open(NULL, NULL, NULL, NULL));
-	T("log_filter_ctl before init", qb_log_filter_ctl(QB_LOG_STDERR,
-		QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_INFO));
+	T("log_filter_ctl before init",
+	  qb_log_filter_ctl(QB_LOG_STDERR, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_INFO));
 	qb_log_init("errno", LOG_USER, LOG_INFO);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 	T("log_ctl bad target", qb_log_ctl(77, QB_LOG_CONF_ENABLED, 1));
 	T("log_ctl unused slot", qb_log_ctl(9, QB_LOG_CONF_ENABLED, 1));
 	T("log_ctl bad conf", qb_log_ctl(QB_LOG_STDERR, 99, 1));
 	T("log_ctl size on stderr", qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_SIZE, 10));
-	T("log_filter_ctl NULL text", qb_log_filter_ctl(QB_LOG_STDERR,
-		QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, NULL, LOG_INFO));
-	T("log_filter_ctl bad slot", qb_log_filter_ctl(40, QB_LOG_FILTER_ADD,
-		QB_LOG_FILTER_FILE, "*", LOG_INFO));
-	T("log_filter_ctl bad regex", qb_log_filter_ctl(QB_LOG_STDERR,
-		QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE_REGEX, "(", LOG_INFO));
-	T("log_filter_ctl twice (EEXIST) 1", qb_log_filter_ctl(QB_LOG_STDERR,
-		QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "x.c", LOG_INFO));
-	T("log_filter_ctl twice (EEXIST) 2", qb_log_filter_ctl(QB_LOG_STDERR,
-		QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "x.c", LOG_INFO));
+	T("log_filter_ctl NULL text",
+	  qb_log_filter_ctl(QB_LOG_STDERR, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, NULL, LOG_INFO));
+	T("log_filter_ctl bad slot",
+	  qb_log_filter_ctl(40, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_INFO));
+	T("log_filter_ctl bad regex",
+	  qb_log_filter_ctl(QB_LOG_STDERR, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE_REGEX, "(",
+			    LOG_INFO));
+	T("log_filter_ctl twice (EEXIST) 1",
+	  qb_log_filter_ctl(QB_LOG_STDERR, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "x.c", LOG_INFO));
+	T("log_filter_ctl twice (EEXIST) 2",
+	  qb_log_filter_ctl(QB_LOG_STDERR, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "x.c", LOG_INFO));
 	T("log_file_open bad dir", qb_log_file_open("/nonexistent/dir/f"));
 	/* (an unused slot: the distro library opens "" and returns -ENOENT;
 	 * this one returns -EBADF) */
@@ -154,8 +143,7 @@ g_log(void)
 		while ((last = qb_log_custom_open(NULL, NULL, NULL, NULL)) >= 0)
 			n++;
 		printf("custom slots opened: %d\n", n);
-		T("log_custom_open no slot left",
-		  qb_log_custom_open(NULL, NULL, NULL, NULL));
+		T("log_custom_open no slot left", qb_log_custom_open(NULL, NULL, NULL, NULL));
 		T("log_file_open no slot left", qb_log_file_open(path));
 		unlink(path);
 		for (int i = QB_LOG_TARGET_DYNAMIC_START; i < QB_LOG_TARGET_MAX; i++)
@@ -163,8 +151,7 @@ g_log(void)
 	}
 	P("log_target_user_data_get unused", qb_log_target_user_data_get(9));
 	T("log_target_user_data_set unused", qb_log_target_user_data_set(9, NULL));
-	T("log_thread_priority_set bad policy",
-	  qb_log_thread_priority_set(12345, 1));
+	T("log_thread_priority_set bad policy", qb_log_thread_priority_set(12345, 1));
 	T("log_filter_fn_set NULL", qb_log_filter_fn_set(NULL));
 	/* (without a blackbox the distro library creates the file, then
 	 * fails; this one does not create it: not compared) */
@@ -177,25 +164,22 @@ g_log(void)
 	qb_log_fini();
 }
 
-static int32_t
-acc(qb_ipcs_connection_t *c, uid_t u, gid_t g)
+static int32_t acc(qb_ipcs_connection_t *c, uid_t u, gid_t g)
 {
 	return 0;
 }
 
-static void
-g_ipc(void)
+static void g_ipc(void)
 {
-	struct qb_ipcs_service_handlers h = { .connection_accept = acc };
-	struct qb_ipcs_poll_handlers none = { 0 };
+	struct qb_ipcs_service_handlers h = {.connection_accept = acc};
+	struct qb_ipcs_poll_handlers none = {0};
 	qb_ipcs_service_t *s;
 	char buf[32];
 	int fd = -1;
 
 	P("ipcc_connect no server", qb_ipcc_connect("qb-compat-errno-none", 8192));
 	/* (NULL names crash the distro library) */
-	P("ipcc_connect_async no server",
-	  qb_ipcc_connect_async("qb-compat-errno-none", 8192, &fd));
+	P("ipcc_connect_async no server", qb_ipcc_connect_async("qb-compat-errno-none", 8192, &fd));
 	T("ipcc_send NULL", qb_ipcc_send(NULL, buf, 16));
 	T("ipcc_recv NULL", qb_ipcc_recv(NULL, buf, 16, 0));
 	T("ipcc_event_recv NULL", qb_ipcc_event_recv(NULL, buf, 16, 0));
@@ -207,26 +191,22 @@ g_ipc(void)
 
 /* ---- a live server: refused clients, timeouts, a dead server ---- */
 
-static int32_t
-deny(qb_ipcs_connection_t *c, uid_t u, gid_t g)
+static int32_t deny(qb_ipcs_connection_t *c, uid_t u, gid_t g)
 {
 	return -EACCES;
 }
 
-static int32_t
-swallow(qb_ipcs_connection_t *c, void *data, size_t size)
+static int32_t swallow(qb_ipcs_connection_t *c, void *data, size_t size)
 {
-	return 0;	/* never responds */
+	return 0; /* never responds */
 }
 
 static enum qb_ipc_type live_type;
 
-static void
-server_child(const char *name, int ready)
+static void server_child(const char *name, int ready)
 {
-	struct qb_ipcs_service_handlers ok = { .connection_accept = acc,
-					       .msg_process = swallow };
-	struct qb_ipcs_service_handlers no = { .connection_accept = deny };
+	struct qb_ipcs_service_handlers ok = {.connection_accept = acc, .msg_process = swallow};
+	struct qb_ipcs_service_handlers no = {.connection_accept = deny};
 	char dname[80];
 	qb_ipcs_service_t *a, *b;
 
@@ -247,8 +227,7 @@ server_child(const char *name, int ready)
  * The connection directory of a killed server: the distro library's client
  * leaves it (this one empties and removes it); a test leaves nothing.
  */
-static void
-remove_dead_server_files(pid_t a, pid_t b)
+static void remove_dead_server_files(pid_t a, pid_t b)
 {
 	char p1[48], p2[48], path[512];
 	struct dirent *de, *fe;
@@ -279,8 +258,7 @@ remove_dead_server_files(pid_t a, pid_t b)
 	closedir(d);
 }
 
-static void
-g_ipc_live(void)
+static void g_ipc_live(void)
 {
 	struct qb_ipc_request_header rq;
 	char name[64], dname[80], buf[256];
@@ -312,15 +290,13 @@ g_ipc_live(void)
 	rq.id = 1;
 	rq.size = sizeof(rq);
 	T("ipcc_recv nothing sent", qb_ipcc_recv(c, buf, sizeof(buf), 10));
-	T("ipcc_event_recv nothing sent",
-	  qb_ipcc_event_recv(c, buf, sizeof(buf), 10));
+	T("ipcc_event_recv nothing sent", qb_ipcc_event_recv(c, buf, sizeof(buf), 10));
 	T("ipcc_send", qb_ipcc_send(c, &rq, sizeof(rq)));
 	T("ipcc_recv no response", qb_ipcc_recv(c, buf, sizeof(buf), 10));
 	T("ipcc_send too big", qb_ipcc_send(c, buf, 1 << 20));
 	kill(srv, SIGKILL);
 	waitpid(srv, &st, 0);
-	T("ipcc_event_recv server dead",
-	  qb_ipcc_event_recv(c, buf, sizeof(buf), 10));
+	T("ipcc_event_recv server dead", qb_ipcc_event_recv(c, buf, sizeof(buf), 10));
 	T("ipcc_is_connected server dead", qb_ipcc_is_connected(c));
 	/* (SOCKET: the distro library still sends and gets -ECONNREFUSED;
 	 * this one knows the connection is gone: -ENOTCONN) */
@@ -331,8 +307,7 @@ g_ipc_live(void)
 	remove_dead_server_files(getpid(), srv);
 }
 
-static void
-g_rb(void)
+static void g_rb(void)
 {
 	char name[64], buf[64];
 	qb_ringbuffer_t *rb;
@@ -359,8 +334,7 @@ g_rb(void)
 	qb_rb_close(rb);
 }
 
-static void
-g_util(void)
+static void g_util(void)
 {
 	qb_array_t *a;
 	void *e;
@@ -379,19 +353,17 @@ g_util(void)
 	T("hdb_handle_get bogus", qb_hdb_handle_get(&hdb, 0x1234567812345678ULL, &e));
 	T("hdb_handle_put bogus", qb_hdb_handle_put(&hdb, 0x1234567812345678ULL));
 	T("hdb_handle_destroy bogus", qb_hdb_handle_destroy(&hdb, 0x1234567812345678ULL));
-	T("hdb_handle_refcount_get bogus",
-	  qb_hdb_handle_refcount_get(&hdb, 0x1234567812345678ULL));
+	T("hdb_handle_refcount_get bogus", qb_hdb_handle_refcount_get(&hdb, 0x1234567812345678ULL));
 	T("hdb_handle_create", qb_hdb_handle_create(&hdb, 16, &hh));
 	T("hdb_handle_destroy", qb_hdb_handle_destroy(&hdb, hh));
 	T("hdb_handle_get destroyed", qb_hdb_handle_get(&hdb, hh, &e));
 	qb_hdb_destroy(&hdb);
 	m = qb_skiplist_create();
 	P("map_get missing", qb_map_get(m, "nope"));
-	T("map_notify_add bad flags", qb_map_notify_add(m, "k", NULL,
-		QB_MAP_NOTIFY_INSERTED, NULL));
+	T("map_notify_add bad flags",
+	  qb_map_notify_add(m, "k", NULL, QB_MAP_NOTIFY_INSERTED, NULL));
 	T("map_rm missing", qb_map_rm(m, "nope"));
-	T("map_notify_del missing", qb_map_notify_del(m, "nope", NULL,
-		QB_MAP_NOTIFY_DELETED));
+	T("map_notify_del missing", qb_map_notify_del(m, "nope", NULL, QB_MAP_NOTIFY_DELETED));
 	qb_map_destroy(m);
 	m = qb_hashtable_create(16);
 	P("hashtable get missing", qb_map_get(m, "nope"));
@@ -403,8 +375,7 @@ g_util(void)
 	qb_map_destroy(m);
 }
 
-static void
-run_group(const char *name, void (*fn)(void))
+static void run_group(const char *name, void (*fn)(void))
 {
 	pid_t pid;
 	int st = 0;
@@ -422,8 +393,7 @@ run_group(const char *name, void (*fn)(void))
 		printf("   crashed (status 0x%x)\n", st);
 }
 
-int
-main(void)
+int main(void)
 {
 	run_group("loop", g_loop);
 	run_group("log", g_log);

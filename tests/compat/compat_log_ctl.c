@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static void nop(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
-		const char *msg)
+static void nop(int32_t t, struct qb_log_callsite *cs, struct timespec *ts, const char *msg)
 {
 }
 
@@ -33,7 +32,7 @@ static void table(const char *when)
 			case QB_LOG_CONF_ENABLED:
 			case QB_LOG_CONF_USE_JOURNAL:
 			case QB_LOG_CONF_IDENT:
-				c = c;	/* skipped below */
+				c = c; /* skipped below */
 				printf(" -");
 				continue;
 			case QB_LOG_CONF_SIZE:
@@ -59,8 +58,7 @@ int main(void)
 	int a, b, i, n, slots[40];
 	char path[64];
 
-	printf("before init: %d %d %d\n",
-	       qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, 1),
+	printf("before init: %d %d %d\n", qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, 1),
 	       qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_STATE_GET, 0),
 	       qb_log_custom_open(nop, NULL, NULL, NULL));
 	qb_log_init("ctl", LOG_DAEMON, LOG_INFO);
@@ -69,35 +67,26 @@ int main(void)
 	a = qb_log_custom_open(nop, cls, NULL, (void *)0x1234);
 	snprintf(path, sizeof(path), "/tmp/compat_log_ctl.%d", (int)getpid());
 	b = qb_log_file_open(path);
-	printf("custom %d file %d user data %p\n", a, b,
-	       qb_log_target_user_data_get(a));
+	printf("custom %d file %d user data %p\n", a, b, qb_log_target_user_data_get(a));
 	table("with dynamic slots");
 	printf("enable custom %d state %d\n", qb_log_ctl(a, QB_LOG_CONF_ENABLED, 1),
 	       qb_log_ctl(a, QB_LOG_CONF_STATE_GET, 0));
-	printf("enable again %d disable %d closes %d\n",
-	       qb_log_ctl(a, QB_LOG_CONF_ENABLED, 1),
+	printf("enable again %d disable %d closes %d\n", qb_log_ctl(a, QB_LOG_CONF_ENABLED, 1),
 	       qb_log_ctl(a, QB_LOG_CONF_ENABLED, 0), closes);
-	printf("disable again %d closes %d\n",
-	       qb_log_ctl(a, QB_LOG_CONF_ENABLED, 0), closes);
-	printf("ident %d %d\n",
-	       qb_log_ctl2(a, QB_LOG_CONF_IDENT, QB_LOG_CTL2_S("x")),
+	printf("disable again %d closes %d\n", qb_log_ctl(a, QB_LOG_CONF_ENABLED, 0), closes);
+	printf("ident %d %d\n", qb_log_ctl2(a, QB_LOG_CONF_IDENT, QB_LOG_CTL2_S("x")),
 	       qb_log_ctl2(QB_LOG_SYSLOG, QB_LOG_CONF_IDENT, QB_LOG_CTL2_S("ctl2")));
-	printf("journal %d %d\n",
-	       qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_USE_JOURNAL, 0),
+	printf("journal %d %d\n", qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_USE_JOURNAL, 0),
 	       qb_log_ctl(a, QB_LOG_CONF_USE_JOURNAL, 1));
-	printf("size %d %d %d %d\n",
-	       qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, -5),
+	printf("size %d %d %d %d\n", qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, -5),
 	       qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 4096),
 	       qb_log_ctl(a, QB_LOG_CONF_SIZE, 4096),
 	       qb_log_ctl(QB_LOG_STDOUT, QB_LOG_CONF_SIZE, 4096));
-	printf("line len %d %d %d\n",
-	       qb_log_ctl(a, QB_LOG_CONF_MAX_LINE_LEN, 4096),
+	printf("line len %d %d %d\n", qb_log_ctl(a, QB_LOG_CONF_MAX_LINE_LEN, 4096),
 	       qb_log_ctl(a, QB_LOG_CONF_MAX_LINE_LEN, 4097),
 	       qb_log_ctl(a, QB_LOG_CONF_MAX_LINE_LEN, 100));
-	printf("user data set %d %d %d get %p\n",
-	       qb_log_target_user_data_set(a, (void *)0x99),
-	       qb_log_target_user_data_set(31, NULL),
-	       qb_log_target_user_data_set(-1, NULL),
+	printf("user data set %d %d %d get %p\n", qb_log_target_user_data_set(a, (void *)0x99),
+	       qb_log_target_user_data_set(31, NULL), qb_log_target_user_data_set(-1, NULL),
 	       qb_log_target_user_data_get(a));
 	printf("user data bad %p\n", qb_log_target_user_data_get(40));
 	printf("stdout ud before enable %p\n", qb_log_target_user_data_get(QB_LOG_STDOUT));
@@ -106,8 +95,7 @@ int main(void)
 	       qb_log_target_user_data_get(QB_LOG_STDOUT) == (void *)stdout);
 	qb_log_ctl(QB_LOG_STDOUT, QB_LOG_CONF_ENABLED, 0);
 	qb_log_custom_close(a);
-	printf("closed: closes %d state %d\n", closes,
-	       qb_log_ctl(a, QB_LOG_CONF_STATE_GET, 0));
+	printf("closed: closes %d state %d\n", closes, qb_log_ctl(a, QB_LOG_CONF_STATE_GET, 0));
 	qb_log_file_close(b);
 	printf("file closed state %d\n", qb_log_ctl(b, QB_LOG_CONF_STATE_GET, 0));
 	unlink(path);

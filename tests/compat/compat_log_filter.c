@@ -9,18 +9,16 @@
 static int slot;
 static int fn_calls;
 
-static void show(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
-		 const char *msg)
+static void show(int32_t t, struct qb_log_callsite *cs, struct timespec *ts, const char *msg)
 {
-	printf("  [%d] %s:%s:%u p%u tags=%u %s\n", t, cs->filename,
-	       cs->function, cs->lineno, cs->priority, cs->tags, msg);
+	printf("  [%d] %s:%s:%u p%u tags=%u %s\n", t, cs->filename, cs->function, cs->lineno,
+	       cs->priority, cs->tags, msg);
 }
 
 /* Log from a given file / function / priority / line. */
 static void lg(const char *file, const char *func, int prio, int line)
 {
-	qb_log_from_external_source(func, file, "msg from %s", prio, line, 0,
-				    file);
+	qb_log_from_external_source(func, file, "msg from %s", prio, line, 0, file);
 }
 
 static void round_(const char *what)
@@ -32,9 +30,9 @@ static void round_(const char *what)
 	lg("src/a.c", "alpha", LOG_TRACE, 40);
 }
 
-#define F(c, type, text, hi, lo) \
-	printf(#c " " #type " %s %d..%d -> %d\n", (text) ? (text) : "NULL", \
-	       hi, lo, qb_log_filter_ctl2(slot, c, type, text, hi, lo))
+#define F(c, type, text, hi, lo)                                                                   \
+	printf(#c " " #type " %s %d..%d -> %d\n", (text) ? (text) : "NULL", hi, lo,                \
+	       qb_log_filter_ctl2(slot, c, type, text, hi, lo))
 
 static void filt(struct qb_log_callsite *cs)
 {
@@ -44,8 +42,8 @@ static void filt(struct qb_log_callsite *cs)
 }
 
 static struct qb_log_callsite legacy[2] = {
-	{ "leg1", "legacy.c", "legacy one", LOG_INFO, 1, 0, 0, NULL },
-	{ "leg2", "legacy.c", "legacy two", LOG_DEBUG, 2, 0, 0, NULL },
+	{"leg1", "legacy.c", "legacy one", LOG_INFO, 1, 0, 0, NULL},
+	{"leg2", "legacy.c", "legacy two", LOG_DEBUG, 2, 0, 0, NULL},
 };
 
 int main(void)
@@ -146,7 +144,7 @@ int main(void)
 	printf("legacy targets %u %u\n", legacy[0].targets & (1U << slot) ? 1 : 0,
 	       legacy[1].targets & (1U << slot) ? 1 : 0);
 	qb_log_real_(&legacy[0]);
-	for (i = 100; i < 130; i++)	/* several blocks of 16 in the dump */
+	for (i = 100; i < 130; i++) /* several blocks of 16 in the dump */
 		lg("many.c", "many", LOG_DEBUG, i);
 	qb_log_callsites_dump();
 

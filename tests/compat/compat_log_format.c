@@ -9,8 +9,7 @@
 
 static int slot;
 
-static void show(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
-		 const char *msg)
+static void show(int32_t t, struct qb_log_callsite *cs, struct timespec *ts, const char *msg)
 {
 	char out[QB_LOG_ABSOLUTE_MAX_LEN];
 
@@ -41,8 +40,7 @@ int main(void)
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 	slot = qb_log_custom_open(show, NULL, NULL, NULL);
 	printf("slot %d\n", slot);
-	qb_log_filter_ctl(slot, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_TRACE);
+	qb_log_filter_ctl(slot, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_ctl(slot, QB_LOG_CONF_ENABLED, QB_TRUE);
 
 	qb_log(LOG_INFO, "default format %d", 1);
@@ -106,22 +104,18 @@ int main(void)
 	qb_log(LOG_INFO, "%s", big);
 	qb_log_ctl(slot, QB_LOG_CONF_MAX_LINE_LEN, QB_LOG_ABSOLUTE_MAX_LEN);
 	qb_log(LOG_INFO, "%s", big);
-	printf("ctl 4097 -> %d\n",
-	       qb_log_ctl(slot, QB_LOG_CONF_MAX_LINE_LEN, 4097));
+	printf("ctl 4097 -> %d\n", qb_log_ctl(slot, QB_LOG_CONF_MAX_LINE_LEN, 4097));
 
 	errno = ENOENT;
 	qb_perror(LOG_ERR, "perror %s", "x");
 	qb_enter();
 	qb_leave();
-	qb_log_from_external_source("extfn", "dir/ext.c", "external %d",
-				    LOG_NOTICE, 42, 0, 42);
+	qb_log_from_external_source("extfn", "dir/ext.c", "external %d", LOG_NOTICE, 42, 0, 42);
 	with_format("%f|%n|%l|%b");
-	qb_log_from_external_source(NULL, NULL, "nulls %d", LOG_NOTICE, 43, 0,
-				    43);
+	qb_log_from_external_source(NULL, NULL, "nulls %d", LOG_NOTICE, 43, 0, 43);
 	/* the same target through the log thread; fini drains it */
 	with_format("[%p] %b");
-	printf("threaded %d start %d\n",
-	       qb_log_ctl(slot, QB_LOG_CONF_THREADED, QB_TRUE),
+	printf("threaded %d start %d\n", qb_log_ctl(slot, QB_LOG_CONF_THREADED, QB_TRUE),
 	       qb_log_thread_start());
 	fflush(stdout);
 	for (i = 0; i < 5; i++)

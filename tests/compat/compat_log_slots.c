@@ -38,8 +38,7 @@ static int open_file(int filter)
 	t = qb_log_file_open(path);
 	printf("  file_open -> %d\n", t);
 	if (filter)
-		qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE,
-				  "*", LOG_TRACE);
+		qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	printf("  enable -> %d\n", qb_log_ctl(t, QB_LOG_CONF_ENABLED, 1));
 	return t;
 }
@@ -72,8 +71,7 @@ static void case_filter(void)
 	int t;
 
 	printf("  filter on slot 4 -> %d\n",
-	       qb_log_filter_ctl(4, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-				 LOG_DEBUG));
+	       qb_log_filter_ctl(4, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_DEBUG));
 	t = open_file(0);
 	emit();
 	show_file("filter added before open");
@@ -86,25 +84,27 @@ static void case_filter(void)
 
 static void case_ctl(void)
 {
-	static const struct { int conf, arg; const char *name; } opts[] = {
-		{ QB_LOG_CONF_MAX_LINE_LEN, 12, "max_line_len" },
-		{ QB_LOG_CONF_ELLIPSIS, 1, "ellipsis" },
-		{ QB_LOG_CONF_PRIORITY_BUMP, -2, "priority_bump" },
-		{ QB_LOG_CONF_EXTENDED, 0, "extended" },
-		{ QB_LOG_CONF_THREADED, 1, "threaded" },
-		{ QB_LOG_CONF_FILE_SYNC, 1, "file_sync" },
-		{ QB_LOG_CONF_FACILITY, LOG_LOCAL3, "facility" },
-		{ QB_LOG_CONF_SIZE, 8192, "size" },
+	static const struct {
+		int conf, arg;
+		const char *name;
+	} opts[] = {
+		{QB_LOG_CONF_MAX_LINE_LEN, 12, "max_line_len"},
+		{QB_LOG_CONF_ELLIPSIS, 1, "ellipsis"},
+		{QB_LOG_CONF_PRIORITY_BUMP, -2, "priority_bump"},
+		{QB_LOG_CONF_EXTENDED, 0, "extended"},
+		{QB_LOG_CONF_THREADED, 1, "threaded"},
+		{QB_LOG_CONF_FILE_SYNC, 1, "file_sync"},
+		{QB_LOG_CONF_FACILITY, LOG_LOCAL3, "facility"},
+		{QB_LOG_CONF_SIZE, 8192, "size"},
 	};
 	int t;
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		printf("  ctl %s on slot 4 -> %d\n", opts[i].name,
 		       qb_log_ctl(4, opts[i].conf, opts[i].arg));
-	printf("  ident on slot 4 -> %d\n", qb_log_ctl2(4, QB_LOG_CONF_IDENT,
-	       QB_LOG_CTL2_S("other")));
-	printf("  user_data_set on slot 4 -> %d\n",
-	       qb_log_target_user_data_set(4, (void *)1));
+	printf("  ident on slot 4 -> %d\n",
+	       qb_log_ctl2(4, QB_LOG_CONF_IDENT, QB_LOG_CTL2_S("other")));
+	printf("  user_data_set on slot 4 -> %d\n", qb_log_target_user_data_set(4, (void *)1));
 	t = open_file(1);
 	qb_log_format_set(t, "%N %p %b");
 	emit();
@@ -124,8 +124,7 @@ static void case_reuse(void)
 
 	qb_log_format_set(t, "R<%p> %b");
 	qb_log_file_close(t);
-	printf("  after close: ctl -> %d\n",
-	       qb_log_ctl(t, QB_LOG_CONF_ELLIPSIS, 0));
+	printf("  after close: ctl -> %d\n", qb_log_ctl(t, QB_LOG_CONF_ELLIPSIS, 0));
 	t = open_file(1);
 	emit();
 	show_file("reused slot");
@@ -154,8 +153,14 @@ static void run_case(const char *name, void (*fn)(void))
 		printf("  child status 0x%x\n", st);
 }
 
-static void format_never(void) { case_format(1); }
-static void format_closed(void) { case_format(0); }
+static void format_never(void)
+{
+	case_format(1);
+}
+static void format_closed(void)
+{
+	case_format(0);
+}
 
 int main(void)
 {

@@ -22,7 +22,7 @@
 
 static int sock_at(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -35,7 +35,7 @@ static int sock_at(const char *path)
 static void drain(const char *label, int fd)
 {
 	char buf[4096];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	while (poll(&p, 1, 50) > 0) {
 		ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
@@ -55,10 +55,9 @@ int main(void)
 {
 	int slog, jnl;
 
-	if (unshare(CLONE_NEWNS) != 0
-	    || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0
-	    || mount("tmpfs", "/dev", "tmpfs", 0, NULL) != 0
-	    || mount("tmpfs", "/run", "tmpfs", 0, NULL) != 0) {
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("tmpfs", "/dev", "tmpfs", 0, NULL) != 0 ||
+	    mount("tmpfs", "/run", "tmpfs", 0, NULL) != 0) {
 		printf("no private mount namespace: nothing to compare\n");
 		return 0;
 	}
@@ -76,8 +75,7 @@ int main(void)
 	qb_log(LOG_INFO, "info");
 	qb_log(LOG_DEBUG, "debug");
 	qb_log(LOG_TRACE, "trace filtered");
-	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE,
-			  "*", LOG_TRACE);
+	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log(LOG_TRACE, "trace not bumped: dropped");
 	qb_log(LOG_INFO, "ext" QB_XS "info");
 	drain("A", slog);
@@ -96,8 +94,8 @@ int main(void)
 
 	printf("facility %d\n", qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_FACILITY, LOG_LOCAL3));
 	qb_log(LOG_WARNING, "local3");
-	printf("ident %d\n", qb_log_ctl2(QB_LOG_SYSLOG, QB_LOG_CONF_IDENT,
-					  QB_LOG_CTL2_S("renamed")));
+	printf("ident %d\n",
+	       qb_log_ctl2(QB_LOG_SYSLOG, QB_LOG_CONF_IDENT, QB_LOG_CTL2_S("renamed")));
 	qb_log(LOG_WARNING, "renamed ident");
 	qb_log_format_set(QB_LOG_SYSLOG, "%N:%p:%n:%b");
 	qb_log(LOG_WARNING, "formatted");

@@ -19,7 +19,10 @@ static const char *lvl = "LMH";
 
 /* --- jobs ------------------------------------------------------------------ */
 
-struct tag { int prio; int n; };
+struct tag {
+	int prio;
+	int n;
+};
 
 static void job_print(void *d)
 {
@@ -65,7 +68,7 @@ static void job_chain(void *d)
 
 static void job_adder(void *d)
 {
-	static struct tag t = { QB_LOOP_HIGH, 0 };
+	static struct tag t = {QB_LOOP_HIGH, 0};
 
 	printf(" adder");
 	qb_loop_job_add(L, QB_LOOP_HIGH, &t, job_print);
@@ -73,8 +76,8 @@ static void job_adder(void *d)
 
 static void jobs_from_jobs(void)
 {
-	static struct tag t = { QB_LOOP_MED, 0 };
-	static struct tag lo = { QB_LOOP_LOW, 7 };
+	static struct tag t = {QB_LOOP_MED, 0};
+	static struct tag lo = {QB_LOOP_LOW, 7};
 
 	printf("jobs from jobs:");
 	chain_left = 3;
@@ -87,10 +90,9 @@ static void jobs_from_jobs(void)
 
 static void jobs_del(void)
 {
-	static struct tag a = { QB_LOOP_MED, 1 }, b = { QB_LOOP_MED, 2 };
+	static struct tag a = {QB_LOOP_MED, 1}, b = {QB_LOOP_MED, 2};
 
-	printf("job_add bad prio %d, NULL fn %d\n",
-	       qb_loop_job_add(L, 3, &a, job_print),
+	printf("job_add bad prio %d, NULL fn %d\n", qb_loop_job_add(L, 3, &a, job_print),
 	       qb_loop_job_add(L, QB_LOOP_MED, &a, NULL));
 	qb_loop_job_add(L, QB_LOOP_MED, &a, job_print);
 	qb_loop_job_add(L, QB_LOOP_MED, &b, job_print);
@@ -103,8 +105,8 @@ static void jobs_del(void)
 		int r5 = qb_loop_job_del(L, 3, &b, job_print);
 		int r6 = qb_loop_job_del(L, QB_LOOP_MED, &b, NULL);
 
-		printf("job_del %d %d %d (wrong level %d, bad prio %d, NULL fn %d)\n",
-		       r1, r2, r3, r4, r5, r6);
+		printf("job_del %d %d %d (wrong level %d, bad prio %d, NULL fn %d)\n", r1, r2, r3,
+		       r4, r5, r6);
 	}
 	printf("after del:");
 	qb_loop_job_add(L, QB_LOOP_LOW, NULL, job_stop);
@@ -113,7 +115,7 @@ static void jobs_del(void)
 
 static void stop_midway(void)
 {
-	static struct tag t[4] = { {2, 0}, {2, 1}, {2, 2}, {2, 3} };
+	static struct tag t[4] = {{2, 0}, {2, 1}, {2, 2}, {2, 3}};
 	int i;
 
 	printf("stop inside a batch:");
@@ -147,7 +149,7 @@ static void timer_stop(void *d)
 
 static void timers_order(void)
 {
-	static const int ms[6] = { 30, 10, 50, 20, 1, 40 };
+	static const int ms[6] = {30, 10, 50, 20, 1, 40};
 	qb_loop_timer_handle hs;
 	long i;
 
@@ -155,12 +157,10 @@ static void timers_order(void)
 	 * then levels (not expiry) decide the order */
 	printf("timers:");
 	for (i = 0; i < 6; i++)
-		qb_loop_timer_add(L, QB_LOOP_MED, ms[i] * 1000000ULL, (void *)i,
-				  timer_print, &th[i]);
-	printf(" running %d %d, get>0 %d, remaining>0 %d;",
-	       qb_loop_timer_is_running(L, th[0]),
-	       qb_loop_timer_is_running(L, th[5]),
-	       qb_loop_timer_expire_time_get(L, th[2]) > 0,
+		qb_loop_timer_add(L, QB_LOOP_MED, ms[i] * 1000000ULL, (void *)i, timer_print,
+				  &th[i]);
+	printf(" running %d %d, get>0 %d, remaining>0 %d;", qb_loop_timer_is_running(L, th[0]),
+	       qb_loop_timer_is_running(L, th[5]), qb_loop_timer_expire_time_get(L, th[2]) > 0,
 	       qb_loop_timer_expire_time_remaining(L, th[2]) > 0);
 	{
 		int r1 = qb_loop_timer_del(L, th[5]);
@@ -168,8 +168,7 @@ static void timers_order(void)
 
 		printf(" del t5 %d again %d;", r1, r2);
 	}
-	printf(" get deleted %d, running deleted %d;",
-	       (int)qb_loop_timer_expire_time_get(L, th[5]),
+	printf(" get deleted %d, running deleted %d;", (int)qb_loop_timer_expire_time_get(L, th[5]),
 	       qb_loop_timer_is_running(L, th[5]));
 	qb_loop_timer_add(L, QB_LOOP_LOW, 70 * 1000000ULL, NULL, timer_stop, &hs);
 	qb_loop_run(L);
@@ -178,14 +177,13 @@ static void timers_order(void)
 		int r2 = qb_loop_timer_del(L, 0);
 		int r3 = qb_loop_timer_add(L, QB_LOOP_LOW, 1, NULL, NULL, &hs);
 
-		printf("after run: del t0 %d, del 0 %d, add NULL fn %d\n",
-		       r1, r2, r3);
+		printf("after run: del t0 %d, del 0 %d, add NULL fn %d\n", r1, r2, r3);
 	}
 }
 
 static void timers_zero_vs_jobs(void)
 {
-	static struct tag j = { QB_LOOP_MED, 0 };
+	static struct tag j = {QB_LOOP_MED, 0};
 
 	printf("zero timers and jobs:");
 	qb_loop_timer_add(L, QB_LOOP_MED, 0, (void *)6, timer_print, &th[6]);
@@ -224,7 +222,7 @@ static int32_t fd_out(int32_t fd, int32_t revents, void *d)
 
 static void polls(void)
 {
-	static struct tag jm = { QB_LOOP_MED, 0 }, jl = { QB_LOOP_LOW, 0 };
+	static struct tag jm = {QB_LOOP_MED, 0}, jl = {QB_LOOP_LOW, 0};
 
 	if (pipe2(pfd, O_CLOEXEC) || pipe2(qfd, O_CLOEXEC))
 		return;
@@ -234,8 +232,7 @@ static void polls(void)
 		int r3 = qb_loop_poll_mod(L, QB_LOOP_MED, qfd[0], POLLIN, "q", fd_read);
 		int r4 = qb_loop_poll_del(L, qfd[0]);
 
-		printf("poll add %d dup %d, mod unknown %d, del unknown %d\n",
-		       r1, r2, r3, r4);
+		printf("poll add %d dup %d, mod unknown %d, del unknown %d\n", r1, r2, r3, r4);
 	}
 	qb_loop_poll_add(L, QB_LOOP_HIGH, qfd[0], POLLIN, "q", fd_read);
 	qb_loop_poll_add(L, QB_LOOP_LOW, qfd[1], POLLOUT, NULL, fd_out);
@@ -272,8 +269,7 @@ static void polls(void)
 
 static int32_t sig_print(int32_t sig, void *d)
 {
-	printf(" %s(%s)", (char *)d, sig == SIGUSR1 ? "USR1" :
-	       sig == SIGUSR2 ? "USR2" : "?");
+	printf(" %s(%s)", (char *)d, sig == SIGUSR1 ? "USR1" : sig == SIGUSR2 ? "USR2" : "?");
 	return 0;
 }
 
@@ -307,8 +303,7 @@ static void signals(void)
 		int r4 = qb_loop_signal_add(L, 3, SIGUSR1, "x", sig_print, &c);
 		int r5 = qb_loop_signal_add(L, QB_LOOP_MED, SIGUSR1, "x", NULL, &c);
 
-		printf("signal add %d %d %d, bad prio %d, NULL fn %d\n",
-		       r1, r2, r3, r4, r5);
+		printf("signal add %d %d %d, bad prio %d, NULL fn %d\n", r1, r2, r3, r4, r5);
 	}
 	printf("USR1:");
 	qb_loop_job_add(L, QB_LOOP_HIGH, (void *)SIGUSR1, raise_then_stop);
@@ -394,7 +389,7 @@ int main(void)
 	L = qb_loop_create();
 	printf("create %s, default same %d\n", L ? "ok" : "failed",
 	       qb_loop_job_add(NULL, QB_LOOP_LOW, NULL, timer_stop) == 0 &&
-	       qb_loop_job_del(L, QB_LOOP_LOW, NULL, timer_stop) == 0);
+		       qb_loop_job_del(L, QB_LOOP_LOW, NULL, timer_stop) == 0);
 	jobs_interleave();
 	jobs_from_jobs();
 	jobs_del();

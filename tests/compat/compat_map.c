@@ -15,34 +15,35 @@
 #include <qb/qbmap.h>
 
 static qb_map_t *cur_map;
-static int cur_sorted;		/* hashtable: print iterations sorted */
+static int cur_sorted; /* hashtable: print iterations sorted */
 
 static const char *ev_name(uint32_t e)
 {
 	switch (e) {
-	case QB_MAP_NOTIFY_DELETED: return "DELETED";
-	case QB_MAP_NOTIFY_REPLACED: return "REPLACED";
-	case QB_MAP_NOTIFY_INSERTED: return "INSERTED";
-	case QB_MAP_NOTIFY_FREE: return "FREE";
+	case QB_MAP_NOTIFY_DELETED:
+		return "DELETED";
+	case QB_MAP_NOTIFY_REPLACED:
+		return "REPLACED";
+	case QB_MAP_NOTIFY_INSERTED:
+		return "INSERTED";
+	case QB_MAP_NOTIFY_FREE:
+		return "FREE";
 	}
 	return "?";
 }
 
 #define S(p) ((p) ? (const char *)(p) : "(null)")
 
-static void cb(uint32_t event, char *key, void *old_value, void *value,
-	       void *user_data)
+static void cb(uint32_t event, char *key, void *old_value, void *value, void *user_data)
 {
 	/* upstream skiplist reports its sentinel at destroy: ignore it */
 	if (key == NULL)
 		return;
-	printf("    [%s] %s key=%s old=%s new=%s count=%zu\n", S(user_data),
-	       ev_name(event), key, S(old_value), S(value),
-	       qb_map_count_get(cur_map));
+	printf("    [%s] %s key=%s old=%s new=%s count=%zu\n", S(user_data), ev_name(event), key,
+	       S(old_value), S(value), qb_map_count_get(cur_map));
 }
 
-static void cb2(uint32_t event, char *key, void *old_value, void *value,
-		void *user_data)
+static void cb2(uint32_t event, char *key, void *old_value, void *value, void *user_data)
 {
 	if (key == NULL)
 		return;
@@ -95,8 +96,7 @@ static void put(const char *k, const char *v)
 {
 	printf("  put %s=%s\n", k, S(v));
 	qb_map_put(cur_map, k, v);
-	printf("  -> count %zu get %s\n", qb_map_count_get(cur_map),
-	       S(qb_map_get(cur_map, k)));
+	printf("  -> count %zu get %s\n", qb_map_count_get(cur_map), S(qb_map_get(cur_map, k)));
 }
 
 static void rm(const char *k)
@@ -127,27 +127,26 @@ static int rm_visited(const char *key, void *value, void *ud)
 	return 0;
 }
 
-static void common(const char *name, qb_map_t *m, int is_trie,
-		   int is_skiplist)
+static void common(const char *name, qb_map_t *m, int is_trie, int is_skiplist)
 {
 	static char k_a2[] = "a";
 	int n = 0;
-	const char *keys[] = { "b", "a", "ab", "abc", "c", "B", "\xc3\xa9",
-			       "aa", "abd" };
+	const char *keys[] = {"b", "a", "ab", "abc", "c", "B", "\xc3\xa9", "aa", "abd"};
 	size_t i;
 
 	cur_map = m;
 	printf("== %s\n", name);
-	printf("  empty count %zu get %s rm %d\n", qb_map_count_get(m),
-	       S(qb_map_get(m, "x")), qb_map_rm(m, "x"));
+	printf("  empty count %zu get %s rm %d\n", qb_map_count_get(m), S(qb_map_get(m, "x")),
+	       qb_map_rm(m, "x"));
 	show();
 
 	printf(" notifier registration\n");
 	printf("  add global G(DEL|REP|INS%s) = %d\n", is_trie ? "|REC" : "",
 	       qb_map_notify_add(m, NULL, cb,
 				 QB_MAP_NOTIFY_DELETED | QB_MAP_NOTIFY_REPLACED |
-				 QB_MAP_NOTIFY_INSERTED |
-				 (is_trie ? QB_MAP_NOTIFY_RECURSIVE : 0), "G"));
+					 QB_MAP_NOTIFY_INSERTED |
+					 (is_trie ? QB_MAP_NOTIFY_RECURSIVE : 0),
+				 "G"));
 	printf("  add global F(FREE) = %d\n",
 	       qb_map_notify_add(m, NULL, cb, QB_MAP_NOTIFY_FREE, "F"));
 	printf("  add global F again (other ud) = %d\n",
@@ -155,10 +154,10 @@ static void common(const char *name, qb_map_t *m, int is_trie,
 	printf("  add global G again = %d\n",
 	       qb_map_notify_add(m, NULL, cb,
 				 QB_MAP_NOTIFY_DELETED | QB_MAP_NOTIFY_REPLACED |
-				 QB_MAP_NOTIFY_INSERTED |
-				 (is_trie ? QB_MAP_NOTIFY_RECURSIVE : 0), "G"));
-	printf("  add keyed FREE = %d\n",
-	       qb_map_notify_add(m, "a", cb, QB_MAP_NOTIFY_FREE, "x"));
+					 QB_MAP_NOTIFY_INSERTED |
+					 (is_trie ? QB_MAP_NOTIFY_RECURSIVE : 0),
+				 "G"));
+	printf("  add keyed FREE = %d\n", qb_map_notify_add(m, "a", cb, QB_MAP_NOTIFY_FREE, "x"));
 	printf("  del missing global = %d\n",
 	       qb_map_notify_del(m, NULL, cb2, QB_MAP_NOTIFY_INSERTED));
 
@@ -175,32 +174,31 @@ static void common(const char *name, qb_map_t *m, int is_trie,
 
 	printf(" keyed notifiers on a\n");
 	printf("  add K(REP|DEL) on a = %d\n",
-	       qb_map_notify_add(m, "a", cb, QB_MAP_NOTIFY_REPLACED |
-				 QB_MAP_NOTIFY_DELETED, "K"));
+	       qb_map_notify_add(m, "a", cb, QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED, "K"));
 	printf("  add R(REP|DEL|REC) on a = %d\n",
-	       qb_map_notify_add(m, "a", cb, QB_MAP_NOTIFY_REPLACED |
-				 QB_MAP_NOTIFY_DELETED |
-				 QB_MAP_NOTIFY_RECURSIVE, "R"));
+	       qb_map_notify_add(m, "a", cb,
+				 QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED |
+					 QB_MAP_NOTIFY_RECURSIVE,
+				 "R"));
 	printf("  add K again = %d\n",
-	       qb_map_notify_add(m, "a", cb, QB_MAP_NOTIFY_REPLACED |
-				 QB_MAP_NOTIFY_DELETED, "K"));
+	       qb_map_notify_add(m, "a", cb, QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED, "K"));
 	printf("  add K' (other ud) = %d\n",
-	       qb_map_notify_add(m, "a", cb, QB_MAP_NOTIFY_REPLACED |
-				 QB_MAP_NOTIFY_DELETED, "K'"));
+	       qb_map_notify_add(m, "a", cb, QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED, "K'"));
 	printf("  add on missing key = %d\n",
 	       qb_map_notify_add(m, "zz", cb, QB_MAP_NOTIFY_DELETED, "Z"));
 	put(k_a2, "a2");
 	put("ab", "ab2");
 	put("abc", "abc2");
-	printf("  del_2 K' = %d\n", qb_map_notify_del_2(m, "a", cb,
-		QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED, "K'"));
-	printf("  del_2 K' again = %d\n", qb_map_notify_del_2(m, "a", cb,
-		QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED, "K'"));
-	printf("  del wrong events = %d\n",
-	       qb_map_notify_del(m, "a", cb, QB_MAP_NOTIFY_REPLACED));
+	printf("  del_2 K' = %d\n",
+	       qb_map_notify_del_2(m, "a", cb, QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED,
+				   "K'"));
+	printf("  del_2 K' again = %d\n",
+	       qb_map_notify_del_2(m, "a", cb, QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED,
+				   "K'"));
+	printf("  del wrong events = %d\n", qb_map_notify_del(m, "a", cb, QB_MAP_NOTIFY_REPLACED));
 	put("a", "a3");
-	printf("  del K = %d\n", qb_map_notify_del(m, "a", cb,
-		QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED));
+	printf("  del K = %d\n",
+	       qb_map_notify_del(m, "a", cb, QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED));
 	put("a", "a4");
 
 	printf(" removal\n");
@@ -210,9 +208,9 @@ static void common(const char *name, qb_map_t *m, int is_trie,
 	rm("a");
 	if (!is_trie)
 		printf("  del R after key gone = %d\n",
-		       qb_map_notify_del(m, "a", cb, QB_MAP_NOTIFY_REPLACED |
-					 QB_MAP_NOTIFY_DELETED |
-					 QB_MAP_NOTIFY_RECURSIVE));
+		       qb_map_notify_del(m, "a", cb,
+					 QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_DELETED |
+						 QB_MAP_NOTIFY_RECURSIVE));
 	put("a", "a5");
 	show();
 
@@ -233,8 +231,8 @@ static void common(const char *name, qb_map_t *m, int is_trie,
 
 		while ((k = qb_map_iter_next(it, &v)) != NULL) {
 			if (step++ % 2 == 0) {
-				printf("  at %s: rm -> %d count %zu\n", k,
-				       qb_map_rm(m, k), qb_map_count_get(m));
+				printf("  at %s: rm -> %d count %zu\n", k, qb_map_rm(m, k),
+				       qb_map_count_get(m));
 			} else {
 				printf("  at %s: keep\n", k);
 			}
@@ -270,19 +268,20 @@ static void trie_only(void)
 	cur_map = m;
 	printf("== trie specifics\n");
 	printf("  global non-recursive G = %d\n",
-	       qb_map_notify_add(m, NULL, cb, QB_MAP_NOTIFY_INSERTED |
-				 QB_MAP_NOTIFY_DELETED |
-				 QB_MAP_NOTIFY_REPLACED, "G"));
+	       qb_map_notify_add(m, NULL, cb,
+				 QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED |
+					 QB_MAP_NOTIFY_REPLACED,
+				 "G"));
 	printf("  global FREE|DELETED F = %d\n",
-	       qb_map_notify_add(m, NULL, cb, QB_MAP_NOTIFY_FREE |
-				 QB_MAP_NOTIFY_DELETED, "F"));
+	       qb_map_notify_add(m, NULL, cb, QB_MAP_NOTIFY_FREE | QB_MAP_NOTIFY_DELETED, "F"));
 	printf("  placeholder P on cfg.= %d\n",
-	       qb_map_notify_add(m, "cfg.", cb, QB_MAP_NOTIFY_INSERTED |
-				 QB_MAP_NOTIFY_DELETED | QB_MAP_NOTIFY_REPLACED |
-				 QB_MAP_NOTIFY_RECURSIVE, "P"));
+	       qb_map_notify_add(m, "cfg.", cb,
+				 QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED |
+					 QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_RECURSIVE,
+				 "P"));
 	printf("  exact E on cfg.a = %d\n",
-	       qb_map_notify_add(m, "cfg.a", cb, QB_MAP_NOTIFY_INSERTED |
-				 QB_MAP_NOTIFY_DELETED, "E"));
+	       qb_map_notify_add(m, "cfg.a", cb, QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED,
+				 "E"));
 	printf("  count %zu\n", qb_map_count_get(m));
 	/* (iterating a skiplist emptied this way crashes upstream) */
 	put("cfg.a", "1");
@@ -298,8 +297,8 @@ static void trie_only(void)
 	rm("cfg.ab");
 	rm("cfg.a");
 	put("cfg.a", "6");
-	printf("  del E = %d\n", qb_map_notify_del(m, "cfg.a", cb,
-		QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED));
+	printf("  del E = %d\n",
+	       qb_map_notify_del(m, "cfg.a", cb, QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED));
 	rm("cfg.a");
 	printf("  empty key\n");
 	put("", "empty");
@@ -327,8 +326,7 @@ static void trie_only(void)
 	put("long-key", "L");
 	rc = qb_map_notify_add(m, "long-key", cb, QB_MAP_NOTIFY_DELETED, "LK");
 	printf("  add LK = %d\n", rc);
-	printf("  del via long = %d\n",
-	       qb_map_notify_del(m, "long", cb, QB_MAP_NOTIFY_DELETED));
+	printf("  del via long = %d\n", qb_map_notify_del(m, "long", cb, QB_MAP_NOTIFY_DELETED));
 	printf("  del via long-key = %d\n",
 	       qb_map_notify_del(m, "long-key", cb, QB_MAP_NOTIFY_DELETED));
 	printf("  remove under a prefix iterator\n");
@@ -342,12 +340,14 @@ static void trie_only(void)
 		qb_map_iter_free(it);
 	}
 	show();
-	printf("  del P = %d\n", qb_map_notify_del(m, "cfg.", cb,
-		QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED |
-		QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_RECURSIVE));
-	printf("  del P again = %d\n", qb_map_notify_del(m, "cfg.", cb,
-		QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED |
-		QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_RECURSIVE));
+	printf("  del P = %d\n",
+	       qb_map_notify_del(m, "cfg.", cb,
+				 QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED |
+					 QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_RECURSIVE));
+	printf("  del P again = %d\n",
+	       qb_map_notify_del(m, "cfg.", cb,
+				 QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED |
+					 QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_RECURSIVE));
 	printf("  destroy\n");
 	qb_map_destroy(m);
 }
@@ -370,8 +370,7 @@ static struct cmap_item *cmap_item_new(const char *key, const char *value)
 	return it;
 }
 
-static void cmap_free_cb(uint32_t event, char *key, void *old_value,
-			 void *value, void *user_data)
+static void cmap_free_cb(uint32_t event, char *key, void *old_value, void *value, void *user_data)
 {
 	struct cmap_item *old = old_value;
 
@@ -382,13 +381,12 @@ static void cmap_free_cb(uint32_t event, char *key, void *old_value,
 	}
 }
 
-static void cmap_track_cb(uint32_t event, char *key, void *old_value,
-			  void *value, void *user_data)
+static void cmap_track_cb(uint32_t event, char *key, void *old_value, void *value, void *user_data)
 {
 	const struct cmap_item *o = old_value, *n = value;
 
-	printf("    track[%s] %s %s: %s -> %s\n", S(user_data), ev_name(event),
-	       key, o ? o->value : "-", n ? n->value : "-");
+	printf("    track[%s] %s %s: %s -> %s\n", S(user_data), ev_name(event), key,
+	       o ? o->value : "-", n ? n->value : "-");
 }
 
 static void cmap_set(const char *key, const char *value)
@@ -405,19 +403,17 @@ static void cmap_like(void)
 	qb_map_iter_t *it;
 	const char *k;
 	void *v;
-	int32_t track = QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED |
-			QB_MAP_NOTIFY_REPLACED;
+	int32_t track = QB_MAP_NOTIFY_INSERTED | QB_MAP_NOTIFY_DELETED | QB_MAP_NOTIFY_REPLACED;
 
 	cur_map = m;
 	printf("== cmap-like trie\n");
-	printf("  free cb = %d\n", qb_map_notify_add(m, NULL, cmap_free_cb,
-						       QB_MAP_NOTIFY_FREE, NULL));
+	printf("  free cb = %d\n",
+	       qb_map_notify_add(m, NULL, cmap_free_cb, QB_MAP_NOTIFY_FREE, NULL));
 	printf("  track totem. = %d\n",
-	       qb_map_notify_add(m, "totem.", cmap_track_cb,
-				 track | QB_MAP_NOTIFY_RECURSIVE, "totem."));
+	       qb_map_notify_add(m, "totem.", cmap_track_cb, track | QB_MAP_NOTIFY_RECURSIVE,
+				 "totem."));
 	printf("  track nodelist.node.0.ring0_addr = %d\n",
-	       qb_map_notify_add(m, "nodelist.node.0.ring0_addr",
-				 cmap_track_cb, track, "addr"));
+	       qb_map_notify_add(m, "nodelist.node.0.ring0_addr", cmap_track_cb, track, "addr"));
 	cmap_set("totem.version", "2");
 	cmap_set("totem.cluster_name", "test");
 	cmap_set("totem.interface.0.bindnetaddr", "127.0.0.1");
@@ -437,8 +433,8 @@ static void cmap_like(void)
 	qb_map_iter_free(it);
 	printf("  count %zu\n", qb_map_count_get(m));
 	printf("  untrack totem. = %d\n",
-	       qb_map_notify_del_2(m, "totem.", cmap_track_cb,
-				   track | QB_MAP_NOTIFY_RECURSIVE, "totem."));
+	       qb_map_notify_del_2(m, "totem.", cmap_track_cb, track | QB_MAP_NOTIFY_RECURSIVE,
+				   "totem."));
 	cmap_set("totem.version", "3");
 	printf("  destroy\n");
 	qb_map_destroy(m);
@@ -446,7 +442,7 @@ static void cmap_like(void)
 
 static void hashtable_sizes(void)
 {
-	size_t sizes[] = { 0, 1, 7, 8, 100, 1000 };
+	size_t sizes[] = {0, 1, 7, 8, 100, 1000};
 	size_t i;
 
 	printf("== hashtable sizes\n");
@@ -460,8 +456,8 @@ static void hashtable_sizes(void)
 			qb_map_put(m, keys[k], keys[k]);
 		}
 		qb_map_foreach(m, count_all, &seen);
-		printf("  size %zu: count %zu seen %d get k7 %s\n", sizes[i],
-		       qb_map_count_get(m), seen, S(qb_map_get(m, "k7")));
+		printf("  size %zu: count %zu seen %d get k7 %s\n", sizes[i], qb_map_count_get(m),
+		       seen, S(qb_map_get(m, "k7")));
 		qb_map_destroy(m);
 	}
 }

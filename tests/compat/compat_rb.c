@@ -66,8 +66,8 @@ static void show_files(const char *what)
 	uint32_t dh = fnv_file(data_path, &dsize);
 
 	printf("%s: header %lld bytes, data %lld bytes hash %08x, w=%u r=%u words=%u ref=%d\n",
-	       what, stat(hdr_path, &st) == 0 ? (long long)st.st_size : -1LL,
-	       (long long)dsize, dh, hdr_word(0), hdr_word(4), hdr_word(RB_HDR_WORD_SIZE_OFF),
+	       what, stat(hdr_path, &st) == 0 ? (long long)st.st_size : -1LL, (long long)dsize, dh,
+	       hdr_word(0), hdr_word(4), hdr_word(RB_HDR_WORD_SIZE_OFF),
 	       (int32_t)hdr_word(RB_HDR_REF_COUNT_OFF));
 }
 
@@ -84,8 +84,8 @@ static qb_ringbuffer_t *open_ring(size_t size, uint32_t flags, size_t user)
 		printf("open failed: %d\n", errno);
 		exit(1);
 	}
-	printf("open size %zu flags %#x user %zu: name ok %d\n", size, flags,
-	       user, strcmp(qb_rb_name_get(rb), hdr_path) == 0);
+	printf("open size %zu flags %#x user %zu: name ok %d\n", size, flags, user,
+	       strcmp(qb_rb_name_get(rb), hdr_path) == 0);
 	return rb;
 }
 
@@ -102,8 +102,8 @@ static void basics(void)
 	printf("write %zd\n", qb_rb_chunk_write(rb, "hello", 5));
 	printf("write %zd\n", qb_rb_chunk_write(rb, "12345678", 8));
 	printf("write %zd\n", qb_rb_chunk_write(rb, "", 0));
-	printf("free %zd used %zd chunks %zd\n", qb_rb_space_free(rb),
-	       qb_rb_space_used(rb), qb_rb_chunks_used(rb));
+	printf("free %zd used %zd chunks %zd\n", qb_rb_space_free(rb), qb_rb_space_used(rb),
+	       qb_rb_chunks_used(rb));
 	printf("sem value word %u\n", hdr_word(RB_HDR_SEM_OFF));
 	show_files("three chunks");
 	peer = qb_rb_open(name, 100, QB_RB_FLAG_SHARED_PROCESS, 4);
@@ -158,8 +158,8 @@ static void wrap(void)
 			}
 		}
 	}
-	printf("wrap checksum %08x used %zd free %zd\n", sum,
-	       qb_rb_space_used(rb), qb_rb_space_free(rb));
+	printf("wrap checksum %08x used %zd free %zd\n", sum, qb_rb_space_used(rb),
+	       qb_rb_space_free(rb));
 	show_files("wrapped");
 	qb_rb_close(rb);
 }
@@ -177,8 +177,7 @@ static void overwrite(void)
 		memcpy(buf, &v, 4);
 		qb_rb_chunk_write(rb, buf, 100);
 	}
-	printf("overwrite free %zd used %zd\n", qb_rb_space_free(rb),
-	       qb_rb_space_used(rb));
+	printf("overwrite free %zd used %zd\n", qb_rb_space_free(rb), qb_rb_space_used(rb));
 	show_files("overwritten");
 	for (i = 0; i < 37; i++) {
 		if (qb_rb_chunk_read(rb, buf, sizeof(buf), 0) != 100) {
@@ -227,8 +226,8 @@ static void dump(void)
 	copy = qb_rb_create_from_file(fd, 0);
 	fflush(stdout);
 	dup2(saved, 1);
-	printf("loaded %d used %zd chunks_used %zd\n", copy != NULL,
-	       qb_rb_space_used(copy), qb_rb_chunks_used(copy));
+	printf("loaded %d used %zd chunks_used %zd\n", copy != NULL, qb_rb_space_used(copy),
+	       qb_rb_chunks_used(copy));
 	for (i = 0; copy != NULL && qb_rb_chunk_read(copy, buf, sizeof(buf), 0) > 0; i++) {
 	}
 	printf("loaded chunks %d, last '%.17s'\n", i, buf);

@@ -55,8 +55,7 @@ int main(void)
 		uint32_t seq, n, first = 0, last = 0, bad = 0, total;
 		void *p;
 
-		rb = qb_rb_open(name, size, QB_RB_FLAG_CREATE |
-				QB_RB_FLAG_OVERWRITE, 0);
+		rb = qb_rb_open(name, size, QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE, 0);
 		if (rb == NULL) {
 			perror("qb_rb_open");
 			return 1;
@@ -98,8 +97,8 @@ int main(void)
 			}
 			qb_rb_chunk_reclaim(rb);
 		}
-		printf("size %zu ring %zu words: %u chunks, %u..%u, bad %u\n",
-		       c, words, n, first, last, bad);
+		printf("size %zu ring %zu words: %u chunks, %u..%u, bad %u\n", c, words, n, first,
+		       last, bad);
 		qb_rb_close(rb);
 	}
 	return 0;

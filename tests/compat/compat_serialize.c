@@ -11,8 +11,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len,
-			       const char *fmt, va_list ap);
+ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len, const char *fmt, va_list ap);
 size_t qb_vsnprintf_deserialize(char *string, size_t str_len, const char *buf);
 
 static void show(size_t max, const char *fmt, ...)

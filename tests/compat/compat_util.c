@@ -32,7 +32,7 @@ static void arrays(void)
 {
 	qb_array_t *a;
 	void *e;
-	size_t sizes[] = { 0, 1, 15, 16, 17, 47, 48, 100, 65535, 65536 };
+	size_t sizes[] = {0, 1, 15, 16, 17, 47, 48, 100, 65535, 65536};
 	size_t i;
 
 	printf("== arrays\n");
@@ -44,12 +44,12 @@ static void arrays(void)
 	SHOW(qb_array_create_2(4, 4, 17) == NULL && errno == EINVAL);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		a = qb_array_create(sizes[i], 4);
-		printf("create %zu: bins %zu per bin %zu\n", sizes[i],
-		       qb_array_num_bins_get(a), qb_array_elems_per_bin_get(a));
+		printf("create %zu: bins %zu per bin %zu\n", sizes[i], qb_array_num_bins_get(a),
+		       qb_array_elems_per_bin_get(a));
 		qb_array_free(a);
 		a = qb_array_create(1, 4);
-		printf("grow 1->%zu: %d bins %zu\n", sizes[i],
-		       qb_array_grow(a, sizes[i]), qb_array_num_bins_get(a));
+		printf("grow 1->%zu: %d bins %zu\n", sizes[i], qb_array_grow(a, sizes[i]),
+		       qb_array_num_bins_get(a));
 		qb_array_free(a);
 	}
 	SHOW((long)qb_array_num_bins_get(NULL));
@@ -147,16 +147,16 @@ static void hdb(void)
 
 	qb_hdb_iterator_reset(&db);
 	while ((r = qb_hdb_iterator_next(&db, &inst, &it)) == 0) {
-		printf("iterate: value %d handle " QB_HDB_X_FORMAT " refs %d\n",
-		       *(int *)inst, it, qb_hdb_handle_refcount_get(&db, it));
+		printf("iterate: value %d handle " QB_HDB_X_FORMAT " refs %d\n", *(int *)inst, it,
+		       qb_hdb_handle_refcount_get(&db, it));
 		qb_hdb_handle_put(&db, it);
 	}
 	SHOW(r);
 	SHOW(qb_hdb_iterator_next(&db, &inst, &it));
 
 	SHOW(qb_hdb_handle_create(&db, sizeof(int), &h[3]));
-	printf("reused: " QB_HDB_X_FORMAT " index %u count %u\n", h[3],
-	       qb_hdb_base_convert(h[3]), db.handle_count);
+	printf("reused: " QB_HDB_X_FORMAT " index %u count %u\n", h[3], qb_hdb_base_convert(h[3]),
+	       db.handle_count);
 	SHOW(qb_hdb_handle_create(&db, 0, &it));
 	SHOW(qb_hdb_handle_create(&db, -1, &it));
 	SHOW(db.handle_count);
@@ -183,7 +183,8 @@ static void print_list(const char *what, struct qb_list_head *head)
 	struct item *it;
 
 	printf("%s:", what);
-	qb_list_for_each_entry(it, head, node) {
+	qb_list_for_each_entry(it, head, node)
+	{
 		printf(" %d", it->v);
 	}
 	printf(" (length %d)\n", qb_list_length(head));
@@ -222,19 +223,23 @@ static void lists(void)
 	qb_list_splice_tail(&b, &a);
 	print_list("splice_tail", &a);
 	printf("reverse:");
-	qb_list_for_each_entry_reverse(pos, &a, node) {
+	qb_list_for_each_entry_reverse(pos, &a, node)
+	{
 		printf(" %d", pos->v);
 	}
 	printf("\nnodes:");
-	qb_list_for_each(p, &a) {
+	qb_list_for_each(p, &a)
+	{
 		printf(" %d", qb_list_entry(p, struct item, node)->v);
 	}
 	printf("\nnodes reverse:");
-	qb_list_for_each_reverse(p, &a) {
+	qb_list_for_each_reverse(p, &a)
+	{
 		printf(" %d", qb_list_entry(p, struct item, node)->v);
 	}
 	printf("\n");
-	qb_list_for_each_safe(p, q, &a) {
+	qb_list_for_each_safe(p, q, &a)
+	{
 		if (qb_list_entry(p, struct item, node)->v == 3) {
 			qb_list_del(p);
 		}
@@ -242,17 +247,20 @@ static void lists(void)
 	print_list("safe del 3", &a);
 	pos = &it[2];
 	printf("from 2:");
-	qb_list_for_each_entry_from(pos, &a, node) {
+	qb_list_for_each_entry_from(pos, &a, node)
+	{
 		printf(" %d", pos->v);
 	}
 	printf("\n");
-	qb_list_for_each_entry_safe_reverse(pos, n, &a, node) {
+	qb_list_for_each_entry_safe_reverse(pos, n, &a, node)
+	{
 		if (pos->v == 1) {
 			qb_list_del(&pos->node);
 		}
 	}
 	print_list("safe reverse del 1", &a);
-	qb_list_for_each_entry_safe(pos, n, &a, node) {
+	qb_list_for_each_entry_safe(pos, n, &a, node)
+	{
 		qb_list_del(&pos->node);
 	}
 	print_list("all deleted", &a);
@@ -386,8 +394,8 @@ static void stopwatch(void)
 	for (i = 0; i < 5; i++) {
 		usleep(500);
 		s[i] = qb_util_stopwatch_split(sw);
-		printf("overwrite split %d >= 500us: %d last %u\n", i,
-		       s[i] >= 500, qb_util_stopwatch_split_last(sw));
+		printf("overwrite split %d >= 500us: %d last %u\n", i, s[i] >= 500,
+		       qb_util_stopwatch_split_last(sw));
 	}
 	SHOW(qb_util_stopwatch_time_split_get(sw, 4, 3) - s[4] + 1 <= 2);
 	SHOW(qb_util_stopwatch_time_split_get(sw, 2, 1));
@@ -402,8 +410,8 @@ static void stopwatch(void)
 	usleep(1000);
 	for (i = 0; i < 4; i++) {
 		s[i] = qb_util_stopwatch_split(sw);
-		printf("unstarted split %d >= 1000us: %d zero: %d last %u\n", i,
-		       s[i] >= 1000, s[i] == 0, qb_util_stopwatch_split_last(sw));
+		printf("unstarted split %d >= 1000us: %d zero: %d last %u\n", i, s[i] >= 1000,
+		       s[i] == 0, qb_util_stopwatch_split_last(sw));
 		usleep(1000);
 	}
 	SHOW(qb_util_stopwatch_time_split_get(sw, 0, 0));
@@ -418,8 +426,8 @@ static void stopwatch(void)
 	SHOW(qb_util_stopwatch_split_ctl(sw, 2, QB_UTIL_SW_OVERWRITE));
 	for (i = 0; i < 4; i++) {
 		s[i] = qb_util_stopwatch_split(sw);
-		printf("unstarted overwrite split %d >= 500us: %d last %u\n", i,
-		       s[i] >= 500, qb_util_stopwatch_split_last(sw));
+		printf("unstarted overwrite split %d >= 500us: %d last %u\n", i, s[i] >= 500,
+		       qb_util_stopwatch_split_last(sw));
 		usleep(500);
 	}
 	SHOW(qb_util_stopwatch_time_split_get(sw, 3, 2) - s[3] + 1 <= 2);
@@ -429,7 +437,7 @@ static void stopwatch(void)
 
 static void clocks(void)
 {
-	struct timespec ts = { 5, 999000000 }, real;
+	struct timespec ts = {5, 999000000}, real;
 	uint64_t a, b;
 
 	printf("== clocks\n");

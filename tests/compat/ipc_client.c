@@ -20,7 +20,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <qb/qbipcc.h>
-#include <qb/qbipcs.h>		/* enum qb_ipcs_rate_limit values */
+#include <qb/qbipcs.h> /* enum qb_ipcs_rate_limit values */
 #include "ipc_wire.h"
 
 #define TIMEOUT_MS 5000
@@ -55,8 +55,8 @@ static long long now_ms(void)
 }
 
 /* Receive one response and check its id and error; returns its size or -1. */
-static ssize_t expect_response(qb_ipcc_connection_t *c, int32_t req_id, void *buf,
-			       size_t len, const char *what)
+static ssize_t expect_response(qb_ipcc_connection_t *c, int32_t req_id, void *buf, size_t len,
+			       const char *what)
 {
 	struct qb_ipc_response_header *h = buf;
 	ssize_t rc = qb_ipcc_recv(c, buf, len, TIMEOUT_MS);
@@ -67,8 +67,8 @@ static ssize_t expect_response(qb_ipcc_connection_t *c, int32_t req_id, void *bu
 		return -1;
 	}
 	if (h->id != IPCW_RESP(req_id) || h->size != rc || h->error != 0) {
-		fail("%s: response id %d size %d (received %zd) error %d", what, h->id,
-		     h->size, rc, h->error);
+		fail("%s: response id %d size %d (received %zd) error %d", what, h->id, h->size, rc,
+		     h->error);
 		return -1;
 	}
 	return rc;
@@ -131,7 +131,7 @@ static void test_echo(qb_ipcc_connection_t *c)
 		ipcw_fill(req + sizeof(*h), plen, (uint32_t)i);
 		if (i % 2) {
 			/* header and payload in separate iovecs, one call */
-			struct iovec iov[2] = { { req, sizeof(*h) }, { req + sizeof(*h), plen } };
+			struct iovec iov[2] = {{req, sizeof(*h)}, {req + sizeof(*h), plen}};
 			rc = qb_ipcc_sendv_recv(c, iov, 2, resp, sizeof(resp), TIMEOUT_MS);
 			if (rc < 0) {
 				fail("echo %d: qb_ipcc_sendv_recv returned %zd", i, rc);
@@ -178,7 +178,7 @@ static void test_events(qb_ipcc_connection_t *c)
 		return;
 	qb_ipcc_fd_get(c, &fd);
 	for (uint32_t i = 0; i < er.count && !bad; i++) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		struct qb_ipc_response_header *h = (void *)buf;
 		if (poll(&p, 1, TIMEOUT_MS) != 1 || !(p.revents & POLLIN)) {
 			fail("events: event fd not readable before event %u (revents %#x)", i,
@@ -190,8 +190,8 @@ static void test_events(qb_ipcc_connection_t *c)
 		if (rc != (ssize_t)(sizeof(*h) + er.payload) || h->id != IPCW_EVENT ||
 		    h->size != rc || h->error != (int32_t)i ||
 		    ipcw_check(buf + sizeof(*h), er.payload, i) >= 0) {
-			fail("events: event %u: rc %zd id %d size %d seq %d", i, rc, h->id,
-			     h->size, h->error);
+			fail("events: event %u: rc %zd id %d size %d seq %d", i, rc, h->id, h->size,
+			     h->error);
 			bad = 1;
 		}
 	}
@@ -234,7 +234,8 @@ static void test_big(qb_ipcc_connection_t *c)
 	}
 	if (expect_response(c, IPCW_BIG, resp, IPCW_BIG_BUF, "big response") < 0)
 		goto out;
-	if (rh->size != (int32_t)rlen || ipcw_check(resp + sizeof(*rh), IPCW_BIG_PAYLOAD, 78) >= 0) {
+	if (rh->size != (int32_t)rlen ||
+	    ipcw_check(resp + sizeof(*rh), IPCW_BIG_PAYLOAD, 78) >= 0) {
 		fail("big: response of %d bytes is not the expected 1 MiB pattern", rh->size);
 		goto out;
 	}
@@ -447,8 +448,8 @@ static int crash_session(void)
 		rc = qb_ipcc_recv(c, buf, sizeof(buf), 200);
 	} while ((rc == -ETIMEDOUT || rc == -EAGAIN) && now_ms() < give_up);
 	if (rc >= 0 || rc == -ETIMEDOUT || rc == -EAGAIN)
-		fail("crash: recv after the server died returned %zd (%s), expected an error",
-		     rc, rc < 0 ? strerror((int)-rc) : "data");
+		fail("crash: recv after the server died returned %zd (%s), expected an error", rc,
+		     rc < 0 ? strerror((int)-rc) : "data");
 	else
 		ok("server killed: recv reports it");
 	if (qb_ipcc_is_connected(c))

@@ -33,13 +33,13 @@
 
 #define STALL_S 10
 
-struct ev {			/* followed by filler up to ev_size */
+struct ev { /* followed by filler up to ev_size */
 	struct qb_ipc_response_header hdr;
 	uint32_t seq;
 };
 
 static size_t max_msg = 8192;
-static size_t ev_size = 8192 - 64;	/* header included */
+static size_t ev_size = 8192 - 64; /* header included */
 
 static qb_loop_t *loop;
 static uint32_t count = 30000;
@@ -101,14 +101,14 @@ static void s_destroyed(qb_ipcs_connection_t *c)
 	qb_loop_stop(loop);
 }
 
-static int32_t p_add(enum qb_loop_priority p, int32_t fd, int32_t events,
-		     void *data, qb_ipcs_dispatch_fn_t fn)
+static int32_t p_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+		     qb_ipcs_dispatch_fn_t fn)
 {
 	return qb_loop_poll_add(loop, p, fd, events, data, fn);
 }
 
-static int32_t p_mod(enum qb_loop_priority p, int32_t fd, int32_t events,
-		     void *data, qb_ipcs_dispatch_fn_t fn)
+static int32_t p_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+		     qb_ipcs_dispatch_fn_t fn)
 {
 	return qb_loop_poll_mod(loop, p, fd, events, data, fn);
 }
@@ -118,8 +118,7 @@ static int32_t p_del(int32_t fd)
 	return qb_loop_poll_del(loop, fd);
 }
 
-static int32_t j_add(enum qb_loop_priority p, void *data,
-		     qb_loop_job_dispatch_fn fn)
+static int32_t j_add(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
 {
 	return qb_loop_job_add(loop, p, data, fn);
 }
@@ -161,8 +160,8 @@ static void server(const char *name, enum qb_ipc_type type, int ready_fd)
 static int check_event(const struct ev *e, ssize_t n)
 {
 	if (n != (ssize_t)ev_size || e->seq != next_seq) {
-		fprintf(stderr, "client: event %u: got %zd bytes, seq %u\n",
-			next_seq, n, n >= (ssize_t)sizeof(*e) ? e->seq : 0);
+		fprintf(stderr, "client: event %u: got %zd bytes, seq %u\n", next_seq, n,
+			n >= (ssize_t)sizeof(*e) ? e->seq : 0);
 		failed = 1;
 		return -1;
 	}
@@ -279,8 +278,7 @@ static int run(const char *tname, const char *mode)
 	} else {
 		loop = qb_loop_create();
 		if (qb_ipcc_fd_get(c, &fd) != 0 ||
-		    qb_loop_poll_add(loop, QB_LOOP_MED, fd, POLLIN, c,
-				     c_dispatch) != 0) {
+		    qb_loop_poll_add(loop, QB_LOOP_MED, fd, POLLIN, c, c_dispatch) != 0) {
 			fprintf(stderr, "client: cannot poll the connection\n");
 			kill(pid, SIGKILL);
 			free(e);
@@ -292,21 +290,20 @@ static int run(const char *tname, const char *mode)
 	if (!failed) {
 		n = qb_ipcc_recv(c, &resp, sizeof(resp), -1);
 		if (n != sizeof(resp) || resp.error != (int32_t)count) {
-			fprintf(stderr, "client: response %zd, %d events sent\n",
-				n, n == sizeof(resp) ? resp.error : -1);
+			fprintf(stderr, "client: response %zd, %d events sent\n", n,
+				n == sizeof(resp) ? resp.error : -1);
 			failed = 1;
 		}
 	}
 	alarm(0);
 	qb_ipcc_disconnect(c);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "client: server did not exit cleanly\n");
 		failed = 1;
 	}
 	if (!failed) {
-		printf("%s %s, %zu-byte events, max %zu: %u events\n", tname,
-		       mode, ev_size, max_msg, next_seq);
+		printf("%s %s, %zu-byte events, max %zu: %u events\n", tname, mode, ev_size,
+		       max_msg, next_seq);
 	}
 	free(e);
 	return failed;
@@ -317,9 +314,9 @@ static int run(const char *tname, const char *mode)
  * (hundreds of notifications pile up in the socket). */
 static int run_all(void)
 {
-	static const char *const tn[] = { "shm", "socket" };
-	static const char *const mn[] = { "loop", "block" };
-	static const size_t shape[][2] = { { 1024, 960 }, { 1048576, 100 } };
+	static const char *const tn[] = {"shm", "socket"};
+	static const char *const mn[] = {"loop", "block"};
+	static const size_t shape[][2] = {{1024, 960}, {1048576, 100}};
 	int worst = 0, st;
 	size_t i, t, m;
 	pid_t pid;
@@ -341,8 +338,8 @@ static int run_all(void)
 				}
 				st = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 				if (st != 0) {
-					printf("%s %s, %zu-byte events: exit %d\n",
-					       tn[t], mn[m], shape[i][1], st);
+					printf("%s %s, %zu-byte events: exit %d\n", tn[t], mn[m],
+					       shape[i][1], st);
 				}
 				worst = st > worst ? st : worst;
 			}
@@ -357,8 +354,10 @@ int main(int argc, char **argv)
 		return run_all();
 	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s all | shm|socket loop|block "
-			"[COUNT [MAX_MSG [SIZE]]]\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s all | shm|socket loop|block "
+			"[COUNT [MAX_MSG [SIZE]]]\n",
+			argv[0]);
 		return 1;
 	}
 	if (argc > 3) {

@@ -24,7 +24,7 @@
 struct watch {
 	int fd;
 	int events;
-	unsigned gen;		/* changes when the slot is reused */
+	unsigned gen; /* changes when the slot is reused */
 	void *data;
 	qb_ipcs_dispatch_fn_t fn;
 };
@@ -64,20 +64,20 @@ static int watch_find(int fd)
 	return -1;
 }
 
-static int32_t loop_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events,
-				 void *data, qb_ipcs_dispatch_fn_t fn)
+static int32_t loop_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+				 qb_ipcs_dispatch_fn_t fn)
 {
 	if (watch_find(fd) >= 0)
 		return -EEXIST;
 	if (L.nw == MAX_WATCHES)
 		return -ENOMEM;
-	L.w[L.nw] = (struct watch){ fd, events, ++L.gen, data, fn };
+	L.w[L.nw] = (struct watch){fd, events, ++L.gen, data, fn};
 	L.nw++;
 	return 0;
 }
 
-static int32_t loop_dispatch_mod(enum qb_loop_priority p, int32_t fd, int32_t events,
-				 void *data, qb_ipcs_dispatch_fn_t fn)
+static int32_t loop_dispatch_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+				 qb_ipcs_dispatch_fn_t fn)
 {
 	int i = watch_find(fd);
 	if (i < 0)
@@ -101,7 +101,7 @@ static int32_t loop_job_add(enum qb_loop_priority p, void *data, qb_loop_job_dis
 {
 	if (L.njobs == MAX_JOBS)
 		return -ENOMEM;
-	L.jobs[L.njobs++] = (struct job){ data, fn };
+	L.jobs[L.njobs++] = (struct job){data, fn};
 	return 0;
 }
 
@@ -111,12 +111,12 @@ __attribute__((unused)) static void timer_add(int ms, void (*fn)(void *), void *
 		fprintf(stderr, "server: too many timers\n");
 		exit(3);
 	}
-	L.t[L.nt++] = (struct timer){ now_ms() + ms, fn, data };
+	L.t[L.nt++] = (struct timer){now_ms() + ms, fn, data};
 }
 
 static void run_jobs(void)
 {
-	int n = L.njobs;	/* jobs queued by these jobs run next round */
+	int n = L.njobs; /* jobs queued by these jobs run next round */
 	struct job batch[MAX_JOBS];
 	memcpy(batch, L.jobs, n * sizeof(batch[0]));
 	memmove(L.jobs, L.jobs + n, (L.njobs - n) * sizeof(L.jobs[0]));
@@ -157,7 +157,7 @@ static void loop_iterate(int max_wait_ms)
 	}
 	memcpy(snap, L.w, n * sizeof(snap[0]));
 	for (int i = 0; i < n; i++)
-		pfd[i] = (struct pollfd){ .fd = snap[i].fd, .events = (short)snap[i].events };
+		pfd[i] = (struct pollfd){.fd = snap[i].fd, .events = (short)snap[i].events};
 	if (poll(pfd, n, timeout) > 0) {
 		for (int i = 0; i < n; i++) {
 			if (!pfd[i].revents)

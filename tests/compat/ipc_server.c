@@ -33,14 +33,14 @@ static struct {
 	int32_t bad;
 	uint32_t held;
 	void *big;
-} S = { .held_send_rc = 1 };
+} S = {.held_send_rc = 1};
 
 static int32_t on_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 {
 	/* the credentials came from the kernel: they must be ours */
 	if (uid != getuid() || gid != getgid()) {
-		fprintf(stderr, "server: client uid/gid %d/%d, expected %d/%d\n",
-			(int)uid, (int)gid, (int)getuid(), (int)getgid());
+		fprintf(stderr, "server: client uid/gid %d/%d, expected %d/%d\n", (int)uid,
+			(int)gid, (int)getuid(), (int)getgid());
 		S.bad++;
 		return -EACCES;
 	}
@@ -62,12 +62,12 @@ static void on_destroyed(qb_ipcs_connection_t *c)
 	S.destroyed++;
 }
 
-static ssize_t respond(qb_ipcs_connection_t *c, int32_t id, int32_t error,
-		       const void *payload, size_t len)
+static ssize_t respond(qb_ipcs_connection_t *c, int32_t id, int32_t error, const void *payload,
+		       size_t len)
 {
 	struct qb_ipc_response_header h;
 	ipcw_resp_init(&h, IPCW_RESP(id), (int32_t)(sizeof(h) + len), error);
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, len } };
+	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)payload, len}};
 	ssize_t rc = qb_ipcs_response_sendv(c, iov, len ? 2 : 1);
 	if (rc != h.size)
 		fprintf(stderr, "server: response %d: sendv returned %zd\n", id, rc);
@@ -75,8 +75,8 @@ static ssize_t respond(qb_ipcs_connection_t *c, int32_t id, int32_t error,
 }
 
 /* Events can meet a full ring/socket buffer: retry for a while. */
-static ssize_t send_event(qb_ipcs_connection_t *c, uint32_t seq, const void *payload,
-			  size_t len, int vectored)
+static ssize_t send_event(qb_ipcs_connection_t *c, uint32_t seq, const void *payload, size_t len,
+			  int vectored)
 {
 	struct qb_ipc_response_header h;
 	ipcw_resp_init(&h, IPCW_EVENT, (int32_t)(sizeof(h) + len), (int32_t)seq);
@@ -85,7 +85,7 @@ static ssize_t send_event(qb_ipcs_connection_t *c, uint32_t seq, const void *pay
 
 	do {
 		if (vectored) {
-			struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, len } };
+			struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)payload, len}};
 			rc = qb_ipcs_event_sendv(c, iov, 2);
 		} else {
 			char *buf = malloc(sizeof(h) + len);
@@ -123,8 +123,8 @@ static void answer_held(void *data)
 static void do_stats(qb_ipcs_connection_t *c)
 {
 	struct ipcw_stats st;
-	struct qb_ipcs_stats ss = { 0 };
-	struct qb_ipcs_connection_stats cs = { 0 };
+	struct qb_ipcs_stats ss = {0};
+	struct qb_ipcs_connection_stats cs = {0};
 
 	qb_ipcs_stats_get(S.s, &ss, 0);
 	qb_ipcs_connection_stats_get(c, &cs, 0);

@@ -13,14 +13,14 @@
 
 /* Request ids (client -> server); responses use id + 100, events 200. */
 enum ipcw_req {
-	IPCW_ECHO = 1,		/* respond with the same payload */
-	IPCW_EVENTS = 2,	/* struct ipcw_events_req: send events, then respond */
-	IPCW_BIG = 3,		/* patterned payload: send it back as event and response */
-	IPCW_FC = 4,		/* struct ipcw_fc_req: set a rate limit, undo it later */
-	IPCW_HOLD = 5,		/* respond only after IPCW_HOLD_MS (to a killed client) */
-	IPCW_STATS = 6,		/* respond with struct ipcw_stats */
-	IPCW_QUIT = 7,		/* respond, then the server shuts down */
-	IPCW_CRASH = 8,		/* the server SIGKILLs itself (no response) */
+	IPCW_ECHO = 1,	 /* respond with the same payload */
+	IPCW_EVENTS = 2, /* struct ipcw_events_req: send events, then respond */
+	IPCW_BIG = 3,	 /* patterned payload: send it back as event and response */
+	IPCW_FC = 4,	 /* struct ipcw_fc_req: set a rate limit, undo it later */
+	IPCW_HOLD = 5,	 /* respond only after IPCW_HOLD_MS (to a killed client) */
+	IPCW_STATS = 6,	 /* respond with struct ipcw_stats */
+	IPCW_QUIT = 7,	 /* respond, then the server shuts down */
+	IPCW_CRASH = 8,	 /* the server SIGKILLs itself (no response) */
 };
 #define IPCW_RESP(id) ((id) + 100)
 #define IPCW_EVENT 200
@@ -33,24 +33,24 @@ enum ipcw_req {
 struct ipcw_events_req {
 	struct qb_ipc_request_header hdr;
 	uint32_t count;
-	uint32_t payload;	/* bytes after each event's header */
+	uint32_t payload; /* bytes after each event's header */
 };
 
 struct ipcw_fc_req {
 	struct qb_ipc_request_header hdr;
-	uint32_t rate;		/* enum qb_ipcs_rate_limit */
-	uint32_t restore_ms;	/* back to QB_IPCS_RATE_NORMAL after this */
+	uint32_t rate;	     /* enum qb_ipcs_rate_limit */
+	uint32_t restore_ms; /* back to QB_IPCS_RATE_NORMAL after this */
 };
 
 struct ipcw_stats {
 	struct qb_ipc_response_header hdr;
-	uint32_t created;	/* connection_created calls so far */
-	uint32_t destroyed;	/* connection_destroyed calls so far */
-	uint32_t active;	/* qb_ipcs_stats_get().active_connections */
+	uint32_t created;   /* connection_created calls so far */
+	uint32_t destroyed; /* connection_destroyed calls so far */
+	uint32_t active;    /* qb_ipcs_stats_get().active_connections */
 	int32_t server_pid;
 	int32_t held_send_rc;	/* result of the late response to a held request */
 	int32_t bad;		/* requests the server found malformed */
-	uint32_t conn_requests;	/* this connection's stats: requests */
+	uint32_t conn_requests; /* this connection's stats: requests */
 	uint32_t held;		/* IPCW_HOLD requests received so far */
 };
 
@@ -64,8 +64,8 @@ static inline void ipcw_req_init(void *msg, size_t len, int32_t id)
 	h->size = (int32_t)len;
 }
 
-static inline void ipcw_resp_init(struct qb_ipc_response_header *h, int32_t id,
-				  int32_t size, int32_t error)
+static inline void ipcw_resp_init(struct qb_ipc_response_header *h, int32_t id, int32_t size,
+				  int32_t error)
 {
 	memset(h, 0, sizeof(*h));
 	h->id = id;

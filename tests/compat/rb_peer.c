@@ -83,8 +83,8 @@ static int do_write(qb_ringbuffer_t *rb, uint32_t count, int overwrite)
 		size_t len = chunk_len(i);
 
 		chunk_fill(buf, i, len);
-		while ((rc = qb_rb_chunk_write(rb, buf, len)) == -EAGAIN &&
-		       !overwrite && now() < deadline) {
+		while ((rc = qb_rb_chunk_write(rb, buf, len)) == -EAGAIN && !overwrite &&
+		       now() < deadline) {
 			usleep(100);
 		}
 		if (rc != (ssize_t)len) {
@@ -202,8 +202,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	rc = writer ? do_write(rb, count, overwrite) :
-		do_read(rb, count, overwrite);
+	rc = writer ? do_write(rb, count, overwrite) : do_read(rb, count, overwrite);
 	if (creator && writer) {
 		/* keep the files until the reader is done */
 		deadline = now() + 20;

@@ -79,7 +79,7 @@ static void fuzz_live(const uint8_t *in, size_t len)
 	size_t take;
 
 	memset(h, 0, sizeof(h));
-	take = len < 12 ? len : 12;	/* write_pt, read_pt, word_size */
+	take = len < 12 ? len : 12; /* write_pt, read_pt, word_size */
 	memcpy(h, in, take);
 	in += take;
 	len -= take;
@@ -88,7 +88,7 @@ static void fuzz_live(const uint8_t *in, size_t len)
 	if (len > 0 && (in[0] & 1)) {
 		memset(&o, 0, sizeof(o));
 		memcpy(o.magic, QB_BB_OWNER_MAGIC, sizeof(o.magic));
-		take = len < 8 ? len : 8;	/* seq, pid */
+		take = len < 8 ? len : 8; /* seq, pid */
 		memcpy(&o.seq, in, len < 4 ? len : 4);
 		if (len >= 8) {
 			memcpy(&o.pid, in + 4, 4);

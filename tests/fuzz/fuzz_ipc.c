@@ -45,22 +45,20 @@ static qb_ipcs_service_t *svc[2];
 static char svc_name[2][64];
 static int fd_baseline = -1;
 
-static int32_t
-fz_add(enum qb_loop_priority p, int32_t fd, int32_t ev, void *data,
-       qb_ipcs_dispatch_fn_t fn)
+static int32_t fz_add(enum qb_loop_priority p, int32_t fd, int32_t ev, void *data,
+		      qb_ipcs_dispatch_fn_t fn)
 {
 	for (int i = 0; i < FZ_MAX_ITEMS; i++) {
 		if (!items[i].used) {
-			items[i] = (struct fz_item){ fd, data, fn, 1 };
+			items[i] = (struct fz_item){fd, data, fn, 1};
 			return 0;
 		}
 	}
 	return -ENOMEM;
 }
 
-static int32_t
-fz_mod(enum qb_loop_priority p, int32_t fd, int32_t ev, void *data,
-       qb_ipcs_dispatch_fn_t fn)
+static int32_t fz_mod(enum qb_loop_priority p, int32_t fd, int32_t ev, void *data,
+		      qb_ipcs_dispatch_fn_t fn)
 {
 	for (int i = 0; i < FZ_MAX_ITEMS; i++) {
 		if (items[i].used && items[i].fd == fd) {
@@ -72,8 +70,7 @@ fz_mod(enum qb_loop_priority p, int32_t fd, int32_t ev, void *data,
 	return -ENOENT;
 }
 
-static int32_t
-fz_del(int32_t fd)
+static int32_t fz_del(int32_t fd)
 {
 	for (int i = 0; i < FZ_MAX_ITEMS; i++) {
 		if (items[i].used && items[i].fd == fd) {
@@ -84,8 +81,7 @@ fz_del(int32_t fd)
 	return -ENOENT;
 }
 
-static int32_t
-fz_job(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
+static int32_t fz_job(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
 {
 	if (njobs == FZ_MAX_ITEMS) {
 		return -ENOMEM;
@@ -95,8 +91,7 @@ fz_job(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
 	return 0;
 }
 
-static void
-run_jobs(void)
+static void run_jobs(void)
 {
 	while (njobs > 0) {
 		njobs--;
@@ -105,8 +100,7 @@ run_jobs(void)
 }
 
 /* Dispatch every registered fd except the listener that is readable. */
-static void
-dispatch_all(qb_ipcs_service_t *s, int extra_revents)
+static void dispatch_all(qb_ipcs_service_t *s, int extra_revents)
 {
 	for (int round = 0; round < 4; round++) {
 		for (int i = 0; i < FZ_MAX_ITEMS; i++) {
@@ -121,8 +115,7 @@ dispatch_all(qb_ipcs_service_t *s, int extra_revents)
 			if (poll(&p, 1, 0) <= 0 && !extra_revents) {
 				continue;
 			}
-			items[i].fn(items[i].fd, p.revents | extra_revents,
-				     items[i].data);
+			items[i].fn(items[i].fd, p.revents | extra_revents, items[i].data);
 		}
 		run_jobs();
 	}
@@ -135,8 +128,7 @@ static struct qb_ipcs_poll_handlers fz_handlers = {
 	.dispatch_del = fz_del,
 };
 
-static int32_t
-fz_msg(qb_ipcs_connection_t *c, void *data, size_t size)
+static int32_t fz_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
 	struct qb_ipc_response_header r;
 
@@ -157,8 +149,7 @@ static struct qb_ipcs_service_handlers fz_service = {
 	.msg_process = fz_msg,
 };
 
-static int
-fd_count(void)
+static int fd_count(void)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
@@ -179,8 +170,7 @@ fd_count(void)
 			continue;
 		}
 		link[l] = '\0';
-		n += strncmp(link, "socket:", 7) == 0 ||
-		     strncmp(link, "/dev/shm/", 9) == 0;
+		n += strncmp(link, "socket:", 7) == 0 || strncmp(link, "/dev/shm/", 9) == 0;
 	}
 	if (d) {
 		closedir(d);
@@ -188,18 +178,15 @@ fd_count(void)
 	return n;
 }
 
-static void
-init_once(void)
+static void init_once(void)
 {
 	if (svc[0]) {
 		return;
 	}
 	for (int t = 0; t < 2; t++) {
-		snprintf(svc_name[t], sizeof(svc_name[t]), "qbfuzz-%d-%d",
-			 (int)getpid(), t);
-		svc[t] = qb_ipcs_create(svc_name[t], 0,
-					t ? QB_IPC_SHM : QB_IPC_SOCKET,
-					&fz_service);
+		snprintf(svc_name[t], sizeof(svc_name[t]), "qbfuzz-%d-%d", (int)getpid(), t);
+		svc[t] =
+			qb_ipcs_create(svc_name[t], 0, t ? QB_IPC_SHM : QB_IPC_SOCKET, &fz_service);
 		qb_ipcs_poll_handlers_set(svc[t], &fz_handlers);
 		if (qb_ipcs_run(svc[t]) != 0) {
 			abort();
@@ -208,8 +195,7 @@ init_once(void)
 	fd_baseline = fd_count();
 }
 
-static int
-client_socket(const char *name)
+static int client_socket(const char *name)
 {
 	struct sockaddr_un a;
 	socklen_t alen;
@@ -222,9 +208,8 @@ client_socket(const char *name)
 	return fd;
 }
 
-static void
-socket_messages(const struct ipc_conn_response *r, const uint8_t *d,
-		size_t n, qb_ipcs_service_t *s)
+static void socket_messages(const struct ipc_conn_response *r, const uint8_t *d, size_t n,
+			    qb_ipcs_service_t *s)
 {
 	struct sockaddr_un a;
 	socklen_t alen;
@@ -254,12 +239,10 @@ socket_messages(const struct ipc_conn_response *r, const uint8_t *d,
 	close(fd);
 }
 
-static void
-shm_messages(const struct ipc_conn_response *r, int cfd, const uint8_t *d,
-	     size_t n, qb_ipcs_service_t *s)
+static void shm_messages(const struct ipc_conn_response *r, int cfd, const uint8_t *d, size_t n,
+			 qb_ipcs_service_t *s)
 {
-	qb_ringbuffer_t *rb = qb_rb_open(r->request, r->max_msg_size,
-					 QB_RB_FLAG_SHARED_PROCESS, 4);
+	qb_ringbuffer_t *rb = qb_rb_open(r->request, r->max_msg_size, QB_RB_FLAG_SHARED_PROCESS, 4);
 
 	if (rb == NULL) {
 		return;
@@ -280,8 +263,7 @@ shm_messages(const struct ipc_conn_response *r, int cfd, const uint8_t *d,
 	ipc_rb_close_last(rb);
 }
 
-static void
-session(int t, const uint8_t *d, size_t n)
+static void session(int t, const uint8_t *d, size_t n)
 {
 	qb_ipcs_service_t *s = svc[t];
 	struct ipc_conn_response *r = calloc(1, sizeof(*r));
@@ -318,11 +300,11 @@ session(int t, const uint8_t *d, size_t n)
 		n -= 1 + hs_len;
 	}
 	cfd = client_socket(svc_name[t]);
-	dispatch_all(NULL, 0);		/* accept on the listener */
+	dispatch_all(NULL, 0); /* accept on the listener */
 	(void)send(cfd, hs, hs_len, MSG_NOSIGNAL);
-	dispatch_all(s, 0);		/* handshake */
+	dispatch_all(s, 0); /* handshake */
 	while (got < sizeof(*r)) {
-		struct pollfd p = { .fd = cfd, .events = POLLIN };
+		struct pollfd p = {.fd = cfd, .events = POLLIN};
 		ssize_t k;
 
 		if (poll(&p, 1, 0) <= 0) {
@@ -349,7 +331,7 @@ session(int t, const uint8_t *d, size_t n)
 		}
 	}
 	close(cfd);
-	dispatch_all(s, POLLHUP);	/* the client is gone */
+	dispatch_all(s, POLLHUP); /* the client is gone */
 	free(r);
 	if (dir[0]) {
 		struct stat st;
@@ -367,8 +349,7 @@ session(int t, const uint8_t *d, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint32_t max;
 	size_t msz;

@@ -29,8 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
-	if (ftruncate(input_fd, 0) < 0 ||
-	    pwrite(input_fd, data, size, 0) != (ssize_t)size) {
+	if (ftruncate(input_fd, 0) < 0 || pwrite(input_fd, data, size, 0) != (ssize_t)size) {
 		abort();
 	}
 	/* Half of the inputs get a valid version and checksum, so the fuzzer

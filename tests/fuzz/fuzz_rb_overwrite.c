@@ -29,7 +29,7 @@ struct mchunk {
 static struct {
 	uint32_t words, w, r;
 	struct mchunk q[MAX_CHUNKS];
-	uint32_t head, n;	/* oldest at q[head] */
+	uint32_t head, n; /* oldest at q[head] */
 } m;
 
 static uint32_t step(uint32_t p, uint32_t len)
@@ -59,7 +59,7 @@ static void m_drop(void)
 	m.head = (m.head + 1) % MAX_CHUNKS;
 	m.n--;
 	if (m.n == 0 && m.r != m.w) {
-		abort();	/* the model itself is wrong */
+		abort(); /* the model itself is wrong */
 	}
 }
 
@@ -72,7 +72,7 @@ static int m_write(uint32_t seq, uint32_t len)
 	while ((uint64_t)m_free() * 4 < (uint64_t)len + 12) {
 		m_drop();
 	}
-	m.q[(m.head + m.n) % MAX_CHUNKS] = (struct mchunk){ seq, len, m.w };
+	m.q[(m.head + m.n) % MAX_CHUNKS] = (struct mchunk){seq, len, m.w};
 	m.n++;
 	m.w = step(m.w, len);
 	return 0;
@@ -93,8 +93,8 @@ static void expect_oldest(const uint8_t *data, ssize_t len)
 	const struct mchunk *c = &m.q[m.head];
 
 	if (m.n == 0 || len != (ssize_t)c->len) {
-		fprintf(stderr, "read %zd bytes, model has %u chunks (oldest %u bytes)\n",
-			len, m.n, m.n ? c->len : 0);
+		fprintf(stderr, "read %zd bytes, model has %u chunks (oldest %u bytes)\n", len, m.n,
+			m.n ? c->len : 0);
 		abort();
 	}
 	fill(want, c->seq, c->len);
@@ -109,9 +109,9 @@ static void check_counts(qb_ringbuffer_t *rb)
 	if (qb_rb_chunks_used(rb) != (ssize_t)m.n ||
 	    qb_rb_space_free(rb) != (ssize_t)m_free() * 4 ||
 	    qb_rb_space_used(rb) != (ssize_t)m_used() * 4) {
-		fprintf(stderr, "chunks %zd/%u free %zd/%u used %zd/%u\n",
-			qb_rb_chunks_used(rb), m.n, qb_rb_space_free(rb),
-			m_free() * 4, qb_rb_space_used(rb), m_used() * 4);
+		fprintf(stderr, "chunks %zd/%u free %zd/%u used %zd/%u\n", qb_rb_chunks_used(rb),
+			m.n, qb_rb_space_free(rb), m_free() * 4, qb_rb_space_used(rb),
+			m_used() * 4);
 		abort();
 	}
 }
@@ -132,8 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(name, sizeof(name), "fuzz-rbow-%d", (int)getpid());
 	/* 1 .. 3 pages of data */
 	rb = qb_rb_open(name, (size_t)(data[0] | data[1] << 8) % 12000 + 1,
-			QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE |
-			QB_RB_FLAG_SHARED_PROCESS, 0);
+			QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE | QB_RB_FLAG_SHARED_PROCESS, 0);
 	if (rb == NULL) {
 		abort();
 	}
@@ -145,12 +144,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t arg = i < size ? data[i++] : 0;
 
 		switch (op % 8) {
-		case 0:		/* write: small, word-sized or large */
+		case 0: /* write: small, word-sized or large */
 		case 1:
 		case 2:
-			len = op % 8 == 0 ? arg % 16 :
-			      op % 8 == 1 ? (uint32_t)arg * 4 :
-			      (uint32_t)arg * 53 + data[2];
+			len = op % 8 == 0     ? arg % 16
+				: op % 8 == 1 ? (uint32_t)arg * 4
+					      : (uint32_t)arg * 53 + data[2];
 			if (len > sizeof(buf)) {
 				len = sizeof(buf);
 			}
@@ -158,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n = qb_rb_chunk_write(rb, buf, len);
 			if (m_write(seq, len) < 0) {
 				if (n != -EINVAL) {
-					abort();	/* larger than the ring */
+					abort(); /* larger than the ring */
 				}
 				break;
 			}
@@ -167,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			seq++;
 			break;
-		case 3:		/* read */
+		case 3: /* read */
 			n = qb_rb_chunk_read(rb, buf, sizeof(buf), 0);
 			if (m.n == 0) {
 				if (n != -ETIMEDOUT) {
@@ -179,7 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			expect_oldest(buf, n);
 			m_drop();
 			break;
-		case 4:		/* peek, then reclaim */
+		case 4: /* peek, then reclaim */
 			p = NULL;
 			n = qb_rb_chunk_peek(rb, &p, 0);
 			if (m.n == 0) {
@@ -187,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					fprintf(stderr, "phantom chunk: %zd\n", n);
 					abort();
 				}
-				qb_rb_chunk_reclaim(rb);	/* a no-op */
+				qb_rb_chunk_reclaim(rb); /* a no-op */
 				break;
 			}
 			if (p == NULL) {
@@ -197,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			qb_rb_chunk_reclaim(rb);
 			m_drop();
 			break;
-		case 5:		/* a read into a buffer too small */
+		case 5: /* a read into a buffer too small */
 			if (m.n > 0 && m.q[m.head].len > 0) {
 				n = qb_rb_chunk_read(rb, buf, m.q[m.head].len - 1, 0);
 				if (n != -ENOBUFS) {

@@ -34,33 +34,53 @@
 #error "fuzz_serialize builds its argument lists for x86_64 only"
 #endif
 
-#define N_INT 12	/* integer-class arguments passed */
-#define N_DBL 8		/* double arguments passed */
+#define N_INT 12 /* integer-class arguments passed */
+#define N_DBL 8	 /* double arguments passed */
 #define BIG 65536
-#define MAX_WIDTH 24	/* no width or '*' value below asks for more */
+#define MAX_WIDTH 24 /* no width or '*' value below asks for more */
 
 enum arg { A_NONE, A_INT, A_STR, A_WSTR, A_DBL };
 
 struct conv {
 	const char *text;
-	int stars;		/* '*' arguments it consumes first */
+	int stars; /* '*' arguments it consumes first */
 	enum arg arg;
-	int padded;		/* a string padded to a width */
+	int padded; /* a string padded to a width */
 };
 
 static const struct conv menu[] = {
-	{ "%d", 0, A_INT, 0 }, { "%5d", 0, A_INT, 0 }, { "%-3i", 0, A_INT, 0 },
-	{ "%ld", 0, A_INT, 0 }, { "%lld", 0, A_INT, 0 }, { "%zu", 0, A_INT, 0 },
-	{ "%x", 0, A_INT, 0 }, { "%#o", 0, A_INT, 0 }, { "%hd", 0, A_INT, 0 },
-	{ "%hhu", 0, A_INT, 0 }, { "%jd", 0, A_INT, 0 }, { "%qd", 0, A_INT, 0 },
-	{ "%c", 0, A_INT, 0 }, { "%p", 0, A_INT, 0 }, { "%*d", 1, A_INT, 0 },
-	{ "%.*d", 1, A_INT, 0 }, { "%s", 0, A_STR, 0 }, { "%.3s", 0, A_STR, 0 },
-	{ "%5s", 0, A_STR, 1 }, { "%-4.2s", 0, A_STR, 1 },
-	{ "%.*s", 1, A_STR, 0 }, { "%*s", 1, A_STR, 1 }, { "%ls", 0, A_WSTR, 0 },
-	{ "%f", 0, A_DBL, 0 }, { "%.2e", 0, A_DBL, 0 }, { "%g", 0, A_DBL, 0 },
+	{"%d", 0, A_INT, 0},
+	{"%5d", 0, A_INT, 0},
+	{"%-3i", 0, A_INT, 0},
+	{"%ld", 0, A_INT, 0},
+	{"%lld", 0, A_INT, 0},
+	{"%zu", 0, A_INT, 0},
+	{"%x", 0, A_INT, 0},
+	{"%#o", 0, A_INT, 0},
+	{"%hd", 0, A_INT, 0},
+	{"%hhu", 0, A_INT, 0},
+	{"%jd", 0, A_INT, 0},
+	{"%qd", 0, A_INT, 0},
+	{"%c", 0, A_INT, 0},
+	{"%p", 0, A_INT, 0},
+	{"%*d", 1, A_INT, 0},
+	{"%.*d", 1, A_INT, 0},
+	{"%s", 0, A_STR, 0},
+	{"%.3s", 0, A_STR, 0},
+	{"%5s", 0, A_STR, 1},
+	{"%-4.2s", 0, A_STR, 1},
+	{"%.*s", 1, A_STR, 0},
+	{"%*s", 1, A_STR, 1},
+	{"%ls", 0, A_WSTR, 0},
+	{"%f", 0, A_DBL, 0},
+	{"%.2e", 0, A_DBL, 0},
+	{"%g", 0, A_DBL, 0},
 	/* unknown conversions end in a letter no later token can extend */
-	{ "%%", 0, A_NONE, 0 }, { "%m", 0, A_NONE, 0 }, { "%5h!", 0, A_NONE, 0 },
-	{ "%-!", 0, A_NONE, 0 }, { "\a", 0, A_NONE, 0 },
+	{"%%", 0, A_NONE, 0},
+	{"%m", 0, A_NONE, 0},
+	{"%5h!", 0, A_NONE, 0},
+	{"%-!", 0, A_NONE, 0},
+	{"\a", 0, A_NONE, 0},
 };
 #define MENU_N (sizeof(menu) / sizeof(menu[0]))
 
@@ -109,11 +129,11 @@ static ssize_t ser_prog(const struct qb_log_bb_prog *p, char *buf, size_t max, .
 	return n;
 }
 
-#define ARGS(c) (c)->ints[0], (c)->ints[1], (c)->ints[2], (c)->ints[3], \
-	(c)->ints[4], (c)->ints[5], (c)->ints[6], (c)->ints[7], (c)->ints[8], \
-	(c)->ints[9], (c)->ints[10], (c)->ints[11], (c)->dbls[0], (c)->dbls[1], \
-	(c)->dbls[2], (c)->dbls[3], (c)->dbls[4], (c)->dbls[5], (c)->dbls[6], \
-	(c)->dbls[7]
+#define ARGS(c)                                                                                    \
+	(c)->ints[0], (c)->ints[1], (c)->ints[2], (c)->ints[3], (c)->ints[4], (c)->ints[5],        \
+		(c)->ints[6], (c)->ints[7], (c)->ints[8], (c)->ints[9], (c)->ints[10],             \
+		(c)->ints[11], (c)->dbls[0], (c)->dbls[1], (c)->dbls[2], (c)->dbls[3],             \
+		(c)->dbls[4], (c)->dbls[5], (c)->dbls[6], (c)->dbls[7]
 
 static char *make_str(struct input *in)
 {
@@ -122,7 +142,7 @@ static char *make_str(struct input *in)
 	size_t i;
 
 	if (n == 39) {
-		n = 300;	/* now and then one longer than most limits */
+		n = 300; /* now and then one longer than most limits */
 	}
 	s = malloc(n + 1);
 	for (i = 0; i < n; i++) {
@@ -139,7 +159,7 @@ static wchar_t *make_wstr(struct input *in)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		s[i] = (wchar_t)(take(in) * 7);	/* some outside ASCII */
+		s[i] = (wchar_t)(take(in) * 7); /* some outside ASCII */
 	}
 	s[n] = 0;
 	return s;
@@ -175,12 +195,11 @@ static void build(struct input *in, struct call *c)
 		case A_NONE:
 			break;
 		case A_INT:
-			c->ints[ni++] = (uint64_t)take(in) << (take(in) % 57) |
-					take(in);
+			c->ints[ni++] = (uint64_t)take(in) << (take(in) % 57) | take(in);
 			break;
 		case A_STR:
 			if (take(in) % 16 == 0) {
-				c->strs[ni] = NULL;	/* prints (null) */
+				c->strs[ni] = NULL; /* prints (null) */
 			} else {
 				c->strs[ni] = make_str(in);
 			}
@@ -193,8 +212,9 @@ static void build(struct input *in, struct call *c)
 			ni++;
 			break;
 		case A_DBL:
-			memcpy(&c->dbls[nd], (uint8_t[8]){ take(in), take(in), 0x11,
-				take(in), 0, 0x40, take(in), (uint8_t)(take(in) & 0x4f) },
+			memcpy(&c->dbls[nd],
+			       (uint8_t[8]){take(in), take(in), 0x11, take(in), 0, 0x40, take(in),
+					    (uint8_t)(take(in) & 0x4f)},
 			       8);
 			nd++;
 			break;
@@ -218,8 +238,7 @@ static void release(struct call *c)
 
 /* Texts are compared by the lengths the reader returns: a %c of 0 puts a
  * NUL inside them. */
-static int is_prefix(const char *pre, size_t pre_len, const char *full,
-		     size_t full_len)
+static int is_prefix(const char *pre, size_t pre_len, const char *full, size_t full_len)
 {
 	return pre_len <= full_len && memcmp(pre, full, pre_len) == 0;
 }
@@ -227,7 +246,7 @@ static int is_prefix(const char *pre, size_t pre_len, const char *full,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char full_rec[BIG], full_txt[BIG], txt[BIG];
-	struct input in = { data, size };
+	struct input in = {data, size};
 	struct call c;
 	size_t max_len, out_len, m, mf, mt;
 	ssize_t n, nf;
@@ -242,7 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	nf = ser(full_rec, sizeof(full_rec), c.fmt, ARGS(&c));
 	if (nf <= 0 || (size_t)nf >= sizeof(full_rec)) {
-		abort();	/* the format is short: it always fits */
+		abort(); /* the format is short: it always fits */
 	}
 	mf = qb_vsnprintf_deserialize(full_txt, sizeof(full_txt), full_rec) - 1;
 
@@ -256,8 +275,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct qb_log_bb_prog *prog;
 
 		/* complete: the same record, the same text */
-		if (n != nf || memcmp(rec, full_rec, (size_t)n) != 0 ||
-		    mt != mf || memcmp(txt, full_txt, mt) != 0) {
+		if (n != nf || memcmp(rec, full_rec, (size_t)n) != 0 || mt != mf ||
+		    memcmp(txt, full_txt, mt) != 0) {
 			abort();
 		}
 		prog = qb_log_blackbox_prog_compile(c.fmt);
@@ -272,8 +291,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			qb_log_blackbox_prog_free(prog);
 		}
 	} else if (!c.padded && !is_prefix(txt, mt, full_txt, mf)) {
-		fprintf(stderr, "fmt '%s' max %zu: '%s' is not a prefix of '%s'\n",
-			c.fmt, max_len, txt, full_txt);
+		fprintf(stderr, "fmt '%s' max %zu: '%s' is not a prefix of '%s'\n", c.fmt, max_len,
+			txt, full_txt);
 		abort();
 	}
 
@@ -282,8 +301,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m = qb_vsnprintf_deserialize(out, out_len, rec);
 	if (m == 0 || m > out_len || out[m - 1] != '\0' ||
 	    (out_len > MAX_WIDTH && !is_prefix(out, m - 1, txt, mt))) {
-		fprintf(stderr, "fmt '%s' out_len %zu: %zu '%s' of '%s'\n",
-			c.fmt, out_len, m, out, txt);
+		fprintf(stderr, "fmt '%s' out_len %zu: %zu '%s' of '%s'\n", c.fmt, out_len, m, out,
+			txt);
 		abort();
 	}
 	free(out);

@@ -36,14 +36,12 @@
 #define SILENT_CLIENTS 60
 #define INTERVAL_US 2000000
 
-static const enum qb_ipc_type transports[] = { QB_IPC_SOCKET, QB_IPC_SHM };
+static const enum qb_ipc_type transports[] = {QB_IPC_SOCKET, QB_IPC_SHM};
 static char svc[64];
 static pid_t server_pid = -1;
-static volatile unsigned long *shared;	/* [0] wake-ups, [1] EMFILE logs */
+static volatile unsigned long *shared; /* [0] wake-ups, [1] EMFILE logs */
 
-static void
-count_logs(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
-	   const char *msg)
+static void count_logs(int32_t t, struct qb_log_callsite *cs, struct timespec *ts, const char *msg)
 {
 	if (strstr(msg, "cannot accept")) {
 		shared[1]++;
@@ -51,8 +49,7 @@ count_logs(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
 }
 
 /* Count the server's "cannot accept" messages (libqb's own log). */
-static void
-log_setup(void)
+static void log_setup(void)
 {
 	int32_t t;
 
@@ -63,12 +60,10 @@ log_setup(void)
 		_exit(7);
 	}
 	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
-	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_DEBUG);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
 }
 
-static void
-server_start(enum qb_ipc_type type, volatile unsigned long *wakeups)
+static void server_start(enum qb_ipc_type type, volatile unsigned long *wakeups)
 {
 	int p[2];
 	char b = 0;
@@ -78,7 +73,7 @@ server_start(enum qb_ipc_type type, volatile unsigned long *wakeups)
 	server_pid = fork();
 	ck_assert_int_ge(server_pid, 0);
 	if (server_pid == 0) {
-		struct rlimit rl = { SERVER_NOFILE, SERVER_NOFILE };
+		struct rlimit rl = {SERVER_NOFILE, SERVER_NOFILE};
 
 		close(p[0]);
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
@@ -95,8 +90,7 @@ server_start(enum qb_ipc_type type, volatile unsigned long *wakeups)
 }
 
 /* user + system time of a process, in clock ticks */
-static long
-cpu_ticks(pid_t pid)
+static long cpu_ticks(pid_t pid)
 {
 	char path[64], buf[1024];
 	unsigned long ut = 0, st = 0;
@@ -111,13 +105,15 @@ cpu_ticks(pid_t pid)
 	p = strrchr(buf, ')');
 	ck_assert(p != NULL);
 	/* fields after the command: state(3) ... utime(14) stime(15) */
-	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-				"%*u %*u %lu %lu", &ut, &st), 2);
+	ck_assert_int_eq(sscanf(p + 2,
+				"%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+				"%*u %*u %lu %lu",
+				&ut, &st),
+			 2);
 	return (long)(ut + st);
 }
 
-static int
-silent_connect(void)
+static int silent_connect(void)
 {
 	struct sockaddr_un a;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -134,8 +130,7 @@ silent_connect(void)
 	return fd;
 }
 
-static void
-echo(qb_ipcc_connection_t *c)
+static void echo(qb_ipcc_connection_t *c)
 {
 	struct {
 		struct qb_ipc_request_header h;
@@ -151,15 +146,13 @@ echo(qb_ipcc_connection_t *c)
 	ck_assert_int_eq(qb_ipcc_send(c, &m, sizeof(m)), sizeof(m));
 	r = qb_ipcc_recv(c, buf, sizeof(buf), 5000);
 	ck_assert_int_eq(r, sizeof(struct qb_ipc_response_header) + 16);
-	ck_assert_str_eq(buf + sizeof(struct qb_ipc_response_header),
-			 "still here");
+	ck_assert_str_eq(buf + sizeof(struct qb_ipc_response_header), "still here");
 }
 
 START_TEST(test_emfile_no_spin)
 {
-	volatile unsigned long *wakeups = mmap(NULL, 4096, PROT_READ |
-					       PROT_WRITE, MAP_SHARED |
-					       MAP_ANONYMOUS, -1, 0);
+	volatile unsigned long *wakeups =
+		mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	shared = wakeups;
 	long hz = sysconf(_SC_CLK_TCK);
@@ -177,7 +170,7 @@ START_TEST(test_emfile_no_spin)
 	for (int i = 0; i < SILENT_CLIENTS; i++) {
 		silent[i] = silent_connect();
 	}
-	usleep(300000);		/* let the server run into the limit */
+	usleep(300000); /* let the server run into the limit */
 	w0 = *wakeups;
 	t0 = cpu_ticks(server_pid);
 	usleep(INTERVAL_US);
@@ -188,10 +181,10 @@ START_TEST(test_emfile_no_spin)
 	       (double)(t1 - t0) / (double)hz, INTERVAL_US / 1e6);
 	fflush(stdout);
 	ck_assert_msg(w1 - w0 < 200, "server woke up %lu times", w1 - w0);
-	ck_assert_msg((t1 - t0) * 2 < hz * (INTERVAL_US / 1000000),
-		      "server used %ld ticks of CPU", t1 - t0);
+	ck_assert_msg((t1 - t0) * 2 < hz * (INTERVAL_US / 1000000), "server used %ld ticks of CPU",
+		      t1 - t0);
 	echo(c);
-	ck_assert_int_eq(shared[1], 1);	/* logged once, not per attempt */
+	ck_assert_int_eq(shared[1], 1); /* logged once, not per attempt */
 	qb_ipcc_disconnect(c);
 	for (int i = 0; i < SILENT_CLIENTS; i++) {
 		if (silent[i] >= 0) {
@@ -200,14 +193,12 @@ START_TEST(test_emfile_no_spin)
 	}
 	kill(server_pid, SIGTERM);
 	ck_assert_int_eq(waitpid(server_pid, &status, 0), server_pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "server status %d", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server status %d", status);
 	munmap((void *)wakeups, 4096);
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_LOOP(test_emfile_no_spin, 0, 2),

@@ -34,12 +34,11 @@
 
 #include "../unit/ipc_test_server.h"
 
-static const enum qb_ipc_type transports[] = { QB_IPC_SOCKET, QB_IPC_SHM };
+static const enum qb_ipc_type transports[] = {QB_IPC_SOCKET, QB_IPC_SHM};
 static char svc[64];
 static pid_t server_pid = -1;
 
-static void
-server_start(enum qb_ipc_type type)
+static void server_start(enum qb_ipc_type type)
 {
 	static int n;
 	int p[2];
@@ -59,8 +58,7 @@ server_start(enum qb_ipc_type type)
 	ck_assert_int_eq(b, 'R');
 }
 
-static void
-server_stop(void)
+static void server_stop(void)
 {
 	int status;
 
@@ -68,20 +66,17 @@ server_stop(void)
 	kill(server_pid, SIGTERM);
 	ck_assert_int_eq(waitpid(server_pid, &status, 0), server_pid);
 	server_pid = -1;
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "server status %d", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server status %d", status);
 }
 
-static int
-entries(const char *dir, const char *prefix)
+static int entries(const char *dir, const char *prefix)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	int n = 0;
 
 	while (d && (e = readdir(d)) != NULL) {
-		n += e->d_name[0] != '.' &&
-			strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+		n += e->d_name[0] != '.' && strncmp(e->d_name, prefix, strlen(prefix)) == 0;
 	}
 	if (d) {
 		closedir(d);
@@ -90,8 +85,7 @@ entries(const char *dir, const char *prefix)
 }
 
 /* bounded wait: the server cleans up right after answering */
-static int
-shm_empty(void)
+static int shm_empty(void)
 {
 	for (int i = 0; i < 500 && entries("/dev/shm", "") != 0; i++) {
 		usleep(10000);
@@ -99,8 +93,7 @@ shm_empty(void)
 	return entries("/dev/shm", "") == 0;
 }
 
-static int
-server_dirs(void)
+static int server_dirs(void)
 {
 	char prefix[32];
 
@@ -108,8 +101,7 @@ server_dirs(void)
 	return entries("/dev/shm", prefix);
 }
 
-static int
-fd_count(pid_t pid)
+static int fd_count(pid_t pid)
 {
 	char path[64];
 
@@ -117,8 +109,7 @@ fd_count(pid_t pid)
 	return entries(path, "");
 }
 
-static int
-echo(qb_ipcc_connection_t *c, size_t payload)
+static int echo(qb_ipcc_connection_t *c, size_t payload)
 {
 	size_t len = sizeof(struct qb_ipc_request_header) + payload;
 	size_t rlen = sizeof(struct qb_ipc_response_header) + payload;
@@ -139,8 +130,7 @@ echo(qb_ipcc_connection_t *c, size_t payload)
 	return r == (ssize_t)rlen ? 0 : -1;
 }
 
-static void
-good_client(size_t size)
+static void good_client(size_t size)
 {
 	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, size);
 
@@ -150,11 +140,9 @@ good_client(size_t size)
 }
 
 /* bounded wait for the server to drop what it no longer needs */
-static void
-wait_clean(int fds)
+static void wait_clean(int fds)
 {
-	for (int i = 0; i < 500 && (server_dirs() || fd_count(server_pid) !=
-				    fds); i++) {
+	for (int i = 0; i < 500 && (server_dirs() || fd_count(server_pid) != fds); i++) {
 		usleep(10000);
 	}
 	ck_assert_int_eq(server_dirs(), 0);
@@ -163,8 +151,7 @@ wait_clean(int fds)
 
 /* ---- corrupted rings ----------------------------------------------------- */
 
-static void *
-map_file(const char *dir, const char *name, size_t *len)
+static void *map_file(const char *dir, const char *name, size_t *len)
 {
 	char path[1024];
 	struct stat st;
@@ -185,16 +172,14 @@ map_file(const char *dir, const char *name, size_t *len)
 	return p;
 }
 
-static int
-conn_dir(pid_t cpid, char *out, size_t len)
+static int conn_dir(pid_t cpid, char *out, size_t len)
 {
 	char prefix[64];
 	DIR *d = opendir("/dev/shm");
 	struct dirent *e;
 	int found = 0;
 
-	snprintf(prefix, sizeof(prefix), "qb-%d-%d-", (int)server_pid,
-		 (int)cpid);
+	snprintf(prefix, sizeof(prefix), "qb-%d-%d-", (int)server_pid, (int)cpid);
 	while (d && (e = readdir(d)) != NULL) {
 		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
 			snprintf(out, len, "/dev/shm/%s", e->d_name);
@@ -208,8 +193,7 @@ conn_dir(pid_t cpid, char *out, size_t len)
 }
 
 /* Write garbage chosen by seed into the request ring of this client. */
-static void
-corrupt(unsigned int seed)
+static void corrupt(unsigned int seed)
 {
 	char dir[512];
 	size_t hlen, dlen;
@@ -224,23 +208,23 @@ corrupt(unsigned int seed)
 	data = map_file(dir, "data", &dlen);
 	words = (uint32_t)(dlen / 4);
 	switch (seed % 6) {
-	case 0:		/* write position anywhere */
+	case 0: /* write position anywhere */
 		hdr[0] = (uint32_t)rand_r(&r);
 		break;
-	case 1:		/* read position anywhere */
+	case 1: /* read position anywhere */
 		hdr[1] = (uint32_t)rand_r(&r) % (2 * words);
 		break;
-	case 2:		/* the shared size word lies */
+	case 2: /* the shared size word lies */
 		hdr[2] = (uint32_t)rand_r(&r);
 		break;
-	case 3:		/* chunk length lies (huge, odd, zero) */
-		data[hdr[1] % words] = (uint32_t[]){ 0xffffffffu, dlen, 0,
-			(uint32_t)rand_r(&r) }[rand_r(&r) % 4];
+	case 3: /* chunk length lies (huge, odd, zero) */
+		data[hdr[1] % words] =
+			(uint32_t[]){0xffffffffu, dlen, 0, (uint32_t)rand_r(&r)}[rand_r(&r) % 4];
 		break;
-	case 4:		/* magic word destroyed */
+	case 4: /* magic word destroyed */
 		data[(hdr[1] + 1) % words] = (uint32_t)rand_r(&r);
 		break;
-	default:	/* random bytes anywhere in the data */
+	default: /* random bytes anywhere in the data */
 		for (int i = 0; i < 64; i++) {
 			volatile unsigned char *bytes = (void *)data;
 
@@ -250,8 +234,7 @@ corrupt(unsigned int seed)
 	}
 }
 
-static void
-corrupting_client(int up, int down, unsigned int seed)
+static void corrupting_client(int up, int down, unsigned int seed)
 {
 	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, 16384);
 	struct {
@@ -307,16 +290,18 @@ START_TEST(test_corrupt_rings)
 		ck_assert_int_eq(read(up[0], &b, 1), 1);
 		kill(server_pid, SIGSTOP);
 		ck_assert_int_eq(write(down[1], &b, 1), 1);
-		ck_assert_msg(read(up[0], &b, 1) == 1, "trial %u: client "
-			      "failed", t);
+		ck_assert_msg(read(up[0], &b, 1) == 1,
+			      "trial %u: client "
+			      "failed",
+			      t);
 		kill(server_pid, SIGCONT);
-		usleep(20000);	/* let it chew (no assertion on timing) */
+		usleep(20000); /* let it chew (no assertion on timing) */
 		kill(cpid, SIGKILL);
 		waitpid(cpid, NULL, 0);
 		close(up[0]);
 		close(down[1]);
-		ck_assert_msg(waitpid(server_pid, NULL, WNOHANG) == 0,
-			      "trial %u killed the server", t);
+		ck_assert_msg(waitpid(server_pid, NULL, WNOHANG) == 0, "trial %u killed the server",
+			      t);
 	}
 	good_client(16384);
 	wait_clean(fds);
@@ -326,8 +311,7 @@ END_TEST
 
 /* ---- SIGKILL storms ------------------------------------------------------ */
 
-static void
-busy_client(unsigned int seed)
+static void busy_client(unsigned int seed)
 {
 	unsigned int r = seed;
 
@@ -384,8 +368,7 @@ END_TEST
 
 /* ---- a tiny /dev/shm ------------------------------------------------------- */
 
-static int
-private_tiny_shm(void)
+static int private_tiny_shm(void)
 {
 	if (unshare(CLONE_NEWNS) < 0) {
 		return -errno;
@@ -403,8 +386,7 @@ START_TEST(test_tiny_shm)
 	int rc = private_tiny_shm();
 
 	if (rc < 0) {
-		printf("test_tiny_shm skipped: no private tmpfs: %s\n",
-		       strerror(-rc));
+		printf("test_tiny_shm skipped: no private tmpfs: %s\n", strerror(-rc));
 		return;
 	}
 	server_start(QB_IPC_SHM);
@@ -413,23 +395,20 @@ START_TEST(test_tiny_shm)
 	ck_assert(c == NULL);
 	ck_assert_int_eq(errno, ENOSPC);
 	ck_assert(shm_empty());
-	good_client(64 * 1024);		/* small ones still work */
+	good_client(64 * 1024); /* small ones still work */
 	ck_assert(shm_empty());
 	server_stop();
 
 	/* a blackbox larger than the tmpfs: refused, nothing left */
 	qb_log_init("tiny", LOG_USER, LOG_INFO);
-	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE,
-				    4 * 1024 * 1024), 0);
-	ck_assert_int_lt(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED,
-				    QB_TRUE), 0);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 4 * 1024 * 1024), 0);
+	ck_assert_int_lt(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE), 0);
 	ck_assert_int_eq(entries("/dev/shm", ""), 0);
 	qb_log_fini();
 }
 END_TEST
 
-static void
-teardown(void)
+static void teardown(void)
 {
 	if (server_pid > 0) {
 		kill(server_pid, SIGKILL);
@@ -438,8 +417,7 @@ teardown(void)
 	}
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_corrupt_rings),

@@ -28,16 +28,14 @@ static pid_t server_pid = -1;
 static uint32_t lim_conn;
 static uint64_t lim_total;
 
-static void
-limits_hook(qb_ipcs_service_t *s)
+static void limits_hook(qb_ipcs_service_t *s)
 {
 	if (qb_ipcs_buffer_limits_set(s, lim_conn, lim_total) != 0) {
 		_exit(8);
 	}
 }
 
-static void
-server_start(enum qb_ipc_type type, uint32_t enforce)
+static void server_start(enum qb_ipc_type type, uint32_t enforce)
 {
 	static int n;
 	int p[2];
@@ -59,8 +57,7 @@ server_start(enum qb_ipc_type type, uint32_t enforce)
 	ck_assert_int_eq(b, 'R');
 }
 
-static void
-server_stop(void)
+static void server_stop(void)
 {
 	int status;
 
@@ -70,8 +67,7 @@ server_stop(void)
 	server_pid = -1;
 }
 
-static void
-echo(qb_ipcc_connection_t *c, size_t payload)
+static void echo(qb_ipcc_connection_t *c, size_t payload)
 {
 	size_t len = sizeof(struct qb_ipc_request_header) + payload;
 	struct qb_ipc_request_header *h = calloc(1, len);
@@ -128,7 +124,7 @@ END_TEST
 /* Explicit limits: per connection (capped) and per service (refused). */
 START_TEST(test_explicit_limits)
 {
-	static const enum qb_ipc_type tr[] = { QB_IPC_SHM, QB_IPC_SOCKET };
+	static const enum qb_ipc_type tr[] = {QB_IPC_SHM, QB_IPC_SOCKET};
 	qb_ipcc_connection_t *a, *b;
 
 	lim_conn = 256 * 1024;
@@ -143,7 +139,7 @@ START_TEST(test_explicit_limits)
 	ck_assert(b == NULL);
 	ck_assert_int_eq(errno, ENOSPC);
 	b = qb_ipcc_connect(svc, 64 * 1024);
-	ck_assert(b != NULL);		/* 768 + 192 KiB fit */
+	ck_assert(b != NULL); /* 768 + 192 KiB fit */
 	qb_ipcc_disconnect(b);
 	qb_ipcc_disconnect(a);
 	b = NULL;
@@ -167,8 +163,7 @@ START_TEST(test_bad_args)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_bad_args),

@@ -44,21 +44,17 @@ static pid_t server_pid = -1;
 /* SIGBUS disposition before any guard (a sanitizer runtime has its own) */
 static struct sigaction initial_bus;
 
-static int
-initial_is_default(void)
+static int initial_is_default(void)
 {
-	return !(initial_bus.sa_flags & SA_SIGINFO) &&
-		initial_bus.sa_handler == SIG_DFL;
+	return !(initial_bus.sa_flags & SA_SIGINFO) && initial_bus.sa_handler == SIG_DFL;
 }
 
-static int
-same_action(const struct sigaction *a, const struct sigaction *b)
+static int same_action(const struct sigaction *a, const struct sigaction *b)
 {
-	return a->sa_handler == b->sa_handler;	/* the union's one pointer */
+	return a->sa_handler == b->sa_handler; /* the union's one pointer */
 }
 
-static void
-server_start(enum qb_ipc_type type, int guard)
+static void server_start(enum qb_ipc_type type, int guard)
 {
 	static int n;
 	int p[2];
@@ -81,8 +77,7 @@ server_start(enum qb_ipc_type type, int guard)
 	ck_assert_int_eq(b, 'R');
 }
 
-static int
-server_stop(void)
+static int server_stop(void)
 {
 	int status = -1;
 
@@ -95,8 +90,7 @@ server_stop(void)
 }
 
 /* /dev/shm/qb-<server>-<client>-...: the connection's directory. */
-static int
-conn_dir(pid_t spid, pid_t cpid, char *out, size_t len)
+static int conn_dir(pid_t spid, pid_t cpid, char *out, size_t len)
 {
 	char prefix[64];
 	DIR *d = opendir("/dev/shm");
@@ -117,8 +111,7 @@ conn_dir(pid_t spid, pid_t cpid, char *out, size_t len)
 }
 
 /* Remove what a dead server left (only when the test already failed). */
-static void
-conn_dir_remove(const char *dir)
+static void conn_dir_remove(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -136,8 +129,7 @@ conn_dir_remove(const char *dir)
 	rmdir(dir);
 }
 
-static int
-send_msg(qb_ipcc_connection_t *c, int32_t id, size_t payload)
+static int send_msg(qb_ipcc_connection_t *c, int32_t id, size_t payload)
 {
 	size_t len = sizeof(struct qb_ipc_request_header) + payload;
 	struct qb_ipc_request_header *h = calloc(1, len);
@@ -159,16 +151,14 @@ send_msg(qb_ipcc_connection_t *c, int32_t id, size_t payload)
  * request, truncate <dir>/<file> to `to` bytes, report, then wait to be
  * killed (an exit would hang up first and the server would never read).
  */
-static void
-hostile_client(int to_parent, int from_parent, const char *file, off_t to,
-	       int32_t id, size_t payload)
+static void hostile_client(int to_parent, int from_parent, const char *file, off_t to, int32_t id,
+			   size_t payload)
 {
 	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, BUF_SIZE);
 	char dir[512], path[1024];
 	char b = 'C';
 
-	if (c == NULL || write(to_parent, &b, 1) != 1 ||
-	    read(from_parent, &b, 1) != 1) {
+	if (c == NULL || write(to_parent, &b, 1) != 1 || read(from_parent, &b, 1) != 1) {
 		_exit(10);
 	}
 	if (send_msg(c, id, payload) < 0) {
@@ -195,8 +185,7 @@ static int server_status;
 
 /* bounded wait for an event, not a speed assertion; stops if the server
  * died (server_died, server_status) */
-static int
-wait_gone(const char *dir)
+static int wait_gone(const char *dir)
 {
 	struct stat st;
 
@@ -204,8 +193,7 @@ wait_gone(const char *dir)
 		if (stat(dir, &st) < 0 && errno == ENOENT) {
 			return 1;
 		}
-		if (waitpid(server_pid, &server_status, WNOHANG) ==
-		    server_pid) {
+		if (waitpid(server_pid, &server_status, WNOHANG) == server_pid) {
 			server_died = 1;
 			return 0;
 		}
@@ -214,8 +202,7 @@ wait_gone(const char *dir)
 	return 0;
 }
 
-static void
-round_trip(qb_ipcc_connection_t *c)
+static void round_trip(qb_ipcc_connection_t *c)
 {
 	char buf[BUF_SIZE];
 	struct qb_ipc_response_header *res = (void *)buf;
@@ -228,29 +215,26 @@ round_trip(qb_ipcc_connection_t *c)
 	ck_assert_int_eq(buf[sizeof(*res) + BIG_PAYLOAD - 1], 'x');
 }
 
-static void
-good_client_round_trip(void)
+static void good_client_round_trip(void)
 {
 	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, BUF_SIZE);
 
-	ck_assert_msg(c != NULL, "a new client cannot connect: %s",
-		      strerror(errno));
+	ck_assert_msg(c != NULL, "a new client cannot connect: %s", strerror(errno));
 	round_trip(c);
 	qb_ipcc_disconnect(c);
 }
 
 struct scenario {
 	enum qb_ipc_type type;
-	const char *ring;	/* request, response, event, control */
-	const char *suffix;	/* -header, -data or "" */
+	const char *ring;   /* request, response, event, control */
+	const char *suffix; /* -header, -data or "" */
 	off_t to;
 	int32_t id;
 	size_t payload;
 };
 
 /* Returns the server's wait status if it died, 0 if it survived. */
-static int
-run_scenario(const struct scenario *sc, int guard)
+static int run_scenario(const struct scenario *sc, int guard)
 {
 	int up[2], down[2];
 	char file[256], dir[512];
@@ -269,15 +253,14 @@ run_scenario(const struct scenario *sc, int guard)
 	if (cpid == 0) {
 		close(up[0]);
 		close(down[1]);
-		hostile_client(up[1], down[0], file, sc->to, sc->id,
-			       sc->payload);
+		hostile_client(up[1], down[0], file, sc->to, sc->id, sc->payload);
 	}
 	close(up[1]);
 	close(down[0]);
 	ck_assert_int_eq(read(up[0], &b, 1), 1);
 	ck_assert_int_eq(b, 'C');
 	ck_assert(conn_dir(server_pid, cpid, dir, sizeof(dir)));
-	bystander = qb_ipcc_connect(svc, BUF_SIZE);	/* an honest client */
+	bystander = qb_ipcc_connect(svc, BUF_SIZE); /* an honest client */
 	ck_assert(bystander != NULL);
 	kill(server_pid, SIGSTOP);
 	b = 'S';
@@ -287,8 +270,7 @@ run_scenario(const struct scenario *sc, int guard)
 	kill(server_pid, SIGCONT);
 	server_died = 0;
 	gone = wait_gone(dir);
-	if (server_died || waitpid(server_pid, &server_status, WNOHANG) ==
-	    server_pid) {
+	if (server_died || waitpid(server_pid, &server_status, WNOHANG) == server_pid) {
 		status = server_status;
 		server_pid = -1;
 		conn_dir_remove(dir);
@@ -298,33 +280,33 @@ run_scenario(const struct scenario *sc, int guard)
 	close(up[0]);
 	close(down[1]);
 	if (status != 0) {
-		qb_ipcc_disconnect(bystander);	/* removes its dead rings */
+		qb_ipcc_disconnect(bystander); /* removes its dead rings */
 		return status;
 	}
 	ck_assert_msg(gone, "%s: server kept the connection", file);
-	round_trip(bystander);		/* served on as before */
+	round_trip(bystander); /* served on as before */
 	qb_ipcc_disconnect(bystander);
 	good_client_round_trip();
 	status = server_stop();
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "server exit status %d", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server exit status %d",
+		      status);
 	return 0;
 }
 
 static const struct scenario scenarios[] = {
 	/* SHM: mid-read (request ring), mid-write (response, event) */
-	{ QB_IPC_SHM, "request", "-header", 0, IPC_T_ECHO, 16 },
-	{ QB_IPC_SHM, "request", "-data", 0, IPC_T_ECHO, 16 },
-	{ QB_IPC_SHM, "request", "-data", 4096, IPC_T_ECHO, BIG_PAYLOAD },
-	{ QB_IPC_SHM, "response", "-header", 0, IPC_T_ECHO, 16 },
-	{ QB_IPC_SHM, "response", "-data", 0, IPC_T_ECHO, 16 },
-	{ QB_IPC_SHM, "response", "-data", 4096, IPC_T_ECHO, BIG_PAYLOAD },
-	{ QB_IPC_SHM, "event", "-header", 0, IPC_T_EVENT, 16 },
-	{ QB_IPC_SHM, "event", "-data", 0, IPC_T_EVENT, 16 },
-	{ QB_IPC_SHM, "event", "-data", 4096, IPC_T_EVENT, BIG_PAYLOAD },
+	{QB_IPC_SHM, "request", "-header", 0, IPC_T_ECHO, 16},
+	{QB_IPC_SHM, "request", "-data", 0, IPC_T_ECHO, 16},
+	{QB_IPC_SHM, "request", "-data", 4096, IPC_T_ECHO, BIG_PAYLOAD},
+	{QB_IPC_SHM, "response", "-header", 0, IPC_T_ECHO, 16},
+	{QB_IPC_SHM, "response", "-data", 0, IPC_T_ECHO, 16},
+	{QB_IPC_SHM, "response", "-data", 4096, IPC_T_ECHO, BIG_PAYLOAD},
+	{QB_IPC_SHM, "event", "-header", 0, IPC_T_EVENT, 16},
+	{QB_IPC_SHM, "event", "-data", 0, IPC_T_EVENT, 16},
+	{QB_IPC_SHM, "event", "-data", 4096, IPC_T_EVENT, BIG_PAYLOAD},
 	/* SOCKET: the shared control file, on reading and on sending */
-	{ QB_IPC_SOCKET, "control", "", 0, IPC_T_ECHO, 16 },
-	{ QB_IPC_SOCKET, "control", "", 0, IPC_T_EVENT, BIG_PAYLOAD },
+	{QB_IPC_SOCKET, "control", "", 0, IPC_T_ECHO, 16},
+	{QB_IPC_SOCKET, "control", "", 0, IPC_T_EVENT, BIG_PAYLOAD},
 };
 #define N_SCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 
@@ -334,8 +316,7 @@ START_TEST(test_truncated_files)
 	int status = run_scenario(sc, 1);
 
 	ck_assert_msg(status == 0, "%s %s%s to %ld: server died (signal %d)",
-		      sc->type == QB_IPC_SHM ? "shm" : "socket", sc->ring,
-		      sc->suffix, (long)sc->to,
+		      sc->type == QB_IPC_SHM ? "shm" : "socket", sc->ring, sc->suffix, (long)sc->to,
 		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 END_TEST
@@ -347,8 +328,7 @@ END_TEST
  * random moment. Whoever touches the vanished pages first (the client may
  * die of it), the server must survive.
  */
-static void
-streaming_client(int up, int32_t id)
+static void streaming_client(int up, int32_t id)
 {
 	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, BUF_SIZE);
 	char *buf = malloc(BUF_SIZE);
@@ -361,8 +341,7 @@ streaming_client(int up, int32_t id)
 		if (send_msg(c, id, BIG_PAYLOAD) < 0) {
 			break;
 		}
-		if (id == IPC_T_EVENT &&
-		    qb_ipcc_event_recv(c, buf, BUF_SIZE, 5000) < 0) {
+		if (id == IPC_T_EVENT && qb_ipcc_event_recv(c, buf, BUF_SIZE, 5000) < 0) {
 			break;
 		}
 		if (qb_ipcc_recv(c, buf, BUF_SIZE, 5000) < 0) {
@@ -375,11 +354,11 @@ streaming_client(int up, int32_t id)
 }
 
 static const struct scenario races[] = {
-	{ QB_IPC_SHM, "request", "-data", 4096, IPC_T_ECHO, 0 },
-	{ QB_IPC_SHM, "response", "-data", 4096, IPC_T_ECHO, 0 },
-	{ QB_IPC_SHM, "event", "-data", 0, IPC_T_EVENT, 0 },
-	{ QB_IPC_SHM, "response", "-header", 0, IPC_T_ECHO, 0 },
-	{ QB_IPC_SOCKET, "control", "", 0, IPC_T_EVENT, 0 },
+	{QB_IPC_SHM, "request", "-data", 4096, IPC_T_ECHO, 0},
+	{QB_IPC_SHM, "response", "-data", 4096, IPC_T_ECHO, 0},
+	{QB_IPC_SHM, "event", "-data", 0, IPC_T_EVENT, 0},
+	{QB_IPC_SHM, "response", "-header", 0, IPC_T_ECHO, 0},
+	{QB_IPC_SOCKET, "control", "", 0, IPC_T_EVENT, 0},
 };
 #define RACE_TRIALS 8
 
@@ -406,8 +385,7 @@ START_TEST(test_truncate_races)
 		ck_assert_int_eq(read(up[0], &b, 1), 1);
 		close(up[0]);
 		ck_assert(conn_dir(server_pid, cpid, dir, sizeof(dir)));
-		snprintf(file, sizeof(file), "qb-%s-%s%s", sc->ring, svc,
-			 sc->suffix);
+		snprintf(file, sizeof(file), "qb-%s-%s%s", sc->ring, svc, sc->suffix);
 		snprintf(path, sizeof(path), "%s/%s", dir, file);
 		usleep((useconds_t)(rand_r(&seed) % 50000));
 		(void)truncate(path, sc->to);
@@ -418,8 +396,7 @@ START_TEST(test_truncate_races)
 		kill(cpid, SIGKILL);
 		waitpid(cpid, NULL, 0);
 		ck_assert_msg(waitpid(server_pid, NULL, WNOHANG) == 0,
-			      "%s%s trial %d killed the server", sc->ring,
-			      sc->suffix, t);
+			      "%s%s trial %d killed the server", sc->ring, sc->suffix, t);
 	}
 	good_client_round_trip();
 	ck_assert_int_eq(server_stop(), 0);
@@ -428,14 +405,13 @@ END_TEST
 
 START_TEST(test_opt_out)
 {
-	const struct scenario sc = { QB_IPC_SHM, "request", "-header", 0,
-				     IPC_T_ECHO, 16 };
+	const struct scenario sc = {QB_IPC_SHM, "request", "-header", 0, IPC_T_ECHO, 16};
 	int status = run_scenario(&sc, 0);
 
 	ck_assert_msg(status != 0, "the server survived without the guard");
 	if (initial_is_default()) {
-		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
-			      "status %d", status);
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS, "status %d",
+			      status);
 	}
 }
 END_TEST
@@ -444,16 +420,14 @@ END_TEST
 
 static volatile sig_atomic_t app_handler_ran;
 
-static void
-app_handler(int sig, siginfo_t *si, void *uc)
+static void app_handler(int sig, siginfo_t *si, void *uc)
 {
 	app_handler_ran = 1;
 	_exit(42);
 }
 
 /* A mapping of a fresh file of `pages` pages, which is then truncated. */
-static char *
-doomed_map(size_t pages, char *path, size_t plen)
+static char *doomed_map(size_t pages, char *path, size_t plen)
 {
 	size_t len = pages * 4096;
 	int fd;
@@ -472,8 +446,7 @@ doomed_map(size_t pages, char *path, size_t plen)
 	return p;
 }
 
-static struct sigaction
-bus_action(void)
+static struct sigaction bus_action(void)
 {
 	struct sigaction cur;
 
@@ -482,8 +455,7 @@ bus_action(void)
 }
 
 /* In a child: 0 = repaired as ours, 42 = chained to the app's handler. */
-static void
-guard_child(int app_first, int foreign)
+static void guard_child(int app_first, int foreign)
 {
 	struct qb_ipcs_connection *c = calloc(1, sizeof(*c));
 	char path[128];
@@ -503,30 +475,28 @@ guard_child(int app_first, int foreign)
 	if (c->nguards != 1) {
 		_exit(20);
 	}
-	v = ours[4097];			/* faults, repaired to zeros */
+	v = ours[4097]; /* faults, repaired to zeros */
 	if (v != 0 || !c->guard_hit) {
 		_exit(21);
 	}
 	vp = ours;
-	vp[5] = 'b';			/* the whole range is writable now */
+	vp[5] = 'b'; /* the whole range is writable now */
 	if (vp[5] != 'b' || vp[0] != 0) {
 		_exit(22);
 	}
 	if (foreign) {
-		v = other[10];		/* not ours: chained */
+		v = other[10]; /* not ours: chained */
 		_exit(23);
 	}
 	ipcs_guard_release(c);
 	sa = bus_action();
-	if (app_first ? sa.sa_sigaction != app_handler :
-	    !same_action(&sa, &initial_bus)) {
-		_exit(24);		/* previous handler not restored */
+	if (app_first ? sa.sa_sigaction != app_handler : !same_action(&sa, &initial_bus)) {
+		_exit(24); /* previous handler not restored */
 	}
 	_exit(0);
 }
 
-static int
-run_guard_child(int app_first, int foreign)
+static int run_guard_child(int app_first, int foreign)
 {
 	int status;
 	pid_t p = fork();
@@ -556,13 +526,11 @@ START_TEST(test_guard_chains_foreign)
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 42, "status %d", st);
 	st = run_guard_child(0, 1);
 	if (initial_is_default()) {
-		ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS,
-			      "status %d", st);
+		ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS, "status %d", st);
 	} else {
 		/* a sanitizer's handler reports and exits */
-		ck_assert_msg(st != 0 && !(WIFEXITED(st) &&
-					   WEXITSTATUS(st) >= 20),
-			      "status %d", st);
+		ck_assert_msg(st != 0 && !(WIFEXITED(st) && WEXITSTATUS(st) >= 20), "status %d",
+			      st);
 	}
 }
 END_TEST
@@ -593,8 +561,7 @@ START_TEST(test_guard_only_while_mapped)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const struct ck_test guard[] = {
 		CK_TEST(test_guard_repairs_ours),
@@ -603,8 +570,7 @@ main(void)
 	};
 	const struct ck_test truncation[] = {
 		CK_LOOP(test_truncated_files, 0, N_SCENARIOS),
-		CK_LOOP(test_truncate_races, 0,
-			(int)(sizeof(races) / sizeof(races[0]))),
+		CK_LOOP(test_truncate_races, 0, (int)(sizeof(races) / sizeof(races[0]))),
 		CK_TEST(test_opt_out),
 	};
 	const struct ck_opts truncate_opts = {

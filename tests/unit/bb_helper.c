@@ -46,8 +46,7 @@ static int setup_log(const char *ident, size_t size)
 {
 	qb_log_init(ident, LOG_USER, LOG_TRACE);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
-	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_TRACE);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, (int32_t)size);
 	return qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE);
 }
@@ -72,7 +71,7 @@ static int do_hold(const char *ident, const char *tag, const char *dump)
 		if (qb_log_blackbox_write_to_file(dump) <= 0) {
 			return 3;
 		}
-		return 0;	/* no fini: the blackbox stays behind, owner dead */
+		return 0; /* no fini: the blackbox stays behind, owner dead */
 	}
 	qb_log_fini();
 	return 0;
@@ -158,7 +157,7 @@ static int do_fds(const char *logfile, const char *result, const char *self)
 	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_FALSE);
 	/* give the exec'd child a stdin and stdout: /dev/null and result */
 	fd = open("/dev/null", O_RDONLY);			/* becomes 0 */
-	res = open(result, O_WRONLY | O_CREAT | O_TRUNC, 0600);	/* becomes 1 */
+	res = open(result, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* becomes 1 */
 	if (fd != 0 || res != 1) {
 		rc |= 8;
 	}
@@ -213,7 +212,7 @@ static void *stress_logger(void *arg)
 {
 	long id = (long)arg;
 	unsigned long i = 0;
-	struct timespec pause = { 0, 20000 };
+	struct timespec pause = {0, 20000};
 
 	while (!atomic_load(&stop_threads)) {
 		qb_log(LOG_INFO, "thread %ld message %lu", id, i++);
@@ -231,7 +230,7 @@ enum stress_end { END_FINI, END_EXIT, END__EXIT, END_CRASH, END_EXEC, END_RESIZE
 
 static int stress_end_parse(const char *s, enum stress_end *out)
 {
-	static const char *const names[] = { "fini", "exit", "_exit", "crash", "exec", "resize" };
+	static const char *const names[] = {"fini", "exit", "_exit", "crash", "exec", "resize"};
 	int i;
 
 	for (i = 0; i < 6; i++) {
@@ -258,8 +257,8 @@ static int stress_own_data_size(void)
 	if (glob(pat, 0, NULL, &g) != 0) {
 		return -1;
 	}
-	if (g.gl_pathc == 1 && stat(g.gl_pathv[0], &st) == 0 &&
-	    st.st_size >= STRESS_CHILD_SIZE && st.st_size < 2 * STRESS_CHILD_SIZE) {
+	if (g.gl_pathc == 1 && stat(g.gl_pathv[0], &st) == 0 && st.st_size >= STRESS_CHILD_SIZE &&
+	    st.st_size < 2 * STRESS_CHILD_SIZE) {
 		rc = 0;
 	}
 	globfree(&g);
@@ -269,7 +268,7 @@ static int stress_own_data_size(void)
 /* In the child: log, check our blackbox carries our pid, finish. */
 static void stress_child(long fork_no, enum stress_end end)
 {
-	struct rlimit no_core = { 0, 0 };
+	struct rlimit no_core = {0, 0};
 	char pat[128];
 	glob_t g;
 	int i;
@@ -290,8 +289,8 @@ static void stress_child(long fork_no, enum stress_end end)
 		_exit(9);
 	}
 	if (fork_no % 50 == 0) {
-		snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-header",
-			 stress_ident, (int)getpid());
+		snprintf(pat, sizeof(pat), "/dev/shm/qb-%s-%d-*-blackbox-header", stress_ident,
+			 (int)getpid());
 		ok = glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1;
 		if (ok || g.gl_pathc) {
 			globfree(&g);
@@ -362,7 +361,7 @@ static int do_stress(long forks, enum stress_end end, long size)
 	long long bytes, peak_bytes = 0;
 	pthread_t th[3];
 	long i, hangs = 0, crashes = 0, failures = 0;
-	struct timespec t0, t1, nap = { 0, 1000000 };
+	struct timespec t0, t1, nap = {0, 1000000};
 	int status;
 	pid_t pid, w;
 	int32_t f1, f2;
@@ -417,7 +416,8 @@ static int do_stress(long forks, enum stress_end end, long size)
 				char cmd[128];
 
 				snprintf(cmd, sizeof(cmd),
-					 "gdb -q -batch -p %d -ex 'thread apply all bt' >&2", (int)pid);
+					 "gdb -q -batch -p %d -ex 'thread apply all bt' >&2",
+					 (int)pid);
 				if (system(cmd) != 0) {
 					fprintf(stderr, "gdb failed\n");
 				}
@@ -457,9 +457,8 @@ static int do_stress(long forks, enum stress_end end, long size)
 	}
 	qb_log_fini();
 	printf("peak_files %ld peak_bytes %lld\n", peak_files, peak_bytes);
-	printf("forks %ld hangs %ld crashes %ld failures %ld seconds %.1f\n", forks, hangs,
-	       crashes, failures,
-	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	printf("forks %ld hangs %ld crashes %ld failures %ld seconds %.1f\n", forks, hangs, crashes,
+	       failures, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return (hangs || crashes || failures) ? 1 : 0;
 }
 

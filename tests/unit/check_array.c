@@ -54,7 +54,7 @@ START_TEST(test_index)
 	ck_assert_uint_eq(qb_array_num_bins_get(a), 1);
 	for (i = 0; i < 10; i++) {
 		ck_assert_int_eq(qb_array_index(a, i, &e), 0);
-		ck_assert_uint_eq(*(uint64_t *)e, 0);	/* zero-filled */
+		ck_assert_uint_eq(*(uint64_t *)e, 0); /* zero-filled */
 		*(uint64_t *)e = (uint64_t)i * 3;
 	}
 	ck_assert_int_eq(qb_array_index(a, 4, &e), 0);
@@ -83,14 +83,14 @@ START_TEST(test_grow)
 
 	ck_assert_int_eq(qb_array_index(a, 3, (void **)&first), 0);
 	*first = 42;
-	ck_assert_int_eq(qb_array_grow(a, 5), 0);	/* never shrinks */
+	ck_assert_int_eq(qb_array_grow(a, 5), 0); /* never shrinks */
 	ck_assert_int_eq(qb_array_index(a, 9, &e), 0);
 	ck_assert_int_eq(qb_array_grow(a, 40), 0);
 	ck_assert_uint_eq(qb_array_num_bins_get(a), 4);
 	ck_assert_int_eq(qb_array_index(a, 39, &e), 0);
 	ck_assert_int_eq(qb_array_index(a, 40, &e), -ERANGE);
 	ck_assert_int_eq(qb_array_index(a, 3, (void **)&again), 0);
-	ck_assert_ptr_eq(again, first);		/* elements never move */
+	ck_assert_ptr_eq(again, first); /* elements never move */
 	ck_assert_int_eq(*again, 42);
 	ck_assert_int_eq(qb_array_grow(a, QB_ARRAY_MAX_ELEMENTS), 0);
 	ck_assert_int_eq(qb_array_index(a, QB_ARRAY_MAX_ELEMENTS - 1, &e), 0);
@@ -128,7 +128,7 @@ START_TEST(test_bins_and_callback)
 	ck_assert_int_eq(qb_array_new_bin_cb_set(a, new_bin), 0);
 	bins_seen_n = 0;
 	qb_array_index(a, 0, &e);
-	qb_array_index(a, 15, &e);	/* same bin: no call */
+	qb_array_index(a, 15, &e); /* same bin: no call */
 	qb_array_index(a, 50, &e);
 	qb_array_index(a, 16, &e);
 	ck_assert_int_eq(bins_seen_n, 3);

@@ -48,8 +48,7 @@ static void bb_setup(void)
 	snprintf(ident, sizeof(ident), "chkbb%d", (int)getpid());
 	qb_log_init(ident, LOG_USER, LOG_TRACE);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
-	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_TRACE);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	strcpy(dump, "/tmp/check_bb.XXXXXX");
 	fd = mkstemp(dump);
 	close(fd);
@@ -135,11 +134,11 @@ START_TEST(test_enable_fails_cleanly)
 
 	signal(SIGXFSZ, SIG_IGN);
 	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
-	rl.rlim_cur = 4096;	/* soft limit only, so it can be restored */
+	rl.rlim_cur = 4096; /* soft limit only, so it can be restored */
 	rl.rlim_max = old.rlim_max;
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
 	rc = enable(65536);
-	setrlimit(RLIMIT_FSIZE, &old);	/* for CK_FORK=no runs */
+	setrlimit(RLIMIT_FSIZE, &old); /* for CK_FORK=no runs */
 	ck_assert_int_lt(rc, 0);
 	ck_assert_int_eq(bb_files(0, NULL, 0), 0);
 	snprintf(pat, sizeof(pat), "/tmp/*%s*", ident);
@@ -210,7 +209,8 @@ START_TEST(test_records_and_dump)
 	ck_assert_ptr_nonnull(strstr(out, "test_records_and_dump_fn("));
 	ck_assert_ptr_nonnull(strstr(out, "):0: value 42 and text\n"));
 	ck_assert_ptr_nonnull(strstr(out, "):7: tagged 9\n"));
-	ck_assert_ptr_nonnull(strstr(out, "):0: Log message too long to be stored in the "
+	ck_assert_ptr_nonnull(strstr(out,
+				     "):0: Log message too long to be stored in the "
 				     "blackbox.  Maximum is QB_LOG_MAX_LEN\n"));
 	free(out);
 }
@@ -305,8 +305,7 @@ START_TEST(test_threads_lose_nothing)
 	ck_assert_int_eq(print_to(dump, &out), 0);
 	memset(seen, 0, sizeof(seen));
 	/* line by line: strstr over the whole text is quadratic under ASan */
-	for (line = strtok_r(out, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		p = strstr(line, ": t");
 		if (p != NULL && sscanf(p, ": t%d m%d", &t, &m) == 2 && t >= 0 && t < THREADS &&
 		    m >= 0 && m < PER_THREAD) {
@@ -397,8 +396,8 @@ static void dump_on_signal(int sig)
  * writes a dump that reads back broken. */
 START_TEST(test_dump_from_signal_handler)
 {
-	struct itimerval every = { { 0, 2000 }, { 0, 2000 } };
-	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	struct itimerval every = {{0, 2000}, {0, 2000}};
+	struct itimerval off = {{0, 0}, {0, 0}};
 	struct sigaction sa;
 	char *out;
 	long i = 0;
@@ -453,7 +452,7 @@ START_TEST(test_fork_moves_child)
 		/* no qb_log_reflect_pid(): the fork handlers do it */
 		close(up[0]);
 		close(down[1]);
-		if (read(down[0], &c, 1) != 1) {	/* parent logged meanwhile */
+		if (read(down[0], &c, 1) != 1) { /* parent logged meanwhile */
 			_exit(4);
 		}
 		qb_log(LOG_INFO, "in child");

@@ -36,9 +36,8 @@ static void ring_chunk(const void *data, uint32_t len)
 }
 
 /* Builds a record; hires selects the 16-byte timestamp. */
-static uint32_t record(char *out, uint32_t line, uint32_t tags, uint8_t prio,
-		       const char *fn, int64_t sec, int64_t nsec, int hires,
-		       const void *msg, uint32_t msg_len)
+static uint32_t record(char *out, uint32_t line, uint32_t tags, uint8_t prio, const char *fn,
+		       int64_t sec, int64_t nsec, int hires, const void *msg, uint32_t msg_len)
 {
 	uint32_t fs = (uint32_t)strlen(fn) + 1;
 	uint32_t off = BB_REC_FN_OFF + fs;
@@ -61,8 +60,8 @@ static uint32_t record(char *out, uint32_t line, uint32_t tags, uint8_t prio,
 
 static void write_dump(const char *path, int v2)
 {
-	static const uint32_t marker[5] = { 0, BB_DUMP_MAGIC1, BB_DUMP_MAGIC2, BB_DUMP_VERSION, 0 };
-	uint32_t hdr[5] = { WORDS, wp, 0, 1, 0 };
+	static const uint32_t marker[5] = {0, BB_DUMP_MAGIC1, BB_DUMP_MAGIC2, BB_DUMP_VERSION, 0};
+	uint32_t hdr[5] = {WORDS, wp, 0, 1, 0};
 	FILE *f = fopen(path, "w");
 
 	ck_assert_ptr_nonnull(f);
@@ -135,11 +134,11 @@ START_TEST(test_print_v2)
 	rc = print_capture(tmpfile_name, out, sizeof(out));
 	ck_assert_int_eq(rc, 0);
 	ck_assert_str_eq(out,
-		"Ringbuffer: \n ->NORMAL\n ->write_pt [39]\n ->read_pt [0]\n"
-		" ->size [1024 words]\n =>free [3936 bytes]\n =>used [156 bytes]\n"
-		"error   Nov 14 22:13:20.143 main(12):5: n=42\n"
-		"trace   Nov 14 22:13:21.999 fn(7):0: only\n"
-		"info    Nov 14 22:13:22.000 fn(8):0: \n\n");
+			 "Ringbuffer: \n ->NORMAL\n ->write_pt [39]\n ->read_pt [0]\n"
+			 " ->size [1024 words]\n =>free [3936 bytes]\n =>used [156 bytes]\n"
+			 "error   Nov 14 22:13:20.143 main(12):5: n=42\n"
+			 "trace   Nov 14 22:13:21.999 fn(7):0: only\n"
+			 "info    Nov 14 22:13:22.000 fn(8):0: \n\n");
 }
 END_TEST
 
@@ -232,7 +231,7 @@ START_TEST(test_wrapped_ring)
 	uint32_t n, start, head;
 	uint32_t hdr[5];
 	FILE *f;
-	static const uint32_t marker[5] = { 0, BB_DUMP_MAGIC1, BB_DUMP_MAGIC2, BB_DUMP_VERSION, 0 };
+	static const uint32_t marker[5] = {0, BB_DUMP_MAGIC1, BB_DUMP_MAGIC2, BB_DUMP_VERSION, 0};
 
 	/* a chunk that starts near the end and wraps to the start */
 	start = WORDS - 6;
@@ -261,10 +260,8 @@ END_TEST
 int main(void)
 {
 	const struct ck_test tests[] = {
-		CK_TEST(test_print_v2),
-		CK_TEST(test_print_old_format),
-		CK_TEST(test_corrupt_records),
-		CK_TEST(test_bad_files),
+		CK_TEST(test_print_v2),	       CK_TEST(test_print_old_format),
+		CK_TEST(test_corrupt_records), CK_TEST(test_bad_files),
 		CK_TEST(test_wrapped_ring),
 	};
 	const struct ck_opts opts = {

@@ -28,12 +28,18 @@
 
 struct ck_test {
 	const TTest *test; /* the name START_TEST defined */
-	int loop_start;    /* a loop test runs _i in [loop_start, loop_end); */
-	int loop_end;      /* both 0: a plain test */
+	int loop_start;	   /* a loop test runs _i in [loop_start, loop_end); */
+	int loop_end;	   /* both 0: a plain test */
 };
 
-#define CK_TEST(t) { (t), 0, 0 }
-#define CK_LOOP(t, start, end) { (t), (start), (end) }
+#define CK_TEST(t)                                                                                 \
+	{                                                                                          \
+		(t), 0, 0                                                                          \
+	}
+#define CK_LOOP(t, start, end)                                                                     \
+	{                                                                                          \
+		(t), (start), (end)                                                                \
+	}
 #define CK_NTESTS(tests) (sizeof(tests) / sizeof((tests)[0]))
 
 struct ck_opts {
@@ -47,8 +53,8 @@ struct ck_opts {
 };
 
 /* One TCase per test, each carrying the shared options. */
-static inline void ck_add_tests(Suite *s, const struct ck_opts *o,
-				const struct ck_test *t, size_t n)
+static inline void ck_add_tests(Suite *s, const struct ck_opts *o, const struct ck_test *t,
+				size_t n)
 {
 	static const struct ck_opts none;
 	size_t i;
@@ -66,12 +72,10 @@ static inline void ck_add_tests(Suite *s, const struct ck_opts *o,
 			tcase_add_checked_fixture(tc, o->setup, o->teardown);
 		}
 		if (o->unchecked_setup || o->unchecked_teardown) {
-			tcase_add_unchecked_fixture(tc, o->unchecked_setup,
-						    o->unchecked_teardown);
+			tcase_add_unchecked_fixture(tc, o->unchecked_setup, o->unchecked_teardown);
 		}
 		if (t[i].loop_end > t[i].loop_start) {
-			tcase_add_loop_test(tc, t[i].test, t[i].loop_start,
-					    t[i].loop_end);
+			tcase_add_loop_test(tc, t[i].test, t[i].loop_start, t[i].loop_end);
 		} else {
 			tcase_add_test(tc, t[i].test);
 		}
@@ -104,8 +108,8 @@ static inline int ck_run_suite(Suite *s)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-static inline int ck_main(const char *name, const struct ck_opts *o,
-			  const struct ck_test *t, size_t n)
+static inline int ck_main(const char *name, const struct ck_opts *o, const struct ck_test *t,
+			  size_t n)
 {
 	Suite *s = suite_create(name);
 
@@ -113,7 +117,6 @@ static inline int ck_main(const char *name, const struct ck_opts *o,
 	return ck_run_suite(s);
 }
 
-#define CK_MAIN(name, opts, tests) \
-	ck_main((name), (opts), (tests), CK_NTESTS(tests))
+#define CK_MAIN(name, opts, tests) ck_main((name), (opts), (tests), CK_NTESTS(tests))
 
 #endif /* TESTS_CHECK_COMMON_H */

@@ -66,7 +66,7 @@ START_TEST(test_lifecycle)
 	ck_assert_int_eq(qb_hdb_handle_create(&db, sizeof(int) * 4, &h), 0);
 	ck_assert_int_eq(qb_hdb_handle_refcount_get(&db, h), 1);
 	ck_assert_int_eq(qb_hdb_handle_get(&db, h, &inst), 0);
-	ck_assert_int_eq(((int *)inst)[3], 0);	/* zero-filled */
+	ck_assert_int_eq(((int *)inst)[3], 0); /* zero-filled */
 	*(int *)inst = 5;
 	ck_assert_int_eq(qb_hdb_handle_get_always(&db, h, &inst2), 0);
 	ck_assert_ptr_eq(inst, inst2);
@@ -312,12 +312,9 @@ END_TEST
 int main(void)
 {
 	const struct ck_test tests[] = {
-		CK_TEST(test_static_lazy),
-		CK_TEST(test_lifecycle),
-		CK_TEST(test_bad_handles),
-		CK_TEST(test_many_and_iterate),
-		CK_TEST(test_threaded_refcount),
-		CK_TEST(test_threaded_create),
+		CK_TEST(test_static_lazy),	     CK_TEST(test_lifecycle),
+		CK_TEST(test_bad_handles),	     CK_TEST(test_many_and_iterate),
+		CK_TEST(test_threaded_refcount),     CK_TEST(test_threaded_create),
 		CK_TEST(test_static_first_use_race),
 	};
 	const struct ck_opts opts = {

@@ -4,7 +4,7 @@
  * the test process itself with the client forked.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1	/* struct ucred */
+#define _GNU_SOURCE 1 /* struct ucred */
 #endif
 #include <check.h>
 #include "check_common.h"
@@ -34,8 +34,8 @@
 #include "format_sizes.h"
 #include "ipc_test_server.h"
 
-static const enum qb_ipc_type transports[] = { QB_IPC_SOCKET, QB_IPC_SHM };
-static const char *const transport_names[] = { "socket", "shm" };
+static const enum qb_ipc_type transports[] = {QB_IPC_SOCKET, QB_IPC_SHM};
+static const char *const transport_names[] = {"socket", "shm"};
 
 static char svc[64];
 static pid_t server_pid = -1;
@@ -45,17 +45,15 @@ struct tmsg {
 	char data[256];
 };
 
-static void
-svc_name(const char *what, int tr)
+static void svc_name(const char *what, int tr)
 {
 	static int n;
 
-	snprintf(svc, sizeof(svc), "qbtest-%d-%d-%s-%s", (int)getpid(), n++,
-		 what, transport_names[tr]);
+	snprintf(svc, sizeof(svc), "qbtest-%d-%d-%s-%s", (int)getpid(), n++, what,
+		 transport_names[tr]);
 }
 
-static void
-server_start(const char *what, int tr)
+static void server_start(const char *what, int tr)
 {
 	int p[2];
 	char b = 0;
@@ -74,8 +72,7 @@ server_start(const char *what, int tr)
 	ck_assert_int_eq(b, 'R');
 }
 
-static int
-server_stop(void)
+static int server_stop(void)
 {
 	int status = -1;
 
@@ -88,8 +85,7 @@ server_stop(void)
 }
 
 /* Files the server with this pid left in /dev/shm. */
-static int
-shm_leftovers(pid_t spid)
+static int shm_leftovers(pid_t spid)
 {
 	char prefix[32];
 	DIR *d = opendir("/dev/shm");
@@ -110,8 +106,7 @@ shm_leftovers(pid_t spid)
 
 /* Bytes held by the files the server with this pid left in /dev/shm (in
  * its per-connection directories too); with remove set, removes them. */
-static long long
-shm_leftover_bytes(pid_t spid, int remove)
+static long long shm_leftover_bytes(pid_t spid, int remove)
 {
 	char prefix[32], path[512];
 	DIR *d = opendir("/dev/shm"), *sub;
@@ -127,8 +122,7 @@ shm_leftover_bytes(pid_t spid, int remove)
 		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
 		sub = opendir(path);
 		while (sub && (f = readdir(sub)) != NULL) {
-			if (fstatat(dirfd(sub), f->d_name, &st, 0) == 0 &&
-			    S_ISREG(st.st_mode)) {
+			if (fstatat(dirfd(sub), f->d_name, &st, 0) == 0 && S_ISREG(st.st_mode)) {
 				n += st.st_size;
 				if (remove) {
 					(void)unlinkat(dirfd(sub), f->d_name, 0);
@@ -153,8 +147,7 @@ shm_leftover_bytes(pid_t spid, int remove)
 	return n;
 }
 
-static int
-fd_count(pid_t pid)
+static int fd_count(pid_t pid)
 {
 	char path[64];
 	DIR *d;
@@ -172,8 +165,7 @@ fd_count(pid_t pid)
 	return n;
 }
 
-static void
-msg_init(struct tmsg *m, int32_t id, const char *text)
+static void msg_init(struct tmsg *m, int32_t id, const char *text)
 {
 	memset(m, 0, sizeof(*m));
 	m->hdr.id = id;
@@ -181,9 +173,8 @@ msg_init(struct tmsg *m, int32_t id, const char *text)
 	m->hdr.size = (int32_t)(sizeof(m->hdr) + strlen(m->data) + 1);
 }
 
-static ssize_t
-request(qb_ipcc_connection_t *c, int32_t id, const char *text, void *out,
-	size_t outlen)
+static ssize_t request(qb_ipcc_connection_t *c, int32_t id, const char *text, void *out,
+		       size_t outlen)
 {
 	struct tmsg m;
 	ssize_t r;
@@ -199,8 +190,7 @@ request(qb_ipcc_connection_t *c, int32_t id, const char *text, void *out,
 
 /* A full queue (-EAGAIN) is normal: the server reclaims a request only
  * after msg_process, i.e. after the client may already have the reply. */
-static ssize_t
-send_retry(qb_ipcc_connection_t *c, const void *m, size_t len)
+static ssize_t send_retry(qb_ipcc_connection_t *c, const void *m, size_t len)
 {
 	ssize_t r = -EAGAIN;
 
@@ -213,8 +203,7 @@ send_retry(qb_ipcc_connection_t *c, const void *m, size_t len)
 	return r;
 }
 
-static qb_ipcc_connection_t *
-client_connect(size_t max)
+static qb_ipcc_connection_t *client_connect(size_t max)
 {
 	qb_ipcc_connection_t *c = qb_ipcc_connect(svc, max);
 
@@ -256,28 +245,28 @@ START_TEST(test_ipc_txrx)
 		ck_assert_str_eq(buf + sizeof(*res), text);
 	}
 
-	{	/* gathered request, then sendv_recv */
-		struct qb_ipc_request_header h = { .id = IPC_T_ECHO };
+	{ /* gathered request, then sendv_recv */
+		struct qb_ipc_request_header h = {.id = IPC_T_ECHO};
 		char part1[] = "gath", part2[] = "ered";
 		struct iovec iov[3] = {
-			{ &h, sizeof(h) }, { part1, 4 }, { part2, 5 },
+			{&h, sizeof(h)},
+			{part1, 4},
+			{part2, 5},
 		};
 
 		h.size = sizeof(h) + 9;
 		ck_assert_int_eq(qb_ipcc_sendv(c, iov, 3), h.size);
-		ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), 2000),
-				 sizeof(*res) + 9);
+		ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), 2000), sizeof(*res) + 9);
 		ck_assert_str_eq(buf + sizeof(*res), "gathered");
-		ck_assert_int_eq(qb_ipcc_sendv_recv(c, iov, 3, buf, sizeof(buf),
-						    2000), sizeof(*res) + 9);
+		ck_assert_int_eq(qb_ipcc_sendv_recv(c, iov, 3, buf, sizeof(buf), 2000),
+				 sizeof(*res) + 9);
 		ck_assert_str_eq(buf + sizeof(*res), "gathered");
 	}
 
-	{	/* server-side statistics of this connection */
+	{ /* server-side statistics of this connection */
 		struct qb_ipcs_connection_stats_2 st;
 
-		ck_assert_int_gt(request(c, IPC_T_STATS, "", buf, sizeof(buf)),
-				 0);
+		ck_assert_int_gt(request(c, IPC_T_STATS, "", buf, sizeof(buf)), 0);
 		memcpy(&st, buf + sizeof(*res), sizeof(st));
 		ck_assert_int_eq(st.client_pid, getpid());
 		ck_assert_int_eq(st.requests, 103);
@@ -315,8 +304,7 @@ START_TEST(test_ipc_events)
 		char text[32];
 
 		snprintf(text, sizeof(text), "event %d", i);
-		ck_assert_int_gt(request(c, IPC_T_EVENT, text, buf,
-					 sizeof(buf)), 0);
+		ck_assert_int_gt(request(c, IPC_T_EVENT, text, buf, sizeof(buf)), 0);
 		ck_assert_int_eq(res->error, 0);
 		p.fd = fd;
 		p.events = POLLIN;
@@ -348,8 +336,8 @@ START_TEST(test_ipc_event_burst)
 	while (got < sent) {
 		ssize_t r = qb_ipcc_event_recv(c, buf, sizeof(buf), 2000);
 
-		ck_assert_msg(r == sizeof(struct qb_ipc_response_header),
-			      "event %d of %d: %zd", got, sent, r);
+		ck_assert_msg(r == sizeof(struct qb_ipc_response_header), "event %d of %d: %zd",
+			      got, sent, r);
 		got++;
 	}
 	ck_assert_int_eq(qb_ipcc_event_recv(c, buf, sizeof(buf), 100), -EAGAIN);
@@ -385,12 +373,10 @@ START_TEST(test_ipc_big)
 	ck_assert_int_eq(send_retry(c, out, big), big);
 	ck_assert_int_eq(qb_ipcc_recv(c, in, max, 5000), big + 8);
 	ck_assert_int_eq(res->error, 0);
-	ck_assert_int_eq(memcmp(in + sizeof(*res), out + sizeof(*h),
-				big - sizeof(*h)), 0);
+	ck_assert_int_eq(memcmp(in + sizeof(*res), out + sizeof(*h), big - sizeof(*h)), 0);
 	memset(in, 0, max);
 	ck_assert_int_eq(qb_ipcc_event_recv(c, in, max, 5000), big + 8);
-	ck_assert_int_eq(memcmp(in + sizeof(*res), out + sizeof(*h),
-				big - sizeof(*h)), 0);
+	ck_assert_int_eq(memcmp(in + sizeof(*res), out + sizeof(*h), big - sizeof(*h)), 0);
 	/* a receive buffer that is too small keeps the message (SHM) or
 	 * reports the overflow without writing past the buffer */
 	h->id = IPC_T_ECHO;
@@ -398,8 +384,7 @@ START_TEST(test_ipc_big)
 	ck_assert_int_eq(qb_ipcc_recv(c, in, 1024, 5000), -ENOBUFS);
 	ck_assert_int_eq(qb_ipcc_recv(c, in, max, 5000), big + 8);
 	/* larger than negotiated: refused locally */
-	ck_assert_int_eq(qb_ipcc_send(c, out, qb_ipcc_get_buffer_size(c) + 1),
-			 -EMSGSIZE);
+	ck_assert_int_eq(qb_ipcc_send(c, out, qb_ipcc_get_buffer_size(c) + 1), -EMSGSIZE);
 	qb_ipcc_disconnect(c);
 	ck_assert_int_eq(server_stop(), 0);
 	free(out);
@@ -427,12 +412,11 @@ START_TEST(test_ipc_timeouts)
 	ck_assert_int_lt(ms, 1500);
 	{
 		struct tmsg m;
-		struct iovec iov = { &m, 0 };
+		struct iovec iov = {&m, 0};
 
 		msg_init(&m, IPC_T_NOREPLY, "x");
 		iov.iov_len = m.hdr.size;
-		ck_assert_int_eq(qb_ipcc_sendv_recv(c, &iov, 1, buf, sizeof(buf),
-						    300), -ETIMEDOUT);
+		ck_assert_int_eq(qb_ipcc_sendv_recv(c, &iov, 1, buf, sizeof(buf), 300), -ETIMEDOUT);
 	}
 	ck_assert_int_eq(qb_ipcc_event_recv(c, buf, sizeof(buf), 100), -EAGAIN);
 	ck_assert_int_eq(qb_ipcc_is_connected(c), QB_TRUE);
@@ -443,8 +427,7 @@ END_TEST
 
 /* ---- flow control --------------------------------------------------------------- */
 
-static void
-wait_fc(qb_ipcc_connection_t *c, int expect_eagain)
+static void wait_fc(qb_ipcc_connection_t *c, int expect_eagain)
 {
 	struct tmsg m;
 	ssize_t r = 0;
@@ -457,8 +440,7 @@ wait_fc(qb_ipcc_connection_t *c, int expect_eagain)
 		}
 		usleep(20000);
 	}
-	ck_abort_msg("flow control did not reach %d (last %zd)", expect_eagain,
-		     r);
+	ck_abort_msg("flow control did not reach %d (last %zd)", expect_eagain, r);
 }
 
 START_TEST(test_ipc_flow_control)
@@ -473,15 +455,13 @@ START_TEST(test_ipc_flow_control)
 	ck_assert_int_eq(qb_ipcc_fc_enable_max_set(NULL, 1), -EINVAL);
 
 	rate = QB_IPCS_RATE_OFF;
-	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){ (char)rate, 0 }, buf,
-				 sizeof(buf)), 0);
+	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){(char)rate, 0}, buf, sizeof(buf)), 0);
 	wait_fc(c, 1);
 	kill(server_pid, SIGUSR1);
 	wait_fc(c, 0);
 
 	rate = QB_IPCS_RATE_OFF_2;
-	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){ (char)rate, 0 }, buf,
-				 sizeof(buf)), 0);
+	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){(char)rate, 0}, buf, sizeof(buf)), 0);
 	/* default max 1: RATE_OFF_2 lets this client queue requests, but the
 	 * server does not read them until the rate is lowered again */
 	ck_assert_int_eq(qb_ipcc_fc_enable_max_set(c, 2), 0);
@@ -492,33 +472,26 @@ START_TEST(test_ipc_flow_control)
 
 		msg_init(&m, IPC_T_ECHO, "queued");
 		ck_assert_int_eq(qb_ipcc_send(c, &m, m.hdr.size), m.hdr.size);
-		ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), 200),
-				 -ETIMEDOUT);
+		ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), 200), -ETIMEDOUT);
 		kill(server_pid, SIGUSR1);
 		ck_assert_int_gt(qb_ipcc_recv(c, buf, sizeof(buf), 2000), 0);
-		ck_assert_str_eq(buf + sizeof(struct qb_ipc_response_header),
-				 "queued");
+		ck_assert_str_eq(buf + sizeof(struct qb_ipc_response_header), "queued");
 	}
 	wait_fc(c, 0);
 
 	rate = QB_IPCS_RATE_FAST;
-	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){ (char)rate, 0 }, buf,
-				 sizeof(buf)), 0);
+	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){(char)rate, 0}, buf, sizeof(buf)), 0);
 	for (int i = 0; i < 20; i++) {
-		ck_assert_int_gt(request(c, IPC_T_ECHO, "fast", buf,
-					 sizeof(buf)), 0);
+		ck_assert_int_gt(request(c, IPC_T_ECHO, "fast", buf, sizeof(buf)), 0);
 	}
 	rate = QB_IPCS_RATE_SLOW;
-	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){ (char)rate, 0 }, buf,
-				 sizeof(buf)), 0);
+	ck_assert_int_gt(request(c, IPC_T_RATE, (char[]){(char)rate, 0}, buf, sizeof(buf)), 0);
 	ck_assert_int_gt(request(c, IPC_T_ECHO, "slow", buf, sizeof(buf)), 0);
 	{
 		struct qb_ipcs_connection_stats_2 st;
 
-		ck_assert_int_gt(request(c, IPC_T_STATS, "", buf, sizeof(buf)),
-				 0);
-		memcpy(&st, buf + sizeof(struct qb_ipc_response_header),
-		       sizeof(st));
+		ck_assert_int_gt(request(c, IPC_T_STATS, "", buf, sizeof(buf)), 0);
+		memcpy(&st, buf + sizeof(struct qb_ipc_response_header), sizeof(st));
 		ck_assert_int_eq(st.flow_control_count, 4);
 		ck_assert_int_eq(st.flow_control_state, 0);
 	}
@@ -571,10 +544,10 @@ START_TEST(test_ipc_server_killed)
 	kill(server_pid, SIGKILL);
 	waitpid(server_pid, &status, 0);
 	server_pid = -1;
-	alarm(10);	/* a hang is a failure */
+	alarm(10); /* a hang is a failure */
 	errno = 0;
 	ck_assert_int_eq(qb_ipcc_recv(c, buf, sizeof(buf), -1), -ENOTCONN);
-	ck_assert_int_eq(errno, ENOTCONN);	/* as libqb leaves it */
+	ck_assert_int_eq(errno, ENOTCONN); /* as libqb leaves it */
 	msg_init(&m, IPC_T_ECHO, "x");
 	ck_assert_int_lt(qb_ipcc_send(c, &m, m.hdr.size), 0);
 	errno = 0;
@@ -602,7 +575,7 @@ START_TEST(test_ipc_dead_server_files_emptied)
 	char b;
 
 	if (transports[_i] != QB_IPC_SHM || getuid() != 0) {
-		return;		/* shm only; needs root for the namespace */
+		return; /* shm only; needs root for the namespace */
 	}
 	server_start("rofiles", _i);
 	spid = server_pid;
@@ -620,8 +593,8 @@ START_TEST(test_ipc_dead_server_files_emptied)
 		if (unshare(CLONE_NEWNS) != 0 ||
 		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
 		    mount("/dev/shm", "/dev/shm", "none", MS_BIND, NULL) != 0 ||
-		    mount("none", "/dev/shm", "none",
-			  MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0) {
+		    mount("none", "/dev/shm", "none", MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) !=
+			    0) {
 			b = 77;
 		}
 		if (write(ready[1], &b, 1) != 1 || read(go[0], &b, 1) != 1) {
@@ -639,8 +612,7 @@ START_TEST(test_ipc_dead_server_files_emptied)
 	server_pid = -1;
 	ck_assert_int_eq(write(go[1], "", 1), 1);
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "client status %d", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client status %d", status);
 	if (b == 0) {
 		/* kept (the client could not remove them), but empty */
 		ck_assert_int_gt(shm_leftovers(spid), 0);
@@ -688,8 +660,8 @@ START_TEST(test_ipc_client_killed)
 	c = client_connect(8192);
 	ck_assert_int_gt(request(c, IPC_T_ECHO, "alive", buf, sizeof(buf)), 0);
 	qb_ipcc_disconnect(c);
-	for (int i = 0; i < 50 && (shm_leftovers(server_pid) ||
-				   fd_count(server_pid) != fds_before); i++) {
+	for (int i = 0; i < 50 && (shm_leftovers(server_pid) || fd_count(server_pid) != fds_before);
+	     i++) {
 		usleep(20000);
 	}
 	ck_assert_int_eq(shm_leftovers(server_pid), 0);
@@ -768,7 +740,7 @@ START_TEST(test_ipc_raw_handshake)
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	memset(bad, 0, sizeof(bad));
-	bad[0].id = 12345;	/* not QB_IPC_MSG_AUTHENTICATE */
+	bad[0].id = 12345; /* not QB_IPC_MSG_AUTHENTICATE */
 	bad[0].size = 24;
 	ck_assert_int_eq(send(fd, bad, 24, 0), 24);
 	ck_assert_int_eq(recv(fd, rbuf, sizeof(rbuf), 0), 0);
@@ -784,8 +756,7 @@ START_TEST(test_ipc_raw_handshake)
 	{
 		qb_ipcc_connection_t *c = client_connect(8192);
 
-		ck_assert_int_gt(request(c, IPC_T_ECHO, "ok", rbuf,
-					 sizeof(rbuf)), 0);
+		ck_assert_int_gt(request(c, IPC_T_ECHO, "ok", rbuf, sizeof(rbuf)), 0);
 		qb_ipcc_disconnect(c);
 	}
 	ck_assert_int_eq(server_stop(), 0);
@@ -795,9 +766,9 @@ END_TEST
 START_TEST(test_ipc_bad_args)
 {
 	char buf[64];
-	struct iovec iov = { buf, 8 };
+	struct iovec iov = {buf, 8};
 	qb_ipcc_connection_t *c;
-	struct qb_ipcs_service_handlers h = { 0 };
+	struct qb_ipcs_service_handlers h = {0};
 	qb_ipcs_service_t *s;
 	int32_t fd;
 
@@ -825,7 +796,7 @@ START_TEST(test_ipc_bad_args)
 	/* a failed run destroys the service (check_ipc_glue.c checks it) */
 	s = qb_ipcs_create(svc, 7, QB_IPC_SHM, &h);
 	ck_assert_ptr_ne(s, NULL);
-	ck_assert_int_eq(qb_ipcs_run(s), -EINVAL);	/* no poll handlers */
+	ck_assert_int_eq(qb_ipcs_run(s), -EINVAL); /* no poll handlers */
 	s = qb_ipcs_create(svc, 7, QB_IPC_POSIX_MQ, &h);
 	qb_ipcs_poll_handlers_set(s, &tl_poll_handlers);
 	ck_assert_int_eq(qb_ipcs_run(s), -ENOTSUP);
@@ -859,30 +830,26 @@ END_TEST
 static int srv_created, srv_destroyed, srv_closed;
 static qb_ipcs_connection_t *srv_last;
 
-static void
-inproc_created(qb_ipcs_connection_t *c)
+static void inproc_created(qb_ipcs_connection_t *c)
 {
 	srv_created++;
 	srv_last = c;
 }
 
-static int32_t
-inproc_closed(qb_ipcs_connection_t *c)
+static int32_t inproc_closed(qb_ipcs_connection_t *c)
 {
 	/* refuse once: the library must ask again later */
 	return srv_closed++ == 0 ? -1 : 0;
 }
 
-static void
-inproc_destroyed(qb_ipcs_connection_t *c)
+static void inproc_destroyed(qb_ipcs_connection_t *c)
 {
 	srv_destroyed++;
 }
 
-static int32_t
-inproc_msg(qb_ipcs_connection_t *c, void *data, size_t size)
+static int32_t inproc_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
-	struct qb_ipc_response_header r = { .id = 1, .size = sizeof(r) };
+	struct qb_ipc_response_header r = {.id = 1, .size = sizeof(r)};
 
 	return qb_ipcs_response_send(c, &r, sizeof(r)) < 0 ? -1 : 0;
 }
@@ -896,7 +863,7 @@ START_TEST(test_ipc_server_api)
 		.connection_closed = inproc_closed,
 		.connection_destroyed = inproc_destroyed,
 	};
-	struct qb_ipc_response_header ev = { .id = 9, .size = sizeof(ev) };
+	struct qb_ipc_response_header ev = {.id = 9, .size = sizeof(ev)};
 	struct qb_ipcs_connection_stats cs;
 	struct qb_ipcs_connection_stats_2 *cs2;
 	struct qb_ipcs_stats ss;
@@ -931,11 +898,10 @@ START_TEST(test_ipc_server_api)
 		close(p[1]);
 		if (cc == NULL || qb_ipcc_send(cc, &rq, sizeof(rq)) < 0 ||
 		    qb_ipcc_recv(cc, buf, sizeof(buf), 5000) != sizeof(ev) ||
-		    qb_ipcc_event_recv(cc, buf, sizeof(buf), 5000) !=
-		    sizeof(ev)) {
+		    qb_ipcc_event_recv(cc, buf, sizeof(buf), 5000) != sizeof(ev)) {
 			_exit(1);
 		}
-		if (read(p[0], &b, 1) < 0) {	/* wait until told to go */
+		if (read(p[0], &b, 1) < 0) { /* wait until told to go */
 			_exit(1);
 		}
 		qb_ipcc_disconnect(cc);
@@ -956,8 +922,8 @@ START_TEST(test_ipc_server_api)
 	ck_assert_int_ge(qb_ipcs_connection_get_buffer_size(c), 8192);
 	ck_assert_int_eq(qb_ipcs_event_send(c, &ev, sizeof(ev)), sizeof(ev));
 	ck_assert_int_eq(qb_ipcs_event_send(NULL, &ev, 4), -EINVAL);
-	ck_assert_int_eq(qb_ipcs_response_send(c, &ev,
-		qb_ipcs_connection_get_buffer_size(c) + 1), -EMSGSIZE);
+	ck_assert_int_eq(qb_ipcs_response_send(c, &ev, qb_ipcs_connection_get_buffer_size(c) + 1),
+			 -EMSGSIZE);
 	for (int i = 0; i < 50; i++) {
 		tl_run_once(10);
 	}
@@ -1002,8 +968,7 @@ END_TEST
 
 /* ---- ownership of the connection files, long names --------------------------- */
 
-static int32_t
-auth_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
+static int32_t auth_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 {
 	qb_ipcs_connection_auth_set(c, 4321, 4321, 0640);
 	return 0;
@@ -1013,8 +978,7 @@ static int auth_checked;
 static int auth_shm;
 
 /* Called when the connection exists: inspect its directory. */
-static void
-auth_created(qb_ipcs_connection_t *c)
+static void auth_created(qb_ipcs_connection_t *c)
 {
 	char prefix[32];
 	DIR *d = opendir("/dev/shm");
@@ -1171,7 +1135,7 @@ START_TEST(test_ipc_unprivileged_client)
 	int status;
 
 	if (getuid() != 0) {
-		return;		/* needs root to switch users */
+		return; /* needs root to switch users */
 	}
 	server_start("unpriv", _i);
 	child = fork();
@@ -1221,13 +1185,11 @@ START_TEST(test_ipc_fd_hygiene)
 		if (c == NULL) {
 			_exit(3);
 		}
-		if (qb_ipcc_fd_get(c, &fd) != 0 || fd < 3 ||
-		    !(fcntl(fd, F_GETFD) & FD_CLOEXEC)) {
+		if (qb_ipcc_fd_get(c, &fd) != 0 || fd < 3 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC)) {
 			_exit(4);
 		}
 		/* nothing of ours may have taken the standard slots */
-		if (fcntl(0, F_GETFD) != -1 || fcntl(1, F_GETFD) != -1 ||
-		    fcntl(2, F_GETFD) != -1) {
+		if (fcntl(0, F_GETFD) != -1 || fcntl(1, F_GETFD) != -1 || fcntl(2, F_GETFD) != -1) {
 			_exit(5);
 		}
 		if (request(c, IPC_T_ECHO, "fds", buf, sizeof(buf)) <= 0) {
@@ -1237,22 +1199,20 @@ START_TEST(test_ipc_fd_hygiene)
 		_exit(0);
 	}
 	waitpid(child, &status, 0);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "child status %d", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
 	ck_assert_int_eq(server_stop(), 0);
 }
 END_TEST
 
 /* ---- hostile clients: raw handshake, then malformed requests ------------ */
 
-static int
-raw_connect(struct test_conn_response *r)
+static int raw_connect(struct test_conn_response *r)
 {
 	struct sockaddr_un a;
 	struct {
 		struct qb_ipc_request_header hdr;
 		uint32_t max;
-	} __attribute__ ((aligned(8))) req;
+	} __attribute__((aligned(8))) req;
 	size_t got = 0;
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
@@ -1276,10 +1236,9 @@ raw_connect(struct test_conn_response *r)
 }
 
 /* The server must hang up on the client within a second. */
-static void
-expect_hangup(int fd)
+static void expect_hangup(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char b[16];
 
 	ck_assert_int_eq(poll(&p, 1, 2000), 1);
@@ -1288,19 +1247,17 @@ expect_hangup(int fd)
 	ck_assert(errno == ECONNRESET || recv(fd, b, 1, MSG_DONTWAIT) <= 0);
 }
 
-static void
-raw_bad_request(int variant, int tr)
+static void raw_bad_request(int variant, int tr)
 {
 	struct test_conn_response *r = calloc(1, sizeof(*r));
-	struct qb_ipc_request_header h = { .id = IPC_T_ECHO };
+	struct qb_ipc_request_header h = {.id = IPC_T_ECHO};
 	int fd = raw_connect(r);
 
 	/* variant 0: empty message; 1: shorter than a header;
 	 * 2: header claims more than was sent */
 	h.size = variant == 2 ? 4000 : (int32_t)sizeof(h);
 	if (transports[tr] == QB_IPC_SHM) {
-		qb_ringbuffer_t *rb = qb_rb_open(r->request, r->max,
-						 QB_RB_FLAG_SHARED_PROCESS, 4);
+		qb_ringbuffer_t *rb = qb_rb_open(r->request, r->max, QB_RB_FLAG_SHARED_PROCESS, 4);
 		size_t len = variant == 0 ? 0 : variant == 1 ? 8 : sizeof(h);
 
 		ck_assert_ptr_ne(rb, NULL);
@@ -1315,12 +1272,10 @@ raw_bad_request(int variant, int tr)
 
 		memset(&a, 0, sizeof(a));
 		a.sun_family = AF_UNIX;
-		ck_assert_int_lt(snprintf(a.sun_path + 1, 107, "%s-response",
-					  r->response), 107);
+		ck_assert_int_lt(snprintf(a.sun_path + 1, 107, "%s-response", r->response), 107);
 		ck_assert_int_eq(bind(d, (struct sockaddr *)&a, sizeof(a)), 0);
 		memset(a.sun_path, 0, sizeof(a.sun_path));
-		ck_assert_int_lt(snprintf(a.sun_path + 1, 107, "%s-request",
-					  r->response), 107);
+		ck_assert_int_lt(snprintf(a.sun_path + 1, 107, "%s-request", r->response), 107);
 		ck_assert_int_eq(connect(d, (struct sockaddr *)&a, sizeof(a)), 0);
 		ck_assert_int_eq(send(d, &h, len, 0), len);
 		expect_hangup(fd);
@@ -1331,22 +1286,21 @@ raw_bad_request(int variant, int tr)
 }
 
 /* A handshake that smuggles descriptors must not leave them open. */
-static void
-raw_send_fds(void)
+static void raw_send_fds(void)
 {
 	struct sockaddr_un a;
 	struct {
 		struct qb_ipc_request_header hdr;
 		uint32_t max;
-	} __attribute__ ((aligned(8))) req;
+	} __attribute__((aligned(8))) req;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(3 * sizeof(int))];
 	} ctl;
-	struct iovec iov = { &req, sizeof(req) };
+	struct iovec iov = {&req, sizeof(req)};
 	struct msghdr m;
 	struct cmsghdr *cm;
-	int fds[3] = { 0, 0, 0 };
+	int fds[3] = {0, 0, 0};
 	char rbuf[256];
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
@@ -1377,20 +1331,19 @@ raw_send_fds(void)
 
 /* Root may put any credentials in SCM_CREDENTIALS; the server must not
  * believe ones that differ from the connecting process. */
-static void
-raw_forged_creds(void)
+static void raw_forged_creds(void)
 {
 	struct sockaddr_un a;
 	struct {
 		struct qb_ipc_request_header hdr;
 		uint32_t max;
-	} __attribute__ ((aligned(8))) req;
+	} __attribute__((aligned(8))) req;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct ucred))];
 	} ctl;
-	struct ucred uc = { .pid = getpid(), .uid = 4321, .gid = 4321 };
-	struct iovec iov = { &req, sizeof(req) };
+	struct ucred uc = {.pid = getpid(), .uid = 4321, .gid = 4321};
+	struct iovec iov = {&req, sizeof(req)};
 	struct msghdr m;
 	struct cmsghdr *cm;
 	char rbuf[256];
@@ -1416,7 +1369,7 @@ raw_forged_creds(void)
 	cm->cmsg_len = CMSG_LEN(sizeof(uc));
 	memcpy(CMSG_DATA(cm), &uc, sizeof(uc));
 	if (sendmsg(fd, &m, 0) < 0) {
-		ck_assert_int_eq(errno, EPERM);	/* not privileged: fine */
+		ck_assert_int_eq(errno, EPERM); /* not privileged: fine */
 	} else {
 		/* closed without an answer */
 		ck_assert_int_eq(recv(fd, rbuf, sizeof(rbuf), 0), 0);
@@ -1452,8 +1405,7 @@ START_TEST(test_ipc_hostile_requests)
 }
 END_TEST
 
-static void
-teardown(void)
+static void teardown(void)
 {
 	if (server_pid > 0) {
 		kill(server_pid, SIGKILL);
@@ -1462,8 +1414,7 @@ teardown(void)
 	}
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	int first = 0, last = 2;
 

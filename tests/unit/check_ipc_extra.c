@@ -35,16 +35,13 @@ static char svc[64];
 static pid_t server_pid = -1;
 static int n_svc;
 
-static void
-name_new(const char *what)
+static void name_new(const char *what)
 {
-	snprintf(svc, sizeof(svc), "qbx-%d-%d-%s", (int)getpid(), n_svc++,
-		 what);
+	snprintf(svc, sizeof(svc), "qbx-%d-%d-%s", (int)getpid(), n_svc++, what);
 }
 
 /* Fork a test server; @p pre runs in the child before it starts. */
-static void
-server_start(enum qb_ipc_type type, void (*pre)(void))
+static void server_start(enum qb_ipc_type type, void (*pre)(void))
 {
 	int p[2];
 	char b = 0;
@@ -65,8 +62,7 @@ server_start(enum qb_ipc_type type, void (*pre)(void))
 	ck_assert_int_eq(b, 'R');
 }
 
-static void
-server_stop(void)
+static void server_stop(void)
 {
 	if (server_pid > 0) {
 		kill(server_pid, SIGTERM);
@@ -75,13 +71,12 @@ server_stop(void)
 	}
 }
 
-static void
-echo_ok(qb_ipcc_connection_t *c)
+static void echo_ok(qb_ipcc_connection_t *c)
 {
 	struct {
 		struct qb_ipc_request_header hdr;
 		char data[32];
-	} req = { .hdr = { .id = IPC_T_ECHO, .size = sizeof(req) } };
+	} req = {.hdr = {.id = IPC_T_ECHO, .size = sizeof(req)}};
 	char resp[256];
 
 	snprintf(req.data, sizeof(req.data), "hello");
@@ -93,19 +88,18 @@ echo_ok(qb_ipcc_connection_t *c)
 
 static int silent_fd = -1;
 
-static void *
-silent_accept(void *arg)
+static void *silent_accept(void *arg)
 {
 	int fd = accept(silent_fd, NULL, NULL);
 
-	pause();		/* accepted, never answers */
+	pause(); /* accepted, never answers */
 	close(fd);
 	return NULL;
 }
 
 START_TEST(test_connect_timeout_silent_server)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	pthread_t th;
 	qb_ipcc_connection_t *c;
 
@@ -117,7 +111,7 @@ START_TEST(test_connect_timeout_silent_server)
 	ck_assert_int_eq(bind(silent_fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	ck_assert_int_eq(listen(silent_fd, 8), 0);
 	pthread_create(&th, NULL, silent_accept, NULL);
-	alarm(30);		/* hang guard: qb_ipcc_connect would block */
+	alarm(30); /* hang guard: qb_ipcc_connect would block */
 	errno = 0;
 	c = qb_ipcc_connect_timeout(svc, 8192, 200);
 	ck_assert_ptr_null(c);
@@ -139,7 +133,7 @@ START_TEST(test_connect_timeout_real_server)
 	ck_assert_ptr_nonnull(c);
 	echo_ok(c);
 	qb_ipcc_disconnect(c);
-	c = qb_ipcc_connect_timeout(svc, 8192, -1);	/* for ever */
+	c = qb_ipcc_connect_timeout(svc, 8192, -1); /* for ever */
 	ck_assert_ptr_nonnull(c);
 	qb_ipcc_disconnect(c);
 	server_stop();
@@ -196,7 +190,7 @@ START_TEST(test_socket_dir_default_abstract)
 
 	unsetenv("QB_IPC_SOCKET_DIR");
 	if (access("/etc/libqb/force-filesystem-sockets", F_OK) == 0) {
-		return;		/* this host forces filesystem sockets */
+		return; /* this host forces filesystem sockets */
 	}
 	name_new("abs");
 	server_start(QB_IPC_SOCKET, NULL);
@@ -215,17 +209,16 @@ END_TEST
  * a private mount namespace (a tmpfs over /etc), so the host's /etc is
  * never touched; skipped where that is not allowed.
  */
-static int
-marker_case(const char *env_dir)
+static int marker_case(const char *env_dir)
 {
 	char path[160];
 	struct stat st;
 	qb_ipcc_connection_t *c;
 	int fd, ok;
 
-	if (unshare(CLONE_NEWNS) != 0
-	    || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0
-	    || mount("tmpfs", "/etc", "tmpfs", 0, "size=64k") != 0) {
+	if (unshare(CLONE_NEWNS) != 0 ||
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("tmpfs", "/etc", "tmpfs", 0, "size=64k") != 0) {
 		return 77;
 	}
 	if (mkdir("/etc/libqb", 0755) != 0) {
@@ -243,8 +236,7 @@ marker_case(const char *env_dir)
 	}
 	name_new("marker");
 	server_start(QB_IPC_SOCKET, NULL);
-	snprintf(path, sizeof(path), "%s/%s", env_dir ? env_dir : SOCKETDIR,
-		 svc);
+	snprintf(path, sizeof(path), "%s/%s", env_dir ? env_dir : SOCKETDIR, svc);
 	ok = stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 	c = qb_ipcc_connect(svc, 8192);
 	ok = ok && c != NULL;
@@ -273,7 +265,7 @@ START_TEST(test_socket_dir_over_marker_file)
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 		ck_assert(WIFEXITED(status));
 		if (WEXITSTATUS(status) == 77) {
-			break;	/* no mount namespace here */
+			break; /* no mount namespace here */
 		}
 		ck_assert_int_eq(WEXITSTATUS(status), 0);
 	}
@@ -283,8 +275,7 @@ END_TEST
 
 /* ---- item 8: locked rings ------------------------------------------- */
 
-static long
-vmlck_kb(pid_t pid)
+static long vmlck_kb(pid_t pid)
 {
 	char path[64], line[128];
 	FILE *fp;
@@ -307,29 +298,26 @@ vmlck_kb(pid_t pid)
 static char logpath[64];
 
 /* ASan and TSan replace mlock() with a no-op that reports success. */
-static int
-mlock_is_real(void)
+static int mlock_is_real(void)
 {
 	const char *san = getenv("QB_SANITIZERS");
 
 	return san == NULL || *san == '\0';
 }
 
-static void
-pre_mlock(void)
+static void pre_mlock(void)
 {
 	tl_mlock = 1;
 }
 
 /* Server side: no CAP_IPC_LOCK, RLIMIT_MEMLOCK 0, warnings to a file. */
-static void
-pre_mlock_denied(void)
+static void pre_mlock_denied(void)
 {
 	struct __user_cap_header_struct h = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
 	struct __user_cap_data_struct d[2];
-	struct rlimit rl = { 0, 0 };
+	struct rlimit rl = {0, 0};
 	int t;
 
 	tl_mlock = 1;
@@ -342,8 +330,7 @@ pre_mlock_denied(void)
 	qb_log_init("mlk", LOG_USER, LOG_DEBUG);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 	t = qb_log_file_open(logpath);
-	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_WARNING);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_WARNING);
 	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
 }
 
@@ -395,13 +382,12 @@ START_TEST(test_mlock_denied_reported)
 		return;
 	}
 
-	snprintf(logpath, sizeof(logpath), "/tmp/check_ipc_mlock.%d",
-		 (int)getpid());
+	snprintf(logpath, sizeof(logpath), "/tmp/check_ipc_mlock.%d", (int)getpid());
 	unlink(logpath);
 	name_new("denied");
 	server_start(QB_IPC_SHM, pre_mlock_denied);
 	c = qb_ipcc_connect(svc, 64 * 1024);
-	ck_assert_ptr_nonnull(c);	/* not fatal */
+	ck_assert_ptr_nonnull(c); /* not fatal */
 	echo_ok(c);
 	ck_assert_int_eq(vmlck_kb(server_pid), 0);
 	qb_ipcc_disconnect(c);
@@ -420,8 +406,7 @@ START_TEST(test_mlock_denied_reported)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_connect_timeout_silent_server),

@@ -14,8 +14,7 @@
 #ifndef HAVE_GLIB
 #include <stdio.h>
 
-int
-main(void)
+int main(void)
 {
 	printf("check_ipc_glib: GLib not found at configure time, skipped\n");
 	return 77;
@@ -52,8 +51,7 @@ struct fd_source {
 #define MAX_FDS 1024
 static struct fd_source *by_fd[MAX_FDS];
 
-static gint
-glib_prio(enum qb_loop_priority p)
+static gint glib_prio(enum qb_loop_priority p)
 {
 	switch (p) {
 	case QB_LOOP_HIGH:
@@ -65,16 +63,14 @@ glib_prio(enum qb_loop_priority p)
 	}
 }
 
-static gboolean
-fd_check(GSource *src)
+static gboolean fd_check(GSource *src)
 {
 	struct fd_source *s = (struct fd_source *)src;
 
 	return g_source_query_unix_fd(src, s->tag) != 0;
 }
 
-static gboolean
-fd_dispatch(GSource *src, GSourceFunc unused, gpointer unused2)
+static gboolean fd_dispatch(GSource *src, GSourceFunc unused, gpointer unused2)
 {
 	struct fd_source *s = (struct fd_source *)src;
 	GIOCondition rev = g_source_query_unix_fd(src, s->tag);
@@ -95,9 +91,8 @@ static GSourceFuncs fd_funcs = {
 	.dispatch = fd_dispatch,
 };
 
-static int32_t
-g_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
-      qb_ipcs_dispatch_fn_t fn)
+static int32_t g_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+		     qb_ipcs_dispatch_fn_t fn)
 {
 	struct fd_source *s;
 
@@ -118,9 +113,8 @@ g_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
 	return 0;
 }
 
-static int32_t
-g_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
-      qb_ipcs_dispatch_fn_t fn)
+static int32_t g_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+		     qb_ipcs_dispatch_fn_t fn)
 {
 	struct fd_source *s = (fd >= 0 && fd < MAX_FDS) ? by_fd[fd] : NULL;
 
@@ -134,8 +128,7 @@ g_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
 	return 0;
 }
 
-static int32_t
-g_del(int32_t fd)
+static int32_t g_del(int32_t fd)
 {
 	struct fd_source *s = (fd >= 0 && fd < MAX_FDS) ? by_fd[fd] : NULL;
 
@@ -155,8 +148,7 @@ static struct qb_ipcs_poll_handlers glib_handlers = {
 	.dispatch_del = g_del,
 };
 
-static int
-sources_left(void)
+static int sources_left(void)
 {
 	int n = 0;
 
@@ -174,21 +166,18 @@ enum { REQ_ECHO = 1, REQ_KICK_ME = 2 };
 
 static int n_created, n_closed, n_destroyed, n_requests;
 
-static int32_t
-h_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
+static int32_t h_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 {
 	return 0;
 }
 
-static void
-h_created(qb_ipcs_connection_t *c)
+static void h_created(qb_ipcs_connection_t *c)
 {
 	n_created++;
-	qb_ipcs_context_set(c, GINT_TO_POINTER(1));	/* refuse once */
+	qb_ipcs_context_set(c, GINT_TO_POINTER(1)); /* refuse once */
 }
 
-static int32_t
-h_closed(qb_ipcs_connection_t *c)
+static int32_t h_closed(qb_ipcs_connection_t *c)
 {
 	n_closed++;
 	if (qb_ipcs_context_get(c)) {
@@ -198,19 +187,17 @@ h_closed(qb_ipcs_connection_t *c)
 	return 0;
 }
 
-static void
-h_destroyed(qb_ipcs_connection_t *c)
+static void h_destroyed(qb_ipcs_connection_t *c)
 {
 	n_destroyed++;
 }
 
-static int32_t
-h_msg(qb_ipcs_connection_t *c, void *data, size_t size)
+static int32_t h_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
 	struct qb_ipc_request_header rq;
 	struct qb_ipc_response_header r;
 
-	memset(&r, 0, sizeof(r));	/* padding goes on the wire */
+	memset(&r, 0, sizeof(r)); /* padding goes on the wire */
 	r.size = sizeof(r);
 	memcpy(&rq, data, sizeof(rq));
 	n_requests++;
@@ -234,14 +221,13 @@ static struct qb_ipcs_service_handlers handlers = {
 };
 
 /* Exit status: 0 success, 1 connect, 2 request, 3 event, 4 kick. */
-static int
-client_main(const char *name, int k)
+static int client_main(const char *name, int k)
 {
 	struct qb_ipc_request_header rq;
 	char buf[256];
 	qb_ipcc_connection_t *c = qb_ipcc_connect(name, 8192);
 
-	memset(&rq, 0, sizeof(rq));	/* padding goes on the wire */
+	memset(&rq, 0, sizeof(rq)); /* padding goes on the wire */
 	rq.id = REQ_ECHO;
 	rq.size = sizeof(rq);
 	if (c == NULL) {
@@ -285,8 +271,7 @@ static gint64 give_up_at;
 /* Always ready, at G_PRIORITY_HIGH: starves every source below HIGH. It
  * also reaps the clients and ends the loop (a timeout source at a lower
  * priority would never run). */
-static gboolean
-busy(gpointer unused)
+static gboolean busy(gpointer unused)
 {
 	busy_calls++;
 	for (int i = 0; i < N_CLIENTS; i++) {
@@ -296,22 +281,20 @@ busy(gpointer unused)
 			kids[i] = 0;
 			kids_left--;
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-				fprintf(stderr, "client %d: status 0x%x\n", i,
-					status);
+				fprintf(stderr, "client %d: status 0x%x\n", i, status);
 				kids_failed++;
 			}
 		}
 	}
-	if ((kids_left == 0 && n_destroyed == N_CLIENTS) ||
-	    g_get_monotonic_time() > give_up_at) {
+	if ((kids_left == 0 && n_destroyed == N_CLIENTS) || g_get_monotonic_time() > give_up_at) {
 		g_main_loop_quit(loop);
 		return G_SOURCE_REMOVE;
 	}
-	g_usleep(200);		/* spin, but leave the clients some CPU */
+	g_usleep(200); /* spin, but leave the clients some CPU */
 	return G_SOURCE_CONTINUE;
 }
 
-static const enum qb_ipc_type transports[] = { QB_IPC_SOCKET, QB_IPC_SHM };
+static const enum qb_ipc_type transports[] = {QB_IPC_SOCKET, QB_IPC_SHM};
 
 START_TEST(test_glib_fast_service_under_load)
 {
@@ -359,8 +342,7 @@ START_TEST(test_glib_fast_service_under_load)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_LOOP(test_glib_fast_service_under_load, 0, 2),

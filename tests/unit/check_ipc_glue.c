@@ -29,7 +29,7 @@
 #include <qb/qbipcs.h>
 #include <qb/qblog.h>
 
-static const enum qb_ipc_type transports[] = { QB_IPC_SOCKET, QB_IPC_SHM };
+static const enum qb_ipc_type transports[] = {QB_IPC_SOCKET, QB_IPC_SHM};
 
 /* ---- a poll loop that records priorities ---------------------------------- */
 
@@ -46,12 +46,11 @@ struct gl_fd {
 
 static struct gl_fd gl[GL_MAX];
 static int gl_adds, gl_mods;
-static int gl_bad_prio;		/* registrations at another priority */
+static int gl_bad_prio; /* registrations at another priority */
 static enum qb_loop_priority gl_want;
 static int gl_fail_add;
 
-static struct gl_fd *
-gl_find(int fd)
+static struct gl_fd *gl_find(int fd)
 {
 	for (int i = 0; i < GL_MAX; i++) {
 		if (gl[i].used && gl[i].fd == fd) {
@@ -61,9 +60,8 @@ gl_find(int fd)
 	return NULL;
 }
 
-static int32_t
-gl_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
-       qb_ipcs_dispatch_fn_t fn)
+static int32_t gl_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+		      qb_ipcs_dispatch_fn_t fn)
 {
 	if (gl_fail_add) {
 		return -ENOMEM;
@@ -75,16 +73,15 @@ gl_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
 	gl_bad_prio += p != gl_want;
 	for (int i = 0; i < GL_MAX; i++) {
 		if (!gl[i].used) {
-			gl[i] = (struct gl_fd){ 1, fd, events, p, data, fn };
+			gl[i] = (struct gl_fd){1, fd, events, p, data, fn};
 			return 0;
 		}
 	}
 	return -ENOMEM;
 }
 
-static int32_t
-gl_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
-       qb_ipcs_dispatch_fn_t fn)
+static int32_t gl_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+		      qb_ipcs_dispatch_fn_t fn)
 {
 	struct gl_fd *g = gl_find(fd);
 
@@ -93,12 +90,11 @@ gl_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
 	}
 	gl_mods++;
 	gl_bad_prio += p != gl_want;
-	*g = (struct gl_fd){ 1, fd, events, p, data, fn };
+	*g = (struct gl_fd){1, fd, events, p, data, fn};
 	return 0;
 }
 
-static int32_t
-gl_del(int32_t fd)
+static int32_t gl_del(int32_t fd)
 {
 	struct gl_fd *g = gl_find(fd);
 
@@ -117,16 +113,14 @@ static struct qb_ipcs_poll_handlers gl_handlers = {
 	.dispatch_del = gl_del,
 };
 
-static void
-gl_reset(enum qb_loop_priority want)
+static void gl_reset(enum qb_loop_priority want)
 {
 	memset(gl, 0, sizeof(gl));
 	gl_adds = gl_mods = gl_bad_prio = gl_fail_add = 0;
 	gl_want = want;
 }
 
-static void
-gl_run_once(int timeout_ms)
+static void gl_run_once(int timeout_ms)
 {
 	struct pollfd pfd[GL_MAX];
 	struct gl_fd snap[GL_MAX];
@@ -135,7 +129,7 @@ gl_run_once(int timeout_ms)
 	for (int i = 0; i < GL_MAX; i++) {
 		if (gl[i].used) {
 			snap[n] = gl[i];
-			pfd[n] = (struct pollfd){ gl[i].fd, (short)gl[i].events, 0 };
+			pfd[n] = (struct pollfd){gl[i].fd, (short)gl[i].events, 0};
 			n++;
 		}
 	}
@@ -162,53 +156,46 @@ static char svc[64];
 static int n_created, n_closed, n_destroyed, closed_refusals;
 static qb_ipcs_connection_t *last_conn;
 
-static void
-svc_name(const char *what)
+static void svc_name(const char *what)
 {
 	static int n;
 
-	snprintf(svc, sizeof(svc), "qbglue-%d-%d-%s", (int)getpid(), n++,
-		 what);
+	snprintf(svc, sizeof(svc), "qbglue-%d-%d-%s", (int)getpid(), n++, what);
 }
 
 static int refuse_clients;
 
-static int32_t
-h_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
+static int32_t h_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 {
 	return refuse_clients ? -EACCES : 0;
 }
 
-static void
-h_created(qb_ipcs_connection_t *c)
+static void h_created(qb_ipcs_connection_t *c)
 {
 	n_created++;
 	last_conn = c;
 }
 
-static int32_t
-h_closed(qb_ipcs_connection_t *c)
+static int32_t h_closed(qb_ipcs_connection_t *c)
 {
 	n_closed++;
 	if (closed_refusals > 0) {
 		closed_refusals--;
-		return -1;	/* ask me again later */
+		return -1; /* ask me again later */
 	}
 	return 0;
 }
 
-static void
-h_destroyed(qb_ipcs_connection_t *c)
+static void h_destroyed(qb_ipcs_connection_t *c)
 {
 	n_destroyed++;
 }
 
-static int32_t
-h_msg(qb_ipcs_connection_t *c, void *data, size_t size)
+static int32_t h_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
 	struct qb_ipc_response_header r;
 
-	memset(&r, 0, sizeof(r));	/* padding goes on the wire */
+	memset(&r, 0, sizeof(r)); /* padding goes on the wire */
 	r.id = 1;
 	r.size = sizeof(r);
 	if (qb_ipcs_event_send(c, &r, sizeof(r)) != sizeof(r)) {
@@ -227,8 +214,7 @@ static struct qb_ipcs_service_handlers handlers = {
 
 /* A client that does one request (response + event), then waits for a byte
  * on @p go before disconnecting. */
-static pid_t
-client_start(int go[2])
+static pid_t client_start(int go[2])
 {
 	pid_t pid;
 
@@ -240,7 +226,7 @@ client_start(int go[2])
 		char buf[256], b;
 		qb_ipcc_connection_t *c;
 
-		memset(&rq, 0, sizeof(rq));	/* padding goes on the wire */
+		memset(&rq, 0, sizeof(rq)); /* padding goes on the wire */
 		rq.id = 1;
 		rq.size = sizeof(rq);
 		close(go[1]);
@@ -258,20 +244,17 @@ client_start(int go[2])
 	return pid;
 }
 
-static void
-client_finish(pid_t pid, int go[2])
+static void client_finish(pid_t pid, int go[2])
 {
 	int status = -1;
 
 	ck_assert_int_eq(write(go[1], "g", 1), 1);
 	close(go[1]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "client status 0x%x", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client status 0x%x", status);
 }
 
-static void
-counters_reset(void)
+static void counters_reset(void)
 {
 	n_created = n_closed = n_destroyed = closed_refusals = 0;
 	last_conn = NULL;
@@ -301,7 +284,7 @@ START_TEST(test_glue_no_job_add)
 	}
 	ck_assert_int_eq(n_created, 1);
 	for (int i = 0; i < 20; i++) {
-		gl_run_once(10);	/* request, response, event */
+		gl_run_once(10); /* request, response, event */
 	}
 	client_finish(pid, go);
 	for (int i = 0; i < 500 && n_destroyed == 0; i++) {
@@ -322,9 +305,9 @@ START_TEST(test_glue_priorities)
 		enum qb_ipcs_rate_limit rate;
 		enum qb_loop_priority prio;
 	} rates[] = {
-		{ QB_IPCS_RATE_SLOW, QB_LOOP_LOW },
-		{ QB_IPCS_RATE_NORMAL, QB_LOOP_MED },
-		{ QB_IPCS_RATE_FAST, QB_LOOP_HIGH },
+		{QB_IPCS_RATE_SLOW, QB_LOOP_LOW},
+		{QB_IPCS_RATE_NORMAL, QB_LOOP_MED},
+		{QB_IPCS_RATE_FAST, QB_LOOP_HIGH},
 	};
 	for (size_t r = 0; r < 3; r++) {
 		size_t next = (r + 1) % 3;
@@ -349,9 +332,10 @@ START_TEST(test_glue_priorities)
 		}
 		/* listening socket, setup socket, connection */
 		ck_assert_int_ge(gl_adds, 3);
-		ck_assert_msg(gl_bad_prio == 0, "rate %d: %d registrations "
-			      "not at priority %d", rates[r].rate, gl_bad_prio,
-			      rates[r].prio);
+		ck_assert_msg(gl_bad_prio == 0,
+			      "rate %d: %d registrations "
+			      "not at priority %d",
+			      rates[r].rate, gl_bad_prio, rates[r].prio);
 		mods = gl_mods;
 		gl_want = rates[next].prio;
 		qb_ipcs_request_rate_limit(s, rates[next].rate);
@@ -375,8 +359,7 @@ END_TEST
  * to the next allocation of its size. Sanitizers and valgrind delay reuse;
  * there the leak checkers decide (-1: cannot tell).
  */
-static int
-was_freed(const void *s, size_t size)
+static int was_freed(const void *s, size_t size)
 {
 #if defined(__SANITIZE_ADDRESS__)
 	(void)s;
@@ -398,9 +381,8 @@ was_freed(const void *s, size_t size)
 #endif
 }
 
-static qb_ipcs_service_t *
-fail_service(const char *name, enum qb_ipc_type type,
-	     struct qb_ipcs_poll_handlers *ph, size_t *size)
+static qb_ipcs_service_t *fail_service(const char *name, enum qb_ipc_type type,
+				       struct qb_ipcs_poll_handlers *ph, size_t *size)
 {
 	qb_ipcs_service_t *s = qb_ipcs_create(name, 0, type, &handlers);
 
@@ -416,7 +398,7 @@ fail_service(const char *name, enum qb_ipc_type type,
  */
 START_TEST(test_glue_failed_run_releases)
 {
-	struct qb_ipcs_poll_handlers none = { 0 };
+	struct qb_ipcs_poll_handlers none = {0};
 	qb_ipcs_service_t *s, *running;
 	size_t size;
 	int32_t rc;
@@ -493,8 +475,10 @@ START_TEST(test_glue_setup_deadline)
 		closed = recv(fd, &b, 1, MSG_DONTWAIT) == 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ck_assert_msg(closed, "the silent client is still connected after "
-		      "%ld s", (long)(t1.tv_sec - t0.tv_sec));
+	ck_assert_msg(closed,
+		      "the silent client is still connected after "
+		      "%ld s",
+		      (long)(t1.tv_sec - t0.tv_sec));
 	ck_assert_int_eq(n_created, 0);
 	close(fd);
 	qb_ipcs_destroy(s);
@@ -511,21 +495,17 @@ struct logged_msg {
 static struct logged_msg logged[LOG_MAX];
 static int n_logged;
 
-static void
-log_rec(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
-	const char *msg)
+static void log_rec(int32_t t, struct qb_log_callsite *cs, struct timespec *ts, const char *msg)
 {
 	if ((cs->tags & QB_LOG_TAG_LIBQB_MSG) && n_logged < LOG_MAX) {
 		logged[n_logged].prio = cs->priority;
-		snprintf(logged[n_logged].text, sizeof(logged[0].text), "%s",
-			 msg);
+		snprintf(logged[n_logged].text, sizeof(logged[0].text), "%s", msg);
 		n_logged++;
 	}
 }
 
 /* Messages at @p prio naming the service, from index @p from on. */
-static int
-logged_count(int prio, int from)
+static int logged_count(int prio, int from)
 {
 	int n = 0;
 
@@ -550,8 +530,7 @@ START_TEST(test_glue_log_messages)
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 	t = qb_log_custom_open(log_rec, NULL, NULL, NULL);
 	ck_assert_int_ge(t, 0);
-	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_TRACE);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
 	n_logged = 0;
 
@@ -584,8 +563,7 @@ START_TEST(test_glue_log_messages)
 	refuse_clients = 1;
 	pid = fork();
 	if (pid == 0) {
-		_exit(qb_ipcc_connect(svc, 8192) == NULL && errno == EACCES ?
-		      0 : 1);
+		_exit(qb_ipcc_connect(svc, 8192) == NULL && errno == EACCES ? 0 : 1);
 	}
 	for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++) {
 		gl_run_once(10);
@@ -601,14 +579,11 @@ START_TEST(test_glue_log_messages)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const struct ck_test tests[] = {
-		CK_LOOP(test_glue_no_job_add, 0, 2),
-		CK_LOOP(test_glue_priorities, 0, 2),
-		CK_TEST(test_glue_failed_run_releases),
-		CK_TEST(test_glue_setup_deadline),
+		CK_LOOP(test_glue_no_job_add, 0, 2),	CK_LOOP(test_glue_priorities, 0, 2),
+		CK_TEST(test_glue_failed_run_releases), CK_TEST(test_glue_setup_deadline),
 		CK_LOOP(test_glue_log_messages, 0, 2),
 	};
 	const struct ck_opts opts = {

@@ -26,11 +26,13 @@ static int digits(struct qb_list_head *head)
 	struct qb_list_head *pos;
 	int fwd = 0, n = 0;
 
-	qb_list_for_each_entry(it, head, node) {
+	qb_list_for_each_entry(it, head, node)
+	{
 		fwd = fwd * 10 + it->value;
 		n++;
 	}
-	qb_list_for_each_reverse(pos, head) {
+	qb_list_for_each_reverse(pos, head)
+	{
 		n--;
 	}
 	ck_assert_int_eq(n, 0);
@@ -72,7 +74,7 @@ END_TEST
 START_TEST(test_replace)
 {
 	QB_LIST_DECLARE(head);
-	struct item it[3], repl = { .value = 7 };
+	struct item it[3], repl = {.value = 7};
 
 	fill(&head, it, 3, 1);
 	qb_list_replace(&it[1].node, &repl.node);
@@ -115,30 +117,35 @@ START_TEST(test_iterators)
 	int acc = 0;
 
 	fill(&head, it, 4, 1);
-	qb_list_for_each(p, &head) {
+	qb_list_for_each(p, &head)
+	{
 		acc = acc * 10 + qb_list_entry(p, struct item, node)->value;
 	}
 	ck_assert_int_eq(acc, 1234);
 	acc = 0;
-	qb_list_for_each_entry_reverse(pos, &head, node) {
+	qb_list_for_each_entry_reverse(pos, &head, node)
+	{
 		acc = acc * 10 + pos->value;
 	}
 	ck_assert_int_eq(acc, 4321);
 	/* the safe forms allow removing the current element */
-	qb_list_for_each_safe(p, q, &head) {
+	qb_list_for_each_safe(p, q, &head)
+	{
 		if (qb_list_entry(p, struct item, node)->value == 2) {
 			qb_list_del(p);
 		}
 	}
 	ck_assert_int_eq(digits(&head), 134);
-	qb_list_for_each_entry_safe(pos, n, &head, node) {
+	qb_list_for_each_entry_safe(pos, n, &head, node)
+	{
 		if (pos->value == 3) {
 			qb_list_del(&pos->node);
 		}
 	}
 	ck_assert_int_eq(digits(&head), 14);
 	acc = 0;
-	qb_list_for_each_entry_safe_reverse(pos, n, &head, node) {
+	qb_list_for_each_entry_safe_reverse(pos, n, &head, node)
+	{
 		acc = acc * 10 + pos->value;
 		qb_list_del(&pos->node);
 	}
@@ -147,7 +154,8 @@ START_TEST(test_iterators)
 	fill(&head, it, 4, 1);
 	pos = &it[2];
 	acc = 0;
-	qb_list_for_each_entry_from(pos, &head, node) {
+	qb_list_for_each_entry_from(pos, &head, node)
+	{
 		acc = acc * 10 + pos->value;
 	}
 	ck_assert_int_eq(acc, 34);

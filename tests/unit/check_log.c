@@ -30,8 +30,7 @@ static int n_closes;
 static int n_reloads;
 static int reenter;
 
-static void rec_logger(int32_t t, struct qb_log_callsite *cs,
-		       struct timespec *ts, const char *msg)
+static void rec_logger(int32_t t, struct qb_log_callsite *cs, struct timespec *ts, const char *msg)
 {
 	if (n_lines < MAX_LINES) {
 		qb_log_target_format(t, cs, ts, msg, lines[n_lines]);
@@ -39,7 +38,7 @@ static void rec_logger(int32_t t, struct qb_log_callsite *cs,
 	}
 	n_lines++;
 	if (reenter)
-		qb_log(LOG_ERR, "from inside the logger");	/* dropped */
+		qb_log(LOG_ERR, "from inside the logger"); /* dropped */
 }
 
 static void rec_close(int32_t t)
@@ -57,8 +56,8 @@ static int rec_open(void)
 	int t = qb_log_custom_open(rec_logger, rec_close, rec_reload, NULL);
 
 	ck_assert_int_ge(t, QB_LOG_TARGET_DYNAMIC_START);
-	ck_assert_int_eq(qb_log_filter_ctl(t, QB_LOG_FILTER_ADD,
-					   QB_LOG_FILTER_FILE, "*", LOG_TRACE), 0);
+	ck_assert_int_eq(
+		qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE), 0);
 	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE), 0);
 	return t;
 }
@@ -85,10 +84,10 @@ START_TEST(test_callsite_identity)
 	a = qb_log_callsite_get("f", "x.c", "fmt %d", LOG_INFO, 10, 0);
 	ck_assert_ptr_nonnull(a);
 	b = qb_log_callsite_get("other", "x.c", "fmt %d", LOG_INFO, 10, 0);
-	ck_assert_ptr_eq(a, b);			/* function not in the key */
-	ck_assert_str_eq(b->function, "f");	/* first caller's name kept */
+	ck_assert_ptr_eq(a, b);		    /* function not in the key */
+	ck_assert_str_eq(b->function, "f"); /* first caller's name kept */
 	c = qb_log_callsite_get("f", "x.c", "fmt %d", LOG_ERR, 10, 0);
-	ck_assert_ptr_ne(a, c);			/* priority is */
+	ck_assert_ptr_ne(a, c); /* priority is */
 	c = qb_log_callsite_get("f", "x.c", "fmt %d", LOG_INFO, 11, 0);
 	ck_assert_ptr_ne(a, c);
 	c = qb_log_callsite_get("f", "y.c", "fmt %d", LOG_INFO, 10, 0);
@@ -135,9 +134,9 @@ START_TEST(test_callsite_tags)
 	a = qb_log_callsite_get("f", "t.c", "x", LOG_INFO, 3, 5);
 	ck_assert_uint_eq(a->tags, 5);
 	qb_log_callsite_get("f", "t.c", "x", LOG_INFO, 3, 0);
-	ck_assert_uint_eq(a->tags, 5);		/* 0 keeps */
+	ck_assert_uint_eq(a->tags, 5); /* 0 keeps */
 	qb_log_callsite_get("f", "t.c", "x", LOG_INFO, 3, 9);
-	ck_assert_uint_eq(a->tags, 9);		/* non-zero overwrites */
+	ck_assert_uint_eq(a->tags, 9); /* non-zero overwrites */
 }
 END_TEST
 
@@ -145,11 +144,11 @@ START_TEST(test_not_initialised)
 {
 	qb_log_fini();
 	ck_assert_ptr_null(qb_log_callsite_get("f", "a.c", "x", LOG_INFO, 1, 0));
-	qb_log(LOG_ERR, "before init");	/* must not mute later logging */
+	qb_log(LOG_ERR, "before init"); /* must not mute later logging */
 	qb_log_real_(NULL);
 	ck_assert_int_eq(qb_log_ctl(1, QB_LOG_CONF_STATE_GET, 0), -EINVAL);
-	ck_assert_int_eq(qb_log_filter_ctl(1, QB_LOG_FILTER_ADD,
-					   QB_LOG_FILTER_FILE, "*", 7), -EINVAL);
+	ck_assert_int_eq(qb_log_filter_ctl(1, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", 7),
+			 -EINVAL);
 	ck_assert_int_eq(qb_log_filter_fn_set(NULL), -EINVAL);
 	ck_assert_int_eq(qb_log_target_user_data_set(1, NULL), -EINVAL);
 	ck_assert_int_eq(qb_log_reflect_pid(), -EINVAL);
@@ -186,8 +185,7 @@ START_TEST(test_external_source)
 	qb_log_from_external_source("ext", "e.c", "line0 %s", LOG_INFO, 0, 0, "z");
 	ck_assert_int_eq(n_lines, 2);
 	/* line 0 callsites are skipped by later filter operations */
-	qb_log_filter_ctl(t, QB_LOG_FILTER_CLEAR_ALL, QB_LOG_FILTER_FILE, "*",
-			  LOG_TRACE);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_CLEAR_ALL, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_from_external_source("ext", "e.c", "line0 %s", LOG_INFO, 0, 0, "z");
 	ck_assert_int_eq(n_lines, 3);
 	qb_log_from_external_source("ext", "e.c", "v=%d", LOG_INFO, 9, 0, 42);
@@ -236,30 +234,34 @@ START_TEST(test_filter_codes)
 {
 	int t = rec_open();
 
-	ck_assert_int_eq(qb_log_filter_ctl(t, QB_LOG_FILTER_ADD,
-					   QB_LOG_FILTER_FILE, "*", LOG_TRACE), -EEXIST);
-	ck_assert_int_eq(qb_log_filter_ctl(t, QB_LOG_FILTER_ADD,
-					   QB_LOG_FILTER_FILE_REGEX, "a\\(", 7), -EINVAL);
-	ck_assert_int_eq(qb_log_filter_ctl(t, QB_LOG_FILTER_REMOVE,
-					   QB_LOG_FILTER_FILE_REGEX, "a\\(", 7), 0);
-	ck_assert_int_eq(qb_log_filter_ctl(40, QB_LOG_FILTER_ADD,
-					   QB_LOG_FILTER_FILE, NULL, 7), -EBADF);
-	ck_assert_int_eq(qb_log_filter_ctl(t + 1, QB_LOG_FILTER_CLEAR_ALL,
-					   QB_LOG_FILTER_FILE, "*", 7), -EBADF);
-	ck_assert_int_eq(qb_log_filter_ctl(t, QB_LOG_FILTER_ADD,
-					   QB_LOG_FILTER_FILE, NULL, 7), -EINVAL);
-	ck_assert_int_eq(qb_log_filter_ctl2(t, QB_LOG_FILTER_ADD,
-					    QB_LOG_FILTER_FILE, "*", 5, 4), -EINVAL);
-	ck_assert_int_eq(qb_log_filter_ctl(t, (enum qb_log_filter_conf)-1,
-					   QB_LOG_FILTER_FILE, "*", 7), -EINVAL);
-	ck_assert_int_eq(qb_log_filter_ctl(t, QB_LOG_FILTER_ADD,
-					   (enum qb_log_filter_type)9, "*", 7), -EINVAL);
-	ck_assert_int_eq(qb_log_filter_ctl(77, QB_LOG_TAG_SET,
-					   QB_LOG_FILTER_FORMAT, "x", 7), 0);
-	ck_assert_int_eq(qb_log_filter_ctl(77, QB_LOG_TAG_SET,
-					   QB_LOG_FILTER_FORMAT, "x", 7), -EEXIST);
-	ck_assert_int_eq(qb_log_filter_ctl(77, QB_LOG_TAG_CLEAR,
-					   QB_LOG_FILTER_FORMAT, "nothing", 7), 0);
+	ck_assert_int_eq(
+		qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE),
+		-EEXIST);
+	ck_assert_int_eq(
+		qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE_REGEX, "a\\(", 7),
+		-EINVAL);
+	ck_assert_int_eq(
+		qb_log_filter_ctl(t, QB_LOG_FILTER_REMOVE, QB_LOG_FILTER_FILE_REGEX, "a\\(", 7), 0);
+	ck_assert_int_eq(qb_log_filter_ctl(40, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, NULL, 7),
+			 -EBADF);
+	ck_assert_int_eq(
+		qb_log_filter_ctl(t + 1, QB_LOG_FILTER_CLEAR_ALL, QB_LOG_FILTER_FILE, "*", 7),
+		-EBADF);
+	ck_assert_int_eq(qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, NULL, 7),
+			 -EINVAL);
+	ck_assert_int_eq(qb_log_filter_ctl2(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", 5, 4),
+			 -EINVAL);
+	ck_assert_int_eq(
+		qb_log_filter_ctl(t, (enum qb_log_filter_conf) - 1, QB_LOG_FILTER_FILE, "*", 7),
+		-EINVAL);
+	ck_assert_int_eq(
+		qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, (enum qb_log_filter_type)9, "*", 7),
+		-EINVAL);
+	ck_assert_int_eq(qb_log_filter_ctl(77, QB_LOG_TAG_SET, QB_LOG_FILTER_FORMAT, "x", 7), 0);
+	ck_assert_int_eq(qb_log_filter_ctl(77, QB_LOG_TAG_SET, QB_LOG_FILTER_FORMAT, "x", 7),
+			 -EEXIST);
+	ck_assert_int_eq(
+		qb_log_filter_ctl(77, QB_LOG_TAG_CLEAR, QB_LOG_FILTER_FORMAT, "nothing", 7), 0);
 }
 END_TEST
 
@@ -268,8 +270,9 @@ START_TEST(test_filter_priority_range)
 	int t = qb_log_custom_open(rec_logger, NULL, NULL, NULL);
 
 	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
-	ck_assert_int_eq(qb_log_filter_ctl2(t, QB_LOG_FILTER_ADD,
-					    QB_LOG_FILTER_FILE, "*", LOG_ERR, LOG_NOTICE), 0);
+	ck_assert_int_eq(qb_log_filter_ctl2(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_ERR,
+					    LOG_NOTICE),
+			 0);
 	qb_log(LOG_CRIT, "crit");
 	qb_log(LOG_ERR, "err");
 	qb_log(LOG_NOTICE, "notice");
@@ -300,10 +303,10 @@ START_TEST(test_slot_free_forgets)
 	ck_assert_int_eq(u, t);
 	qb_log_ctl(u, QB_LOG_CONF_ENABLED, QB_TRUE);
 	qb_log(LOG_INFO, "one");
-	ck_assert_int_eq(n_lines, 1);		/* no inherited filter */
+	ck_assert_int_eq(n_lines, 1); /* no inherited filter */
 	qb_log_filter_ctl(u, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", 7);
 	qb_log(LOG_INFO, "two" QB_XS "ext");
-	ck_assert_int_eq(n_lines, 2);		/* not threaded */
+	ck_assert_int_eq(n_lines, 2); /* not threaded */
 	ck_assert_str_eq(lines[1], "[info] two|ext");
 }
 END_TEST
@@ -391,7 +394,7 @@ START_TEST(test_target_format_direct)
 {
 	int t = rec_open();
 	struct qb_log_callsite *cs;
-	struct timespec ts = { 0, 123000000 };
+	struct timespec ts = {0, 123000000};
 	char out[QB_LOG_MAX_LEN];
 
 	qb_log_format_set(t, "%T|%b");
@@ -592,7 +595,7 @@ START_TEST(test_custom_slots)
 	for (i = 0; i < n; i++)
 		qb_log_custom_close(t[i]);
 	qb_log_custom_close(-1);
-	qb_log_custom_close(2);		/* static slots are never freed */
+	qb_log_custom_close(2); /* static slots are never freed */
 	ck_assert_int_eq(qb_log_ctl(2, QB_LOG_CONF_STATE_GET, 0), QB_LOG_STATE_DISABLED);
 }
 END_TEST
@@ -604,20 +607,20 @@ START_TEST(test_reinit_cycle)
 	qb_log(LOG_INFO, "a");
 	qb_log_fini();
 	ck_assert_int_eq(n_closes, 1);
-	qb_log(LOG_INFO, "a");		/* no-op after fini */
+	qb_log(LOG_INFO, "a"); /* no-op after fini */
 	setup();
 	rec_open();
 	qb_log(LOG_INFO, "a");
 	ck_assert_int_eq(n_lines, 1);
-	ck_assert_int_eq(qb_log_reflect_pid(), 0);	/* same process */
+	ck_assert_int_eq(qb_log_reflect_pid(), 0); /* same process */
 	qb_log_callsites_dump();
 }
 END_TEST
 
 static int self_slot;
 
-static void self_disabling_logger(int32_t t, struct qb_log_callsite *cs,
-				  struct timespec *ts, const char *msg)
+static void self_disabling_logger(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
+				  const char *msg)
 {
 	n_lines++;
 	if (strcmp(msg, "disable me") == 0)
@@ -631,10 +634,9 @@ START_TEST(test_config_from_own_logger)
 	self_slot = qb_log_custom_open(self_disabling_logger, rec_close, NULL, NULL);
 	qb_log_filter_ctl(self_slot, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", 7);
 	qb_log_ctl(self_slot, QB_LOG_CONF_ENABLED, QB_TRUE);
-	qb_log(LOG_INFO, "disable me");		/* no deadlock */
+	qb_log(LOG_INFO, "disable me"); /* no deadlock */
 	ck_assert_int_eq(n_closes, 1);
-	ck_assert_int_eq(qb_log_ctl(self_slot, QB_LOG_CONF_STATE_GET, 0),
-			 QB_LOG_STATE_DISABLED);
+	ck_assert_int_eq(qb_log_ctl(self_slot, QB_LOG_CONF_STATE_GET, 0), QB_LOG_STATE_DISABLED);
 	qb_log(LOG_INFO, "not delivered");
 	ck_assert_int_eq(n_lines, 1);
 	qb_log_ctl(self_slot, QB_LOG_CONF_ENABLED, QB_TRUE);
@@ -650,8 +652,7 @@ END_TEST
 static char util_text[256];
 static int util_calls, util_line;
 
-static void util_receiver(const char *file, int32_t line, int32_t severity,
-			  const char *msg)
+static void util_receiver(const char *file, int32_t line, int32_t severity, const char *msg)
 {
 	util_calls++;
 	util_line = line;
@@ -666,13 +667,12 @@ START_TEST(test_util_log_function)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	qb_util_set_log_function(util_receiver);
-	qb_log(LOG_ERR, "application message");		/* not tagged */
+	qb_log(LOG_ERR, "application message"); /* not tagged */
 	ck_assert_int_eq(util_calls, 0);
 	line = __LINE__ + 1; /* the line of the next call */
 	qb_logt(LOG_WARNING, QB_LOG_TAG_LIBQB_MSG, "lib %d" QB_XS "x", 5);
 	ck_assert_int_eq(util_calls, 1);
-	snprintf(expect, sizeof(expect), "%s|%d|lib 5" QB_XS "x", __FILE__,
-		 LOG_WARNING);
+	snprintf(expect, sizeof(expect), "%s|%d|lib 5" QB_XS "x", __FILE__, LOG_WARNING);
 	ck_assert_str_eq(util_text, expect);
 	ck_assert_int_eq(util_line, line);
 	qb_util_set_log_function(NULL);
@@ -691,8 +691,7 @@ START_TEST(test_reinit_without_fini)
 	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_STATE_GET, 0), -EBADF);
 	ck_assert_int_eq(qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_STATE_GET, 0),
 			 QB_LOG_STATE_DISABLED);
-	ck_assert_int_eq(qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_STATE_GET, 0),
-			 QB_LOG_STATE_ENABLED);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_STATE_GET, 0), QB_LOG_STATE_ENABLED);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 	ck_assert_int_eq(n_closes, 0);
 }

@@ -76,13 +76,11 @@ static int target_open(int threaded, int32_t interval)
 	int t = qb_log_file_open(path);
 
 	ck_assert_int_ge(t, 0);
-	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_TRACE);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	if (threaded)
 		ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_THREADED, 1), 0);
 	if (interval >= 0)
-		ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_FILE_REOPEN_ON_ROTATE,
-					    interval), 0);
+		ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, interval), 0);
 	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_ENABLED, 1), 0);
 	if (threaded)
 		ck_assert_int_eq(qb_log_thread_start(), 0);
@@ -155,13 +153,9 @@ START_TEST(test_reopen_ctl_args)
 {
 	int t = qb_log_file_open(path);
 
-	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, -1),
-			 -EINVAL);
-	ck_assert_int_eq(qb_log_ctl(QB_LOG_STDERR,
-				    QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, 10),
-			 -EINVAL);
-	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX,
-				    QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, 10),
+	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, -1), -EINVAL);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, 10), -EINVAL);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, 10),
 			 -EINVAL);
 	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, 0), 0);
 	qb_log_file_close(t);
@@ -181,7 +175,7 @@ static long log_until(const char *file, const char *needle, int threaded)
 		n++;
 		if (threaded || n % 16 == 0)
 			usleep(1000);
-		ck_assert_int_lt(n, 200000);	/* hang guard, not a timing */
+		ck_assert_int_lt(n, 200000); /* hang guard, not a timing */
 	}
 	return n;
 }
@@ -194,16 +188,15 @@ static void rename_rotation(int threaded)
 	for (i = 0; i < before; i++)
 		qb_log(LOG_INFO, "rot %ld", i);
 	if (threaded)
-		usleep(1000);	/* not needed for the count, only variety */
+		usleep(1000); /* not needed for the count, only variety */
 	ck_assert_int_eq(rename(path, rotated), 0);
 	/* logrotate's "create": a new empty file at the path */
 	close(open(path, O_WRONLY | O_CREAT | O_EXCL, 0600));
 	during = log_until(path, "rot", threaded);
 	for (i = 0; i < after; i++)
 		qb_log(LOG_INFO, "rot after %ld", i);
-	qb_log_fini();		/* drains the log thread */
-	ck_assert_int_eq(count_in(rotated, "rot") + count_in(path, "rot"),
-			 before + during + after);
+	qb_log_fini(); /* drains the log thread */
+	ck_assert_int_eq(count_in(rotated, "rot") + count_in(path, "rot"), before + during + after);
 	ck_assert_int_gt(count_in(path, "rot after"), 0);
 	qb_log_init("check_log_file", LOG_USER, LOG_INFO);
 }
@@ -236,8 +229,7 @@ START_TEST(test_rotate_removed)
 	during = log_until(path, "rm", 0);
 	qb_log_fini();
 	snprintf(oldp, sizeof(oldp), "/proc/self/fd/%d", old_fd);
-	ck_assert_int_eq(count_in(oldp, "rm") + count_in(path, "rm"),
-			 before + during);
+	ck_assert_int_eq(count_in(oldp, "rm") + count_in(path, "rm"), before + during);
 	close(old_fd);
 	qb_log_init("check_log_file", LOG_USER, LOG_INFO);
 }
@@ -278,7 +270,7 @@ START_TEST(test_interval_bounds_checks)
 	long i;
 
 	target_open(0, 3600 * 1000);
-	qb_log(LOG_INFO, "iv first");	/* the first message checks */
+	qb_log(LOG_INFO, "iv first"); /* the first message checks */
 	ck_assert_int_eq(rename(path, rotated), 0);
 	for (i = 0; i < 100; i++)
 		qb_log(LOG_INFO, "iv %ld", i);
@@ -300,13 +292,13 @@ static void on_hup(int sig)
 
 static void request_rotation(int threaded)
 {
-	struct sigaction sa = { .sa_handler = on_hup };
+	struct sigaction sa = {.sa_handler = on_hup};
 	struct sigaction old;
 	long i;
 
 	sigemptyset(&sa.sa_mask);
 	ck_assert_int_eq(sigaction(SIGHUP, &sa, &old), 0);
-	target_open(threaded, -1);	/* no periodic check */
+	target_open(threaded, -1); /* no periodic check */
 	for (i = 0; i < 100; i++)
 		qb_log(LOG_INFO, "hup %ld", i);
 	ck_assert_int_eq(rename(path, rotated), 0);
@@ -368,11 +360,9 @@ static int logrotate_run(const char *directive)
 	snprintf(conf, sizeof(conf), "%s/lr.conf", dir);
 	fp = fopen(conf, "w");
 	ck_assert_ptr_nonnull(fp);
-	fprintf(fp, "%s {\n\trotate 2\n\t%s\n\tnocompress\n\tmissingok\n}\n",
-		path, directive);
+	fprintf(fp, "%s {\n\trotate 2\n\t%s\n\tnocompress\n\tmissingok\n}\n", path, directive);
 	fclose(fp);
-	snprintf(cmd, sizeof(cmd), "/usr/sbin/logrotate -f -s %s/lr.state %s",
-		 dir, conf);
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/logrotate -f -s %s/lr.state %s", dir, conf);
 	ck_assert_int_eq(system(cmd), 0);
 	unlink(conf);
 	snprintf(cmd, sizeof(cmd), "%s/lr.state", dir);
@@ -388,13 +378,12 @@ static void logrotate_case(const char *directive, int threaded)
 	for (i = 0; i < before; i++)
 		qb_log(LOG_INFO, "lr %ld", i);
 	if (!logrotate_run(directive))
-		return;		/* no logrotate here */
+		return; /* no logrotate here */
 	during = log_until(path, "lr", threaded);
 	for (i = 0; i < after; i++)
 		qb_log(LOG_INFO, "lr after %ld", i);
 	qb_log_fini();
-	ck_assert_int_eq(count_in(rotated, "lr") + count_in(path, "lr"),
-			 before + during + after);
+	ck_assert_int_eq(count_in(rotated, "lr") + count_in(path, "lr"), before + during + after);
 	ck_assert_int_eq(count_in(rotated, "lr after"), 0);
 	qb_log_init("check_log_file", LOG_USER, LOG_INFO);
 }

@@ -30,14 +30,14 @@ static unsigned int hang_seconds(unsigned int n)
 	return n * (unsigned int)(k > 1 && k < 1000 ? k : 1);
 }
 
-static long delivered;		/* atomic */
-static long lost;		/* atomic */
-static long max_seq = -1;	/* atomic: highest "seq <n>" delivered */
-static int stop;		/* atomic */
-static int finished;		/* atomic: loggers done */
+static long delivered;	  /* atomic */
+static long lost;	  /* atomic */
+static long max_seq = -1; /* atomic: highest "seq <n>" delivered */
+static int stop;	  /* atomic */
+static int finished;	  /* atomic: loggers done */
 
-static void count_logger(int32_t t, struct qb_log_callsite *cs,
-			 struct timespec *ts, const char *msg)
+static void count_logger(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
+			 const char *msg)
 {
 	long n, cur;
 	const char *p;
@@ -51,14 +51,13 @@ static void count_logger(int32_t t, struct qb_log_callsite *cs,
 	if (p == NULL || sscanf(p + 4, "%ld", &n) != 1)
 		return;
 	cur = __atomic_load_n(&max_seq, __ATOMIC_RELAXED);
-	while (n > cur && !__atomic_compare_exchange_n(&max_seq, &cur, n, 0,
-						      __ATOMIC_RELAXED,
-						      __ATOMIC_RELAXED))
+	while (n > cur &&
+	       !__atomic_compare_exchange_n(&max_seq, &cur, n, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
 		;
 }
 
-static void noop_logger(int32_t t, struct qb_log_callsite *cs,
-			struct timespec *ts, const char *msg)
+static void noop_logger(int32_t t, struct qb_log_callsite *cs, struct timespec *ts, const char *msg)
 {
 }
 
@@ -73,8 +72,7 @@ static int counter_open(void)
 	 * not get that slot's filters (as upstream) */
 	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_THREADED, 1), 0);
 	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_ENABLED, 1), 0);
-	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "rc",
-			  LOG_TRACE);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "rc", LOG_TRACE);
 	return t;
 }
 
@@ -83,8 +81,7 @@ static int file_target(void)
 	int f = qb_log_file_open(path);
 
 	ck_assert_int_ge(f, 0);
-	qb_log_filter_ctl(f, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
-			  LOG_TRACE);
+	qb_log_filter_ctl(f, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_ctl(f, QB_LOG_CONF_THREADED, 1);
 	qb_log_ctl(f, QB_LOG_CONF_ENABLED, 1);
 	return f;
@@ -92,8 +89,7 @@ static int file_target(void)
 
 static void setup(void)
 {
-	snprintf(path, sizeof(path), "/tmp/check_log_reconfig.%d",
-		 (int)getpid());
+	snprintf(path, sizeof(path), "/tmp/check_log_reconfig.%d", (int)getpid());
 	delivered = lost = 0;
 	max_seq = -1;
 	stop = 0;
@@ -116,8 +112,7 @@ static void *logger_thread(void *arg)
 	long i, id = (long)arg;
 
 	for (i = 0; i < PER_LOGGER; i++) {
-		qb_logt(i % 2 ? LOG_DEBUG : LOG_INFO, (uint32_t)id,
-			"rc %ld %ld", id, i);
+		qb_logt(i % 2 ? LOG_DEBUG : LOG_INFO, (uint32_t)id, "rc %ld %ld", id, i);
 		if (i % 128 == 0)
 			sched_yield();
 	}
@@ -143,14 +138,12 @@ static void reconfigure(int k, int counter, int *file, int other)
 		qb_log_ctl(other, QB_LOG_CONF_THREADED, (k / 12) % 2);
 		break;
 	case 3:
-		qb_log_filter_ctl(other, QB_LOG_FILTER_ADD,
-				  QB_LOG_FILTER_FUNCTION, "logger_thread",
+		qb_log_filter_ctl(other, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FUNCTION, "logger_thread",
 				  LOG_DEBUG);
 		break;
 	case 4:
-		qb_log_filter_ctl(other, QB_LOG_FILTER_REMOVE,
-				  QB_LOG_FILTER_FUNCTION, "logger_thread",
-				  LOG_DEBUG);
+		qb_log_filter_ctl(other, QB_LOG_FILTER_REMOVE, QB_LOG_FILTER_FUNCTION,
+				  "logger_thread", LOG_DEBUG);
 		break;
 	case 5:
 		qb_log_file_reopen(*file, NULL);
@@ -170,10 +163,10 @@ static void reconfigure(int k, int counter, int *file, int other)
 		qb_log_ctl(*file, QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, k % 3);
 		break;
 	case 10:
-		qb_log_filter_ctl(counter, QB_LOG_FILTER_ADD,
-				  QB_LOG_FILTER_FORMAT, "other", LOG_TRACE);
-		qb_log_filter_ctl(counter, QB_LOG_FILTER_REMOVE,
-				  QB_LOG_FILTER_FORMAT, "other", LOG_TRACE);
+		qb_log_filter_ctl(counter, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "other",
+				  LOG_TRACE);
+		qb_log_filter_ctl(counter, QB_LOG_FILTER_REMOVE, QB_LOG_FILTER_FORMAT, "other",
+				  LOG_TRACE);
 		break;
 	case 11:
 		qb_log_ctl(other, QB_LOG_CONF_PRIORITY_BUMP, k % 3);
@@ -201,7 +194,7 @@ START_TEST(test_reconfigure_while_logging)
 		reconfigure(k++, counter, &file, other);
 	for (i = 0; i < LOGGERS; i++)
 		pthread_join(th[i], NULL);
-	qb_log_fini();		/* drains the queue */
+	qb_log_fini(); /* drains the queue */
 	alarm(0);
 	ck_assert_int_gt(k, 12);
 	/* the counting target never changed its filter: every message was
@@ -210,7 +203,7 @@ START_TEST(test_reconfigure_while_logging)
 }
 END_TEST
 
-static long last_returned = -1;	/* atomic: seq of the last returned call */
+static long last_returned = -1; /* atomic: seq of the last returned call */
 
 static void *seq_logger(void *arg)
 {
@@ -231,8 +224,8 @@ static void *plain_logger(void *arg)
 
 	for (i = 0; !__atomic_load_n(&stop, __ATOMIC_RELAXED); i++) {
 		qb_log(LOG_INFO, "rc plain %ld", i);
-		qb_log_from_external_source(__func__, "ext.c", "rc ext %ld",
-					    LOG_INFO, (uint32_t)(i % 50), 0, i);
+		qb_log_from_external_source(__func__, "ext.c", "rc ext %ld", LOG_INFO,
+					    (uint32_t)(i % 50), 0, i);
 		if (i % 64 == 0)
 			sched_yield();
 	}

@@ -38,8 +38,8 @@ static volatile long delivered;
 static volatile long lost_reported;
 static volatile int slow_first;
 
-static void count_logger(int32_t t, struct qb_log_callsite *cs,
-			 struct timespec *ts, const char *msg)
+static void count_logger(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
+			 const char *msg)
 {
 	long n;
 
@@ -72,8 +72,7 @@ static int count_open(const char *format_filter)
 	int t = qb_log_custom_open(count_logger, NULL, NULL, NULL);
 
 	ck_assert_int_ge(t, 0);
-	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT,
-			  format_filter, LOG_TRACE);
+	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, format_filter, LOG_TRACE);
 	qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE);
 	return t;
 }
@@ -115,15 +114,12 @@ START_TEST(test_many_threads_nothing_lost)
 	snprintf(path, sizeof(path), "/tmp/check_log_threads.%d", (int)getpid());
 	count_open("spam");
 	f = qb_log_file_open(path);
-	qb_log_filter_ctl(f, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "spam",
-			  LOG_TRACE);
+	qb_log_filter_ctl(f, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "spam", LOG_TRACE);
 	qb_log_ctl(f, QB_LOG_CONF_ENABLED, QB_TRUE);
-	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE,
-				    16 * 1024 * 1024), 0);
-	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED,
-				    QB_TRUE), 0);
-	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD,
-			  QB_LOG_FILTER_FORMAT, "spam", LOG_TRACE);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 16 * 1024 * 1024), 0);
+	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE), 0);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "spam",
+			  LOG_TRACE);
 	for (i = 0; i < THREADS; i++)
 		pthread_create(&th[i], NULL, spam, (void *)i);
 	for (i = 0; i < THREADS; i++)
@@ -140,8 +136,7 @@ START_TEST(test_many_threads_nothing_lost)
 		size_t n;
 
 		snprintf(pattern, sizeof(pattern),
-			 "/dev/shm/qb-check_log_threads-%d-*-blackbox-header",
-			 (int)getpid());
+			 "/dev/shm/qb-check_log_threads-%d-*-blackbox-header", (int)getpid());
 		ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
 		ck_assert_uint_eq(g.gl_pathc, 1);
 		n = strlen(g.gl_pathv[0]) - strlen("/dev/shm/qb-") - strlen("-header");
@@ -165,8 +160,7 @@ START_TEST(test_threaded_file_drained)
 	snprintf(path, sizeof(path), "/tmp/check_log_threads.%d.t", (int)getpid());
 	f = qb_log_file_open(path);
 	ck_assert_int_eq(qb_log_ctl(f, QB_LOG_CONF_THREADED, QB_TRUE), 0);
-	qb_log_filter_ctl(f, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "thr",
-			  LOG_TRACE);
+	qb_log_filter_ctl(f, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "thr", LOG_TRACE);
 	qb_log_ctl(f, QB_LOG_CONF_ENABLED, QB_TRUE);
 	/* before the thread runs: written directly (upstream crashed) */
 	qb_log(LOG_INFO, "thr direct");
@@ -176,15 +170,14 @@ START_TEST(test_threaded_file_drained)
 	ck_assert_int_eq(qb_log_thread_start(), 0);
 	for (i = 0; i < 2000; i++)
 		qb_log(LOG_INFO, "thr queued %d", i);
-	qb_log_fini();		/* drains */
+	qb_log_fini(); /* drains */
 	ck_assert_int_eq(file_count(path, "thr queued"), 2000);
 
 	/* after fini/init the thread can be started again (upstream hung) */
 	setup();
 	f = qb_log_file_open(path);
 	qb_log_ctl(f, QB_LOG_CONF_THREADED, QB_TRUE);
-	qb_log_filter_ctl(f, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "again",
-			  LOG_TRACE);
+	qb_log_filter_ctl(f, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FORMAT, "again", LOG_TRACE);
 	qb_log_ctl(f, QB_LOG_CONF_ENABLED, QB_TRUE);
 	ck_assert_int_eq(qb_log_thread_start(), 0);
 	ck_assert_int_eq(qb_log_ctl(f, QB_LOG_CONF_FILE_SYNC, 1), 0);
@@ -226,7 +219,7 @@ START_TEST(test_queue_full_counts_drops)
 	t = count_open("full");
 	qb_log_ctl(t, QB_LOG_CONF_THREADED, QB_TRUE);
 	qb_log_thread_start();
-	slow_first = 1;		/* the writer stalls on its first message */
+	slow_first = 1; /* the writer stalls on its first message */
 	for (i = 0; i < total; i++)
 		qb_log(LOG_INFO, "full %s", text);
 	qb_log_fini();
@@ -240,8 +233,7 @@ END_TEST
 
 static int child_pipe = -1;
 
-static void pipe_logger(int32_t t, struct qb_log_callsite *cs,
-			struct timespec *ts, const char *msg)
+static void pipe_logger(int32_t t, struct qb_log_callsite *cs, struct timespec *ts, const char *msg)
 {
 	char line[QB_LOG_MAX_LEN + 1];
 	size_t n;
@@ -264,8 +256,7 @@ static void *spam_forever(void *arg)
 	return NULL;
 }
 
-static void null_logger(int32_t t, struct qb_log_callsite *cs,
-			struct timespec *ts, const char *msg)
+static void null_logger(int32_t t, struct qb_log_callsite *cs, struct timespec *ts, const char *msg)
 {
 }
 
@@ -299,8 +290,7 @@ START_TEST(test_fork_while_threads_log)
 	/* and the blackbox: each child gets its own ring (a copy) */
 	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 65536), 0);
 	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, 1), 0);
-	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE,
-			  "*", LOG_TRACE);
+	qb_log_filter_ctl(QB_LOG_BLACKBOX, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	__atomic_store_n(&stop_spam, 0, __ATOMIC_RELAXED);
 	for (i = 0; i < 4; i++)
 		pthread_create(&th[i], NULL, spam_forever, NULL);
@@ -314,7 +304,7 @@ START_TEST(test_fork_while_threads_log)
 			qb_log(LOG_INFO, "child %d", i);
 			if (qb_log_reflect_pid() != 0)
 				_exit(2);
-			qb_log_fini();	/* also drains a restarted log thread */
+			qb_log_fini(); /* also drains a restarted log thread */
 			_exit(0);
 		}
 		ck_assert_int_gt(pid, 0);
@@ -382,8 +372,8 @@ END_TEST
 static int forking_slot;
 static volatile int forked_ok;
 
-static void forking_logger(int32_t t, struct qb_log_callsite *cs,
-			   struct timespec *ts, const char *msg)
+static void forking_logger(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
+			   const char *msg)
 {
 	pid_t pid;
 	int status;
@@ -397,8 +387,8 @@ static void forking_logger(int32_t t, struct qb_log_callsite *cs,
 		qb_log_fini();
 		_exit(0);
 	}
-	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
-	    && WEXITSTATUS(status) == 0)
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0)
 		forked_ok = 1;
 }
 
@@ -410,8 +400,7 @@ START_TEST(test_fork_from_logger)
 	return;
 #endif
 	forking_slot = qb_log_custom_open(forking_logger, NULL, NULL, NULL);
-	qb_log_filter_ctl(forking_slot, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE,
-			  "*", LOG_TRACE);
+	qb_log_filter_ctl(forking_slot, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_ctl(forking_slot, QB_LOG_CONF_ENABLED, QB_TRUE);
 	count_open("after");
 	alarm(hang_seconds(20));
@@ -428,12 +417,9 @@ END_TEST
 int main(void)
 {
 	const struct ck_test tests[] = {
-		CK_TEST(test_many_threads_nothing_lost),
-		CK_TEST(test_threaded_file_drained),
-		CK_TEST(test_thread_priority),
-		CK_TEST(test_queue_full_counts_drops),
-		CK_TEST(test_fork_while_threads_log),
-		CK_TEST(test_reflect_pid_idempotent),
+		CK_TEST(test_many_threads_nothing_lost), CK_TEST(test_threaded_file_drained),
+		CK_TEST(test_thread_priority),		 CK_TEST(test_queue_full_counts_drops),
+		CK_TEST(test_fork_while_threads_log),	 CK_TEST(test_reflect_pid_idempotent),
 		CK_TEST(test_fork_from_logger),
 	};
 	const struct ck_opts opts = {

@@ -80,8 +80,7 @@ static void run_bounded(unsigned ms)
 {
 	qb_loop_timer_handle h;
 
-	ck_assert_int_eq(qb_loop_timer_add(L, QB_LOOP_LOW, ms * 1000000ULL,
-					   NULL, job_stop, &h), 0);
+	ck_assert_int_eq(qb_loop_timer_add(L, QB_LOOP_LOW, ms * 1000000ULL, NULL, job_stop, &h), 0);
 	qb_loop_run(L);
 	qb_loop_timer_del(L, h);
 }
@@ -99,7 +98,7 @@ START_TEST(test_default_loop)
 	/* NULL means the default loop */
 	ck_assert_int_eq(qb_loop_job_add(NULL, QB_LOOP_LOW, "d", job_note), 0);
 	ck_assert_int_eq(qb_loop_job_del(L, QB_LOOP_LOW, "d", job_note), 0);
-	qb_loop_destroy(NULL);	/* the default */
+	qb_loop_destroy(NULL); /* the default */
 	ck_assert_ptr_null(qb_loop_default_get());
 	ck_assert_int_eq(qb_loop_job_add(NULL, QB_LOOP_LOW, "d", job_note), -EINVAL);
 	ck_assert_int_eq(qb_loop_timer_add(NULL, QB_LOOP_LOW, 1, NULL, job_note, NULL), -EINVAL);
@@ -113,7 +112,7 @@ START_TEST(test_default_loop)
 	ck_assert_uint_eq(qb_loop_timer_expire_time_remaining(NULL, 1), 0);
 	ck_assert_int_eq(qb_loop_timer_is_running(NULL, 1), 0);
 	ck_assert_int_eq(qb_loop_timer_msec_duration_to_expire(NULL), -1);
-	qb_loop_run(NULL);	/* no loop: returns at once */
+	qb_loop_run(NULL); /* no loop: returns at once */
 	qb_loop_stop(NULL);
 	/* the next loop made while there is no default becomes it */
 	L = qb_loop_create();
@@ -160,12 +159,12 @@ START_TEST(test_job_interleaving)
 	ck_assert_int_eq(qb_loop_job_add(L, QB_LOOP_LOW, NULL, job_stop), 0);
 	qb_loop_run(L);
 	ck_assert_str_eq(trace,
-		"H0 H1 H2 H3 "
-		"H4 H5 H6 H7 M0 M1 M2 M3 "
-		"H8 H9 H10 H11 M4 M5 M6 M7 L0 L1 L2 L3 "
-		"M8 M9 M10 M11 "
-		"L4 L5 L6 L7 "
-		"L8 L9 L10 L11 ");
+			 "H0 H1 H2 H3 "
+			 "H4 H5 H6 H7 M0 M1 M2 M3 "
+			 "H8 H9 H10 H11 M4 M5 M6 M7 L0 L1 L2 L3 "
+			 "M8 M9 M10 M11 "
+			 "L4 L5 L6 L7 "
+			 "L8 L9 L10 L11 ");
 }
 END_TEST
 
@@ -278,7 +277,8 @@ START_TEST(test_timer_api)
 	ck_assert_int_eq(qb_loop_timer_del(L, 0), -EINVAL);
 	ck_assert_int_eq(qb_loop_timer_del(L, h ^ (1ULL << 40)), -EINVAL);
 	ck_assert_int_eq(qb_loop_timer_del(L, (h & 0xffffffff00000000ULL) | 12345), -EINVAL);
-	ck_assert_int_eq(qb_loop_timer_del(L, (h & 0xffffffff00000000ULL) | 0x80000000ULL), -ERANGE);
+	ck_assert_int_eq(qb_loop_timer_del(L, (h & 0xffffffff00000000ULL) | 0x80000000ULL),
+			 -ERANGE);
 	ck_assert_int_eq(qb_loop_timer_del(L, 0xffffffffffffffffULL), -ERANGE);
 	ck_assert_uint_eq(qb_loop_timer_expire_time_get(L, 0), 0);
 	ck_assert_int_eq(qb_loop_timer_is_running(L, 12345), 0);
@@ -298,7 +298,8 @@ START_TEST(test_timer_api)
 	ck_assert_int_eq(qb_loop_timer_is_running(L, h2), 1);
 
 	/* inside its own callback a timer is already stale */
-	ck_assert_int_eq(qb_loop_timer_add(L, QB_LOOP_HIGH, 0, NULL, timer_checks_self, &self_handle), 0);
+	ck_assert_int_eq(
+		qb_loop_timer_add(L, QB_LOOP_HIGH, 0, NULL, timer_checks_self, &self_handle), 0);
 	run_bounded(200);
 	ck_assert_str_eq(trace, "self ");
 	ck_assert_int_eq(self_del_rc, -EINVAL);
@@ -351,11 +352,12 @@ START_TEST(test_timer_order)
 	 * slow machine expiring several at once still dispatches in order */
 	n_fired = 0;
 	for (i = 0; i < ORDER_N; i++) {
-		int slot = (i * 17) % ORDER_N;	/* a permutation */
+		int slot = (i * 17) % ORDER_N; /* a permutation */
 
 		ck_assert_int_eq(qb_loop_timer_add(L, QB_LOOP_MED,
 						   (uint64_t)(ORDER_N - i) * 500000ULL,
-						   (void *)(long)slot, timer_record, &h), 0);
+						   (void *)(long)slot, timer_record, &h),
+				 0);
 		order_exp[slot] = qb_loop_timer_expire_time_get(L, h);
 	}
 	run_bounded(5000);
@@ -404,8 +406,8 @@ START_TEST(test_many_timers)
 	for (i = 0; i < MANY; i++) {
 		uint64_t ns = (uint64_t)(random() % 200) * 100000ULL;
 
-		ck_assert_int_eq(qb_loop_timer_add(L, QB_LOOP_MED, ns, (void *)i,
-						   many_cb, &many_h[i]), 0);
+		ck_assert_int_eq(
+			qb_loop_timer_add(L, QB_LOOP_MED, ns, (void *)i, many_cb, &many_h[i]), 0);
 		many_exp[i] = qb_loop_timer_expire_time_get(L, many_h[i]);
 	}
 	for (i = 0; i < MANY; i += 2) {
@@ -473,7 +475,7 @@ START_TEST(test_poll_api)
 	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_LOW, p[0], POLLIN, "p", fd_note), 0);
 	errno = 0;
 	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_HIGH, p[0], POLLIN, "p", fd_note), -EEXIST);
-	ck_assert_int_eq(errno, EEXIST);	/* corosync-vqsim reads errno */
+	ck_assert_int_eq(errno, EEXIST); /* corosync-vqsim reads errno */
 	ck_assert_int_eq(qb_loop_poll_mod(L, QB_LOOP_LOW, q[0], POLLIN, "q", fd_note), -EBADF);
 	ck_assert_int_eq(qb_loop_poll_mod(L, QB_LOOP_LOW, p[0], POLLIN, "p", NULL), -EINVAL);
 	ck_assert_int_eq(qb_loop_poll_mod(L, 7, p[0], POLLIN, "p", fd_note), -EINVAL);
@@ -506,7 +508,7 @@ START_TEST(test_poll_api)
 	close(p[0]);
 	ck_assert_int_eq(qb_loop_poll_del(L, p[0]), -EBADF);
 	ck_assert_int_eq(qb_loop_poll_del(L, p[0]), -EBADF);
-	ck_assert_int_eq(pipe(p), 0);	/* may reuse the number */
+	ck_assert_int_eq(pipe(p), 0); /* may reuse the number */
 	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_LOW, p[0], POLLIN, "p", fd_note), 0);
 	ck_assert_int_eq(qb_loop_poll_del(L, p[0]), 0);
 	close(p[0]);
@@ -556,7 +558,7 @@ static int32_t fd_delete_self(int32_t fd, int32_t revents, void *d)
 	/* re-adding inside the callback is fine too */
 	if (d)
 		ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_LOW, fd, POLLIN, NULL, fd_note), 0);
-	return -1;	/* ignored: the entry is already gone */
+	return -1; /* ignored: the entry is already gone */
 }
 
 START_TEST(test_poll_delete_self)
@@ -565,14 +567,15 @@ START_TEST(test_poll_delete_self)
 
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_MED, p[0], POLLIN, NULL, fd_delete_self), 0);
-	close(p[1]);	/* POLLHUP for ever */
+	close(p[1]); /* POLLHUP for ever */
 	run_bounded(200);
 	ck_assert_int_eq(self_del_calls, 1);
 	ck_assert_int_eq(self_del_rc2, 0);
 	ck_assert_int_eq(qb_loop_poll_del(L, p[0]), -EBADF);
 	/* delete and re-add from the callback */
 	self_del_calls = 0;
-	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_MED, p[0], POLLIN, "readd", fd_delete_self), 0);
+	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_MED, p[0], POLLIN, "readd", fd_delete_self),
+			 0);
 	run_bounded(200);
 	ck_assert_int_eq(self_del_calls, 1);
 	ck_assert_int_eq(qb_loop_poll_del(L, p[0]), 0);
@@ -597,9 +600,9 @@ START_TEST(test_low_fds)
 	/* the limit is read once per process: this test runs in its own
 	 * forked child (check's default) and no loop ran before in it */
 	if (getenv("CK_FORK") && strcmp(getenv("CK_FORK"), "no") == 0)
-		return;	/* needs a fresh process; its low limit would outlive it */
+		return; /* needs a fresh process; its low limit would outlive it */
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	rl.rlim_cur = 60;	/* 10 usable by the loop */
+	rl.rlim_cur = 60; /* 10 usable by the loop */
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	ck_assert_int_eq(qb_loop_poll_low_fds_event_set(L, low_fds), 0);
 	for (i = 0; i < 8; i++) {
@@ -607,7 +610,7 @@ START_TEST(test_low_fds)
 		ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_LOW, p[i][1], 0, NULL, fd_note), 0);
 	}
 	run_bounded(1);
-	ck_assert_int_eq(low_calls, 0);	/* 2 left */
+	ck_assert_int_eq(low_calls, 0); /* 2 left */
 	ck_assert_int_eq(qb_loop_poll_add(L, QB_LOOP_LOW, p[0][0], 0, NULL, fd_note), 0);
 	run_bounded(1);
 	ck_assert_int_eq(low_calls, 1);
@@ -640,7 +643,7 @@ static int32_t sig_note(int32_t sig, void *d)
 	note("%s:%d ", (const char *)d, sig);
 	if (sig_again_left > 0) {
 		sig_again_left--;
-		raise(sig);	/* arrives while its own handler runs */
+		raise(sig); /* arrives while its own handler runs */
 	}
 	return 0;
 }
@@ -695,7 +698,7 @@ START_TEST(test_signals)
 	ck_assert_int_eq(qb_loop_signal_mod(L, QB_LOOP_LOW, SIGUSR2, "A", NULL, a), -EINVAL);
 	ck_assert_int_eq(qb_loop_signal_mod(L, 5, SIGUSR2, "A", sig_note, a), -EINVAL);
 	ck_assert_int_eq(sigaction(SIGUSR1, NULL, &sa), 0);
-	ck_assert_ptr_eq(sa.sa_handler, SIG_DFL);	/* nobody wants USR1 now */
+	ck_assert_ptr_eq(sa.sa_handler, SIG_DFL); /* nobody wants USR1 now */
 	qb_loop_job_add(L, QB_LOOP_HIGH, (void *)(long)SIGUSR2, raise_job);
 	run_bounded(200);
 	ck_assert_str_eq(trace, "A:12 ");
@@ -732,7 +735,7 @@ START_TEST(test_signal_delete_self_and_pending)
 	ck_assert_int_eq(qb_loop_signal_add(L, QB_LOOP_LOW, SIGUSR1, "late", sig_note, &h2), 0);
 	qb_loop_job_add(L, QB_LOOP_HIGH, (void *)(long)SIGUSR1, raise_job);
 	qb_loop_job_add(L, QB_LOOP_HIGH, NULL, job_stop);
-	qb_loop_run(L);	/* stops before LOW is served */
+	qb_loop_run(L); /* stops before LOW is served */
 	ck_assert_int_eq(qb_loop_signal_del(L, h2), 0);
 	run_bounded(200);
 	ck_assert_str_eq(trace, "");
@@ -760,11 +763,15 @@ START_TEST(test_signal_rtmax_and_second_loop)
 	/* handlers on a loop that is not the first one run too, and
 	 * destroying a loop leaves the others' signals working */
 	trace[0] = '\0';
-	ck_assert_int_eq(qb_loop_signal_add(third, QB_LOOP_HIGH, SIGUSR2, "third", sig_note, &h3), 0);
-	ck_assert_int_eq(qb_loop_signal_add(other, QB_LOOP_HIGH, SIGUSR2, "other", sig_note, NULL), 0);
+	ck_assert_int_eq(qb_loop_signal_add(third, QB_LOOP_HIGH, SIGUSR2, "third", sig_note, &h3),
+			 0);
+	ck_assert_int_eq(qb_loop_signal_add(other, QB_LOOP_HIGH, SIGUSR2, "other", sig_note, NULL),
+			 0);
 	qb_loop_destroy(third);
 	raise(SIGUSR2);
-	ck_assert_int_eq(qb_loop_timer_add(other, QB_LOOP_LOW, 20000000ULL, other, (qb_loop_timer_dispatch_fn)qb_loop_stop, NULL), 0);
+	ck_assert_int_eq(qb_loop_timer_add(other, QB_LOOP_LOW, 20000000ULL, other,
+					   (qb_loop_timer_dispatch_fn)qb_loop_stop, NULL),
+			 0);
 	qb_loop_run(other);
 	ck_assert_str_eq(trace, "other:12 ");
 	qb_loop_destroy(other);
@@ -788,8 +795,9 @@ START_TEST(test_signal_loops_limit)
 	}
 	ck_assert_int_eq(ok, 64);
 	ck_assert_int_eq(rc, -EMFILE);
-	ck_assert_int_eq(qb_loop_signal_add(L, QB_LOOP_LOW, SIGUSR1, NULL, sig_note, NULL), -EMFILE);
-	qb_loop_destroy(many[3]);	/* frees a slot */
+	ck_assert_int_eq(qb_loop_signal_add(L, QB_LOOP_LOW, SIGUSR1, NULL, sig_note, NULL),
+			 -EMFILE);
+	qb_loop_destroy(many[3]); /* frees a slot */
 	many[3] = NULL;
 	ck_assert_int_eq(qb_loop_signal_add(L, QB_LOOP_LOW, SIGUSR1, NULL, sig_note, NULL), 0);
 	for (i = 0; i <= ok; i++)
@@ -893,7 +901,7 @@ START_TEST(test_fd_hygiene)
 		ck_assert_int_ge(fd, 3);
 		ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	}
-	ck_assert_int_ge(n, 3);	/* epoll + the signal pipe */
+	ck_assert_int_ge(n, 3); /* epoll + the signal pipe */
 	ck_assert_int_eq(fcntl(0, F_GETFD), -1);
 	qb_loop_destroy(l2);
 	fd_set_snapshot(after, sizeof(after));

@@ -29,7 +29,7 @@ static unsigned int hang_seconds(unsigned int n)
 }
 
 static qb_loop_t *L;
-static long done;		/* atomic */
+static long done; /* atomic */
 static long want;
 
 static void setup(void)
@@ -58,7 +58,7 @@ static void stop_timer(void *d)
 /* Run until stopped; the loop has nothing to wait for but the adds. */
 static void run_guarded(void)
 {
-	alarm(hang_seconds(20));	/* a lost wake-up hangs for ever */
+	alarm(hang_seconds(20)); /* a lost wake-up hangs for ever */
 	qb_loop_run(L);
 	alarm(0);
 }
@@ -67,7 +67,7 @@ static void run_guarded(void)
 
 static void *add_one_job(void *arg)
 {
-	usleep(20000);	/* let the loop block (not needed for correctness) */
+	usleep(20000); /* let the loop block (not needed for correctness) */
 	ck_assert_int_eq(qb_loop_job_add(L, QB_LOOP_MED, NULL, count_job), 0);
 	return NULL;
 }
@@ -94,8 +94,7 @@ static void *add_one_timer(void *arg)
 	qb_loop_timer_handle h;
 
 	usleep(20000);
-	ck_assert_int_eq(qb_loop_timer_add(L, QB_LOOP_LOW, 1000000, NULL,
-					   timer_job, &h), 0);
+	ck_assert_int_eq(qb_loop_timer_add(L, QB_LOOP_LOW, 1000000, NULL, timer_job, &h), 0);
 	return NULL;
 }
 
@@ -105,8 +104,8 @@ START_TEST(test_timer_add_from_thread_wakes)
 	qb_loop_timer_handle far;
 
 	/* a timer an hour away: the loop sleeps on it */
-	ck_assert_int_eq(qb_loop_timer_add(L, QB_LOOP_LOW, 3600ULL * 1000000000,
-					   NULL, timer_job, &far), 0);
+	ck_assert_int_eq(
+		qb_loop_timer_add(L, QB_LOOP_LOW, 3600ULL * 1000000000, NULL, timer_job, &far), 0);
 	want = 1;
 	pthread_create(&th, NULL, add_one_timer, NULL);
 	run_guarded();
@@ -142,14 +141,15 @@ static void *adder(void *arg)
 	long i;
 
 	for (i = 0; i < JOBS_EACH; i++) {
-		ck_assert_int_eq(qb_loop_job_add(L, (enum qb_loop_priority)(i % 3),
-						 NULL, count_job), 0);
+		ck_assert_int_eq(
+			qb_loop_job_add(L, (enum qb_loop_priority)(i % 3), NULL, count_job), 0);
 		if (i % (JOBS_EACH / TIMERS_EACH) == 0) {
 			qb_loop_timer_handle h;
 
 			ck_assert_int_eq(qb_loop_timer_add(L, QB_LOOP_HIGH,
-							   (uint64_t)(i % 3) * 100000,
-							   NULL, timer_job, &h), 0);
+							   (uint64_t)(i % 3) * 100000, NULL,
+							   timer_job, &h),
+					 0);
 		}
 		if (i % 256 == 0)
 			usleep(100);
@@ -188,8 +188,7 @@ static void run_ms(qb_loop_t *l, unsigned ms)
 {
 	qb_loop_timer_handle h;
 
-	ck_assert_int_eq(qb_loop_timer_add(l, QB_LOOP_LOW, ms * 1000000ULL, l,
-					   stop_timer, &h), 0);
+	ck_assert_int_eq(qb_loop_timer_add(l, QB_LOOP_LOW, ms * 1000000ULL, l, stop_timer, &h), 0);
 	qb_loop_run(l);
 }
 
@@ -199,8 +198,7 @@ static void fork_case(int new_loop)
 	int status;
 	pid_t pid;
 
-	ck_assert_int_eq(qb_loop_signal_add(L, QB_LOOP_HIGH, SIGUSR2, NULL,
-					    on_sig, &h), 0);
+	ck_assert_int_eq(qb_loop_signal_add(L, QB_LOOP_HIGH, SIGUSR2, NULL, on_sig, &h), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -210,8 +208,8 @@ static void fork_case(int new_loop)
 		alarm(hang_seconds(10));
 		if (new_loop) {
 			own = qb_loop_create();
-			if (own == NULL || qb_loop_signal_add(own, QB_LOOP_HIGH,
-					SIGUSR2, NULL, on_sig, NULL) != 0)
+			if (own == NULL ||
+			    qb_loop_signal_add(own, QB_LOOP_HIGH, SIGUSR2, NULL, on_sig, NULL) != 0)
 				_exit(2);
 		}
 		raise(SIGUSR2);
@@ -253,12 +251,9 @@ END_TEST
 int main(void)
 {
 	const struct ck_test tests[] = {
-		CK_TEST(test_job_add_from_thread_wakes),
-		CK_TEST(test_timer_add_from_thread_wakes),
-		CK_TEST(test_stop_from_thread),
-		CK_TEST(test_concurrent_adds),
-		CK_TEST(test_fork_new_loop_signals),
-		CK_TEST(test_fork_inherited_loop_signals),
+		CK_TEST(test_job_add_from_thread_wakes), CK_TEST(test_timer_add_from_thread_wakes),
+		CK_TEST(test_stop_from_thread),		 CK_TEST(test_concurrent_adds),
+		CK_TEST(test_fork_new_loop_signals),	 CK_TEST(test_fork_inherited_loop_signals),
 	};
 	const struct ck_opts opts = {
 		.timeout = 60,

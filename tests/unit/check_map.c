@@ -16,9 +16,12 @@ enum { SKIPLIST, HASHTABLE, TRIE, NTYPES };
 static qb_map_t *make(int type)
 {
 	switch (type) {
-	case SKIPLIST: return qb_skiplist_create();
-	case HASHTABLE: return qb_hashtable_create(8);
-	default: return qb_trie_create();
+	case SKIPLIST:
+		return qb_skiplist_create();
+	case HASHTABLE:
+		return qb_hashtable_create(8);
+	default:
+		return qb_trie_create();
 	}
 }
 
@@ -27,24 +30,22 @@ static char evlog[8192];
 
 #define S(p) ((p) ? (const char *)(p) : "-")
 
-static void log_cb(uint32_t event, char *key, void *old_value, void *value,
-		   void *user_data)
+static void log_cb(uint32_t event, char *key, void *old_value, void *value, void *user_data)
 {
-	const char *name = event == QB_MAP_NOTIFY_DELETED ? "D" :
-		event == QB_MAP_NOTIFY_REPLACED ? "R" :
-		event == QB_MAP_NOTIFY_INSERTED ? "I" :
-		event == QB_MAP_NOTIFY_FREE ? "F" : "?";
+	const char *name = event == QB_MAP_NOTIFY_DELETED ? "D"
+		: event == QB_MAP_NOTIFY_REPLACED	  ? "R"
+		: event == QB_MAP_NOTIFY_INSERTED	  ? "I"
+		: event == QB_MAP_NOTIFY_FREE		  ? "F"
+							  : "?";
 	size_t len = strlen(evlog);
 
-	snprintf(evlog + len, sizeof(evlog) - len, "%s:%s:%s:%s:%s ", name,
-		 S(key), S(old_value), S(value), S(user_data));
+	snprintf(evlog + len, sizeof(evlog) - len, "%s:%s:%s:%s:%s ", name, S(key), S(old_value),
+		 S(value), S(user_data));
 }
 
-static void iter_keys(qb_map_t *m, const char *prefix, int use_prefix,
-		      char *out, size_t len)
+static void iter_keys(qb_map_t *m, const char *prefix, int use_prefix, char *out, size_t len)
 {
-	qb_map_iter_t *it = use_prefix ? qb_map_pref_iter_create(m, prefix) :
-					 qb_map_iter_create(m);
+	qb_map_iter_t *it = use_prefix ? qb_map_pref_iter_create(m, prefix) : qb_map_iter_create(m);
 	const char *k;
 	void *v;
 
@@ -60,8 +61,7 @@ static void iter_keys(qb_map_t *m, const char *prefix, int use_prefix,
 	qb_map_iter_free(it);
 }
 
-static const char *order_keys[] = { "b", "a", "ab", "abc", "c", "B",
-				    "\xc3\xa9", "aa", "abd" };
+static const char *order_keys[] = {"b", "a", "ab", "abc", "c", "B", "\xc3\xa9", "aa", "abd"};
 
 START_TEST(test_basic_ops)
 {
@@ -167,52 +167,40 @@ START_TEST(test_foreach)
 END_TEST
 
 
-#define EV_ALL (QB_MAP_NOTIFY_DELETED | QB_MAP_NOTIFY_REPLACED | \
-		QB_MAP_NOTIFY_INSERTED)
+#define EV_ALL (QB_MAP_NOTIFY_DELETED | QB_MAP_NOTIFY_REPLACED | QB_MAP_NOTIFY_INSERTED)
 
-static void other_cb(uint32_t event, char *key, void *old_value, void *value,
-		     void *user_data)
+static void other_cb(uint32_t event, char *key, void *old_value, void *value, void *user_data)
 {
 }
 
 START_TEST(test_notify_errors)
 {
 	qb_map_t *m = make(_i);
-	static const int32_t missing_rc[NTYPES] = { -EINVAL, -ENOENT, 0 };
+	static const int32_t missing_rc[NTYPES] = {-EINVAL, -ENOENT, 0};
 
 	qb_map_put(m, "a", "1");
 	/* FREE is only for the global list */
-	ck_assert_int_eq(qb_map_notify_add(m, "a", log_cb, QB_MAP_NOTIFY_FREE,
-					   NULL), -EINVAL);
-	ck_assert_int_eq(qb_map_notify_add(m, "zz", log_cb,
-					   QB_MAP_NOTIFY_DELETED, NULL),
+	ck_assert_int_eq(qb_map_notify_add(m, "a", log_cb, QB_MAP_NOTIFY_FREE, NULL), -EINVAL);
+	ck_assert_int_eq(qb_map_notify_add(m, "zz", log_cb, QB_MAP_NOTIFY_DELETED, NULL),
 			 missing_rc[_i]);
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, NULL, EV_ALL, NULL),
-			 -EINVAL);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, NULL, EV_ALL, NULL), -EINVAL);
 	/* duplicates */
 	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, EV_ALL, "u"), 0);
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, EV_ALL, "u"),
-			 -EEXIST);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, EV_ALL, "u"), -EEXIST);
 	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, EV_ALL, "v"), 0);
 	ck_assert_int_eq(qb_map_notify_add(m, "a", log_cb, EV_ALL, "u"), 0);
-	ck_assert_int_eq(qb_map_notify_add(m, "a", log_cb, EV_ALL, "u"),
-			 -EEXIST);
+	ck_assert_int_eq(qb_map_notify_add(m, "a", log_cb, EV_ALL, "u"), -EEXIST);
 	/* one FREE notifier per event mask, whoever registers it */
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, QB_MAP_NOTIFY_FREE,
-					   "f"), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, QB_MAP_NOTIFY_FREE, "f"), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, other_cb, QB_MAP_NOTIFY_FREE, "g"), -EEXIST);
 	ck_assert_int_eq(qb_map_notify_add(m, NULL, other_cb,
-					   QB_MAP_NOTIFY_FREE, "g"), -EEXIST);
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, other_cb,
-					   QB_MAP_NOTIFY_FREE |
-					   QB_MAP_NOTIFY_DELETED, "g"), 0);
+					   QB_MAP_NOTIFY_FREE | QB_MAP_NOTIFY_DELETED, "g"),
+			 0);
 	/* removal */
-	ck_assert_int_eq(qb_map_notify_del(m, NULL, log_cb,
-					   QB_MAP_NOTIFY_DELETED), -ENOENT);
-	ck_assert_int_eq(qb_map_notify_del_2(m, NULL, log_cb, EV_ALL, "w"),
-			 -ENOENT);
+	ck_assert_int_eq(qb_map_notify_del(m, NULL, log_cb, QB_MAP_NOTIFY_DELETED), -ENOENT);
+	ck_assert_int_eq(qb_map_notify_del_2(m, NULL, log_cb, EV_ALL, "w"), -ENOENT);
 	ck_assert_int_eq(qb_map_notify_del_2(m, NULL, log_cb, EV_ALL, "u"), 0);
-	ck_assert_int_eq(qb_map_notify_del_2(m, NULL, log_cb, EV_ALL, "u"),
-			 -ENOENT);
+	ck_assert_int_eq(qb_map_notify_del_2(m, NULL, log_cb, EV_ALL, "u"), -ENOENT);
 	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, EV_ALL, "u"), 0);
 	/* _del ignores user_data: removes "u" and "v" */
 	ck_assert_int_eq(qb_map_notify_del(m, NULL, log_cb, EV_ALL), 0);
@@ -220,8 +208,7 @@ START_TEST(test_notify_errors)
 	ck_assert_int_eq(qb_map_notify_del(m, "zz", log_cb, EV_ALL), -ENOENT);
 	ck_assert_int_eq(qb_map_notify_del(m, "a", log_cb, EV_ALL), 0);
 	ck_assert_int_eq(qb_map_notify_del(m, "a", log_cb, EV_ALL), -ENOENT);
-	ck_assert_int_eq(qb_map_notify_del(m, NULL, log_cb,
-					   QB_MAP_NOTIFY_FREE), 0);
+	ck_assert_int_eq(qb_map_notify_del(m, NULL, log_cb, QB_MAP_NOTIFY_FREE), 0);
 	qb_map_destroy(m);
 }
 END_TEST
@@ -240,17 +227,14 @@ START_TEST(test_notify_order_and_args)
 	int32_t rec = _i == TRIE ? QB_MAP_NOTIFY_RECURSIVE : 0;
 	const char *p;
 
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, EV_ALL | rec, "G"),
-			 0);
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, QB_MAP_NOTIFY_FREE,
-					   "F"), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, EV_ALL | rec, "G"), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, QB_MAP_NOTIFY_FREE, "F"), 0);
 	evlog[0] = '\0';
 	qb_map_put(m, k1, "1");
 	ck_assert_str_eq(evlog, "I:a:-:1:G ");
 	ck_assert_int_eq(qb_map_notify_add(m, "a", log_cb, EV_ALL, "K"), 0);
-	ck_assert_int_eq(qb_map_notify_add(m, "a", log_cb,
-					   EV_ALL | QB_MAP_NOTIFY_RECURSIVE,
-					   "R"), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, "a", log_cb, EV_ALL | QB_MAP_NOTIFY_RECURSIVE, "R"),
+			 0);
 	evlog[0] = '\0';
 	qb_map_put(m, k2, "2");
 	/* REPLACED to each notifier in turn (on the trie the keyed RECURSIVE
@@ -258,8 +242,8 @@ START_TEST(test_notify_order_and_args)
 	ck_assert_str_eq(evlog, expect[_i]);
 	evlog[0] = '\0';
 	ck_assert_int_eq(qb_map_rm(m, "a"), 1);
-	p = _i == TRIE ? "D:a:2:-:K D:a:2:-:R D:a:2:-:G F:a:2:-:F " :
-			 "D:a:2:-:R D:a:2:-:K D:a:2:-:G F:a:2:-:F ";
+	p = _i == TRIE ? "D:a:2:-:K D:a:2:-:R D:a:2:-:G F:a:2:-:F "
+		       : "D:a:2:-:R D:a:2:-:K D:a:2:-:G F:a:2:-:F ";
 	ck_assert_str_eq(evlog, p);
 	qb_map_destroy(m);
 }
@@ -267,8 +251,7 @@ END_TEST
 
 static char *last_old_key;
 
-static void keep_key_cb(uint32_t event, char *key, void *old_value,
-			void *value, void *user_data)
+static void keep_key_cb(uint32_t event, char *key, void *old_value, void *value, void *user_data)
 {
 	if (event == QB_MAP_NOTIFY_REPLACED)
 		last_old_key = key;
@@ -280,9 +263,8 @@ START_TEST(test_replaced_passes_old_key)
 	char k1[] = "x", k2[] = "x";
 	int32_t rec = _i == TRIE ? QB_MAP_NOTIFY_RECURSIVE : 0;
 
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, keep_key_cb,
-					   QB_MAP_NOTIFY_REPLACED | rec, NULL),
-			 0);
+	ck_assert_int_eq(
+		qb_map_notify_add(m, NULL, keep_key_cb, QB_MAP_NOTIFY_REPLACED | rec, NULL), 0);
 	qb_map_put(m, k1, "1");
 	qb_map_put(m, k2, "2");
 	ck_assert_ptr_eq(last_old_key, k1);
@@ -298,10 +280,9 @@ START_TEST(test_free_notifier)
 {
 	qb_map_t *m = make(_i);
 
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, QB_MAP_NOTIFY_FREE,
-					   "F"), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, QB_MAP_NOTIFY_FREE, "F"), 0);
 	evlog[0] = '\0';
-	qb_map_put(m, "k", "1");		/* no FREE after INSERTED */
+	qb_map_put(m, "k", "1"); /* no FREE after INSERTED */
 	ck_assert_str_eq(evlog, "");
 	qb_map_put(m, "k", "2");
 	ck_assert_str_eq(evlog, "F:k:1:2:F ");
@@ -325,13 +306,13 @@ START_TEST(test_destroy_events)
 	int32_t rec = _i == TRIE ? QB_MAP_NOTIFY_RECURSIVE : 0;
 
 	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb,
-					   QB_MAP_NOTIFY_DELETED |
-					   QB_MAP_NOTIFY_FREE | rec, "G"), 0);
+					   QB_MAP_NOTIFY_DELETED | QB_MAP_NOTIFY_FREE | rec, "G"),
+			 0);
 	qb_map_put(m, "b", "2");
 	qb_map_put(m, "a", "1");
 	evlog[0] = '\0';
 	qb_map_destroy(m);
-	if (_i == HASHTABLE)	/* bucket order: b before a with 8 buckets */
+	if (_i == HASHTABLE) /* bucket order: b before a with 8 buckets */
 		ck_assert_str_eq(evlog, "D:b:2:-:G F:b:2:-:G D:a:1:-:G F:a:1:-:G ");
 	else
 		ck_assert_str_eq(evlog, "D:a:1:-:G F:a:1:-:G D:b:2:-:G F:b:2:-:G ");
@@ -346,16 +327,14 @@ START_TEST(test_trie_recursive_and_placeholders)
 	/* a global notifier needs RECURSIVE on a trie */
 	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, EV_ALL, "G"), 0);
 	/* watch a prefix that is not stored: placeholder node */
-	ck_assert_int_eq(qb_map_notify_add(m, "cfg.", log_cb,
-					   EV_ALL | QB_MAP_NOTIFY_RECURSIVE,
-					   "P"), 0);
-	ck_assert_int_eq(qb_map_notify_add(m, "cfg.a", log_cb, EV_ALL, "E"),
-			 0);
+	ck_assert_int_eq(
+		qb_map_notify_add(m, "cfg.", log_cb, EV_ALL | QB_MAP_NOTIFY_RECURSIVE, "P"), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, "cfg.a", log_cb, EV_ALL, "E"), 0);
 	ck_assert_uint_eq(qb_map_count_get(m), 0);
 	iter_keys(m, NULL, 0, out, sizeof(out));
 	ck_assert_str_eq(out, "");
 	ck_assert_ptr_null(qb_map_get(m, "cfg."));
-	ck_assert_int_eq(qb_map_rm(m, "cfg."), 0);	/* fixed: was 1 */
+	ck_assert_int_eq(qb_map_rm(m, "cfg."), 0); /* fixed: was 1 */
 	ck_assert_uint_eq(qb_map_count_get(m), 0);
 	evlog[0] = '\0';
 	qb_map_put(m, "cfg.a", "1");
@@ -371,16 +350,12 @@ START_TEST(test_trie_recursive_and_placeholders)
 	ck_assert_str_eq(evlog, "I:cfg.a:-:4:E I:cfg.a:-:4:P ");
 	/* a key ending inside a segment names the longer node */
 	qb_map_put(m, "long-key", "L");
-	ck_assert_int_eq(qb_map_notify_add(m, "long-key", log_cb,
-					   QB_MAP_NOTIFY_DELETED, "L"), 0);
-	ck_assert_int_eq(qb_map_notify_del(m, "long", log_cb,
-					   QB_MAP_NOTIFY_DELETED), 0);
-	ck_assert_int_eq(qb_map_notify_del(m, "long-key", log_cb,
-					   QB_MAP_NOTIFY_DELETED), -ENOENT);
-	ck_assert_int_eq(qb_map_notify_del(m, "long-key-x", log_cb,
-					   QB_MAP_NOTIFY_DELETED), -ENOENT);
-	ck_assert_int_eq(qb_map_notify_del(m, "cfg.", log_cb,
-					   EV_ALL | QB_MAP_NOTIFY_RECURSIVE), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, "long-key", log_cb, QB_MAP_NOTIFY_DELETED, "L"), 0);
+	ck_assert_int_eq(qb_map_notify_del(m, "long", log_cb, QB_MAP_NOTIFY_DELETED), 0);
+	ck_assert_int_eq(qb_map_notify_del(m, "long-key", log_cb, QB_MAP_NOTIFY_DELETED), -ENOENT);
+	ck_assert_int_eq(qb_map_notify_del(m, "long-key-x", log_cb, QB_MAP_NOTIFY_DELETED),
+			 -ENOENT);
+	ck_assert_int_eq(qb_map_notify_del(m, "cfg.", log_cb, EV_ALL | QB_MAP_NOTIFY_RECURSIVE), 0);
 	ck_assert_int_eq(qb_map_notify_del(m, "cfg.a", log_cb, EV_ALL), 0);
 	iter_keys(m, "cfg.", 1, out, sizeof(out));
 	ck_assert_str_eq(out, "cfg.a cfg.b");
@@ -415,9 +390,8 @@ START_TEST(test_trie_null_values)
 	qb_map_t *m = qb_trie_create();
 	char out[64];
 
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb,
-					   EV_ALL | QB_MAP_NOTIFY_RECURSIVE,
-					   "G"), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, EV_ALL | QB_MAP_NOTIFY_RECURSIVE, "G"),
+			 0);
 	evlog[0] = '\0';
 	qb_map_put(m, "n", NULL);
 	qb_map_put(m, "n", NULL);
@@ -431,7 +405,7 @@ START_TEST(test_trie_null_values)
 	ck_assert_int_eq(qb_map_rm(m, "n"), 1);
 	ck_assert_int_eq(qb_map_rm(m, "n"), 1);
 	ck_assert_int_eq(qb_map_rm(m, "n"), 0);
-	ck_assert_str_eq(evlog, "");		/* never a DELETED */
+	ck_assert_str_eq(evlog, ""); /* never a DELETED */
 	ck_assert_uint_eq(qb_map_count_get(m), 0);
 	qb_map_destroy(m);
 }
@@ -446,9 +420,7 @@ START_TEST(test_rm_under_iterator)
 	int32_t rec = _i == TRIE ? QB_MAP_NOTIFY_RECURSIVE : 0;
 	int seen = 1;
 
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb,
-					   QB_MAP_NOTIFY_DELETED | rec, "G"),
-			 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, QB_MAP_NOTIFY_DELETED | rec, "G"), 0);
 	qb_map_put(m, "a", "1");
 	qb_map_put(m, "b", "2");
 	qb_map_put(m, "c", "3");
@@ -462,7 +434,7 @@ START_TEST(test_rm_under_iterator)
 	ck_assert_ptr_null(qb_map_get(m, first));
 	ck_assert_int_eq(qb_map_rm(m, first), 0);
 	ck_assert_uint_eq(qb_map_count_get(m), 2);
-	ck_assert_str_eq(evlog, "");		/* DELETED is deferred */
+	ck_assert_str_eq(evlog, ""); /* DELETED is deferred */
 	k = qb_map_iter_next(it, &v);
 	ck_assert_ptr_nonnull(k);
 	ck_assert_str_ne(k, first);
@@ -500,9 +472,7 @@ START_TEST(test_abandoned_iterator)
 	void *v;
 	int32_t rec = _i == TRIE ? QB_MAP_NOTIFY_RECURSIVE : 0;
 
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb,
-					   QB_MAP_NOTIFY_DELETED | rec, "G"),
-			 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, QB_MAP_NOTIFY_DELETED | rec, "G"), 0);
 	qb_map_put(m, "a", "1");
 	qb_map_put(m, "b", "2");
 	it = qb_map_iter_create(m);
@@ -533,25 +503,23 @@ END_TEST
 static qb_map_t *cb_map;
 static int restores_left;
 
-static void mutating_cb(uint32_t event, char *key, void *old_value,
-			void *value, void *user_data)
+static void mutating_cb(uint32_t event, char *key, void *old_value, void *value, void *user_data)
 {
 	if (key == NULL)
 		return;
 	if (event == QB_MAP_NOTIFY_INSERTED && strcmp(key, "t1") == 0)
 		qb_map_put(cb_map, "t2", "from-insert");
 	if (event == QB_MAP_NOTIFY_REPLACED && strcmp(key, "t1") == 0)
-		qb_map_rm(cb_map, "t1");	/* remove the key being replaced */
+		qb_map_rm(cb_map, "t1"); /* remove the key being replaced */
 	if (event == QB_MAP_NOTIFY_DELETED && strcmp(key, "t2") == 0) {
 		qb_map_rm(cb_map, "t3");
 		qb_map_put(cb_map, "t4", "from-delete");
-		if (restores_left-- > 0)	/* re-store itself */
+		if (restores_left-- > 0) /* re-store itself */
 			qb_map_put(cb_map, "t2", "back");
 	}
 	if (event == QB_MAP_NOTIFY_DELETED && strcmp(key, "t5") == 0)
 		/* unregister ourselves while the list is being walked */
-		qb_map_notify_del(cb_map, NULL, mutating_cb,
-				  (int32_t)(intptr_t)user_data);
+		qb_map_notify_del(cb_map, NULL, mutating_cb, (int32_t)(intptr_t)user_data);
 }
 
 START_TEST(test_mutation_from_callbacks)
@@ -561,15 +529,13 @@ START_TEST(test_mutation_from_callbacks)
 
 	cb_map = m;
 	restores_left = 1;
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, mutating_cb, ev,
-					   (void *)(intptr_t)ev), 0);
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb,
-					   QB_MAP_NOTIFY_FREE, "F"), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, mutating_cb, ev, (void *)(intptr_t)ev), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, log_cb, QB_MAP_NOTIFY_FREE, "F"), 0);
 	qb_map_put(m, "t1", "1");
 	ck_assert_str_eq(qb_map_get(m, "t1"), "1");
 	ck_assert_str_eq(qb_map_get(m, "t2"), "from-insert");
 	qb_map_put(m, "t3", "3");
-	qb_map_put(m, "t1", "again");		/* callback removes t1 */
+	qb_map_put(m, "t1", "again"); /* callback removes t1 */
 	ck_assert_ptr_null(qb_map_get(m, "t1"));
 	ck_assert_int_eq(qb_map_rm(m, "t2"), 1);
 	ck_assert_ptr_null(qb_map_get(m, "t3"));
@@ -581,8 +547,7 @@ START_TEST(test_mutation_from_callbacks)
 	ck_assert_int_eq(qb_map_notify_del(m, NULL, mutating_cb, ev), -ENOENT);
 	/* destroy with a callback that stores keys meanwhile */
 	restores_left = 3;
-	ck_assert_int_eq(qb_map_notify_add(m, NULL, mutating_cb, ev,
-					   (void *)(intptr_t)ev), 0);
+	ck_assert_int_eq(qb_map_notify_add(m, NULL, mutating_cb, ev, (void *)(intptr_t)ev), 0);
 	qb_map_destroy(m);
 }
 END_TEST
@@ -641,8 +606,7 @@ START_TEST(test_random_against_reference)
 	int i, op;
 
 	for (i = 0; i < NK; i++)
-		snprintf(names[i], sizeof(names[i]), "%c%x.%d", 'a' + i % 5,
-			 i * 37, i % 7);
+		snprintf(names[i], sizeof(names[i]), "%c%x.%d", 'a' + i % 5, i * 37, i % 7);
 	memset(ref, 0, sizeof(ref));
 	for (op = 0; op < OPS; op++) {
 		int k = rand_r(&seed) % NK;
@@ -653,8 +617,7 @@ START_TEST(test_random_against_reference)
 			ref[k] = names[(k + op) % NK];
 			qb_map_put(m, names[k], ref[k]);
 		} else {
-			ck_assert_int_eq(qb_map_rm(m, names[k]),
-					 ref[k] != NULL);
+			ck_assert_int_eq(qb_map_rm(m, names[k]), ref[k] != NULL);
 			if (ref[k])
 				count--;
 			ref[k] = NULL;
@@ -707,14 +670,14 @@ const char *__asan_default_options(void)
 
 START_TEST(test_hashtable_sizes)
 {
-	size_t sizes[] = { 0, 1, 8, 100, 1 << 20, (size_t)1 << 40, SIZE_MAX };
+	size_t sizes[] = {0, 1, 8, 100, 1 << 20, (size_t)1 << 40, SIZE_MAX};
 	size_t i;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		qb_map_t *m = qb_hashtable_create(sizes[i]);
 
 		if (sizes[i] > (1u << 20) && m == NULL)
-			continue;	/* too big for this machine: ENOMEM */
+			continue; /* too big for this machine: ENOMEM */
 		ck_assert_ptr_nonnull(m);
 		qb_map_put(m, "k", "v");
 		ck_assert_str_eq(qb_map_get(m, "k"), "v");
@@ -742,14 +705,12 @@ START_TEST(test_null_arguments)
 	qb_map_iter_free(NULL);
 	qb_map_foreach(NULL, stop_at_first, NULL);
 	qb_map_foreach(m, NULL, NULL);
-	ck_assert_int_eq(qb_map_notify_add(NULL, NULL, log_cb, 1, NULL),
-			 -EINVAL);
+	ck_assert_int_eq(qb_map_notify_add(NULL, NULL, log_cb, 1, NULL), -EINVAL);
 	ck_assert_int_eq(qb_map_notify_del(NULL, NULL, log_cb, 1), -EINVAL);
-	ck_assert_int_eq(qb_map_notify_del_2(NULL, NULL, log_cb, 1, NULL),
-			 -EINVAL);
+	ck_assert_int_eq(qb_map_notify_del_2(NULL, NULL, log_cb, 1, NULL), -EINVAL);
 	qb_map_destroy(NULL);
 	qb_trie_dump(NULL);
-	qb_trie_dump(m);	/* ignored unless a trie */
+	qb_trie_dump(m); /* ignored unless a trie */
 	/* a NULL value pointer is accepted by iter_next (upstream crashed) */
 	qb_map_put(m, "k", "v");
 	it = qb_map_iter_create(m);

@@ -71,7 +71,7 @@ ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 	/* good enough for unique names within the test */
 	for (i = 0; i < len; i++) {
 		ctr = ctr * 6364136223846793005UL + 1442695040888963407UL +
-		      (unsigned long)getpid() + (unsigned long)time(NULL);
+			(unsigned long)getpid() + (unsigned long)time(NULL);
 		p[i] = (uint8_t)(ctr >> 56);
 	}
 	return (ssize_t)len;
@@ -147,7 +147,7 @@ START_TEST(test_open_layout)
 	memcpy(&w, buf + RB_HDR_REF_COUNT_OFF, 4);
 	ck_assert_uint_eq(w, 1);
 	memcpy(&w, buf + RB_HDR_SEM_OFF + GLIBC_SEM_PRIVATE_OFF, 4);
-	ck_assert_uint_eq(w, 0x80);	/* process-shared glibc semaphore */
+	ck_assert_uint_eq(w, 0x80); /* process-shared glibc semaphore */
 	ck_assert_int_eq(file_size(path), RB_DATA_SIZE(100));
 	fd = open(path, O_RDONLY);
 	ck_assert_int_eq(read(fd, buf, 4), 4);
@@ -371,7 +371,7 @@ START_TEST(test_overwrite)
 	ck_assert_int_eq(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 100);
 	/* bigger than the ring: fails without dropping anything */
 	ck_assert_int_eq(qb_rb_chunk_write(rb, buf, 10), 10);
-	ck_assert_int_eq(qb_rb_chunk_write(rb, NULL, 5000) , -EINVAL);
+	ck_assert_int_eq(qb_rb_chunk_write(rb, NULL, 5000), -EINVAL);
 	errno = 0;
 	ck_assert_ptr_null(qb_rb_chunk_alloc(rb, 5000));
 	ck_assert_int_eq(errno, EINVAL);
@@ -433,7 +433,7 @@ START_TEST(test_overwrite_drained_peek)
 		p = NULL;
 		ck_assert_int_eq(qb_rb_chunk_peek(rb, &p, 0), 0);
 		ck_assert_ptr_null(p);
-		qb_rb_chunk_reclaim(rb);	/* nothing to reclaim */
+		qb_rb_chunk_reclaim(rb); /* nothing to reclaim */
 		ck_assert_int_eq(qb_rb_chunks_used(rb), 0);
 		ck_assert_int_eq(qb_rb_space_used(rb), 0);
 		ck_assert_int_eq(qb_rb_space_free(rb), 4096);
@@ -452,8 +452,7 @@ START_TEST(test_overwrite_one_chunk_ring)
 	void *p = NULL;
 
 	make_name();
-	rb = qb_rb_open(name, sizeof(buf), QB_RB_FLAG_CREATE |
-			QB_RB_FLAG_OVERWRITE, 0);
+	rb = qb_rb_open(name, sizeof(buf), QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE, 0);
 	ck_assert_ptr_nonnull(rb);
 	memset(buf, 'a', sizeof(buf));
 	ck_assert_int_eq(qb_rb_chunk_write(rb, buf, sizeof(buf)), sizeof(buf));
@@ -516,8 +515,7 @@ START_TEST(test_threads)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ck_assert_int_eq(qb_rb_chunk_read(rb, &v, sizeof(v), 100), -ETIMEDOUT);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ck_assert_int_ge((t1.tv_sec - t0.tv_sec) * 1000 +
-			 (t1.tv_nsec - t0.tv_nsec) / 1000000, 90);
+	ck_assert_int_ge((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 90);
 	pthread_create(&th, NULL, thread_writer, rb);
 	for (i = 0; i < 2000; i++) {
 		ck_assert_int_eq(qb_rb_chunk_read(rb, &v, sizeof(v), -1), 4);
@@ -530,7 +528,7 @@ END_TEST
 
 START_TEST(test_processes)
 {
-	static qb_ringbuffer_t *rb;	/* still reachable in forked children (valgrind) */
+	static qb_ringbuffer_t *rb; /* still reachable in forked children (valgrind) */
 	qb_ringbuffer_t *peer;
 	uint32_t i;
 	uint32_t v;
@@ -576,8 +574,7 @@ START_TEST(test_processes)
 }
 END_TEST
 
-static qb_ringbuffer_t *reload(qb_ringbuffer_t *rb, const void *extra,
-			       size_t extra_len)
+static qb_ringbuffer_t *reload(qb_ringbuffer_t *rb, const void *extra, size_t extra_len)
 {
 	qb_ringbuffer_t *copy;
 	FILE *f = tmpfile();
@@ -707,8 +704,7 @@ START_TEST(test_distro_dump)
 	int idx;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus-rb/dump-wrapped",
-		 srcdir ? srcdir : ".");
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus-rb/dump-wrapped", srcdir ? srcdir : ".");
 	fd = open(path, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
 	rb = qb_rb_create_from_file(fd, 0);
@@ -739,7 +735,7 @@ START_TEST(test_chmod_chown)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	static qb_ringbuffer_t *rb;	/* still reachable in forked children (valgrind) */
+	static qb_ringbuffer_t *rb; /* still reachable in forked children (valgrind) */
 
 	make_name();
 	rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE, 0);
@@ -833,7 +829,7 @@ START_TEST(test_create_over_existing)
 	ck_assert_int_eq(read(fd, back, sizeof(back)), sizeof(back));
 	close(fd);
 	ck_assert(memcmp(back, content, sizeof(back)) == 0);
-	ck_assert(!exists("/tmp/%s-header", name));	/* no fallback */
+	ck_assert(!exists("/tmp/%s-header", name)); /* no fallback */
 	unlink(path);
 
 	/* existing data file: header we made is removed, data untouched */
@@ -954,8 +950,7 @@ START_TEST(test_low_fds)
 			_exit(2);
 		}
 		/* the library keeps no fd: 0-2 are still free */
-		if (fcntl(0, F_GETFD) != -1 || fcntl(1, F_GETFD) != -1 ||
-		    fcntl(2, F_GETFD) != -1) {
+		if (fcntl(0, F_GETFD) != -1 || fcntl(1, F_GETFD) != -1 || fcntl(2, F_GETFD) != -1) {
 			_exit(3);
 		}
 		fd = qb_sys_mmap_file_open(path, name, 4096, O_CREAT);
@@ -965,8 +960,7 @@ START_TEST(test_low_fds)
 		close(fd);
 		unlink(path);
 		fd = qb_util_fd_hygiene(open("/dev/null", O_RDONLY));
-		if (fd < 3 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC) ||
-		    fcntl(0, F_GETFD) != -1) {
+		if (fd < 3 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC) || fcntl(0, F_GETFD) != -1) {
 			_exit(5);
 		}
 		qb_rb_close(rb);
@@ -1024,8 +1018,7 @@ START_TEST(test_unique)
 	int fd;
 
 	snprintf(prefix, sizeof(prefix), "ckrbu-%d", (int)getpid());
-	ck_assert_int_eq(rb_open_unique(prefix, "blackbox", 100,
-					QB_RB_FLAG_OVERWRITE, 8, &rb), 0);
+	ck_assert_int_eq(rb_open_unique(prefix, "blackbox", 100, QB_RB_FLAG_OVERWRITE, 8, &rb), 0);
 	snprintf(pattern, sizeof(pattern),
 		 "/dev/shm/qb-%s-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]"
 		 "[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]"
@@ -1037,8 +1030,8 @@ START_TEST(test_unique)
 	ck_assert_int_eq(qb_rb_chunk_write(rb, "abc", 3), 3);
 
 	/* force the next nonce to collide with an existing file */
-	snprintf(path, sizeof(path), "/dev/shm/qb-%s-%s-blackbox-header",
-		 prefix, "abababababababab");
+	snprintf(path, sizeof(path), "/dev/shm/qb-%s-%s-blackbox-header", prefix,
+		 "abababababababab");
 	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
@@ -1050,8 +1043,7 @@ START_TEST(test_unique)
 	ck_assert_int_eq(file_size(path), 0); /* untouched */
 	/* every nonce collides: bounded retries, then -EEXIST */
 	scripted_left = 1000;
-	ck_assert_int_eq(rb_open_unique(prefix, "blackbox", 100, 0, 0, &rb3),
-			 -EEXIST);
+	ck_assert_int_eq(rb_open_unique(prefix, "blackbox", 100, 0, 0, &rb3), -EEXIST);
 	ck_assert_int_eq(scripted_left, 1000 - 32);
 	scripted_left = 0;
 	unlink(path);
@@ -1139,8 +1131,7 @@ START_TEST(test_force_close_cannot_unlink)
 	ck_assert_int_eq(pipe(ready), 0);
 	server = fork();
 	if (server == 0) {
-		rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE |
-				QB_RB_FLAG_SHARED_PROCESS, 0);
+		rb = qb_rb_open(name, 100, QB_RB_FLAG_CREATE | QB_RB_FLAG_SHARED_PROCESS, 0);
 		if (rb == NULL || qb_rb_chunk_write(rb, "x", 1) != 1 ||
 		    write(ready[1], "", 1) != 1) {
 			_exit(1);
@@ -1159,8 +1150,8 @@ START_TEST(test_force_close_cannot_unlink)
 		if (unshare(CLONE_NEWNS) != 0 ||
 		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
 		    mount("/dev/shm", "/dev/shm", "none", MS_BIND, NULL) != 0 ||
-		    mount("none", "/dev/shm", "none",
-			  MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0) {
+		    mount("none", "/dev/shm", "none", MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) !=
+			    0) {
 			_exit(77);
 		}
 		if (unlink(hdr) == 0 || errno != EROFS) {
@@ -1179,7 +1170,8 @@ START_TEST(test_force_close_cannot_unlink)
 		ck_assert_int_eq(file_size(hdr), 0);
 		ck_assert_int_eq(file_size(data), 0);
 	} else {
-		fprintf(stderr, "force close without unlink: no mount "
+		fprintf(stderr,
+			"force close without unlink: no mount "
 			"namespace here, not tested\n");
 	}
 	ck_assert_int_eq(unlink(hdr), 0);
@@ -1193,15 +1185,31 @@ END_TEST
 static int posts;
 static int waits;
 static int destroyed;
-static int32_t n_post(void *i, size_t l) { posts++; return 0; }
-static ssize_t n_qlen(void *i) { return posts - waits; }
-static int32_t n_wait(void *i, int32_t ms) { if (posts == waits) return -ETIMEDOUT; waits++; return 0; }
-static int32_t n_destroy(void *i) { destroyed++; return 0; }
+static int32_t n_post(void *i, size_t l)
+{
+	posts++;
+	return 0;
+}
+static ssize_t n_qlen(void *i)
+{
+	return posts - waits;
+}
+static int32_t n_wait(void *i, int32_t ms)
+{
+	if (posts == waits)
+		return -ETIMEDOUT;
+	waits++;
+	return 0;
+}
+static int32_t n_destroy(void *i)
+{
+	destroyed++;
+	return 0;
+}
 
 START_TEST(test_open_2)
 {
-	struct qb_rb_notifier n = { n_post, n_qlen, NULL, n_wait, NULL,
-				    n_destroy, NULL };
+	struct qb_rb_notifier n = {n_post, n_qlen, NULL, n_wait, NULL, n_destroy, NULL};
 	qb_ringbuffer_t *rb;
 	char buf[8];
 
@@ -1254,12 +1262,13 @@ START_TEST(test_view)
 	int i, n;
 
 	make_name();
-	rb = qb_rb_open(name, 4000, QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE |
-			QB_RB_FLAG_NO_SEMAPHORE, 0);
+	rb = qb_rb_open(name, 4000,
+			QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE | QB_RB_FLAG_NO_SEMAPHORE, 0);
 	ck_assert_ptr_nonnull(rb);
 	/* move the pointers near the end so the chunks below wrap */
 	for (i = 0; i < 90; i++) {
-		ck_assert_int_gt(qb_rb_chunk_write(rb, "fill fill fill fill fill fill fill", 35), 0);
+		ck_assert_int_gt(qb_rb_chunk_write(rb, "fill fill fill fill fill fill fill", 35),
+				 0);
 		ck_assert_int_gt(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 0);
 	}
 	for (i = 0; i < 20; i++) {
@@ -1267,7 +1276,7 @@ START_TEST(test_view)
 		ck_assert_int_gt(qb_rb_chunk_write(rb, buf, strlen(buf) + 1), 0);
 	}
 	rb_view_of(rb, &v);
-	ck_assert_uint_lt(v.write_pt, v.read_pt);	/* the chunks wrap */
+	ck_assert_uint_lt(v.write_pt, v.read_pt); /* the chunks wrap */
 	ck_assert_int_eq(view_walk(&v), 20);
 
 	/* a dump of it reads the same */
@@ -1320,7 +1329,7 @@ START_TEST(test_view)
 	ck_assert_uint_eq(rb_view_next(&w, 5, len), 1);
 	ck_assert_int_eq(rb_view_read(&w, 5, 0, buf, 25), -EMSGSIZE);
 	ck_assert_int_eq(rb_view_read(&w, 5, 30, buf, 1), -EMSGSIZE);
-	ring[5] = 25;	/* more than the 6 payload words an 8-word ring holds */
+	ring[5] = 25; /* more than the 6 payload words an 8-word ring holds */
 	ck_assert_int_eq(rb_view_chunk(&w, 5, &len), -EMSGSIZE);
 	ring[6] = 0xD0D0D0D0u;
 	ck_assert_int_eq(rb_view_chunk(&w, 5, &len), -ENOMSG);

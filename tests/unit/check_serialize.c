@@ -44,28 +44,23 @@ static void roundtrip(const char *expect_fmt, const char *fmt, ...)
 	qb_log_blackbox_render(text, sizeof(text), stored, (size_t)n);
 	ck_assert_str_eq(text, want);
 	/* the unbounded exported reader agrees */
-	ck_assert_uint_eq(qb_vsnprintf_deserialize(text, sizeof(text), stored),
-			  strlen(want) + 1);
+	ck_assert_uint_eq(qb_vsnprintf_deserialize(text, sizeof(text), stored), strlen(want) + 1);
 	ck_assert_str_eq(text, want);
 }
 
 START_TEST(test_bytes_of_spec_example)
 {
 	static const unsigned char args[] = {
-		0x2a, 0, 0, 0, 's', 't', 'r', 0, 0x5a,
-		0x34, 0x12, 0, 0, 0, 0, 0, 0,
-		0, 0, 0, 0, 0, 0, 0xf8, 0x3f,
-		7, 0, 0, 0, 0, 0, 0, 0,
-		8, 0, 0, 0, 0, 0, 0, 0,
-		9, 0, 0, 0, 0, 0, 0, 0,
-		0xff, 0, 0, 0,
+		0x2a, 0, 0, 0, 's', 't',  'r',	0, 0x5a, 0x34, 0x12, 0, 0, 0,	 0, 0, 0, 0,
+		0,    0, 0, 0, 0,   0xf8, 0x3f, 7, 0,	 0,    0,    0, 0, 0,	 0, 8, 0, 0,
+		0,    0, 0, 0, 0,   9,	  0,	0, 0,	 0,    0,    0, 0, 0xff, 0, 0, 0,
 	};
 	const char *fmt = "hello %d %s %c %p %f %ld %lld %zu %x|";
 	char buf[512];
 	ssize_t n;
 
-	n = ser(buf, sizeof(buf), fmt, 42, "str", 'Z', (void *)0x1234, 1.5,
-		7L, 8LL, (size_t)9, 255);
+	n = ser(buf, sizeof(buf), fmt, 42, "str", 'Z', (void *)0x1234, 1.5, 7L, 8LL, (size_t)9,
+		255);
 	ck_assert_int_eq(n, 91);
 	ck_assert_str_eq(buf, fmt);
 	ck_assert_int_eq(memcmp(buf + 38, args, sizeof(args)), 0);
@@ -76,8 +71,8 @@ START_TEST(test_roundtrip_common)
 {
 	roundtrip(NULL, "plain text");
 	roundtrip(NULL, "%d %i %u %o %x %X", -5, 7, 4000000000u, 8, 255, 255);
-	roundtrip(NULL, "%ld %lu %lld %llx %zu %zd %jd %td", -1L, 2UL, -3LL,
-		  0xabcdefLL, (size_t)5, (ssize_t)-6, (intmax_t)7, (ptrdiff_t)8);
+	roundtrip(NULL, "%ld %lu %lld %llx %zu %zd %jd %td", -1L, 2UL, -3LL, 0xabcdefLL, (size_t)5,
+		  (ssize_t)-6, (intmax_t)7, (ptrdiff_t)8);
 	roundtrip(NULL, "%f %e %g %a %.3f %10.2E", 1.5, 2.5, 3.25, 0.5, 3.14159, 1e10);
 	roundtrip(NULL, "%c%c%c", 'a', 'b', 'c');
 	roundtrip(NULL, "[%s] [%10s] [%-6s] [%.2s]", "x", "right", "left", "abcdef");
@@ -99,8 +94,8 @@ START_TEST(test_fixed_writer_bugs)
 	ck_assert_int_eq(n, (ssize_t)strlen("%d%%") + 1 + 4);
 	/* precision belongs to one conversion only */
 	roundtrip(NULL, "%5.2f %s", 3.14159, "abcdefgh");
-	roundtrip(NULL, "%.1f %2s|%.1f %s %3s", 1.0, "abcdefghijklmnop", 2.0,
-		  "qrstuvwxyz", "0123456789abcdefgh");
+	roundtrip(NULL, "%.1f %2s|%.1f %s %3s", 1.0, "abcdefghijklmnop", 2.0, "qrstuvwxyz",
+		  "0123456789abcdefgh");
 	/* h, hh and L print as printf would, with modifiers every reader knows */
 	roundtrip(NULL, "%hd %hu %hhd %hhx %Lf", 70000, 70000, 300, 0x1ff, (long double)2.5);
 	n = ser(buf, sizeof(buf), "%hd", -1);
@@ -271,24 +266,24 @@ START_TEST(test_compiled_matches_generic)
 	wchar_t ws[] = L"wide";
 
 	same_as_generic("blackbox %ld %s %d", 42L, "abc", 7);
-	same_as_generic("hello %d %s %c %p %f %ld %lld %zu %x|", 42, "str", 'Z',
-			(void *)0x1234, 1.5, 7L, 8LL, (size_t)9, 255);
-	same_as_generic("%hd %hhu %hx %Lf %qd %Ld", sh, 300, 70000, (long double)2.5,
-			5LL, 6LL);
-	same_as_generic("%*d|%-*.*s|%.3s|%.0s|%5.2f %s", 4, 1, 6, 2, "abcdef",
-			"xyzw", "gone", 3.14159, "abcdefgh");
+	same_as_generic("hello %d %s %c %p %f %ld %lld %zu %x|", 42, "str", 'Z', (void *)0x1234,
+			1.5, 7L, 8LL, (size_t)9, 255);
+	same_as_generic("%hd %hhu %hx %Lf %qd %Ld", sh, 300, 70000, (long double)2.5, 5LL, 6LL);
+	same_as_generic("%*d|%-*.*s|%.3s|%.0s|%5.2f %s", 4, 1, 6, 2, "abcdef", "xyzw", "gone",
+			3.14159, "abcdefgh");
 	same_as_generic("%.*s and %.*s", -1, "negative", 3, "three");
 	same_as_generic("100%% done %d %m %n %5hd", 77, 8);
 	same_as_generic("ext\ainfo %s", "v");
 	same_as_generic("trailing marker\a");
-	same_as_generic("%s %s", (char *)NULL, "a long string that will not always fit "
+	same_as_generic("%s %s", (char *)NULL,
+			"a long string that will not always fit "
 			"into the smaller limits of this test at all");
 	same_as_generic("%ls %.2ls %c%c", ws, ws, 'a', 'b');
 	same_as_generic("%.20s|%.40s|%.16s|%.17s|%s", "0123456789abcdefghijklmnopqrstuvwxyz",
-			"0123456789abcdefghij", "0123456789abcdefghij",
-			"0123456789abcdef", "0123456789abcdef");
-	same_as_generic("%jd %td %zd %lu %#o %+i % d %'d %Id", (intmax_t)1,
-			(ptrdiff_t)2, (ssize_t)-3, 4UL, 5, 6, 7, 8, 9);
+			"0123456789abcdefghij", "0123456789abcdefghij", "0123456789abcdef",
+			"0123456789abcdef");
+	same_as_generic("%jd %td %zd %lu %#o %+i % d %'d %Id", (intmax_t)1, (ptrdiff_t)2,
+			(ssize_t)-3, 4UL, 5, 6, 7, 8, 9);
 	same_as_generic("%e %E %g %G %a %A %F", 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
 	same_as_generic("");
 	/* left to the generic writer */
@@ -310,10 +305,9 @@ static void cut(size_t max, const char *want, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = qb_vsnprintf_serialize(rec, max, fmt, ap);
 	va_end(ap);
-	ck_assert_int_eq(n, (ssize_t)max);	/* "too long" */
+	ck_assert_int_eq(n, (ssize_t)max); /* "too long" */
 	ck_assert_ptr_nonnull(memchr(rec, '\0', max));
-	ck_assert_uint_eq(qb_vsnprintf_deserialize(text, sizeof(text), rec),
-			  strlen(want) + 1);
+	ck_assert_uint_eq(qb_vsnprintf_deserialize(text, sizeof(text), rec), strlen(want) + 1);
 	ck_assert_str_eq(text, want);
 	free(rec);
 }
@@ -332,7 +326,10 @@ START_TEST(test_truncated_is_prefix)
 	cut(11, "1234567", "1234567%s", "a");
 	cut(11, "1234567890", "1234567890");
 	ck_assert_int_eq(ser(rec, sizeof(rec), "%s", "1234567890123456"), 11);
-	ck_assert_mem_eq(rec, "%s\0" "1234567", 11);
+	ck_assert_mem_eq(rec,
+			 "%s\0"
+			 "1234567",
+			 11);
 	/* where it reads past the record */
 	cut(11, "abcdefg", "abcdefg%d", 5);
 	cut(11, "abc", "%s%d", "abc", 7);
@@ -351,14 +348,10 @@ END_TEST
 int main(void)
 {
 	const struct ck_test tests[] = {
-		CK_TEST(test_bytes_of_spec_example),
-		CK_TEST(test_roundtrip_common),
-		CK_TEST(test_fixed_writer_bugs),
-		CK_TEST(test_limits),
-		CK_TEST(test_reader_upstream_semantics),
-		CK_TEST(test_reader_robust),
-		CK_TEST(test_compiled_matches_generic),
-		CK_TEST(test_truncated_is_prefix),
+		CK_TEST(test_bytes_of_spec_example),	 CK_TEST(test_roundtrip_common),
+		CK_TEST(test_fixed_writer_bugs),	 CK_TEST(test_limits),
+		CK_TEST(test_reader_upstream_semantics), CK_TEST(test_reader_robust),
+		CK_TEST(test_compiled_matches_generic),	 CK_TEST(test_truncated_is_prefix),
 	};
 
 	return CK_MAIN("serialize", NULL, tests);

@@ -20,9 +20,9 @@
 #include "shm/shm_internal.h"
 
 /* ---- fault injection: the test's definitions win at static link time -- */
-static int fail_fallocate;	/* posix_fallocate: ENOSPC (tmpfs full) */
-static int fail_fchmod;		/* fchmod: EIO */
-static int fail_chmod;		/* chmod: EIO */
+static int fail_fallocate; /* posix_fallocate: ENOSPC (tmpfs full) */
+static int fail_fchmod;	   /* fchmod: EIO */
+static int fail_chmod;	   /* chmod: EIO */
 
 int posix_fallocate(int fd, off_t off, off_t len)
 {
@@ -57,8 +57,7 @@ static char dirpath[128];
 
 static void setup(void)
 {
-	snprintf(path, sizeof(path), "%s/qb-check-shm-ipc-%d-control",
-		 SHM_DIR, (int)getpid());
+	snprintf(path, sizeof(path), "%s/qb-check-shm-ipc-%d-control", SHM_DIR, (int)getpid());
 	(void)unlink(path);
 	dirpath[0] = '\0';
 	fail_fallocate = fail_fchmod = fail_chmod = 0;
@@ -107,8 +106,8 @@ START_TEST(test_control_create_map_remove)
 	struct stat st;
 	void *srv = NULL, *cli = NULL;
 
-	ck_assert_int_eq(shm_control_create(path, CTL_SIZE, getuid(), getgid(),
-					    0640, &id, &srv), 0);
+	ck_assert_int_eq(shm_control_create(path, CTL_SIZE, getuid(), getgid(), 0640, &id, &srv),
+			 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0640);
 	ck_assert_int_eq(st.st_size, CTL_SIZE);
@@ -119,8 +118,8 @@ START_TEST(test_control_create_map_remove)
 	munmap(srv, CTL_SIZE);
 	munmap(cli, CTL_SIZE);
 	/* the name is taken: -EEXIST, and the file stays as it is */
-	ck_assert_int_eq(shm_control_create(path, CTL_SIZE, getuid(), getgid(),
-					    0600, &id, &srv), -EEXIST);
+	ck_assert_int_eq(shm_control_create(path, CTL_SIZE, getuid(), getgid(), 0600, &id, &srv),
+			 -EEXIST);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0640);
 	ck_assert_int_eq(shm_unlink_owned(path, &id), 0);
@@ -134,8 +133,8 @@ START_TEST(test_control_create_full_leaves_nothing)
 	void *p = NULL;
 
 	fail_fallocate = 1;
-	ck_assert_int_eq(shm_control_create(path, CTL_SIZE, getuid(), getgid(),
-					    0600, &id, &p), -ENOSPC);
+	ck_assert_int_eq(shm_control_create(path, CTL_SIZE, getuid(), getgid(), 0600, &id, &p),
+			 -ENOSPC);
 	ck_assert(!exists(path));
 }
 END_TEST
@@ -146,8 +145,8 @@ START_TEST(test_control_create_chmod_leaves_nothing)
 	void *p = NULL;
 
 	fail_fchmod = 1;
-	ck_assert_int_eq(shm_control_create(path, CTL_SIZE, getuid(), getgid(),
-					    0600, &id, &p), -EIO);
+	ck_assert_int_eq(shm_control_create(path, CTL_SIZE, getuid(), getgid(), 0600, &id, &p),
+			 -EIO);
 	ck_assert(!exists(path));
 }
 END_TEST
@@ -158,8 +157,7 @@ START_TEST(test_control_create_map_fail_leaves_nothing)
 	void *p = NULL;
 
 	/* a zero-length mapping is refused after the file exists */
-	ck_assert_int_eq(shm_control_create(path, 0, getuid(), getgid(),
-					    0600, &id, &p), -EINVAL);
+	ck_assert_int_eq(shm_control_create(path, 0, getuid(), getgid(), 0600, &id, &p), -EINVAL);
 	ck_assert(!exists(path));
 }
 END_TEST
@@ -190,7 +188,7 @@ START_TEST(test_control_map_rules)
 	ck_assert_int_eq(unlink(target), 0);
 	/* not a regular file */
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
-	fd = open(path, O_RDWR | O_NONBLOCK);	/* keep open() from blocking */
+	fd = open(path, O_RDWR | O_NONBLOCK); /* keep open() from blocking */
 	ck_assert_int_eq(shm_control_map(path, CTL_SIZE, &p), -EINVAL);
 	close(fd);
 }
@@ -205,22 +203,19 @@ START_TEST(test_dir_create_chown_remove)
 	void *p = NULL;
 
 	snprintf(name, sizeof(name), "chk%d", (int)getpid());
-	ck_assert_int_eq(shm_dir_create(dirpath, sizeof(dirpath), name, 0770,
-					&id), 0);
+	ck_assert_int_eq(shm_dir_create(dirpath, sizeof(dirpath), name, 0770, &id), 0);
 	ck_assert(shm_path_is_qb(dirpath));
 	ck_assert_int_eq(lstat(dirpath, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert_int_eq(st.st_mode & 0777, 0770);
-	ck_assert_int_eq(shm_dir_chown_owned(dirpath, &id, getuid(), getgid()),
-			 0);
+	ck_assert_int_eq(shm_dir_chown_owned(dirpath, &id, getuid(), getgid()), 0);
 	other = id;
 	other.ino++;
-	ck_assert_int_eq(shm_dir_chown_owned(dirpath, &other, getuid(),
-					     getgid()), -EBUSY);
+	ck_assert_int_eq(shm_dir_chown_owned(dirpath, &other, getuid(), getgid()), -EBUSY);
 	/* the client's removal: the control file, then the directory */
 	snprintf(ctl, sizeof(ctl), "%s/qb-control", dirpath);
-	ck_assert_int_eq(shm_control_create(ctl, CTL_SIZE, getuid(), getgid(),
-					    0600, &other, &p), 0);
+	ck_assert_int_eq(shm_control_create(ctl, CTL_SIZE, getuid(), getgid(), 0600, &other, &p),
+			 0);
 	munmap(p, CTL_SIZE);
 	shm_control_remove(ctl);
 	ck_assert(!exists(ctl));
@@ -237,15 +232,13 @@ START_TEST(test_dir_create_fail_leaves_nothing)
 
 	snprintf(name, sizeof(name), "chkf%d", (int)getpid());
 	fail_chmod = 1;
-	ck_assert_int_eq(shm_dir_create(dirpath, sizeof(dirpath), name, 0770,
-					&id), -EIO);
+	ck_assert_int_eq(shm_dir_create(dirpath, sizeof(dirpath), name, 0770, &id), -EIO);
 	dirpath[0] = '\0';
 	ck_assert_int_eq(count_dirs(name), 0);
 	fail_chmod = 0;
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	ck_assert_int_eq(shm_dir_create(dirpath, sizeof(dirpath), big, 0770,
-					&id), -ENAMETOOLONG);
+	ck_assert_int_eq(shm_dir_create(dirpath, sizeof(dirpath), big, 0770, &id), -ENAMETOOLONG);
 	dirpath[0] = '\0';
 	ck_assert(!shm_path_is_qb("/tmp/qb-x"));
 }
@@ -267,16 +260,13 @@ int main(void)
 	int failed;
 
 	add(s, "control_create_map_remove", test_control_create_map_remove);
-	add(s, "control_create_full_leaves_nothing",
-	    test_control_create_full_leaves_nothing);
-	add(s, "control_create_chmod_leaves_nothing",
-	    test_control_create_chmod_leaves_nothing);
+	add(s, "control_create_full_leaves_nothing", test_control_create_full_leaves_nothing);
+	add(s, "control_create_chmod_leaves_nothing", test_control_create_chmod_leaves_nothing);
 	add(s, "control_create_map_fail_leaves_nothing",
 	    test_control_create_map_fail_leaves_nothing);
 	add(s, "control_map_rules", test_control_map_rules);
 	add(s, "dir_create_chown_remove", test_dir_create_chown_remove);
-	add(s, "dir_create_fail_leaves_nothing",
-	    test_dir_create_fail_leaves_nothing);
+	add(s, "dir_create_fail_leaves_nothing", test_dir_create_fail_leaves_nothing);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

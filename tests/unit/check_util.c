@@ -26,7 +26,7 @@ static void *lock_worker(void *arg)
 		if (qb_thread_lock(shared_lock) != 0) {
 			return (void *)1;
 		}
-		shared_counter++;	/* not atomic: the lock must protect it */
+		shared_counter++; /* not atomic: the lock must protect it */
 		if (qb_thread_unlock(shared_lock) != 0) {
 			return (void *)1;
 		}
@@ -110,7 +110,7 @@ END_TEST
 
 START_TEST(test_timespec_add_ms)
 {
-	struct timespec ts = { 5, 999000000 };
+	struct timespec ts = {5, 999000000};
 
 	qb_timespec_add_ms(&ts, 2);
 	ck_assert_int_eq(ts.tv_sec, 6);
@@ -177,7 +177,7 @@ START_TEST(test_stopwatch_elapsed)
 
 	ck_assert_ptr_nonnull(sw);
 	ck_assert_uint_eq(qb_util_stopwatch_us_elapsed_get(sw), 0);
-	qb_util_stopwatch_stop(sw);	/* never started */
+	qb_util_stopwatch_stop(sw); /* never started */
 	ck_assert_uint_eq(qb_util_stopwatch_us_elapsed_get(sw), 0);
 	qb_util_stopwatch_start(sw);
 	usleep(5000);
@@ -189,7 +189,7 @@ START_TEST(test_stopwatch_elapsed)
 	usleep(1000);
 	ck_assert_uint_eq(qb_util_stopwatch_us_elapsed_get(sw), us); /* frozen */
 	ck_assert_float_eq_tol(qb_util_stopwatch_sec_elapsed_get(sw), us / 1e6, 1e-6);
-	qb_util_stopwatch_start(sw);	/* restart clears the stop */
+	qb_util_stopwatch_start(sw); /* restart clears the stop */
 	ck_assert_uint_eq(qb_util_stopwatch_us_elapsed_get(sw), 0);
 	qb_util_stopwatch_free(sw);
 	qb_util_stopwatch_free(NULL);
@@ -201,7 +201,7 @@ START_TEST(test_stopwatch_splits)
 	qb_util_stopwatch_t *sw = qb_util_stopwatch_create();
 	uint64_t s0, s1, s2;
 
-	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0);	/* no slots */
+	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0); /* no slots */
 	ck_assert_int_eq(qb_util_stopwatch_split_ctl(sw, 3, 0), 0);
 	qb_util_stopwatch_start(sw);
 	usleep(2000);
@@ -245,7 +245,7 @@ START_TEST(test_stopwatch_split_unstarted)
 	qb_util_stopwatch_t *sw = qb_util_stopwatch_create();
 	uint64_t s1, s2, us;
 
-	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0);	/* no slots */
+	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0); /* no slots */
 	usleep(2000);
 	ck_assert_int_eq(qb_util_stopwatch_split_ctl(sw, 3, 0), 0);
 	usleep(2000);
@@ -264,7 +264,7 @@ START_TEST(test_stopwatch_split_unstarted)
 	ck_assert_uint_eq(qb_util_stopwatch_time_split_get(sw, 0, 0), 0);
 	ck_assert_uint_eq(qb_util_stopwatch_time_split_get(sw, 1, 1), s1);
 	ck_assert_uint_eq(qb_util_stopwatch_time_split_get(sw, 2, 1), s2);
-	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0);	/* full */
+	ck_assert_uint_eq(qb_util_stopwatch_split(sw), 0); /* full */
 	ck_assert_uint_eq(qb_util_stopwatch_split_last(sw), 2);
 	qb_util_stopwatch_stop(sw);
 	us = qb_util_stopwatch_us_elapsed_get(sw);

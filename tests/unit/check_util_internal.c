@@ -20,7 +20,7 @@ START_TEST(test_strlcpy)
 
 	memset(b, 'Z', sizeof(b));
 	ck_assert_uint_eq(strlcpy(b, "hello", 0), 5);
-	ck_assert_int_eq(b[0], 'Z');		/* size 0 writes nothing */
+	ck_assert_int_eq(b[0], 'Z'); /* size 0 writes nothing */
 	ck_assert_uint_eq(strlcpy(b, "hello", 1), 5);
 	ck_assert_str_eq(b, "");
 	ck_assert_uint_eq(strlcpy(b, "hello", 3), 5);
@@ -82,9 +82,9 @@ START_TEST(test_fd_hygiene_low)
 	ck_assert_int_eq(fds[0], 0);
 	fd = qb_util_fd_hygiene(fds[0]);
 	ck_assert_int_ge(fd, 3);
-	ck_assert_int_eq(fcntl(0, F_GETFD), -1);	/* the low fd is closed */
+	ck_assert_int_eq(fcntl(0, F_GETFD), -1); /* the low fd is closed */
 	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
-	ck_assert_int_eq(write(fds[1], "x", 1), 1);	/* still the same pipe */
+	ck_assert_int_eq(write(fds[1], "x", 1), 1); /* still the same pipe */
 	{
 		char c = 0;
 
@@ -100,8 +100,7 @@ static int receiver_calls;
 static char receiver_text[128];
 static int32_t receiver_severity;
 
-static void receiver(const char *file_name, int32_t file_line,
-		     int32_t severity, const char *msg)
+static void receiver(const char *file_name, int32_t file_line, int32_t severity, const char *msg)
 {
 	receiver_calls++;
 	receiver_severity = severity;
@@ -145,7 +144,7 @@ END_TEST
 #define WL_ROUNDS 200000
 
 static qb_util_word_lock_t wl = QB_UTIL_WORD_LOCK_INIT;
-static unsigned long wl_counter;	/* only touched under wl */
+static unsigned long wl_counter; /* only touched under wl */
 
 static void *wl_adder(void *arg)
 {
@@ -193,7 +192,7 @@ static void *wl_waiter(void *arg)
 /* A waiter that had to go to sleep is woken by the release. */
 START_TEST(test_word_lock_sleeper_woken)
 {
-	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	struct timespec pause = {0, 50 * 1000 * 1000};
 	pthread_t t;
 
 	wl_waiter_done = 0;
@@ -201,11 +200,11 @@ START_TEST(test_word_lock_sleeper_woken)
 	ck_assert(qb_util_word_lock_held(&wl));
 	ck_assert_int_eq(pthread_create(&t, NULL, wl_waiter, NULL), 0);
 	ck_assert(qb_util_word_lock_mine(&wl));
-	nanosleep(&pause, NULL);	/* long past its spinning: asleep */
+	nanosleep(&pause, NULL); /* long past its spinning: asleep */
 	ck_assert_int_eq(__atomic_load_n(&wl_waiter_done, __ATOMIC_SEQ_CST), 0);
 	/* the sleeper announced itself; we are still the owner */
-	ck_assert_uint_ne(__atomic_load_n(&wl.word, __ATOMIC_SEQ_CST) &
-			  QB_UTIL_WORD_LOCK_WAITERS, 0);
+	ck_assert_uint_ne(__atomic_load_n(&wl.word, __ATOMIC_SEQ_CST) & QB_UTIL_WORD_LOCK_WAITERS,
+			  0);
 	ck_assert(qb_util_word_lock_mine(&wl));
 	qb_util_word_unlock(&wl);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);

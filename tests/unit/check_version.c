@@ -14,8 +14,8 @@ START_TEST(test_version_symbols)
 	ck_assert_int_eq(qb_ver.minor, QB_VER_MINOR);
 	ck_assert_int_eq(qb_ver.micro, QB_VER_MICRO);
 	ck_assert_str_eq(qb_ver.rest, QB_VER_REST);
-	snprintf(buf, sizeof(buf), "%u.%u.%u%s", qb_ver.major, qb_ver.minor,
-		 qb_ver.micro, qb_ver.rest);
+	snprintf(buf, sizeof(buf), "%u.%u.%u%s", qb_ver.major, qb_ver.minor, qb_ver.micro,
+		 qb_ver.rest);
 	ck_assert_str_eq(qb_ver_str, buf);
 	ck_assert_str_eq(qb_ver_str, QB_VER_STR);
 }

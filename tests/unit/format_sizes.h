@@ -44,9 +44,8 @@ struct test_rb_header {
 /* a data file holds the largest chunk asked for, its 12-byte margin and 1 */
 #define RB_CHUNK_MARGIN 13
 #define TEST_PAGE_SIZE ((size_t)sysconf(_SC_PAGESIZE))
-#define RB_DATA_SIZE(n) \
-	((((size_t)(n) + RB_CHUNK_MARGIN + TEST_PAGE_SIZE - 1) / TEST_PAGE_SIZE) * \
-	 TEST_PAGE_SIZE)
+#define RB_DATA_SIZE(n)                                                                            \
+	((((size_t)(n) + RB_CHUNK_MARGIN + TEST_PAGE_SIZE - 1) / TEST_PAGE_SIZE) * TEST_PAGE_SIZE)
 
 /* a fresh data file starts with this word (a mapping self-test's leftover) */
 #define RB_DATA_FRESH_WORD 5

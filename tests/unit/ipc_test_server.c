@@ -33,14 +33,13 @@ static int tl_njobs;
 static volatile sig_atomic_t tl_stop;
 qb_ipcs_service_t *tl_service;
 int tl_refuse_all;
-volatile unsigned long *tl_wakeups;	/* polls that returned events */
-void (*tl_setup_hook)(qb_ipcs_service_t *s);	/* before qb_ipcs_run */
+volatile unsigned long *tl_wakeups;	     /* polls that returned events */
+void (*tl_setup_hook)(qb_ipcs_service_t *s); /* before qb_ipcs_run */
 int tl_enforce;
-int tl_mlock;		/* qb_ipcs_mlock_set(service, 1) */
+int tl_mlock; /* qb_ipcs_mlock_set(service, 1) */
 
-static int32_t
-tl_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events,
-		void *data, qb_ipcs_dispatch_fn_t fn)
+static int32_t tl_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+			       qb_ipcs_dispatch_fn_t fn)
 {
 	for (int i = 0; i < TL_MAX; i++) {
 		if (tl_items[i].used && tl_items[i].fd == fd) {
@@ -49,28 +48,26 @@ tl_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events,
 	}
 	for (int i = 0; i < TL_MAX; i++) {
 		if (!tl_items[i].used) {
-			tl_items[i] = (struct tl_item){ fd, events, data, fn, 1 };
+			tl_items[i] = (struct tl_item){fd, events, data, fn, 1};
 			return 0;
 		}
 	}
 	return -ENOMEM;
 }
 
-static int32_t
-tl_dispatch_mod(enum qb_loop_priority p, int32_t fd, int32_t events,
-		void *data, qb_ipcs_dispatch_fn_t fn)
+static int32_t tl_dispatch_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+			       qb_ipcs_dispatch_fn_t fn)
 {
 	for (int i = 0; i < TL_MAX; i++) {
 		if (tl_items[i].used && tl_items[i].fd == fd) {
-			tl_items[i] = (struct tl_item){ fd, events, data, fn, 1 };
+			tl_items[i] = (struct tl_item){fd, events, data, fn, 1};
 			return 0;
 		}
 	}
 	return -ENOENT;
 }
 
-static int32_t
-tl_dispatch_del(int32_t fd)
+static int32_t tl_dispatch_del(int32_t fd)
 {
 	for (int i = 0; i < TL_MAX; i++) {
 		if (tl_items[i].used && tl_items[i].fd == fd) {
@@ -81,8 +78,7 @@ tl_dispatch_del(int32_t fd)
 	return -ENOENT;
 }
 
-static int32_t
-tl_job_add(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
+static int32_t tl_job_add(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
 {
 	if (tl_njobs >= TL_MAX) {
 		return -ENOMEM;
@@ -93,11 +89,10 @@ tl_job_add(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
 	return 0;
 }
 
-void
-tl_run_once(int timeout_ms)
+void tl_run_once(int timeout_ms)
 {
 	struct pollfd pfd[TL_MAX];
-	int idx[TL_MAX] = { 0 };	/* only [0, n) is read; cppcheck cannot tell */
+	int idx[TL_MAX] = {0}; /* only [0, n) is read; cppcheck cannot tell */
 	int n = 0;
 	int r;
 
@@ -132,28 +127,24 @@ tl_run_once(int timeout_ms)
 static qb_loop_t *ql_loop;
 int tl_use_qb_loop;
 
-static int32_t
-ql_job_add(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
+static int32_t ql_job_add(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn)
 {
 	return qb_loop_job_add(ql_loop, p, data, fn);
 }
 
-static int32_t
-ql_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events,
-		void *data, qb_ipcs_dispatch_fn_t fn)
+static int32_t ql_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+			       qb_ipcs_dispatch_fn_t fn)
 {
 	return qb_loop_poll_add(ql_loop, p, fd, events, data, fn);
 }
 
-static int32_t
-ql_dispatch_mod(enum qb_loop_priority p, int32_t fd, int32_t events,
-		void *data, qb_ipcs_dispatch_fn_t fn)
+static int32_t ql_dispatch_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+			       qb_ipcs_dispatch_fn_t fn)
 {
 	return qb_loop_poll_mod(ql_loop, p, fd, events, data, fn);
 }
 
-static int32_t
-ql_dispatch_del(int32_t fd)
+static int32_t ql_dispatch_del(int32_t fd)
 {
 	return qb_loop_poll_del(ql_loop, fd);
 }
@@ -172,8 +163,7 @@ struct qb_ipcs_poll_handlers tl_poll_handlers = {
 	.dispatch_del = tl_dispatch_del,
 };
 
-int32_t
-ts_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
+int32_t ts_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 {
 	if (tl_refuse_all) {
 		return -EACCES;
@@ -182,30 +172,27 @@ ts_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 	return 0;
 }
 
-static void
-ts_created(qb_ipcs_connection_t *c)
+static void ts_created(qb_ipcs_connection_t *c)
 {
 }
 
-static int32_t
-ts_closed(qb_ipcs_connection_t *c)
+static int32_t ts_closed(qb_ipcs_connection_t *c)
 {
 	return 0;
 }
 
-static void
-ts_destroyed(qb_ipcs_connection_t *c)
+static void ts_destroyed(qb_ipcs_connection_t *c)
 {
 }
 
-static int32_t
-ts_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
+static int32_t ts_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 {
 	struct qb_ipc_request_header reqh;
 	struct qb_ipc_request_header *req = &reqh;
 	size_t payload = size - sizeof(*req);
-	char *buf = calloc(1, sizeof(struct qb_ipc_response_header) + payload +
-			   sizeof(struct qb_ipcs_connection_stats_2));
+	char *buf = calloc(1,
+			   sizeof(struct qb_ipc_response_header) + payload +
+				   sizeof(struct qb_ipcs_connection_stats_2));
 	struct qb_ipc_response_header *res = (void *)buf;
 	struct qb_ipcs_connection_stats_2 *st;
 	ssize_t rc;
@@ -229,8 +216,8 @@ ts_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 		qb_ipcs_disconnect(c);
 		return 0;
 	case IPC_T_RATE:
-		qb_ipcs_request_rate_limit(tl_service,
-			(enum qb_ipcs_rate_limit)((unsigned char *)data)[sizeof(*req)]);
+		qb_ipcs_request_rate_limit(
+			tl_service, (enum qb_ipcs_rate_limit)((unsigned char *)data)[sizeof(*req)]);
 		break;
 	case IPC_T_STATS:
 		st = qb_ipcs_connection_stats_get_2(c, 0);
@@ -254,8 +241,8 @@ ts_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 		memset(&ev, 0, sizeof(ev));
 		ev.id = IPC_T_BURST;
 		ev.size = sizeof(ev);
-		while (sent < want && qb_ipcs_event_send(c, &ev, sizeof(ev)) ==
-		       (ssize_t)sizeof(ev)) {
+		while (sent < want &&
+		       qb_ipcs_event_send(c, &ev, sizeof(ev)) == (ssize_t)sizeof(ev)) {
 			sent++;
 		}
 		res->size = (int32_t)(sizeof(*res) + 16);
@@ -280,21 +267,18 @@ struct qb_ipcs_service_handlers ts_handlers = {
 
 static volatile sig_atomic_t tl_rate_reset;
 
-static void
-tl_sigterm(int sig)
+static void tl_sigterm(int sig)
 {
 	tl_stop = 1;
 }
 
-static void
-tl_sigusr1(int sig)
+static void tl_sigusr1(int sig)
 {
 	tl_rate_reset = 1;
 }
 
 /* qb_loop variant of the polling of the stop/rate flags. */
-static void
-ql_tick(void *data)
+static void ql_tick(void *data)
 {
 	if (tl_stop) {
 		qb_loop_stop(ql_loop);
@@ -304,19 +288,16 @@ ql_tick(void *data)
 		tl_rate_reset = 0;
 		qb_ipcs_request_rate_limit(tl_service, QB_IPCS_RATE_NORMAL);
 	}
-	qb_loop_timer_add(ql_loop, QB_LOOP_LOW, 20 * 1000000ull, NULL,
-			  ql_tick, NULL);
+	qb_loop_timer_add(ql_loop, QB_LOOP_LOW, 20 * 1000000ull, NULL, ql_tick, NULL);
 }
 
 /* Run a server until IPC_T_EXIT or SIGTERM; returns an exit status. */
-int
-ipc_test_server_run(const char *name, enum qb_ipc_type type,
-		    int ready_fd)
+int ipc_test_server_run(const char *name, enum qb_ipc_type type, int ready_fd)
 {
 	int32_t rc;
 
 	signal(SIGTERM, tl_sigterm);
-	signal(SIGUSR1, tl_sigusr1);	/* back to QB_IPCS_RATE_NORMAL */
+	signal(SIGUSR1, tl_sigusr1); /* back to QB_IPCS_RATE_NORMAL */
 	tl_service = qb_ipcs_create(name, 1, type, &ts_handlers);
 	if (tl_service == NULL) {
 		return 2;
@@ -352,8 +333,7 @@ ipc_test_server_run(const char *name, enum qb_ipc_type type,
 		return 3;
 	}
 	if (ql_loop) {
-		qb_loop_timer_add(ql_loop, QB_LOOP_LOW, 20 * 1000000ull, NULL,
-				  ql_tick, NULL);
+		qb_loop_timer_add(ql_loop, QB_LOOP_LOW, 20 * 1000000ull, NULL, ql_tick, NULL);
 		qb_loop_run(ql_loop);
 		qb_ipcs_destroy(tl_service);
 		qb_loop_destroy(ql_loop);
@@ -363,8 +343,7 @@ ipc_test_server_run(const char *name, enum qb_ipc_type type,
 		tl_run_once(20);
 		if (tl_rate_reset) {
 			tl_rate_reset = 0;
-			qb_ipcs_request_rate_limit(tl_service,
-						   QB_IPCS_RATE_NORMAL);
+			qb_ipcs_request_rate_limit(tl_service, QB_IPCS_RATE_NORMAL);
 		}
 	}
 	qb_ipcs_destroy(tl_service);

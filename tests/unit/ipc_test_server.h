@@ -37,12 +37,12 @@ enum {
 
 /* Knobs a test sets in the forked child before ipc_test_server_run(). */
 extern qb_ipcs_service_t *tl_service;
-extern int tl_refuse_all;	/* the accept callback refuses everyone */
-extern volatile unsigned long *tl_wakeups;	/* polls that returned events */
-extern void (*tl_setup_hook)(qb_ipcs_service_t *s);	/* before qb_ipcs_run */
-extern int tl_enforce;		/* qb_ipcs_enforce_buffer_size(service, n) */
-extern int tl_mlock;		/* qb_ipcs_mlock_set(service, 1) */
-extern int tl_use_qb_loop;	/* run on a qb_loop instead of poll() */
+extern int tl_refuse_all;			    /* the accept callback refuses everyone */
+extern volatile unsigned long *tl_wakeups;	    /* polls that returned events */
+extern void (*tl_setup_hook)(qb_ipcs_service_t *s); /* before qb_ipcs_run */
+extern int tl_enforce;				    /* qb_ipcs_enforce_buffer_size(service, n) */
+extern int tl_mlock;				    /* qb_ipcs_mlock_set(service, 1) */
+extern int tl_use_qb_loop;			    /* run on a qb_loop instead of poll() */
 
 /* The server's handlers, for tests that build their own service. */
 extern struct qb_ipcs_poll_handlers tl_poll_handlers;
@@ -53,7 +53,6 @@ int32_t ts_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid);
 void tl_run_once(int timeout_ms);
 
 /* Run a server until IPC_T_EXIT or SIGTERM; returns an exit status. */
-int ipc_test_server_run(const char *name, enum qb_ipc_type type,
-			int ready_fd);
+int ipc_test_server_run(const char *name, enum qb_ipc_type type, int ready_fd);
 
 #endif /* IPC_TEST_SERVER_H */
