@@ -47,6 +47,7 @@ struct hashtable {
 	uint32_t order;
 	size_t nbuckets;
 	struct ht_bucket *buckets;
+	size_t chained; /* nodes in the buckets, removed ones included */
 };
 
 static struct hashtable *to_ht(struct qb_map *m)
@@ -104,6 +105,7 @@ static void ht_unlink(struct hashtable *ht, struct ht_node *n)
 		b->head = n->next;
 	if (n->next)
 		n->next->prev = n->prev;
+	ht->chained--;
 }
 
 static void ht_fire(struct hashtable *ht, struct ht_node *n, uint32_t event, const char *key,
@@ -156,6 +158,7 @@ static void hashtable_put(struct qb_map *m, const char *key, const void *value)
 		last->next = n;
 	else
 		ht->buckets[n->bucket].head = n;
+	ht->chained++;
 	m->count++;
 	if (n->notifiers.head == NULL && ht->global.head == NULL)
 		return; /* nobody to tell */
@@ -264,10 +267,11 @@ static void hashtable_destroy(struct qb_map *m)
 	size_t b;
 	int again;
 
-	/* callbacks may store new keys in buckets already emptied: rescan */
+	/* callbacks may store new keys in buckets already emptied: rescan;
+	 * a pass ends when no node is left (a big table with few keys) */
 	do {
 		again = 0;
-		for (b = 0; b < ht->nbuckets; b++) {
+		for (b = 0; b < ht->nbuckets && ht->chained > 0; b++) {
 			while ((n = ht->buckets[b].head) != NULL) {
 				int counted = !n->removed;
 				int owed = counted || n->pending;

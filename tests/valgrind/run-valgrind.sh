@@ -9,6 +9,9 @@ set -u
 # check's timeouts are for native speed; memcheck is 20-50x slower
 CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-60}
 export CK_TIMEOUT_MULTIPLIER
+# tests that would make memcheck shadow gigabytes skip those cases
+QB_TEST_UNDER_VALGRIND=1
+export QB_TEST_UNDER_VALGRIND
 command -v valgrind >/dev/null 2>&1 || { echo "check-valgrind: valgrind not found"; exit 1; }
 pass=0 fail=0
 for prog in "$@"; do
