@@ -341,7 +341,7 @@ void qb_rb_close(qb_ringbuffer_t *rb)
 static void remove_or_empty(const char *path, const struct shm_file_id *id, int fd)
 {
 	if (shm_unlink_owned(path, id) < 0 && fd >= 0) {
-		(void)ftruncate(fd, 0);
+		(void)!ftruncate(fd, 0); /* best effort: the unlink failed too */
 	}
 }
 

@@ -147,7 +147,7 @@ static void server(const char *name, enum qb_ipc_type type, int ready_fd)
 	if (qb_ipcs_run(s) != 0) {
 		exit(1);
 	}
-	(void)write(ready_fd, "", 1);
+	(void)!write(ready_fd, "", 1);
 	close(ready_fd);
 	qb_loop_run(loop);
 	qb_ipcs_destroy(s);
@@ -202,7 +202,7 @@ static void on_alarm(int sig)
 	if (!progress) {
 		static const char msg[] = "client: no progress: stalled\n";
 
-		(void)write(2, msg, sizeof(msg) - 1);
+		(void)!write(2, msg, sizeof(msg) - 1);
 		kill(server_pid, SIGKILL);
 		_exit(2);
 	}

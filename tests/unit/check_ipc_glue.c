@@ -236,7 +236,7 @@ static pid_t client_start(int go[2])
 		    qb_ipcc_event_recv(c, buf, sizeof(buf), 5000) <= 0) {
 			_exit(1);
 		}
-		(void)read(go[0], &b, 1);
+		(void)!read(go[0], &b, 1);
 		qb_ipcc_disconnect(c);
 		_exit(0);
 	}
