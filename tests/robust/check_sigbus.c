@@ -388,7 +388,7 @@ START_TEST(test_truncate_races)
 		snprintf(file, sizeof(file), "qb-%s-%s%s", sc->ring, svc, sc->suffix);
 		snprintf(path, sizeof(path), "%s/%s", dir, file);
 		usleep((useconds_t)(rand_r(&seed) % 50000));
-		(void)truncate(path, sc->to);
+		(void)!truncate(path, sc->to);
 		server_died = 0;
 		ck_assert_msg(wait_gone(dir) && !server_died,
 			      "trial %d: connection kept (server %s)", t,
