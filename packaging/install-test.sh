@@ -63,7 +63,7 @@ if [ "${1:-}" = --in-root ]; then
 	fi
 
 	# Debian's corosync, on the system loader path = our package now.
-	QB_COROSYNC_STRICT=1 sh ./corosync.sh distro >corosync-ours.log 2>&1
+	QB_COROSYNC_STRICT=1 sh ./corosync/corosync.sh distro >corosync-ours.log 2>&1
 	rc=$?
 	cat corosync-ours.log
 	[ $rc = 0 ] || fail "corosync on our installed package (exit $rc)"
@@ -108,7 +108,7 @@ if [ "${1:-}" = --in-root ]; then
 	ldconfig -p | grep -Eq "libqb\.so\.100 .*=> (/usr)?/lib/$multiarch/libqb\.so\.100\$" ||
 		fail "ldconfig cache lacks the distro's libqb.so.100"
 	# and corosync still runs on the distribution's library
-	QB_COROSYNC_STRICT=1 sh ./corosync.sh distro >corosync-distro.log 2>&1 ||
+	QB_COROSYNC_STRICT=1 sh ./corosync/corosync.sh distro >corosync-distro.log 2>&1 ||
 		{ cat corosync-distro.log; fail "corosync on the distro library after the downgrade"; }
 	grep "daemon maps" corosync-distro.log | sed 's/^/install-test: after downgrade: /'
 	if [ $failed = 0 ]; then
@@ -137,7 +137,11 @@ if [ "${1:-}" = --in-ns ]; then
 	rm -f "$r"/qbpkg/debs/*-dbgsym_*.deb
 	cp "$4"/*.deb "$r/var/cache/apt/archives/"
 	mkdir -p "$r/qbpkg/distro" && cp "$4"/*.deb "$r/qbpkg/distro/"
-	cp "$here/install-test.sh" "$here/../tests/corosync/corosync.sh" "$r/qbpkg/"
+	cp "$here/install-test.sh" "$r/qbpkg/"
+	# corosync.sh sources ../consumers/lib.sh: keep the two folders
+	mkdir -p "$r/qbpkg/corosync" "$r/qbpkg/consumers"
+	cp "$here/../tests/corosync/corosync.sh" "$r/qbpkg/corosync/"
+	cp "$here/../tests/consumers/lib.sh" "$r/qbpkg/consumers/"
 	mkdir -p "$r/qbpkg/src" && cp -r "$here/../debian" "$r/qbpkg/src/"
 	exec chroot "$r" /bin/sh /qbpkg/install-test.sh --in-root
 fi
