@@ -220,22 +220,80 @@ static const char *const month_names[] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
 
-static void time_render(char *buf, size_t size, const struct timespec *ts, int with_ms)
+/* Decimal digits of @p v, at least @p min_digits (zero-padded), into
+ * @p buf (room for 20 digits); returns the count. */
+static size_t digits_put(char *buf, unsigned long long v, size_t min_digits)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n < min_digits)
+		tmp[n++] = '0';
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* "Mon dd hh:mm:ss" of @p sec in local time, or "" (returns the length). */
+static size_t second_render(char *buf, time_t sec)
 {
 	struct tm tm;
-	time_t sec = ts ? ts->tv_sec : 0;
+	char *p = buf;
 
-	if (localtime_r(&sec, &tm) == NULL) {
-		buf[0] = '\0';
-		return;
+	if (localtime_r(&sec, &tm) == NULL)
+		return 0;
+	memcpy(p, month_names[tm.tm_mon % 12], 3);
+	p[3] = ' ';
+	p += 4;
+	p += digits_put(p, (unsigned)tm.tm_mday, 2);
+	*p++ = ' ';
+	p += digits_put(p, (unsigned)tm.tm_hour, 2);
+	*p++ = ':';
+	p += digits_put(p, (unsigned)tm.tm_min, 2);
+	*p++ = ':';
+	p += digits_put(p, (unsigned)tm.tm_sec, 2);
+	return (size_t)(p - buf);
+}
+
+/*
+ * The text of the last second this thread rendered: a busy target writes
+ * many lines a second, and localtime_r with the formatting costs more than
+ * the rest of the line. A change of TZ shows from the next second on.
+ */
+static __attribute__((tls_model("initial-exec"))) __thread struct {
+	int valid;
+	time_t sec;
+	size_t len;
+	char text[48];
+} second_cache;
+
+/* %t (and %T with @p with_ms) of @p ts (NULL: the epoch) into @p buf
+ * (64 bytes). */
+static void time_render(char *buf, const struct timespec *ts, int with_ms)
+{
+	time_t sec = ts ? ts->tv_sec : 0;
+	size_t len;
+
+	if (!second_cache.valid || second_cache.sec != sec) {
+		second_cache.len = second_render(second_cache.text, sec);
+		second_cache.sec = sec;
+		second_cache.valid = 1;
 	}
-	if (with_ms)
-		snprintf(buf, size, "%s %02d %02d:%02d:%02d.%03llu", month_names[tm.tm_mon % 12],
-			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			 (unsigned long long)(ts->tv_nsec / 1000000));
-	else
-		snprintf(buf, size, "%s %02d %02d:%02d:%02d", month_names[tm.tm_mon % 12],
-			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	len = second_cache.len;
+	memcpy(buf, second_cache.text, len);
+	if (with_ms && len > 0) {
+		/* unsigned before dividing, as upstream (a negative tv_nsec
+		 * shows as a large number) */
+		unsigned long long ms = ts ? (unsigned long long)ts->tv_nsec / 1000000 : 0;
+
+		buf[len++] = '.';
+		len += digits_put(buf + len, ms, 3);
+	}
+	buf[len] = '\0';
 }
 
 /* Format one line for slot @p t; the caller holds the slot's lock. */
@@ -276,11 +334,11 @@ void log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
 			v = qb_log_priority2str(cs->priority);
 			break;
 		case 't':
-			time_render(value, sizeof(value), ts, 0);
+			time_render(value, ts, 0);
 			v = value;
 			break;
 		case 'T':
-			time_render(value, sizeof(value), ts, 1);
+			time_render(value, ts, 1);
 			v = value;
 			break;
 		case 'b':

@@ -407,6 +407,48 @@ START_TEST(test_target_format_direct)
 }
 END_TEST
 
+/* %t and %T byte for byte (as the distro library renders them), seconds
+ * changing back and forth, odd tv_nsec values, no timestamp at all. */
+START_TEST(test_format_time)
+{
+	int t = rec_open();
+	struct qb_log_callsite *cs;
+	struct timespec a = {1700000000, 123456789};
+	struct timespec b = {1700000061, 7000000};
+	struct timespec big = {1700000000, 5123456789L};
+	struct timespec neg = {-5, -3};
+	char out[QB_LOG_MAX_LEN];
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	qb_log_format_set(t, "%t|%T|%20t|");
+	cs = qb_log_callsite_get("f", "d.c", "x", LOG_INFO, 1, 0);
+	qb_log_target_format(t, cs, &a, "m", out);
+	ck_assert_str_eq(out, "Nov 14 22:13:20|Nov 14 22:13:20.123|Nov 14 22:13:20     |");
+	qb_log_target_format(t, cs, &b, "m", out);
+	ck_assert_str_eq(out, "Nov 14 22:14:21|Nov 14 22:14:21.007|Nov 14 22:14:21     |");
+	qb_log_target_format(t, cs, &a, "m", out);
+	ck_assert_str_eq(out, "Nov 14 22:13:20|Nov 14 22:13:20.123|Nov 14 22:13:20     |");
+	qb_log_target_format(t, cs, &big, "m", out);
+	ck_assert_str_eq(out, "Nov 14 22:13:20|Nov 14 22:13:20.5123|Nov 14 22:13:20     |");
+	qb_log_target_format(t, cs, &neg, "m", out);
+	ck_assert_str_eq(out,
+			 "Dec 31 23:59:55|Dec 31 23:59:55.18446744073709|Dec 31 23:59:55     |");
+	/* another zone, another second: rendered anew */
+	setenv("TZ", "UTC-5:30", 1);
+	tzset();
+	qb_log_target_format(t, cs, &b, "m", out);
+	ck_assert_str_eq(out, "Nov 15 03:44:21|Nov 15 03:44:21.007|Nov 15 03:44:21     |");
+	/* no timestamp: the epoch (the distro library crashed here) */
+	setenv("TZ", "UTC", 1);
+	tzset();
+	qb_log_target_format(t, cs, NULL, "m", out);
+	ck_assert_str_eq(out, "Jan 01 00:00:00|Jan 01 00:00:00.000|Jan 01 00:00:00     |");
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
 /* ---- ctl ------------------------------------------------------------------ */
 
 START_TEST(test_ctl_codes)
@@ -714,6 +756,7 @@ int main(void)
 		CK_TEST(test_format_specifiers),
 		CK_TEST(test_extended),
 		CK_TEST(test_target_format_direct),
+		CK_TEST(test_format_time),
 		CK_TEST(test_ctl_codes),
 		CK_TEST(test_names),
 		CK_TEST(test_file_target),
