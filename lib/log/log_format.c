@@ -327,7 +327,7 @@ void log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
 			v = cs->filename;
 			break;
 		case 'l':
-			snprintf(value, sizeof(value), "%u", cs->lineno);
+			value[digits_put(value, cs->lineno, 1)] = '\0';
 			v = value;
 			break;
 		case 'p':

@@ -449,6 +449,29 @@ START_TEST(test_format_time)
 }
 END_TEST
 
+/* %l at its extremes, with widths. */
+START_TEST(test_format_lineno)
+{
+	int t = rec_open();
+	struct qb_log_callsite cs;
+	struct timespec ts = {0, 0};
+	char out[QB_LOG_MAX_LEN];
+
+	memset(&cs, 0, sizeof(cs));
+	cs.function = "f";
+	cs.filename = "d.c";
+	cs.format = "x";
+	cs.priority = LOG_INFO;
+	qb_log_format_set(t, "%l|%3l|%-3l|%5l");
+	cs.lineno = 0;
+	qb_log_target_format(t, &cs, &ts, "m", out);
+	ck_assert_str_eq(out, "0|0  |  0|0    ");
+	cs.lineno = 4294967295u;
+	qb_log_target_format(t, &cs, &ts, "m", out);
+	ck_assert_str_eq(out, "4294967295|429|429|42949");
+}
+END_TEST
+
 /* ---- ctl ------------------------------------------------------------------ */
 
 START_TEST(test_ctl_codes)
@@ -757,6 +780,7 @@ int main(void)
 		CK_TEST(test_extended),
 		CK_TEST(test_target_format_direct),
 		CK_TEST(test_format_time),
+		CK_TEST(test_format_lineno),
 		CK_TEST(test_ctl_codes),
 		CK_TEST(test_names),
 		CK_TEST(test_file_target),
