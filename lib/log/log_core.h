@@ -66,8 +66,9 @@ void log_atfork_register(void);
 
 /* ---- log_format.c ---------------------------------------------------- */
 void log_format_static(const struct qb_log_target *t, const char *format, char *out);
-void log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
-		     const struct timespec *ts, const char *msg, char *out);
+/* @p out holds max_line_length bytes; returns strlen(out). */
+size_t log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
+		       const struct timespec *ts, const char *msg, char *out);
 
 /* ---- log_callsite.c -------------------------------------------------- */
 void log_cs_lock(void);

@@ -296,9 +296,10 @@ static void time_render(char *buf, const struct timespec *ts, int with_ms)
 	buf[len] = '\0';
 }
 
-/* Format one line for slot @p t; the caller holds the slot's lock. */
-void log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
-		     const struct timespec *ts, const char *msg, char *out)
+/* Format one line for slot @p t; the caller holds the slot's lock.
+ * Returns strlen(out). */
+size_t log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
+		       const struct timespec *ts, const char *msg, char *out)
 {
 	size_t max = t->max_line_length;
 	size_t limit = max > 0 ? max - 1 : 0;
@@ -307,7 +308,7 @@ void log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
 	char value[64];
 
 	if (max == 0)
-		return;
+		return 0;
 	while (*p != '\0' && len < limit) {
 		struct spec s;
 		const char *v = "";
@@ -363,7 +364,8 @@ void log_format_line(const struct qb_log_target *t, struct qb_log_callsite *cs,
 	if (t->ellipsis && len >= limit && len >= 3)
 		memcpy(out + len - 3, "...", 3);
 	if (len > 0 && out[len - 1] == '\n')
-		out[len - 1] = '\0';
+		out[--len] = '\0';
+	return len;
 }
 
 void qb_log_target_format(int32_t target, struct qb_log_callsite *cs, struct timespec *timestamp,

@@ -99,17 +99,19 @@ void log_targets_file_logger(int32_t pos, struct qb_log_callsite *cs, struct tim
 			     const char *msg)
 {
 	struct qb_log_target *t = qb_log_target_get(pos);
-	char line[QB_LOG_ABSOLUTE_MAX_LEN];
+	char line[QB_LOG_ABSOLUTE_MAX_LEN + 1]; /* + the newline */
 	FILE *fp = t->fp;
+	size_t len;
 
 	if (fp == NULL)
 		return;
 	if (t->pos >= QB_LOG_TARGET_DYNAMIC_START)
 		log_file_reopen_check(t);
-	log_format_line(t, cs, ts, msg, line);
+	len = log_format_line(t, cs, ts, msg, line);
+	line[len++] = '\n';
 	/* One stdio call per line: stdio's own lock keeps lines whole when
 	 * several threads write the same stream. */
-	fprintf(fp, "%s\n", line);
+	(void)!fwrite(line, 1, len, fp);
 	fflush(fp);
 	if (t->file_sync)
 		fdatasync(fileno(fp));

@@ -1,7 +1,8 @@
 /*
- * check_log_file.c - file targets: creation mode (qb_log_file_open_mode),
- * following the path across log rotation (QB_LOG_CONF_FILE_REOPEN_ON_ROTATE,
- * qb_log_file_reopen_request) with and without the log thread.
+ * check_log_file.c - file targets: the bytes of each line, creation mode
+ * (qb_log_file_open_mode), following the path across log rotation
+ * (QB_LOG_CONF_FILE_REOPEN_ON_ROTATE, qb_log_file_reopen_request) with and
+ * without the log thread.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -103,6 +104,50 @@ static ino_t ino_of(const char *p)
 		return 0;
 	return st.st_ino;
 }
+
+/* ---- item: the bytes of each line ---------------------------------- */
+
+/* One line per call, newline-ended, as the distro library writes them:
+ * a trailing newline of the message is not doubled, long lines are cut at
+ * QB_LOG_CONF_MAX_LINE_LEN - 1 characters (with "..." when asked). */
+START_TEST(test_line_bytes)
+{
+	static char big[6000], expect[8192], got[8192];
+	int t = target_open(0, -1);
+	size_t n;
+	FILE *fp;
+
+	qb_log_format_set(t, "%p %b");
+	qb_log(LOG_INFO, "one");
+	qb_log(LOG_INFO, "two\n");
+	qb_log(LOG_INFO, "three\n\n");
+	qb_log(LOG_INFO, "%s", "");
+	memset(big, 'x', sizeof(big) - 1);
+	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_MAX_LINE_LEN, QB_LOG_ABSOLUTE_MAX_LEN), 0);
+	qb_log(LOG_INFO, "%s", big);
+	qb_log_ctl(t, QB_LOG_CONF_MAX_LINE_LEN, 10);
+	qb_log(LOG_INFO, "abcdefghijklmnop");
+	qb_log_ctl(t, QB_LOG_CONF_ELLIPSIS, QB_TRUE);
+	qb_log(LOG_INFO, "abcdefghijklmnop");
+	qb_log_ctl(t, QB_LOG_CONF_MAX_LINE_LEN, 9);
+	qb_log(LOG_INFO, "ab\n");
+	/* (the distro library crashed on a limit of 1) */
+	qb_log_ctl(t, QB_LOG_CONF_MAX_LINE_LEN, 1);
+	qb_log(LOG_INFO, "abc");
+
+	n = (size_t)snprintf(expect, sizeof(expect),
+			     "info one\ninfo two\ninfo three\ninfo \ninfo ");
+	memset(expect + n, 'x', QB_LOG_ABSOLUTE_MAX_LEN - 1 - 5);
+	n += QB_LOG_ABSOLUTE_MAX_LEN - 1 - 5;
+	n += (size_t)snprintf(expect + n, sizeof(expect) - n,
+			      "\ninfo abcd\ninfo a...\ninfo ab\n\n");
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fread(got, 1, sizeof(got), fp), n);
+	fclose(fp);
+	ck_assert_int_eq(memcmp(got, expect, n), 0);
+}
+END_TEST
 
 /* ---- item: creation mode ------------------------------------------- */
 
@@ -467,6 +512,7 @@ END_TEST
 int main(void)
 {
 	const struct ck_test tests[] = {
+		CK_TEST(test_line_bytes),
 		CK_TEST(test_open_mode),
 		CK_TEST(test_reopen_ctl_args),
 		CK_TEST(test_rotate_rename),
