@@ -113,40 +113,31 @@ static struct spec spec_parse(const char *p)
  */
 static void field_put(char *out, size_t *len, size_t limit, const struct spec *s, const char *value)
 {
-	size_t vlen = strlen(value);
-	size_t pad = 0;
-	size_t room;
+	size_t room, width, vlen, pad;
+	char *dst = out + *len;
 
 	if (*len >= limit)
 		return;
 	room = limit - *len;
-	if (s->width > 0) {
-		/* a width larger than the room left shrinks to the room */
-		size_t width = s->width < room ? s->width : room;
-
-		if (vlen > width)
-			vlen = width;
-		pad = width - vlen;
+	if (s->width == 0) {
+		/* the common case: no padding, measure no further than the room */
+		vlen = strnlen(value, room);
+		memcpy(dst, value, vlen);
+		*len += vlen;
+		return;
 	}
+	/* a width larger than the room left shrinks to the room */
+	width = s->width < room ? s->width : room;
+	vlen = strnlen(value, width);
+	pad = width - vlen;
 	if (s->right_align) {
-		size_t n = pad < room ? pad : room;
-
-		memset(out + *len, ' ', n);
-		*len += n;
-		room -= n;
-		n = vlen < room ? vlen : room;
-		memcpy(out + *len, value, n);
-		*len += n;
+		memset(dst, ' ', pad);
+		memcpy(dst + pad, value, vlen);
 	} else {
-		size_t n = vlen < room ? vlen : room;
-
-		memcpy(out + *len, value, n);
-		*len += n;
-		room -= n;
-		n = pad < room ? pad : room;
-		memset(out + *len, ' ', n);
-		*len += n;
+		memcpy(dst, value, vlen);
+		memset(dst + vlen, ' ', pad);
 	}
+	*len += width;
 }
 
 static void hostname_get(char *buf, size_t size)
