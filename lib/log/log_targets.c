@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -95,24 +96,50 @@ int32_t qb_log_syslog_open(struct qb_log_target *t)
 
 /* ---- stdio streams and files ------------------------------------------ */
 
+/*
+ * Write one line to @p fp. A file target's stream holds nothing between
+ * lines (each is flushed), so its lines go straight to the descriptor: the
+ * same single write(2) as through stdio, without stdio's copy and locking
+ * (O_APPEND keeps concurrent lines whole). Anything someone else left in
+ * the stream, and the stdio targets, go through stdio to keep the order.
+ */
+static void line_write(FILE *fp, int own_stream, const char *line, size_t len)
+{
+	int fd = fileno(fp);
+
+	if (!own_stream || __fpending(fp) != 0) {
+		(void)!fwrite(line, 1, len, fp);
+		fflush(fp);
+		return;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, line, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		line += n;
+		len -= (size_t)n;
+	}
+}
+
 void log_targets_file_logger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts,
 			     const char *msg)
 {
 	struct qb_log_target *t = qb_log_target_get(pos);
 	char line[QB_LOG_ABSOLUTE_MAX_LEN + 1]; /* + the newline */
 	FILE *fp = t->fp;
+	int own_stream = t->pos >= QB_LOG_TARGET_DYNAMIC_START;
 	size_t len;
 
 	if (fp == NULL)
 		return;
-	if (t->pos >= QB_LOG_TARGET_DYNAMIC_START)
+	if (own_stream)
 		log_file_reopen_check(t);
 	len = log_format_line(t, cs, ts, msg, line);
 	line[len++] = '\n';
-	/* One stdio call per line: stdio's own lock keeps lines whole when
-	 * several threads write the same stream. */
-	(void)!fwrite(line, 1, len, fp);
-	fflush(fp);
+	line_write(fp, own_stream, line, len);
 	if (t->file_sync)
 		fdatasync(fileno(fp));
 }

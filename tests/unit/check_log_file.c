@@ -149,6 +149,30 @@ START_TEST(test_line_bytes)
 }
 END_TEST
 
+/* What the application wrote into the target's stream (user_data) and did
+ * not flush still comes before the next line. */
+START_TEST(test_user_stream_order)
+{
+	int t = target_open(0, -1);
+	FILE *fp = qb_log_target_user_data_get(t);
+	char got[256];
+	size_t n;
+
+	ck_assert_ptr_nonnull(fp);
+	qb_log_format_set(t, "%b");
+	qb_log(LOG_INFO, "first");
+	fprintf(fp, "from the application\n");
+	qb_log(LOG_INFO, "second");
+	qb_log(LOG_INFO, "third");
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	n = fread(got, 1, sizeof(got) - 1, fp);
+	fclose(fp);
+	got[n] = '\0';
+	ck_assert_str_eq(got, "first\nfrom the application\nsecond\nthird\n");
+}
+END_TEST
+
 /* ---- item: creation mode ------------------------------------------- */
 
 START_TEST(test_open_mode)
@@ -513,6 +537,7 @@ int main(void)
 {
 	const struct ck_test tests[] = {
 		CK_TEST(test_line_bytes),
+		CK_TEST(test_user_stream_order),
 		CK_TEST(test_open_mode),
 		CK_TEST(test_reopen_ctl_args),
 		CK_TEST(test_rotate_rename),
