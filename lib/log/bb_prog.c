@@ -158,15 +158,6 @@ struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt)
 	return p;
 }
 
-#define SER_PUT(ptr, n)                                                                            \
-	do {                                                                                       \
-		if (pos + (n) > limit) {                                                           \
-			goto too_long;                                                             \
-		}                                                                                  \
-		memcpy(out + pos, (ptr), (n));                                                     \
-		pos += (n);                                                                        \
-	} while (0)
-
 size_t qb_log_blackbox_prog_stored(const struct qb_log_bb_prog *p, const char **stored)
 {
 	*stored = p->stored;
@@ -184,163 +175,185 @@ ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out, size
 	return qb_log_blackbox_prog_run_values(p, out, max_len, ap);
 }
 
-ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out, size_t max_len,
-					va_list ap)
+/*
+ * The value area being written: out[pos] is the next byte, out[limit] the
+ * first that must stay unused.  Each helper returns the position after its
+ * value, or RUN_FAIL when the value does not fit (the whole message is
+ * then "too long").  Positions are passed by value so that the hot loop
+ * keeps them in registers.
+ */
+#define RUN_FAIL SIZE_MAX
+
+static inline size_t run_put(char *out, size_t pos, size_t limit, const void *v, size_t n)
 {
-	size_t limit = max_len - 1, pos = p->flen + 1, i, n, room, scan;
-	int32_t i32, last_star = 0;
+	if (pos + n > limit) {
+		return RUN_FAIL;
+	}
+	memcpy(out + pos, v, n);
+	return pos + n;
+}
+
+/* A plain %s (nearly every string logged): short strings are copied
+ * inline with their NUL; no more characters are looked at than could be
+ * stored. */
+static inline size_t run_plain_str(char *out, size_t pos, size_t limit, const char *str)
+{
+	size_t room = limit - pos, m = room < 16 ? room : 16, n;
+	char *d = out + pos;
+
+	if (str == NULL) {
+		str = "(null)";
+	}
+	for (n = 0; n < m; n++) {
+		if ((d[n] = str[n]) == '\0') {
+			return pos + n + 1;
+		}
+	}
+	if (m < 16) {
+		return RUN_FAIL; /* no room left for the NUL */
+	}
+	n += strnlen(str + 16, room - 16);
+	if (n + 1 > room) {
+		return RUN_FAIL;
+	}
+	memcpy(d + 16, str + 16, n - 16);
+	d[n] = '\0';
+	return pos + n + 1;
+}
+
+/* %s with a precision: at most prec characters, and a NUL. */
+static size_t run_prec_str(char *out, size_t pos, size_t limit, const char *str, long prec)
+{
+	size_t room = limit - pos, scan, n;
+
+	if (str == NULL) {
+		str = "(null)";
+	}
+	if (room == 0) {
+		return RUN_FAIL;
+	}
+	scan = (prec >= 0 && (size_t)prec < room) ? (size_t)prec : room;
+	n = strnlen(str, scan);
+	if (n + 1 > room) {
+		return RUN_FAIL;
+	}
+	memcpy(out + pos, str, n);
+	out[pos + n] = '\0';
+	return pos + n + 1;
+}
+
+/* The int kinds, narrowed as the generic writer narrows them. */
+static int32_t run_narrow(uint8_t kind, int v)
+{
+	switch (kind) {
+	case SER_K_SHORT:
+		return (int32_t)(short)v;
+	case SER_K_USHORT:
+		return (int32_t)(unsigned short)v;
+	case SER_K_SCHAR:
+		return (int32_t)(signed char)v;
+	case SER_K_UCHAR:
+		return (int32_t)(unsigned char)v;
+	default:
+		return (int32_t)v;
+	}
+}
+
+/* Strings other than a plain %s. */
+static size_t run_string(char *out, size_t pos, size_t limit, const struct ser_op *op,
+			 int32_t last_star, va_list *ap)
+{
+	long prec = op->prec == SER_PREC_STAR ? last_star : op->prec;
+	struct ser_vals v = {out, pos, limit};
+
+	if (op->kind == SER_K_STR) {
+		return run_prec_str(out, pos, limit, va_arg(*ap, const char *), prec);
+	}
+	if (ser_store_wide_string(&v, va_arg(*ap, const wchar_t *), prec) != 0) {
+		return RUN_FAIL;
+	}
+	return v.pos;
+}
+
+/* Everything but %d, %ld and a plain %s: out of line, so the usual loop
+ * saves no registers for it. */
+static __attribute__((noinline)) size_t run_other(char *out, size_t pos, size_t limit,
+						  const struct ser_op *op, int32_t *last_star,
+						  va_list *ap)
+{
+	int32_t i32;
 	int64_t i64;
 	double d;
 	unsigned char ch;
-	const char *str;
-	long prec;
+
+	switch (op->kind) {
+	case SER_K_STAR:
+		*last_star = va_arg(*ap, int);
+		return run_put(out, pos, limit, last_star, 4);
+	case SER_K_INT:
+	case SER_K_SHORT:
+	case SER_K_USHORT:
+	case SER_K_SCHAR:
+	case SER_K_UCHAR:
+		i32 = run_narrow(op->kind, va_arg(*ap, int));
+		return run_put(out, pos, limit, &i32, 4);
+	case SER_K_LONG:
+		i64 = (int64_t)va_arg(*ap, long);
+		return run_put(out, pos, limit, &i64, 8);
+	case SER_K_LLONG:
+		i64 = (int64_t)va_arg(*ap, long long);
+		return run_put(out, pos, limit, &i64, 8);
+	case SER_K_SSIZE:
+		i64 = (int64_t)va_arg(*ap, ssize_t);
+		return run_put(out, pos, limit, &i64, 8);
+	case SER_K_PTR:
+		i64 = (int64_t)(intptr_t)va_arg(*ap, void *);
+		return run_put(out, pos, limit, &i64, 8);
+	case SER_K_DOUBLE:
+		d = va_arg(*ap, double);
+		return run_put(out, pos, limit, &d, 8);
+	case SER_K_LDOUBLE:
+		d = (double)va_arg(*ap, long double);
+		return run_put(out, pos, limit, &d, 8);
+	case SER_K_CHAR:
+		ch = (unsigned char)va_arg(*ap, int);
+		return run_put(out, pos, limit, &ch, 1);
+	case SER_K_STR:
+	case SER_K_WSTR:
+		return run_string(out, pos, limit, op, *last_star, ap);
+	default:
+		return RUN_FAIL;
+	}
+}
+
+ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out, size_t max_len,
+					va_list ap)
+{
+	const struct ser_op *op = p->ops, *end = p->ops + p->nops;
+	size_t pos = p->flen + 1, limit = max_len - 1;
+	int32_t last_star = 0;
 	va_list aq;
 
 	va_copy(aq, ap);
-	for (i = 0; i < p->nops; i++) {
-		const struct ser_op *op = &p->ops[i];
-
-		/* %d and a plain %s, nearly every value logged, before the
-		 * table jump */
+	for (; op < end; op++) {
+		/* %d, %ld and a plain %s, nearly every value logged, inline */
 		if (op->kind == SER_K_INT) {
-			i32 = va_arg(aq, int);
-			SER_PUT(&i32, 4);
-			continue;
-		}
-		if (op->kind == SER_K_STR && op->prec == -1) {
-			char *d = out + pos;
-			size_t m;
+			int32_t i32 = va_arg(aq, int);
 
-			str = va_arg(aq, const char *);
-			if (str == NULL) {
-				str = "(null)";
-			}
-			room = limit - pos;
-			m = room < 16 ? room : 16;
-			/* short strings, the usual case, are copied inline
-			 * with their NUL */
-			for (n = 0; n < m; n++) {
-				if ((d[n] = str[n]) == '\0') {
-					goto plain_str_done;
-				}
-			}
-			if (m < 16) {
-				goto too_long; /* no room left for the NUL */
-			}
-			/* look at no more characters than could be stored */
-			n += strnlen(str + 16, room - 16);
-			if (n + 1 > room) {
-				goto too_long;
-			}
-			memcpy(d + 16, str + 16, n - 16);
-			d[n] = '\0';
-		plain_str_done:
-			pos += n + 1;
-			continue;
-		}
-		switch (op->kind) {
-		case SER_K_STAR:
-			last_star = va_arg(aq, int);
-			SER_PUT(&last_star, 4);
-			break;
-		case SER_K_INT:
-			i32 = va_arg(aq, int);
-			SER_PUT(&i32, 4);
-			break;
-		case SER_K_SHORT:
-			i32 = (int32_t)(short)va_arg(aq, int);
-			SER_PUT(&i32, 4);
-			break;
-		case SER_K_USHORT:
-			i32 = (int32_t)(unsigned short)va_arg(aq, int);
-			SER_PUT(&i32, 4);
-			break;
-		case SER_K_SCHAR:
-			i32 = (int32_t)(signed char)va_arg(aq, int);
-			SER_PUT(&i32, 4);
-			break;
-		case SER_K_UCHAR:
-			i32 = (int32_t)(unsigned char)va_arg(aq, int);
-			SER_PUT(&i32, 4);
-			break;
-		case SER_K_LONG:
-			i64 = (int64_t)va_arg(aq, long);
-			SER_PUT(&i64, 8);
-			break;
-		case SER_K_LLONG:
-			i64 = (int64_t)va_arg(aq, long long);
-			SER_PUT(&i64, 8);
-			break;
-		case SER_K_SSIZE:
-			i64 = (int64_t)va_arg(aq, ssize_t);
-			SER_PUT(&i64, 8);
-			break;
-		case SER_K_DOUBLE:
-			d = va_arg(aq, double);
-			SER_PUT(&d, 8);
-			break;
-		case SER_K_LDOUBLE:
-			d = (double)va_arg(aq, long double);
-			SER_PUT(&d, 8);
-			break;
-		case SER_K_CHAR:
-			ch = (unsigned char)va_arg(aq, int);
-			SER_PUT(&ch, 1);
-			break;
-		case SER_K_PTR:
-			i64 = (int64_t)(intptr_t)va_arg(aq, void *);
-			SER_PUT(&i64, 8);
-			break;
-		case SER_K_STR:
-			prec = (op->prec == SER_PREC_STAR) ? last_star : op->prec;
-			str = va_arg(aq, const char *);
-			if (str == NULL) {
-				str = "(null)";
-			}
-			/* look at no more characters than could be stored */
-			room = limit - pos;
-			if (room == 0) {
-				goto too_long;
-			}
-			scan = (prec >= 0 && (size_t)prec < room) ? (size_t)prec : room;
-			/* short strings (the usual case) are copied inline */
-			{
-				size_t inline_max = scan < 16 ? scan : 16;
-				char c;
+			pos = run_put(out, pos, limit, &i32, 4);
+		} else if (op->kind == SER_K_LONG) {
+			int64_t i64 = (int64_t)va_arg(aq, long);
 
-				for (n = 0; n < inline_max && (c = str[n]) != '\0'; n++) {
-					out[pos + n] = c;
-				}
-			}
-			if (n == 16 && n < scan) {
-				n += strnlen(str + 16, scan - 16);
-			}
-			if (n + 1 > room) {
-				goto too_long;
-			}
-			if (n > 16) {
-				memcpy(out + pos + 16, str + 16, n - 16);
-			}
-			out[pos + n] = '\0';
-			pos += n + 1;
-			break;
-		case SER_K_WSTR: {
-			struct ser_vals v = {out, pos, limit};
-
-			prec = (op->prec == SER_PREC_STAR) ? last_star : op->prec;
-			if (ser_store_wide_string(&v, va_arg(aq, const wchar_t *), prec) != 0) {
-				goto too_long;
-			}
-			pos = v.pos;
-			break;
+			pos = run_put(out, pos, limit, &i64, 8);
+		} else if (op->kind == SER_K_STR && op->prec == -1) {
+			pos = run_plain_str(out, pos, limit, va_arg(aq, const char *));
+		} else {
+			pos = run_other(out, pos, limit, op, &last_star, &aq);
 		}
-		default:
-			goto too_long;
+		if (pos == RUN_FAIL) {
+			break;
 		}
 	}
 	va_end(aq);
-	return (ssize_t)pos;
-too_long:
-	va_end(aq);
-	return (ssize_t)max_len;
+	return pos == RUN_FAIL ? (ssize_t)max_len : (ssize_t)pos;
 }
