@@ -21,6 +21,13 @@
 #include "util/util_internal.h"
 #include "rb/rb_internal.h"
 
+#if defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define BB_HAVE_SINGLE_THREADED 1
+#endif
+#endif
+
 #define BB_TOO_LONG_LIMIT 512
 
 /* ------------------------------------------------------------- writing */
@@ -45,6 +52,44 @@ __attribute__((noinline)) void bb_lock_slow(void)
 static uint32_t *bb_seq(void)
 {
 	return &qb_log_bb.owner->seq;
+}
+
+/*
+ * writer_lock for one record.  While the process has a single thread
+ * (glibc clears __libc_single_threaded at the first pthread_create), no
+ * one else can take the lock or wait for it, and a dump can only run in a
+ * signal handler on this very thread.  The lock word is then set and
+ * cleared with plain stores instead of atomic read-modify-writes (in a VM
+ * those two cost more than the rest of the record); a dump sees it as it
+ * sees a lock taken the usual way (qb_util_word_lock_mine: copy at once).
+ * Returns 1 when it took the lock that way.
+ */
+static inline int bb_record_lock(void)
+{
+#ifdef BB_HAVE_SINGLE_THREADED
+	uint32_t me = qb_util_word_lock_id;
+
+	if (__libc_single_threaded && me != 0 &&
+	    __atomic_load_n(&qb_log_bb.writer_lock.word, __ATOMIC_RELAXED) == 0 &&
+	    atomic_load_explicit(&qb_log_bb.dumping, memory_order_relaxed) == 0) {
+		__atomic_store_n(&qb_log_bb.writer_lock.word, me, __ATOMIC_RELAXED);
+		/* a signal handler on this thread sees the word before the ring changes */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		return 1;
+	}
+#endif
+	bb_lock();
+	return 0;
+}
+
+static inline void bb_record_unlock(int alone)
+{
+	if (alone) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&qb_log_bb.writer_lock.word, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	bb_unlock();
 }
 
 /*
@@ -251,7 +296,7 @@ void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va
 	struct qb_log_target *t = qb_log_bb.target;
 	struct timespec now;
 	size_t max_line;
-	int took = 0;
+	int took = 0, alone;
 
 	(void)pos;
 	if (cs == NULL || t == NULL) {
@@ -266,7 +311,7 @@ void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va
 	if (max_line == 0) {
 		max_line = QB_LOG_MAX_LEN;
 	}
-	bb_lock();
+	alone = bb_record_lock();
 	if (qb_log_bb.borrowed) {
 		took = bb_take_over(t);
 	}
@@ -275,7 +320,7 @@ void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va
 		bb_write_record(cs, ts, max_line, ap);
 		bb_seq_end();
 	}
-	bb_unlock();
+	bb_record_unlock(alone);
 	if (__builtin_expect(took, 0)) {
 		bb_prune_for(t);
 	}
