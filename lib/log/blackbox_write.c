@@ -202,11 +202,18 @@ static void bb_cache_fill(struct qb_log_bb_cache_entry *e, const struct qb_log_c
 	bb_template_build(e, cs);
 }
 
-static const struct qb_log_bb_cache_entry *bb_cache_get(const struct qb_log_callsite *cs)
+static inline uint32_t bb_cache_slot(const struct qb_log_callsite *cs)
 {
-	uint64_t h = ((uint64_t)(uintptr_t)cs * 0x9E3779B97F4A7C15ULL) >> (64 - BB_CACHE_BITS);
+	return (uint32_t)(((uint64_t)(uintptr_t)cs * 0x9E3779B97F4A7C15ULL) >>
+			  (64 - BB_CACHE_BITS));
+}
+
+/* The probes after the first, filling entries: out of line. */
+static __attribute__((noinline)) const struct qb_log_bb_cache_entry *bb_cache_find(
+	const struct qb_log_callsite *cs)
+{
+	uint32_t h = bb_cache_slot(cs), i;
 	struct qb_log_bb_cache_entry *e;
-	uint32_t i;
 
 	if (qb_log_bb.cache == NULL) {
 		qb_log_bb.cache = calloc(BB_CACHE_SIZE, sizeof(*qb_log_bb.cache));
@@ -230,53 +237,106 @@ static const struct qb_log_bb_cache_entry *bb_cache_get(const struct qb_log_call
 	return NULL; /* crowded: the uncached path still works */
 }
 
+/* A callsite nearly always sits at its first probe, unchanged. */
+static inline const struct qb_log_bb_cache_entry *bb_cache_get(const struct qb_log_callsite *cs)
+{
+	const struct qb_log_bb_cache_entry *e = qb_log_bb.cache;
+
+	if (__builtin_expect(e != NULL, 1)) {
+		e += bb_cache_slot(cs);
+		if (__builtin_expect(e->cs == cs && e->format == cs->format &&
+					     e->function == cs->function,
+				     1)) {
+			return e;
+		}
+	}
+	return bb_cache_find(cs);
+}
+
 /* Where a record's message goes (computed at each use: a pointer kept
  * across the branches below costs a spill on the hot path). */
 #define BB_REC_MSG(chunk, fn_size) ((chunk) + bb_rec_msg_off((fn_size), BB_REC_TS_SIZE))
 
-static void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts, size_t max_line,
-			    va_list ap)
+/* The message of a record could not be stored: say so instead. */
+static ssize_t bb_too_long(char *msg)
 {
-	const struct qb_log_bb_cache_entry *e = bb_cache_get(cs);
-	const char *fn = (cs->function != NULL) ? cs->function : "";
-	uint32_t fn_size = e ? e->fn_size : (uint32_t)strlen(fn) + 1;
-	size_t room = max_line < 78 ? 78 : max_line;
-	int64_t sec = ts->tv_sec, nsec = ts->tv_nsec;
-	uint32_t msg_len;
-	ssize_t n;
-	char *chunk;
+	return bb_serialize(msg, BB_TOO_LONG_LIMIT,
+			    "Log message too long to be stored in the blackbox.  "
+			    "Maximum is QB_LOG_MAX_LEN");
+}
 
-	chunk = rb_chunk_alloc(qb_log_bb.rb, BB_REC_FIXED + fn_size + room);
+/* Room asked of the ring: the message's size is known only once stored. */
+static inline size_t bb_room(uint32_t fn_size, size_t max_line)
+{
+	return BB_REC_FIXED + fn_size + (max_line < 78 ? 78 : max_line);
+}
+
+/* A callsite with a template whose stored format fits (nearly every
+ * record): one copy, then the values. */
+static inline void bb_write_templated(const struct qb_log_bb_cache_entry *e,
+				      const struct qb_log_callsite *cs, const struct timespec *ts,
+				      size_t max_line, va_list ap)
+{
+	uint32_t fn_size = e->fn_size;
+	char *chunk = rb_chunk_alloc(qb_log_bb.rb, bb_room(fn_size, max_line));
+	ssize_t n;
+
 	if (chunk == NULL) {
 		return; /* larger than the whole ring: dropped */
 	}
-	if (e != NULL && e->tmpl != NULL && e->stored_size < max_line) {
-		/* the template ends with the stored format, which fits */
-		memcpy(chunk, e->tmpl, e->tmpl_len);
-		bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
-		bb_rec_put_time(chunk, fn_size, sec, nsec);
-		n = qb_log_blackbox_prog_run_values(e->prog, BB_REC_MSG(chunk, fn_size), max_line,
-						    ap);
-		goto stored;
+	memcpy(chunk, e->tmpl, e->tmpl_len);
+	bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
+	bb_rec_put_time(chunk, fn_size, ts->tv_sec, ts->tv_nsec);
+	n = qb_log_blackbox_prog_run_values(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
+	if (__builtin_expect(n < 0 || (size_t)n >= max_line, 0)) {
+		n = bb_too_long(BB_REC_MSG(chunk, fn_size));
+	}
+	bb_rec_put_u32(chunk, bb_rec_msg_len_off(fn_size, BB_REC_TS_SIZE), (uint32_t)n);
+	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + (uint32_t)n);
+}
+
+/* Every other record: site fields one by one, a compiled format or the
+ * generic serialiser. */
+static __attribute__((noinline)) void bb_write_generic(const struct qb_log_bb_cache_entry *e,
+						       struct qb_log_callsite *cs,
+						       const struct timespec *ts, size_t max_line,
+						       va_list ap)
+{
+	const char *fn = (cs->function != NULL) ? cs->function : "";
+	uint32_t fn_size = e ? e->fn_size : (uint32_t)strlen(fn) + 1;
+	char *chunk = rb_chunk_alloc(qb_log_bb.rb, bb_room(fn_size, max_line));
+	ssize_t n;
+
+	if (chunk == NULL) {
+		return; /* larger than the whole ring: dropped */
 	}
 	bb_rec_put_site(chunk, cs->lineno, cs->priority, fn, fn_size);
 	bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
-	bb_rec_put_time(chunk, fn_size, sec, nsec);
+	bb_rec_put_time(chunk, fn_size, ts->tv_sec, ts->tv_nsec);
 	if (e != NULL && e->prog != NULL) {
 		n = qb_log_blackbox_prog_run(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
 	} else {
 		n = qb_vsnprintf_serialize(BB_REC_MSG(chunk, fn_size), max_line,
 					   cs->format != NULL ? cs->format : "", ap);
 	}
-stored:
 	if (n < 0 || (size_t)n >= max_line) {
-		n = bb_serialize(BB_REC_MSG(chunk, fn_size), BB_TOO_LONG_LIMIT,
-				 "Log message too long to be stored in the blackbox.  "
-				 "Maximum is QB_LOG_MAX_LEN");
+		n = bb_too_long(BB_REC_MSG(chunk, fn_size));
 	}
-	msg_len = (uint32_t)n;
-	bb_rec_put_u32(chunk, bb_rec_msg_len_off(fn_size, BB_REC_TS_SIZE), msg_len);
-	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + msg_len);
+	bb_rec_put_u32(chunk, bb_rec_msg_len_off(fn_size, BB_REC_TS_SIZE), (uint32_t)n);
+	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + (uint32_t)n);
+}
+
+static inline void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts,
+				   size_t max_line, va_list ap)
+{
+	const struct qb_log_bb_cache_entry *e = bb_cache_get(cs);
+
+	if (__builtin_expect(e != NULL && e->tmpl != NULL && e->stored_size < max_line, 1)) {
+		/* the template ends with the stored format, which fits */
+		bb_write_templated(e, cs, ts, max_line, ap);
+	} else {
+		bb_write_generic(e, cs, ts, max_line, ap);
+	}
 }
 
 /* once per forked child: kept out of line, off the record path */
