@@ -193,32 +193,43 @@ static inline size_t run_put(char *out, size_t pos, size_t limit, const void *v,
 	return pos + n;
 }
 
-/* A plain %s (nearly every string logged): short strings are copied
- * inline with their NUL; no more characters are looked at than could be
- * stored. */
-static inline size_t run_plain_str(char *out, size_t pos, size_t limit, const char *str)
+/* The rest of a plain %s whose first 16 characters are at out[pos]: no
+ * more characters are looked at than could be stored. */
+static size_t run_plain_str_rest(char *out, size_t pos, size_t limit, const char *str)
+{
+	size_t room = limit - pos, n;
+
+	if (room < 16) {
+		return RUN_FAIL;
+	}
+	n = 16 + strnlen(str + 16, room - 16);
+	if (n + 1 > room) {
+		return RUN_FAIL;
+	}
+	memcpy(out + pos + 16, str + 16, n - 16);
+	out[pos + n] = '\0';
+	return pos + n + 1;
+}
+
+/*
+ * A plain %s (nearly every string logged): short strings are copied with
+ * their NUL, byte by byte.  Returns RUN_LONG when the first 16 characters
+ * (or all that fit) are copied without a NUL: run_plain_str_rest() then
+ * decides.
+ */
+#define RUN_LONG (SIZE_MAX - 1)
+
+static inline size_t run_plain_str_short(char *out, size_t pos, size_t limit, const char *str)
 {
 	size_t room = limit - pos, m = room < 16 ? room : 16, n;
 	char *d = out + pos;
 
-	if (str == NULL) {
-		str = "(null)";
-	}
 	for (n = 0; n < m; n++) {
 		if ((d[n] = str[n]) == '\0') {
 			return pos + n + 1;
 		}
 	}
-	if (m < 16) {
-		return RUN_FAIL; /* no room left for the NUL */
-	}
-	n += strnlen(str + 16, room - 16);
-	if (n + 1 > room) {
-		return RUN_FAIL;
-	}
-	memcpy(d + 16, str + 16, n - 16);
-	d[n] = '\0';
-	return pos + n + 1;
+	return RUN_LONG;
 }
 
 /* %s with a precision: at most prec characters, and a NUL. */
@@ -275,11 +286,9 @@ static size_t run_string(char *out, size_t pos, size_t limit, const struct ser_o
 	return v.pos;
 }
 
-/* Everything but %d, %ld and a plain %s: out of line, so the usual loop
- * saves no registers for it. */
-static __attribute__((noinline)) size_t run_other(char *out, size_t pos, size_t limit,
-						  const struct ser_op *op, int32_t *last_star,
-						  va_list *ap)
+/* Everything but %d, %ld and a plain %s. */
+static size_t run_other(char *out, size_t pos, size_t limit, const struct ser_op *op,
+			int32_t *last_star, va_list *ap)
 {
 	int32_t i32;
 	int64_t i64;
@@ -326,34 +335,78 @@ static __attribute__((noinline)) size_t run_other(char *out, size_t pos, size_t 
 	}
 }
 
+/*
+ * The values of ops from op on, every kind; the fast loop below hands over
+ * to it (for good) at the first value it does not handle itself.  long_str
+ * is the plain %s at op whose first characters it already copied, or NULL.
+ */
+static __attribute__((noinline)) ssize_t run_from(const struct qb_log_bb_prog *p,
+						  const struct ser_op *op, char *out, size_t pos,
+						  size_t max_len, const char *long_str, va_list ap)
+{
+	const struct ser_op *end = p->ops + p->nops;
+	size_t limit = max_len - 1;
+	int32_t last_star = 0; /* no '*' before op: the fast loop takes none */
+	va_list aq;
+
+	if (long_str != NULL) {
+		pos = run_plain_str_rest(out, pos, limit, long_str);
+		op++;
+	}
+	va_copy(aq, ap);
+	for (; op < end && pos != RUN_FAIL; op++) {
+		if (op->kind == SER_K_STR && op->prec == -1) {
+			const char *str = va_arg(aq, const char *);
+			size_t next;
+
+			str = str != NULL ? str : "(null)";
+			next = run_plain_str_short(out, pos, limit, str);
+			pos = next == RUN_LONG ? run_plain_str_rest(out, pos, limit, str) : next;
+		} else {
+			pos = run_other(out, pos, limit, op, &last_star, &aq);
+		}
+	}
+	va_end(aq);
+	return pos == RUN_FAIL ? (ssize_t)max_len : (ssize_t)pos;
+}
+
+/*
+ * %d, %ld and short plain %s values, nearly every one logged, in a loop
+ * that calls nothing (so it saves no registers); anything else continues
+ * in run_from().  Reads the values from ap itself (the caller does not use
+ * it afterwards).
+ */
 ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out, size_t max_len,
 					va_list ap)
 {
 	const struct ser_op *op = p->ops, *end = p->ops + p->nops;
 	size_t pos = p->flen + 1, limit = max_len - 1;
-	int32_t last_star = 0;
-	va_list aq;
 
-	va_copy(aq, ap);
 	for (; op < end; op++) {
-		/* %d, %ld and a plain %s, nearly every value logged, inline */
 		if (op->kind == SER_K_INT) {
-			int32_t i32 = va_arg(aq, int);
+			int32_t i32 = va_arg(ap, int);
 
 			pos = run_put(out, pos, limit, &i32, 4);
 		} else if (op->kind == SER_K_LONG) {
-			int64_t i64 = (int64_t)va_arg(aq, long);
+			int64_t i64 = (int64_t)va_arg(ap, long);
 
 			pos = run_put(out, pos, limit, &i64, 8);
 		} else if (op->kind == SER_K_STR && op->prec == -1) {
-			pos = run_plain_str(out, pos, limit, va_arg(aq, const char *));
+			const char *str = va_arg(ap, const char *);
+			size_t next;
+
+			str = str != NULL ? str : "(null)";
+			next = run_plain_str_short(out, pos, limit, str);
+			if (next == RUN_LONG) {
+				return run_from(p, op, out, pos, max_len, str, ap);
+			}
+			pos = next;
 		} else {
-			pos = run_other(out, pos, limit, op, &last_star, &aq);
+			return run_from(p, op, out, pos, max_len, NULL, ap);
 		}
 		if (pos == RUN_FAIL) {
-			break;
+			return (ssize_t)max_len;
 		}
 	}
-	va_end(aq);
-	return pos == RUN_FAIL ? (ssize_t)max_len : (ssize_t)pos;
+	return (ssize_t)pos;
 }
