@@ -21,11 +21,10 @@
 #include "util/util_internal.h"
 #include "rb/rb_internal.h"
 
-#if defined(__has_include)
-#if __has_include(<sys/single_threaded.h>)
+/* __libc_single_threaded: glibc 2.32 on */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
 #include <sys/single_threaded.h>
 #define BB_HAVE_SINGLE_THREADED 1
-#endif
 #endif
 
 #define BB_TOO_LONG_LIMIT 512
@@ -213,7 +212,6 @@ static __attribute__((noinline)) const struct qb_log_bb_cache_entry *bb_cache_fi
 	const struct qb_log_callsite *cs)
 {
 	uint32_t h = bb_cache_slot(cs), i;
-	struct qb_log_bb_cache_entry *e;
 
 	if (qb_log_bb.cache == NULL) {
 		qb_log_bb.cache = calloc(BB_CACHE_SIZE, sizeof(*qb_log_bb.cache));
@@ -222,7 +220,8 @@ static __attribute__((noinline)) const struct qb_log_bb_cache_entry *bb_cache_fi
 		}
 	}
 	for (i = 0; i < BB_CACHE_PROBES; i++) {
-		e = &qb_log_bb.cache[(h + i) & (BB_CACHE_SIZE - 1)];
+		struct qb_log_bb_cache_entry *e = &qb_log_bb.cache[(h + i) & (BB_CACHE_SIZE - 1)];
+
 		if (e->cs == cs) {
 			if (e->format != cs->format || e->function != cs->function) {
 				bb_cache_fill(e, cs);
