@@ -1,7 +1,7 @@
 /*
  * bb_format.h - the printf conversion rules of the blackbox, shared by the
- * writers (serialize.c: the generic serialiser and the compiled callsite
- * programs) and the renderer (bb_render.c).
+ * writers (serialize.c: the generic serialiser; bb_prog.c: the compiled
+ * callsite programs) and the renderer (bb_render.c).
  *
  * A conversion is its length letters and its conversion letter; the one
  * table ser_kinds (serialize.c) says which argument that is, and so what is
@@ -11,7 +11,10 @@
 #ifndef QB_LOG_BB_FORMAT_H_DEFINED
 #define QB_LOG_BB_FORMAT_H_DEFINED
 
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <wchar.h>
 
 /* The extended-information marker of qblog.h (QB_XC). */
 #define SER_XC '\a'
@@ -130,5 +133,41 @@ static inline const char *ser_len_parse(const char *q, int stored, enum ser_len 
 	}
 	return q;
 }
+
+/* ---- serialize.c's parser and value writer, also used by bb_prog.c ---- */
+
+/* One conversion specification of the original format. */
+struct ser_spec {
+	const char *flags;     /* first char after '%' */
+	const char *flags_end; /* first length/conversion char */
+	enum ser_len len;
+	char len_letter;    /* z t or j for SER_LEN_WIDE */
+	char conv;	    /* conversion letter, 0 at end of string */
+	enum ser_kind kind; /* of a known conversion */
+	const char *next;   /* where scanning continues */
+	int known;	    /* conversion understood by every reader */
+};
+
+/* Parses the conversion specification starting at the '%' pct. */
+void ser_spec_parse(const char *pct, struct ser_spec *s) __attribute__((visibility("hidden")));
+
+/* Value area writer: fails (returns -1) when the value would not fit. */
+struct ser_vals {
+	char *buf;
+	size_t pos;
+	size_t limit; /* last usable byte is limit - 1 */
+};
+
+struct ser_vals;
+/*
+ * Writes the stored format copy (without its NUL) into buf, at most cap
+ * bytes, and returns its full length; with v and rc, stores the argument
+ * values read from ap on the way (see serialize.c).
+ */
+size_t ser_format_copy(const char *fmt, char *buf, size_t cap, struct ser_vals *v, va_list *ap,
+		       int *rc) __attribute__((visibility("hidden")));
+/* Stores a wide string narrowed (non-ASCII as '?') with its NUL. */
+int ser_store_wide_string(struct ser_vals *v, const wchar_t *ws, long prec)
+	__attribute__((visibility("hidden")));
 
 #endif /* QB_LOG_BB_FORMAT_H_DEFINED */

@@ -185,4 +185,48 @@ int blackbox_prune_dead(const char *ident);
 /* The ident as it appears in a file name: no '/', bounded length. */
 void blackbox_ident_for_name(const char *ident, char *out, size_t len);
 
+/* ---- shared by blackbox.c, blackbox_write.c, blackbox_fork.c --------- */
+
+struct qb_log_callsite;
+
+/* A ring and its owner record. */
+struct bb_ring {
+	qb_ringbuffer_t *rb;
+	struct qb_log_blackbox_owner *owner; /* in the ring's user area */
+};
+
+struct qb_log_blackbox_owner *bb_owner(qb_ringbuffer_t *rb) __attribute__((visibility("hidden")));
+int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct bb_ring *out)
+	__attribute__((visibility("hidden")));
+/* Installs ring r as the process blackbox (writer_lock held). */
+void bb_ring_install(const struct bb_ring *r, size_t size) __attribute__((visibility("hidden")));
+/* Forgets the current ring; unlinks its files only when asked. */
+void bb_ring_drop(int unlink_files) __attribute__((visibility("hidden")));
+
+/* blackbox_write.c: the target's vlogger, and the record cache */
+void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va_list ap)
+	__attribute__((visibility("hidden")));
+void bb_cache_flush(void) __attribute__((visibility("hidden")));
+
+/* blackbox_fork.c: once per forked child, kept out of line, off the record path */
+__attribute__((noinline, cold)) int bb_take_over(struct qb_log_target *t)
+	__attribute__((visibility("hidden")));
+
+/* Takes writer_lock, waiting while a dump copies the ring. */
+/* Entered holding the lock while a dump is running. */
+__attribute__((noinline)) void bb_lock_slow(void) __attribute__((visibility("hidden")));
+
+static inline void bb_lock(void)
+{
+	qb_util_word_lock(&qb_log_bb.writer_lock);
+	if (__builtin_expect(atomic_load(&qb_log_bb.dumping), 0)) {
+		bb_lock_slow();
+	}
+}
+
+static inline void bb_unlock(void)
+{
+	qb_util_word_unlock(&qb_log_bb.writer_lock);
+}
+
 #endif

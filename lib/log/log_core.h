@@ -20,7 +20,7 @@
 
 #define QB_LOG_DEFAULT_FORMAT "[%p] %b"
 
-/* ---- log.c: state, slots, dispatch ---------------------------------- */
+/* ---- log.c: state, slots; log_dispatch.c: the log call ------------ */
 /* Values read on every log call, kept together (one cache line). */
 struct qb_log_hot {
 	int initialised;
@@ -29,6 +29,22 @@ struct qb_log_hot {
 	qb_log_tags_stringify_fn tags_fn;
 };
 extern struct qb_log_hot qb_log_hot;
+
+#define TLS __attribute__((tls_model("initial-exec"))) __thread
+
+/* log.c's state; log_dispatch.c walks the slots on every call. */
+struct log_state {
+	pthread_mutex_t cfg_lock; /* recursive */
+	struct qb_log_target targets[QB_LOG_TARGET_MAX];
+	pid_t pid;
+	char init_name[PATH_MAX];
+	int32_t init_facility;
+};
+extern struct log_state log_state __attribute__((visibility("hidden")));
+/* Per thread: inside a log call (recursion is dropped); the slots this
+ * thread holds write-locked (a nested log call skips them). */
+extern TLS int tls_in_logger __attribute__((visibility("hidden")));
+extern TLS uint32_t tls_wrlocked __attribute__((visibility("hidden")));
 
 void log_cfg_lock(void);
 void log_cfg_unlock(void);

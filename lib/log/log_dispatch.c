@@ -1,0 +1,282 @@
+/*
+ * log_dispatch.c - the log call: qb_log_real_() and friends decide which
+ * slots want a callsite, render the text once and hand it to each slot.
+ * The state it reads (slots, per-thread flags) is in log.c.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log/log_core.h"
+
+/* ---- the log call ----------------------------------------------------- */
+
+/*
+ * Apply the extended-information rule of slot @p t to @p text: returns the
+ * text to write (possibly @p buf) or NULL when the slot gets nothing.
+ */
+static const char *extended_apply(const struct qb_log_target *t, const char *text, char *buf,
+				  size_t size)
+{
+	const char *x = strchr(text, QB_XC);
+	size_t cut;
+
+	if (x == NULL)
+		return text;
+	cut = (size_t)(x - text);
+	if (!t->extended && cut == 0)
+		return NULL;
+	if (t->extended && x[1] != '\0') {
+		snprintf(buf, size, "%s", text);
+		buf[cut] = '|';
+		return buf;
+	}
+	if (cut >= size)
+		cut = size - 1;
+	memcpy(buf, text, cut);
+	buf[cut] = '\0';
+	return buf;
+}
+
+void log_slot_write(struct qb_log_target *t, struct qb_log_callsite *cs, struct timespec *ts,
+		    const char *text)
+{
+	char buf[QB_LOG_ABSOLUTE_MAX_LEN];
+	int locked;
+
+	locked = log_slot_rdlock(t);
+	if (t->state == QB_LOG_STATE_ENABLED && t->logger != NULL) {
+		const char *msg = extended_apply(t, text, buf, sizeof(buf));
+
+		if (msg != NULL)
+			t->logger((int32_t)t->pos, cs, ts, msg);
+	}
+	if (locked)
+		log_slot_unlock(t);
+}
+
+static void vlog_slot(struct qb_log_target *t, struct qb_log_callsite *cs, struct timespec *ts,
+		      va_list ap)
+{
+	int locked;
+
+	if (__atomic_load_n(&t->vlogger_self_locked, __ATOMIC_RELAXED)) {
+		/* the blackbox: its writer lock orders this call against its
+		 * close callback, which runs before callsites are freed */
+		qb_log_vlogger_fn fn = __atomic_load_n(&t->vlogger, __ATOMIC_ACQUIRE);
+		va_list aq;
+
+		if (fn != NULL) {
+			va_copy(aq, ap);
+			fn((int32_t)t->pos, cs, ts, aq);
+			va_end(aq);
+		}
+		return;
+	}
+	locked = log_slot_rdlock(t);
+
+	if (t->state == QB_LOG_STATE_ENABLED && t->vlogger != NULL) {
+		va_list aq;
+
+		va_copy(aq, ap);
+		t->vlogger((int32_t)t->pos, cs, ts, aq);
+		va_end(aq);
+	}
+	if (locked)
+		log_slot_unlock(t);
+}
+
+/* Render the message once for all text slots (upstream rules: cut to
+ * max_len - 1, one trailing newline removed only if nothing was cut). */
+static void text_render(char *text, size_t max_len, const char *format, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(text, max_len, format, aq);
+	va_end(aq);
+	if (n > 0 && (size_t)n < max_len && text[n - 1] == '\n')
+		text[n - 1] = '\0';
+}
+
+static size_t line_length_for(uint32_t bits)
+{
+	size_t max = 0;
+	int32_t i;
+
+	for (i = 0; bits != 0; i++, bits >>= 1) {
+		const struct qb_log_target *t = &log_state.targets[i];
+
+		if ((bits & 1) &&
+		    __atomic_load_n(&t->state, __ATOMIC_RELAXED) == QB_LOG_STATE_ENABLED &&
+		    __atomic_load_n(&t->max_line_length, __ATOMIC_RELAXED) > max)
+			max = __atomic_load_n(&t->max_line_length, __ATOMIC_RELAXED);
+	}
+	return max;
+}
+
+static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn,
+			 va_list ap)
+{
+	char text[QB_LOG_ABSOLUTE_MAX_LEN];
+	struct timespec ts;
+	size_t max_len = line_length_for(bits);
+	int have_text = 0;
+	int thread_tried = 0, thread_took = 0;
+	int32_t i;
+
+	if (max_len == 0)
+		max_len = QB_LOG_MAX_LEN;
+	if (max_len > sizeof(text))
+		max_len = sizeof(text);
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+
+	if (util_fn != NULL) {
+		text_render(text, max_len, cs->format, ap);
+		have_text = 1;
+		util_fn(cs->filename, (int32_t)cs->lineno, (int32_t)cs->priority, text);
+	}
+	for (i = 0; bits != 0; i++, bits >>= 1) {
+		struct qb_log_target *t = &log_state.targets[i];
+
+		if (!(bits & 1) ||
+		    __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED ||
+		    (tls_wrlocked & (1U << i)))
+			continue;
+		if (__atomic_load_n(&t->vlogger, __ATOMIC_RELAXED) != NULL) {
+			vlog_slot(t, cs, &ts, ap);
+			continue;
+		}
+		if (!have_text) {
+			text_render(text, max_len, cs->format, ap);
+			have_text = 1;
+		}
+		if (__atomic_load_n(&t->threaded, __ATOMIC_RELAXED)) {
+			if (!thread_tried) {
+				thread_tried = 1;
+				thread_took = log_thread_post(cs, &ts, text) == 0;
+			}
+			if (thread_took)
+				continue;
+		}
+		log_slot_write(t, cs, &ts, text);
+	}
+}
+
+/* The part of a log call that runs when some target may want it. */
+static void __attribute__((noinline))
+log_slow(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn, va_list ap)
+{
+	if (tls_in_logger || !qb_log_is_initialised())
+		return;
+	tls_in_logger = 1;
+	log_dispatch(cs, bits, util_fn, ap);
+	tls_in_logger = 0;
+}
+
+/*
+ * Only the blackbox wants @p cs (every debug line of a daemon that keeps
+ * a blackbox): what log_slow() + log_dispatch() do for that one slot,
+ * without the generic walk over the slots. The blackbox's vlogger orders
+ * itself against close (vlogger_self_locked), so no slot lock is taken.
+ */
+static void __attribute__((noinline)) log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
+{
+	struct qb_log_target *t = &log_state.targets[QB_LOG_BLACKBOX];
+	qb_log_vlogger_fn fn;
+	struct timespec ts;
+
+	/* qb_log_is_initialised() is exported: calling it costs a PLT jump */
+	if (tls_in_logger || !__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED ||
+	    (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
+		return;
+	fn = __atomic_load_n(&t->vlogger, __ATOMIC_ACQUIRE);
+	if (fn == NULL || !__atomic_load_n(&t->vlogger_self_locked, __ATOMIC_RELAXED)) {
+		log_slow(cs, 1U << QB_LOG_BLACKBOX, NULL, ap);
+		return;
+	}
+	tls_in_logger = 1;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	fn(QB_LOG_BLACKBOX, cs, &ts, ap);
+	tls_in_logger = 0;
+}
+
+/* Nobody wants @p cs: the common case, decided without va_start. */
+static inline int log_unwanted(const struct qb_log_callsite *cs, uint32_t *bits,
+			       qb_log_util_fn *util_fn)
+{
+	*bits = __atomic_load_n(&cs->targets, __ATOMIC_RELAXED);
+	*util_fn = NULL;
+	if (__builtin_expect(__atomic_load_n(&cs->tags, __ATOMIC_RELAXED) & QB_LOG_TAG_LIBQB_MSG,
+			     0))
+		*util_fn = __atomic_load_n(&qb_log_hot.util_fn, __ATOMIC_ACQUIRE);
+	return *bits == 0 && *util_fn == NULL;
+}
+
+static inline void log_wanted(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn,
+			      va_list ap)
+{
+	if (bits == (1U << QB_LOG_BLACKBOX) && util_fn == NULL)
+		log_blackbox_only(cs, ap);
+	else
+		log_slow(cs, bits, util_fn, ap);
+}
+
+void qb_log_real_va_(struct qb_log_callsite *cs, va_list ap)
+{
+	uint32_t bits;
+	qb_log_util_fn util_fn;
+
+	/* A NULL callsite (not initialised) is simply ignored; a call made
+	 * from inside a logger of this thread would recurse: dropped. */
+	if (cs == NULL || log_unwanted(cs, &bits, &util_fn))
+		return;
+	log_wanted(cs, bits, util_fn, ap);
+}
+
+void qb_log_real_(struct qb_log_callsite *cs, ...)
+{
+	va_list ap;
+	uint32_t bits;
+	qb_log_util_fn util_fn;
+
+	if (cs == NULL || log_unwanted(cs, &bits, &util_fn))
+		return;
+	va_start(ap, cs);
+	log_wanted(cs, bits, util_fn, ap);
+	va_end(ap);
+}
+
+void qb_log_from_external_source_va2(const char *message_id, const char *function,
+				     const char *filename, const char *format, uint8_t priority,
+				     uint32_t lineno, uint32_t tags, va_list ap)
+{
+	struct qb_log_callsite *cs;
+
+	cs = qb_log_callsite_get2(message_id, function, filename, format, priority, lineno, tags);
+	qb_log_real_va_(cs, ap);
+}
+
+void qb_log_from_external_source_va(const char *function, const char *filename, const char *format,
+				    uint8_t priority, uint32_t lineno, uint32_t tags, va_list ap)
+{
+	qb_log_from_external_source_va2(NULL, function, filename, format, priority, lineno, tags,
+					ap);
+}
+
+void qb_log_from_external_source(const char *function, const char *filename, const char *format,
+				 uint8_t priority, uint32_t lineno, uint32_t tags, ...)
+{
+	va_list ap;
+
+	va_start(ap, tags);
+	qb_log_from_external_source_va2(NULL, function, filename, format, priority, lineno, tags,
+					ap);
+	va_end(ap);
+}
