@@ -104,22 +104,10 @@ uint32_t rb_flags_get(const qb_ringbuffer_t *rb);
  * The layout itself is stated once, in rb_private.h.
  */
 
-/* Bytes of the fixed shared header a ring's -header file starts with, and
- * where the caller's user area (qb_rb_shared_user_data_get) starts in it. */
+/* Bytes of the fixed shared header a ring's -header file starts with (the
+ * user area, qb_rb_shared_user_data_get, follows it): the size of a header
+ * image the functions below take. */
 #define RB_HDR_SIZE 8248
-#define RB_HDR_USER_OFFSET 8240
-/*
- * Field offsets in a header image, and the committed-chunk magic, only for
- * tools/ readers not yet on the view below (blackbox_internal.h's QB_BB_RB_*
- * names); library code uses the view. Tied to the layout by rb_private.h.
- */
-#define RB_HDR_OFF_WRITE_PT 0
-#define RB_HDR_OFF_READ_PT 4
-#define RB_HDR_OFF_WORD_SIZE 8
-#define RB_HDR_OFF_HDR_PATH 12
-#define RB_HDR_OFF_DATA_PATH 4108
-#define RB_HDR_PATH_MAX 4096
-#define RB_CHUNK_COMMITTED 0xA1A1A1A1u
 /* u32 words of a ring dump's header (qb_rb_write_to_file) */
 #define RB_DUMP_HDR_WORDS 5
 
