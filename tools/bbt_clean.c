@@ -162,7 +162,7 @@ int bbt_clean(const struct bbt_opts *o)
  * marker, then lib/rb's ring dump. */
 static int write_dump(int fd, const struct bbt_ring *r)
 {
-	static const uint32_t marker[5] = {0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0};
+	static const uint32_t marker[BB_DUMP_MARKER_WORDS] = BB_DUMP_MARKER;
 	struct rb_view v = r->v;
 	ssize_t n;
 

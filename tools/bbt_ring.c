@@ -5,10 +5,10 @@
  * pread, never mapped (a truncation cannot fault us), and only regular
  * files are opened.
  *
- * Dump file (version 2): a 20-byte marker (u32 0, 0xCCBBCCBB, 0xBBCCBBCC,
- * 2, 0), then a ring dump (lib/rb's format, read through rb_view).
- * Without the marker: an old plain ring dump, records with an 8-byte time.
- * Record layout: lib/log/bb_record.h.
+ * Dump file (version 2): BB_DUMP_MARKER, then a ring dump (lib/rb's
+ * format, read through rb_view).  Without the marker: an old plain ring
+ * dump, records with an 8-byte time.  Marker and record layout:
+ * lib/log/bb_record.h.
  */
 #include "config.h"
 
@@ -21,7 +21,7 @@
 
 #include "bbt.h"
 
-static const uint32_t dump_marker[5] = {0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0};
+static const uint32_t dump_marker[BB_DUMP_MARKER_WORDS] = BB_DUMP_MARKER;
 
 /*
  * Opens path for reading only if it is a regular file: a FIFO or device
