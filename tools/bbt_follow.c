@@ -162,8 +162,13 @@ static int follow_snapshot(struct follow *f)
 	return 1;
 }
 
-/* One read of what is new: 1 when something was (or may soon be), 0 when
- * nothing, or a negative errno. */
+#define STEP_MID_RECORD 2
+
+/*
+ * One read of what is new: 1 when something was, STEP_MID_RECORD when the
+ * writer is inside a record (soon, unless it died there, so a drain must
+ * not wait for it), 0 when nothing, or a negative errno.
+ */
 static int follow_step(struct follow *f)
 {
 	uint32_t wp, rp, seq = 0, written = 0;
@@ -171,7 +176,7 @@ static int follow_step(struct follow *f)
 	if (f->l.has_seq) {
 		seq = bbt_live_seq(&f->l);
 		if (seq & 1) {
-			return 1; /* mid-record: next poll */
+			return STEP_MID_RECORD;
 		}
 		written = (seq - f->seq) / 2;
 		if (written == 0) {
@@ -287,7 +292,7 @@ int bbt_follow(const struct bbt_opts *o, const char *header)
 		}
 		if (now_ns() - last_alive >= ALIVE_EVERY_NS || f.nmappers == 0) {
 			if (!writer_alive(&f)) {
-				while (follow_step(&f) > 0) {
+				while (follow_step(&f) == 1) {
 				}
 				bbt_note(o, "... writer (pid %ld) has exited ...\n", f.r.who.pid);
 				rc = 0;
@@ -295,7 +300,7 @@ int bbt_follow(const struct bbt_opts *o, const char *header)
 			}
 			last_alive = now_ns();
 		}
-		if (active) {
+		if (active == 1) {
 			continue;
 		}
 		pause.tv_sec = 0;

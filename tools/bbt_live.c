@@ -275,6 +275,12 @@ static int64_t snap_once(struct bbt_live *l, unsigned char *data, struct hdr_wor
 		*start = h1->rp;
 		return 0;
 	}
+	/* the same odd seq: one record at most was in progress all along (or
+	 * its writer died inside it), which cannot lap us however long the
+	 * copy took */
+	if (l->has_seq && h1->seq == h2.seq) {
+		slow = 0;
+	}
 	/* our writer's count bounds how far it went: >= 44 bytes a record */
 	if (l->has_seq && (uint64_t)((h2.seq - h1->seq) / 2) * 44 >= S) {
 		slow = 1;
