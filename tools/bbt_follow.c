@@ -124,7 +124,6 @@ static int follow_snapshot(struct follow *f)
 {
 	struct bbt_ring snap;
 	struct bbt_walk w, from_pos;
-	uint32_t written;
 	size_t first = 0;
 	int rc;
 
@@ -134,7 +133,8 @@ static int follow_snapshot(struct follow *f)
 	}
 	bbt_walk(&snap, snap.start, 1, &w);
 	if (f->l.has_seq) {
-		written = (snap.seq - f->seq) / 2;
+		uint32_t written = (snap.seq - f->seq) / 2;
+
 		if (written < w.n) {
 			first = w.n - written; /* older ones we printed already */
 		} else if (written > w.n) {

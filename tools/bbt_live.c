@@ -26,13 +26,13 @@ static void live_who(const char *header, const unsigned char *hdr, size_t len, s
 
 	if (user != NULL) {
 		memcpy(&o, user, sizeof(o));
-	}
-	if (user != NULL && memcmp(o.magic, QB_BB_OWNER_MAGIC, sizeof(o.magic)) == 0) {
-		l->has_seq = 1;
-		l->who.pid = o.pid;
-		o.ident[sizeof(o.ident) - 1] = '\0';
-		snprintf(l->who.ident, sizeof(l->who.ident), "%s", o.ident);
-		return;
+		if (memcmp(o.magic, QB_BB_OWNER_MAGIC, sizeof(o.magic)) == 0) {
+			l->has_seq = 1;
+			l->who.pid = o.pid;
+			o.ident[sizeof(o.ident) - 1] = '\0';
+			snprintf(l->who.ident, sizeof(l->who.ident), "%s", o.ident);
+			return;
+		}
 	}
 	base = strrchr(header, '/');
 	base = base ? base + 1 : header;

@@ -276,11 +276,11 @@ int bbt_walk(const struct bbt_ring *r, uint32_t from, int quiet, struct bbt_walk
 	uint32_t p = from, count = 0, len;
 	unsigned char *chunk;
 	struct bbt_rec rec;
-	int rc;
 
 	memset(w, 0, sizeof(*w));
 	while (p != r->v.write_pt && count++ <= r->v.words / 2) {
-		rc = rb_view_chunk(&r->v, p, &len);
+		int rc = rb_view_chunk(&r->v, p, &len);
+
 		if (rc == -ENOMSG) {
 			break;
 		}

@@ -179,10 +179,10 @@ static int pread_exact(int fd, void *buf, size_t n, off_t off)
 static int fd_stable_u32(int fd, off_t off, uint32_t *out)
 {
 	uint32_t a = 0, b = 1;
-	int i, rc;
+	int i;
 
 	for (i = 0; i < 8 && a != b; i++) {
-		rc = pread_exact(fd, &a, sizeof(a), off);
+		int rc = pread_exact(fd, &a, sizeof(a), off);
 		if (rc == 0) {
 			rc = pread_exact(fd, &b, sizeof(b), off);
 		}
