@@ -2,14 +2,18 @@
  * qb-blackbox internals, shared by the tool's files:
  *
  *   bbt_main.c    options, dispatch, exit codes
- *   bbt_ring.c    opening files safely, ring snapshots (lap detection),
- *                 record decoding
+ *   bbt_ring.c    opening files safely, dump files, walking a ring's
+ *                 records
+ *   bbt_live.c    live blackboxes: their files, snapshots (lap detection)
  *   bbt_output.c  filters, plain and JSON output, time parsing
  *   bbt_follow.c  --follow
- *   bbt_scan.c    the /dev/shm scan: names, owners, processes, states
+ *   bbt_scan.c    the /dev/shm scan: names, sizes, owner records
+ *   bbt_procs.c   the processes we can see, and the state of each entry
  *   bbt_clean.c   --list, --clean, --save, --pid/--ident selection
  *
- * Names are bbt_ (blackbox tool); nothing here is part of libqb.
+ * Names are bbt_ (blackbox tool); nothing here is part of libqb.  The
+ * ring's layout is lib/rb's (rb_internal.h: the read-only view and the
+ * header readers), the record's is lib/log/bb_record.h's.
  */
 #ifndef QB_TOOLS_BBT_H_DEFINED
 #define QB_TOOLS_BBT_H_DEFINED
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "log/bb_record.h"
 #include "log/blackbox_internal.h"
 
 /* exit codes (documented in qb-blackbox.8) */
@@ -30,7 +35,7 @@
 #define BBT_EXIT_BAD 3
 
 #define BBT_MSG_MAX 4096 /* largest msg_len printed */
-#define BBT_CHUNK_MAX (BBT_MSG_MAX + 33 + 4096)
+#define BBT_CHUNK_MAX (BBT_MSG_MAX + BB_REC_FIXED + 4096)
 #define BBT_FILE_MAX ((size_t)1 << 31)
 
 /* ------------------------------------------------------------ records */
@@ -56,15 +61,13 @@ struct bbt_who {
 };
 
 /*
- * A consistent copy of a ring: the header words and the data area
- * (word_size * 4 bytes, owned).  start is where the records to show
- * begin (normally read_pt), skipped the bytes of older records that were
- * overwritten while we read and are left out.
+ * A consistent copy of a ring: a view (words, write_pt, read_pt) of data,
+ * the data area (v.words * 4 bytes, owned).  start is where the records to
+ * show begin (normally read_pt), skipped the bytes of older records that
+ * were overwritten while we read and are left out.
  */
 struct bbt_ring {
-	uint32_t word_size;
-	uint32_t write_pt;
-	uint32_t read_pt;
+	struct rb_view v; /* v.data == data */
 	uint32_t start;
 	unsigned char *data;
 	int hires;	  /* records carry a struct timespec */
@@ -92,9 +95,7 @@ int bbt_walk(const struct bbt_ring *r, uint32_t from, int quiet, struct bbt_walk
 void bbt_walk_free(struct bbt_walk *w);
 int bbt_decode(const unsigned char *rec, uint32_t len, int hires, struct bbt_rec *out, char *errmsg,
 	       size_t errlen);
-uint32_t bbt_next_chunk(const struct bbt_ring *r, uint32_t p, uint32_t len);
-void bbt_chunk_copy(const unsigned char *data, uint32_t words, uint32_t word, unsigned char *dst,
-		    size_t len);
+ssize_t bbt_pread_full(int fd, void *buf, size_t len, off_t off);
 
 /* Live snapshot helpers, shared with --follow. */
 struct bbt_live {
@@ -112,7 +113,7 @@ int bbt_live_open(const char *header, struct bbt_live *l);
 void bbt_live_close(struct bbt_live *l);
 int bbt_live_snapshot(struct bbt_live *l, struct bbt_ring *r);
 uint32_t bbt_live_seq(const struct bbt_live *l);
-uint32_t bbt_live_word(const struct bbt_live *l, size_t off);
+uint32_t bbt_live_word(const struct bbt_live *l, enum rb_hdr_word w);
 int bbt_data_name(const char *header, char *out, size_t len);
 
 /* ------------------------------------------------------------ output */
@@ -182,6 +183,8 @@ int bbt_proc_ident(const struct bbt_procs *p, long host_pid, uint64_t *ns, long 
 int bbt_proc_maps(const struct bbt_procs *p, long host_pid, const char *path);
 size_t bbt_proc_mappers(const struct bbt_procs *p, const char *path, long *pids, size_t max);
 int bbt_parse_bb_name(const char *name, struct bbt_entry *e);
+int bbt_is_hex(const char *s, size_t n);
+int bbt_is_number(const char *s, size_t n);
 
 /* ------------------------------------------------------------ commands */
 

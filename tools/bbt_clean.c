@@ -158,45 +158,17 @@ int bbt_clean(const struct bbt_opts *o)
 
 /* ------------------------------------------------------------ --save */
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			return n < 0 ? -errno : -EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A version 2 dump of the ring (the records from r->start on). */
+/* A version 2 dump of the ring (the records from r->start on): the
+ * marker, then lib/rb's ring dump. */
 static int write_dump(int fd, const struct bbt_ring *r)
 {
-	static const uint32_t marker[5] = {0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0};
-	uint32_t hdr[5];
-	int rc;
+	static const uint32_t marker[BB_DUMP_MARKER_WORDS] = BB_DUMP_MARKER;
+	struct rb_view v = r->v;
+	ssize_t n;
 
-	hdr[0] = r->word_size;
-	hdr[1] = r->write_pt;
-	hdr[2] = r->start;
-	hdr[3] = 1;
-	hdr[4] = hdr[0] + hdr[1] + hdr[2] + hdr[3];
-	rc = write_all(fd, marker, sizeof(marker));
-	if (rc == 0) {
-		rc = write_all(fd, hdr, sizeof(hdr));
-	}
-	if (rc == 0) {
-		rc = write_all(fd, r->data, (size_t)r->word_size * 4);
-	}
-	return rc;
+	v.read_pt = r->start;
+	n = rb_view_dump(fd, &v, marker, sizeof(marker));
+	return n < 0 ? (int)n : 0;
 }
 
 /* Only characters that are safe in a file name, from an untrusted ident. */

@@ -73,72 +73,68 @@ static int between(uint32_t rp, uint32_t pos, uint32_t wp, uint32_t S)
 }
 
 /*
- * One read of what is new.  First the cheap way: our position is still in
- * the ring and the records from it reach the write position (and, with a
- * count, are exactly as many as were written).  Otherwise we were lapped:
- * a fresh consistent snapshot, of which only the newest records are new.
+ * The cheap way: our position is still in the ring (between rp and wp):
+ * copy [pos, wp) and keep it if nothing moved under us and the records
+ * from pos reach wp (and, with a count, are exactly as many as were
+ * written).  1 when done, 0 when a snapshot is needed.
  */
-static int follow_step(struct follow *f)
+static int follow_in_place(struct follow *f, uint32_t wp, uint32_t rp, uint32_t seq,
+			   uint32_t written)
 {
 	struct bbt_ring *r = &f->r;
-	struct bbt_ring snap;
 	struct bbt_walk w;
-	uint32_t S = r->word_size, wp, rp, seq = 0, written = 0;
-	size_t first;
-	int rc;
+	uint32_t S = r->v.words, n, first_part, rp2, seq2;
+	int done = 0;
 
-	if (f->l.has_seq) {
-		seq = bbt_live_seq(&f->l);
-		if (seq & 1) {
-			return 1; /* mid-record: next poll */
-		}
-		written = (seq - f->seq) / 2;
-		if (written == 0) {
-			return 0;
-		}
-	}
-	wp = bbt_live_word(&f->l, QB_BB_RB_OFF_WRITE_PT);
-	rp = bbt_live_word(&f->l, QB_BB_RB_OFF_READ_PT);
-	if (!f->l.has_seq && wp == f->pos) {
+	if (wp >= S || rp >= S || !between(rp, f->pos, wp, S)) {
 		return 0;
 	}
-	if (wp < S && rp < S && between(rp, f->pos, wp, S)) {
-		/* copy [pos, wp) and check that nothing moved under us */
-		uint32_t n = (wp + S - f->pos) % S;
-		uint32_t first_part = S - f->pos < n ? S - f->pos : n;
-
-		if (pread(f->l.dfd, r->data + (size_t)f->pos * 4, (size_t)first_part * 4,
-			  (off_t)f->pos * 4) == (ssize_t)first_part * 4 &&
-		    (n == first_part ||
-		     pread(f->l.dfd, r->data, (size_t)(n - first_part) * 4, 0) ==
-			     (ssize_t)(n - first_part) * 4)) {
-			uint32_t rp2 = bbt_live_word(&f->l, QB_BB_RB_OFF_READ_PT);
-			uint32_t seq2 = f->l.has_seq ? bbt_live_seq(&f->l) : 0;
-
-			r->write_pt = wp;
-			if (between(rp, rp2, wp, S) && between(rp2, f->pos, wp, S) &&
-			    (!f->l.has_seq || seq2 == seq)) {
-				bbt_walk(r, f->pos, 1, &w);
-				if (w.end == wp && (!f->l.has_seq || w.n == written)) {
-					print_recs(f, &w, 0);
-					f->pos = wp;
-					f->seq = seq;
-					bbt_walk_free(&w);
-					return 1;
-				}
-				bbt_walk_free(&w);
-			}
-		}
+	n = (wp + S - f->pos) % S;
+	first_part = S - f->pos < n ? S - f->pos : n;
+	if (pread(f->l.dfd, r->data + (size_t)f->pos * 4, (size_t)first_part * 4,
+		  (off_t)f->pos * 4) != (ssize_t)first_part * 4 ||
+	    (n != first_part &&
+	     pread(f->l.dfd, r->data, (size_t)(n - first_part) * 4, 0) !=
+		     (ssize_t)(n - first_part) * 4)) {
+		return 0;
 	}
-	/* lapped (or moved while we copied): a consistent snapshot */
+	rp2 = bbt_live_word(&f->l, RB_HDR_READ_PT);
+	seq2 = f->l.has_seq ? bbt_live_seq(&f->l) : 0;
+	r->v.write_pt = wp;
+	if (!between(rp, rp2, wp, S) || !between(rp2, f->pos, wp, S) ||
+	    (f->l.has_seq && seq2 != seq)) {
+		return 0;
+	}
+	bbt_walk(r, f->pos, 1, &w);
+	if (w.end == wp && (!f->l.has_seq || w.n == written)) {
+		print_recs(f, &w, 0);
+		f->pos = wp;
+		f->seq = seq;
+		done = 1;
+	}
+	bbt_walk_free(&w);
+	return done;
+}
+
+/*
+ * Lapped (or moved while we copied): a fresh consistent snapshot, of
+ * which only the newest records are new.  1, or a negative errno.
+ */
+static int follow_snapshot(struct follow *f)
+{
+	struct bbt_ring snap;
+	struct bbt_walk w, from_pos;
+	size_t first = 0;
+	int rc;
+
 	rc = bbt_live_snapshot(&f->l, &snap);
 	if (rc != 0) {
 		return rc;
 	}
 	bbt_walk(&snap, snap.start, 1, &w);
-	first = 0;
 	if (f->l.has_seq) {
-		written = (snap.seq - f->seq) / 2;
+		uint32_t written = (snap.seq - f->seq) / 2;
+
 		if (written < w.n) {
 			first = w.n - written; /* older ones we printed already */
 		} else if (written > w.n) {
@@ -148,11 +144,9 @@ static int follow_step(struct follow *f)
 	} else {
 		/* still in the ring if the records from our position reach
 		 * the write position; else lapped */
-		struct bbt_walk from_pos;
-
 		bbt_walk(&snap, f->pos, 1, &from_pos);
-		if (between(snap.start, f->pos, snap.write_pt, S) &&
-		    from_pos.end == snap.write_pt) {
+		if (between(snap.start, f->pos, snap.v.write_pt, snap.v.words) &&
+		    from_pos.end == snap.v.write_pt) {
 			bbt_walk_free(&w);
 			w = from_pos;
 		} else {
@@ -161,11 +155,43 @@ static int follow_step(struct follow *f)
 		}
 	}
 	print_recs(f, &w, first);
-	f->pos = snap.write_pt;
+	f->pos = snap.v.write_pt;
 	bbt_walk_free(&w);
-	bbt_ring_free(r);
-	*r = snap;
+	bbt_ring_free(&f->r);
+	f->r = snap;
 	return 1;
+}
+
+#define STEP_MID_RECORD 2
+
+/*
+ * One read of what is new: 1 when something was, STEP_MID_RECORD when the
+ * writer is inside a record (soon, unless it died there, so a drain must
+ * not wait for it), 0 when nothing, or a negative errno.
+ */
+static int follow_step(struct follow *f)
+{
+	uint32_t wp, rp, seq = 0, written = 0;
+
+	if (f->l.has_seq) {
+		seq = bbt_live_seq(&f->l);
+		if (seq & 1) {
+			return STEP_MID_RECORD;
+		}
+		written = (seq - f->seq) / 2;
+		if (written == 0) {
+			return 0;
+		}
+	}
+	wp = bbt_live_word(&f->l, RB_HDR_WRITE_PT);
+	rp = bbt_live_word(&f->l, RB_HDR_READ_PT);
+	if (!f->l.has_seq && wp == f->pos) {
+		return 0;
+	}
+	if (follow_in_place(f, wp, rp, seq, written)) {
+		return 1;
+	}
+	return follow_snapshot(f);
 }
 
 /* Which processes map the ring now (other than us). */
@@ -266,7 +292,7 @@ int bbt_follow(const struct bbt_opts *o, const char *header)
 		}
 		if (now_ns() - last_alive >= ALIVE_EVERY_NS || f.nmappers == 0) {
 			if (!writer_alive(&f)) {
-				while (follow_step(&f) > 0) {
+				while (follow_step(&f) == 1) {
 				}
 				bbt_note(o, "... writer (pid %ld) has exited ...\n", f.r.who.pid);
 				rc = 0;
@@ -274,7 +300,7 @@ int bbt_follow(const struct bbt_opts *o, const char *header)
 			}
 			last_alive = now_ns();
 		}
-		if (active) {
+		if (active == 1) {
 			continue;
 		}
 		pause.tv_sec = 0;

@@ -307,7 +307,7 @@ void bbt_print_rec(const struct bbt_opts *o, const struct bbt_rec *rec, const ch
 
 void bbt_print_state(const struct bbt_ring *r)
 {
-	uint32_t w = r->write_pt, rp = r->start, ws = r->word_size;
+	uint32_t w = r->v.write_pt, rp = r->start, ws = r->v.words;
 	ssize_t free_w, used_w;
 
 	if (w > rp) {

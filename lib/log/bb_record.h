@@ -12,8 +12,8 @@
  *   then             u32 msg_len
  *   then             the serialised message, msg_len bytes (serialize.c)
  *
- * The one statement of that layout, for the writer (blackbox.c), the dump
- * and its reader (blackbox_dump.c) and tools: self-contained, nothing of
+ * The one statement of that layout (and of the dump file's marker), for
+ * the writer (blackbox.c), the dump and its reader (blackbox_dump.c) and tools: self-contained, nothing of
  * the library is needed to include it.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -36,6 +36,15 @@
 /* Shortest record a reader looks into: a one-byte function name and
  * message and the old, shorter time. */
 #define BB_REC_MIN (BB_REC_FUNCTION + 1 + BB_REC_TS_SIZE_OLD + 4 + 1)
+
+/* A blackbox dump file (qb_log_blackbox_write_to_file) starts with these
+ * u32 words, then a ring dump (lib/rb) of records with a struct timespec;
+ * a file without them is an old plain ring dump (BB_REC_TS_SIZE_OLD). */
+#define BB_DUMP_MARKER_WORDS 5
+#define BB_DUMP_MARKER                                                                             \
+	{                                                                                          \
+		0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0                                                  \
+	}
 
 /* Offsets of the fields that follow the function name. */
 static inline size_t bb_rec_time_off(uint32_t fn_size)

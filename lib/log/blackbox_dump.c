@@ -35,7 +35,7 @@
 #include "log/bb_record.h"
 #include "util/util_internal.h"
 
-static const uint32_t dump_marker[5] = {0, 0xCCBBCCBBu, 0xBBCCBBCCu, 2, 0};
+static const uint32_t dump_marker[BB_DUMP_MARKER_WORDS] = BB_DUMP_MARKER;
 
 /* ------------------------------------------------------------- writing */
 

@@ -46,21 +46,6 @@ void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p);
 size_t qb_log_blackbox_render(char *out, size_t out_len, const char *buf, size_t buf_len);
 
 /*
- * The ring's layout belongs to lib/rb (rb_internal.h: struct rb_view and
- * its functions).  These names stay only for the qb-blackbox tool until it
- * reads rings through the view; nothing in lib/ uses them.
- */
-#define QB_BB_RB_HDR_SIZE RB_HDR_SIZE
-#define QB_BB_RB_USER_OFFSET RB_HDR_USER_OFFSET
-#define QB_BB_RB_OFF_WRITE_PT RB_HDR_OFF_WRITE_PT
-#define QB_BB_RB_OFF_READ_PT RB_HDR_OFF_READ_PT
-#define QB_BB_RB_OFF_WORD_SIZE RB_HDR_OFF_WORD_SIZE
-#define QB_BB_RB_OFF_HDR_PATH RB_HDR_OFF_HDR_PATH
-#define QB_BB_RB_OFF_DATA_PATH RB_HDR_OFF_DATA_PATH
-#define QB_BB_RB_PATH_MAX RB_HDR_PATH_MAX
-#define QB_BB_CHUNK_MAGIC RB_CHUNK_COMMITTED
-
-/*
  * Owner record, kept in the ring's shared user area, i.e. at byte
  * RB_HDR_USER_OFFSET of the -header file (the fixed header is unchanged;
  * the user area overlaps its trailing padding exactly as for any libqb

@@ -130,23 +130,22 @@ static int read_owner(int dfd, const char *name, struct qb_log_blackbox_owner *o
 		      struct shm_file_id *id)
 {
 	struct stat st;
-	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		return -errno;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (size_t)st.st_size < RB_HDR_USER_OFFSET + sizeof(*o)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
 		close(fd);
 		return -EPERM;
 	}
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
-	n = pread(fd, o, sizeof(*o), RB_HDR_USER_OFFSET);
+	/* a header too short to hold a record fails here */
+	rc = rb_header_fd_user_read(fd, o, sizeof(*o));
 	close(fd);
-	return n == (ssize_t)sizeof(*o) ? 0 : -EIO;
+	return rc;
 }
 
 /* The -data file of a dead box: ours, missing (a half-removed box), or a

@@ -98,28 +98,16 @@ uint32_t rb_flags_get(const qb_ringbuffer_t *rb);
 /*
  * ---- a read-only view of a ring's chunks ----------------------------------
  * For code outside lib/rb that reads a ring it does not drive through the
- * qb_rb_chunk_* calls: the blackbox's fork copy, its dump and its reader of
- * dumps and live files. Every access is reduced modulo the ring and checked
+ * qb_rb_chunk_* calls: the blackbox's fork copy, its dump, its reader of
+ * dumps and live files, and the qb-blackbox tool. Every access is reduced modulo the ring and checked
  * against its size, so a view of corrupt bytes never reads outside them.
  * The layout itself is stated once, in rb_private.h.
  */
 
-/* Bytes of the fixed shared header a ring's -header file starts with, and
- * where the caller's user area (qb_rb_shared_user_data_get) starts in it. */
+/* Bytes of the fixed shared header a ring's -header file starts with (the
+ * user area, qb_rb_shared_user_data_get, follows it): the size of a header
+ * image the functions below take. */
 #define RB_HDR_SIZE 8248
-#define RB_HDR_USER_OFFSET 8240
-/*
- * Field offsets in a header image, and the committed-chunk magic, only for
- * tools/ readers not yet on the view below (blackbox_internal.h's QB_BB_RB_*
- * names); library code uses the view. Tied to the layout by rb_private.h.
- */
-#define RB_HDR_OFF_WRITE_PT 0
-#define RB_HDR_OFF_READ_PT 4
-#define RB_HDR_OFF_WORD_SIZE 8
-#define RB_HDR_OFF_HDR_PATH 12
-#define RB_HDR_OFF_DATA_PATH 4108
-#define RB_HDR_PATH_MAX 4096
-#define RB_CHUNK_COMMITTED 0xA1A1A1A1u
 /* u32 words of a ring dump's header (qb_rb_write_to_file) */
 #define RB_DUMP_HDR_WORDS 5
 
@@ -157,6 +145,33 @@ const char *rb_header_data_path(const void *hdr, size_t len);
 uint32_t rb_header_write_pt(const void *hdr);
 /* user_len bytes of user area in a header image, NULL if it is shorter. */
 const void *rb_header_user(const void *hdr, size_t len, size_t user_len);
+
+/* The ring's own words in its -header file. */
+enum rb_hdr_word { RB_HDR_WRITE_PT, RB_HDR_READ_PT, RB_HDR_WORDS };
+/* Word w of a header image of len bytes (which may be a short one). 0, or
+ * -EINVAL when the image ends before it. */
+int rb_header_word(const void *hdr, size_t len, enum rb_hdr_word w, uint32_t *out);
+/*
+ * Word w of the -header file open at fd, read with pread(2) while its
+ * writer may be storing it: a copy may be torn, so reads are repeated (at
+ * most 8 pairs) until two agree; after that the last one is taken. 0, or
+ * -errno (-EIO when the file ends before the word).
+ */
+int rb_header_fd_word(int fd, enum rb_hdr_word w, uint32_t *out);
+/* The same for the u32 at byte off of the file's user area. */
+int rb_header_fd_user_word(int fd, size_t off, uint32_t *out);
+/* The first n bytes of the user area of the -header file at fd (pread).
+ * 0, or -errno (-EIO when the file is shorter). */
+int rb_header_fd_user_read(int fd, void *buf, size_t n);
+/*
+ * Forges an image of a -header file in hdr (len bytes, at least
+ * RB_HDR_SIZE + user_len): the three words as given (unchecked, so a test
+ * can make corrupt ones), both paths (truncated to fit), user_len bytes of
+ * user area from user (zeros when NULL), zeros elsewhere. 0 or -EINVAL.
+ */
+int rb_header_image_make(void *hdr, size_t len, uint32_t words, uint32_t write_pt, uint32_t read_pt,
+			 const char *hdr_path, const char *data_path, const void *user,
+			 size_t user_len);
 
 /*
  * The chunk at word p: *len is its length word (set whenever the magic can

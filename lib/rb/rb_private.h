@@ -31,6 +31,8 @@ struct rb_shared_hdr {
 	char user_data[1]; /* caller's area starts here */
 };
 
+_Static_assert(offsetof(struct rb_shared_hdr, write_pt) == 0, "layout");
+_Static_assert(offsetof(struct rb_shared_hdr, read_pt) == 4, "layout");
 _Static_assert(offsetof(struct rb_shared_hdr, word_size) == 8, "layout");
 _Static_assert(offsetof(struct rb_shared_hdr, hdr_path) == 12, "layout");
 _Static_assert(offsetof(struct rb_shared_hdr, data_path) == 4108, "layout");
@@ -39,16 +41,13 @@ _Static_assert(offsetof(struct rb_shared_hdr, posix_sem) == 8208, "layout");
 _Static_assert(offsetof(struct rb_shared_hdr, user_data) == 8240, "layout");
 _Static_assert(sizeof(struct rb_shared_hdr) == 8248, "layout");
 _Static_assert(sizeof(struct rb_shared_hdr) == RB_HDR_SIZE, "layout");
-_Static_assert(offsetof(struct rb_shared_hdr, user_data) == RB_HDR_USER_OFFSET, "layout");
-_Static_assert(offsetof(struct rb_shared_hdr, write_pt) == RB_HDR_OFF_WRITE_PT, "layout");
-_Static_assert(offsetof(struct rb_shared_hdr, read_pt) == RB_HDR_OFF_READ_PT, "layout");
-_Static_assert(offsetof(struct rb_shared_hdr, word_size) == RB_HDR_OFF_WORD_SIZE, "layout");
-_Static_assert(offsetof(struct rb_shared_hdr, hdr_path) == RB_HDR_OFF_HDR_PATH, "layout");
-_Static_assert(offsetof(struct rb_shared_hdr, data_path) == RB_HDR_OFF_DATA_PATH, "layout");
-_Static_assert(RB_PATH_MAX == RB_HDR_PATH_MAX, "layout");
+
+/* Where the user area starts in a -header file (it overlaps the padding
+ * at the end of the fixed header, as in libqb). */
+#define RB_HDR_USER_OFFSET offsetof(struct rb_shared_hdr, user_data)
 
 /* Chunk header: word p = length in bytes, word p+1 = magic. */
-#define RB_MAGIC_COMMITTED RB_CHUNK_COMMITTED
+#define RB_MAGIC_COMMITTED 0xA1A1A1A1u
 #define RB_MAGIC_ALLOCATED 0xA110CED0u
 #define RB_MAGIC_RECLAIMED 0xD0D0D0D0u
 /* two header words plus one word of rounding */

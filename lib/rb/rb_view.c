@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rb/rb_private.h"
 
@@ -133,6 +134,114 @@ const void *rb_header_user(const void *hdr, size_t len, size_t user_len)
 		return NULL;
 	}
 	return (const char *)hdr + RB_HDR_USER_OFFSET;
+}
+
+static const size_t hdr_word_off[] = {
+	[RB_HDR_WRITE_PT] = offsetof(struct rb_shared_hdr, write_pt),
+	[RB_HDR_READ_PT] = offsetof(struct rb_shared_hdr, read_pt),
+	[RB_HDR_WORDS] = offsetof(struct rb_shared_hdr, word_size),
+};
+
+static int hdr_word_valid(enum rb_hdr_word w)
+{
+	return (unsigned)w < sizeof(hdr_word_off) / sizeof(hdr_word_off[0]);
+}
+
+int rb_header_word(const void *hdr, size_t len, enum rb_hdr_word w, uint32_t *out)
+{
+	if (!hdr_word_valid(w) || len < hdr_word_off[w] + sizeof(*out)) {
+		return -EINVAL;
+	}
+	*out = hdr_u32(hdr, hdr_word_off[w]);
+	return 0;
+}
+
+/* pread that retries interrupted and short reads: 0, -errno, or -EIO at
+ * the end of the file. */
+static int pread_exact(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			return r < 0 ? -errno : -EIO;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int fd_stable_u32(int fd, off_t off, uint32_t *out)
+{
+	uint32_t a = 0, b = 1;
+	int i;
+
+	for (i = 0; i < 8 && a != b; i++) {
+		int rc = pread_exact(fd, &a, sizeof(a), off);
+		if (rc == 0) {
+			rc = pread_exact(fd, &b, sizeof(b), off);
+		}
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	*out = a;
+	return 0;
+}
+
+int rb_header_fd_word(int fd, enum rb_hdr_word w, uint32_t *out)
+{
+	if (!hdr_word_valid(w)) {
+		return -EINVAL;
+	}
+	return fd_stable_u32(fd, (off_t)hdr_word_off[w], out);
+}
+
+int rb_header_fd_user_word(int fd, size_t off, uint32_t *out)
+{
+	if (off > SIZE_MAX - RB_HDR_USER_OFFSET) {
+		return -EINVAL;
+	}
+	return fd_stable_u32(fd, (off_t)(RB_HDR_USER_OFFSET + off), out);
+}
+
+int rb_header_fd_user_read(int fd, void *buf, size_t n)
+{
+	return pread_exact(fd, buf, n, (off_t)RB_HDR_USER_OFFSET);
+}
+
+static void put_path(char *dst, const char *path)
+{
+	size_t n = path != NULL ? strnlen(path, RB_PATH_MAX - 1) : 0;
+
+	memcpy(dst, path != NULL ? path : "", n);
+	dst[n] = '\0';
+}
+
+int rb_header_image_make(void *hdr, size_t len, uint32_t words, uint32_t write_pt, uint32_t read_pt,
+			 const char *hdr_path, const char *data_path, const void *user,
+			 size_t user_len)
+{
+	char *h = hdr;
+
+	if (len < RB_HDR_SIZE || len - RB_HDR_SIZE < user_len) {
+		return -EINVAL;
+	}
+	memset(h, 0, len);
+	memcpy(h + offsetof(struct rb_shared_hdr, write_pt), &write_pt, sizeof(write_pt));
+	memcpy(h + offsetof(struct rb_shared_hdr, read_pt), &read_pt, sizeof(read_pt));
+	memcpy(h + offsetof(struct rb_shared_hdr, word_size), &words, sizeof(words));
+	put_path(h + offsetof(struct rb_shared_hdr, hdr_path), hdr_path);
+	put_path(h + offsetof(struct rb_shared_hdr, data_path), data_path);
+	if (user != NULL && user_len > 0) {
+		memcpy(h + RB_HDR_USER_OFFSET, user, user_len);
+	}
+	return 0;
 }
 
 int rb_view_chunk(const struct rb_view *v, uint32_t p, uint32_t *len)

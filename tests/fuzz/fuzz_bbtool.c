@@ -71,20 +71,19 @@ static void print_all_ways(const char *path)
 
 static void fuzz_live(const uint8_t *in, size_t len)
 {
-	unsigned char h[QB_BB_RB_HDR_SIZE + sizeof(struct qb_log_blackbox_owner)];
+	unsigned char h[RB_HDR_SIZE + sizeof(struct qb_log_blackbox_owner)];
 	struct qb_log_blackbox_owner o;
+	uint32_t words[3] = {0, 0, 0}; /* write_pt, read_pt, word_size */
 	struct bbt_live l;
 	struct bbt_ring r;
 	struct bbt_walk w;
 	size_t take;
+	int owner = 0;
 
-	memset(h, 0, sizeof(h));
-	take = len < 12 ? len : 12; /* write_pt, read_pt, word_size */
-	memcpy(h, in, take);
+	take = len < sizeof(words) ? len : sizeof(words);
+	memcpy(words, in, take);
 	in += take;
 	len -= take;
-	strcpy((char *)h + QB_BB_RB_OFF_HDR_PATH, "/x-header");
-	strcpy((char *)h + QB_BB_RB_OFF_DATA_PATH, "/x-data");
 	if (len > 0 && (in[0] & 1)) {
 		memset(&o, 0, sizeof(o));
 		memcpy(o.magic, QB_BB_OWNER_MAGIC, sizeof(o.magic));
@@ -94,9 +93,13 @@ static void fuzz_live(const uint8_t *in, size_t len)
 			memcpy(&o.pid, in + 4, 4);
 		}
 		memcpy(o.ident, "fz", 3);
-		memcpy(h + QB_BB_RB_USER_OFFSET, &o, sizeof(o));
+		owner = 1;
 		in += take;
 		len -= take;
+	}
+	if (rb_header_image_make(h, sizeof(h), words[2], words[0], words[1], "/x-header", "/x-data",
+				 owner ? &o : NULL, sizeof(o)) != 0) {
+		abort();
 	}
 	put(hdr, h, sizeof(h));
 	put(data, in, len);

@@ -1,5 +1,6 @@
 #!/bin/sh
-# qb-blackbox: printing (exit codes, errors), --list and --clean on a
+# qb-blackbox: printing (exit codes, errors), a blackbox whose writer died
+# inside a record (printed whole, --follow ends), --list and --clean on a
 # private directory (QB_BLACKBOX_DIR) holding a dead blackbox, one from
 # another boot and an old-style one.
 set -u
@@ -45,6 +46,18 @@ base=$(basename "$hdr" -header)
 mv "$hdr" "$shm/"; mv "/dev/shm/$base-data" "$shm/"
 check "print the dead header file" 0 "$tool" "$shm/$base-header"
 grep -q "goodbye from T" "$tmp/out" || { echo "FAIL: live-format print"; fail=1; }
+# a writer that died inside a record leaves the owner's seq odd (offset
+# 8252): --follow still ends once it sees the writer gone
+mid=qb-midrec$$-$pid-blackbox
+cp "$shm/$base-header" "$shm/$mid-header"; cp "$shm/$base-data" "$shm/$mid-data"
+printf '\001' | dd of="$shm/$mid-header" bs=1 seek=8252 conv=notrunc 2>/dev/null
+check "print a writer dead mid-record" 0 "$tool" "$shm/$mid-header"
+grep -q "goodbye from T" "$tmp/out" || { echo "FAIL: mid-record records left out"; fail=1; }
+check "follow a writer dead mid-record" 0 timeout 20 "$tool" -f "$shm/$mid-header"
+grep -q "goodbye from T" "$tmp/out" || { echo "FAIL: mid-record follow text"; fail=1; }
+grep -q "^\.\.\. writer (pid $pid) has exited \.\.\.\$" "$tmp/out" ||
+	{ echo "FAIL: mid-record follow did not end"; cat "$tmp/out"; fail=1; }
+rm -f "$shm/$mid-header" "$shm/$mid-data"
 # the same from another boot: boot id in the owner record (offset 8288)
 other=qb-other$$-$pid-ffffffff-0123456789abcdef-blackbox
 cp "$shm/$base-header" "$shm/$other-header"; cp "$shm/$base-data" "$shm/$other-data"

@@ -168,7 +168,7 @@ START_TEST(test_name_and_owner)
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
 	ck_assert_int_eq(st.st_size, RB_HDR_SIZE + sizeof(o));
 	fd = open(hdr, O_RDONLY);
-	ck_assert_int_eq(pread(fd, &o, sizeof(o), RB_HDR_USER_OFFSET), sizeof(o));
+	ck_assert_int_eq(pread(fd, &o, sizeof(o), RB_HDR_USER_OFF), sizeof(o));
 	close(fd);
 	ck_assert_int_eq(memcmp(o.magic, QB_BB_OWNER_MAGIC, 8), 0);
 	ck_assert_int_eq(o.pid, getpid());

@@ -1340,6 +1340,100 @@ START_TEST(test_view)
 }
 END_TEST
 
+/*
+ * The header readers tools use instead of offsets: words and user area of
+ * a real ring's -header file, by image and by fd, agree with the ring;
+ * short images and files are refused; a forged image reads back as made.
+ */
+START_TEST(test_header_readers)
+{
+	unsigned char img[RB_HDR_SIZE + 16], user[16], got_user[32];
+	qb_ringbuffer_t *rb;
+	struct rb_view v;
+	uint32_t w, words[3];
+	char buf[40];
+	FILE *f;
+	ssize_t n;
+	int fd, i;
+
+	make_name();
+	rb = qb_rb_open(name, 4000, QB_RB_FLAG_CREATE | QB_RB_FLAG_NO_SEMAPHORE, sizeof(user));
+	ck_assert_ptr_nonnull(rb);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_gt(qb_rb_chunk_write(rb, "readers", 8), 0);
+	}
+	ck_assert_int_gt(qb_rb_chunk_read(rb, buf, sizeof(buf), 0), 0);
+	memcpy(qb_rb_shared_user_data_get(rb), "0123456789abcdef", 16);
+	rb_view_of(rb, &v);
+	ck_assert_uint_ne(v.read_pt, 0);
+	fd = open(qb_rb_name_get(rb), O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = pread(fd, img, sizeof(img), 0);
+	ck_assert_int_eq(n, sizeof(img));
+	ck_assert(rb_header_is_ring(img, sizeof(img)));
+	ck_assert_int_eq(rb_header_word(img, sizeof(img), RB_HDR_WRITE_PT, &w), 0);
+	ck_assert_uint_eq(w, v.write_pt);
+	ck_assert_int_eq(rb_header_word(img, sizeof(img), RB_HDR_READ_PT, &w), 0);
+	ck_assert_uint_eq(w, v.read_pt);
+	ck_assert_int_eq(rb_header_word(img, 12, RB_HDR_WORDS, &w), 0);
+	ck_assert_uint_eq(w, v.words);
+	ck_assert_int_eq(rb_header_word(img, 11, RB_HDR_WORDS, &w), -EINVAL);
+	ck_assert_int_eq(rb_header_word(img, sizeof(img), (enum rb_hdr_word)3, &w), -EINVAL);
+	ck_assert_int_eq(rb_header_fd_word(fd, RB_HDR_WRITE_PT, &w), 0);
+	ck_assert_uint_eq(w, v.write_pt);
+	ck_assert_int_eq(rb_header_fd_word(fd, RB_HDR_READ_PT, &w), 0);
+	ck_assert_uint_eq(w, v.read_pt);
+	ck_assert_int_eq(rb_header_fd_word(fd, RB_HDR_WORDS, &w), 0);
+	ck_assert_uint_eq(w, v.words);
+	ck_assert_int_eq(rb_header_fd_user_word(fd, 4, &w), 0);
+	ck_assert_int_eq(memcmp(&w, "4567", 4), 0);
+	ck_assert_int_eq(rb_header_fd_user_read(fd, got_user, 16), 0);
+	ck_assert_int_eq(memcmp(got_user, "0123456789abcdef", 16), 0);
+	ck_assert_ptr_eq(rb_header_user(img, sizeof(img), 16), img + RB_HDR_USER_OFF);
+	/* past the end of the file (the user area overlaps the header's last
+	 * 8 bytes, so the file holds 24 from its start): an error, not a value */
+	ck_assert_int_eq(rb_header_fd_user_read(fd, got_user, 24), 0);
+	ck_assert_int_eq(rb_header_fd_user_read(fd, got_user, 25), -EIO);
+	ck_assert_int_eq(rb_header_fd_user_word(fd, 21, &w), -EIO);
+	close(fd);
+	qb_rb_close(rb);
+
+	/* a forged image: words as given, paths, user area; short ones refused */
+	memset(user, 0x5a, sizeof(user));
+	ck_assert_int_eq(rb_header_image_make(img, sizeof(img), 7, 99, 3, "/h", "/d", user, 16), 0);
+	ck_assert(rb_header_is_ring(img, sizeof(img)));
+	ck_assert_str_eq(rb_header_data_path(img, sizeof(img)), "/d");
+	ck_assert_int_eq(rb_header_word(img, sizeof(img), RB_HDR_WORDS, &words[0]), 0);
+	ck_assert_int_eq(rb_header_word(img, sizeof(img), RB_HDR_WRITE_PT, &words[1]), 0);
+	ck_assert_int_eq(rb_header_word(img, sizeof(img), RB_HDR_READ_PT, &words[2]), 0);
+	ck_assert_uint_eq(words[0], 7);
+	ck_assert_uint_eq(words[1], 99);
+	ck_assert_uint_eq(words[2], 3);
+	ck_assert_int_eq(memcmp(img + RB_HDR_USER_OFF, user, 16), 0);
+	ck_assert_int_eq(rb_view_from_header(&v, img, sizeof(img), NULL, buf, sizeof(buf)),
+			 -EINVAL);
+	ck_assert_int_eq(rb_header_image_make(img, sizeof(img) - 1, 7, 0, 0, "/h", "/d", user, 16),
+			 -EINVAL);
+	ck_assert_int_eq(rb_header_image_make(img, sizeof(img), 8, 1, 2, NULL, "/d", NULL, 0), 0);
+	ck_assert(!rb_header_is_ring(img, sizeof(img)));
+	ck_assert_int_eq(rb_view_from_header(&v, img, sizeof(img), NULL, buf, 32), 0);
+	ck_assert_uint_eq(v.words, 8);
+	ck_assert_uint_eq(v.write_pt, 1);
+	ck_assert_uint_eq(v.read_pt, 2);
+
+	/* a file that ends inside the words */
+	f = tmpfile();
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fwrite(img, 1, 6, f), 6);
+	fflush(f);
+	ck_assert_int_eq(rb_header_fd_word(fileno(f), RB_HDR_WRITE_PT, &w), 0);
+	ck_assert_uint_eq(w, 1);
+	ck_assert_int_eq(rb_header_fd_word(fileno(f), RB_HDR_READ_PT, &w), -EIO);
+	ck_assert_int_eq(rb_header_fd_word(-1, RB_HDR_READ_PT, &w), -EBADF);
+	fclose(f);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
@@ -1366,6 +1460,7 @@ int main(void)
 		CK_TEST(test_force_close_cannot_unlink),
 		CK_TEST(test_open_2),
 		CK_TEST(test_view),
+		CK_TEST(test_header_readers),
 	};
 	const struct ck_opts opts = {
 		.timeout = 20,
