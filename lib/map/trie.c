@@ -422,8 +422,9 @@ static struct qb_map_iter *trie_iter_create(struct qb_map *m, const char *prefix
 	return &i->cursor.base;
 }
 
-/* The next node with a value in the iterated subtree, in key order. */
-static void *trie_cursor_next(struct map_cursor *c, void *prev)
+/* The next node with a value in the iterated subtree, in key order.
+ * inline: so that it is folded into trie_iter_next(). */
+static inline void *trie_cursor_next(struct map_cursor *c, void *prev)
 {
 	struct trie_iter *i = (struct trie_iter *)c;
 	struct trie_node *n = prev ? trie_next_node(prev, i->top) : i->top;
@@ -433,11 +434,6 @@ static void *trie_cursor_next(struct map_cursor *c, void *prev)
 	return n;
 }
 
-static void trie_cursor_pin(void *n)
-{
-	((struct trie_node *)n)->pins++;
-}
-
 static void trie_cursor_unpin(struct qb_map *m, void *n)
 {
 	trie_unpin(to_trie(m), n);
@@ -445,13 +441,7 @@ static void trie_cursor_unpin(struct qb_map *m, void *n)
 
 static const char *trie_iter_next(struct qb_map_iter *it, void **value)
 {
-	struct trie_node *n = map_cursor_step((struct map_cursor *)it, trie_cursor_next,
-					      trie_cursor_pin, trie_cursor_unpin);
-
-	if (n == NULL)
-		return NULL;
-	*value = n->value;
-	return n->key;
+	return map_cursor_next(it, value, &trie_ops);
 }
 
 static void trie_iter_free(struct qb_map_iter *it)
@@ -459,7 +449,7 @@ static void trie_iter_free(struct qb_map_iter *it)
 	struct trie_iter *i = (struct trie_iter *)it;
 	struct trie *t = to_trie(it->m);
 
-	map_cursor_release(&i->cursor, trie_cursor_unpin);
+	map_cursor_release(&i->cursor);
 	if (i->top && --i->top->anchors == 0)
 		trie_prune(t, i->top);
 	free(i);
@@ -611,6 +601,11 @@ static const struct map_ops trie_ops = {
 	.iter_create = trie_iter_create,
 	.iter_next = trie_iter_next,
 	.iter_free = trie_iter_free,
+	.node_next = trie_cursor_next,
+	.node_unpin = trie_cursor_unpin,
+	.key_off = offsetof(struct trie_node, key),
+	.value_off = offsetof(struct trie_node, value),
+	.pins_off = offsetof(struct trie_node, pins),
 	.destroy = trie_destroy,
 	.notify_add = trie_notify_add,
 	.notify_del = trie_notify_del,
