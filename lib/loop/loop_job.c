@@ -124,14 +124,15 @@ void qb_loop_jobs_destroy(struct qb_loop *l)
 	spare_jobs_free(l);
 }
 
-/* The loop a job call works on, or NULL if an argument is invalid (the
- * same rules for add and del). */
-static struct qb_loop *job_loop(struct qb_loop *l, enum qb_loop_priority p,
-				qb_loop_job_dispatch_fn fn)
+/* The loop a job call works on, locked, or NULL if an argument is invalid
+ * (the same rules for add and del). */
+static struct qb_loop *job_loop_lock(struct qb_loop *l, enum qb_loop_priority p,
+				     qb_loop_job_dispatch_fn fn)
 {
 	l = loop_resolve(l);
 	if (l == NULL || fn == NULL || !loop_prio_ok((int)p))
 		return NULL;
+	loop_lock(l);
 	return l;
 }
 
@@ -140,10 +141,9 @@ int32_t qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
 {
 	struct loop_job *job;
 
-	l = job_loop(l, p, dispatch_fn);
+	l = job_loop_lock(l, p, dispatch_fn);
 	if (l == NULL)
 		return -EINVAL;
-	loop_lock(l);
 	job = job_get(l);
 	if (job == NULL) {
 		loop_unlock(l);
@@ -178,10 +178,9 @@ int32_t qb_loop_job_del(struct qb_loop *l, enum qb_loop_priority p, void *data,
 {
 	struct loop_job *job;
 
-	l = job_loop(l, p, dispatch_fn);
+	l = job_loop_lock(l, p, dispatch_fn);
 	if (l == NULL)
 		return -EINVAL;
-	loop_lock(l);
 	job = loop_job_find(&l->level[p].wait, data, dispatch_fn);
 	if (job == NULL)
 		job = loop_job_find(&l->level[p].run, data, dispatch_fn);
