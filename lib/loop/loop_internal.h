@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <qb/qblist.h>
 #include <qb/qbloop.h>
@@ -137,6 +138,36 @@ static inline void loop_list_splice_tail(struct qb_list_head *to, struct qb_list
 #define loop_list_for_each(it, head)                                                               \
 	for ((it) = loop_item_of((head)->next); &(it)->list != (head);                             \
 	     (it) = loop_item_of((it)->list.next))
+
+/*
+ * Poll entries and signal handlers may be deleted by their own callback:
+ * the delete then only marks the entry, and the dispatcher frees it once
+ * the callback has returned.
+ */
+struct loop_guard {
+	int dispatching;
+	int deleted; /* removed while its callback ran */
+};
+
+/* Free p (the entry holding g) now, or after its running callback. */
+static inline void loop_guard_free(struct loop_guard *g, void *p)
+{
+	if (g->dispatching)
+		g->deleted = 1;
+	else
+		free(p);
+}
+
+/* Call after the callback of the entry p (holding g) has returned:
+ * 1 if the callback deleted it (p is freed now), else 0. */
+static inline int loop_guard_end(struct loop_guard *g, void *p)
+{
+	g->dispatching = 0;
+	if (!g->deleted)
+		return 0;
+	free(p);
+	return 1;
+}
 
 /* core (loop.c) */
 struct qb_loop *loop_resolve(struct qb_loop *l);

@@ -124,15 +124,26 @@ void qb_loop_jobs_destroy(struct qb_loop *l)
 	spare_jobs_free(l);
 }
 
+/* The loop a job call works on, locked, or NULL if an argument is invalid
+ * (the same rules for add and del). */
+static struct qb_loop *job_loop_lock(struct qb_loop *l, enum qb_loop_priority p,
+				     qb_loop_job_dispatch_fn fn)
+{
+	l = loop_resolve(l);
+	if (l == NULL || fn == NULL || !loop_prio_ok((int)p))
+		return NULL;
+	loop_lock(l);
+	return l;
+}
+
 int32_t qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
 			qb_loop_job_dispatch_fn dispatch_fn)
 {
 	struct loop_job *job;
 
-	l = loop_resolve(l);
-	if (l == NULL || dispatch_fn == NULL || !loop_prio_ok((int)p))
+	l = job_loop_lock(l, p, dispatch_fn);
+	if (l == NULL)
 		return -EINVAL;
-	loop_lock(l);
 	job = job_get(l);
 	if (job == NULL) {
 		loop_unlock(l);
@@ -167,10 +178,9 @@ int32_t qb_loop_job_del(struct qb_loop *l, enum qb_loop_priority p, void *data,
 {
 	struct loop_job *job;
 
-	l = loop_resolve(l);
-	if (l == NULL || dispatch_fn == NULL || !loop_prio_ok((int)p))
+	l = job_loop_lock(l, p, dispatch_fn);
+	if (l == NULL)
 		return -EINVAL;
-	loop_lock(l);
 	job = loop_job_find(&l->level[p].wait, data, dispatch_fn);
 	if (job == NULL)
 		job = loop_job_find(&l->level[p].run, data, dispatch_fn);

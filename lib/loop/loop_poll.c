@@ -31,8 +31,7 @@ struct loop_poll {
 	void *data;
 	qb_loop_poll_dispatch_fn fn;
 	int internal; /* the signal pipe: read in the loop itself */
-	int dispatching;
-	int deleted; /* removed while its callback ran */
+	struct loop_guard guard;
 };
 
 static uint32_t poll_to_epoll(int32_t ev)
@@ -240,10 +239,7 @@ static int32_t poll_forget(struct qb_loop *l, struct loop_poll *pe)
 	l->polls.by_fd[pe->fd] = NULL;
 	l->polls.count--;
 	loop_list_unlink(&pe->item);
-	if (pe->dispatching)
-		pe->deleted = 1;
-	else
-		free(pe);
+	loop_guard_free(&pe->guard, pe);
 	return rc;
 }
 
@@ -356,13 +352,10 @@ void loop_poll_dispatch(struct qb_loop *l, struct loop_item *item)
 	int32_t rc;
 
 	pe->revents = 0;
-	pe->dispatching = 1;
+	pe->guard.dispatching = 1;
 	rc = pe->fn(pe->fd, revents, pe->data);
-	pe->dispatching = 0;
-	if (pe->deleted) {
-		free(pe);
+	if (loop_guard_end(&pe->guard, pe))
 		return;
-	}
 	/* libqb leaves such an fd in epoll; we really remove it. */
 	if (rc < 0)
 		(void)poll_forget(l, pe);

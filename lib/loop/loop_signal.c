@@ -46,8 +46,7 @@ struct loop_sig_handler {
 	int prio;
 	void *data;
 	qb_loop_signal_dispatch_fn fn;
-	int dispatching;
-	int deleted;
+	struct loop_guard guard;
 };
 
 /*
@@ -293,10 +292,7 @@ static void sig_handler_remove(struct qb_loop *l, struct loop_sig_handler *h)
 	sig_mask_update(l);
 	sig_user_del(h->sig);
 	pthread_mutex_unlock(&sigs.lock);
-	if (h->dispatching)
-		h->deleted = 1;
-	else
-		free(h);
+	loop_guard_free(&h->guard, h);
 }
 
 int32_t qb_loop_signal_del(qb_loop_t *l, qb_loop_signal_handle handle)
@@ -351,12 +347,11 @@ void loop_signal_dispatch(struct qb_loop *l, struct loop_item *item)
 	int32_t rc;
 
 	free(job);
-	h->dispatching = 1;
+	h->guard.dispatching = 1;
 	rc = fn(sig, data);
-	h->dispatching = 0;
-	if (h->deleted)
-		free(h);
-	else if (rc != 0)
+	if (loop_guard_end(&h->guard, h))
+		return;
+	if (rc != 0)
 		sig_handler_remove(l, h);
 }
 

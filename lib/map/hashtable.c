@@ -50,6 +50,8 @@ struct hashtable {
 	size_t chained; /* nodes in the buckets, removed ones included */
 };
 
+static const struct map_ops hashtable_ops;
+
 static struct hashtable *to_ht(struct qb_map *m)
 {
 	return (struct hashtable *)m;
@@ -201,14 +203,6 @@ static int32_t hashtable_rm(struct qb_map *m, const char *key)
 	return 1;
 }
 
-static struct qb_map_iter *hashtable_iter_create(struct qb_map *m, const char *prefix)
-{
-	struct map_cursor *c = map_cursor_new(m, sizeof(*c));
-
-	(void)prefix;
-	return c ? &c->base : NULL;
-}
-
 /* The first live node at or after n, continuing into later buckets. */
 static struct ht_node *ht_next_live(struct hashtable *ht, struct ht_node *n, size_t bucket)
 {
@@ -223,7 +217,8 @@ static struct ht_node *ht_next_live(struct hashtable *ht, struct ht_node *n, siz
 	}
 }
 
-static void *ht_cursor_next(struct map_cursor *c, void *prev_node)
+/* inline: so that it is folded into hashtable_iter_next() */
+static inline void *ht_cursor_next(struct map_cursor *c, void *prev_node)
 {
 	struct hashtable *ht = to_ht(c->base.m);
 	struct ht_node *prev = prev_node;
@@ -233,11 +228,6 @@ static void *ht_cursor_next(struct map_cursor *c, void *prev_node)
 	return ht_next_live(ht, ht->buckets[0].head, 0);
 }
 
-static void ht_cursor_pin(void *n)
-{
-	((struct ht_node *)n)->pins++;
-}
-
 static void ht_cursor_unpin(struct qb_map *m, void *n)
 {
 	ht_unpin(to_ht(m), n);
@@ -245,19 +235,7 @@ static void ht_cursor_unpin(struct qb_map *m, void *n)
 
 static const char *hashtable_iter_next(struct qb_map_iter *it, void **value)
 {
-	struct ht_node *n = map_cursor_step((struct map_cursor *)it, ht_cursor_next, ht_cursor_pin,
-					    ht_cursor_unpin);
-
-	if (n == NULL)
-		return NULL;
-	*value = n->value;
-	return n->key;
-}
-
-static void hashtable_iter_free(struct qb_map_iter *it)
-{
-	map_cursor_release((struct map_cursor *)it, ht_cursor_unpin);
-	free(it);
+	return map_cursor_next(it, value, &hashtable_ops);
 }
 
 static void hashtable_destroy(struct qb_map *m)
@@ -329,9 +307,14 @@ static const struct map_ops hashtable_ops = {
 	.put = hashtable_put,
 	.get = hashtable_get,
 	.rm = hashtable_rm,
-	.iter_create = hashtable_iter_create,
+	.iter_create = map_cursor_iter_create,
 	.iter_next = hashtable_iter_next,
-	.iter_free = hashtable_iter_free,
+	.iter_free = map_cursor_iter_free,
+	.node_next = ht_cursor_next,
+	.node_unpin = ht_cursor_unpin,
+	.key_off = offsetof(struct ht_node, key),
+	.value_off = offsetof(struct ht_node, value),
+	.pins_off = offsetof(struct ht_node, pins),
 	.destroy = hashtable_destroy,
 	.notify_add = hashtable_notify_add,
 	.notify_del = hashtable_notify_del,

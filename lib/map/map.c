@@ -155,3 +155,24 @@ struct map_cursor *map_cursor_new(struct qb_map *m, size_t size)
 	c->base.m = m;
 	return c;
 }
+
+void map_cursor_release(struct map_cursor *c)
+{
+	if (c->cur)
+		c->base.m->ops->node_unpin(c->base.m, c->cur);
+	c->cur = NULL;
+}
+
+struct qb_map_iter *map_cursor_iter_create(struct qb_map *m, const char *prefix)
+{
+	struct map_cursor *c = map_cursor_new(m, sizeof(*c));
+
+	(void)prefix;
+	return c ? &c->base : NULL;
+}
+
+void map_cursor_iter_free(struct qb_map_iter *i)
+{
+	map_cursor_release((struct map_cursor *)i);
+	free(i);
+}

@@ -14,6 +14,7 @@
 
 struct qb_map;
 struct qb_map_iter;
+struct map_cursor;
 
 struct map_ops {
 	void (*put)(struct qb_map *m, const char *key, const void *value);
@@ -23,6 +24,13 @@ struct map_ops {
 	struct qb_map_iter *(*iter_create)(struct qb_map *m, const char *prefix);
 	const char *(*iter_next)(struct qb_map_iter *i, void **value);
 	void (*iter_free)(struct qb_map_iter *i);
+	/* what map_cursor_next() steps with: see "iterators" below */
+	void *(*node_next)(struct map_cursor *c, void *prev);
+	void (*node_unpin)(struct qb_map *m, void *node);
+	/* where a node keeps its key, value and uint32_t pin count */
+	size_t key_off;
+	size_t value_off;
+	size_t pins_off;
 	void (*destroy)(struct qb_map *m);
 	int32_t (*notify_add)(struct qb_map *m, const char *key, qb_map_notify_fn fn,
 			      int32_t events, void *user_data);
@@ -40,7 +48,7 @@ struct qb_map_iter {
 	struct qb_map *m;
 };
 
-/* --- iterators ---------------------------------------------------------- */
+/* --- iterators (map.c) ------------------------------------------------ */
 
 /*
  * Every map type iterates with the same pin protocol: an iterator stands on
@@ -49,9 +57,13 @@ struct qb_map_iter {
  * skipped by lookups, until its last pin goes. A step pins the next live
  * node before it unpins the one it leaves (which may free that one).
  *
- * Each type embeds map_cursor first in its iterator and calls the inline
- * functions below with its own node functions, which the compiler then
- * calls directly.
+ * map_cursor_next() below is that step for every type, driven by the
+ * type's node_next and node_unpin: node_next(c, NULL) gives the first live
+ * node, node_next(c, prev) the live node after prev (prev is still pinned,
+ * possibly removed), NULL at the end. A type's iter_next calls it with the
+ * type's own (static const) map_ops, so the compiler calls those functions
+ * directly. A type that needs more state embeds map_cursor first in its
+ * iterator.
  */
 struct map_cursor {
 	struct qb_map_iter base;
@@ -59,45 +71,48 @@ struct map_cursor {
 	int done;
 };
 
-/* A zeroed iterator of size bytes (map_cursor first) on m, or NULL with
- * errno ENOMEM. */
-struct map_cursor *map_cursor_new(struct qb_map *m, size_t size);
-
-typedef void *(*map_node_next_fn)(struct map_cursor *c, void *prev);
-typedef void (*map_node_pin_fn)(void *node);
-typedef void (*map_node_unpin_fn)(struct qb_map *m, void *node);
-
-/*
- * next(c, NULL) gives the first live node, next(c, prev) the live node
- * after prev (prev is still pinned, possibly removed), NULL at the end.
- * Returns the node the iterator now stands on, NULL at the end.
- */
-static inline void *map_cursor_step(struct map_cursor *c, map_node_next_fn next,
-				    map_node_pin_fn pin, map_node_unpin_fn unpin)
+/* a field of a node, at the offset its map_ops give */
+static inline void *map_node_field(void *node, size_t off)
 {
+	return (char *)node + off;
+}
+
+/* Step the iterator: pin the next live node, then unpin the one left
+ * (which may free it). Returns the new node's key and sets *value, or
+ * returns NULL at the end. */
+static inline const char *map_cursor_next(struct qb_map_iter *it, void **value,
+					  const struct map_ops *ops)
+{
+	struct map_cursor *c = (struct map_cursor *)it;
 	void *prev = c->cur;
 	void *n;
 
 	if (c->done)
 		return NULL;
-	n = next(c, prev);
+	n = ops->node_next(c, prev);
 	if (n)
-		pin(n);
+		(*(uint32_t *)map_node_field(n, ops->pins_off))++;
 	c->cur = n;
 	if (prev)
-		unpin(c->base.m, prev);
-	if (n == NULL)
+		ops->node_unpin(it->m, prev);
+	if (n == NULL) {
 		c->done = 1;
-	return n;
+		return NULL;
+	}
+	*value = *(void **)map_node_field(n, ops->value_off);
+	return *(const char **)map_node_field(n, ops->key_off);
 }
 
+/* A zeroed iterator of size bytes (map_cursor first) on m, or NULL with
+ * errno ENOMEM. */
+struct map_cursor *map_cursor_new(struct qb_map *m, size_t size);
+
 /* Unpin the node the iterator stands on; the caller frees the iterator. */
-static inline void map_cursor_release(struct map_cursor *c, map_node_unpin_fn unpin)
-{
-	if (c->cur)
-		unpin(c->base.m, c->cur);
-	c->cur = NULL;
-}
+void map_cursor_release(struct map_cursor *c);
+
+/* iter_create and iter_free for a type whose iterator is a bare cursor */
+struct qb_map_iter *map_cursor_iter_create(struct qb_map *m, const char *prefix);
+void map_cursor_iter_free(struct qb_map_iter *i);
 
 /* --- notifier lists (map_notify.c) ------------------------------------- */
 

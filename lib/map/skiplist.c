@@ -210,15 +210,8 @@ static int32_t skiplist_rm(struct qb_map *m, const char *key)
 	return 1;
 }
 
-static struct qb_map_iter *skiplist_iter_create(struct qb_map *m, const char *prefix)
-{
-	struct map_cursor *c = map_cursor_new(m, sizeof(*c));
-
-	(void)prefix;
-	return c ? &c->base : NULL;
-}
-
-static void *sl_cursor_next(struct map_cursor *c, void *prev_node)
+/* inline: so that it is folded into skiplist_iter_next() */
+static inline void *sl_cursor_next(struct map_cursor *c, void *prev_node)
 {
 	struct skiplist *sl = to_sl(c->base.m);
 	struct sl_node *prev = prev_node;
@@ -230,11 +223,6 @@ static void *sl_cursor_next(struct map_cursor *c, void *prev_node)
 	return prev->forward[0];
 }
 
-static void sl_cursor_pin(void *n)
-{
-	((struct sl_node *)n)->pins++;
-}
-
 static void sl_cursor_unpin(struct qb_map *m, void *n)
 {
 	sl_unpin(to_sl(m), n);
@@ -242,19 +230,7 @@ static void sl_cursor_unpin(struct qb_map *m, void *n)
 
 static const char *skiplist_iter_next(struct qb_map_iter *it, void **value)
 {
-	struct sl_node *n = map_cursor_step((struct map_cursor *)it, sl_cursor_next, sl_cursor_pin,
-					    sl_cursor_unpin);
-
-	if (n == NULL)
-		return NULL;
-	*value = n->value;
-	return n->key;
-}
-
-static void skiplist_iter_free(struct qb_map_iter *it)
-{
-	map_cursor_release((struct map_cursor *)it, sl_cursor_unpin);
-	free(it);
+	return map_cursor_next(it, value, &skiplist_ops);
 }
 
 static void skiplist_destroy(struct qb_map *m)
@@ -308,9 +284,14 @@ static const struct map_ops skiplist_ops = {
 	.put = skiplist_put,
 	.get = skiplist_get,
 	.rm = skiplist_rm,
-	.iter_create = skiplist_iter_create,
+	.iter_create = map_cursor_iter_create,
 	.iter_next = skiplist_iter_next,
-	.iter_free = skiplist_iter_free,
+	.iter_free = map_cursor_iter_free,
+	.node_next = sl_cursor_next,
+	.node_unpin = sl_cursor_unpin,
+	.key_off = offsetof(struct sl_node, key),
+	.value_off = offsetof(struct sl_node, value),
+	.pins_off = offsetof(struct sl_node, pins),
 	.destroy = skiplist_destroy,
 	.notify_add = skiplist_notify_add,
 	.notify_del = skiplist_notify_del,

@@ -58,37 +58,33 @@ qb_thread_lock_t *qb_thread_lock_create(qb_thread_lock_type_t type)
 	return tl;
 }
 
-int32_t qb_thread_lock(qb_thread_lock_t *tl)
+/* One lock operation on either kind of lock; inline, so each entry point
+ * below calls its two pthread functions directly. */
+static inline int32_t lock_op(qb_thread_lock_t *tl, int (*spin_fn)(pthread_spinlock_t *),
+			      int (*mutex_fn)(pthread_mutex_t *))
 {
 	if (tl == NULL) {
 		return -EINVAL;
 	}
 	if (tl->type == QB_THREAD_LOCK_SHORT) {
-		return -pthread_spin_lock(&tl->u.spin);
+		return -spin_fn(&tl->u.spin);
 	}
-	return -pthread_mutex_lock(&tl->u.mutex);
+	return -mutex_fn(&tl->u.mutex);
+}
+
+int32_t qb_thread_lock(qb_thread_lock_t *tl)
+{
+	return lock_op(tl, pthread_spin_lock, pthread_mutex_lock);
 }
 
 int32_t qb_thread_trylock(qb_thread_lock_t *tl)
 {
-	if (tl == NULL) {
-		return -EINVAL;
-	}
-	if (tl->type == QB_THREAD_LOCK_SHORT) {
-		return -pthread_spin_trylock(&tl->u.spin);
-	}
-	return -pthread_mutex_trylock(&tl->u.mutex);
+	return lock_op(tl, pthread_spin_trylock, pthread_mutex_trylock);
 }
 
 int32_t qb_thread_unlock(qb_thread_lock_t *tl)
 {
-	if (tl == NULL) {
-		return -EINVAL;
-	}
-	if (tl->type == QB_THREAD_LOCK_SHORT) {
-		return -pthread_spin_unlock(&tl->u.spin);
-	}
-	return -pthread_mutex_unlock(&tl->u.mutex);
+	return lock_op(tl, pthread_spin_unlock, pthread_mutex_unlock);
 }
 
 int32_t qb_thread_lock_destroy(qb_thread_lock_t *tl)

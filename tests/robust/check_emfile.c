@@ -31,6 +31,7 @@
 #include <qb/qblog.h>
 
 #include "../unit/ipc_test_server.h"
+#include "../unit/ipc_test_util.h"
 
 #define SERVER_NOFILE 32
 #define SILENT_CLIENTS 60
@@ -63,30 +64,22 @@ static void log_setup(void)
 	qb_log_filter_ctl(t, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
 }
 
+/* in the server child: few descriptors, wakeups and log messages counted */
+static void emfile_setup(void *wakeups)
+{
+	struct rlimit rl = {SERVER_NOFILE, SERVER_NOFILE};
+
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		_exit(9);
+	}
+	tl_wakeups = wakeups;
+	log_setup();
+}
+
 static void server_start(enum qb_ipc_type type, volatile unsigned long *wakeups)
 {
-	int p[2];
-	char b = 0;
-
 	snprintf(svc, sizeof(svc), "qbemfile-%d-%d", (int)getpid(), (int)type);
-	ck_assert_int_eq(pipe(p), 0);
-	server_pid = fork();
-	ck_assert_int_ge(server_pid, 0);
-	if (server_pid == 0) {
-		struct rlimit rl = {SERVER_NOFILE, SERVER_NOFILE};
-
-		close(p[0]);
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-			_exit(9);
-		}
-		tl_wakeups = wakeups;
-		log_setup();
-		_exit(ipc_test_server_run(svc, type, p[1]));
-	}
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], &b, 1), 1);
-	close(p[0]);
-	ck_assert_int_eq(b, 'R');
+	ipc_test_server_spawn(&server_pid, svc, type, emfile_setup, (void *)wakeups);
 }
 
 /* user + system time of a process, in clock ticks */
@@ -119,9 +112,7 @@ static int silent_connect(void)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
-	memset(&a, 0, sizeof(a));
-	a.sun_family = AF_UNIX;
-	strncpy(a.sun_path + 1, svc, sizeof(a.sun_path) - 2);
+	ipc_test_abstract_addr(&a, svc);
 	/* the backlog takes them even when the server cannot accept */
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		close(fd);

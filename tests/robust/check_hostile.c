@@ -13,7 +13,6 @@
 #endif
 #include <check.h>
 #include "../unit/check_common.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -33,6 +32,7 @@
 #include <qb/qblog.h>
 
 #include "../unit/ipc_test_server.h"
+#include "../unit/ipc_test_util.h"
 
 static const enum qb_ipc_type transports[] = {QB_IPC_SOCKET, QB_IPC_SHM};
 static char svc[64];
@@ -41,21 +41,9 @@ static pid_t server_pid = -1;
 static void server_start(enum qb_ipc_type type)
 {
 	static int n;
-	int p[2];
-	char b = 0;
 
 	snprintf(svc, sizeof(svc), "qbhostile-%d-%d", (int)getpid(), n++);
-	ck_assert_int_eq(pipe(p), 0);
-	server_pid = fork();
-	ck_assert_int_ge(server_pid, 0);
-	if (server_pid == 0) {
-		close(p[0]);
-		_exit(ipc_test_server_run(svc, type, p[1]));
-	}
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], &b, 1), 1);
-	close(p[0]);
-	ck_assert_int_eq(b, 'R');
+	ipc_test_server_spawn(&server_pid, svc, type, NULL, NULL);
 }
 
 static void server_stop(void)
@@ -69,44 +57,13 @@ static void server_stop(void)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server status %d", status);
 }
 
-static int entries(const char *dir, const char *prefix)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)) != NULL) {
-		n += e->d_name[0] != '.' && strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-	}
-	if (d) {
-		closedir(d);
-	}
-	return n;
-}
-
 /* bounded wait: the server cleans up right after answering */
 static int shm_empty(void)
 {
-	for (int i = 0; i < 500 && entries("/dev/shm", "") != 0; i++) {
+	for (int i = 0; i < 500 && ipc_test_dir_count("/dev/shm", "") != 0; i++) {
 		usleep(10000);
 	}
-	return entries("/dev/shm", "") == 0;
-}
-
-static int server_dirs(void)
-{
-	char prefix[32];
-
-	snprintf(prefix, sizeof(prefix), "qb-%d-", (int)server_pid);
-	return entries("/dev/shm", prefix);
-}
-
-static int fd_count(pid_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	return entries(path, "");
+	return ipc_test_dir_count("/dev/shm", "") == 0;
 }
 
 static int echo(qb_ipcc_connection_t *c, size_t payload)
@@ -142,11 +99,13 @@ static void good_client(size_t size)
 /* bounded wait for the server to drop what it no longer needs */
 static void wait_clean(int fds)
 {
-	for (int i = 0; i < 500 && (server_dirs() || fd_count(server_pid) != fds); i++) {
+	for (int i = 0;
+	     i < 500 && (ipc_test_shm_count(server_pid) || ipc_test_fd_count(server_pid) != fds);
+	     i++) {
 		usleep(10000);
 	}
-	ck_assert_int_eq(server_dirs(), 0);
-	ck_assert_int_eq(fd_count(server_pid), fds);
+	ck_assert_int_eq(ipc_test_shm_count(server_pid), 0);
+	ck_assert_int_eq(ipc_test_fd_count(server_pid), fds);
 }
 
 /* ---- corrupted rings ----------------------------------------------------- */
@@ -172,26 +131,6 @@ static void *map_file(const char *dir, const char *name, size_t *len)
 	return p;
 }
 
-static int conn_dir(pid_t cpid, char *out, size_t len)
-{
-	char prefix[64];
-	DIR *d = opendir("/dev/shm");
-	struct dirent *e;
-	int found = 0;
-
-	snprintf(prefix, sizeof(prefix), "qb-%d-%d-", (int)server_pid, (int)cpid);
-	while (d && (e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-			snprintf(out, len, "/dev/shm/%s", e->d_name);
-			found = 1;
-		}
-	}
-	if (d) {
-		closedir(d);
-	}
-	return found;
-}
-
 /* Write garbage chosen by seed into the request ring of this client. */
 static void corrupt(unsigned int seed)
 {
@@ -201,7 +140,7 @@ static void corrupt(unsigned int seed)
 	unsigned int r = seed;
 	uint32_t words;
 
-	if (!conn_dir(getpid(), dir, sizeof(dir))) {
+	if (!ipc_test_conn_dir(server_pid, getpid(), dir, sizeof(dir))) {
 		_exit(32);
 	}
 	hdr = map_file(dir, "header", &hlen);
@@ -270,23 +209,16 @@ START_TEST(test_corrupt_rings)
 
 	server_start(QB_IPC_SHM);
 	usleep(50000);
-	fds = fd_count(server_pid);
+	fds = ipc_test_fd_count(server_pid);
 	for (unsigned int t = 0; t < CORRUPT_TRIALS; t++) {
 		int up[2], down[2];
 		pid_t cpid;
 		char b;
 
-		ck_assert_int_eq(pipe(up), 0);
-		ck_assert_int_eq(pipe(down), 0);
-		cpid = fork();
-		ck_assert_int_ge(cpid, 0);
+		cpid = ipc_test_peer_fork(up, down);
 		if (cpid == 0) {
-			close(up[0]);
-			close(down[1]);
 			corrupting_client(up[1], down[0], t * 2654435761u);
 		}
-		close(up[1]);
-		close(down[0]);
 		ck_assert_int_eq(read(up[0], &b, 1), 1);
 		kill(server_pid, SIGSTOP);
 		ck_assert_int_eq(write(down[1], &b, 1), 1);
@@ -342,7 +274,7 @@ START_TEST(test_kill_storm)
 
 	server_start(transports[_i]);
 	usleep(50000);
-	fds = fd_count(server_pid);
+	fds = ipc_test_fd_count(server_pid);
 	for (int w = 0; w < STORM_WAVES; w++) {
 		for (int k = 0; k < STORM_CLIENTS; k++) {
 			kids[k] = fork();
@@ -403,18 +335,14 @@ START_TEST(test_tiny_shm)
 	qb_log_init("tiny", LOG_USER, LOG_INFO);
 	ck_assert_int_eq(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_SIZE, 4 * 1024 * 1024), 0);
 	ck_assert_int_lt(qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE), 0);
-	ck_assert_int_eq(entries("/dev/shm", ""), 0);
+	ck_assert_int_eq(ipc_test_dir_count("/dev/shm", ""), 0);
 	qb_log_fini();
 }
 END_TEST
 
 static void teardown(void)
 {
-	if (server_pid > 0) {
-		kill(server_pid, SIGKILL);
-		waitpid(server_pid, NULL, 0);
-		server_pid = -1;
-	}
+	ipc_test_server_kill(&server_pid);
 }
 
 int main(void)

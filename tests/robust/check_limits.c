@@ -20,6 +20,7 @@
 #include <qb/qbipcs.h>
 
 #include "../unit/ipc_test_server.h"
+#include "../unit/ipc_test_util.h"
 
 #define MIB (1024u * 1024u)
 
@@ -35,26 +36,19 @@ static void limits_hook(qb_ipcs_service_t *s)
 	}
 }
 
+/* in the server child: enforce the buffer size asked, set the limits */
+static void limits_setup(void *enforce)
+{
+	tl_enforce = (int)*(const uint32_t *)enforce;
+	tl_setup_hook = limits_hook;
+}
+
 static void server_start(enum qb_ipc_type type, uint32_t enforce)
 {
 	static int n;
-	int p[2];
-	char b = 0;
 
 	snprintf(svc, sizeof(svc), "qblimits-%d-%d", (int)getpid(), n++);
-	ck_assert_int_eq(pipe(p), 0);
-	server_pid = fork();
-	ck_assert_int_ge(server_pid, 0);
-	if (server_pid == 0) {
-		close(p[0]);
-		tl_enforce = (int)enforce;
-		tl_setup_hook = limits_hook;
-		_exit(ipc_test_server_run(svc, type, p[1]));
-	}
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], &b, 1), 1);
-	close(p[0]);
-	ck_assert_int_eq(b, 'R');
+	ipc_test_server_spawn(&server_pid, svc, type, limits_setup, &enforce);
 }
 
 static void server_stop(void)

@@ -34,6 +34,7 @@
 
 #include "ipc/ipc_internal.h"
 #include "../unit/ipc_test_server.h"
+#include "../unit/ipc_test_util.h"
 
 #define BUF_SIZE (64 * 1024)
 #define BIG_PAYLOAD (32 * 1024)
@@ -54,60 +55,23 @@ static int same_action(const struct sigaction *a, const struct sigaction *b)
 	return a->sa_handler == b->sa_handler; /* the union's one pointer */
 }
 
+/* in the server child: switch the SIGBUS guard off */
+static void guard_off(void *unused)
+{
+	qb_ipcs_sigbus_handler_set(QB_FALSE);
+}
+
 static void server_start(enum qb_ipc_type type, int guard)
 {
 	static int n;
-	int p[2];
-	char b = 0;
 
 	snprintf(svc, sizeof(svc), "qbsigbus-%d-%d", (int)getpid(), n++);
-	ck_assert_int_eq(pipe(p), 0);
-	server_pid = fork();
-	ck_assert_int_ge(server_pid, 0);
-	if (server_pid == 0) {
-		close(p[0]);
-		if (!guard) {
-			qb_ipcs_sigbus_handler_set(QB_FALSE);
-		}
-		_exit(ipc_test_server_run(svc, type, p[1]));
-	}
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], &b, 1), 1);
-	close(p[0]);
-	ck_assert_int_eq(b, 'R');
+	ipc_test_server_spawn(&server_pid, svc, type, guard ? NULL : guard_off, NULL);
 }
 
 static int server_stop(void)
 {
-	int status = -1;
-
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, &status, 0);
-		server_pid = -1;
-	}
-	return status;
-}
-
-/* /dev/shm/qb-<server>-<client>-...: the connection's directory. */
-static int conn_dir(pid_t spid, pid_t cpid, char *out, size_t len)
-{
-	char prefix[64];
-	DIR *d = opendir("/dev/shm");
-	struct dirent *e;
-	int found = 0;
-
-	snprintf(prefix, sizeof(prefix), "qb-%d-%d-", (int)spid, (int)cpid);
-	while (d && (e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-			snprintf(out, len, "/dev/shm/%s", e->d_name);
-			found = 1;
-		}
-	}
-	if (d) {
-		closedir(d);
-	}
-	return found;
+	return ipc_test_server_stop(&server_pid);
 }
 
 /* Remove what a dead server left (only when the test already failed). */
@@ -164,7 +128,7 @@ static void hostile_client(int to_parent, int from_parent, const char *file, off
 	if (send_msg(c, id, payload) < 0) {
 		_exit(11);
 	}
-	if (!conn_dir(server_pid, getpid(), dir, sizeof(dir))) {
+	if (!ipc_test_conn_dir(server_pid, getpid(), dir, sizeof(dir))) {
 		_exit(12);
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
@@ -246,20 +210,13 @@ static int run_scenario(const struct scenario *sc, int guard)
 
 	server_start(sc->type, guard);
 	snprintf(file, sizeof(file), "qb-%s-%s%s", sc->ring, svc, sc->suffix);
-	ck_assert_int_eq(pipe(up), 0);
-	ck_assert_int_eq(pipe(down), 0);
-	cpid = fork();
-	ck_assert_int_ge(cpid, 0);
+	cpid = ipc_test_peer_fork(up, down);
 	if (cpid == 0) {
-		close(up[0]);
-		close(down[1]);
 		hostile_client(up[1], down[0], file, sc->to, sc->id, sc->payload);
 	}
-	close(up[1]);
-	close(down[0]);
 	ck_assert_int_eq(read(up[0], &b, 1), 1);
 	ck_assert_int_eq(b, 'C');
-	ck_assert(conn_dir(server_pid, cpid, dir, sizeof(dir)));
+	ck_assert(ipc_test_conn_dir(server_pid, cpid, dir, sizeof(dir)));
 	bystander = qb_ipcc_connect(svc, BUF_SIZE); /* an honest client */
 	ck_assert(bystander != NULL);
 	kill(server_pid, SIGSTOP);
@@ -374,17 +331,13 @@ START_TEST(test_truncate_races)
 		pid_t cpid;
 		char b;
 
-		ck_assert_int_eq(pipe(up), 0);
-		cpid = fork();
-		ck_assert_int_ge(cpid, 0);
+		cpid = ipc_test_peer_fork(up, NULL);
 		if (cpid == 0) {
-			close(up[0]);
 			streaming_client(up[1], sc->id);
 		}
-		close(up[1]);
 		ck_assert_int_eq(read(up[0], &b, 1), 1);
 		close(up[0]);
-		ck_assert(conn_dir(server_pid, cpid, dir, sizeof(dir)));
+		ck_assert(ipc_test_conn_dir(server_pid, cpid, dir, sizeof(dir)));
 		snprintf(file, sizeof(file), "qb-%s-%s%s", sc->ring, svc, sc->suffix);
 		snprintf(path, sizeof(path), "%s/%s", dir, file);
 		usleep((useconds_t)(rand_r(&seed) % 50000));

@@ -33,6 +33,7 @@
 
 #include "format_sizes.h"
 #include "ipc_test_server.h"
+#include "ipc_test_util.h"
 
 static const enum qb_ipc_type transports[] = {QB_IPC_SOCKET, QB_IPC_SHM};
 static const char *const transport_names[] = {"socket", "shm"};
@@ -55,53 +56,13 @@ static void svc_name(const char *what, int tr)
 
 static void server_start(const char *what, int tr)
 {
-	int p[2];
-	char b = 0;
-
 	svc_name(what, tr);
-	ck_assert_int_eq(pipe(p), 0);
-	server_pid = fork();
-	ck_assert_int_ge(server_pid, 0);
-	if (server_pid == 0) {
-		close(p[0]);
-		_exit(ipc_test_server_run(svc, transports[tr], p[1]));
-	}
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], &b, 1), 1);
-	close(p[0]);
-	ck_assert_int_eq(b, 'R');
+	ipc_test_server_spawn(&server_pid, svc, transports[tr], NULL, NULL);
 }
 
 static int server_stop(void)
 {
-	int status = -1;
-
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, &status, 0);
-		server_pid = -1;
-	}
-	return status;
-}
-
-/* Files the server with this pid left in /dev/shm. */
-static int shm_leftovers(pid_t spid)
-{
-	char prefix[32];
-	DIR *d = opendir("/dev/shm");
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(prefix, sizeof(prefix), "qb-%d-", (int)spid);
-	while (d && (e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-			n++;
-		}
-	}
-	if (d) {
-		closedir(d);
-	}
-	return n;
+	return ipc_test_server_stop(&server_pid);
 }
 
 /* Bytes held by the files the server with this pid left in /dev/shm (in
@@ -140,24 +101,6 @@ static long long shm_leftover_bytes(pid_t spid, int remove)
 				(void)unlink(path);
 			}
 		}
-	}
-	if (d) {
-		closedir(d);
-	}
-	return n;
-}
-
-static int fd_count(pid_t pid)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	while (d && (e = readdir(d)) != NULL) {
-		n += e->d_name[0] != '.';
 	}
 	if (d) {
 		closedir(d);
@@ -281,7 +224,7 @@ START_TEST(test_ipc_txrx)
 		pid_t spid = server_pid;
 
 		ck_assert_int_eq(server_stop(), 0);
-		ck_assert_int_eq(shm_leftovers(spid), 0);
+		ck_assert_int_eq(ipc_test_shm_count(spid), 0);
 	}
 }
 END_TEST
@@ -524,7 +467,7 @@ START_TEST(test_ipc_server_disconnects)
 	ck_assert_int_gt(request(c, IPC_T_ECHO, "again", buf, sizeof(buf)), 0);
 	qb_ipcc_disconnect(c);
 	usleep(100000);
-	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(ipc_test_shm_count(server_pid), 0);
 	ck_assert_int_eq(server_stop(), 0);
 }
 END_TEST
@@ -556,7 +499,7 @@ START_TEST(test_ipc_server_killed)
 	qb_ipcc_disconnect(c);
 	alarm(0);
 	/* a client of a dead server removes the dead server's files */
-	ck_assert_int_eq(shm_leftovers(spid), 0);
+	ck_assert_int_eq(ipc_test_shm_count(spid), 0);
 	/* nobody is listening any more */
 	ck_assert_ptr_eq(qb_ipcc_connect(svc, 8192), NULL);
 	ck_assert_int_eq(errno, ECONNREFUSED);
@@ -615,11 +558,11 @@ START_TEST(test_ipc_dead_server_files_emptied)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client status %d", status);
 	if (b == 0) {
 		/* kept (the client could not remove them), but empty */
-		ck_assert_int_gt(shm_leftovers(spid), 0);
+		ck_assert_int_gt(ipc_test_shm_count(spid), 0);
 		ck_assert_int_eq(shm_leftover_bytes(spid, 0), 0);
 	}
 	(void)shm_leftover_bytes(spid, 1);
-	ck_assert_int_eq(shm_leftovers(spid), 0);
+	ck_assert_int_eq(ipc_test_shm_count(spid), 0);
 	close(ready[0]);
 	close(ready[1]);
 	close(go[0]);
@@ -635,7 +578,7 @@ START_TEST(test_ipc_client_killed)
 
 	server_start("ckill", _i);
 	usleep(50000);
-	fds_before = fd_count(server_pid);
+	fds_before = ipc_test_fd_count(server_pid);
 	for (int round = 0; round < 4; round++) {
 		pid_t k = fork();
 
@@ -660,12 +603,13 @@ START_TEST(test_ipc_client_killed)
 	c = client_connect(8192);
 	ck_assert_int_gt(request(c, IPC_T_ECHO, "alive", buf, sizeof(buf)), 0);
 	qb_ipcc_disconnect(c);
-	for (int i = 0; i < 50 && (shm_leftovers(server_pid) || fd_count(server_pid) != fds_before);
+	for (int i = 0; i < 50 &&
+	     (ipc_test_shm_count(server_pid) || ipc_test_fd_count(server_pid) != fds_before);
 	     i++) {
 		usleep(20000);
 	}
-	ck_assert_int_eq(shm_leftovers(server_pid), 0);
-	ck_assert_int_eq(fd_count(server_pid), fds_before);
+	ck_assert_int_eq(ipc_test_shm_count(server_pid), 0);
+	ck_assert_int_eq(ipc_test_fd_count(server_pid), fds_before);
 	ck_assert_int_eq(server_stop(), 0);
 }
 END_TEST
@@ -692,7 +636,7 @@ START_TEST(test_ipc_refused)
 	}
 	ck_assert_int_eq(errno, EACCES);
 	usleep(50000);
-	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(ipc_test_shm_count(server_pid), 0);
 	ck_assert_int_eq(server_stop(), 0);
 }
 END_TEST
@@ -734,9 +678,7 @@ START_TEST(test_ipc_raw_handshake)
 	int fd;
 
 	server_start("raw", _i);
-	memset(&a, 0, sizeof(a));
-	a.sun_family = AF_UNIX;
-	strncpy(a.sun_path + 1, svc, 106);
+	ipc_test_abstract_addr(&a, svc);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	memset(bad, 0, sizeof(bad));
@@ -881,7 +823,7 @@ START_TEST(test_ipc_server_api)
 	qb_ipcs_service_context_set(s, &ctx);
 	ck_assert_ptr_eq(qb_ipcs_service_context_get(s), &ctx);
 	ck_assert_int_eq(qb_ipcs_run(s), 0);
-	fds_before = fd_count(getpid());
+	fds_before = ipc_test_fd_count(getpid());
 
 	ck_assert_int_eq(pipe(p), 0);
 	child = fork();
@@ -956,12 +898,12 @@ START_TEST(test_ipc_server_api)
 	ck_assert_int_eq(ss.closed_connections, 1);
 	ck_assert_int_eq(qb_ipcs_stats_get(s, &ss, 0), 0);
 	ck_assert_int_eq(ss.closed_connections, 0);
-	ck_assert_int_eq(fd_count(getpid()), fds_before);
-	ck_assert_int_eq(shm_leftovers(getpid()), 0);
+	ck_assert_int_eq(ipc_test_fd_count(getpid()), fds_before);
+	ck_assert_int_eq(ipc_test_shm_count(getpid()), 0);
 	qb_ipcs_destroy(s);
 	/* the listening socket, the spare kept for EMFILE (ipcs_accept.c)
 	 * and the wake-up timer (ipcs_wake.c) */
-	ck_assert_int_eq(fd_count(getpid()), fds_before - 3);
+	ck_assert_int_eq(ipc_test_fd_count(getpid()), fds_before - 3);
 }
 END_TEST
 
@@ -1063,7 +1005,7 @@ START_TEST(test_ipc_auth_files)
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* SHM: six ring files; SOCKET: the control file */
 	ck_assert_int_eq(auth_checked, transports[_i] == QB_IPC_SHM ? 6 : 1);
-	ck_assert_int_eq(shm_leftovers(getpid()), 0);
+	ck_assert_int_eq(ipc_test_shm_count(getpid()), 0);
 	qb_ipcs_destroy(s);
 }
 END_TEST
@@ -1083,26 +1025,12 @@ START_TEST(test_ipc_long_names)
 		name[90] = '\0';
 	}
 	snprintf(svc, sizeof(svc), "%s", "unused");
-	{
-		int p[2];
-		char b = 0;
-
-		ck_assert_int_eq(pipe(p), 0);
-		server_pid = fork();
-		if (server_pid == 0) {
-			close(p[0]);
-			_exit(ipc_test_server_run(name, transports[_i], p[1]));
-		}
-		close(p[1]);
-		ck_assert_int_eq(read(p[0], &b, 1), 1);
-		close(p[0]);
-		ck_assert_int_eq(b, 'R');
-	}
+	ipc_test_server_spawn(&server_pid, name, transports[_i], NULL, NULL);
 	errno = 0;
 	ck_assert_ptr_eq(qb_ipcc_connect(name, 8192), NULL);
 	ck_assert_int_eq(errno, transports[_i] == QB_IPC_SHM ? EINVAL : EPERM);
 	usleep(100000);
-	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(ipc_test_shm_count(server_pid), 0);
 	ck_assert_int_eq(server_stop(), 0);
 }
 END_TEST
@@ -1160,7 +1088,7 @@ START_TEST(test_ipc_unprivileged_client)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "unprivileged client status %d", status);
 	usleep(100000);
-	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(ipc_test_shm_count(server_pid), 0);
 	ck_assert_int_eq(server_stop(), 0);
 }
 END_TEST
@@ -1216,9 +1144,7 @@ static int raw_connect(struct test_conn_response *r)
 	size_t got = 0;
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
-	memset(&a, 0, sizeof(a));
-	a.sun_family = AF_UNIX;
-	strncpy(a.sun_path + 1, svc, 106);
+	ipc_test_abstract_addr(&a, svc);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	memset(&req, 0, sizeof(req));
 	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
@@ -1269,13 +1195,15 @@ static void raw_bad_request(int variant, int tr)
 		struct sockaddr_un a;
 		int d = socket(AF_UNIX, SOCK_DGRAM, 0);
 		size_t len = variant == 0 ? 0 : variant == 1 ? 8 : sizeof(h);
+		char name[sizeof(a.sun_path)];
 
-		memset(&a, 0, sizeof(a));
-		a.sun_family = AF_UNIX;
-		ck_assert_int_lt(snprintf(a.sun_path + 1, 107, "%s-response", r->response), 107);
+		ck_assert_int_le(snprintf(name, sizeof(name), "%s-response", r->response),
+				 IPC_TEST_ABSTRACT_NAME_MAX);
+		ipc_test_abstract_addr(&a, name);
 		ck_assert_int_eq(bind(d, (struct sockaddr *)&a, sizeof(a)), 0);
-		memset(a.sun_path, 0, sizeof(a.sun_path));
-		ck_assert_int_lt(snprintf(a.sun_path + 1, 107, "%s-request", r->response), 107);
+		ck_assert_int_le(snprintf(name, sizeof(name), "%s-request", r->response),
+				 IPC_TEST_ABSTRACT_NAME_MAX);
+		ipc_test_abstract_addr(&a, name);
 		ck_assert_int_eq(connect(d, (struct sockaddr *)&a, sizeof(a)), 0);
 		ck_assert_int_eq(send(d, &h, len, 0), len);
 		expect_hangup(fd);
@@ -1285,29 +1213,35 @@ static void raw_bad_request(int variant, int tr)
 	free(r);
 }
 
-/* A handshake that smuggles descriptors must not leave them open. */
-static void raw_send_fds(void)
+/* A connection request as a client sends it, and the most ancillary data
+ * the raw handshakes below attach to it. */
+struct raw_auth_req {
+	struct qb_ipc_request_header hdr;
+	uint32_t max;
+} __attribute__((aligned(8)));
+#define RAW_CMSG_MAX (3 * sizeof(int))
+
+/*
+ * Connect to the server's socket by hand and send an AUTHENTICATE request
+ * with one SOL_SOCKET control message of this type and data. Returns what
+ * sendmsg() returned; *fd is the connected socket.
+ */
+static ssize_t raw_auth_send(int *fd, int type, const void *data, size_t len)
 {
 	struct sockaddr_un a;
-	struct {
-		struct qb_ipc_request_header hdr;
-		uint32_t max;
-	} __attribute__((aligned(8))) req;
+	struct raw_auth_req req;
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(3 * sizeof(int))];
+		char buf[CMSG_SPACE(RAW_CMSG_MAX)];
 	} ctl;
 	struct iovec iov = {&req, sizeof(req)};
 	struct msghdr m;
 	struct cmsghdr *cm;
-	int fds[3] = {0, 0, 0};
-	char rbuf[256];
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
-	memset(&a, 0, sizeof(a));
-	a.sun_family = AF_UNIX;
-	strncpy(a.sun_path + 1, svc, 106);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_uint_le(len, RAW_CMSG_MAX);
+	*fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ipc_test_abstract_addr(&a, svc);
+	ck_assert_int_eq(connect(*fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	memset(&req, 0, sizeof(req));
 	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	req.hdr.size = sizeof(req);
@@ -1317,13 +1251,24 @@ static void raw_send_fds(void)
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
 	m.msg_control = ctl.buf;
-	m.msg_controllen = sizeof(ctl.buf);
+	m.msg_controllen = CMSG_SPACE(len);
 	cm = CMSG_FIRSTHDR(&m);
 	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	ck_assert_int_eq(sendmsg(fd, &m, 0), sizeof(req));
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+	return sendmsg(*fd, &m, 0);
+}
+
+/* A handshake that smuggles descriptors must not leave them open. */
+static void raw_send_fds(void)
+{
+	int fds[3] = {0, 0, 0};
+	char rbuf[256];
+	int fd;
+
+	ck_assert_int_eq(raw_auth_send(&fd, SCM_RIGHTS, fds, sizeof(fds)),
+			 sizeof(struct raw_auth_req));
 	/* the answer (whatever it is) or a hang-up */
 	(void)recv(fd, rbuf, sizeof(rbuf), 0);
 	close(fd);
@@ -1333,42 +1278,11 @@ static void raw_send_fds(void)
  * believe ones that differ from the connecting process. */
 static void raw_forged_creds(void)
 {
-	struct sockaddr_un a;
-	struct {
-		struct qb_ipc_request_header hdr;
-		uint32_t max;
-	} __attribute__((aligned(8))) req;
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
-	} ctl;
 	struct ucred uc = {.pid = getpid(), .uid = 4321, .gid = 4321};
-	struct iovec iov = {&req, sizeof(req)};
-	struct msghdr m;
-	struct cmsghdr *cm;
 	char rbuf[256];
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int fd;
 
-	memset(&a, 0, sizeof(a));
-	a.sun_family = AF_UNIX;
-	strncpy(a.sun_path + 1, svc, 106);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	memset(&req, 0, sizeof(req));
-	req.hdr.id = QB_IPC_MSG_AUTHENTICATE;
-	req.hdr.size = sizeof(req);
-	req.max = IPC_CONN_RESPONSE_SIZE;
-	memset(&m, 0, sizeof(m));
-	memset(&ctl, 0, sizeof(ctl));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = ctl.buf;
-	m.msg_controllen = sizeof(ctl.buf);
-	cm = CMSG_FIRSTHDR(&m);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_CREDENTIALS;
-	cm->cmsg_len = CMSG_LEN(sizeof(uc));
-	memcpy(CMSG_DATA(cm), &uc, sizeof(uc));
-	if (sendmsg(fd, &m, 0) < 0) {
+	if (raw_auth_send(&fd, SCM_CREDENTIALS, &uc, sizeof(uc)) < 0) {
 		ck_assert_int_eq(errno, EPERM); /* not privileged: fine */
 	} else {
 		/* closed without an answer */
@@ -1385,12 +1299,12 @@ START_TEST(test_ipc_hostile_requests)
 
 	server_start("hostile", _i);
 	usleep(50000);
-	fds_before = fd_count(server_pid);
+	fds_before = ipc_test_fd_count(server_pid);
 	raw_send_fds();
-	for (int i = 0; i < 50 && fd_count(server_pid) != fds_before; i++) {
+	for (int i = 0; i < 50 && ipc_test_fd_count(server_pid) != fds_before; i++) {
 		usleep(20000);
 	}
-	ck_assert_int_eq(fd_count(server_pid), fds_before);
+	ck_assert_int_eq(ipc_test_fd_count(server_pid), fds_before);
 	raw_forged_creds();
 	for (int v = 0; v < 3; v++) {
 		raw_bad_request(v, _i);
@@ -1400,18 +1314,14 @@ START_TEST(test_ipc_hostile_requests)
 	ck_assert_int_gt(request(c, IPC_T_ECHO, "ok", buf, sizeof(buf)), 0);
 	qb_ipcc_disconnect(c);
 	usleep(100000);
-	ck_assert_int_eq(shm_leftovers(server_pid), 0);
+	ck_assert_int_eq(ipc_test_shm_count(server_pid), 0);
 	ck_assert_int_eq(server_stop(), 0);
 }
 END_TEST
 
 static void teardown(void)
 {
-	if (server_pid > 0) {
-		kill(server_pid, SIGKILL);
-		waitpid(server_pid, NULL, 0);
-		server_pid = -1;
-	}
+	ipc_test_server_kill(&server_pid);
 }
 
 int main(int argc, char **argv)

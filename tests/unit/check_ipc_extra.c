@@ -30,6 +30,7 @@
 #include <qb/qblog.h>
 
 #include "ipc_test_server.h"
+#include "ipc_test_util.h"
 
 static char svc[64];
 static pid_t server_pid = -1;
@@ -41,34 +42,14 @@ static void name_new(const char *what)
 }
 
 /* Fork a test server; @p pre runs in the child before it starts. */
-static void server_start(enum qb_ipc_type type, void (*pre)(void))
+static void server_start(enum qb_ipc_type type, void (*pre)(void *unused))
 {
-	int p[2];
-	char b = 0;
-
-	ck_assert_int_eq(pipe(p), 0);
-	server_pid = fork();
-	ck_assert_int_ge(server_pid, 0);
-	if (server_pid == 0) {
-		close(p[0]);
-		if (pre) {
-			pre();
-		}
-		_exit(ipc_test_server_run(svc, type, p[1]));
-	}
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], &b, 1), 1);
-	close(p[0]);
-	ck_assert_int_eq(b, 'R');
+	ipc_test_server_spawn(&server_pid, svc, type, pre, NULL);
 }
 
 static void server_stop(void)
 {
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-		server_pid = -1;
-	}
+	(void)ipc_test_server_stop(&server_pid);
 }
 
 static void echo_ok(qb_ipcc_connection_t *c)
@@ -99,13 +80,12 @@ static void *silent_accept(void *arg)
 
 START_TEST(test_connect_timeout_silent_server)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct sockaddr_un a;
 	pthread_t th;
 	qb_ipcc_connection_t *c;
 
 	name_new("silent");
-	/* the abstract address the library uses: NUL, name, zero padded */
-	strncpy(a.sun_path + 1, svc, sizeof(a.sun_path) - 2);
+	ipc_test_abstract_addr(&a, svc);
 	silent_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(silent_fd, 0);
 	ck_assert_int_eq(bind(silent_fd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -305,13 +285,13 @@ static int mlock_is_real(void)
 	return san == NULL || *san == '\0';
 }
 
-static void pre_mlock(void)
+static void pre_mlock(void *unused)
 {
 	tl_mlock = 1;
 }
 
 /* Server side: no CAP_IPC_LOCK, RLIMIT_MEMLOCK 0, warnings to a file. */
-static void pre_mlock_denied(void)
+static void pre_mlock_denied(void *unused)
 {
 	struct __user_cap_header_struct h = {
 		.version = _LINUX_CAPABILITY_VERSION_3,

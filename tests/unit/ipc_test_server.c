@@ -322,7 +322,7 @@ int ipc_test_server_run(const char *name, enum qb_ipc_type type, int ready_fd)
 	}
 	rc = qb_ipcs_run(tl_service);
 	if (ready_fd >= 0) {
-		char b = rc == 0 ? 'R' : 'F';
+		char b = rc == 0 ? IPC_TEST_READY : IPC_TEST_FAILED;
 
 		if (write(ready_fd, &b, 1) != 1) {
 			return 4;

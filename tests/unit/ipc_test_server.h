@@ -52,6 +52,10 @@ int32_t ts_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid);
 /* One turn of the poll() loop: run queued jobs, then poll for timeout_ms. */
 void tl_run_once(int timeout_ms);
 
+/* The byte ipc_test_server_run() writes to ready_fd: serving, or failed. */
+#define IPC_TEST_READY 'R'
+#define IPC_TEST_FAILED 'F'
+
 /* Run a server until IPC_T_EXIT or SIGTERM; returns an exit status. */
 int ipc_test_server_run(const char *name, enum qb_ipc_type type, int ready_fd);
 

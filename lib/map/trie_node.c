@@ -1,0 +1,266 @@
+/*
+ * Trie nodes: allocation, the sorted child arrays, lookup (splitting
+ * segments where keys diverge), pruning of empty nodes, and the debug dump.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trie_internal.h"
+
+static int trie_byte_cmp(char a, char b)
+{
+	return (signed char)a - (signed char)b;
+}
+
+/* Index of the child starting with byte c, or where it would go. */
+uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found)
+{
+	const char *b = n->kid_bytes;
+	uint32_t lo = 0, hi = n->nkids;
+
+	while (hi - lo > 8) {
+		uint32_t mid = (lo + hi) / 2;
+		int d = trie_byte_cmp(b[mid], c);
+
+		if (d == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < hi; lo++) {
+		int d = trie_byte_cmp(b[lo], c);
+
+		if (d >= 0) {
+			*found = d == 0;
+			return lo;
+		}
+	}
+	*found = 0;
+	return lo;
+}
+
+static struct trie_node *trie_node_new(struct trie *t, const char *seg, uint32_t len)
+{
+	struct trie_node *n = calloc(1, sizeof(*n) + len);
+
+	if (n == NULL)
+		return NULL;
+	memcpy(n->seg, seg, len);
+	n->seg_len = len;
+	t->nodes++;
+	return n;
+}
+
+static void trie_node_free(struct trie *t, struct trie_node *n)
+{
+	struct trie_pending *p;
+
+	while ((p = n->pending) != NULL) {
+		n->pending = p->next;
+		free(p);
+	}
+	map_notifier_list_free(&n->notifiers);
+	free(n->kids);
+	free(n);
+	t->nodes--;
+}
+
+/* Resize the kid arrays to cap entries (cap >= nkids). */
+static int trie_kids_grow(struct trie_node *n, uint32_t cap)
+{
+	struct trie_node **kids = malloc(cap * (sizeof(*kids) + 1));
+	char *bytes;
+
+	if (kids == NULL)
+		return -ENOMEM;
+	bytes = (char *)(kids + cap);
+	if (n->nkids) {
+		memcpy(kids, n->kids, n->nkids * sizeof(*kids));
+		memcpy(bytes, n->kid_bytes, n->nkids);
+	}
+	free(n->kids);
+	n->kids = kids;
+	n->kid_bytes = bytes;
+	n->kids_cap = cap;
+	return 0;
+}
+
+static int trie_kid_insert(struct trie_node *parent, uint32_t slot, struct trie_node *kid)
+{
+	if (parent->nkids == parent->kids_cap &&
+	    trie_kids_grow(parent, parent->kids_cap ? parent->kids_cap * 2 : 4))
+		return -ENOMEM;
+	memmove(&parent->kids[slot + 1], &parent->kids[slot],
+		(parent->nkids - slot) * sizeof(*parent->kids));
+	memmove(&parent->kid_bytes[slot + 1], &parent->kid_bytes[slot], parent->nkids - slot);
+	parent->kids[slot] = kid;
+	parent->kid_bytes[slot] = kid->seg[0];
+	parent->nkids++;
+	kid->parent = parent;
+	return 0;
+}
+
+static void trie_kid_remove(struct trie_node *parent, struct trie_node *kid)
+{
+	int found;
+	uint32_t slot = trie_kid_slot(parent, kid->seg[0], &found);
+
+	if (!found || parent->kids[slot] != kid)
+		return;
+	memmove(&parent->kids[slot], &parent->kids[slot + 1],
+		(parent->nkids - slot - 1) * sizeof(*parent->kids));
+	memmove(&parent->kid_bytes[slot], &parent->kid_bytes[slot + 1], parent->nkids - slot - 1);
+	parent->nkids--;
+}
+
+/* Split n after its first `at` bytes: a new node takes n's place with the
+ * head of the segment, n keeps its data and becomes its only child. */
+static struct trie_node *trie_split(struct trie *t, struct trie_node *n, uint32_t at)
+{
+	struct trie_node *upper = trie_node_new(t, n->seg, at);
+	int found;
+	uint32_t slot;
+
+	if (upper == NULL)
+		return NULL;
+	if (trie_kids_grow(upper, 2) != 0) {
+		trie_node_free(t, upper);
+		return NULL;
+	}
+	slot = trie_kid_slot(n->parent, n->seg[0], &found);
+	n->parent->kids[slot] = upper;
+	upper->parent = n->parent;
+	memmove(n->seg, n->seg + at, n->seg_len - at);
+	n->seg_len -= at;
+	upper->kids[0] = n;
+	upper->kid_bytes[0] = n->seg[0];
+	upper->nkids = 1;
+	n->parent = upper;
+	return upper;
+}
+
+struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup mode)
+{
+	struct trie_node *n = &t->root;
+	const char *p = key;
+	size_t left = strlen(key);
+
+	if (left == 0)
+		left = 1; /* "" is stored as the byte "\0" */
+	while (left) {
+		struct trie_node *kid;
+		uint32_t slot, m;
+		int found;
+
+		slot = trie_kid_slot(n, *p, &found);
+		if (!found) {
+			if (mode != TRIE_CREATE)
+				return NULL;
+			kid = trie_node_new(t, p, (uint32_t)left);
+			if (kid == NULL)
+				return NULL;
+			if (trie_kid_insert(n, slot, kid) != 0) {
+				trie_node_free(t, kid);
+				return NULL;
+			}
+			return kid;
+		}
+		kid = n->kids[slot];
+		for (m = 1; m < kid->seg_len && m < left && kid->seg[m] == p[m];)
+			m++;
+		if (m == kid->seg_len) {
+			n = kid;
+			p += m;
+			left -= m;
+			continue;
+		}
+		/* the key leaves this segment after m bytes */
+		if (mode == TRIE_PREFIX && m == left)
+			return kid;
+		if (mode != TRIE_CREATE)
+			return NULL;
+		kid = trie_split(t, kid, m);
+		if (kid == NULL)
+			return NULL;
+		n = kid;
+		p += m;
+		left -= m;
+	}
+	return n;
+}
+
+/* Remove n and then its ancestors while they hold nothing any more. */
+void trie_prune(struct trie *t, struct trie_node *n)
+{
+	while (n != &t->root && trie_node_is_empty(n)) {
+		struct trie_node *parent = n->parent;
+
+		trie_kid_remove(parent, n);
+		trie_node_free(t, n);
+		n = parent;
+	}
+}
+
+void trie_free_subtree(struct trie *t, struct trie_node *n)
+{
+	uint32_t k;
+
+	for (k = 0; k < n->nkids; k++)
+		trie_free_subtree(t, n->kids[k]);
+	n->nkids = 0;
+	if (n != &t->root)
+		trie_node_free(t, n);
+}
+
+/* Debug listing in the shape upstream prints: a line per stored leaf with
+ * the segments of its path, then its count of puts. */
+static void trie_dump_node(const struct trie_node *n, char *path, size_t len, size_t cap)
+{
+	uint32_t k;
+
+	if (n->nkids == 0 && n->puts > 0)
+		printf("%.*s (%u)  \n", (int)len, path, n->puts);
+	for (k = 0; k < n->nkids; k++) {
+		const struct trie_node *kid = n->kids[k];
+		uint32_t seg_len = kid->seg[0] ? kid->seg_len : 0;
+		size_t add = seg_len + 2 + (len ? 1 : 0);
+		char *p = path + len;
+
+		if (len + add > cap)
+			continue;
+		if (len)
+			*p++ = ' ';
+		*p++ = '[';
+		memcpy(p, kid->seg, seg_len);
+		p[seg_len] = ']';
+		trie_dump_node(kid, path, len + add, cap);
+	}
+}
+
+static size_t trie_bytes(const struct trie_node *n)
+{
+	size_t bytes = sizeof(*n) + n->seg_len + n->kids_cap * (sizeof(*n->kids) + 1);
+	uint32_t k;
+
+	for (k = 0; k < n->nkids; k++)
+		bytes += trie_bytes(n->kids[k]);
+	return bytes;
+}
+
+void map_trie_dump(struct qb_map *m)
+{
+	struct trie *t = to_trie(m);
+	char path[4096];
+
+	printf("nodes: %zu, bytes: %zu\n", t->nodes + 1,
+	       sizeof(*t) + trie_bytes(&t->root) - sizeof(t->root));
+	trie_dump_node(&t->root, path, 0, sizeof(path));
+}
