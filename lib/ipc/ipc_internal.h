@@ -117,6 +117,13 @@ void ipc_str_cut(char *dst, size_t dstlen, const char *fmt, ...)
 
 /* ---- client ---------------------------------------------------------- */
 
+/* adaptive busy-wait state of one kind of wait (ipc_spin.c) */
+struct ipc_spin {
+	int32_t ns;   /* current budget; 0: resting */
+	int32_t idle; /* waits left to skip while resting */
+	int32_t max;  /* longest budget */
+};
+
 struct ipcc_ops;
 
 struct qb_ipcc_connection {
@@ -142,6 +149,8 @@ struct qb_ipcc_connection {
 	int us_ev_fd;
 	struct ipc_us_control *us_ctl;
 	char us_ctl_path[IPC_STR_MAX];
+	struct ipc_spin spin_resp;
+	struct ipc_spin spin_ev;
 };
 
 struct ipcc_ops {
@@ -371,6 +380,24 @@ int32_t qb_ipcs_us_publish(struct qb_ipcs_service *s);
 int32_t qb_ipcs_us_withdraw(struct qb_ipcs_service *s);
 struct qb_ipcs_connection *qb_ipcs_connection_alloc(struct qb_ipcs_service *s);
 int32_t qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data);
+
+/*
+ * Bounded busy wait of a client (ipc_spin.c): call ready(arg), which must
+ * not block, for up to IPC_SPIN_NS when another CPU can run the peer,
+ * reading the clock every `checks` calls (IPC_SPIN_CHECKS for a memory
+ * test, 1 for a system call); s adapts the wait to how fast the peer
+ * answers. Returns 1 once ready, else 0 (ready() may not have been called
+ * at all). Callers then block as usual, so results, errors and timeouts
+ * do not depend on it.
+ */
+#define IPC_SPIN_NS 50000
+#define IPC_SPIN_MIN_NS 5000	/* a shorter wait rests instead */
+#define IPC_SPIN_REST 64	/* waits skipped while resting */
+#define IPC_SPIN_CHECKS 16	/* memory tests between two clock reads */
+#define IPC_SPIN_YIELD_NS 1000	/* yield the CPU this often */
+#define IPC_SPIN_SHARED_NS 5000 /* a gap this long: another task ran */
+void ipc_spin_init(struct ipc_spin *s, int32_t max_ns);
+int32_t ipc_spin_wait(struct ipc_spin *s, int32_t checks, int32_t (*ready)(void *arg), void *arg);
 
 /* ring helpers (ipc_rb.c): wire-layout facts of the ring header */
 void ipc_rb_close_last(qb_ringbuffer_t *rb);

@@ -162,8 +162,16 @@ static ssize_t shm_read(struct qb_ipcc_connection *c, qb_ringbuffer_t *rb, void 
 	}
 }
 
+static int32_t ring_has_chunk(void *rb)
+{
+	return qb_rb_chunks_used(rb) > 0;
+}
+
 static ssize_t shm_recv(struct qb_ipcc_connection *c, void *buf, size_t len, int32_t ms_timeout)
 {
+	if (ms_timeout != 0) {
+		(void)ipc_spin_wait(&c->spin_resp, IPC_SPIN_CHECKS, ring_has_chunk, c->shm_resp);
+	}
 	return shm_read(c, c->shm_resp, buf, len, ms_timeout);
 }
 
