@@ -151,6 +151,7 @@ struct qb_ipcc_connection {
 	char us_ctl_path[IPC_STR_MAX];
 	struct ipc_spin spin_resp;
 	struct ipc_spin spin_ev;
+	uint32_t ev_owed; /* SHM: notification bytes of events already read */
 };
 
 struct ipcc_ops {
