@@ -150,10 +150,13 @@ static int32_t us_try_take(void *arg)
  *
  * A buffer of at least the connection's maximum message size holds any
  * message the server may send, so the message is simply taken: first
- * without waiting when one is likely queued (events come in bursts), then
- * in a short busy wait while the server may still be answering (the shared
- * counters cannot tell whether a datagram is queued: the server counts it
- * after sending), and only then after a poll. A smaller buffer must not
+ * without waiting when one is likely queued (events come in bursts), then,
+ * given a spin state, in a short busy wait while the server may still be
+ * sending (the shared counters cannot tell whether a datagram is queued:
+ * the server counts it after sending), and only then after a poll.
+ * Responses do not busy-wait: a client that keeps its CPU makes the
+ * scheduler wake the server on the other CPU instead of ours, which costs
+ * more than the wait saves on this transport. A smaller buffer must not
  * lose a message that does not fit (-ENOBUFS leaves it queued), so its
  * size is peeked at first.
  */
@@ -171,7 +174,7 @@ static ssize_t us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counte
 	if (direct && queued_likely && us_try_take(&t)) {
 		return t.n;
 	}
-	if (direct && ms_timeout != 0 && ipc_spin_wait(spin, 1, us_try_take, &t)) {
+	if (direct && spin && ms_timeout != 0 && ipc_spin_wait(spin, 1, us_try_take, &t)) {
 		return t.n;
 	}
 	for (;;) {
@@ -229,8 +232,8 @@ static ssize_t us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counte
 
 static ssize_t us_recv(struct qb_ipcc_connection *c, void *buf, size_t len, int32_t ms_timeout)
 {
-	ssize_t r = us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, &c->spin_resp, buf, len,
-				ms_timeout, -ETIMEDOUT, 0);
+	ssize_t r = us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, NULL, buf, len, ms_timeout,
+				-ETIMEDOUT, 0);
 
 	if (r == -ETIMEDOUT) {
 		errno = EAGAIN; /* what libqb leaves after a response timeout */
