@@ -264,6 +264,7 @@ struct qb_ipcs_connection {
 	int32_t nguards;
 	volatile sig_atomic_t guard_hit; /* set by the SIGBUS handler */
 	int32_t guard_logged;
+	struct ipc_spin linger; /* SHM: waiting for the next request */
 };
 
 struct ipcs_ops {
@@ -383,8 +384,9 @@ struct qb_ipcs_connection *qb_ipcs_connection_alloc(struct qb_ipcs_service *s);
 int32_t qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data);
 
 /*
- * Bounded busy wait of a client (ipc_spin.c): call ready(arg), which must
- * not block, for up to IPC_SPIN_NS when another CPU can run the peer,
+ * Bounded busy wait of a client or an SHM server (ipc_spin.c): call
+ * ready(arg), which must not block, for up to the budget of s (set by
+ * ipc_spin_init) when another CPU can run the peer,
  * reading the clock every `checks` calls (IPC_SPIN_CHECKS for a memory
  * test, 1 for a system call); s adapts the wait to how fast the peer
  * answers. Returns 1 once ready, else 0 (ready() may not have been called
@@ -398,6 +400,10 @@ int32_t qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *d
 #define IPC_SPIN_YIELD_NS 1000	/* yield the CPU this often */
 #define IPC_SPIN_SHARED_NS 5000 /* a gap this long: another task ran */
 void ipc_spin_init(struct ipc_spin *s, int32_t max_ns);
+/* An SHM server that answered waits this long for the client's next
+ * request before it returns to its loop (and may go idle): a client that
+ * sends again at once then finds it awake. */
+#define IPCS_LINGER_NS 20000
 int32_t ipc_spin_wait(struct ipc_spin *s, int32_t checks, int32_t (*ready)(void *arg), void *arg);
 
 /* ring helpers (ipc_rb.c): wire-layout facts of the ring header */
