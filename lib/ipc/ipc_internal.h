@@ -152,6 +152,7 @@ struct qb_ipcc_connection {
 	struct ipc_spin spin_resp;
 	struct ipc_spin spin_ev;
 	uint32_t ev_owed; /* SHM: notification bytes of events already read */
+	size_t last_resp; /* SHM: size of the last response */
 };
 
 struct ipcc_ops {
@@ -265,6 +266,7 @@ struct qb_ipcs_connection {
 	volatile sig_atomic_t guard_hit; /* set by the SIGBUS handler */
 	int32_t guard_logged;
 	struct ipc_spin linger; /* SHM: waiting for the next request */
+	size_t last_req;	/* SHM: size of the last request */
 };
 
 struct ipcs_ops {
@@ -404,6 +406,10 @@ void ipc_spin_init(struct ipc_spin *s, int32_t max_ns);
  * request before it returns to its loop (and may go idle): a client that
  * sends again at once then finds it awake. */
 #define IPCS_LINGER_NS 20000
+/* Messages larger than this take long enough to copy that a wake-up does
+ * not matter, and the copy is faster when both sides share a CPU (which a
+ * busy wait makes the scheduler avoid): no busy wait after them. */
+#define IPC_SPIN_MAX_BYTES (64u * 1024u)
 int32_t ipc_spin_wait(struct ipc_spin *s, int32_t checks, int32_t (*ready)(void *arg), void *arg);
 
 /* ring helpers (ipc_rb.c): wire-layout facts of the ring header */

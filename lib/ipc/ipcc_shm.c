@@ -169,10 +169,16 @@ static int32_t ring_has_chunk(void *rb)
 
 static ssize_t shm_recv(struct qb_ipcc_connection *c, void *buf, size_t len, int32_t ms_timeout)
 {
-	if (ms_timeout != 0) {
+	ssize_t n;
+
+	if (ms_timeout != 0 && c->last_resp <= IPC_SPIN_MAX_BYTES) {
 		(void)ipc_spin_wait(&c->spin_resp, IPC_SPIN_CHECKS, ring_has_chunk, c->shm_resp);
 	}
-	return shm_read(c, c->shm_resp, buf, len, ms_timeout);
+	n = shm_read(c, c->shm_resp, buf, len, ms_timeout);
+	if (n >= 0) {
+		c->last_resp = (size_t)n;
+	}
+	return n;
 }
 
 /* Take one notification byte without waiting: 1, 0 (none yet), -1 (EOF). */

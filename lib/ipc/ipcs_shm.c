@@ -172,6 +172,7 @@ static int32_t shm_process_requests(struct qb_ipcs_connection *c, int32_t avail)
 			return -ENOTCONN;
 		}
 		consumed++;
+		c->last_req = (size_t)len;
 		rc = ipc_proto_msg_check(chunk, (size_t)len, c->max_msg_size, &size);
 		if (rc < 0) {
 			qb_util_log(LOG_WARNING,
@@ -208,7 +209,7 @@ static int32_t shm_linger(struct qb_ipcs_connection *c, int32_t consumed)
 	int32_t cap = ipcs_rate_cap(c->service->rate);
 
 	while (consumed > 0 && consumed < cap && c->state == IPCS_CONN_ACTIVE && !c->fc_state &&
-	       !ipcs_guard_tripped(c) &&
+	       c->last_req <= IPC_SPIN_MAX_BYTES && !ipcs_guard_tripped(c) &&
 	       ipc_spin_wait(&c->linger, IPC_SPIN_CHECKS, ring_has_chunk, c->shm_req)) {
 		int32_t more = shm_process_requests(c, 1);
 
