@@ -117,6 +117,13 @@ void ipc_str_cut(char *dst, size_t dstlen, const char *fmt, ...)
 
 /* ---- client ---------------------------------------------------------- */
 
+/* adaptive busy-wait state of one kind of wait (ipc_spin.c) */
+struct ipc_spin {
+	int32_t ns;   /* current budget; 0: resting */
+	int32_t idle; /* waits left to skip while resting */
+	int32_t max;  /* longest budget */
+};
+
 struct ipcc_ops;
 
 struct qb_ipcc_connection {
@@ -142,6 +149,10 @@ struct qb_ipcc_connection {
 	int us_ev_fd;
 	struct ipc_us_control *us_ctl;
 	char us_ctl_path[IPC_STR_MAX];
+	struct ipc_spin spin_resp;
+	struct ipc_spin spin_ev;
+	uint32_t ev_owed; /* SHM: notification bytes of events already read */
+	size_t last_resp; /* SHM: size of the last response */
 };
 
 struct ipcc_ops {
@@ -254,6 +265,8 @@ struct qb_ipcs_connection {
 	int32_t nguards;
 	volatile sig_atomic_t guard_hit; /* set by the SIGBUS handler */
 	int32_t guard_logged;
+	struct ipc_spin linger; /* SHM: waiting for the next request */
+	size_t last_req;	/* SHM: size of the last request */
 };
 
 struct ipcs_ops {
@@ -371,6 +384,33 @@ int32_t qb_ipcs_us_publish(struct qb_ipcs_service *s);
 int32_t qb_ipcs_us_withdraw(struct qb_ipcs_service *s);
 struct qb_ipcs_connection *qb_ipcs_connection_alloc(struct qb_ipcs_service *s);
 int32_t qb_ipcs_dispatch_connection_request(int32_t fd, int32_t revents, void *data);
+
+/*
+ * Bounded busy wait of a client or an SHM server (ipc_spin.c): call
+ * ready(arg), which must not block, for up to the budget of s (set by
+ * ipc_spin_init) when another CPU can run the peer,
+ * reading the clock every `checks` calls (IPC_SPIN_CHECKS for a memory
+ * test, 1 for a system call); s adapts the wait to how fast the peer
+ * answers. Returns 1 once ready, else 0 (ready() may not have been called
+ * at all). Callers then block as usual, so results, errors and timeouts
+ * do not depend on it.
+ */
+#define IPC_SPIN_NS 50000
+#define IPC_SPIN_MIN_NS 5000	/* a shorter wait rests instead */
+#define IPC_SPIN_REST 64	/* waits skipped while resting */
+#define IPC_SPIN_CHECKS 16	/* memory tests between two clock reads */
+#define IPC_SPIN_YIELD_NS 1000	/* yield the CPU this often */
+#define IPC_SPIN_SHARED_NS 5000 /* a gap this long: another task ran */
+void ipc_spin_init(struct ipc_spin *s, int32_t max_ns);
+/* An SHM server that answered waits this long for the client's next
+ * request before it returns to its loop (and may go idle): a client that
+ * sends again at once then finds it awake. */
+#define IPCS_LINGER_NS 20000
+/* Messages larger than this take long enough to copy that a wake-up does
+ * not matter, and the copy is faster when both sides share a CPU (which a
+ * busy wait makes the scheduler avoid): no busy wait after them. */
+#define IPC_SPIN_MAX_BYTES (64u * 1024u)
+int32_t ipc_spin_wait(struct ipc_spin *s, int32_t checks, int32_t (*ready)(void *arg), void *arg);
 
 /* ring helpers (ipc_rb.c): wire-layout facts of the ring header */
 void ipc_rb_close_last(qb_ringbuffer_t *rb);

@@ -174,6 +174,8 @@ static struct qb_ipcc_connection *ipcc_alloc(const char *name, size_t max_msg_si
 	c->us_req_fd = -1;
 	c->us_ev_fd = -1;
 	c->fc_enable_max = 1;
+	ipc_spin_init(&c->spin_resp, IPC_SPIN_NS);
+	ipc_spin_init(&c->spin_ev, IPC_SPIN_NS);
 	return c;
 }
 

@@ -162,19 +162,79 @@ static ssize_t shm_read(struct qb_ipcc_connection *c, qb_ringbuffer_t *rb, void 
 	}
 }
 
+static int32_t ring_has_chunk(void *rb)
+{
+	return qb_rb_chunks_used(rb) > 0;
+}
+
 static ssize_t shm_recv(struct qb_ipcc_connection *c, void *buf, size_t len, int32_t ms_timeout)
 {
-	return shm_read(c, c->shm_resp, buf, len, ms_timeout);
+	ssize_t n;
+
+	if (ms_timeout != 0 && c->last_resp <= IPC_SPIN_MAX_BYTES) {
+		(void)ipc_spin_wait(&c->spin_resp, IPC_SPIN_CHECKS, ring_has_chunk, c->shm_resp);
+	}
+	n = shm_read(c, c->shm_resp, buf, len, ms_timeout);
+	if (n >= 0) {
+		c->last_resp = (size_t)n;
+	}
+	return n;
+}
+
+/* Take one notification byte without waiting: 1, 0 (none yet), -1 (EOF). */
+static int32_t ev_take_byte(struct qb_ipcc_connection *c)
+{
+	char byte;
+	ssize_t r;
+
+	do {
+		r = recv(c->setup_fd, &byte, 1, MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0) {
+		c->is_connected = QB_FALSE;
+		return -1;
+	}
+	return r == 1;
+}
+
+/*
+ * Take the event at the head of the ring without polling first (events
+ * come in bursts), then its notification byte. The server sends the byte
+ * after committing the event, so it may not be there yet: it is owed, and
+ * taken on a later call. Returns the size, -ETIMEDOUT (no event) or -errno.
+ */
+static ssize_t ev_take_queued(struct qb_ipcc_connection *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (qb_rb_chunks_used(c->shm_ev) <= 0) {
+		return -ETIMEDOUT;
+	}
+	n = qb_rb_chunk_read(c->shm_ev, buf, len, 0);
+	if (n >= 0 && ev_take_byte(c) == 0) {
+		c->ev_owed++;
+	}
+	return n;
 }
 
 static ssize_t shm_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
 			      int32_t ms_timeout)
 {
 	short rev = 0;
-	int32_t r = ipc_sock_poll(c->setup_fd, POLLIN, ms_timeout, &rev);
+	int32_t r;
 	ssize_t n;
-	char byte;
 
+	while (c->ev_owed > 0 && ev_take_byte(c) == 1) {
+		c->ev_owed--;
+	}
+	if (ms_timeout != 0) {
+		(void)ipc_spin_wait(&c->spin_ev, IPC_SPIN_CHECKS, ring_has_chunk, c->shm_ev);
+	}
+	n = ev_take_queued(c, buf, len);
+	if (n != -ETIMEDOUT) {
+		return n;
+	}
+	r = ipc_sock_poll(c->setup_fd, POLLIN, ms_timeout, &rev);
 	if (r == 0) {
 		return -EAGAIN;
 	}
@@ -192,12 +252,7 @@ static ssize_t shm_event_recv(struct qb_ipcc_connection *c, void *buf, size_t le
 	if (n < 0) {
 		return n;
 	}
-	do {
-		r = (int32_t)recv(c->setup_fd, &byte, 1, MSG_DONTWAIT);
-	} while (r < 0 && errno == EINTR);
-	if (r == 0) {
-		c->is_connected = QB_FALSE;
-	}
+	(void)ev_take_byte(c);
 	return n;
 }
 

@@ -123,34 +123,59 @@ static ssize_t us_took(int32_t *counter, size_t len, ssize_t n)
 	return n;
 }
 
+/* A datagram taken without waiting, for ipc_spin_wait(). */
+struct us_try {
+	int fd;
+	int32_t *counter;
+	void *buf;
+	size_t len;
+	ssize_t n; /* >= 0, -EAGAIN (none), or -errno */
+};
+
+static int32_t us_try_take(void *arg)
+{
+	struct us_try *t = arg;
+	ssize_t n = recv(t->fd, t->buf, t->len, MSG_DONTWAIT | MSG_TRUNC);
+
+	if (n >= 0) {
+		t->n = us_took(t->counter, t->len, n);
+	} else {
+		t->n = (errno == EAGAIN || errno == EINTR) ? -EAGAIN : -errno;
+	}
+	return t->n != -EAGAIN;
+}
+
 /*
  * Receive one datagram that starts with a response header.
  *
  * A buffer of at least the connection's maximum message size holds any
- * message the server may send, so the message is simply taken, before
- * any poll when one is likely queued (events come in bursts): one recv
- * instead of poll + peek + recv; a response, which usually is not there yet
- * right after its request, costs poll + recv. A smaller buffer must not lose a message
- * that does not fit (-ENOBUFS leaves it queued), so its size is peeked at
- * first.
+ * message the server may send, so the message is simply taken: first
+ * without waiting when one is likely queued (events come in bursts), then,
+ * given a spin state, in a short busy wait while the server may still be
+ * sending (the shared counters cannot tell whether a datagram is queued:
+ * the server counts it after sending), and only then after a poll.
+ * Responses do not busy-wait: a client that keeps its CPU makes the
+ * scheduler wake the server on the other CPU instead of ours, which costs
+ * more than the wait saves on this transport. A smaller buffer must not
+ * lose a message that does not fit (-ENOBUFS leaves it queued), so its
+ * size is peeked at first.
  */
-static ssize_t us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter, void *buf,
-			   size_t len, int32_t ms_timeout, int32_t timeout_err, int queued_likely)
+static ssize_t us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counter,
+			   struct ipc_spin *spin, void *buf, size_t len, int32_t ms_timeout,
+			   int32_t timeout_err, int queued_likely)
 {
 	struct qb_ipc_response_header hdr;
+	struct us_try t = {fd, counter, buf, len, -EAGAIN};
 	int32_t left = ms_timeout;
 	ssize_t n;
 
 	int direct = len >= c->max_msg_size && len >= sizeof(hdr);
 
-	if (direct && queued_likely) {
-		n = recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
-		if (n >= 0) {
-			return us_took(counter, len, n);
-		}
-		if (errno != EAGAIN && errno != EINTR) {
-			return -errno;
-		}
+	if (direct && queued_likely && us_try_take(&t)) {
+		return t.n;
+	}
+	if (direct && spin && ms_timeout != 0 && ipc_spin_wait(spin, 1, us_try_take, &t)) {
+		return t.n;
 	}
 	for (;;) {
 		int32_t slice = US_WAIT_SLICE_MS;
@@ -207,7 +232,7 @@ static ssize_t us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counte
 
 static ssize_t us_recv(struct qb_ipcc_connection *c, void *buf, size_t len, int32_t ms_timeout)
 {
-	ssize_t r = us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, buf, len, ms_timeout,
+	ssize_t r = us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, NULL, buf, len, ms_timeout,
 				-ETIMEDOUT, 0);
 
 	if (r == -ETIMEDOUT) {
@@ -219,7 +244,8 @@ static ssize_t us_recv(struct qb_ipcc_connection *c, void *buf, size_t len, int3
 static ssize_t us_event_recv(struct qb_ipcc_connection *c, void *buf, size_t len,
 			     int32_t ms_timeout)
 {
-	return us_recv_one(c, c->us_ev_fd, &c->us_ctl->ev_sent, buf, len, ms_timeout, -EAGAIN, 1);
+	return us_recv_one(c, c->us_ev_fd, &c->us_ctl->ev_sent, &c->spin_ev, buf, len, ms_timeout,
+			   -EAGAIN, 1);
 }
 
 static int us_event_fd(struct qb_ipcc_connection *c)

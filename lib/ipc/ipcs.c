@@ -301,6 +301,7 @@ struct qb_ipcs_connection *qb_ipcs_connection_alloc(struct qb_ipcs_service *s)
 	c->us_ev_fd = -1;
 	c->auth_mode = 0600;
 	c->prio = s->prio;
+	ipc_spin_init(&c->linger, IPCS_LINGER_NS);
 	qb_ipcs_ref(s);
 	return c;
 }
