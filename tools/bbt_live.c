@@ -19,7 +19,7 @@
 /* Who wrote the ring: its owner record, else the file name. */
 static void live_who(const char *header, const unsigned char *hdr, size_t len, struct bbt_live *l)
 {
-	struct qb_log_blackbox_owner o;
+	struct bb_owner o;
 	const void *user = rb_header_user(hdr, len, sizeof(o));
 	struct bbt_entry e;
 	const char *base;
@@ -45,7 +45,7 @@ static void live_who(const char *header, const unsigned char *hdr, size_t len, s
 
 int bbt_live_open(const char *header, struct bbt_live *l)
 {
-	unsigned char hdr[RB_HDR_SIZE + sizeof(struct qb_log_blackbox_owner)];
+	unsigned char hdr[RB_HDR_SIZE + sizeof(struct bb_owner)];
 	char dpath[PATH_MAX];
 	struct stat st;
 	ssize_t n;
@@ -112,9 +112,7 @@ uint32_t bbt_live_seq(const struct bbt_live *l)
 {
 	uint32_t v;
 
-	return rb_header_fd_user_word(l->hfd, offsetof(struct qb_log_blackbox_owner, seq), &v) == 0
-		? v
-		: 0;
+	return rb_header_fd_user_word(l->hfd, offsetof(struct bb_owner, seq), &v) == 0 ? v : 0;
 }
 
 struct hdr_words {

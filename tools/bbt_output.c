@@ -177,7 +177,7 @@ void bbt_render(const struct bbt_rec *rec, char *msg, size_t cap)
 	if (out_cap > cap) {
 		out_cap = cap;
 	}
-	qb_log_blackbox_render(msg, out_cap, (const char *)rec->msg, rec->msg_len);
+	bb_msg_render(msg, out_cap, (const char *)rec->msg, rec->msg_len);
 	n = strlen(msg);
 	while (n > 1 && msg[n - 1] == '\n') {
 		msg[--n] = '\0';

@@ -134,8 +134,8 @@ static int is_ipc_file(const char *name)
  * as there is. */
 static void read_owner(struct bbt_entry *e)
 {
-	unsigned char buf[RB_HDR_SIZE + sizeof(struct qb_log_blackbox_owner)];
-	struct qb_log_blackbox_owner o;
+	unsigned char buf[RB_HDR_SIZE + sizeof(struct bb_owner)];
+	struct bb_owner o;
 	const void *user;
 	uint32_t words;
 	ssize_t n;

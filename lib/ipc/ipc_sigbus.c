@@ -205,9 +205,9 @@ static int32_t guard_add(void *addr, size_t len, volatile sig_atomic_t *hit)
 	if (slot == NULL) {
 		if (!guard_full_logged) {
 			guard_full_logged = 1;
-			qb_util_log(LOG_WARNING,
-				    "ipcs: too many mapped client "
-				    "files; new ones are not SIGBUS-guarded");
+			util_log(LOG_WARNING,
+				 "ipcs: too many mapped client "
+				 "files; new ones are not SIGBUS-guarded");
 		}
 		pthread_mutex_unlock(&guard_lock);
 		return -ENOMEM;
@@ -298,10 +298,10 @@ int32_t ipcs_guard_tripped(struct qb_ipcs_connection *c)
 	}
 	if (!c->guard_logged) {
 		c->guard_logged = 1;
-		qb_util_log(LOG_WARNING,
-			    "%s: pid %d truncated a file of its "
-			    "connection; disconnecting it",
-			    c->service->name, (int)c->creds.pid);
+		util_log(LOG_WARNING,
+			 "%s: pid %d truncated a file of its "
+			 "connection; disconnecting it",
+			 c->service->name, (int)c->creds.pid);
 	}
 	return 1;
 }

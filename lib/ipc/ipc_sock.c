@@ -55,7 +55,7 @@ int32_t ipc_sock_dgram_addr(struct sockaddr_un *addr, socklen_t *len, const char
  */
 int32_t ipc_sock_fd_prepare(int fd)
 {
-	int kept = qb_util_fd_hygiene(fd);
+	int kept = util_fd_hygiene(fd);
 	int flags;
 
 	if (kept < 0) {

@@ -458,7 +458,7 @@ void qb_ipcc_disconnect(qb_ipcc_connection_t *c)
 	if (c == NULL) {
 		return;
 	}
-	qb_util_log(LOG_DEBUG, "IPC client: disconnecting from %s", c->name);
+	util_log(LOG_DEBUG, "IPC client: disconnecting from %s", c->name);
 	if (c->ops) {
 		(void)ipcc_liveness_check(c, -1, 0);
 		c->ops->disconnect(c);

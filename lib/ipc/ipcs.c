@@ -115,7 +115,7 @@ void qb_ipcs_unref(qb_ipcs_service_t *s)
 		qb_ipcs_us_withdraw(s);
 	}
 	ipcs_wake_close(s);
-	qb_util_log(LOG_DEBUG, "IPC service %s: last reference gone, freed", s->name);
+	util_log(LOG_DEBUG, "IPC service %s: last reference gone, freed", s->name);
 	free(s);
 }
 
@@ -167,8 +167,8 @@ static int32_t service_start(struct qb_ipcs_service *s)
 	default:
 		return -ENOTSUP;
 	}
-	qb_util_log(LOG_INFO, "IPC service %s: starting the server (%s)", s->name,
-		    s->type == QB_IPC_SHM ? "shared memory" : "socket");
+	util_log(LOG_INFO, "IPC service %s: starting the server (%s)", s->name,
+		 s->type == QB_IPC_SHM ? "shared memory" : "socket");
 	rc = qb_ipcs_us_publish(s);
 	if (rc < 0) {
 		return rc;
@@ -177,10 +177,10 @@ static int32_t service_start(struct qb_ipcs_service *s)
 	if (rc < 0) {
 		/* still usable: silent clients are then dropped only when
 		 * the next client connects */
-		qb_util_log(LOG_WARNING,
-			    "IPC service %s: no wake-up timer: "
-			    "%d",
-			    s->name, rc);
+		util_log(LOG_WARNING,
+			 "IPC service %s: no wake-up timer: "
+			 "%d",
+			 s->name, rc);
 	}
 	return 0;
 }
@@ -420,10 +420,10 @@ void qb_ipcs_disconnect(qb_ipcs_connection_t *c)
 		return;
 	}
 	c->state = IPCS_CONN_CLOSING;
-	qb_util_log(LOG_DEBUG,
-		    "IPC service %s: closing the connection of "
-		    "pid %d (%s)",
-		    s->name, (int)c->creds.pid, c->description);
+	util_log(LOG_DEBUG,
+		 "IPC service %s: closing the connection of "
+		 "pid %d (%s)",
+		 s->name, (int)c->creds.pid, c->description);
 	if (s->stats.active_connections) {
 		s->stats.active_connections--;
 	}

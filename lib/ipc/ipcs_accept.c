@@ -36,7 +36,7 @@ static void spare_take(void)
 	}
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		spare_fd = qb_util_fd_hygiene(fd);
+		spare_fd = util_fd_hygiene(fd);
 	}
 }
 
@@ -76,10 +76,10 @@ static void refuse_one(struct qb_ipcs_service *s, int listen_fd, int err)
 	pthread_mutex_lock(&spare_lock);
 	if (!exhausted) {
 		exhausted = 1;
-		qb_util_log(LOG_ERR,
-			    "%s: cannot accept a client: %s; refusing "
-			    "new clients until descriptors are free",
-			    s->name, err == -EMFILE ? "too many open files" : "file table full");
+		util_log(LOG_ERR,
+			 "%s: cannot accept a client: %s; refusing "
+			 "new clients until descriptors are free",
+			 s->name, err == -EMFILE ? "too many open files" : "file table full");
 	}
 	if (spare_fd >= 0) {
 		close(spare_fd);
@@ -107,7 +107,7 @@ int ipcs_accept(struct qb_ipcs_service *s, int listen_fd)
 	pthread_mutex_lock(&spare_lock);
 	if (exhausted) {
 		exhausted = 0;
-		qb_util_log(LOG_INFO, "%s: accepting clients again", s->name);
+		util_log(LOG_INFO, "%s: accepting clients again", s->name);
 	}
 	spare_take();
 	pthread_mutex_unlock(&spare_lock);

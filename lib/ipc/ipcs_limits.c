@@ -58,10 +58,10 @@ uint32_t ipcs_limit_size(struct qb_ipcs_connection *c, uint32_t asked)
 	if (asked <= m) {
 		return asked;
 	}
-	qb_util_log(LOG_INFO,
-		    "%s: pid %d asked for %u-byte buffers, "
-		    "giving it the maximum %u",
-		    c->service->name, (int)c->creds.pid, asked, m);
+	util_log(LOG_INFO,
+		 "%s: pid %d asked for %u-byte buffers, "
+		 "giving it the maximum %u",
+		 c->service->name, (int)c->creds.pid, asked, m);
 	return m;
 }
 
@@ -71,11 +71,11 @@ int32_t ipcs_limit_charge(struct qb_ipcs_connection *c)
 	uint64_t cost = (uint64_t)IPCS_BUFFERS_PER_CONN * c->max_msg_size;
 
 	if (s->charged + cost > total_max(s)) {
-		qb_util_log(LOG_WARNING,
-			    "%s: refusing pid %d: its buffers "
-			    "(%llu bytes) would exceed the service's %llu",
-			    s->name, (int)c->creds.pid, (unsigned long long)cost,
-			    (unsigned long long)total_max(s));
+		util_log(LOG_WARNING,
+			 "%s: refusing pid %d: its buffers "
+			 "(%llu bytes) would exceed the service's %llu",
+			 s->name, (int)c->creds.pid, (unsigned long long)cost,
+			 (unsigned long long)total_max(s));
 		return -ENOSPC;
 	}
 	s->charged += cost;

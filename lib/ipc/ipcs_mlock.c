@@ -31,10 +31,10 @@ int32_t ipcs_conn_mlock(struct qb_ipcs_connection *c)
 		}
 	}
 	if (rc < 0) {
-		qb_util_log(LOG_WARNING,
-			    "%s: cannot lock the rings of pid %d "
-			    "in memory: %s",
-			    c->service->name, (int)c->creds.pid, strerror(-rc));
+		util_log(LOG_WARNING,
+			 "%s: cannot lock the rings of pid %d "
+			 "in memory: %s",
+			 c->service->name, (int)c->creds.pid, strerror(-rc));
 	}
 	return rc;
 }

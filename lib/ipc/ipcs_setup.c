@@ -119,16 +119,16 @@ static void conn_handshake(struct qb_ipcs_connection *c)
 	}
 	rc = conn_setup(c, r);
 	if (rc < 0) {
-		qb_util_log(LOG_ERR,
-			    "IPC service %s: connection of pid %d "
-			    "(uid %d) not set up: %d",
-			    s->name, (int)c->creds.pid, (int)c->creds.uid, rc);
+		util_log(LOG_ERR,
+			 "IPC service %s: connection of pid %d "
+			 "(uid %d) not set up: %d",
+			 s->name, (int)c->creds.pid, (int)c->creds.uid, rc);
 	} else {
-		qb_util_log(LOG_DEBUG,
-			    "IPC service %s: pid %d (uid %d, gid "
-			    "%d) connected (%s)",
-			    s->name, (int)c->creds.pid, (int)c->creds.uid, (int)c->creds.gid,
-			    c->description);
+		util_log(LOG_DEBUG,
+			 "IPC service %s: pid %d (uid %d, gid "
+			 "%d) connected (%s)",
+			 s->name, (int)c->creds.pid, (int)c->creds.uid, (int)c->creds.gid,
+			 c->description);
 	}
 	r->hdr.id = QB_IPC_MSG_AUTHENTICATE;
 	r->hdr.size = sizeof(*r);
@@ -211,10 +211,10 @@ static int32_t conn_setup_dispatch(int32_t fd, int32_t revents, void *data)
 	}
 	if (!c->have_creds || !creds_match_peer(fd, &c->creds) ||
 	    ipc_proto_request_parse(c->hs.bytes, c->hs_got, NULL) < 0) {
-		qb_util_log(LOG_WARNING,
-			    "%s: invalid handshake request "
-			    "(credentials %s)",
-			    c->service->name, c->have_creds ? "present" : "missing");
+		util_log(LOG_WARNING,
+			 "%s: invalid handshake request "
+			 "(credentials %s)",
+			 c->service->name, c->have_creds ? "present" : "missing");
 		/* no credentials or not a handshake: close without reply */
 		ipcs_conn_dead(c);
 		return -1;
@@ -237,10 +237,10 @@ uint64_t ipcs_expire_pending(struct qb_ipcs_service *s, uint64_t now)
 
 		n = ipcs_conn_next(&s->pending, c);
 		if (now >= due) {
-			qb_util_log(LOG_INFO,
-				    "IPC service %s: dropping a "
-				    "client that sent no handshake (fd %d)",
-				    s->name, c->setup_fd);
+			util_log(LOG_INFO,
+				 "IPC service %s: dropping a "
+				 "client that sent no handshake (fd %d)",
+				 s->name, c->setup_fd);
 			ipcs_conn_dead(c);
 		} else if (next == 0 || due < next) {
 			next = due;

@@ -175,10 +175,10 @@ static int32_t shm_process_requests(struct qb_ipcs_connection *c, int32_t avail)
 		c->last_req = (size_t)len;
 		rc = ipc_proto_msg_check(chunk, (size_t)len, c->max_msg_size, &size);
 		if (rc < 0) {
-			qb_util_log(LOG_WARNING,
-				    "%s: invalid request from pid "
-				    "%d (chunk %zd bytes): %d",
-				    c->service->name, (int)c->creds.pid, len, rc);
+			util_log(LOG_WARNING,
+				 "%s: invalid request from pid "
+				 "%d (chunk %zd bytes): %d",
+				 c->service->name, (int)c->creds.pid, len, rc);
 			/* includes a zero-length chunk: reclaim, then drop */
 			qb_rb_chunk_reclaim(c->shm_req);
 			return -ENOTCONN;
@@ -233,8 +233,8 @@ static int32_t shm_dispatch(int32_t fd, int32_t revents, void *data)
 	}
 	qb_ipcs_connection_ref(c);
 	if (revents & (POLLNVAL | POLLHUP | POLLERR)) {
-		qb_util_log(LOG_DEBUG, "IPC service %s: pid %d hung up", c->service->name,
-			    (int)c->creds.pid);
+		util_log(LOG_DEBUG, "IPC service %s: pid %d hung up", c->service->name,
+			 (int)c->creds.pid);
 		goto drop;
 	}
 	if (revents & POLLOUT) {

@@ -68,10 +68,10 @@ int32_t qb_ipcs_us_publish(struct qb_ipcs_service *s)
 	return 0;
 fail:
 	rc = -errno;
-	qb_util_perror(LOG_ERR,
-		       "IPC service %s: cannot bind or listen on "
-		       "its socket",
-		       s->name);
+	util_perror(LOG_ERR,
+		    "IPC service %s: cannot bind or listen on "
+		    "its socket",
+		    s->name);
 	close(fd);
 	return rc;
 }
@@ -84,7 +84,7 @@ int32_t qb_ipcs_us_withdraw(struct qb_ipcs_service *s)
 	if (s->listen_fd < 0) {
 		return 0;
 	}
-	qb_util_log(LOG_INFO, "IPC service %s: closing the server socket", s->name);
+	util_log(LOG_INFO, "IPC service %s: closing the server socket", s->name);
 	if (s->poll.dispatch_del) {
 		(void)s->poll.dispatch_del(s->listen_fd);
 	}
@@ -233,8 +233,7 @@ static int32_t us_setup_dispatch(int32_t fd, int32_t revents, void *data)
 			return 0;
 		}
 	}
-	qb_util_log(LOG_DEBUG, "IPC service %s: pid %d hung up", c->service->name,
-		    (int)c->creds.pid);
+	util_log(LOG_DEBUG, "IPC service %s: pid %d hung up", c->service->name, (int)c->creds.pid);
 	qb_ipcs_connection_ref(c);
 	qb_ipcs_disconnect(c);
 	qb_ipcs_connection_unref(c);
@@ -262,10 +261,10 @@ static int32_t us_recv_request(struct qb_ipcs_connection *c)
 	}
 	rc = ipc_proto_msg_check(c->us_rbuf, (size_t)n, c->max_msg_size, &size);
 	if (rc < 0) {
-		qb_util_log(LOG_WARNING,
-			    "%s: invalid request from pid %d "
-			    "(%zd bytes): %d",
-			    c->service->name, (int)c->creds.pid, n, rc);
+		util_log(LOG_WARNING,
+			 "%s: invalid request from pid %d "
+			 "(%zd bytes): %d",
+			 c->service->name, (int)c->creds.pid, n, rc);
 		return -ENOTCONN;
 	}
 	rc = ipcs_deliver(c, c->us_rbuf, size);

@@ -49,7 +49,7 @@ int32_t ipcs_wake_open(struct qb_ipcs_service *s)
 	if (fd < 0) {
 		return -errno;
 	}
-	fd = qb_util_fd_hygiene(fd);
+	fd = util_fd_hygiene(fd);
 	if (fd < 0) {
 		return fd;
 	}

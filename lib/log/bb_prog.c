@@ -33,7 +33,7 @@ struct ser_op {
 	int32_t prec; /* strings: -1 none, SER_PREC_STAR, else value */
 };
 
-struct qb_log_bb_prog {
+struct bb_prog {
 	size_t flen; /* stored format length, without its NUL */
 	size_t nops;
 	struct ser_op *ops;
@@ -108,7 +108,7 @@ static void ser_compile_value(struct ser_compile *c, const struct ser_spec *s)
 	ser_op_add(c, s->kind, (s->kind == SER_K_STR || s->kind == SER_K_WSTR) ? prec : 0);
 }
 
-void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p)
+void bb_prog_free(struct bb_prog *p)
 {
 	if (p != NULL) {
 		free(p->ops);
@@ -116,10 +116,10 @@ void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p)
 	}
 }
 
-struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt)
+struct bb_prog *bb_prog_compile(const char *fmt)
 {
 	struct ser_compile c = {NULL, 0, 0, 1};
-	struct qb_log_bb_prog *p;
+	struct bb_prog *p;
 	const char *q = fmt;
 	struct ser_spec s;
 	size_t flen;
@@ -158,21 +158,20 @@ struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt)
 	return p;
 }
 
-size_t qb_log_blackbox_prog_stored(const struct qb_log_bb_prog *p, const char **stored)
+size_t bb_prog_stored(const struct bb_prog *p, const char **stored)
 {
 	*stored = p->stored;
 	return p->flen + 1;
 }
 
-ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out, size_t max_len,
-				 va_list ap)
+ssize_t bb_prog_run(const struct bb_prog *p, char *out, size_t max_len, va_list ap)
 {
 	/* a complete record leaves at least one byte of max_len unused */
 	if (out == NULL || max_len == 0 || p->flen + 1 > max_len - 1) {
 		return (ssize_t)max_len;
 	}
 	memcpy(out, p->stored, p->flen + 1);
-	return qb_log_blackbox_prog_run_values(p, out, max_len, ap);
+	return bb_prog_run_values(p, out, max_len, ap);
 }
 
 /*
@@ -340,9 +339,9 @@ static size_t run_other(char *out, size_t pos, size_t limit, const struct ser_op
  * to it (for good) at the first value it does not handle itself.  long_str
  * is the plain %s at op whose first characters it already copied, or NULL.
  */
-static __attribute__((noinline)) ssize_t run_from(const struct qb_log_bb_prog *p,
-						  const struct ser_op *op, char *out, size_t pos,
-						  size_t max_len, const char *long_str, va_list ap)
+static __attribute__((noinline)) ssize_t run_from(const struct bb_prog *p, const struct ser_op *op,
+						  char *out, size_t pos, size_t max_len,
+						  const char *long_str, va_list ap)
 {
 	const struct ser_op *end = p->ops + p->nops;
 	size_t limit = max_len - 1;
@@ -376,8 +375,7 @@ static __attribute__((noinline)) ssize_t run_from(const struct qb_log_bb_prog *p
  * in run_from().  Reads the values from ap itself (the caller does not use
  * it afterwards).
  */
-ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out, size_t max_len,
-					va_list ap)
+ssize_t bb_prog_run_values(const struct bb_prog *p, char *out, size_t max_len, va_list ap)
 {
 	const struct ser_op *op = p->ops, *end = p->ops + p->nops;
 	size_t pos = p->flen + 1, limit = max_len - 1;

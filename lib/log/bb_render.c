@@ -293,7 +293,7 @@ static const char *render_spec(struct render *r, const char *pct)
 	return render_value(r, spec, ser_kind_of(len, *q), q);
 }
 
-size_t qb_log_blackbox_render(char *out, size_t out_len, const char *buf, size_t buf_len)
+size_t bb_msg_render(char *out, size_t out_len, const char *buf, size_t buf_len)
 {
 	struct render r;
 	const char *p;
@@ -333,5 +333,5 @@ size_t qb_log_blackbox_render(char *out, size_t out_len, const char *buf, size_t
 size_t qb_vsnprintf_deserialize(char *string, size_t str_len, const char *buf)
 {
 	/* The caller vouches for buf holding a complete record. */
-	return qb_log_blackbox_render(string, str_len, buf, SIZE_MAX / 2);
+	return bb_msg_render(string, str_len, buf, SIZE_MAX / 2);
 }

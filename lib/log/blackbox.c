@@ -12,7 +12,7 @@
  * <nonce> 16 random hex digits; files are created exclusively, so a process
  * never opens, truncates or removes a blackbox it did not create, whatever
  * pid it got.  The ring's shared user area holds an owner record
- * (struct qb_log_blackbox_owner) so tools can tell who wrote it.
+ * (struct bb_owner) so tools can tell who wrote it.
  *
  * Threads: any number of threads may log at once.  Writers are serialised
  * by writer_lock, held only while one record is copied into the ring; that
@@ -58,7 +58,7 @@
 #include "util/util_internal.h"
 #include "rb/rb_internal.h"
 
-struct qb_log_blackbox_state qb_log_bb = {
+struct bb_state bb_global = {
 	.writer_lock = QB_UTIL_WORD_LOCK_INIT,
 };
 
@@ -75,10 +75,10 @@ static const char *bb_boot_id(void)
 	ssize_t n;
 	int fd;
 
-	if (qb_log_bb.boot_id[0] != '\0') {
-		return qb_log_bb.boot_id;
+	if (bb_global.boot_id[0] != '\0') {
+		return bb_global.boot_id;
 	}
-	fd = qb_util_fd_hygiene(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+	fd = util_fd_hygiene(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
 	if (fd < 0) {
 		return "";
 	}
@@ -89,13 +89,13 @@ static const char *bb_boot_id(void)
 	}
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	n = (ssize_t)strnlen(buf, sizeof(qb_log_bb.boot_id) - 1);
-	memcpy(qb_log_bb.boot_id, buf, (size_t)n);
-	qb_log_bb.boot_id[n] = '\0';
-	return qb_log_bb.boot_id;
+	n = (ssize_t)strnlen(buf, sizeof(bb_global.boot_id) - 1);
+	memcpy(bb_global.boot_id, buf, (size_t)n);
+	bb_global.boot_id[n] = '\0';
+	return bb_global.boot_id;
 }
 
-void qb_log_blackbox_boot_short(char *buf, size_t len)
+void bb_boot_short(char *buf, size_t len)
 {
 	const char *id = bb_boot_id();
 	size_t i;
@@ -133,12 +133,12 @@ void blackbox_ident_for_name(const char *ident, char *out, size_t len)
 	out[i] = '\0';
 }
 
-struct qb_log_blackbox_owner *bb_owner(qb_ringbuffer_t *rb)
+struct bb_owner *bb_owner_of(qb_ringbuffer_t *rb)
 {
 	return qb_rb_shared_user_data_get(rb);
 }
 
-static void bb_owner_fill(struct qb_log_blackbox_owner *o, const char *ident, pid_t pid)
+static void bb_owner_fill(struct bb_owner *o, const char *ident, pid_t pid)
 {
 	struct timespec now;
 	struct stat st;
@@ -172,10 +172,10 @@ int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct bb_ring
 	int32_t rc;
 
 	blackbox_ident_for_name(ident, name_ident, sizeof(name_ident));
-	qb_log_blackbox_boot_short(boot, sizeof(boot));
+	bb_boot_short(boot, sizeof(boot));
 	snprintf(prefix, sizeof(prefix), "%s-%d-%s", name_ident, (int)pid, boot);
 	rc = rb_open_unique(prefix, "blackbox", size, QB_RB_FLAG_CREATE | QB_RB_FLAG_OVERWRITE,
-			    sizeof(struct qb_log_blackbox_owner), &rb);
+			    sizeof(struct bb_owner), &rb);
 	if (rc < 0) {
 		return rc;
 	}
@@ -184,7 +184,7 @@ int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct bb_ring
 		return -ENOMEM;
 	}
 	out->rb = rb;
-	out->owner = bb_owner(rb);
+	out->owner = bb_owner_of(rb);
 	bb_owner_fill(out->owner, ident, pid);
 	return 0;
 }
@@ -192,20 +192,20 @@ int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct bb_ring
 /* Installs ring r as the process blackbox (writer_lock held). */
 void bb_ring_install(const struct bb_ring *r, size_t size)
 {
-	qb_log_bb.owner = r->owner;
-	qb_log_bb.rb = r->rb;
-	qb_log_bb.size = size;
+	bb_global.owner = r->owner;
+	bb_global.rb = r->rb;
+	bb_global.size = size;
 }
 
 /* Forgets the current ring; unlinks its files only when asked. */
 void bb_ring_drop(int unlink_files)
 {
-	qb_ringbuffer_t *rb = qb_log_bb.rb;
+	qb_ringbuffer_t *rb = bb_global.rb;
 
 	/* hide it from write_to_file first */
-	qb_log_bb.rb = NULL;
-	qb_log_bb.owner = NULL;
-	while (atomic_load(&qb_log_bb.dumping)) {
+	bb_global.rb = NULL;
+	bb_global.owner = NULL;
+	while (atomic_load(&bb_global.dumping)) {
 		sched_yield(); /* a dump may still read the old mapping */
 	}
 	if (rb == NULL) {
@@ -225,9 +225,9 @@ static void bb_close(int32_t pos)
 	struct qb_log_target *t = qb_log_target_get(pos);
 
 	bb_lock();
-	bb_ring_drop(!qb_log_bb.borrowed);
-	qb_log_bb.borrowed = 0;
-	qb_log_bb.remove_at_exit = 0;
+	bb_ring_drop(!bb_global.borrowed);
+	bb_global.borrowed = 0;
+	bb_global.remove_at_exit = 0;
 	bb_cache_flush(); /* callsites may be freed after this */
 	bb_unlock();
 	if (t != NULL) {
@@ -259,15 +259,15 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 	bb_lock();
 	/* a forked child resizing its blackbox keeps a child's one; after a
 	 * close (qb_log_fini, disabling) it creates like any process */
-	child = qb_log_bb.borrowed || qb_log_bb.remove_at_exit;
-	bb_ring_drop(!qb_log_bb.borrowed);
-	qb_log_bb.borrowed = 0;
+	child = bb_global.borrowed || bb_global.remove_at_exit;
+	bb_ring_drop(!bb_global.borrowed);
+	bb_global.borrowed = 0;
 	bb_cache_flush();
 	rc = bb_ring_create(t->name, getpid(), t->size, &r);
-	qb_log_bb.remove_at_exit = rc == 0 && child;
+	bb_global.remove_at_exit = rc == 0 && child;
 	if (rc == 0) {
 		bb_ring_install(&r, t->size);
-		qb_log_bb.target = t;
+		bb_global.target = t;
 	}
 	bb_unlock();
 	if (rc < 0) {
@@ -280,6 +280,6 @@ int32_t qb_log_blackbox_open(struct qb_log_target *t)
 	t->logger = NULL;
 	t->close = bb_close;
 	t->reload = bb_reload;
-	t->instance = &qb_log_bb;
+	t->instance = &bb_global;
 	return 0;
 }

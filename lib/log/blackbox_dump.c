@@ -61,12 +61,11 @@ static void dump_wait_for_writer(void)
 {
 	int64_t start;
 
-	if (qb_util_word_lock_mine(&qb_log_bb.writer_lock)) {
+	if (word_lock_mine(&bb_global.writer_lock)) {
 		return;
 	}
 	start = monotonic_ns();
-	while (qb_util_word_lock_held(&qb_log_bb.writer_lock) &&
-	       monotonic_ns() - start < DUMP_WAIT_NS) {
+	while (word_lock_held(&bb_global.writer_lock) && monotonic_ns() - start < DUMP_WAIT_NS) {
 		sched_yield();
 	}
 }
@@ -82,7 +81,7 @@ static int dump_open(const char *filename)
 		return -errno;
 	}
 	/* never leave our file on someone's stdin/stdout/stderr */
-	return qb_util_fd_hygiene(fd);
+	return util_fd_hygiene(fd);
 }
 
 /*
@@ -135,25 +134,25 @@ ssize_t qb_log_blackbox_write_to_file(const char *filename)
 		return -EINVAL;
 	}
 	/* a count, so nested or concurrent dumps all hold writers off */
-	atomic_fetch_add(&qb_log_bb.dumping, 1);
+	atomic_fetch_add(&bb_global.dumping, 1);
 	dump_wait_for_writer();
-	rb = qb_log_bb.rb; /* stays mapped while `dumping` is up */
+	rb = bb_global.rb; /* stays mapped while `dumping` is up */
 	if (rb == NULL) {
-		atomic_fetch_sub(&qb_log_bb.dumping, 1);
+		atomic_fetch_sub(&bb_global.dumping, 1);
 		return -ENOENT;
 	}
 	fd = dump_open(filename);
 	if (fd < 0) {
-		atomic_fetch_sub(&qb_log_bb.dumping, 1);
+		atomic_fetch_sub(&bb_global.dumping, 1);
 		return fd;
 	}
 	rb_view_of(rb, &v);
-	if (qb_util_word_lock_held(&qb_log_bb.writer_lock)) {
+	if (word_lock_held(&bb_global.writer_lock)) {
 		v.read_pt = dump_oldest(&v);
 	}
 	total = rb_view_dump(fd, &v, dump_marker, sizeof(dump_marker));
 	close(fd);
-	atomic_fetch_sub(&qb_log_bb.dumping, 1);
+	atomic_fetch_sub(&bb_global.dumping, 1);
 	return total;
 }
 
@@ -256,7 +255,7 @@ static int read_print_record(const unsigned char *rec, uint32_t len, int hires, 
 	}
 	/* records that older readers accept print in the same 512 bytes */
 	out_cap = (f.msg_len <= UPSTREAM_MSG_MAX) ? UPSTREAM_MSG_MAX : msg_cap;
-	qb_log_blackbox_render(msg, out_cap, f.msg, f.msg_len);
+	bb_msg_render(msg, out_cap, f.msg, f.msg_len);
 	n = strlen(msg);
 	while (n > 1 && msg[n - 1] == '\n') {
 		msg[--n] = '\0';
@@ -385,8 +384,8 @@ static int read_open_live_data(const char *hdr_file)
  * (blackboxes of other libqb versions: no way to tell a torn snapshot). */
 static int64_t read_owner_seq(const unsigned char *hdr, size_t len)
 {
-	const void *user = rb_header_user(hdr, len, sizeof(struct qb_log_blackbox_owner));
-	struct qb_log_blackbox_owner o;
+	const void *user = rb_header_user(hdr, len, sizeof(struct bb_owner));
+	struct bb_owner o;
 
 	if (user == NULL) {
 		return -1;
@@ -398,7 +397,7 @@ static int64_t read_owner_seq(const unsigned char *hdr, size_t len)
 	return o.seq;
 }
 
-#define LIVE_HDR_LEN (RB_HDR_SIZE + sizeof(struct qb_log_blackbox_owner))
+#define LIVE_HDR_LEN (RB_HDR_SIZE + sizeof(struct bb_owner))
 
 /*
  * Snapshot of a live blackbox: header words, then the whole data file.  Its

@@ -32,7 +32,7 @@ static uint32_t bb_cut_at_fork(const struct rb_view *v)
 	uint32_t p = v->read_pt, len, n;
 
 	for (n = 0; n <= v->words / 2; n++) {
-		if (p == qb_log_bb.fork_write_pt || p == v->write_pt) {
+		if (p == bb_global.fork_write_pt || p == v->write_pt) {
 			return p;
 		}
 		if (rb_view_chunk(v, p, &len) != 0) {
@@ -90,18 +90,18 @@ int bb_take_over(struct qb_log_target *t)
 	struct bb_ring from, to;
 	int32_t rc;
 
-	from.rb = qb_log_bb.rb;
-	from.owner = qb_log_bb.owner;
-	rc = bb_ring_create(t->name, getpid(), qb_log_bb.size, &to);
+	from.rb = bb_global.rb;
+	from.owner = bb_global.owner;
+	rc = bb_ring_create(t->name, getpid(), bb_global.size, &to);
 	if (rc == 0) {
 		bb_copy_ring(&from, &to);
 	}
 	/* never write into (or remove) the parent's ring */
 	bb_ring_drop(0);
-	qb_log_bb.borrowed = 0;
+	bb_global.borrowed = 0;
 	if (rc == 0) {
-		bb_ring_install(&to, qb_log_bb.size ? qb_log_bb.size : t->size);
-		qb_log_bb.remove_at_exit = 1;
+		bb_ring_install(&to, bb_global.size ? bb_global.size : t->size);
+		bb_global.remove_at_exit = 1;
 	}
 	return rc == 0;
 }
@@ -111,48 +111,49 @@ static void bb_fork_write_pt_take(void)
 {
 	struct rb_view v;
 
-	rb_view_of(qb_log_bb.rb, &v);
-	qb_log_bb.fork_write_pt = v.write_pt;
+	rb_view_of(bb_global.rb, &v);
+	bb_global.fork_write_pt = v.write_pt;
 }
 
-void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid)
+void bb_reflect_pid(struct qb_log_target *t, pid_t new_pid)
 {
 	if (t == NULL) {
 		return;
 	}
 	bb_lock();
-	if (qb_log_bb.rb != NULL && !qb_log_bb.borrowed && bb_owner(qb_log_bb.rb)->pid != new_pid) {
-		if (!qb_log_bb.fork_write_pt_set) { /* raw clone(): best effort */
+	if (bb_global.rb != NULL && !bb_global.borrowed &&
+	    bb_owner_of(bb_global.rb)->pid != new_pid) {
+		if (!bb_global.fork_write_pt_set) { /* raw clone(): best effort */
 			bb_fork_write_pt_take();
 		}
-		qb_log_bb.borrowed = 1;
-		qb_log_bb.remove_at_exit = 0;
+		bb_global.borrowed = 1;
+		bb_global.remove_at_exit = 0;
 	}
-	qb_log_bb.fork_write_pt_set = 0;
+	bb_global.fork_write_pt_set = 0;
 	bb_unlock();
 }
 
-void qb_log_blackbox_atfork_prepare(void)
+void bb_atfork_prepare(void)
 {
 	bb_lock();
 	/* no writer can move it now: the child's copy will end exactly here */
-	if (qb_log_bb.rb != NULL) {
+	if (bb_global.rb != NULL) {
 		bb_fork_write_pt_take();
-		qb_log_bb.fork_write_pt_set = 1;
+		bb_global.fork_write_pt_set = 1;
 	}
 }
 
-void qb_log_blackbox_atfork_parent(void)
+void bb_atfork_parent(void)
 {
-	qb_log_bb.fork_write_pt_set = 0;
+	bb_global.fork_write_pt_set = 0;
 	bb_unlock();
 }
 
-void qb_log_blackbox_atfork_child(void)
+void bb_atfork_child(void)
 {
 	/* only the forking thread exists now: nobody else holds the lock */
-	qb_log_bb.writer_lock = (qb_util_word_lock_t)QB_UTIL_WORD_LOCK_INIT;
-	atomic_store(&qb_log_bb.dumping, 0);
+	bb_global.writer_lock = (qb_util_word_lock_t)QB_UTIL_WORD_LOCK_INIT;
+	atomic_store(&bb_global.dumping, 0);
 }
 
 /*
@@ -168,13 +169,13 @@ void qb_log_blackbox_atfork_child(void)
  */
 __attribute__((destructor)) static void bb_at_exit(void)
 {
-	if (!qb_log_bb.remove_at_exit || qb_util_word_lock_mine(&qb_log_bb.writer_lock)) {
+	if (!bb_global.remove_at_exit || word_lock_mine(&bb_global.writer_lock)) {
 		return; /* exit() from inside a record write: leave it */
 	}
 	bb_lock();
-	if (qb_log_bb.remove_at_exit && !qb_log_bb.borrowed) {
+	if (bb_global.remove_at_exit && !bb_global.borrowed) {
 		bb_ring_drop(1);
 	}
-	qb_log_bb.remove_at_exit = 0;
+	bb_global.remove_at_exit = 0;
 	bb_unlock();
 }

@@ -25,17 +25,15 @@ size_t qb_vsnprintf_deserialize(char *string, size_t str_len, const char *buf);
  * writer; run stores exactly what qb_vsnprintf_serialize() stores for the
  * same format and arguments, and returns the same value.
  */
-struct qb_log_bb_prog;
-struct qb_log_bb_prog *qb_log_blackbox_prog_compile(const char *fmt);
-ssize_t qb_log_blackbox_prog_run(const struct qb_log_bb_prog *p, char *out, size_t max_len,
-				 va_list ap);
+struct bb_prog;
+struct bb_prog *bb_prog_compile(const char *fmt);
+ssize_t bb_prog_run(const struct bb_prog *p, char *out, size_t max_len, va_list ap);
 /* The stored format (NUL included) run writes first; returns its size. */
-size_t qb_log_blackbox_prog_stored(const struct qb_log_bb_prog *p, const char **stored);
+size_t bb_prog_stored(const struct bb_prog *p, const char **stored);
 /* run, for a caller that already put the stored format at out and checked
  * that it fits (its size <= max_len - 1). */
-ssize_t qb_log_blackbox_prog_run_values(const struct qb_log_bb_prog *p, char *out, size_t max_len,
-					va_list ap);
-void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p);
+ssize_t bb_prog_run_values(const struct bb_prog *p, char *out, size_t max_len, va_list ap);
+void bb_prog_free(struct bb_prog *p);
 
 /*
  * Bounded reader: turns the serialised message buf (buf_len bytes, from a
@@ -43,18 +41,18 @@ void qb_log_blackbox_prog_free(struct qb_log_bb_prog *p);
  * NUL-terminated when out_len > 0).  Never reads outside buf.  Returns the
  * text length + 1 (0 when out_len is 0).
  */
-size_t qb_log_blackbox_render(char *out, size_t out_len, const char *buf, size_t buf_len);
+size_t bb_msg_render(char *out, size_t out_len, const char *buf, size_t buf_len);
 
 /*
- * Owner record, kept in the ring's shared user area, i.e. at byte
- * RB_HDR_USER_OFFSET of the -header file (the fixed header is unchanged;
- * the user area overlaps its trailing padding exactly as for any libqb
- * ring).
+ * Owner record, kept in the ring's shared user area of the -header file
+ * (lib/rb places it: rb_header_user and friends read it from an image or a
+ * file; the fixed header is unchanged, the user area overlaps its trailing
+ * padding exactly as for any libqb ring).
  * It lets a reader tell who wrote a blackbox and whether that process is
  * still alive without trusting the file name:
  *
  *   magic       "QBBBOWN1" (8 bytes, no NUL)
- *   size        sizeof(struct qb_log_blackbox_owner), for later growth
+ *   size        sizeof(struct bb_owner), for later growth
  *   seq         record sequence: odd while a record is being written, so
  *               another process (a forked child taking a copy) can tell a
  *               consistent snapshot from a torn one
@@ -72,7 +70,7 @@ size_t qb_log_blackbox_render(char *out, size_t out_len, const char *buf, size_t
  * Readers treat the record as untrusted.
  */
 #define QB_BB_OWNER_MAGIC "QBBBOWN1"
-struct qb_log_blackbox_owner {
+struct bb_owner {
 	char magic[8];
 	uint32_t size;
 	uint32_t seq;
@@ -100,25 +98,25 @@ struct qb_log_target;
  * Both sides' first step is a sequentially consistent read-modify-write, so
  * they cannot both miss each other.
  */
-struct qb_log_blackbox_state {
+struct bb_state {
 	qb_util_word_lock_t writer_lock;
-	atomic_int dumping;		     /* number of write_to_file calls copying the ring */
-	struct qb_log_target *target;	     /* our slot, set at open */
-	struct qb_ringbuffer_s *rb;	     /* NULL: no ring */
-	struct qb_log_blackbox_owner *owner; /* in rb's shared user area */
-	size_t size;			     /* ring size the ring was made with */
-	int borrowed;			     /* rb is our parent's (we were forked) */
-	int remove_at_exit;		     /* rb is a forked child's own: goes at exit() */
-	uint32_t fork_write_pt;		     /* parent's write_pt when we were forked */
-	int fork_write_pt_set;		     /* ... taken exactly by the fork handler */
-	char boot_id[40];		     /* cached boot id text ("" until read) */
-	struct qb_log_bb_cache_entry *cache; /* compiled callsites (writer_lock) */
+	atomic_int dumping;	      /* number of write_to_file calls copying the ring */
+	struct qb_log_target *target; /* our slot, set at open */
+	struct qb_ringbuffer_s *rb;   /* NULL: no ring */
+	struct bb_owner *owner;	      /* in rb's shared user area */
+	size_t size;		      /* ring size the ring was made with */
+	int borrowed;		      /* rb is our parent's (we were forked) */
+	int remove_at_exit;	      /* rb is a forked child's own: goes at exit() */
+	uint32_t fork_write_pt;	      /* parent's write_pt when we were forked */
+	int fork_write_pt_set;	      /* ... taken exactly by the fork handler */
+	char boot_id[40];	      /* cached boot id text ("" until read) */
+	struct bb_cache_entry *cache; /* compiled callsites (writer_lock) */
 };
 
-extern struct qb_log_blackbox_state qb_log_bb;
+extern struct bb_state bb_global;
 
 /* First 8 hex digits of the boot id (buf >= 9 bytes); "00000000" if unknown. */
-void qb_log_blackbox_boot_short(char *buf, size_t len);
+void bb_boot_short(char *buf, size_t len);
 
 /* ---- owner liveness (blackbox_owner.c) -------------------------------- */
 
@@ -151,7 +149,7 @@ void blackbox_owner_view_init(struct blackbox_owner_view *v);
  * started after the record was made.  Never DEAD for a record it cannot
  * fully check.
  */
-enum blackbox_owner_state blackbox_owner_state(const struct qb_log_blackbox_owner *o,
+enum blackbox_owner_state blackbox_owner_state(const struct bb_owner *o,
 					       const struct blackbox_owner_view *v);
 
 /* ---- the bound on dead blackboxes (blackbox_prune.c) ------------------ */
@@ -177,10 +175,10 @@ struct qb_log_callsite;
 /* A ring and its owner record. */
 struct bb_ring {
 	qb_ringbuffer_t *rb;
-	struct qb_log_blackbox_owner *owner; /* in the ring's user area */
+	struct bb_owner *owner; /* in the ring's user area */
 };
 
-struct qb_log_blackbox_owner *bb_owner(qb_ringbuffer_t *rb) __attribute__((visibility("hidden")));
+struct bb_owner *bb_owner_of(qb_ringbuffer_t *rb) __attribute__((visibility("hidden")));
 int32_t bb_ring_create(const char *ident, pid_t pid, size_t size, struct bb_ring *out)
 	__attribute__((visibility("hidden")));
 /* Installs ring r as the process blackbox (writer_lock held). */
@@ -203,15 +201,15 @@ __attribute__((noinline)) void bb_lock_slow(void) __attribute__((visibility("hid
 
 static inline void bb_lock(void)
 {
-	qb_util_word_lock(&qb_log_bb.writer_lock);
-	if (__builtin_expect(atomic_load(&qb_log_bb.dumping), 0)) {
+	word_lock(&bb_global.writer_lock);
+	if (__builtin_expect(atomic_load(&bb_global.dumping), 0)) {
 		bb_lock_slow();
 	}
 }
 
 static inline void bb_unlock(void)
 {
-	qb_util_word_unlock(&qb_log_bb.writer_lock);
+	word_unlock(&bb_global.writer_lock);
 }
 
 #endif

@@ -103,14 +103,14 @@ static int proc_start_ticks(int32_t pid, unsigned long long *ticks)
 	return 0;
 }
 
-static int record_valid(const struct qb_log_blackbox_owner *o)
+static int record_valid(const struct bb_owner *o)
 {
 	return memcmp(o->magic, QB_BB_OWNER_MAGIC, sizeof(o->magic)) == 0 &&
 		o->size == sizeof(*o) && o->pid > 0 &&
 		memchr(o->boot_id, '\0', sizeof(o->boot_id)) != NULL;
 }
 
-enum blackbox_owner_state blackbox_owner_state(const struct qb_log_blackbox_owner *o,
+enum blackbox_owner_state blackbox_owner_state(const struct bb_owner *o,
 					       const struct blackbox_owner_view *v)
 {
 	unsigned long long start;

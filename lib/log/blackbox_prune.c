@@ -126,8 +126,7 @@ static int own_file(int dfd, const char *name, struct shm_file_id *id, struct st
 	return 0;
 }
 
-static int read_owner(int dfd, const char *name, struct qb_log_blackbox_owner *o,
-		      struct shm_file_id *id)
+static int read_owner(int dfd, const char *name, struct bb_owner *o, struct shm_file_id *id)
 {
 	struct stat st;
 	int fd, rc;
@@ -185,7 +184,7 @@ static void list_add(struct dead_list *l, const struct dead_box *b)
 static void consider(int dfd, const char *name, const char *prefix, const char *boot,
 		     const char *ident, const struct blackbox_owner_view *view, struct dead_list *l)
 {
-	struct qb_log_blackbox_owner o;
+	struct bb_owner o;
 	struct dead_box b;
 	long pid = parse_name(name, prefix, boot);
 
@@ -235,7 +234,7 @@ int blackbox_prune_dead(const char *ident)
 {
 	struct blackbox_owner_view view;
 	struct dead_list l = {NULL, 0, 0};
-	char name_ident[128], full_ident[sizeof(((struct qb_log_blackbox_owner *)0)->ident)];
+	char name_ident[128], full_ident[sizeof(((struct bb_owner *)0)->ident)];
 	char prefix[sizeof(name_ident) + 8], boot[BOOT_LEN + 1];
 	int limit = keep_limit();
 	struct dirent *de;
@@ -247,8 +246,8 @@ int blackbox_prune_dead(const char *ident)
 	blackbox_ident_for_name(ident, name_ident, sizeof(name_ident));
 	snprintf(full_ident, sizeof(full_ident), "%s", ident ? ident : "");
 	snprintf(prefix, sizeof(prefix), "qb-%s-", name_ident);
-	qb_log_blackbox_boot_short(boot, sizeof(boot));
-	fd = qb_util_fd_hygiene(open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	bb_boot_short(boot, sizeof(boot));
+	fd = util_fd_hygiene(open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	if (fd < 0) {
 		return fd;
 	}

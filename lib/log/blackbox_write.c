@@ -37,12 +37,12 @@ __attribute__((noinline)) void bb_lock_slow(void)
 {
 	for (;;) {
 		/* let the dump, which waits for the lock word, go first */
-		qb_util_word_unlock(&qb_log_bb.writer_lock);
-		while (atomic_load(&qb_log_bb.dumping)) {
+		word_unlock(&bb_global.writer_lock);
+		while (atomic_load(&bb_global.dumping)) {
 			sched_yield();
 		}
-		qb_util_word_lock(&qb_log_bb.writer_lock);
-		if (!atomic_load(&qb_log_bb.dumping)) {
+		word_lock(&bb_global.writer_lock);
+		if (!atomic_load(&bb_global.dumping)) {
 			return;
 		}
 	}
@@ -50,7 +50,7 @@ __attribute__((noinline)) void bb_lock_slow(void)
 
 static uint32_t *bb_seq(void)
 {
-	return &qb_log_bb.owner->seq;
+	return &bb_global.owner->seq;
 }
 
 /*
@@ -60,18 +60,18 @@ static uint32_t *bb_seq(void)
  * signal handler on this very thread.  The lock word is then set and
  * cleared with plain stores instead of atomic read-modify-writes (in a VM
  * those two cost more than the rest of the record); a dump sees it as it
- * sees a lock taken the usual way (qb_util_word_lock_mine: copy at once).
+ * sees a lock taken the usual way (word_lock_mine: copy at once).
  * Returns 1 when it took the lock that way.
  */
 static inline int bb_record_lock(void)
 {
 #ifdef BB_HAVE_SINGLE_THREADED
-	uint32_t me = qb_util_word_lock_id;
+	uint32_t me = word_lock_id;
 
 	if (__libc_single_threaded && me != 0 &&
-	    __atomic_load_n(&qb_log_bb.writer_lock.word, __ATOMIC_RELAXED) == 0 &&
-	    atomic_load_explicit(&qb_log_bb.dumping, memory_order_relaxed) == 0) {
-		__atomic_store_n(&qb_log_bb.writer_lock.word, me, __ATOMIC_RELAXED);
+	    __atomic_load_n(&bb_global.writer_lock.word, __ATOMIC_RELAXED) == 0 &&
+	    atomic_load_explicit(&bb_global.dumping, memory_order_relaxed) == 0) {
+		__atomic_store_n(&bb_global.writer_lock.word, me, __ATOMIC_RELAXED);
 		/* a signal handler on this thread sees the word before the ring changes */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		return 1;
@@ -85,7 +85,7 @@ static inline void bb_record_unlock(int alone)
 {
 	if (alone) {
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		__atomic_store_n(&qb_log_bb.writer_lock.word, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&bb_global.writer_lock.word, 0, __ATOMIC_RELAXED);
 		return;
 	}
 	bb_unlock();
@@ -134,12 +134,12 @@ static ssize_t bb_serialize(char *out, size_t max_len, const char *fmt, ...)
 #define BB_CACHE_SIZE (1U << BB_CACHE_BITS)
 #define BB_CACHE_PROBES 8
 
-struct qb_log_bb_cache_entry {
+struct bb_cache_entry {
 	const struct qb_log_callsite *cs;
 	const char *format;
 	const char *function;
 	uint32_t fn_size;
-	struct qb_log_bb_prog *prog; /* NULL: use the generic writer */
+	struct bb_prog *prog; /* NULL: use the generic writer */
 	/*
 	 * With a prog: the record's first bytes as they are for every call of
 	 * this callsite (lineno, priority, function, the stored format; tags,
@@ -155,18 +155,18 @@ void bb_cache_flush(void)
 {
 	uint32_t i;
 
-	if (qb_log_bb.cache == NULL) {
+	if (bb_global.cache == NULL) {
 		return;
 	}
 	for (i = 0; i < BB_CACHE_SIZE; i++) {
-		qb_log_blackbox_prog_free(qb_log_bb.cache[i].prog);
-		free(qb_log_bb.cache[i].tmpl);
+		bb_prog_free(bb_global.cache[i].prog);
+		free(bb_global.cache[i].tmpl);
 	}
-	free(qb_log_bb.cache);
-	qb_log_bb.cache = NULL;
+	free(bb_global.cache);
+	bb_global.cache = NULL;
 }
 
-static void bb_template_build(struct qb_log_bb_cache_entry *e, const struct qb_log_callsite *cs)
+static void bb_template_build(struct bb_cache_entry *e, const struct qb_log_callsite *cs)
 {
 	const char *fn = cs->function != NULL ? cs->function : "";
 	const char *stored;
@@ -178,7 +178,7 @@ static void bb_template_build(struct qb_log_bb_cache_entry *e, const struct qb_l
 	if (e->prog == NULL) {
 		return;
 	}
-	stored_size = qb_log_blackbox_prog_stored(e->prog, &stored);
+	stored_size = bb_prog_stored(e->prog, &stored);
 	t = calloc(1, BB_REC_FIXED + e->fn_size + stored_size);
 	if (t == NULL) {
 		return; /* the two-step writer still works */
@@ -190,14 +190,14 @@ static void bb_template_build(struct qb_log_bb_cache_entry *e, const struct qb_l
 	e->stored_size = (uint32_t)stored_size;
 }
 
-static void bb_cache_fill(struct qb_log_bb_cache_entry *e, const struct qb_log_callsite *cs)
+static void bb_cache_fill(struct bb_cache_entry *e, const struct qb_log_callsite *cs)
 {
-	qb_log_blackbox_prog_free(e->prog);
+	bb_prog_free(e->prog);
 	e->cs = cs;
 	e->format = cs->format;
 	e->function = cs->function;
 	e->fn_size = (uint32_t)strlen(cs->function != NULL ? cs->function : "") + 1;
-	e->prog = qb_log_blackbox_prog_compile(cs->format != NULL ? cs->format : "");
+	e->prog = bb_prog_compile(cs->format != NULL ? cs->format : "");
 	bb_template_build(e, cs);
 }
 
@@ -208,19 +208,19 @@ static inline uint32_t bb_cache_slot(const struct qb_log_callsite *cs)
 }
 
 /* The probes after the first, filling entries: out of line. */
-static __attribute__((noinline)) const struct qb_log_bb_cache_entry *bb_cache_find(
+static __attribute__((noinline)) const struct bb_cache_entry *bb_cache_find(
 	const struct qb_log_callsite *cs)
 {
 	uint32_t h = bb_cache_slot(cs), i;
 
-	if (qb_log_bb.cache == NULL) {
-		qb_log_bb.cache = calloc(BB_CACHE_SIZE, sizeof(*qb_log_bb.cache));
-		if (qb_log_bb.cache == NULL) {
+	if (bb_global.cache == NULL) {
+		bb_global.cache = calloc(BB_CACHE_SIZE, sizeof(*bb_global.cache));
+		if (bb_global.cache == NULL) {
 			return NULL;
 		}
 	}
 	for (i = 0; i < BB_CACHE_PROBES; i++) {
-		struct qb_log_bb_cache_entry *e = &qb_log_bb.cache[(h + i) & (BB_CACHE_SIZE - 1)];
+		struct bb_cache_entry *e = &bb_global.cache[(h + i) & (BB_CACHE_SIZE - 1)];
 
 		if (e->cs == cs) {
 			if (e->format != cs->format || e->function != cs->function) {
@@ -237,9 +237,9 @@ static __attribute__((noinline)) const struct qb_log_bb_cache_entry *bb_cache_fi
 }
 
 /* A callsite nearly always sits at its first probe, unchanged. */
-static inline const struct qb_log_bb_cache_entry *bb_cache_get(const struct qb_log_callsite *cs)
+static inline const struct bb_cache_entry *bb_cache_get(const struct qb_log_callsite *cs)
 {
-	const struct qb_log_bb_cache_entry *e = qb_log_bb.cache;
+	const struct bb_cache_entry *e = bb_global.cache;
 
 	if (__builtin_expect(e != NULL, 1)) {
 		e += bb_cache_slot(cs);
@@ -272,12 +272,12 @@ static inline size_t bb_room(uint32_t fn_size, size_t max_line)
 
 /* A callsite with a template whose stored format fits (nearly every
  * record): one copy, then the values. */
-static inline void bb_write_templated(const struct qb_log_bb_cache_entry *e,
+static inline void bb_write_templated(const struct bb_cache_entry *e,
 				      const struct qb_log_callsite *cs, const struct timespec *ts,
 				      size_t max_line, va_list ap)
 {
 	uint32_t fn_size = e->fn_size;
-	char *chunk = rb_chunk_alloc(qb_log_bb.rb, bb_room(fn_size, max_line));
+	char *chunk = rb_chunk_alloc(bb_global.rb, bb_room(fn_size, max_line));
 	ssize_t n;
 
 	if (chunk == NULL) {
@@ -286,24 +286,24 @@ static inline void bb_write_templated(const struct qb_log_bb_cache_entry *e,
 	memcpy(chunk, e->tmpl, e->tmpl_len);
 	bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
 	bb_rec_put_time(chunk, fn_size, ts->tv_sec, ts->tv_nsec);
-	n = qb_log_blackbox_prog_run_values(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
+	n = bb_prog_run_values(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
 	if (__builtin_expect(n < 0 || (size_t)n >= max_line, 0)) {
 		n = bb_too_long(BB_REC_MSG(chunk, fn_size));
 	}
 	bb_rec_put_u32(chunk, bb_rec_msg_len_off(fn_size, BB_REC_TS_SIZE), (uint32_t)n);
-	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + (uint32_t)n);
+	(void)rb_chunk_commit(bb_global.rb, BB_REC_FIXED + fn_size + (uint32_t)n);
 }
 
 /* Every other record: site fields one by one, a compiled format or the
  * generic serialiser. */
-static __attribute__((noinline)) void bb_write_generic(const struct qb_log_bb_cache_entry *e,
+static __attribute__((noinline)) void bb_write_generic(const struct bb_cache_entry *e,
 						       struct qb_log_callsite *cs,
 						       const struct timespec *ts, size_t max_line,
 						       va_list ap)
 {
 	const char *fn = (cs->function != NULL) ? cs->function : "";
 	uint32_t fn_size = e ? e->fn_size : (uint32_t)strlen(fn) + 1;
-	char *chunk = rb_chunk_alloc(qb_log_bb.rb, bb_room(fn_size, max_line));
+	char *chunk = rb_chunk_alloc(bb_global.rb, bb_room(fn_size, max_line));
 	ssize_t n;
 
 	if (chunk == NULL) {
@@ -313,7 +313,7 @@ static __attribute__((noinline)) void bb_write_generic(const struct qb_log_bb_ca
 	bb_rec_put_u32(chunk, BB_REC_TAGS, cs->tags);
 	bb_rec_put_time(chunk, fn_size, ts->tv_sec, ts->tv_nsec);
 	if (e != NULL && e->prog != NULL) {
-		n = qb_log_blackbox_prog_run(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
+		n = bb_prog_run(e->prog, BB_REC_MSG(chunk, fn_size), max_line, ap);
 	} else {
 		n = qb_vsnprintf_serialize(BB_REC_MSG(chunk, fn_size), max_line,
 					   cs->format != NULL ? cs->format : "", ap);
@@ -322,13 +322,13 @@ static __attribute__((noinline)) void bb_write_generic(const struct qb_log_bb_ca
 		n = bb_too_long(BB_REC_MSG(chunk, fn_size));
 	}
 	bb_rec_put_u32(chunk, bb_rec_msg_len_off(fn_size, BB_REC_TS_SIZE), (uint32_t)n);
-	(void)rb_chunk_commit(qb_log_bb.rb, BB_REC_FIXED + fn_size + (uint32_t)n);
+	(void)rb_chunk_commit(bb_global.rb, BB_REC_FIXED + fn_size + (uint32_t)n);
 }
 
 static inline void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts,
 				   size_t max_line, va_list ap)
 {
-	const struct qb_log_bb_cache_entry *e = bb_cache_get(cs);
+	const struct bb_cache_entry *e = bb_cache_get(cs);
 
 	if (__builtin_expect(e != NULL && e->tmpl != NULL && e->stored_size < max_line, 1)) {
 		/* the template ends with the stored format, which fits */
@@ -342,7 +342,7 @@ static inline void bb_write_record(struct qb_log_callsite *cs, const struct time
 /* After a take-over, outside writer_lock: the scan of /dev/shm may take a while. */
 static __attribute__((noinline)) void bb_prune_for(const struct qb_log_target *t)
 {
-	char ident[sizeof(((struct qb_log_blackbox_owner *)0)->ident)];
+	char ident[sizeof(((struct bb_owner *)0)->ident)];
 	size_t n = strnlen(t->name, sizeof(ident) - 1);
 
 	memcpy(ident, t->name, n);
@@ -352,7 +352,7 @@ static __attribute__((noinline)) void bb_prune_for(const struct qb_log_target *t
 
 void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va_list ap)
 {
-	struct qb_log_target *t = qb_log_bb.target;
+	struct qb_log_target *t = bb_global.target;
 	struct timespec now;
 	size_t max_line;
 	int took = 0, alone;
@@ -371,10 +371,10 @@ void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va
 		max_line = QB_LOG_MAX_LEN;
 	}
 	alone = bb_record_lock();
-	if (qb_log_bb.borrowed) {
+	if (bb_global.borrowed) {
 		took = bb_take_over(t);
 	}
-	if (qb_log_bb.rb != NULL) {
+	if (bb_global.rb != NULL) {
 		bb_seq_begin();
 		bb_write_record(cs, ts, max_line, ap);
 		bb_seq_end();

@@ -16,7 +16,7 @@
 
 #include "log/log_core.h"
 
-struct qb_log_hot qb_log_hot __attribute__((aligned(64)));
+struct log_hot log_hot __attribute__((aligned(64)));
 
 struct log_state log_state;
 
@@ -176,9 +176,9 @@ int log_pid_update(pid_t pid)
 
 /* ---- small accessors ---------------------------------------------------- */
 
-int qb_log_is_initialised(void)
+int log_is_initialised(void)
 {
-	return __atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&log_hot.initialised, __ATOMIC_ACQUIRE);
 }
 
 struct qb_log_target *qb_log_target_get(int32_t pos)
@@ -190,28 +190,28 @@ struct qb_log_target *qb_log_target_get(int32_t pos)
 
 qb_log_tags_stringify_fn log_tags_fn_get(void)
 {
-	return __atomic_load_n(&qb_log_hot.tags_fn, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&log_hot.tags_fn, __ATOMIC_ACQUIRE);
 }
 
 qb_log_filter_fn log_filter_fn_get(void)
 {
-	return __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&log_hot.filter_fn, __ATOMIC_ACQUIRE);
 }
 
 int32_t log_filter_fn_store(qb_log_filter_fn fn)
 {
-	__atomic_store_n(&qb_log_hot.filter_fn, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&log_hot.filter_fn, fn, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void qb_log_tags_stringify_fn_set(qb_log_tags_stringify_fn fn)
 {
-	__atomic_store_n(&qb_log_hot.tags_fn, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&log_hot.tags_fn, fn, __ATOMIC_RELEASE);
 }
 
 void log_util_fn_set(qb_log_util_fn fn)
 {
-	__atomic_store_n(&qb_log_hot.util_fn, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&log_hot.util_fn, fn, __ATOMIC_RELEASE);
 }
 
 void log_in_logger_set(int on)
@@ -341,7 +341,7 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 
 	pthread_once(&locks_once, locks_init_once);
 	log_cfg_lock();
-	if (qb_log_is_initialised())
+	if (log_is_initialised())
 		reinit_release();
 	snprintf(log_state.init_name, sizeof(log_state.init_name), "%s", name ? name : "");
 	log_state.init_facility = facility;
@@ -360,7 +360,7 @@ void qb_log_init(const char *name, int32_t facility, uint8_t priority)
 	log_targets_static_setup(&log_state.targets[QB_LOG_SYSLOG],
 				 &log_state.targets[QB_LOG_STDERR],
 				 &log_state.targets[QB_LOG_STDOUT]);
-	__atomic_store_n(&qb_log_hot.initialised, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&log_hot.initialised, 1, __ATOMIC_RELEASE);
 	log_slot_enable(&log_state.targets[QB_LOG_SYSLOG]);
 	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", priority);
 	log_cfg_unlock();
@@ -370,7 +370,7 @@ void qb_log_fini(void)
 {
 	int32_t i;
 
-	if (!qb_log_is_initialised())
+	if (!log_is_initialised())
 		return;
 	log_thread_shutdown();
 	log_cfg_lock();
@@ -381,7 +381,7 @@ void qb_log_fini(void)
 		if (t->fp != NULL && i >= QB_LOG_TARGET_DYNAMIC_START)
 			log_targets_file_close(i);
 	}
-	__atomic_store_n(&qb_log_hot.initialised, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&log_hot.initialised, 0, __ATOMIC_RELEASE);
 	log_filter_free_all();
 	log_cs_free_all();
 	log_cfg_unlock();
@@ -414,7 +414,7 @@ void log_slot_free(int32_t pos)
 	if (t == NULL || pos < QB_LOG_TARGET_DYNAMIC_START)
 		return;
 	log_cfg_lock();
-	if (!qb_log_is_initialised() || t->state == QB_LOG_STATE_UNUSED) {
+	if (!log_is_initialised() || t->state == QB_LOG_STATE_UNUSED) {
 		log_cfg_unlock();
 		return;
 	}
@@ -435,7 +435,7 @@ struct qb_log_target *qb_log_target_alloc(void)
 	struct qb_log_target *t;
 
 	log_cfg_lock();
-	t = qb_log_is_initialised() ? log_slot_alloc() : NULL;
+	t = log_is_initialised() ? log_slot_alloc() : NULL;
 	log_cfg_unlock();
 	return t;
 }

@@ -300,7 +300,7 @@ static struct qb_log_callsite *slow_get(const char *message_id, const char *func
 	constant = string_is_constant(file_key) && string_is_constant(format_key);
 
 	log_cs_lock();
-	if (!qb_log_is_initialised()) {
+	if (!log_is_initialised()) {
 		log_cs_unlock();
 		return NULL;
 	}
@@ -343,7 +343,7 @@ static __attribute__((noinline)) void tags_update(struct qb_log_callsite *cs, ui
 
 	if (tags == 0 || __atomic_exchange_n(&cs->tags, tags, __ATOMIC_RELAXED) == tags)
 		return;
-	fn = __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
+	fn = __atomic_load_n(&log_hot.filter_fn, __ATOMIC_ACQUIRE);
 	if (fn != NULL)
 		fn(cs);
 }
@@ -372,7 +372,7 @@ get_slow(const char *message_id, const char *function, const char *filename, con
 		tags_update(cs, tags);
 		return cs;
 	}
-	fn = __atomic_load_n(&qb_log_hot.filter_fn, __ATOMIC_ACQUIRE);
+	fn = __atomic_load_n(&log_hot.filter_fn, __ATOMIC_ACQUIRE);
 	if (fn != NULL)
 		fn(cs);
 	return cs;
@@ -406,7 +406,7 @@ struct qb_log_callsite *qb_log_callsite_get2(const char *message_id, const char 
 	const struct fast_entry *e;
 	struct qb_log_callsite *cs;
 
-	if (!__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&log_hot.initialised, __ATOMIC_ACQUIRE))
 		return NULL;
 	e = fast_first(filename, format, lineno, priority);
 	if (__builtin_expect(e == NULL || e->verify, 0))
@@ -571,7 +571,7 @@ struct qb_log_callsite *qb_log_dcs_get(int32_t *newly_created, const char *funct
 	int created = 0;
 	struct qb_log_callsite *cs;
 
-	if (!qb_log_is_initialised())
+	if (!log_is_initialised())
 		return NULL;
 	cs = slow_get(NULL, function, filename, format, priority, lineno, tags, &created);
 	if (newly_created)

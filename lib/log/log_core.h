@@ -22,13 +22,13 @@
 
 /* ---- log.c: state, slots; log_dispatch.c: the log call ------------ */
 /* Values read on every log call, kept together (one cache line). */
-struct qb_log_hot {
+struct log_hot {
 	int initialised;
 	qb_log_filter_fn filter_fn;
 	qb_log_util_fn util_fn;
 	qb_log_tags_stringify_fn tags_fn;
 };
-extern struct qb_log_hot qb_log_hot;
+extern struct log_hot log_hot;
 
 #define TLS __attribute__((tls_model("initial-exec"))) __thread
 

@@ -124,7 +124,7 @@ static int32_t ctl_common(int32_t target, enum qb_log_conf conf, qb_log_ctl2_arg
 	struct qb_log_target *t;
 	int32_t rc;
 
-	if (!qb_log_is_initialised())
+	if (!log_is_initialised())
 		return -EINVAL;
 	t = qb_log_target_get(target);
 	if (t == NULL)
@@ -176,7 +176,7 @@ int32_t qb_log_target_user_data_set(int32_t t, void *user_data)
 {
 	struct qb_log_target *tgt = qb_log_target_get(t);
 
-	if (!qb_log_is_initialised())
+	if (!log_is_initialised())
 		return -EINVAL;
 	if (tgt == NULL || tgt->state == QB_LOG_STATE_UNUSED)
 		return -EBADF;

@@ -172,7 +172,7 @@ static void log_dispatch(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_
 static void __attribute__((noinline))
 log_slow(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn, va_list ap)
 {
-	if (tls_in_logger || !qb_log_is_initialised())
+	if (tls_in_logger || !log_is_initialised())
 		return;
 	tls_in_logger = 1;
 	log_dispatch(cs, bits, util_fn, ap);
@@ -191,8 +191,8 @@ static void __attribute__((noinline)) log_blackbox_only(struct qb_log_callsite *
 	qb_log_vlogger_fn fn;
 	struct timespec ts;
 
-	/* qb_log_is_initialised() is exported: calling it costs a PLT jump */
-	if (tls_in_logger || !__atomic_load_n(&qb_log_hot.initialised, __ATOMIC_ACQUIRE) ||
+	/* log_is_initialised() is exported: calling it costs a PLT jump */
+	if (tls_in_logger || !__atomic_load_n(&log_hot.initialised, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED ||
 	    (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
 		return;
@@ -215,7 +215,7 @@ static inline int log_unwanted(const struct qb_log_callsite *cs, uint32_t *bits,
 	*util_fn = NULL;
 	if (__builtin_expect(__atomic_load_n(&cs->tags, __ATOMIC_RELAXED) & QB_LOG_TAG_LIBQB_MSG,
 			     0))
-		*util_fn = __atomic_load_n(&qb_log_hot.util_fn, __ATOMIC_ACQUIRE);
+		*util_fn = __atomic_load_n(&log_hot.util_fn, __ATOMIC_ACQUIRE);
 	return *bits == 0 && *util_fn == NULL;
 }
 

@@ -69,7 +69,7 @@ int log_file_fd_open(const char *path, int32_t mode)
 		fd = fd_open_mode(path, (mode_t)mode);
 	if (fd < 0)
 		return mode < 0 ? -errno : fd;
-	return qb_util_fd_hygiene(fd);
+	return util_fd_hygiene(fd);
 }
 
 void log_file_id_store(struct qb_log_target *t)

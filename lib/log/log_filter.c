@@ -231,7 +231,7 @@ int32_t qb_log_filter_ctl2(int32_t value, enum qb_log_filter_conf c, enum qb_log
 	struct filter *f;
 	int32_t rc;
 
-	if (!qb_log_is_initialised())
+	if (!log_is_initialised())
 		return -EINVAL;
 	if (c == QB_LOG_FILTER_ADD || c == QB_LOG_FILTER_REMOVE || c == QB_LOG_FILTER_CLEAR_ALL) {
 		struct qb_log_target *t = qb_log_target_get(value);
@@ -347,7 +347,7 @@ int32_t qb_log_filter_fn_set(qb_log_filter_fn fn)
 	struct cs_snapshot snap = {NULL, 0, 0};
 	size_t i;
 
-	if (!qb_log_is_initialised())
+	if (!log_is_initialised())
 		return -EINVAL;
 	log_filter_fn_store(fn);
 	if (fn == NULL)

@@ -55,14 +55,14 @@ static void atfork_prepare(void)
 	}
 	log_cs_lock();
 	log_thread_atfork_prepare();
-	qb_log_blackbox_atfork_prepare();
+	bb_atfork_prepare();
 }
 
 static void atfork_parent(void)
 {
 	int32_t i;
 
-	qb_log_blackbox_atfork_parent();
+	bb_atfork_parent();
 	log_thread_atfork_parent();
 	log_cs_unlock();
 	for (i = QB_LOG_TARGET_MAX - 1; i >= 0; i--)
@@ -74,7 +74,7 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
-	qb_log_blackbox_atfork_child();
+	bb_atfork_child();
 	log_thread_atfork_child();
 	log_locks_reset();
 	qb_log_reflect_pid();
@@ -91,7 +91,7 @@ int32_t qb_log_reflect_pid(void)
 	int32_t i;
 	struct qb_log_target *bb = qb_log_target_get(QB_LOG_BLACKBOX);
 
-	if (!qb_log_is_initialised())
+	if (!log_is_initialised())
 		return -EINVAL;
 	if (!log_pid_update(pid))
 		return 0;
@@ -107,6 +107,6 @@ int32_t qb_log_reflect_pid(void)
 			log_slot_format_expand(t);
 	}
 	if (bb->instance != NULL)
-		qb_log_blackbox_reflect_pid(bb, pid);
+		bb_reflect_pid(bb, pid);
 	return 1;
 }

@@ -84,15 +84,15 @@ typedef void (*qb_log_util_fn)(const char *file_name, int32_t file_line, int32_t
 void log_util_fn_set(qb_log_util_fn fn);
 
 /* True once qb_log_init() ran and qb_log_fini() did not. */
-int qb_log_is_initialised(void);
+int log_is_initialised(void);
 
 /* ---- provided by the blackbox files (lib/log/blackbox*.c) ----------- */
 
 int32_t qb_log_blackbox_open(struct qb_log_target *t);
-void qb_log_blackbox_reflect_pid(struct qb_log_target *t, pid_t new_pid);
-void qb_log_blackbox_atfork_prepare(void);
-void qb_log_blackbox_atfork_parent(void);
-void qb_log_blackbox_atfork_child(void);
+void bb_reflect_pid(struct qb_log_target *t, pid_t new_pid);
+void bb_atfork_prepare(void);
+void bb_atfork_parent(void);
+void bb_atfork_child(void);
 ssize_t qb_vsnprintf_serialize(char *serialize, size_t max_len, const char *fmt, va_list ap);
 size_t qb_vsnprintf_deserialize(char *string, size_t strlen, const char *buf);
 

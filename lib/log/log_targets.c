@@ -199,7 +199,7 @@ static int32_t file_open(const char *filename, int32_t mode)
 
 	if (filename == NULL)
 		return -EINVAL;
-	if (!qb_log_is_initialised())
+	if (!log_is_initialised())
 		return -EINVAL;
 	fp = file_open_append(filename, mode, &err);
 	if (fp == NULL)
@@ -249,7 +249,7 @@ int32_t qb_log_file_reopen(int32_t pos, const char *filename)
 	FILE *fp, *old;
 	int err = 0;
 
-	if (!qb_log_is_initialised())
+	if (!log_is_initialised())
 		return -EINVAL;
 	log_cfg_lock();
 	if (!is_file_target(t)) {
@@ -283,7 +283,7 @@ int32_t qb_log_custom_open(qb_log_logger_fn log_fn, qb_log_close_fn close_fn,
 	struct qb_log_target *t;
 
 	log_cfg_lock();
-	t = qb_log_is_initialised() ? log_slot_alloc() : NULL;
+	t = log_is_initialised() ? log_slot_alloc() : NULL;
 	if (t == NULL) {
 		log_cfg_unlock();
 		errno = EMFILE; /* as libqb */

@@ -89,7 +89,7 @@ int32_t qb_epoll_init(struct qb_loop *l)
 	fd = epoll_create1(EPOLL_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	fd = qb_util_fd_hygiene(fd);
+	fd = util_fd_hygiene(fd);
 	if (fd < 0)
 		return fd;
 	l->polls.epfd = fd;
@@ -116,7 +116,7 @@ static int poll_epfd(struct qb_loop *l)
 	if (ps->fork_gen == loop_fork_generation)
 		return old;
 	if (qb_epoll_init(l) != 0) {
-		qb_util_perror(LOG_ERR, "loop: cannot make the child's epoll instance");
+		util_perror(LOG_ERR, "loop: cannot make the child's epoll instance");
 		ps->epfd = old;
 		return -1;
 	}
@@ -326,7 +326,7 @@ int loop_poll_wait(struct qb_loop *l, int32_t timeout_ms)
 	if (n < 0) {
 		int err = errno;
 
-		qb_util_perror(LOG_ERR, "loop: epoll_wait");
+		util_perror(LOG_ERR, "loop: epoll_wait");
 		return -err;
 	}
 	for (i = 0; i < n; i++) {

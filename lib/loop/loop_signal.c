@@ -154,11 +154,11 @@ static int32_t sig_pipe_open(struct qb_loop *l)
 		return 0;
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
 		rc = -errno;
-		qb_util_perror(LOG_ERR, "loop: signal pipe");
+		util_perror(LOG_ERR, "loop: signal pipe");
 		return rc;
 	}
-	fds[0] = qb_util_fd_hygiene(fds[0]);
-	fds[1] = qb_util_fd_hygiene(fds[1]);
+	fds[0] = util_fd_hygiene(fds[0]);
+	fds[1] = util_fd_hygiene(fds[1]);
 	if (fds[0] < 0 || fds[1] < 0) {
 		rc = fds[0] < 0 ? fds[0] : fds[1];
 		goto fail;
@@ -169,8 +169,7 @@ static int32_t sig_pipe_open(struct qb_loop *l)
 			break;
 	if (slot == SIG_PIPES_MAX) {
 		pthread_mutex_unlock(&sigs.lock);
-		qb_util_log(LOG_ERR, "loop: more than %d loops with signal handlers",
-			    SIG_PIPES_MAX);
+		util_log(LOG_ERR, "loop: more than %d loops with signal handlers", SIG_PIPES_MAX);
 		rc = -EMFILE;
 		goto fail;
 	}

@@ -54,7 +54,7 @@ static int wake_fd_get(struct qb_loop *l)
 
 		if (fd < 0)
 			return -1;
-		fd = qb_util_fd_hygiene(fd);
+		fd = util_fd_hygiene(fd);
 		if (fd < 0)
 			return -1;
 		l->wake_fd = fd;

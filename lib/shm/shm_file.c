@@ -86,7 +86,7 @@ static int dir_open(const char *path, const char **base)
 	if (fd < 0) {
 		return -errno;
 	}
-	return qb_util_fd_hygiene(fd);
+	return util_fd_hygiene(fd);
 }
 
 static int id_matches(int dfd, const char *base, const struct shm_file_id *id)
@@ -170,7 +170,7 @@ int shm_file_create(const char *path, size_t size, struct shm_file_id *id)
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
 	known = 1;
-	fd = qb_util_fd_hygiene(fd);
+	fd = util_fd_hygiene(fd);
 	if (fd < 0) {
 		rc = fd;
 		fd = -1;
@@ -208,7 +208,7 @@ int shm_file_open(const char *path, size_t min_size, int exact, struct shm_file_
 		/* O_NOFOLLOW on a symlink reports ELOOP */
 		return -errno;
 	}
-	fd = qb_util_fd_hygiene(fd);
+	fd = util_fd_hygiene(fd);
 	if (fd < 0) {
 		return fd;
 	}

@@ -19,7 +19,7 @@ static int fd_fail(int fd)
 	return -err;
 }
 
-int qb_util_fd_hygiene(int fd)
+int util_fd_hygiene(int fd)
 {
 	int flags;
 

@@ -24,22 +24,22 @@
  * Log a message about the library itself (tagged QB_LOG_TAG_LIBQB_MSG so
  * applications can filter or route libqb's own diagnostics).
  */
-#define qb_util_log(priority, fmt, args...) qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt, ##args)
+#define util_log(priority, fmt, args...) qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt, ##args)
 
 /**
- * Like qb_util_log() and append ": <strerror(errno)> (<errno>)". errno is
+ * Like util_log() and append ": <strerror(errno)> (<errno>)". errno is
  * read once, before anything else runs, and restored afterwards so the
  * caller can still return -errno.
  */
-#define qb_util_perror(priority, fmt, args...)                                                     \
+#define util_perror(priority, fmt, args...)                                                        \
 	do {                                                                                       \
-		int qb_util_err_ = errno;                                                          \
-		char qb_util_errbuf_[QB_LOG_STRERROR_MAX_LEN];                                     \
-		const char *qb_util_errstr_ =                                                      \
-			qb_strerror_r(qb_util_err_, qb_util_errbuf_, sizeof(qb_util_errbuf_));     \
-		qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt ": %s (%d)", ##args, qb_util_errstr_,  \
-			qb_util_err_);                                                             \
-		errno = qb_util_err_;                                                              \
+		int util_err_ = errno;                                                             \
+		char util_errbuf_[QB_LOG_STRERROR_MAX_LEN];                                        \
+		const char *util_errstr_ =                                                         \
+			qb_strerror_r(util_err_, util_errbuf_, sizeof(util_errbuf_));              \
+		qb_logt(priority, QB_LOG_TAG_LIBQB_MSG, fmt ": %s (%d)", ##args, util_errstr_,     \
+			util_err_);                                                                \
+		errno = util_err_;                                                                 \
 	} while (0)
 
 /**
@@ -53,7 +53,7 @@
  *         otherwise have to). A negative or already closed fd gives -EBADF
  *         and closes nothing.
  */
-int qb_util_fd_hygiene(int fd);
+int util_fd_hygiene(int fd);
 
 /**
  * Bookkeeping an array carries for its owner: a lock (initialised by
@@ -110,7 +110,7 @@ typedef struct {
 #define QB_UTIL_WORD_LOCK_WAITERS 1u /* a thread may sleep on the word */
 
 /* This thread's owner id (even, nonzero), 0 until it first takes a lock. */
-extern __thread uint32_t qb_util_word_lock_id
+extern __thread uint32_t word_lock_id
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* Contended and first-use paths (lib/util/word_lock.c). */
@@ -118,9 +118,9 @@ uint32_t util_word_lock_id_assign(void) __attribute__((visibility("hidden")));
 void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me) __attribute__((visibility("hidden")));
 void util_word_lock_wake(qb_util_word_lock_t *l) __attribute__((visibility("hidden")));
 
-static inline void qb_util_word_lock(qb_util_word_lock_t *l)
+static inline void word_lock(qb_util_word_lock_t *l)
 {
-	uint32_t me = qb_util_word_lock_id;
+	uint32_t me = word_lock_id;
 	uint32_t free_word = 0;
 
 	if (__builtin_expect(me == 0, 0)) {
@@ -132,7 +132,7 @@ static inline void qb_util_word_lock(qb_util_word_lock_t *l)
 	}
 }
 
-static inline void qb_util_word_unlock(qb_util_word_lock_t *l)
+static inline void word_unlock(qb_util_word_lock_t *l)
 {
 	if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) & QB_UTIL_WORD_LOCK_WAITERS) {
 		util_word_lock_wake(l);
@@ -140,15 +140,15 @@ static inline void qb_util_word_unlock(qb_util_word_lock_t *l)
 }
 
 /* Nonzero while some thread holds @p l (async-signal-safe). */
-static inline int qb_util_word_lock_held(const qb_util_word_lock_t *l)
+static inline int word_lock_held(const qb_util_word_lock_t *l)
 {
 	return __atomic_load_n(&l->word, __ATOMIC_SEQ_CST) != 0;
 }
 
 /* Nonzero when the calling thread holds @p l (async-signal-safe). */
-static inline int qb_util_word_lock_mine(const qb_util_word_lock_t *l)
+static inline int word_lock_mine(const qb_util_word_lock_t *l)
 {
-	uint32_t me = qb_util_word_lock_id;
+	uint32_t me = word_lock_id;
 
 	return me != 0 &&
 		(__atomic_load_n(&l->word, __ATOMIC_RELAXED) & ~QB_UTIL_WORD_LOCK_WAITERS) == me;

@@ -29,7 +29,7 @@
 
 #define WORD_LOCK_SPINS 10
 
-__thread uint32_t qb_util_word_lock_id;
+__thread uint32_t word_lock_id;
 
 static uint32_t word_lock_next_id;
 
@@ -41,7 +41,7 @@ uint32_t util_word_lock_id_assign(void)
 	do {
 		id = __atomic_add_fetch(&word_lock_next_id, 2, __ATOMIC_RELAXED);
 	} while (id == 0);
-	qb_util_word_lock_id = id;
+	word_lock_id = id;
 	return id;
 }
 

@@ -71,8 +71,8 @@ static void print_all_ways(const char *path)
 
 static void fuzz_live(const uint8_t *in, size_t len)
 {
-	unsigned char h[RB_HDR_SIZE + sizeof(struct qb_log_blackbox_owner)];
-	struct qb_log_blackbox_owner o;
+	unsigned char h[RB_HDR_SIZE + sizeof(struct bb_owner)];
+	struct bb_owner o;
 	uint32_t words[3] = {0, 0, 0}; /* write_pt, read_pt, word_size */
 	struct bbt_live l;
 	struct bbt_ring r;

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char text[600];
 	FILE *f;
 
-	qb_log_blackbox_render(text, sizeof(text), (const char *)data, size);
+	bb_msg_render(text, sizeof(text), (const char *)data, size);
 	if (strnlen(text, sizeof(text)) >= sizeof(text)) {
 		abort();
 	}

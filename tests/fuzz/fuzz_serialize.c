@@ -118,13 +118,13 @@ static ssize_t ser(char *buf, size_t max, const char *fmt, ...)
 	return n;
 }
 
-static ssize_t ser_prog(const struct qb_log_bb_prog *p, char *buf, size_t max, ...)
+static ssize_t ser_prog(const struct bb_prog *p, char *buf, size_t max, ...)
 {
 	va_list ap;
 	ssize_t n;
 
 	va_start(ap, max);
-	n = qb_log_blackbox_prog_run(p, buf, max, ap);
+	n = bb_prog_run(p, buf, max, ap);
 	va_end(ap);
 	return n;
 }
@@ -272,14 +272,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mt = qb_vsnprintf_deserialize(txt, sizeof(txt), rec) - 1;
 	if ((size_t)n < max_len) {
-		struct qb_log_bb_prog *prog;
+		struct bb_prog *prog;
 
 		/* complete: the same record, the same text */
 		if (n != nf || memcmp(rec, full_rec, (size_t)n) != 0 || mt != mf ||
 		    memcmp(txt, full_txt, mt) != 0) {
 			abort();
 		}
-		prog = qb_log_blackbox_prog_compile(c.fmt);
+		prog = bb_prog_compile(c.fmt);
 		if (prog != NULL) {
 			static char prog_rec[BIG];
 			ssize_t np;
@@ -288,7 +288,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (np != n || memcmp(prog_rec, rec, (size_t)n) != 0) {
 				abort();
 			}
-			qb_log_blackbox_prog_free(prog);
+			bb_prog_free(prog);
 		}
 	} else if (!c.padded && !is_prefix(txt, mt, full_txt, mf)) {
 		fprintf(stderr, "fmt '%s' max %zu: '%s' is not a prefix of '%s'\n", c.fmt, max_len,

@@ -151,7 +151,7 @@ END_TEST
 START_TEST(test_name_and_owner)
 {
 	char hdr[512], boot[9], want[512];
-	struct qb_log_blackbox_owner o;
+	struct bb_owner o;
 	struct stat st;
 	const char *nonce;
 	int fd;

@@ -959,7 +959,7 @@ START_TEST(test_low_fds)
 		}
 		close(fd);
 		unlink(path);
-		fd = qb_util_fd_hygiene(open("/dev/null", O_RDONLY));
+		fd = util_fd_hygiene(open("/dev/null", O_RDONLY));
 		if (fd < 3 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC) || fcntl(0, F_GETFD) != -1) {
 			_exit(5);
 		}

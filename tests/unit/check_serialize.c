@@ -41,7 +41,7 @@ static void roundtrip(const char *expect_fmt, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(want, sizeof(want), expect_fmt ? expect_fmt : fmt, ap);
 	va_end(ap);
-	qb_log_blackbox_render(text, sizeof(text), stored, (size_t)n);
+	bb_msg_render(text, sizeof(text), stored, (size_t)n);
 	ck_assert_str_eq(text, want);
 	/* the unbounded exported reader agrees */
 	ck_assert_uint_eq(qb_vsnprintf_deserialize(text, sizeof(text), stored), strlen(want) + 1);
@@ -103,13 +103,13 @@ START_TEST(test_fixed_writer_bugs)
 	ck_assert_int_eq(n, 3 + 4);
 	n = ser(buf, sizeof(buf), "%qd|%Ld", 1LL, 2LL);
 	ck_assert_str_eq(buf, "%lld|%lld");
-	qb_log_blackbox_render(text, sizeof(text), buf, (size_t)n);
+	bb_msg_render(text, sizeof(text), buf, (size_t)n);
 	ck_assert_str_eq(text, "1|2");
 	/* a trailing extended-information marker is dropped, not made a NUL */
 	n = ser(buf, sizeof(buf), "abc %d\a", 5);
 	ck_assert_str_eq(buf, "abc %d");
 	ck_assert_int_eq(n, 7 + 4);
-	qb_log_blackbox_render(text, sizeof(text), buf, (size_t)n);
+	bb_msg_render(text, sizeof(text), buf, (size_t)n);
 	ck_assert_str_eq(text, "abc 5");
 	/* an inner marker becomes '|', only the first one */
 	n = ser(buf, sizeof(buf), "a\a b\a c");
@@ -118,7 +118,7 @@ START_TEST(test_fixed_writer_bugs)
 	roundtrip("(null)", "%s", (char *)NULL);
 	/* wide strings are narrowed, never read as bytes */
 	n = ser(buf, sizeof(buf), "%ls", L"wide");
-	qb_log_blackbox_render(text, sizeof(text), buf, (size_t)n);
+	bb_msg_render(text, sizeof(text), buf, (size_t)n);
 	ck_assert_str_eq(text, "wide");
 }
 END_TEST
@@ -153,22 +153,22 @@ START_TEST(test_reader_upstream_semantics)
 	double pi = 3.14159;
 	size_t n;
 
-	n = qb_log_blackbox_render(text, sizeof(text), rec1, sizeof(rec1) - 1);
+	n = bb_msg_render(text, sizeof(text), rec1, sizeof(rec1) - 1);
 	ck_assert_str_eq(text, "100% done 19749");
 	ck_assert_uint_eq(n, strlen(text) + 1);
 
 	memcpy(rec2, "%5.2f %s", 9);
 	memcpy(rec2 + 9, &pi, 8);
 	memcpy(rec2 + 17, "ab", 3);
-	qb_log_blackbox_render(text, sizeof(text), rec2, 20);
+	bb_msg_render(text, sizeof(text), rec2, 20);
 	ck_assert_str_eq(text, " 3.14 ab");
 
 	/* unknown conversions print as literal text from the letter on */
-	qb_log_blackbox_render(text, sizeof(text), "x %5hd y", 9);
+	bb_msg_render(text, sizeof(text), "x %5hd y", 9);
 	ck_assert_str_eq(text, "x hd y");
-	qb_log_blackbox_render(text, sizeof(text), "%m!", 4);
+	bb_msg_render(text, sizeof(text), "%m!", 4);
 	ck_assert_str_eq(text, "m!");
-	qb_log_blackbox_render(text, sizeof(text), "end %", 6);
+	bb_msg_render(text, sizeof(text), "end %", 6);
 	ck_assert_str_eq(text, "end ");
 }
 END_TEST
@@ -182,16 +182,16 @@ START_TEST(test_reader_robust)
 	size_t i, len;
 
 	/* missing values stop the text, nothing is read past the record */
-	qb_log_blackbox_render(text, sizeof(text), "a %d b", 7);
+	bb_msg_render(text, sizeof(text), "a %d b", 7);
 	ck_assert_str_eq(text, "a ");
-	qb_log_blackbox_render(text, sizeof(text), "%s\0abc", 6);
+	bb_msg_render(text, sizeof(text), "%s\0abc", 6);
 	ck_assert_str_eq(text, "");
-	qb_log_blackbox_render(text, sizeof(text), "no terminator", 5);
+	bb_msg_render(text, sizeof(text), "no terminator", 5);
 	ck_assert_str_eq(text, "");
 	/* absurd widths are harmless and the output stays bounded */
-	qb_log_blackbox_render(text, sizeof(text), "%999999999999d\0\1\0\0\0", 20);
+	bb_msg_render(text, sizeof(text), "%999999999999d\0\1\0\0\0", 20);
 	ck_assert_uint_eq(strlen(text), sizeof(text) - 1);
-	ck_assert_uint_eq(qb_log_blackbox_render(text, 0, "x", 2), 0);
+	ck_assert_uint_eq(bb_msg_render(text, 0, "x", 2), 0);
 	/* negative '*' values right at the end of the rebuilt spec buffer must
 	 * not write past it (found by fuzz_blackbox): 27 stars of -1 fill it,
 	 * a flag, then more stars */
@@ -206,7 +206,7 @@ START_TEST(test_reader_robust)
 		for (k = 0; k < 33; k++) {
 			memcpy(rec2 + 37 + 4 * k, &minus, 4);
 		}
-		qb_log_blackbox_render(text, sizeof(text), rec2, 37 + 4 * 33);
+		bb_msg_render(text, sizeof(text), rec2, 37 + 4 * 33);
 		ck_assert_uint_lt(strlen(text), sizeof(text));
 	}
 	/* random records: never crash, always terminated */
@@ -218,7 +218,7 @@ START_TEST(test_reader_robust)
 			rec[i] = (rand_r(&seed) & 1) ? alpha[rand_r(&seed) % (sizeof(alpha) - 1)]
 						     : (char)rand_r(&seed);
 		}
-		qb_log_blackbox_render(text, sizeof(text), rec, len);
+		bb_msg_render(text, sizeof(text), rec, len);
 		ck_assert_uint_lt(strlen(text), sizeof(text));
 	}
 }
@@ -228,7 +228,7 @@ END_TEST
  * at every size limit (including the ones that make the message too long). */
 static void same_as_generic(const char *fmt, ...)
 {
-	struct qb_log_bb_prog *p = qb_log_blackbox_prog_compile(fmt);
+	struct bb_prog *p = bb_prog_compile(fmt);
 	char a[1100], b[1100];
 	size_t max;
 	ssize_t na, nb;
@@ -245,7 +245,7 @@ static void same_as_generic(const char *fmt, ...)
 		na = qb_vsnprintf_serialize(a, max, fmt, ap);
 		va_end(ap);
 		va_start(ap, fmt);
-		nb = qb_log_blackbox_prog_run(p, b, max, ap);
+		nb = bb_prog_run(p, b, max, ap);
 		va_end(ap);
 		ck_assert_int_eq(na, nb);
 		if (na < (ssize_t)max) {
@@ -257,7 +257,7 @@ static void same_as_generic(const char *fmt, ...)
 		}
 		ck_assert_int_eq((unsigned char)b[max], 0x5a);
 	}
-	qb_log_blackbox_prog_free(p);
+	bb_prog_free(p);
 }
 
 START_TEST(test_compiled_matches_generic)
@@ -287,8 +287,8 @@ START_TEST(test_compiled_matches_generic)
 	same_as_generic("%e %E %g %G %a %A %F", 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
 	same_as_generic("");
 	/* left to the generic writer */
-	ck_assert_ptr_null(qb_log_blackbox_prog_compile("%.*5s"));
-	ck_assert_ptr_null(qb_log_blackbox_prog_compile(NULL));
+	ck_assert_ptr_null(bb_prog_compile("%.*5s"));
+	ck_assert_ptr_null(bb_prog_compile(NULL));
 }
 END_TEST
 

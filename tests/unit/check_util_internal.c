@@ -61,13 +61,13 @@ START_TEST(test_fd_hygiene_high)
 	ck_assert_int_eq(pipe(fds), 0);
 	ck_assert_int_ge(fds[0], 3);
 	ck_assert_int_eq(fcntl(fds[0], F_GETFD) & FD_CLOEXEC, 0);
-	fd = qb_util_fd_hygiene(fds[0]);
+	fd = util_fd_hygiene(fds[0]);
 	ck_assert_int_eq(fd, fds[0]);
 	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
 	close(fds[0]);
 	close(fds[1]);
-	ck_assert_int_eq(qb_util_fd_hygiene(fds[0]), -EBADF);
-	ck_assert_int_eq(qb_util_fd_hygiene(-1), -EBADF);
+	ck_assert_int_eq(util_fd_hygiene(fds[0]), -EBADF);
+	ck_assert_int_eq(util_fd_hygiene(-1), -EBADF);
 }
 END_TEST
 
@@ -80,7 +80,7 @@ START_TEST(test_fd_hygiene_low)
 	close(0);
 	ck_assert_int_eq(pipe(fds), 0);
 	ck_assert_int_eq(fds[0], 0);
-	fd = qb_util_fd_hygiene(fds[0]);
+	fd = util_fd_hygiene(fds[0]);
 	ck_assert_int_ge(fd, 3);
 	ck_assert_int_eq(fcntl(0, F_GETFD), -1); /* the low fd is closed */
 	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
@@ -115,7 +115,7 @@ START_TEST(test_set_log_function)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	qb_util_set_log_function(receiver);
-	qb_util_log(LOG_WARNING, "library says %d", 42);
+	util_log(LOG_WARNING, "library says %d", 42);
 	ck_assert_int_eq(receiver_calls, 1);
 	ck_assert_str_eq(receiver_text, "library says 42");
 	ck_assert_int_eq(receiver_severity, LOG_WARNING);
@@ -123,7 +123,7 @@ START_TEST(test_set_log_function)
 	ck_assert_int_eq(receiver_calls, 1);
 	qb_util_set_log_function(NULL);
 #pragma GCC diagnostic pop
-	qb_util_log(LOG_WARNING, "nobody listens");
+	util_log(LOG_WARNING, "nobody listens");
 	ck_assert_int_eq(receiver_calls, 1);
 	qb_log_fini();
 }
@@ -132,9 +132,9 @@ END_TEST
 START_TEST(test_log_macros_keep_errno)
 {
 	errno = EAGAIN;
-	qb_util_perror(LOG_DEBUG, "probe %d", 1);
+	util_perror(LOG_DEBUG, "probe %d", 1);
 	ck_assert_int_eq(errno, EAGAIN);
-	qb_util_log(LOG_DEBUG, "probe %s", "two");
+	util_log(LOG_DEBUG, "probe %s", "two");
 }
 END_TEST
 
@@ -152,10 +152,10 @@ static void *wl_adder(void *arg)
 
 	(void)arg;
 	for (i = 0; i < WL_ROUNDS; i++) {
-		qb_util_word_lock(&wl);
+		word_lock(&wl);
 		/* a non-atomic read-modify-write: lost updates show a broken lock */
 		wl_counter = wl_counter + 1;
-		qb_util_word_unlock(&wl);
+		word_unlock(&wl);
 	}
 	return NULL;
 }
@@ -171,7 +171,7 @@ START_TEST(test_word_lock_excludes)
 	for (i = 0; i < WL_THREADS; i++)
 		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
 	ck_assert_uint_eq(wl_counter, (unsigned long)WL_THREADS * WL_ROUNDS);
-	ck_assert(!qb_util_word_lock_held(&wl));
+	ck_assert(!word_lock_held(&wl));
 }
 END_TEST
 
@@ -182,10 +182,10 @@ static void *wl_waiter(void *arg)
 {
 	(void)arg;
 	/* held by the main thread, not by us */
-	wl_waiter_saw_mine = qb_util_word_lock_mine(&wl);
-	qb_util_word_lock(&wl);
+	wl_waiter_saw_mine = word_lock_mine(&wl);
+	word_lock(&wl);
 	__atomic_store_n(&wl_waiter_done, 1, __ATOMIC_SEQ_CST);
-	qb_util_word_unlock(&wl);
+	word_unlock(&wl);
 	return NULL;
 }
 
@@ -196,22 +196,22 @@ START_TEST(test_word_lock_sleeper_woken)
 	pthread_t t;
 
 	wl_waiter_done = 0;
-	qb_util_word_lock(&wl);
-	ck_assert(qb_util_word_lock_held(&wl));
+	word_lock(&wl);
+	ck_assert(word_lock_held(&wl));
 	ck_assert_int_eq(pthread_create(&t, NULL, wl_waiter, NULL), 0);
-	ck_assert(qb_util_word_lock_mine(&wl));
+	ck_assert(word_lock_mine(&wl));
 	nanosleep(&pause, NULL); /* long past its spinning: asleep */
 	ck_assert_int_eq(__atomic_load_n(&wl_waiter_done, __ATOMIC_SEQ_CST), 0);
 	/* the sleeper announced itself; we are still the owner */
 	ck_assert_uint_ne(__atomic_load_n(&wl.word, __ATOMIC_SEQ_CST) & QB_UTIL_WORD_LOCK_WAITERS,
 			  0);
-	ck_assert(qb_util_word_lock_mine(&wl));
-	qb_util_word_unlock(&wl);
+	ck_assert(word_lock_mine(&wl));
+	word_unlock(&wl);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_int_eq(wl_waiter_done, 1);
 	ck_assert_int_eq(wl_waiter_saw_mine, 0);
-	ck_assert(!qb_util_word_lock_held(&wl));
-	ck_assert(!qb_util_word_lock_mine(&wl));
+	ck_assert(!word_lock_held(&wl));
+	ck_assert(!word_lock_mine(&wl));
 }
 END_TEST
 
