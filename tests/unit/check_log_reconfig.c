@@ -30,6 +30,19 @@ static unsigned int hang_seconds(unsigned int n)
 	return n * (unsigned int)(k > 1 && k < 1000 ? k : 1);
 }
 
+/*
+ * fini/init cycles of test_fini_while_logging.  Under valgrind (which runs
+ * check with CK_TIMEOUT_MULTIPLIER > 1) the busy producers get most of the
+ * time slices, the log thread drains a full queue (thousands of lines) at
+ * about 200 lines a second, and each qb_log_fini() waits for that drain:
+ * 60 cycles took over 20 minutes in 1 run out of 5.  A few cycles there
+ * still cover fini against live producers.
+ */
+static int fini_cycles(void)
+{
+	return hang_seconds(1) > 1 ? 4 : 60;
+}
+
 static long delivered;	  /* atomic */
 static long lost;	  /* atomic */
 static long max_seq = -1; /* atomic: highest "seq <n>" delivered */
@@ -248,7 +261,7 @@ START_TEST(test_fini_while_logging)
 	pthread_create(&seq, NULL, seq_logger, NULL);
 	for (i = 0; i < 2; i++)
 		pthread_create(&plain[i], NULL, plain_logger, NULL);
-	for (cycle = 0; cycle < 60; cycle++) {
+	for (cycle = 0; cycle < fini_cycles(); cycle++) {
 		long start, before, got, dropped;
 
 		/* calls made after this point found the counter enabled */
