@@ -31,8 +31,8 @@
 
 /* ------------------------------------------------------------- writing */
 
-/* Takes writer_lock, waiting while a dump copies the ring. */
-/* Entered holding the lock while a dump is running. */
+/* Entered holding writer_lock while a dump copies the ring: gives the lock
+ * to the dump and takes it back once the dump is over. */
 __attribute__((noinline)) void bb_lock_slow(void)
 {
 	for (;;) {
