@@ -21,17 +21,9 @@
 #include <unistd.h>
 
 #include "ipc/ipc_internal.h"
+#include "util/util_internal.h"
 
 static int32_t spin_ncpu; /* 0: not asked yet */
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__asm__ __volatile__("pause" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
 
 static uint64_t spin_now_ns(void)
 {
@@ -74,7 +66,7 @@ static int32_t spin_for(int32_t budget_ns, int32_t checks, int32_t (*ready)(void
 
 		for (int32_t i = 0; i < checks && !hit; i++) {
 			hit = ready(arg);
-			cpu_relax();
+			util_cpu_relax();
 		}
 		t = spin_now_ns();
 		if (t - before > IPC_SPIN_SHARED_NS) {

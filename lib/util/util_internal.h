@@ -113,6 +113,16 @@ typedef struct {
 extern __thread uint32_t word_lock_id
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 
+/* One pause of a busy wait (the lock's spin, IPC's wait for a peer). */
+static inline void util_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("pause" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 /* Contended and first-use paths (lib/util/word_lock.c). */
 uint32_t util_word_lock_id_assign(void) __attribute__((visibility("hidden")));
 void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me) __attribute__((visibility("hidden")));

@@ -45,15 +45,6 @@ uint32_t util_word_lock_id_assign(void)
 	return id;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__asm__ __volatile__("pause" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
-
 static inline int word_cas(uint32_t *word, uint32_t from, uint32_t to)
 {
 	return __atomic_compare_exchange_n(word, &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
@@ -72,7 +63,7 @@ void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
 		if (seen & QB_UTIL_WORD_LOCK_WAITERS) {
 			break; /* others already sleep: queue behind them */
 		}
-		cpu_relax();
+		util_cpu_relax();
 	}
 	for (;;) {
 		seen = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
