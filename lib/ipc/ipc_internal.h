@@ -152,7 +152,7 @@ struct qb_ipcc_connection {
 	struct ipc_spin spin_resp;
 	struct ipc_spin spin_ev;
 	uint32_t ev_owed; /* SHM: notification bytes of events already read */
-	size_t last_resp; /* SHM: size of the last response */
+	size_t last_resp; /* size of the last response */
 };
 
 struct ipcc_ops {
@@ -266,7 +266,7 @@ struct qb_ipcs_connection {
 	volatile sig_atomic_t guard_hit; /* set by the SIGBUS handler */
 	int32_t guard_logged;
 	struct ipc_spin linger; /* SHM: waiting for the next request */
-	size_t last_req;	/* SHM: size of the last request */
+	size_t last_req;	/* size of the last request */
 };
 
 struct ipcs_ops {

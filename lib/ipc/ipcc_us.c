@@ -232,8 +232,13 @@ static ssize_t us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counte
 
 static ssize_t us_recv(struct qb_ipcc_connection *c, void *buf, size_t len, int32_t ms_timeout)
 {
-	ssize_t r = us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, NULL, buf, len, ms_timeout,
+	struct ipc_spin *spin = c->last_resp <= IPC_SPIN_MAX_BYTES ? &c->spin_resp : NULL;
+	ssize_t r = us_recv_one(c, c->us_req_fd, &c->us_ctl->resp_sent, spin, buf, len, ms_timeout,
 				-ETIMEDOUT, 0);
+
+	if (r > 0) {
+		c->last_resp = (size_t)r;
+	}
 
 	if (r == -ETIMEDOUT) {
 		errno = EAGAIN; /* what libqb leaves after a response timeout */
