@@ -9,14 +9,15 @@
  *
  * The wait yields the CPU between checks, so a peer that shares our CPU
  * runs at once instead of waiting for us to block. Each wait that ends
- * without the answer, or that finds another task ran on our CPU meanwhile,
- * halves the next one; a connection whose answers keep coming too late (a
- * busy or slow server, many clients) so stops spinning and only tries
- * again now and then, and does not burn the CPU the server needs. One
- * such wait alone does not stop it: on a virtual machine an interrupt or
- * a stolen slice looks the same, and a pair of spinning peers that falls
- * back to sleeping pays two wake-ups on every round trip. On a single CPU
- * we never spin.
+ * without the answer halves the next one, and one that finds another task
+ * ran on our CPU meanwhile quarters it; a connection whose answers keep
+ * coming too late (a busy or slow server, many clients, CPUs busy with
+ * other work) so stops spinning after a few waits and only tries again now
+ * and then, and does not burn the CPU the server needs. One such wait
+ * alone does not stop it: on a virtual machine an interrupt or a stolen
+ * slice looks the same, and a pair of spinning peers that falls back to
+ * sleeping pays two wake-ups on every round trip. On a single CPU we
+ * never spin.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -115,7 +116,7 @@ int32_t ipc_spin_wait(struct ipc_spin *s, int32_t checks, int32_t (*ready)(void 
 	if (hit && !busy) {
 		budget = s->max;
 	} else {
-		budget = budget / 2;
+		budget = busy ? budget / 4 : budget / 2;
 		if (budget < IPC_SPIN_MIN_NS) {
 			budget = 0;
 			__atomic_store_n(&s->idle, IPC_SPIN_REST, __ATOMIC_RELAXED);
