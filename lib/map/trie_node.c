@@ -147,6 +147,26 @@ static struct trie_node *trie_split(struct trie *t, struct trie_node *n, uint32_
 	return upper;
 }
 
+/* Number of leading bytes a and b have in common, at most len. Keys share
+ * long segments (dotted names), so whole words are compared while at least
+ * eight bytes are left; the byte loop finds the mismatch inside a word. */
+static uint32_t trie_common_len(const char *a, const char *b, uint32_t len)
+{
+	uint32_t i = 0;
+
+	for (; len - i >= sizeof(uint64_t); i += sizeof(uint64_t)) {
+		uint64_t wa, wb;
+
+		memcpy(&wa, a + i, sizeof(wa));
+		memcpy(&wb, b + i, sizeof(wb));
+		if (wa != wb)
+			break;
+	}
+	while (i < len && a[i] == b[i])
+		i++;
+	return i;
+}
+
 struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup mode)
 {
 	struct trie_node *n = &t->root;
@@ -174,8 +194,9 @@ struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup 
 			return kid;
 		}
 		kid = n->kids[slot];
-		for (m = 1; m < kid->seg_len && m < left && kid->seg[m] == p[m];)
-			m++;
+		/* byte 0 matched through kid_bytes */
+		m = kid->seg_len < left ? kid->seg_len : (uint32_t)left;
+		m = 1 + trie_common_len(kid->seg + 1, p + 1, m - 1);
 		if (m == kid->seg_len) {
 			n = kid;
 			p += m;
