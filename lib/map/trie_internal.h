@@ -19,7 +19,9 @@ struct trie_node {
 	/* one allocation: kids_cap kid pointers, then kid_bytes */
 	struct trie_node **kids;
 	char *kid_bytes; /* first byte of each kid, same order: searched
-				 * without touching the kids themselves */
+				 * without touching the kids themselves;
+				 * TRIE_KID_BYTES_PAD more bytes after kids_cap,
+				 * and all initialised (values after nkids unused) */
 	uint32_t nkids;
 	uint32_t kids_cap;
 	uint32_t seg_len;
@@ -34,6 +36,9 @@ struct trie_node {
 	struct trie_pending *pending;
 	char seg[]; /* this node's key bytes (none for the root) */
 };
+
+/* lets the kid search read the byte array a word at a time */
+#define TRIE_KID_BYTES_PAD 7
 
 struct trie {
 	struct qb_map base;

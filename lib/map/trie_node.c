@@ -40,7 +40,7 @@ static void trie_node_free(struct trie *t, struct trie_node *n)
 /* Resize the kid arrays to cap entries (cap >= nkids). */
 static int trie_kids_grow(struct trie_node *n, uint32_t cap)
 {
-	struct trie_node **kids = malloc(cap * (sizeof(*kids) + 1));
+	struct trie_node **kids = malloc(cap * (sizeof(*kids) + 1) + TRIE_KID_BYTES_PAD);
 	char *bytes;
 
 	if (kids == NULL)
@@ -50,6 +50,7 @@ static int trie_kids_grow(struct trie_node *n, uint32_t cap)
 		memcpy(kids, n->kids, n->nkids * sizeof(*kids));
 		memcpy(bytes, n->kid_bytes, n->nkids);
 	}
+	memset(bytes + n->nkids, 0, cap - n->nkids + TRIE_KID_BYTES_PAD);
 	free(n->kids);
 	n->kids = kids;
 	n->kid_bytes = bytes;
@@ -131,6 +132,40 @@ static uint32_t trie_common_len(const char *a, const char *b, uint32_t len)
 	return i;
 }
 
+#define TRIE_ONES 0x0101010101010101ULL
+#define TRIE_HIGHS 0x8080808080808080ULL
+
+/* Index of the kid of n starting with byte c, or n->nkids. The first
+ * bytes are distinct, so equality is enough to find a kid (only inserting
+ * needs the sorted position, trie_kid_slot). Eight bytes are tested at a
+ * time: the byte array is padded and initialised to its end
+ * (trie_kids_grow), so whole words can be read; a hit past nkids is none. */
+static uint32_t trie_kid_find(const struct trie_node *n, char c)
+{
+	const uint64_t pattern = TRIE_ONES * (unsigned char)c;
+	uint32_t i;
+
+	for (i = 0; i < n->nkids; i += sizeof(uint64_t)) {
+		uint64_t w, hit;
+
+		memcpy(&w, n->kid_bytes + i, sizeof(w));
+		w ^= pattern;
+		/* high bit set in the lowest byte that is zero (bytes above
+		 * it may be flagged wrongly, never below it) */
+		hit = (w - TRIE_ONES) & ~w & TRIE_HIGHS;
+		if (hit) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			i += (uint32_t)__builtin_ctzll(hit) / 8;
+#else
+			while (n->kid_bytes[i] != c)
+				i++;
+#endif
+			return i < n->nkids ? i : n->nkids;
+		}
+	}
+	return n->nkids;
+}
+
 struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup mode)
 {
 	struct trie_node *n = &t->root;
@@ -144,10 +179,11 @@ struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup 
 		uint32_t slot, m;
 		int found;
 
-		slot = trie_kid_slot(n, *p, &found);
-		if (!found) {
+		slot = trie_kid_find(n, *p);
+		if (slot == n->nkids) {
 			if (mode != TRIE_CREATE)
 				return NULL;
+			slot = trie_kid_slot(n, *p, &found);
 			kid = trie_node_new(t, p, (uint32_t)left);
 			if (kid == NULL)
 				return NULL;
