@@ -11,42 +11,6 @@
 
 #include "trie_internal.h"
 
-static int trie_byte_cmp(char a, char b)
-{
-	return (signed char)a - (signed char)b;
-}
-
-/* Index of the child starting with byte c, or where it would go. */
-uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found)
-{
-	const char *b = n->kid_bytes;
-	uint32_t lo = 0, hi = n->nkids;
-
-	while (hi - lo > 8) {
-		uint32_t mid = (lo + hi) / 2;
-		int d = trie_byte_cmp(b[mid], c);
-
-		if (d == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (d < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < hi; lo++) {
-		int d = trie_byte_cmp(b[lo], c);
-
-		if (d >= 0) {
-			*found = d == 0;
-			return lo;
-		}
-	}
-	*found = 0;
-	return lo;
-}
-
 static struct trie_node *trie_node_new(struct trie *t, const char *seg, uint32_t len)
 {
 	struct trie_node *n = calloc(1, sizeof(*n) + len);
@@ -76,7 +40,7 @@ static void trie_node_free(struct trie *t, struct trie_node *n)
 /* Resize the kid arrays to cap entries (cap >= nkids). */
 static int trie_kids_grow(struct trie_node *n, uint32_t cap)
 {
-	struct trie_node **kids = malloc(cap * (sizeof(*kids) + 1));
+	struct trie_node **kids = malloc(cap * (sizeof(*kids) + 1) + TRIE_KID_BYTES_PAD);
 	char *bytes;
 
 	if (kids == NULL)
@@ -86,6 +50,7 @@ static int trie_kids_grow(struct trie_node *n, uint32_t cap)
 		memcpy(kids, n->kids, n->nkids * sizeof(*kids));
 		memcpy(bytes, n->kid_bytes, n->nkids);
 	}
+	memset(bytes + n->nkids, 0, cap - n->nkids + TRIE_KID_BYTES_PAD);
 	free(n->kids);
 	n->kids = kids;
 	n->kid_bytes = bytes;
@@ -147,6 +112,60 @@ static struct trie_node *trie_split(struct trie *t, struct trie_node *n, uint32_
 	return upper;
 }
 
+/* Number of leading bytes a and b have in common, at most len. Keys share
+ * long segments (dotted names), so whole words are compared while at least
+ * eight bytes are left; the byte loop finds the mismatch inside a word. */
+static uint32_t trie_common_len(const char *a, const char *b, uint32_t len)
+{
+	uint32_t i = 0;
+
+	for (; len - i >= sizeof(uint64_t); i += sizeof(uint64_t)) {
+		uint64_t wa, wb;
+
+		memcpy(&wa, a + i, sizeof(wa));
+		memcpy(&wb, b + i, sizeof(wb));
+		if (wa != wb)
+			break;
+	}
+	while (i < len && a[i] == b[i])
+		i++;
+	return i;
+}
+
+#define TRIE_ONES 0x0101010101010101ULL
+#define TRIE_HIGHS 0x8080808080808080ULL
+
+/* Index of the kid of n starting with byte c, or n->nkids. The first
+ * bytes are distinct, so equality is enough to find a kid (only inserting
+ * needs the sorted position, trie_kid_slot). Eight bytes are tested at a
+ * time: the byte array is padded and initialised to its end
+ * (trie_kids_grow), so whole words can be read; a hit past nkids is none. */
+static uint32_t trie_kid_find(const struct trie_node *n, char c)
+{
+	const uint64_t pattern = TRIE_ONES * (unsigned char)c;
+	uint32_t i;
+
+	for (i = 0; i < n->nkids; i += sizeof(uint64_t)) {
+		uint64_t w, hit;
+
+		memcpy(&w, n->kid_bytes + i, sizeof(w));
+		w ^= pattern;
+		/* high bit set in the lowest byte that is zero (bytes above
+		 * it may be flagged wrongly, never below it) */
+		hit = (w - TRIE_ONES) & ~w & TRIE_HIGHS;
+		if (hit) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			i += (uint32_t)__builtin_ctzll(hit) / 8;
+#else
+			while (n->kid_bytes[i] != c)
+				i++;
+#endif
+			return i < n->nkids ? i : n->nkids;
+		}
+	}
+	return n->nkids;
+}
+
 struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup mode)
 {
 	struct trie_node *n = &t->root;
@@ -160,10 +179,11 @@ struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup 
 		uint32_t slot, m;
 		int found;
 
-		slot = trie_kid_slot(n, *p, &found);
-		if (!found) {
+		slot = trie_kid_find(n, *p);
+		if (slot == n->nkids) {
 			if (mode != TRIE_CREATE)
 				return NULL;
+			slot = trie_kid_slot(n, *p, &found);
 			kid = trie_node_new(t, p, (uint32_t)left);
 			if (kid == NULL)
 				return NULL;
@@ -174,8 +194,9 @@ struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup 
 			return kid;
 		}
 		kid = n->kids[slot];
-		for (m = 1; m < kid->seg_len && m < left && kid->seg[m] == p[m];)
-			m++;
+		/* byte 0 matched through kid_bytes */
+		m = kid->seg_len < left ? kid->seg_len : (uint32_t)left;
+		m = 1 + trie_common_len(kid->seg + 1, p + 1, m - 1);
 		if (m == kid->seg_len) {
 			n = kid;
 			p += m;

@@ -57,12 +57,14 @@ static int32_t sem_wait_ms(sem_t *sem, int32_t ms_timeout)
 	struct timespec ts;
 	int rc;
 
-	if (ms_timeout == 0) {
-		rc = sem_trywait(sem);
-		if (rc < 0) {
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		}
+	/* a chunk is usually there already: take it without reading the
+	 * clock for a deadline */
+	rc = sem_trywait(sem);
+	if (rc == 0) {
 		return 0;
+	}
+	if (errno != EAGAIN || ms_timeout == 0) {
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
 	}
 	if (ms_timeout > 0) {
 		/* a monotonic deadline is immune to clock steps; the futex
