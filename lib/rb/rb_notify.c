@@ -55,6 +55,7 @@ int32_t rb_notify_post(qb_ringbuffer_t *rb, size_t len)
 static int32_t sem_wait_ms(sem_t *sem, int32_t ms_timeout)
 {
 	struct timespec ts;
+	int saved_errno = errno;
 	int rc;
 
 	/* a chunk is usually there already: take it without reading the
@@ -66,6 +67,7 @@ static int32_t sem_wait_ms(sem_t *sem, int32_t ms_timeout)
 	if (errno != EAGAIN || ms_timeout == 0) {
 		return errno == EAGAIN ? -ETIMEDOUT : -errno;
 	}
+	errno = saved_errno; /* a wait that then succeeds leaves errno alone */
 	if (ms_timeout > 0) {
 		/* a monotonic deadline is immune to clock steps; the futex
 		 * protocol is the same for any clock */

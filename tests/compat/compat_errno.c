@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -307,6 +308,31 @@ static void g_ipc_live(void)
 	remove_dead_server_files(getpid(), srv);
 }
 
+static void *rb_late_writer(void *rb)
+{
+	usleep(50000);
+	(void)qb_rb_chunk_write(rb, "late", 4);
+	return NULL;
+}
+
+/* A read that has to wait for its chunk, then gets it: errno untouched. */
+static void g_rb_wait(void)
+{
+	char name[64], buf[64];
+	qb_ringbuffer_t *rb;
+	pthread_t t;
+
+	snprintf(name, sizeof(name), "qb-compat-errno-wait-%d", (int)getpid());
+	rb = qb_rb_open(name, 4096, QB_RB_FLAG_CREATE | QB_RB_FLAG_SHARED_THREAD, 0);
+	if (rb == NULL)
+		return;
+	if (pthread_create(&t, NULL, rb_late_writer, rb) == 0) {
+		T("rb_chunk_read after waiting", qb_rb_chunk_read(rb, buf, sizeof(buf), 2000));
+		pthread_join(t, NULL);
+	}
+	qb_rb_close(rb);
+}
+
 static void g_rb(void)
 {
 	char name[64], buf[64];
@@ -403,6 +429,7 @@ int main(void)
 	live_type = QB_IPC_SOCKET;
 	run_group("ipc with a socket server", g_ipc_live);
 	run_group("rb", g_rb);
+	run_group("rb wait", g_rb_wait);
 	run_group("util", g_util);
 	return 0;
 }
