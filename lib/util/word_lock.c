@@ -8,14 +8,17 @@
  * interrupted holds the lock: there is no instant where the lock is taken
  * but the owner not yet recorded.
  *
- * A contender spins a few rounds on plain loads (the holder is usually
- * mid-record on another CPU and done within tens of nanoseconds), then sets
- * the waiters bit and sleeps; a release that finds the bit wakes one
- * sleeper, which takes the lock with the bit set again since others may
- * still sleep, so no wake-up is lost.  Sleeping early matters more than
- * spinning long: the running writer keeps the ring's cache lines instead of
- * handing them over on every record (measured: spinning hand-offs cut a
- * 4-thread blackbox to a fifth of its throughput).
+ * A contender spins on plain loads, waiting twice as long between two
+ * looks at each round, then sets the waiters bit and sleeps; a release
+ * that finds the bit wakes one sleeper, which takes the lock with the bit
+ * set again since others may still sleep, so no wake-up is lost.  The
+ * growing wait is what keeps the throughput: a contender that looks often
+ * grabs the lock in the few nanoseconds between a writer's release and its
+ * next record, and every such hand-off moves the ring's cache lines to
+ * the other CPU; one that sleeps early pays a futex wake on every release
+ * instead (measured with 4 threads logging into the blackbox on 2 CPUs:
+ * 10 short spins then sleep gave 0.55x the distro's calls/s and 2054
+ * futex calls; this gives 1.00x and 88).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -27,7 +30,16 @@
 
 #include "util/util_internal.h"
 
-#define WORD_LOCK_SPINS 10
+/* Rounds of the spin before sleeping, and the longest pause between two
+ * looks at the word: 1, 2, 4 ... 64 pauses, then 64 (about 1000 pauses in
+ * all, 30 us where one pause is 30 ns). */
+#define WORD_LOCK_SPINS 20
+#define WORD_LOCK_BACKOFF_MAX 6
+
+static inline int spin_pauses(int round)
+{
+	return 1 << (round < WORD_LOCK_BACKOFF_MAX ? round : WORD_LOCK_BACKOFF_MAX);
+}
 
 __thread uint32_t word_lock_id;
 
@@ -63,7 +75,9 @@ void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
 		if (seen & QB_UTIL_WORD_LOCK_WAITERS) {
 			break; /* others already sleep: queue behind them */
 		}
-		util_cpu_relax();
+		for (int k = spin_pauses(spins); k > 0; k--) {
+			util_cpu_relax();
+		}
 	}
 	for (;;) {
 		seen = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
