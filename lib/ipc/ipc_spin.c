@@ -29,27 +29,12 @@
 #include "ipc/ipc_internal.h"
 #include "util/util_internal.h"
 
-static int32_t spin_ncpu; /* 0: not asked yet */
-
 static uint64_t spin_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int32_t spin_useful(void)
-{
-	int32_t n = __atomic_load_n(&spin_ncpu, __ATOMIC_RELAXED);
-
-	if (n == 0) {
-		long v = sysconf(_SC_NPROCESSORS_ONLN);
-
-		n = v > 0 ? (int32_t)v : 1;
-		__atomic_store_n(&spin_ncpu, n, __ATOMIC_RELAXED);
-	}
-	return n > 1;
 }
 
 /*
@@ -100,7 +85,7 @@ int32_t ipc_spin_wait(struct ipc_spin *s, int32_t checks, int32_t (*ready)(void 
 	int32_t hit;
 	int32_t busy = 0;
 
-	if (!spin_useful()) {
+	if (!util_spin_useful()) {
 		return 0;
 	}
 	if (budget == 0) {

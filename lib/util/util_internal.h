@@ -123,6 +123,11 @@ static inline void util_cpu_relax(void)
 #endif
 }
 
+/* Nonzero when this process may run on more than one CPU, so that a peer
+ * or a lock holder can run while we busy-wait for it (the affinity mask
+ * at the first call, then cached). */
+int util_spin_useful(void) __attribute__((visibility("hidden")));
+
 /* Contended and first-use paths (lib/util/word_lock.c). */
 uint32_t util_word_lock_id_assign(void) __attribute__((visibility("hidden")));
 void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me) __attribute__((visibility("hidden")));

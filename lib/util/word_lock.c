@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +45,28 @@ static inline int spin_pauses(int round)
 __thread uint32_t word_lock_id;
 
 static uint32_t word_lock_next_id;
+
+static int32_t usable_cpus; /* 0: not asked yet */
+
+int util_spin_useful(void)
+{
+	int32_t n = __atomic_load_n(&usable_cpus, __ATOMIC_RELAXED);
+
+	if (n == 0) {
+		cpu_set_t set;
+		long v;
+
+		/* the CPUs we may run on (taskset, a unit's CPUAffinity=) */
+		if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+			v = CPU_COUNT(&set);
+		} else {
+			v = sysconf(_SC_NPROCESSORS_ONLN);
+		}
+		n = v > 0 ? (int32_t)v : 1;
+		__atomic_store_n(&usable_cpus, n, __ATOMIC_RELAXED);
+	}
+	return n > 1;
+}
 
 uint32_t util_word_lock_id_assign(void)
 {
@@ -67,7 +90,8 @@ void util_word_lock_wait(qb_util_word_lock_t *l, uint32_t me)
 	uint32_t seen;
 	int spins;
 
-	for (spins = 0; spins < WORD_LOCK_SPINS; spins++) {
+	/* on one CPU the holder cannot run while we spin */
+	for (spins = util_spin_useful() ? 0 : WORD_LOCK_SPINS; spins < WORD_LOCK_SPINS; spins++) {
 		seen = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
 		if (seen == 0 && word_cas(&l->word, 0, me)) {
 			return;

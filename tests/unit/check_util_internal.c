@@ -1,17 +1,23 @@
 /*
  * Util pieces not declared in public headers: strlcpy/strlcat (exported),
- * fd hygiene, the deprecated log receiver hook and the internal log macros.
+ * fd hygiene, the deprecated log receiver hook, the internal log macros,
+ * the word lock and the busy-wait CPU check.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* cpu_set_t */
+#endif
 #include <check.h>
 #include "check_common.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include "util/util_internal.h"
 
 START_TEST(test_strlcpy)
@@ -215,6 +221,42 @@ START_TEST(test_word_lock_sleeper_woken)
 }
 END_TEST
 
+/* util_spin_useful() in a fresh child with the given affinity: its answer. */
+static int spin_useful_in_child(const cpu_set_t *set)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (set != NULL && sched_setaffinity(0, sizeof(*set), set) != 0)
+			_exit(2);
+		_exit(util_spin_useful() ? 1 : 0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_ne(WEXITSTATUS(status), 2);
+	return WEXITSTATUS(status);
+}
+
+/* Busy waits are for a process that can run on two CPUs at once: pinned
+ * to one (taskset, CPUAffinity=), the peer or the lock holder it waits for
+ * needs the very CPU it would spin on. */
+START_TEST(test_spin_useful_follows_affinity)
+{
+	cpu_set_t all, one;
+	int cpu;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	for (cpu = 0; !CPU_ISSET(cpu, &all); cpu++) {
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	ck_assert_int_eq(spin_useful_in_child(&one), 0);
+	ck_assert_int_eq(spin_useful_in_child(NULL), CPU_COUNT(&all) > 1);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
@@ -226,6 +268,7 @@ int main(void)
 		CK_TEST(test_log_macros_keep_errno),
 		CK_TEST(test_word_lock_excludes),
 		CK_TEST(test_word_lock_sleeper_woken),
+		CK_TEST(test_spin_useful_follows_affinity),
 	};
 
 	return CK_MAIN("util_internal", NULL, tests);
