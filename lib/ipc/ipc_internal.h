@@ -265,7 +265,7 @@ struct qb_ipcs_connection {
 	int32_t nguards;
 	volatile sig_atomic_t guard_hit; /* set by the SIGBUS handler */
 	int32_t guard_logged;
-	struct ipc_spin linger; /* SHM: waiting for the next request */
+	struct ipc_spin linger; /* waiting for the next request */
 	size_t last_req;	/* size of the last request */
 };
 

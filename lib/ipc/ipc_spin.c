@@ -16,8 +16,8 @@
  * and then, and does not burn the CPU the server needs. One such wait
  * alone does not stop it: on a virtual machine an interrupt or a stolen
  * slice looks the same, and a pair of spinning peers that falls back to
- * sleeping pays two wake-ups on every round trip. On a single CPU we
- * never spin.
+ * sleeping pays two wake-ups on every round trip. A process that may
+ * run on one CPU only never spins.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
