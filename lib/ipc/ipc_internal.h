@@ -292,6 +292,8 @@ int32_t ipcs_deliver(struct qb_ipcs_connection *c, void *data, size_t size);
 void ipcs_conn_dead(struct qb_ipcs_connection *c);
 int32_t ipcs_conn_poll_events(struct qb_ipcs_connection *c);
 int32_t ipcs_rate_fc(enum qb_ipcs_rate_limit rate);
+int32_t ipcs_linger(struct qb_ipcs_connection *c, int32_t taken, int32_t (*ready)(void *arg),
+		    void *arg);
 
 /* the setup handshake (ipcs_setup.c) */
 void ipcs_conn_dir_chown(struct qb_ipcs_connection *c, uid_t uid, gid_t gid);

@@ -48,6 +48,21 @@ int32_t ipcs_rate_cap(enum qb_ipcs_rate_limit rate)
 	}
 }
 
+/*
+ * After a dispatch took `taken` requests, wait a little for the client's
+ * next one (a client that sends again at once then finds us awake instead
+ * of idle, which on a virtual machine costs tens of microseconds to wake),
+ * within the service's rate cap per dispatch so that other fds still get
+ * their turn. 1 when ready(arg) says a request is there.
+ */
+int32_t ipcs_linger(struct qb_ipcs_connection *c, int32_t taken, int32_t (*ready)(void *arg),
+		    void *arg)
+{
+	return taken > 0 && taken < ipcs_rate_cap(c->service->rate) &&
+		c->state == IPCS_CONN_ACTIVE && !c->fc_state && c->last_req <= IPC_SPIN_MAX_BYTES &&
+		!ipcs_guard_tripped(c) && ipc_spin_wait(&c->linger, IPC_SPIN_CHECKS, ready, arg);
+}
+
 int32_t ipcs_rate_fc(enum qb_ipcs_rate_limit rate)
 {
 	return rate == QB_IPCS_RATE_OFF ? 1 : rate == QB_IPCS_RATE_OFF_2 ? 2 : 0;

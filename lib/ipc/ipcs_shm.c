@@ -197,20 +197,11 @@ static int32_t ring_has_chunk(void *rb)
 	return qb_rb_chunks_used(rb) > 0;
 }
 
-/*
- * After answering, wait a little for the client's next request (a client
- * that sends again at once then finds us awake instead of idle, which on
- * a virtual machine costs tens of microseconds to wake), within the
- * service's rate cap per dispatch so that other fds still get their turn.
- * Returns the requests consumed in all, or -ENOTCONN.
- */
+/* The requests that come while we linger (ipcs_linger): the number
+ * consumed in all, or -ENOTCONN. */
 static int32_t shm_linger(struct qb_ipcs_connection *c, int32_t consumed)
 {
-	int32_t cap = ipcs_rate_cap(c->service->rate);
-
-	while (consumed > 0 && consumed < cap && c->state == IPCS_CONN_ACTIVE && !c->fc_state &&
-	       c->last_req <= IPC_SPIN_MAX_BYTES && !ipcs_guard_tripped(c) &&
-	       ipc_spin_wait(&c->linger, IPC_SPIN_CHECKS, ring_has_chunk, c->shm_req)) {
+	while (ipcs_linger(c, consumed, ring_has_chunk, c->shm_req)) {
 		int32_t more = shm_process_requests(c, 1);
 
 		if (more <= 0) {

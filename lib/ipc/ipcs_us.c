@@ -280,18 +280,11 @@ static int32_t us_request_queued(void *arg)
 	return __atomic_load_n(&c->us_ctl->req_sent, __ATOMIC_ACQUIRE) > 0;
 }
 
-/*
- * After answering, wait a little for the client's next request, as
- * shm_linger does: a client that sends again at once finds us awake, so
- * neither side pays for waking an idle CPU. Returns the requests taken.
- */
+/* The requests that come while we linger (ipcs_linger): the number
+ * taken in all, or -ENOTCONN. */
 static int32_t us_linger(struct qb_ipcs_connection *c, int32_t taken)
 {
-	int32_t cap = ipcs_rate_cap(c->service->rate);
-
-	while (taken > 0 && taken < cap && c->state == IPCS_CONN_ACTIVE && !c->fc_state &&
-	       c->last_req <= IPC_SPIN_MAX_BYTES && !ipcs_guard_tripped(c) &&
-	       ipc_spin_wait(&c->linger, IPC_SPIN_CHECKS, us_request_queued, c)) {
+	while (ipcs_linger(c, taken, us_request_queued, c)) {
 		int32_t rc = us_recv_request(c);
 
 		if (rc < 0) {

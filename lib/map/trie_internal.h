@@ -57,42 +57,10 @@ static inline struct trie *to_trie(struct qb_map *m)
 	return (struct trie *)m;
 }
 
-static inline int trie_byte_cmp(char a, char b)
-{
-	return (signed char)a - (signed char)b;
-}
-
 /* Index of the kid of n starting with byte c, or where it would go;
- * *found says which. Inline: lookups call it once per node on the path. */
-static inline uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found)
-{
-	const char *b = n->kid_bytes;
-	uint32_t lo = 0, hi = n->nkids;
-
-	while (hi - lo > 8) {
-		uint32_t mid = (lo + hi) / 2;
-		int d = trie_byte_cmp(b[mid], c);
-
-		if (d == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (d < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < hi; lo++) {
-		int d = trie_byte_cmp(b[lo], c);
-
-		if (d >= 0) {
-			*found = d == 0;
-			return lo;
-		}
-	}
-	*found = 0;
-	return lo;
-}
+ * *found says which (inserting and removing; lookups use the faster
+ * equality search in trie_node.c). */
+uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found);
 
 /* The node for key, or NULL (TRIE_CREATE: NULL when out of memory). */
 struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup mode);

@@ -11,6 +11,42 @@
 
 #include "trie_internal.h"
 
+static int trie_byte_cmp(char a, char b)
+{
+	return (signed char)a - (signed char)b;
+}
+
+/* Index of the child starting with byte c, or where it would go. */
+uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found)
+{
+	const char *b = n->kid_bytes;
+	uint32_t lo = 0, hi = n->nkids;
+
+	while (hi - lo > 8) {
+		uint32_t mid = (lo + hi) / 2;
+		int d = trie_byte_cmp(b[mid], c);
+
+		if (d == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < hi; lo++) {
+		int d = trie_byte_cmp(b[lo], c);
+
+		if (d >= 0) {
+			*found = d == 0;
+			return lo;
+		}
+	}
+	*found = 0;
+	return lo;
+}
+
 static struct trie_node *trie_node_new(struct trie *t, const char *seg, uint32_t len)
 {
 	struct trie_node *n = calloc(1, sizeof(*n) + len);
