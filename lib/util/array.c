@@ -6,8 +6,13 @@
  * the way libqb 2.0 sizes it so qb_array_num_bins_get() agrees.
  *
  * Like libqb's, arrays are safe to index and grow from several threads: a
- * private spinlock covers the bin table (which grow may reallocate) and bin
- * allocation. Element contents are the caller's business.
+ * private spinlock serialises growing and bin allocation. Indexing an
+ * element whose bin exists takes no lock (the handle database does two
+ * per get and put): the bin table is replaced, never reallocated in place,
+ * and a replaced table stays readable until qb_array_free(), so a reader
+ * holding an old one still finds the same bins. Tables double, so the old
+ * ones add up to less than the live one. Element contents are the
+ * caller's business.
  */
 #include "config.h"
 #include <errno.h>
@@ -20,15 +25,22 @@
 #define QB_ARRAY_BIN_ELEMENTS 16
 #define QB_ARRAY_MAX_BINS (QB_ARRAY_MAX_ELEMENTS / QB_ARRAY_BIN_ELEMENTS)
 
+/* Bin pointers; once a bin is set it never changes. */
+struct bin_table {
+	struct bin_table *older; /* the table this one replaced */
+	size_t cap;
+	void *bin[];
+};
+
 struct qb_array {
 	size_t max_elements; /* indexes below this are valid */
 	size_t element_size;
 	size_t autogrow_elements; /* non-zero: indexing past the end grows */
-	size_t num_bins;	  /* entries in bins[] */
-	void **bins;
+	size_t num_bins;	  /* the bin count libqb reports (<= table->cap) */
+	struct bin_table *table;
 	qb_array_new_bin_cb_fn new_bin_cb;
 	struct util_array_aux aux; /* the owner's lock and counter */
-	pthread_spinlock_t lock;   /* guards bins, num_bins and max_elements */
+	pthread_spinlock_t lock;   /* serialises growing and bin allocation */
 };
 
 /* Bins needed to hold elements [0, max_elements] (one spare element). */
@@ -37,15 +49,28 @@ static size_t bins_for(size_t max_elements)
 	return max_elements / QB_ARRAY_BIN_ELEMENTS + 1;
 }
 
+/* With the lock held (or before the array is shared): num_bins bins. */
 static int32_t bin_table_resize(struct qb_array *a, size_t num_bins)
 {
-	void **bins = realloc(a->bins, num_bins * sizeof(*bins));
+	struct bin_table *old = a->table;
+	struct bin_table *t;
+	size_t cap;
 
-	if (bins == NULL) {
+	if (old && num_bins <= old->cap) {
+		a->num_bins = num_bins;
+		return 0;
+	}
+	cap = old ? QB_MAX(num_bins, 2 * old->cap) : num_bins;
+	t = calloc(1, sizeof(*t) + cap * sizeof(t->bin[0]));
+	if (t == NULL) {
 		return -ENOMEM;
 	}
-	memset(bins + a->num_bins, 0, (num_bins - a->num_bins) * sizeof(*bins));
-	a->bins = bins;
+	t->cap = cap;
+	t->older = old;
+	if (old) {
+		memcpy(t->bin, old->bin, a->num_bins * sizeof(t->bin[0]));
+	}
+	__atomic_store_n(&a->table, t, __ATOMIC_RELEASE);
 	a->num_bins = num_bins;
 	return 0;
 }
@@ -103,7 +128,9 @@ static int32_t grow_locked(struct qb_array *a, size_t max_elements)
 		}
 	}
 	if (max_elements > a->max_elements) {
-		a->max_elements = max_elements;
+		/* after the table: a lock-free reader seeing the new bound
+		 * sees a table that covers it */
+		__atomic_store_n(&a->max_elements, max_elements, __ATOMIC_RELEASE);
 	}
 	return 0;
 }
@@ -137,22 +164,59 @@ static int32_t index_locked(struct qb_array *a, size_t idx, void **element_out, 
 			return rc;
 		}
 	}
-	if (a->bins[bin] == NULL) {
-		a->bins[bin] = calloc(QB_ARRAY_BIN_ELEMENTS, a->element_size);
-		if (a->bins[bin] == NULL) {
+	if (a->table->bin[bin] == NULL) {
+		void *b = calloc(QB_ARRAY_BIN_ELEMENTS, a->element_size);
+
+		if (b == NULL) {
 			return -ENOMEM;
 		}
+		__atomic_store_n(&a->table->bin[bin], b, __ATOMIC_RELEASE);
 		*new_bin = QB_TRUE;
 	}
-	*element_out = (char *)a->bins[bin] + (idx % QB_ARRAY_BIN_ELEMENTS) * a->element_size;
+	*element_out = (char *)a->table->bin[bin] + (idx % QB_ARRAY_BIN_ELEMENTS) * a->element_size;
 	return 0;
 }
 
-int32_t qb_array_index(qb_array_t *a, int32_t idx, void **element_out)
+/* Element idx without the lock when its bin exists, else NULL. */
+static void *index_existing(struct qb_array *a, size_t idx)
+{
+	const struct bin_table *t;
+	size_t bin = idx / QB_ARRAY_BIN_ELEMENTS;
+	char *b;
+
+	if (idx >= __atomic_load_n(&a->max_elements, __ATOMIC_ACQUIRE)) {
+		return NULL;
+	}
+	t = __atomic_load_n(&a->table, __ATOMIC_ACQUIRE);
+	if (bin >= t->cap) {
+		return NULL;
+	}
+	b = __atomic_load_n(&t->bin[bin], __ATOMIC_ACQUIRE);
+	return b ? b + (idx % QB_ARRAY_BIN_ELEMENTS) * a->element_size : NULL;
+}
+
+/* The locked path: allocating a bin or growing (autogrow). */
+static __attribute__((noinline)) int32_t index_slow(struct qb_array *a, size_t idx,
+						    void **element_out)
 {
 	int new_bin = QB_FALSE;
 	qb_array_new_bin_cb_fn cb;
 	int32_t rc;
+
+	pthread_spin_lock(&a->lock);
+	rc = index_locked(a, idx, element_out, &new_bin);
+	cb = a->new_bin_cb;
+	pthread_spin_unlock(&a->lock);
+	/* Outside the lock, so the callback may use the array. */
+	if (new_bin && cb) {
+		cb(a, (uint32_t)(idx / QB_ARRAY_BIN_ELEMENTS));
+	}
+	return rc;
+}
+
+int32_t util_array_index(qb_array_t *a, int32_t idx, void **element_out)
+{
+	void *element;
 
 	if (a == NULL || element_out == NULL) {
 		return -EINVAL;
@@ -160,15 +224,17 @@ int32_t qb_array_index(qb_array_t *a, int32_t idx, void **element_out)
 	if (idx < 0) {
 		return -ERANGE;
 	}
-	pthread_spin_lock(&a->lock);
-	rc = index_locked(a, (size_t)idx, element_out, &new_bin);
-	cb = a->new_bin_cb;
-	pthread_spin_unlock(&a->lock);
-	/* Outside the lock, so the callback may use the array. */
-	if (new_bin && cb) {
-		cb(a, (uint32_t)((size_t)idx / QB_ARRAY_BIN_ELEMENTS));
+	element = index_existing(a, (size_t)idx);
+	if (element == NULL) {
+		return index_slow(a, (size_t)idx, element_out);
 	}
-	return rc;
+	*element_out = element;
+	return 0;
+}
+
+int32_t qb_array_index(qb_array_t *a, int32_t idx, void **element_out)
+{
+	return util_array_index(a, idx, element_out);
 }
 
 struct util_array_aux *util_array_aux(qb_array_t *a)
@@ -215,9 +281,14 @@ void qb_array_free(qb_array_t *a)
 		return;
 	}
 	for (i = 0; i < a->num_bins; i++) {
-		free(a->bins[i]);
+		free(a->table->bin[i]);
 	}
-	free(a->bins);
+	while (a->table) {
+		struct bin_table *older = a->table->older;
+
+		free(a->table);
+		a->table = older;
+	}
 	pthread_spin_destroy(&a->aux.lock);
 	pthread_spin_destroy(&a->lock);
 	free(a);

@@ -59,13 +59,10 @@ static int32_t slot_state(const struct qb_hdb_handle *slot)
  * Threads may race to that first use: one wins and creates the table, the
  * others wait for it.
  */
-static void hdb_lazy_init(struct qb_hdb *hdb)
+static __attribute__((noinline)) void hdb_lazy_init_slow(struct qb_hdb *hdb)
 {
 	uint32_t expected = QB_TRUE;
 
-	if (__atomic_load_n(&hdb->first_run, __ATOMIC_ACQUIRE) == QB_FALSE) {
-		return;
-	}
 	if (__atomic_compare_exchange_n(&hdb->first_run, &expected, HDB_FIRST_RUN_BUSY, QB_FALSE,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		hdb->handles = qb_array_create(HDB_INITIAL_SLOTS, sizeof(struct qb_hdb_handle));
@@ -77,11 +74,18 @@ static void hdb_lazy_init(struct qb_hdb *hdb)
 	}
 }
 
+static void hdb_lazy_init(struct qb_hdb *hdb)
+{
+	if (__atomic_load_n(&hdb->first_run, __ATOMIC_ACQUIRE) != QB_FALSE) {
+		hdb_lazy_init_slow(hdb);
+	}
+}
+
 static struct qb_hdb_handle *slot_at(struct qb_hdb *hdb, uint32_t index)
 {
 	void *element;
 
-	if (qb_array_index(hdb->handles, (int32_t)index, &element) != 0) {
+	if (util_array_index(hdb->handles, (int32_t)index, &element) != 0) {
 		return NULL;
 	}
 	return element;
@@ -192,7 +196,8 @@ int32_t qb_hdb_handle_get(struct qb_hdb *hdb, qb_handle_t handle_in, void **inst
 	if (slot == NULL || slot_state(slot) != HDB_SLOT_ACTIVE) {
 		return -EBADF;
 	}
-	qb_atomic_int_inc(&slot->ref_count);
+	/* full barriers, as qb_atomic_int_inc() has, without its PLT call */
+	__atomic_fetch_add(&slot->ref_count, 1, __ATOMIC_SEQ_CST);
 	*instance = slot->instance;
 	return 0;
 }
@@ -229,7 +234,7 @@ int32_t qb_hdb_handle_put(struct qb_hdb *hdb, qb_handle_t handle_in)
 	if (slot == NULL) {
 		return -EBADF;
 	}
-	if (qb_atomic_int_dec_and_test(&slot->ref_count)) {
+	if (__atomic_sub_fetch(&slot->ref_count, 1, __ATOMIC_SEQ_CST) == 0) {
 		slot_release(hdb, slot);
 	}
 	return 0;

@@ -74,6 +74,12 @@ struct util_array_aux {
 struct util_array_aux *util_array_aux(qb_array_t *a);
 
 /**
+ * qb_array_index() for the library's own modules: a direct call, where a
+ * call to the exported name goes through the PLT.
+ */
+int32_t util_array_index(qb_array_t *a, int32_t idx, void **element_out);
+
+/**
  * BSD string copy: copies at most size-1 bytes of src and NUL-terminates
  * when size > 0. Exported (libqb 2.0 exports it), declared here because
  * glibc < 2.38 lacks it.

@@ -187,6 +187,73 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/*
+ * Readers index elements that exist while a writer keeps growing the
+ * array, which replaces the bin table many times: a reader must always
+ * get the element's one address (indexing an existing bin takes no lock).
+ */
+#define READ_SPAN 256
+static void *addr_of[READ_SPAN];
+static int growing;
+
+static void *read_existing(void *arg)
+{
+	void *e;
+	int i = 0;
+
+	(void)arg;
+	while (__atomic_load_n(&growing, __ATOMIC_ACQUIRE)) {
+		if (qb_array_index(shared, i, &e) != 0 || e != addr_of[i]) {
+			return (void *)1;
+		}
+		i = (i + 1) % READ_SPAN;
+	}
+	return NULL;
+}
+
+START_TEST(test_index_while_growing)
+{
+	pthread_t t[2];
+	void *rc, *e;
+	int i;
+
+	shared = qb_array_create(READ_SPAN, sizeof(int));
+	for (i = 0; i < READ_SPAN; i++) {
+		ck_assert_int_eq(qb_array_index(shared, i, &addr_of[i]), 0);
+	}
+	growing = 1;
+	for (i = 0; i < 2; i++) {
+		pthread_create(&t[i], NULL, read_existing, NULL);
+	}
+	for (i = READ_SPAN; i < QB_ARRAY_MAX_ELEMENTS; i += 16) {
+		ck_assert_int_eq(qb_array_grow(shared, (size_t)i + 16), 0);
+		ck_assert_int_eq(qb_array_index(shared, i, &e), 0);
+	}
+	__atomic_store_n(&growing, 0, __ATOMIC_RELEASE);
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], &rc);
+		ck_assert_ptr_null(rc);
+	}
+	/* 4096 bins, as libqb reports them, whatever the table's capacity */
+	ck_assert_int_eq(qb_array_num_bins_get(shared), QB_ARRAY_MAX_ELEMENTS / 16 + 1);
+	qb_array_free(shared);
+}
+END_TEST
+
+/* A failed index leaves the caller's pointer as it was. */
+START_TEST(test_index_error_keeps_out)
+{
+	qb_array_t *a = qb_array_create(4, sizeof(int));
+	void *e = &e;
+
+	ck_assert_int_eq(qb_array_index(a, 4, &e), -ERANGE);
+	ck_assert_ptr_eq(e, &e);
+	ck_assert_int_eq(qb_array_index(a, -1, &e), -ERANGE);
+	ck_assert_ptr_eq(e, &e);
+	qb_array_free(a);
+}
+END_TEST
+
 int main(void)
 {
 	const struct ck_test tests[] = {
@@ -196,6 +263,8 @@ int main(void)
 		CK_TEST(test_autogrow),
 		CK_TEST(test_bins_and_callback),
 		CK_TEST(test_threads),
+		CK_TEST(test_index_while_growing),
+		CK_TEST(test_index_error_keeps_out),
 	};
 	const struct ck_opts opts = {
 		.timeout = 20,
