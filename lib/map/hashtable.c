@@ -48,6 +48,11 @@ struct hashtable {
 	size_t nbuckets;
 	struct ht_bucket *buckets;
 	size_t chained; /* nodes in the buckets, removed ones included */
+	/* the buckets ever used lie in [used_lo, used_hi]: a big hint with
+	 * few keys is walked (destroy, iteration) over that span only, not
+	 * page by page over gigabytes of empty table */
+	size_t used_lo;
+	size_t used_hi;
 };
 
 static const struct map_ops hashtable_ops;
@@ -160,6 +165,10 @@ static void hashtable_put(struct qb_map *m, const char *key, const void *value)
 		last->next = n;
 	else
 		ht->buckets[n->bucket].head = n;
+	if (n->bucket < ht->used_lo)
+		ht->used_lo = n->bucket;
+	if (n->bucket > ht->used_hi)
+		ht->used_hi = n->bucket;
 	ht->chained++;
 	m->count++;
 	if (n->notifiers.head == NULL && ht->global.head == NULL)
@@ -211,7 +220,7 @@ static struct ht_node *ht_next_live(struct hashtable *ht, struct ht_node *n, siz
 			if (!n->removed)
 				return n;
 		}
-		if (++bucket >= ht->nbuckets)
+		if (++bucket > ht->used_hi)
 			return NULL;
 		n = ht->buckets[bucket].head;
 	}
@@ -225,7 +234,9 @@ static inline void *ht_cursor_next(struct map_cursor *c, void *prev_node)
 
 	if (prev)
 		return ht_next_live(ht, prev->next, prev->bucket);
-	return ht_next_live(ht, ht->buckets[0].head, 0);
+	if (ht->chained == 0)
+		return NULL;
+	return ht_next_live(ht, ht->buckets[ht->used_lo].head, ht->used_lo);
 }
 
 static void ht_cursor_unpin(struct qb_map *m, void *n)
@@ -249,7 +260,7 @@ static void hashtable_destroy(struct qb_map *m)
 	 * a pass ends when no node is left (a big table with few keys) */
 	do {
 		again = 0;
-		for (b = 0; b < ht->nbuckets && ht->chained > 0; b++) {
+		for (b = ht->used_lo; b <= ht->used_hi && ht->chained > 0; b++) {
 			while ((n = ht->buckets[b].head) != NULL) {
 				int counted = !n->removed;
 				int owed = counted || n->pending;
@@ -345,6 +356,7 @@ struct qb_map *map_hashtable_new(size_t max_size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	ht->used_lo = ht->nbuckets - 1;
 	ht->base.ops = &hashtable_ops;
 	return &ht->base;
 }
