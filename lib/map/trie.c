@@ -240,7 +240,7 @@ static void trie_destroy(struct qb_map *m)
 	}
 	trie_free_subtree(t, &t->root);
 	map_notifier_list_free(&t->root.notifiers);
-	free(t->root.kids);
+	free(t->root.kid_bytes);
 	free(t);
 }
 

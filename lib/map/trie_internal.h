@@ -14,26 +14,29 @@ struct trie_pending {
 	void *value;
 };
 
+/* The fields a lookup reads (value, kids, kid_bytes, nkids, seg_len,
+ * seg) come last, next to the segment, so a hop touches one or two cache lines of a
+ * node rather than three. */
 struct trie_node {
 	struct trie_node *parent;
-	/* one allocation: kids_cap kid pointers, then kid_bytes */
+	const char *key;
+	struct map_notifier_list notifiers;
+	struct trie_pending *pending;
+	/* times the key was counted in by put() and not yet removed
+	 * (several only after puts of NULL values, like upstream) */
+	uint32_t puts;
+	uint32_t pins;	  /* iterator cursors and callbacks in progress */
+	uint32_t anchors; /* prefix iterators rooted here */
+	uint32_t kids_cap;
+	void *value; /* read by get, so beside the lookup's fields */
+	/* one allocation: kid_bytes, then kids_cap kid pointers */
 	struct trie_node **kids;
 	char *kid_bytes; /* first byte of each kid, same order: searched
 				 * without touching the kids themselves;
 				 * TRIE_KID_BYTES_PAD more bytes after kids_cap,
 				 * and all initialised (values after nkids unused) */
 	uint32_t nkids;
-	uint32_t kids_cap;
 	uint32_t seg_len;
-	const char *key;
-	void *value;
-	/* times the key was counted in by put() and not yet removed
-	 * (several only after puts of NULL values, like upstream) */
-	uint32_t puts;
-	uint32_t pins;	  /* iterator cursors and callbacks in progress */
-	uint32_t anchors; /* prefix iterators rooted here */
-	struct map_notifier_list notifiers;
-	struct trie_pending *pending;
 	char seg[]; /* this node's key bytes (none for the root) */
 };
 

@@ -68,26 +68,28 @@ static void trie_node_free(struct trie *t, struct trie_node *n)
 		free(p);
 	}
 	map_notifier_list_free(&n->notifiers);
-	free(n->kids);
+	free(n->kid_bytes);
 	free(n);
 	t->nodes--;
 }
 
-/* Resize the kid arrays to cap entries (cap >= nkids). */
+/* Resize the kid arrays to cap entries (cap >= nkids). The bytes come
+ * first, so a search and the pointer it leads to often share a line. */
 static int trie_kids_grow(struct trie_node *n, uint32_t cap)
 {
-	struct trie_node **kids = malloc(cap * (sizeof(*kids) + 1) + TRIE_KID_BYTES_PAD);
-	char *bytes;
+	size_t bytes_len = (cap + TRIE_KID_BYTES_PAD + 7) & ~(size_t)7;
+	char *bytes = malloc(bytes_len + cap * sizeof(*n->kids));
+	struct trie_node **kids;
 
-	if (kids == NULL)
+	if (bytes == NULL)
 		return -ENOMEM;
-	bytes = (char *)(kids + cap);
+	kids = (struct trie_node **)(void *)(bytes + bytes_len);
 	if (n->nkids) {
 		memcpy(kids, n->kids, n->nkids * sizeof(*kids));
 		memcpy(bytes, n->kid_bytes, n->nkids);
 	}
-	memset(bytes + n->nkids, 0, cap - n->nkids + TRIE_KID_BYTES_PAD);
-	free(n->kids);
+	memset(bytes + n->nkids, 0, bytes_len - n->nkids);
+	free(n->kid_bytes);
 	n->kids = kids;
 	n->kid_bytes = bytes;
 	n->kids_cap = cap;
