@@ -15,6 +15,14 @@ set -u
 runs=${QB_BENCH_RUNS:-5}
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
+# run_side distro|ours PROG RUN: one run, its lines prefixed with RUN
+run_side() {
+	if [ "$1" = distro ]; then
+		env -u LD_LIBRARY_PATH "./$2" 2>/dev/null | sed "s/^/$3\t/" >>"$tmp/distro"
+	else
+		LD_LIBRARY_PATH=$QB_OUR_LIBDIR "./$2" 2>/dev/null | sed "s/^/$3\t/" >>"$tmp/ours"
+	fi || echo "bench: $2 failed on $1" >&2
+}
 printf '%-46s %14s %14s %9s  %-13s %s\n' "benchmark" "distro" "ours" "ratio" "paired" \
 	"(ours/distro; >1 = ours better)"
 : >"$tmp/rows"
@@ -22,11 +30,14 @@ for prog in "$@"; do
 	: >"$tmp/distro"; : >"$tmp/ours"
 	i=0
 	while [ $i -lt "$runs" ]; do
-		# alternate the order so neither side always runs warm
-		env -u LD_LIBRARY_PATH "./$prog" 2>/dev/null | sed "s/^/$i\t/" >>"$tmp/distro" ||
-			echo "bench: $prog failed on distro" >&2
-		LD_LIBRARY_PATH=$QB_OUR_LIBDIR "./$prog" 2>/dev/null | sed "s/^/$i\t/" >>"$tmp/ours" ||
-			echo "bench: $prog failed on ours" >&2
+		# alternate the order so neither side always runs first
+		if [ $((i % 2)) = 0 ]; then
+			run_side distro "$prog" $i
+			run_side ours "$prog" $i
+		else
+			run_side ours "$prog" $i
+			run_side distro "$prog" $i
+		fi
 		i=$((i + 1))
 	done
 	# both files: RUN METRIC VALUE UNIT DIR; one output row per metric

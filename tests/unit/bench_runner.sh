@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/run-bench.sh on a fake benchmark with known figures: medians, the
-# ratio in both directions, the paired range and the summary of dipping rows.
+# ratio in both directions, the paired range, the summary of dipping rows and
+# the alternating run order.
 set -u
 src=${top_srcdir:-.}
 runner=$(cd "$src" && pwd)/bench/run-bench.sh
@@ -14,6 +15,7 @@ side=distro
 [ -n "${LD_LIBRARY_PATH:-}" ] && side=ours
 n=$(cat "count.$side" 2>/dev/null || echo 0)
 echo $((n + 1)) >"count.$side"
+echo $side >>order
 if [ $side = distro ]; then
 	printf 'fast_ns\t10\tns/op\tlower\nops\t100\tops/s\thigher\n'
 else
@@ -32,4 +34,7 @@ expect '^fast_ns +10 +5 +2\.00x +2\.00-2\.00x +ns/op$'
 expect '^ops +100 +90 +0\.90x +0\.90-1\.10x +ops/s$'
 expect '^rows below 1\.00x: 1 \(1 of them with a paired run at or above 1\.00x\): ops$'
 [ "$(cat count.distro count.ours)" = "$(printf '3\n3')" ] || { echo "not 3 runs a side"; status=1; }
+# neither side always runs first
+[ "$(echo $(cat order))" = "distro ours ours distro distro ours" ] ||
+	{ echo "run order: $(echo $(cat order))"; status=1; }
 exit $status
