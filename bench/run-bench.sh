@@ -3,7 +3,9 @@
 # print medians and the ratio. Benchmarks never fail on a figure.
 #
 # A benchmark program prints lines:  METRIC <TAB> VALUE <TAB> UNIT <TAB> lower|higher
-# ("lower" when smaller is better, e.g. ns/op; "higher" for ops/s, MB/s).
+# ("lower" when smaller is better, e.g. ns/op; "higher" for ops/s, MB/s;
+# "reference" for a figure of the machine that runs no libqb code, such as
+# a plain memcpy: printed, left out of the summary of rows below 1.00x).
 # QB_BENCH_RUNS (default 5) sets the number of runs per library.
 #
 # The runs alternate between the libraries, so run i of one and run i of
@@ -70,9 +72,11 @@ for prog in "$@"; do
 				}
 				rs = (r == "") ? "n/a" : sprintf("%.2fx", r)
 				ps = (lo == "") ? "" : sprintf("%.2f-%.2fx", lo, hi)
-				printf "%-46s %14s %14s %9s  %-13s %s\n", k, d, o, rs, ps, unit[k]
-				# for the summary: ratio, best pair
-				if (r != "") printf "%s\t%s\t%s\n", k, r, hi >> "'"$tmp/rows"'"
+				printf "%-46s %14s %14s %9s  %-13s %s%s\n", k, d, o, rs, ps, unit[k],
+					dir[k] == "reference" ? " (reference, not libqb)" : ""
+				# for the summary: ratio, best pair (reference rows measure
+				# the machine, the same code on both sides)
+				if (r != "" && dir[k] != "reference") printf "%s\t%s\t%s\n", k, r, hi >> "'"$tmp/rows"'"
 			}
 		}' "$tmp/distro" "$tmp/ours"
 done

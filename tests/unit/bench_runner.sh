@@ -17,9 +17,9 @@ n=$(cat "count.$side" 2>/dev/null || echo 0)
 echo $((n + 1)) >"count.$side"
 echo $side >>order
 if [ $side = distro ]; then
-	printf 'fast_ns\t10\tns/op\tlower\nops\t100\tops/s\thigher\n'
+	printf 'fast_ns\t10\tns/op\tlower\nops\t100\tops/s\thigher\nmachine\t100\tMB/s\treference\n'
 else
-	printf 'fast_ns\t5\tns/op\tlower\nops\t%s\tops/s\thigher\n' $((n % 2 ? 110 : 90))
+	printf 'fast_ns\t5\tns/op\tlower\nops\t%s\tops/s\thigher\nmachine\t90\tMB/s\treference\n' $((n % 2 ? 110 : 90))
 fi
 FAKE
 chmod +x fake
@@ -32,6 +32,7 @@ expect() { # $1 = a regex the output must match (awk syntax)
 }
 expect '^fast_ns +10 +5 +2\.00x +2\.00-2\.00x +ns/op$'
 expect '^ops +100 +90 +0\.90x +0\.90-1\.10x +ops/s$'
+expect '^machine +100 +90 +0\.90x +0\.90-0\.90x +MB/s \(reference, not libqb\)$'
 expect '^rows below 1\.00x: 1 \(1 of them with a paired run at or above 1\.00x\): ops$'
 [ "$(cat count.distro count.ours)" = "$(printf '3\n3')" ] || { echo "not 3 runs a side"; status=1; }
 # neither side always runs first
