@@ -14,9 +14,9 @@ struct trie_pending {
 	void *value;
 };
 
-/* The fields a lookup reads (value, kids, kid_bytes, nkids, seg_len,
- * seg) come last, next to the segment, so a hop touches one or two cache lines of a
- * node rather than three. */
+/* The fields a lookup reads (value, kids, kid_bytes, nkids, seg_len, seg)
+ * come last, beside the segment, so a hop touches one or two cache lines
+ * of a node rather than three. */
 struct trie_node {
 	struct trie_node *parent;
 	const char *key;
