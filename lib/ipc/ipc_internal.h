@@ -259,6 +259,7 @@ struct qb_ipcs_connection {
 	char us_ctl_path[IPC_STR_MAX];
 	struct shm_file_id us_ctl_id; /* the control file we created */
 	char us_base[IPC_STR_MAX];
+	void *us_rblock; /* allocated; us_rbuf is US_RBUF_OFFSET into it */
 	void *us_rbuf;
 	/* mappings guarded against SIGBUS (ipc_sigbus.c) */
 	int32_t guards[IPCS_GUARDS_MAX];

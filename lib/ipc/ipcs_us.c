@@ -23,6 +23,7 @@
 
 #define US_CONNECT_TRIES 10
 #define US_CONNECT_PAUSE_NS (100 * 1000 * 1000)
+#define US_RBUF_OFFSET 2048
 
 /* ---- listening socket ------------------------------------------------- */
 
@@ -150,10 +151,18 @@ static int32_t us_connect(struct qb_ipcs_connection *c, struct ipc_conn_response
 	if (rc < 0) {
 		return rc;
 	}
-	c->us_rbuf = malloc(c->max_msg_size);
-	if (c->us_rbuf == NULL) {
+	/*
+	 * Half a page in: the kernel copies datagrams with rep movsb, which
+	 * runs at a third of its speed when the destination sits just past the
+	 * source modulo the page size (4 KiB aliasing), as a malloc'd block
+	 * (16 bytes into a page) does against a socket buffer that starts a
+	 * page. An echoed payload, 16 bytes further in, stays clear of it too.
+	 */
+	if (posix_memalign(&c->us_rblock, 4096, c->max_msg_size + US_RBUF_OFFSET) != 0) {
+		c->us_rblock = NULL;
 		return -ENOMEM;
 	}
+	c->us_rbuf = (char *)c->us_rblock + US_RBUF_OFFSET;
 	rc = dgram_bind(c->us_base, "request", c->max_msg_size);
 	if (rc < 0) {
 		return rc;
@@ -416,7 +425,8 @@ static void us_destroy(struct qb_ipcs_connection *c)
 	if (c->us_ctl_path[0]) {
 		(void)shm_unlink_owned(c->us_ctl_path, &c->us_ctl_id);
 	}
-	free(c->us_rbuf);
+	free(c->us_rblock);
+	c->us_rblock = NULL;
 	c->us_rbuf = NULL;
 }
 
