@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -240,7 +241,42 @@ void qb_log_real_va_(struct qb_log_callsite *cs, va_list ap)
 	log_wanted(cs, bits, util_fn, ap);
 }
 
-void qb_log_real_(struct qb_log_callsite *cs, ...)
+#if defined(__x86_64__) && defined(__ELF__)
+/*
+ * qb_log_real_() runs for every qb_log() line, and most lines are wanted by
+ * no target. A variadic C function stores its five other argument registers
+ * before its first test; this entry tests first (what log_unwanted() tests:
+ * no target bits, no libqb-message tag) and, when a target may want the
+ * line, jumps to the C function with every argument register untouched.
+ */
+_Static_assert(offsetof(struct qb_log_callsite, targets) == 32, "targets offset");
+_Static_assert(offsetof(struct qb_log_callsite, tags) == 36, "tags offset");
+_Static_assert(QB_LOG_TAG_LIBQB_MSG == 0x80000000u, "libqb tag is the sign bit");
+#ifdef __CET__
+#define LOG_ENTRY_LANDING "\tendbr64\n"
+#else
+#define LOG_ENTRY_LANDING ""
+#endif
+__asm__(".pushsection .text\n"
+	".globl qb_log_real_\n"
+	".type qb_log_real_, @function\n"
+	".p2align 4\n"
+	"qb_log_real_:\n" LOG_ENTRY_LANDING "\ttest %rdi, %rdi\n"
+	"\tje 1f\n"
+	"\tcmpl $0, 32(%rdi)\n"
+	"\tjne log_real_wanted\n"
+	"\tcmpl $0, 36(%rdi)\n"
+	"\tjs log_real_wanted\n"
+	"1:\tret\n"
+	".size qb_log_real_, .-qb_log_real_\n"
+	".popsection\n");
+#define LOG_REAL_C log_real_wanted
+__attribute__((used, visibility("hidden"))) void log_real_wanted(struct qb_log_callsite *cs, ...);
+#else
+#define LOG_REAL_C qb_log_real_
+#endif
+
+void LOG_REAL_C(struct qb_log_callsite *cs, ...)
 {
 	va_list ap;
 	uint32_t bits;

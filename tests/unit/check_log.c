@@ -175,6 +175,21 @@ START_TEST(test_recursion_dropped)
 }
 END_TEST
 
+/* Every argument register and stack slot reaches the formatter: the
+ * library's entry passes them on untouched (integers, pointers, doubles). */
+START_TEST(test_all_argument_registers)
+{
+	rec_open();
+	qb_log(LOG_ERR, "%d %ld %s %u %c %d %d %.2f %.3f %d", 1, 2L, "three", 4U, '5', 6, 7, 7.5,
+	       8.125, 9);
+	qb_logt(LOG_ERR, 3, "%.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f %s", 1.0, 2.0, 3.0, 4.0,
+		5.0, 6.0, 7.0, 8.0, 9.0, "end");
+	ck_assert_int_eq(n_lines, 2);
+	ck_assert_str_eq(raws[0], "1 2 three 4 5 6 7 7.50 8.125 9");
+	ck_assert_str_eq(raws[1], "1.0 2.0 3.0 4.0 5.0 6.0 7.0 8.0 9.0 end");
+}
+END_TEST
+
 START_TEST(test_external_source)
 {
 	int t = rec_open();
@@ -770,6 +785,7 @@ int main(void)
 		CK_TEST(test_callsite_tags),
 		CK_TEST(test_not_initialised),
 		CK_TEST(test_recursion_dropped),
+		CK_TEST(test_all_argument_registers),
 		CK_TEST(test_external_source),
 		CK_TEST(test_filter_fn),
 		CK_TEST(test_filter_codes),
