@@ -152,6 +152,14 @@ enum rb_hdr_word { RB_HDR_WRITE_PT, RB_HDR_READ_PT, RB_HDR_WORDS };
  * -EINVAL when the image ends before it. */
 int rb_header_word(const void *hdr, size_t len, enum rb_hdr_word w, uint32_t *out);
 /*
+ * Word w of a live -header file mapped shared at hdr (len bytes mapped):
+ * one aligned 32-bit load, never torn however fast the writer stores it.
+ * 0, or -EINVAL when the mapping ends before the word.
+ */
+int rb_header_mapped_word(const volatile void *hdr, size_t len, enum rb_hdr_word w, uint32_t *out);
+/* The same for the u32 at byte off of the mapped file's user area. */
+int rb_header_mapped_user_word(const volatile void *hdr, size_t len, size_t off, uint32_t *out);
+/*
  * Word w of the -header file open at fd, read with pread(2) while its
  * writer may be storing it: a copy may be torn, so reads are repeated (at
  * most 8 pairs) until two agree; after that the last one is taken. 0, or

@@ -156,6 +156,32 @@ int rb_header_word(const void *hdr, size_t len, enum rb_hdr_word w, uint32_t *ou
 	return 0;
 }
 
+static int mapped_u32(const volatile void *hdr, size_t len, size_t off, uint32_t *out)
+{
+	if (off % 4 != 0 || len < off || len - off < sizeof(*out)) {
+		return -EINVAL;
+	}
+	*out = __atomic_load_n((const volatile uint32_t *)((const volatile char *)hdr + off),
+			       __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+int rb_header_mapped_word(const volatile void *hdr, size_t len, enum rb_hdr_word w, uint32_t *out)
+{
+	if (!hdr_word_valid(w)) {
+		return -EINVAL;
+	}
+	return mapped_u32(hdr, len, hdr_word_off[w], out);
+}
+
+int rb_header_mapped_user_word(const volatile void *hdr, size_t len, size_t off, uint32_t *out)
+{
+	if (off > SIZE_MAX - RB_HDR_USER_OFFSET) {
+		return -EINVAL;
+	}
+	return mapped_u32(hdr, len, RB_HDR_USER_OFFSET + off, out);
+}
+
 /* pread that retries interrupted and short reads: 0, -errno, or -EIO at
  * the end of the file. */
 static int pread_exact(int fd, void *buf, size_t n, off_t off)

@@ -58,6 +58,20 @@ grep -q "goodbye from T" "$tmp/out" || { echo "FAIL: mid-record follow text"; fa
 grep -q "^\.\.\. writer (pid $pid) has exited \.\.\.\$" "$tmp/out" ||
 	{ echo "FAIL: mid-record follow did not end"; cat "$tmp/out"; fail=1; }
 rm -f "$shm/$mid-header" "$shm/$mid-data"
+# the data file truncated while the reader copies it (it pauses before
+# its first copy): an error, not SIGBUS (both files are mapped)
+cut=qb-cut$$-$pid-blackbox
+cp "$shm/$base-header" "$shm/$cut-header"; cp "$shm/$base-data" "$shm/$cut-data"
+QB_BLACKBOX_TEST_LAP_US=500000 "$tool" "$shm/$cut-header" >"$tmp/out" 2>"$tmp/err" &
+cpid=$!
+sleep 0.2; : >"$shm/$cut-data"
+wait $cpid; got=$?
+if [ $got -eq 0 ] || [ $got -gt 125 ]; then
+	echo "FAIL: data truncated under the reader: exit $got"; cat "$tmp/err"; fail=1
+else
+	echo "ok: data truncated under the reader (exit $got: $(head -1 "$tmp/err"))"
+fi
+rm -f "$shm/$cut-header" "$shm/$cut-data"
 # the same from another boot: boot id in the owner record (offset 8288)
 other=qb-other$$-$pid-ffffffff-0123456789abcdef-blackbox
 cp "$shm/$base-header" "$shm/$other-header"; cp "$shm/$base-data" "$shm/$other-data"
