@@ -9,6 +9,12 @@ set -u
 # check's timeouts are for native speed; memcheck is 20-50x slower
 CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-60}
 export CK_TIMEOUT_MULTIPLIER
+# valgrind runs one thread at a time; its default hand-over lets a thread
+# that spins (a reader polling a flag, a producer filling a queue) take the
+# CPU back at once, so the thread it waits for can starve: check_array and
+# check_log_threads hung past 1200 s in CI that way, and take 38 s and 47 s
+# with the fair (ticket) hand-over
+VALGRIND_SCHED=--fair-sched=yes
 # tests that would make memcheck shadow gigabytes skip those cases
 QB_TEST_UNDER_VALGRIND=1
 export QB_TEST_UNDER_VALGRIND
@@ -17,7 +23,7 @@ pass=0 fail=0
 for prog in "$@"; do
 	log=$prog.valgrind.log
 	start=$(date +%s)
-	if timeout "$VALGRIND_TIMEOUT" $LIBTOOL --mode=execute valgrind -q \
+	if timeout "$VALGRIND_TIMEOUT" $LIBTOOL --mode=execute valgrind -q $VALGRIND_SCHED \
 		--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		--track-fds=no "./$prog" >"$log" 2>&1; then
 		pass=$((pass + 1)); verdict=PASS
