@@ -66,13 +66,15 @@ struct qb_ringbuffer_s {
 	enum rb_notify_kind notify;
 	struct qb_rb_notifier custom;
 	struct rb_shared_hdr *hdr;
-	size_t hdr_len;	  /* bytes mapped at hdr */
-	uint32_t *data;	  /* word 0 of the circular mapping */
-	size_t data_len;  /* one copy (the file size) */
-	uint32_t words;	  /* our copy of word_size */
-	pid_t owner;	  /* creator process (unlinks on close) */
-	int unlinked;	  /* files already removed */
-	uint32_t dropped; /* unread chunks overwritten since the last commit */
+	size_t hdr_len;	    /* bytes mapped at hdr */
+	uint32_t *data;	    /* word 0 of the circular mapping */
+	size_t data_len;    /* one copy (the file size) */
+	uint32_t words;	    /* our copy of word_size */
+	pid_t owner;	    /* creator process (unlinks on close) */
+	int unlinked;	    /* files already removed */
+	uint32_t dropped;   /* unread chunks overwritten since the last commit */
+	int32_t looks;	    /* rb_notify.c: looks before a blocking wait sleeps */
+	int32_t looks_rest; /* waits left that sleep at once (looks == 0) */
 	struct shm_file_id hdr_id;
 	struct shm_file_id data_id;
 	int hdr_fd;		    /* held by openers (-1 otherwise): a */
