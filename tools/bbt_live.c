@@ -172,42 +172,39 @@ void bbt_live_close(struct bbt_live *l)
 	l->hfd = l->dfd = -1;
 }
 
-/* write_pt, read_pt or word_size as the header file holds it now; 0 when
- * it cannot be read. */
-uint32_t bbt_live_word(const struct bbt_live *l, enum rb_hdr_word w)
+/* A header word now: ring word idx (enum rb_hdr_word), or with user the
+ * u32 at byte idx of the user area; 0 when it cannot be read. */
+static uint32_t live_header_u32(const struct bbt_live *l, int user, size_t idx)
 {
 	uint32_t v = 0;
 	int rc;
 
 	if (l->hdr == NULL) {
-		return rb_header_fd_word(l->hfd, w, &v) == 0 ? v : 0;
+		rc = user ? rb_header_fd_user_word(l->hfd, idx, &v)
+			  : rb_header_fd_word(l->hfd, (enum rb_hdr_word)idx, &v);
+		return rc == 0 ? v : 0;
 	}
 	if (sigsetjmp(bus_env, 0) != 0) {
 		return 0;
 	}
 	bus_armed = 1;
-	rc = rb_header_mapped_word(l->hdr, l->hdr_len, w, &v);
+	rc = user ? rb_header_mapped_user_word(l->hdr, l->hdr_len, idx, &v)
+		  : rb_header_mapped_word(l->hdr, l->hdr_len, (enum rb_hdr_word)idx, &v);
 	bus_armed = 0;
 	return rc == 0 ? v : 0;
+}
+
+/* write_pt, read_pt or word_size as the header file holds it now; 0 when
+ * it cannot be read. */
+uint32_t bbt_live_word(const struct bbt_live *l, enum rb_hdr_word w)
+{
+	return live_header_u32(l, 0, w);
 }
 
 /* The owner record's seq now (0 when it cannot be read). */
 uint32_t bbt_live_seq(const struct bbt_live *l)
 {
-	size_t off = offsetof(struct bb_owner, seq);
-	uint32_t v = 0;
-	int rc;
-
-	if (l->hdr == NULL) {
-		return rb_header_fd_user_word(l->hfd, off, &v) == 0 ? v : 0;
-	}
-	if (sigsetjmp(bus_env, 0) != 0) {
-		return 0;
-	}
-	bus_armed = 1;
-	rc = rb_header_mapped_user_word(l->hdr, l->hdr_len, off, &v);
-	bus_armed = 0;
-	return rc == 0 ? v : 0;
+	return live_header_u32(l, 1, offsetof(struct bb_owner, seq));
 }
 
 struct hdr_words {

@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <time.h>
 
+#include <qb/qbutil.h>
+
 #include "rb/rb_private.h"
 #include "util/util_internal.h"
 
@@ -69,25 +71,17 @@ int32_t rb_notify_post(qb_ringbuffer_t *rb, size_t len)
 	}
 }
 
-static int64_t look_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Busy-waits RB_LOOK_NS on our own cache lines only. */
 static void look_pause(void)
 {
-	int64_t end = look_now_ns() + RB_LOOK_NS;
+	uint64_t end = qb_util_nano_current_get() + RB_LOOK_NS;
 	int i;
 
 	do {
 		for (i = 0; i < 16; i++) {
 			util_cpu_relax();
 		}
-	} while (look_now_ns() < end);
+	} while (qb_util_nano_current_get() < end);
 }
 
 /* The looks before a blocking wait sleeps (see the top of this file).
@@ -149,11 +143,11 @@ static int32_t sem_wait_ms(qb_ringbuffer_t *rb, int32_t ms_timeout)
 			ts.tv_nsec -= 1000000000L;
 		}
 	}
-	if (sem_look(rb, sem)) {
-		errno = saved_errno;
+	rc = sem_look(rb, sem);
+	errno = saved_errno;
+	if (rc) {
 		return 0;
 	}
-	errno = saved_errno;
 	do {
 		rc = ms_timeout > 0 ? sem_clockwait(sem, CLOCK_MONOTONIC, &ts) : sem_wait(sem);
 	} while (rc < 0 && errno == EINTR);
