@@ -189,6 +189,9 @@ void bb_ring_drop(int unlink_files) __attribute__((visibility("hidden")));
 /* blackbox_write.c: the target's vlogger, and the record cache */
 void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va_list ap)
 	__attribute__((visibility("hidden")));
+/* The record of a log call only the blackbox wants, timed here (what
+ * bb_vlogger() does, entered from log_blackbox_direct()). */
+void bb_record(struct qb_log_callsite *cs, va_list ap) __attribute__((visibility("hidden")));
 void bb_cache_flush(void) __attribute__((visibility("hidden")));
 
 /* blackbox_fork.c: once per forked child, kept out of line, off the record path */

@@ -272,9 +272,9 @@ static inline size_t bb_room(uint32_t fn_size, size_t max_line)
 
 /* A callsite with a template whose stored format fits (nearly every
  * record): one copy, then the values. */
-static inline void bb_write_templated(const struct bb_cache_entry *e,
-				      const struct qb_log_callsite *cs, const struct timespec *ts,
-				      size_t max_line, va_list ap)
+static inline __attribute__((always_inline)) void bb_write_templated(
+	const struct bb_cache_entry *e, const struct qb_log_callsite *cs, const struct timespec *ts,
+	size_t max_line, va_list ap)
 {
 	uint32_t fn_size = e->fn_size;
 	char *chunk = rb_chunk_alloc(bb_global.rb, bb_room(fn_size, max_line));
@@ -325,8 +325,9 @@ static __attribute__((noinline)) void bb_write_generic(const struct bb_cache_ent
 	(void)rb_chunk_commit(bb_global.rb, BB_REC_FIXED + fn_size + (uint32_t)n);
 }
 
-static inline void bb_write_record(struct qb_log_callsite *cs, const struct timespec *ts,
-				   size_t max_line, va_list ap)
+static inline __attribute__((always_inline)) void bb_write_record(struct qb_log_callsite *cs,
+								  const struct timespec *ts,
+								  size_t max_line, va_list ap)
 {
 	const struct bb_cache_entry *e = bb_cache_get(cs);
 
@@ -350,21 +351,14 @@ static __attribute__((noinline)) void bb_prune_for(const struct qb_log_target *t
 	(void)blackbox_prune_dead(ident);
 }
 
-void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va_list ap)
+static inline __attribute__((always_inline)) void bb_record_at(struct qb_log_target *t,
+							       struct qb_log_callsite *cs,
+							       const struct timespec *ts,
+							       va_list ap)
 {
-	struct qb_log_target *t = bb_global.target;
-	struct timespec now;
 	size_t max_line;
 	int took = 0, alone;
 
-	(void)pos;
-	if (cs == NULL || t == NULL) {
-		return;
-	}
-	if (ts == NULL) {
-		clock_gettime(CLOCK_REALTIME_COARSE, &now);
-		ts = &now;
-	}
 	/* read without the slot lock (see vlogger_self_locked) */
 	max_line = __atomic_load_n(&t->max_line_length, __ATOMIC_RELAXED);
 	if (max_line == 0) {
@@ -383,4 +377,32 @@ void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va
 	if (__builtin_expect(took, 0)) {
 		bb_prune_for(t);
 	}
+}
+
+void bb_vlogger(int32_t pos, struct qb_log_callsite *cs, struct timespec *ts, va_list ap)
+{
+	struct qb_log_target *t = bb_global.target;
+	struct timespec now;
+
+	(void)pos;
+	if (cs == NULL || t == NULL) {
+		return;
+	}
+	if (ts == NULL) {
+		clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		ts = &now;
+	}
+	bb_record_at(t, cs, ts, ap);
+}
+
+void bb_record(struct qb_log_callsite *cs, va_list ap)
+{
+	struct qb_log_target *t = bb_global.target;
+	struct timespec now;
+
+	if (t == NULL) {
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	bb_record_at(t, cs, &now, ap);
 }

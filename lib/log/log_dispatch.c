@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log/log_core.h"
+#include "log/blackbox_internal.h"
 
 /* ---- the log call ----------------------------------------------------- */
 
@@ -252,6 +253,7 @@ void qb_log_real_va_(struct qb_log_callsite *cs, va_list ap)
 _Static_assert(offsetof(struct qb_log_callsite, targets) == 32, "targets offset");
 _Static_assert(offsetof(struct qb_log_callsite, tags) == 36, "tags offset");
 _Static_assert(QB_LOG_TAG_LIBQB_MSG == 0x80000000u, "libqb tag is the sign bit");
+_Static_assert((1U << QB_LOG_BLACKBOX) == 4, "blackbox bit");
 #ifdef __CET__
 #define LOG_ENTRY_LANDING "\tendbr64\n"
 #else
@@ -263,15 +265,56 @@ __asm__(".pushsection .text\n"
 	".p2align 4\n"
 	"qb_log_real_:\n" LOG_ENTRY_LANDING "\ttest %rdi, %rdi\n"
 	"\tje 1f\n"
-	"\tcmpl $0, 32(%rdi)\n"
-	"\tjne log_real_wanted\n"
+	"\tmovl 32(%rdi), %r11d\n"
+	"\ttestl %r11d, %r11d\n"
+	"\tjne 2f\n"
 	"\tcmpl $0, 36(%rdi)\n"
 	"\tjs log_real_wanted\n"
 	"1:\tret\n"
+	"2:\tcmpl $4, %r11d\n"
+	"\tjne log_real_wanted\n"
+	"\tcmpl $0, 36(%rdi)\n"
+	"\tjs log_real_wanted\n"
+	"\tjmp log_blackbox_direct\n"
 	".size qb_log_real_, .-qb_log_real_\n"
 	".popsection\n");
 #define LOG_REAL_C log_real_wanted
 __attribute__((used, visibility("hidden"))) void log_real_wanted(struct qb_log_callsite *cs, ...);
+__attribute__((used, visibility("hidden"))) void log_blackbox_direct(struct qb_log_callsite *cs,
+								     ...);
+
+/*
+ * Entered from qb_log_real_ when the blackbox is the only target and no
+ * libqb-message tag is set: one frame from the caller to the record
+ * (log_real_wanted() and log_blackbox_only() would add two, and a call
+ * through the slot's vlogger pointer).
+ */
+/* What log_blackbox_only() checks before it calls the vlogger. */
+static inline int blackbox_direct_ready(const struct qb_log_target *t)
+{
+	if (tls_in_logger || !__atomic_load_n(&log_hot.initialised, __ATOMIC_ACQUIRE))
+		return 0;
+	if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED ||
+	    (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
+		return 0;
+	return __atomic_load_n(&t->vlogger, __ATOMIC_ACQUIRE) == bb_vlogger &&
+		__atomic_load_n(&t->vlogger_self_locked, __ATOMIC_RELAXED);
+}
+
+void log_blackbox_direct(struct qb_log_callsite *cs, ...)
+{
+	va_list ap;
+
+	va_start(ap, cs);
+	if (__builtin_expect(blackbox_direct_ready(&log_state.targets[QB_LOG_BLACKBOX]), 1)) {
+		tls_in_logger = 1;
+		bb_record(cs, ap);
+		tls_in_logger = 0;
+	} else {
+		qb_log_real_va_(cs, ap);
+	}
+	va_end(ap);
+}
 #else
 #define LOG_REAL_C qb_log_real_
 #endif
