@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include "check_common.h"
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -226,7 +227,7 @@ END_TEST
 
 /* The compiled writer of the blackbox stores what the generic one stores,
  * at every size limit (including the ones that make the message too long). */
-static void same_as_generic(const char *fmt, ...)
+static void same_as_generic_va(const char *fmt, va_list args)
 {
 	struct bb_prog *p = bb_prog_compile(fmt);
 	char a[1100], b[1100];
@@ -241,10 +242,10 @@ static void same_as_generic(const char *fmt, ...)
 		}
 		memset(a, 0x5a, sizeof(a));
 		memset(b, 0x5a, sizeof(b));
-		va_start(ap, fmt);
+		va_copy(ap, args);
 		na = qb_vsnprintf_serialize(a, max, fmt, ap);
 		va_end(ap);
-		va_start(ap, fmt);
+		va_copy(ap, args);
 		nb = bb_prog_run(p, b, max, ap);
 		va_end(ap);
 		ck_assert_int_eq(na, nb);
@@ -258,6 +259,27 @@ static void same_as_generic(const char *fmt, ...)
 		ck_assert_int_eq((unsigned char)b[max], 0x5a);
 	}
 	bb_prog_free(p);
+}
+
+static void same_as_generic(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	same_as_generic_va(fmt, ap);
+	va_end(ap);
+}
+
+/* The same with four integer registers taken by named arguments: only one
+ * value is still in a register, the others come from the stack. */
+static void same_after_four(int r1, int r2, int r3, int r4, const char *fmt, ...)
+{
+	va_list ap;
+
+	ck_assert_int_eq(r1 + r2 + r3 + r4, 10);
+	va_start(ap, fmt);
+	same_as_generic_va(fmt, ap);
+	va_end(ap);
 }
 
 START_TEST(test_compiled_matches_generic)
@@ -286,6 +308,15 @@ START_TEST(test_compiled_matches_generic)
 			(ssize_t)-3, 4UL, 5, 6, 7, 8, 9);
 	same_as_generic("%e %E %g %G %a %A %F", 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
 	same_as_generic("");
+	/* values read straight from the argument registers: every kind, the
+	 * last register, strings around the 16 characters copied first */
+	same_as_generic("%d %ld %s %p %zd", -5, -6L, "0123456789abcde", (void *)0, (ssize_t)-7);
+	same_as_generic("%s %d %s %lld %s", "0123456789abcdef", INT_MIN, "0123456789abcdefg",
+			LLONG_MIN, "");
+	same_as_generic("%s|%s", (char *)NULL, "0123456789abcdef0123456789abcdef");
+	same_as_generic("%d %d %d %d %d %d", 1, 2, 3, 4, 5, 6);
+	same_after_four(1, 2, 3, 4, "%s", "in the last register");
+	same_after_four(1, 2, 3, 4, "%d %s %ld", -1, "on the stack", 3L);
 	/* left to the generic writer */
 	ck_assert_ptr_null(bb_prog_compile("%.*5s"));
 	ck_assert_ptr_null(bb_prog_compile(NULL));
