@@ -13,6 +13,7 @@
  *   log_thread_4prod    messages/s written by the log thread for 4
  *                       producer threads into one threaded file target
  */
+#define _GNU_SOURCE /* sched_setaffinity, in bench_pin.h */
 #include <sys/wait.h>
 #include <qb/qblog.h>
 #include <fcntl.h>
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench_pin.h"
 
 static double now(void)
 {
@@ -273,11 +276,15 @@ int main(void)
 	qb_log_init("bench_log", LOG_USER, LOG_INFO);
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 	qb_log(LOG_DEBUG, "warm up");
+	bench_pin();
 	bench_filtered();
 	bench_blackbox();
+	bench_unpin();
 	bench_mt_custom();
 	bench_mt_blackbox();
+	bench_pin();
 	bench_file_format();
+	bench_unpin();
 	in_child(bench_thread_producers);
 	bench_threaded_file();
 	return 0;

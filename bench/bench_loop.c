@@ -4,6 +4,7 @@
  * fixed slice of time (so a slow library finishes on time too).
  * Output lines: METRIC <TAB> VALUE <TAB> UNIT <TAB> higher
  */
+#define _GNU_SOURCE /* sched_setaffinity, in bench_pin.h */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <qb/qbloop.h>
+
+#include "bench_pin.h"
 
 #define SLICE_NS 250000000ULL	/* per metric */
 
@@ -152,6 +155,7 @@ static void bench_fds(void)
 
 int main(void)
 {
+	bench_pin();
 	L = qb_loop_create();
 	if (L == NULL)
 		return 1;

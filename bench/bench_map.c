@@ -3,11 +3,14 @@
  * iteration over a trie. Built against the distro headers; run on both
  * libraries by bench/run-bench.sh. Prints METRIC\tVALUE\tUNIT\thigher.
  */
+#define _GNU_SOURCE /* sched_setaffinity, in bench_pin.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <qb/qbmap.h>
+
+#include "bench_pin.h"
 
 #define NKEYS 100000
 
@@ -93,6 +96,7 @@ int main(void)
 			 i % 977, (unsigned)(i * 2654435761u));
 		keys[i] = strdup(buf);
 	}
+	bench_pin();
 	bench_one("skiplist", qb_skiplist_create());
 	bench_one("hashtable", qb_hashtable_create(NKEYS));
 	bench_one("trie", qb_trie_create());

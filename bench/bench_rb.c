@@ -6,6 +6,7 @@
  *   - overwrite mode write rate (64 B, ring always full)
  * Output lines: METRIC<TAB>VALUE<TAB>UNIT<TAB>higher
  */
+#define _GNU_SOURCE /* sched_setaffinity, in bench_pin.h */
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <qb/qbrb.h>
+
+#include "bench_pin.h"
 
 #define RING (1024 * 1024)
 #define SLICE 0.12	/* seconds per measurement */
@@ -144,12 +147,16 @@ static void overwrite(size_t size)
 int main(void)
 {
 	memset(wbuf, 0x5a, sizeof(wbuf));
+	bench_pin();
 	single(64);
 	single(1024);
 	single(65536);
+	bench_unpin();
 	two_process(64);
 	two_process(1024);
 	two_process(4096);
+	bench_pin();
 	overwrite(64);
+	bench_unpin();
 	return 0;
 }

@@ -4,6 +4,7 @@
  * qb_array_index, in ns per operation. About 0.1-0.2 s per run (handle
  * creation is linear in the number of handles on libqb 2.0).
  */
+#define _GNU_SOURCE /* sched_setaffinity, in bench_pin.h */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <qb/qbarray.h>
 #include <qb/qbatomic.h>
 #include <qb/qbhdb.h>
+
+#include "bench_pin.h"
 
 #define HANDLES 2000
 #define GET_PUT_ROUNDS 1000000
@@ -117,6 +120,7 @@ static int bench_atomic(void)
 
 int main(void)
 {
+	bench_pin();
 	if (bench_hdb() != 0 || bench_array() != 0 || bench_atomic() != 0) {
 		fprintf(stderr, "bench_util: unexpected failure\n");
 		return 1;

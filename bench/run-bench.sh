@@ -8,6 +8,10 @@
 # a plain memcpy: printed, left out of the summary of rows below 1.00x).
 # QB_BENCH_RUNS (default 5) sets the number of runs per library.
 #
+# Run i of both libraries gets QB_BENCH_CPU=i modulo the CPUs this shell
+# may use: single-threaded rows run on that CPU (bench/bench_pin.h), so
+# the two sides of a pair run on the same one and the runs cover them all.
+#
 # The runs alternate between the libraries, so run i of one and run i of
 # the other saw nearly the same machine. "paired" is the lowest and the
 # highest of those per-run ratios: on a shared or virtual machine a row
@@ -15,6 +19,7 @@
 # noise, and is worth a rerun before it is called a loss.
 set -u
 runs=${QB_BENCH_RUNS:-5}
+cpus=$(nproc 2>/dev/null || echo 1)
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 # run_side distro|ours PROG RUN: one run, its lines prefixed with RUN
@@ -32,6 +37,8 @@ for prog in "$@"; do
 	: >"$tmp/distro"; : >"$tmp/ours"
 	i=0
 	while [ $i -lt "$runs" ]; do
+		QB_BENCH_CPU=$((i % cpus))
+		export QB_BENCH_CPU
 		# alternate the order so neither side always runs first
 		if [ $((i % 2)) = 0 ]; then
 			run_side distro "$prog" $i

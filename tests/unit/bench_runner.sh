@@ -16,6 +16,7 @@ side=distro
 n=$(cat "count.$side" 2>/dev/null || echo 0)
 echo $((n + 1)) >"count.$side"
 echo $side >>order
+echo "$side ${QB_BENCH_CPU:-unset}" >>cpus
 if [ $side = distro ]; then
 	printf 'fast_ns\t10\tns/op\tlower\nops\t100\tops/s\thigher\nmachine\t100\tMB/s\treference\n'
 else
@@ -38,4 +39,9 @@ expect '^rows below 1\.00x: 1 \(1 of them with a paired run at or above 1\.00x\)
 # neither side always runs first
 [ "$(echo $(cat order))" = "distro ours ours distro distro ours" ] ||
 	{ echo "run order: $(echo $(cat order))"; status=1; }
+# both sides of run i on the same CPU, run i on CPU i modulo the CPUs
+n=$(nproc 2>/dev/null || echo 1)
+want="distro 0 ours 0 ours $((1 % n)) distro $((1 % n)) distro $((2 % n)) ours $((2 % n))"
+[ "$(echo $(cat cpus))" = "$want" ] ||
+	{ echo "QB_BENCH_CPU: $(echo $(cat cpus)), want $want"; status=1; }
 exit $status
