@@ -12,6 +12,12 @@
  *                       format ("%t [%p] %f:%l %b"), no log thread
  *   log_thread_4prod    messages/s written by the log thread for 4
  *                       producer threads into one threaded file target
+ *
+ * log_filtered_ns and log_blackbox_ns are the steady cost of one call: the
+ * blackbox ring is filled once before the clock starts (its pages faulted
+ * in, every record then overwriting an old one, as in a daemon that has run
+ * a while), and the row is the fastest of ROUNDS rounds, since on a shared
+ * machine noise only ever adds time.
  */
 #define _GNU_SOURCE /* sched_setaffinity, in bench_pin.h */
 #include <sys/wait.h>
@@ -32,16 +38,23 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+#define ROUNDS 5
+
 static void bench_filtered(void)
 {
-	const long n = 4000000;
-	double t0;
+	const long n = 1000000;
+	double t0, t, best = 0;
 	long i;
+	int r;
 
-	t0 = now();
-	for (i = 0; i < n; i++)
-		qb_log(LOG_DEBUG, "filtered %ld %s %d", i, "x", 3);
-	printf("log_filtered_ns\t%.2f\tns/call\tlower\n", (now() - t0) * 1e9 / n);
+	for (r = 0; r < ROUNDS; r++) {
+		t0 = now();
+		for (i = 0; i < n; i++)
+			qb_log(LOG_DEBUG, "filtered %ld %s %d", i, "x", 3);
+		t = (now() - t0) * 1e9 / n;
+		best = (r == 0 || t < best) ? t : best;
+	}
+	printf("log_filtered_ns\t%.2f\tns/call\tlower\n", best);
 }
 
 /* A 1 MiB blackbox that takes every message. */
@@ -57,16 +70,24 @@ static int blackbox_on(void)
 
 static void bench_blackbox(void)
 {
-	const long n = 300000;
-	double t0;
+	const long n = 100000;
+	double t0, t, best = 0;
 	long i;
+	int r;
 
 	if (blackbox_on() != 0)
 		return;
-	t0 = now();
-	for (i = 0; i < n; i++)
+	/* 1 MiB of records of about 60 bytes: 17000 fill it */
+	for (i = 0; i < 40000; i++)
 		qb_log(LOG_TRACE, "blackbox %ld %s %d", i, "abc", 7);
-	printf("log_blackbox_ns\t%.2f\tns/call\tlower\n", (now() - t0) * 1e9 / n);
+	for (r = 0; r < ROUNDS; r++) {
+		t0 = now();
+		for (i = 0; i < n; i++)
+			qb_log(LOG_TRACE, "blackbox %ld %s %d", i, "abc", 7);
+		t = (now() - t0) * 1e9 / n;
+		best = (r == 0 || t < best) ? t : best;
+	}
+	printf("log_blackbox_ns\t%.2f\tns/call\tlower\n", best);
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_FALSE);
 }
 
