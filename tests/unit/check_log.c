@@ -142,7 +142,11 @@ END_TEST
 
 START_TEST(test_not_initialised)
 {
+	/* a callsite looked up before qb_log_fini() is not found after it */
+	ck_assert_ptr_nonnull(qb_log_callsite_get("f", "seen.c", "x", LOG_INFO, 1, 0));
+	ck_assert_ptr_nonnull(qb_log_callsite_get("f", "seen.c", "x", LOG_INFO, 1, 0));
 	qb_log_fini();
+	ck_assert_ptr_null(qb_log_callsite_get("f", "seen.c", "x", LOG_INFO, 1, 0));
 	ck_assert_ptr_null(qb_log_callsite_get("f", "a.c", "x", LOG_INFO, 1, 0));
 	qb_log(LOG_ERR, "before init"); /* must not mute later logging */
 	qb_log_real_(NULL);
