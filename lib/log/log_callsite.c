@@ -187,21 +187,6 @@ static inline struct qb_log_callsite *fast_find(const char *file, const char *fo
 		format, lineno, priority);
 }
 
-/* The first entry of the key's chain with the same pointers, unchecked. */
-static inline const struct fast_entry *fast_first(const char *file, const char *format,
-						  uint32_t lineno, uint8_t priority)
-{
-	const struct fast_entry *e;
-
-	e = __atomic_load_n(&cs_state.fast[fast_hash(file, lineno)], __ATOMIC_ACQUIRE);
-	for (; e != NULL; e = e->next) {
-		if (e->file == file && e->lineno == lineno && e->format == format &&
-		    e->priority == priority)
-			return e;
-	}
-	return NULL;
-}
-
 static void fast_add(const char *file, const char *format, uint32_t lineno, uint8_t priority,
 		     int verify, struct qb_log_callsite *cs)
 {
