@@ -153,6 +153,7 @@ struct qb_ipcc_connection {
 	struct ipc_spin spin_ev;
 	uint32_t ev_owed; /* SHM: notification bytes of events already read */
 	size_t last_resp; /* size of the last response */
+	void *us_bounce;  /* SOCKET: large responses land here first (ipcc_us.c) */
 };
 
 struct ipcc_ops {
