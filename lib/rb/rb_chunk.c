@@ -265,55 +265,10 @@ static __attribute__((noinline)) void *alloc_overwrite(qb_ringbuffer_t *rb, size
 	return chunk_claim(rb, w);
 }
 
-/*
- * Overwrite mode as a full blackbox ring sees it on nearly every record:
- * drop the oldest chunk or two, then claim.  What it does not handle (the
- * ring empty or full, a custom notifier, an index or a chunk length that
- * is not right, a chunk larger than the ring) it leaves to
- * alloc_overwrite(), from the state reached so far: each drop is complete
- * when it is left.  It calls nothing, so it saves fewer registers.
- */
-static inline void *alloc_overwrite_fast(qb_ringbuffer_t *rb, size_t len)
-{
-	const uint32_t n = rb->words;
-	uint32_t *const data = rb->data;
-	uint32_t *const rp = (uint32_t *)&rb->hdr->read_pt;
-	uint32_t w, r, r1, next;
-
-	w = load_acquire((const uint32_t *)&rb->hdr->write_pt);
-	if (w >= n || len > (size_t)n * 4 - RB_CHUNK_MARGIN || rb->notify == RB_NOTIFY_CUSTOM) {
-		return alloc_overwrite(rb, len);
-	}
-	for (;;) {
-		r = load_acquire(rp);
-		if (r >= n || r == w) {
-			return alloc_overwrite(rb, len);
-		}
-		if ((uint64_t)(w > r ? r - w + n - 1 : r - w - 1) * 4 >=
-		    (uint64_t)len + RB_CHUNK_MARGIN) {
-			break;
-		}
-		r1 = r + 1 < n ? r + 1 : 0;
-		if (load_acquire(&data[r1]) != RB_MAGIC_COMMITTED || data[r] > n * 4) {
-			return alloc_overwrite(rb, len);
-		}
-		next = r + 2 + ((data[r] + 3) >> 2); /* chunk_step() */
-		next = next < n ? next : next - n;
-		if (next >= n) {
-			return alloc_overwrite(rb, len);
-		}
-		data[r] = 0;
-		store_release(&data[r1], RB_MAGIC_RECLAIMED);
-		store_release(rp, next);
-		rb->dropped++; /* see reclaim_at() */
-	}
-	return chunk_claim(rb, w);
-}
-
 static inline __attribute__((always_inline)) void *chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 {
 	if (rb->flags & QB_RB_FLAG_OVERWRITE) {
-		return alloc_overwrite_fast(rb, len);
+		return alloc_overwrite(rb, len);
 	}
 	if (chunk_too_big(rb, len) ||
 	    (uint64_t)free_words(rb) * 4 < (uint64_t)len + RB_CHUNK_MARGIN) {
@@ -369,7 +324,7 @@ void *rb_chunk_alloc(qb_ringbuffer_t *rb, size_t len)
 {
 	/* the blackbox's case first, without a frame for the other */
 	if (rb->flags & QB_RB_FLAG_OVERWRITE) {
-		return alloc_overwrite_fast(rb, len);
+		return alloc_overwrite(rb, len);
 	}
 	return qb_rb_chunk_alloc(rb, len);
 }
