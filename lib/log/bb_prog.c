@@ -274,12 +274,32 @@ static size_t run_plain_str_rest(char *out, size_t pos, size_t limit, const char
  */
 #define RUN_LONG (SIZE_MAX - 1)
 
+/* run_plain_str_short() with room for all 16 (nearly always): no bound per
+ * character. */
+static inline size_t str_short16(char *out, size_t pos, const char *str)
+{
+	char *d = out + pos;
+	size_t n;
+
+	/* unrolled: four instructions a character, no loop counter */
+#pragma GCC unroll 16
+	for (n = 0; n < 16; n++) {
+		if ((d[n] = str[n]) == '\0') {
+			return pos + n + 1;
+		}
+	}
+	return RUN_LONG;
+}
+
 static inline size_t run_plain_str_short(char *out, size_t pos, size_t limit, const char *str)
 {
-	size_t room = limit - pos, m = room < 16 ? room : 16, n;
+	size_t room = limit - pos, n;
 	char *d = out + pos;
 
-	for (n = 0; n < m; n++) {
+	if (room >= 16) {
+		return str_short16(out, pos, str);
+	}
+	for (n = 0; n < room; n++) {
 		if ((d[n] = str[n]) == '\0') {
 			return pos + n + 1;
 		}
@@ -439,22 +459,6 @@ struct va_sysv {
 } __attribute__((may_alias));
 #define VA_GP_END 48u
 
-/* A short plain %s with room for 16 bytes: as run_plain_str_short(). */
-static inline size_t slot_str_short(char *out, size_t pos, const char *str)
-{
-	char *d = out + pos;
-	size_t n;
-
-	/* unrolled: four instructions a character, no loop counter */
-#pragma GCC unroll 16
-	for (n = 0; n < 16; n++) {
-		if ((d[n] = str[n]) == '\0') {
-			return pos + n + 1;
-		}
-	}
-	return RUN_LONG;
-}
-
 /* The slot values fit where they are read and where they go. */
 static inline int slots_fit(const struct bb_prog *p, size_t max_len, va_list ap)
 {
@@ -474,7 +478,7 @@ static __attribute__((noinline)) ssize_t slots_long_str(const struct bb_prog *p,
 
 	memcpy(&str, va->reg_save_area + va->gp_offset + 8u * i, sizeof(str));
 	va->gp_offset += 8u * (i + 1);
-	return run_from(p, &p->ops[i], out, pos, max_len, str != NULL ? str : "(null)", ap);
+	return run_from(p, &p->ops[i], out, pos, max_len, str, ap);
 }
 
 /* Every value from the register save area (slots_fit()): no va_arg and no
@@ -502,7 +506,7 @@ static inline ssize_t run_slots(const struct bb_prog *p, char *out, size_t max_l
 			break;
 		default:
 			str = x != 0 ? (const char *)(uintptr_t)x : "(null)";
-			x = slot_str_short(out, pos, str);
+			x = str_short16(out, pos, str);
 			if (x == RUN_LONG) {
 				return slots_long_str(p, i, out, pos, max_len, ap);
 			}
