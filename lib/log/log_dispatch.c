@@ -187,11 +187,21 @@ log_slow(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn, va_l
  * without the generic walk over the slots. The blackbox's vlogger orders
  * itself against close (vlogger_self_locked), so no slot lock is taken.
  */
-static void __attribute__((noinline)) log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
+/* A vlogger other than the blackbox's own, with the time of the call. */
+static void __attribute__((noinline))
+vlogger_call(qb_log_vlogger_fn fn, struct qb_log_callsite *cs, va_list ap)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	fn(QB_LOG_BLACKBOX, cs, &ts, ap);
+}
+
+static inline __attribute__((always_inline)) void blackbox_only(struct qb_log_callsite *cs,
+								va_list ap)
 {
 	struct qb_log_target *t = &log_state.targets[QB_LOG_BLACKBOX];
 	qb_log_vlogger_fn fn;
-	struct timespec ts;
 
 	/* log_is_initialised() is exported: calling it costs a PLT jump */
 	if (tls_in_logger || !__atomic_load_n(&log_hot.initialised, __ATOMIC_ACQUIRE) ||
@@ -204,9 +214,16 @@ static void __attribute__((noinline)) log_blackbox_only(struct qb_log_callsite *
 		return;
 	}
 	tls_in_logger = 1;
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	fn(QB_LOG_BLACKBOX, cs, &ts, ap);
+	if (__builtin_expect(fn == bb_vlogger, 1))
+		bb_record(cs, ap); /* no call through the pointer; it reads the clock */
+	else
+		vlogger_call(fn, cs, ap);
 	tls_in_logger = 0;
+}
+
+static void __attribute__((noinline)) log_blackbox_only(struct qb_log_callsite *cs, va_list ap)
+{
+	blackbox_only(cs, ap);
 }
 
 /* Nobody wants @p cs: the common case, decided without va_start. */
@@ -289,30 +306,12 @@ __attribute__((used, visibility("hidden"))) void log_blackbox_direct(struct qb_l
  * (log_real_wanted() and log_blackbox_only() would add two, and a call
  * through the slot's vlogger pointer).
  */
-/* What log_blackbox_only() checks before it calls the vlogger. */
-static inline int blackbox_direct_ready(const struct qb_log_target *t)
-{
-	if (tls_in_logger || !__atomic_load_n(&log_hot.initialised, __ATOMIC_ACQUIRE))
-		return 0;
-	if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != QB_LOG_STATE_ENABLED ||
-	    (tls_wrlocked & (1U << QB_LOG_BLACKBOX)))
-		return 0;
-	return __atomic_load_n(&t->vlogger, __ATOMIC_ACQUIRE) == bb_vlogger &&
-		__atomic_load_n(&t->vlogger_self_locked, __ATOMIC_RELAXED);
-}
-
 void log_blackbox_direct(struct qb_log_callsite *cs, ...)
 {
 	va_list ap;
 
 	va_start(ap, cs);
-	if (__builtin_expect(blackbox_direct_ready(&log_state.targets[QB_LOG_BLACKBOX]), 1)) {
-		tls_in_logger = 1;
-		bb_record(cs, ap);
-		tls_in_logger = 0;
-	} else {
-		qb_log_real_va_(cs, ap);
-	}
+	blackbox_only(cs, ap);
 	va_end(ap);
 }
 #else
