@@ -151,9 +151,10 @@ struct qb_ipcc_connection {
 	char us_ctl_path[IPC_STR_MAX];
 	struct ipc_spin spin_resp;
 	struct ipc_spin spin_ev;
-	uint32_t ev_owed; /* SHM: notification bytes of events already read */
-	size_t last_resp; /* size of the last response */
-	void *us_bounce;  /* SOCKET: large responses land here first (ipcc_us.c) */
+	uint32_t ev_owed;     /* SHM: notification bytes of events already read */
+	size_t last_resp;     /* size of the last response */
+	void *us_bounce;      /* SOCKET: large responses land here first (ipcc_us.c) */
+	size_t us_bounce_len; /* bytes it holds past its offset */
 };
 
 struct ipcc_ops {

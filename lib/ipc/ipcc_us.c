@@ -150,43 +150,46 @@ static int32_t us_try_take(void *arg)
  * The kernel copies a datagram out with rep movsb, which runs several
  * times slower when the destination sits just past the source modulo the
  * page size (4 KiB aliasing): a large datagram's pages start a page, and a
- * malloc'd buffer of a megabyte starts 16 bytes into one.  Such a message
- * is taken into a buffer half a page in, then copied in user space, where
- * memcpy does not suffer from it (measured: 1 MiB responses into a buffer
- * 16 bytes into a page, 0.45 ms for the recv; bounced, about 0.1 ms in all).
+ * malloc'd buffer of a megabyte starts 16 bytes into one.  When the last
+ * response was large (sizes repeat; peeking at each one would cost a
+ * system call), the next one for such a buffer is taken into a buffer half
+ * a page in and copied in user space, where memcpy does not suffer from it
+ * (measured: a 1 MiB response into a buffer 16 bytes into a page, 0.45 ms
+ * for the recv; bounced, about 0.1 ms in all).
  */
 #define US_BOUNCE_MIN (64u * 1024u)
 #define US_BOUNCE_OFFSET 2048u
 #define US_ALIASED_BELOW 256u
 
-static int us_aliased(const void *buf)
+static int us_bounce_wanted(const struct qb_ipcc_connection *c, const void *buf, size_t len)
 {
 	uintptr_t in_page = (uintptr_t)buf & 4095u;
 
-	return in_page != 0 && in_page < US_ALIASED_BELOW;
+	return c->last_resp >= US_BOUNCE_MIN && len >= US_BOUNCE_MIN && in_page != 0 &&
+		in_page < US_ALIASED_BELOW;
 }
 
-/* A large message for an aliased buf, through the bounce buffer: the
- * message's size as recv() gives it, or -1 with errno, or -2 when it is
- * not worth it (small, or no memory: the caller takes it directly). */
-static ssize_t us_recv_bounced(struct qb_ipcc_connection *c, int fd, void *buf, size_t len)
+/* recv(fd, buf, len, flags) through the bounce buffer, which holds len
+ * bytes, as recv() would return it. */
+static ssize_t us_recv_bounced(struct qb_ipcc_connection *c, int fd, void *buf, size_t len,
+			       int flags)
 {
-	struct qb_ipc_response_header hdr;
-	ssize_t n = recv(fd, &hdr, sizeof(hdr), MSG_PEEK | MSG_DONTWAIT);
+	char *b;
+	ssize_t n;
 
-	if (n < (ssize_t)sizeof(hdr) || hdr.size < (int32_t)US_BOUNCE_MIN) {
-		return -2;
+	if (len > c->us_bounce_len) {
+		free(c->us_bounce);
+		c->us_bounce_len = 0;
+		if (posix_memalign(&c->us_bounce, 4096, len + US_BOUNCE_OFFSET) != 0) {
+			c->us_bounce = NULL;
+			return recv(fd, buf, len, flags);
+		}
+		c->us_bounce_len = len;
 	}
-	if (c->us_bounce == NULL &&
-	    posix_memalign(&c->us_bounce, 4096, c->max_msg_size + US_BOUNCE_OFFSET) != 0) {
-		c->us_bounce = NULL;
-		return -2;
-	}
-	n = recv(fd, (char *)c->us_bounce + US_BOUNCE_OFFSET, c->max_msg_size,
-		 MSG_DONTWAIT | MSG_TRUNC);
+	b = (char *)c->us_bounce + US_BOUNCE_OFFSET;
+	n = recv(fd, b, len, flags);
 	if (n > 0) {
-		memcpy(buf, (char *)c->us_bounce + US_BOUNCE_OFFSET,
-		       (size_t)n < len ? (size_t)n : len);
+		memcpy(buf, b, (size_t)n < len ? (size_t)n : len);
 	}
 	return n;
 }
@@ -252,10 +255,9 @@ static ssize_t us_recv_one(struct qb_ipcc_connection *c, int fd, int32_t *counte
 		}
 	}
 	if (direct) {
-		n = len >= US_BOUNCE_MIN && us_aliased(buf) ? us_recv_bounced(c, fd, buf, len) : -2;
-		if (n == -2) {
-			n = recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
-		}
+		n = us_bounce_wanted(c, buf, len)
+			? us_recv_bounced(c, fd, buf, len, MSG_DONTWAIT | MSG_TRUNC)
+			: recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0) {
 			return (errno == EAGAIN) ? timeout_err : -errno;
 		}
@@ -320,6 +322,7 @@ static void us_disconnect(struct qb_ipcc_connection *c)
 	c->us_ev_fd = c->us_req_fd = -1;
 	free(c->us_bounce);
 	c->us_bounce = NULL;
+	c->us_bounce_len = 0;
 	if (c->setup_fd >= 0) {
 		qb_ipcc_us_sock_close(c->setup_fd);
 		c->setup_fd = -1;
