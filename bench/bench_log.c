@@ -41,21 +41,40 @@ static double now(void)
 
 #define ROUNDS 5
 
-static void bench_filtered(void)
+/* The fastest of ROUNDS runs of calls(n), in ns a call. */
+static double fastest_ns(void (*calls)(long n), long n)
 {
-	const long n = 1000000;
 	double t0, t, best = 0;
-	long i;
 	int r;
 
 	for (r = 0; r < ROUNDS; r++) {
 		t0 = now();
-		for (i = 0; i < n; i++)
-			qb_log(LOG_DEBUG, "filtered %ld %s %d", i, "x", 3);
+		calls(n);
 		t = (now() - t0) * 1e9 / n;
 		best = (r == 0 || t < best) ? t : best;
 	}
-	printf("log_filtered_ns\t%.2f\tns/call\tlower\n", best);
+	return best;
+}
+
+static void filtered_calls(long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		qb_log(LOG_DEBUG, "filtered %ld %s %d", i, "x", 3);
+}
+
+static void blackbox_calls(long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		qb_log(LOG_TRACE, "blackbox %ld %s %d", i, "abc", 7);
+}
+
+static void bench_filtered(void)
+{
+	printf("log_filtered_ns\t%.2f\tns/call\tlower\n", fastest_ns(filtered_calls, 1000000));
 }
 
 /* A 1 MiB blackbox that takes every message. */
@@ -71,24 +90,11 @@ static int blackbox_on(void)
 
 static void bench_blackbox(void)
 {
-	const long n = 100000;
-	double t0, t, best = 0;
-	long i;
-	int r;
-
 	if (blackbox_on() != 0)
 		return;
 	/* 1 MiB of records of about 60 bytes: 17000 fill it */
-	for (i = 0; i < 40000; i++)
-		qb_log(LOG_TRACE, "blackbox %ld %s %d", i, "abc", 7);
-	for (r = 0; r < ROUNDS; r++) {
-		t0 = now();
-		for (i = 0; i < n; i++)
-			qb_log(LOG_TRACE, "blackbox %ld %s %d", i, "abc", 7);
-		t = (now() - t0) * 1e9 / n;
-		best = (r == 0 || t < best) ? t : best;
-	}
-	printf("log_blackbox_ns\t%.2f\tns/call\tlower\n", best);
+	blackbox_calls(40000);
+	printf("log_blackbox_ns\t%.2f\tns/call\tlower\n", fastest_ns(blackbox_calls, 100000));
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_FALSE);
 }
 
@@ -283,9 +289,7 @@ static void bench_mt_blackbox(void)
 
 	if (blackbox_on() != 0)
 		return;
-	/* a full ring, as in bench_blackbox() */
-	for (i = 0; i < 40000; i++)
-		qb_log(LOG_TRACE, "mtbb %d %s %d", i, "abc", 7);
+	blackbox_calls(40000); /* a full ring, as in bench_blackbox() */
 	t0 = now();
 	for (i = 0; i < MT_THREADS; i++)
 		pthread_create(&th[i], NULL, mt_blackbox_worker, NULL);
