@@ -33,11 +33,21 @@ static void report(const char *map, const char *op, long n, double secs)
 	printf("map_%s_%s\t%.0f\tops/s\thigher\n", map, op, n / secs);
 }
 
-static void bench_one(const char *name, qb_map_t *m)
+struct op_times {
+	double put, get, rm;
+};
+
+static double fastest(double best, double t)
+{
+	return best == 0 || t < best ? t : best;
+}
+
+/* One round on a fresh map: the time of each operation over the keys. */
+static void round_one(const char *name, qb_map_t *m, int nrm, struct op_times *t)
 {
 	double t0, t1, t2, t3;
 	long found = 0;
-	int i, nrm = strcmp(name, "skiplist") ? NKEYS : SKIPLIST_RM_SAMPLE;
+	int i;
 
 	t0 = now();
 	for (i = 0; i < NKEYS; i++)
@@ -51,10 +61,33 @@ static void bench_one(const char *name, qb_map_t *m)
 	t3 = now();
 	if (found != NKEYS || qb_map_count_get(m) != (size_t)(NKEYS - nrm))
 		fprintf(stderr, "%s: unexpected result\n", name);
-	report(name, "put", NKEYS, t1 - t0);
-	report(name, "get", NKEYS, t2 - t1);
-	report(name, "rm", nrm, t3 - t2);
 	qb_map_destroy(m);
+	t->put = fastest(t->put, t1 - t0);
+	t->get = fastest(t->get, t2 - t1);
+	t->rm = fastest(t->rm, t3 - t2);
+}
+
+/*
+ * Each figure is the fastest of `rounds` rounds, each on a new map: one
+ * round of the hashtable takes about 15 ms, and over single rounds both
+ * libraries' put rates spread 2x from run to run (page faults of the
+ * fresh heap, a neighbour on the host), which hid any real difference.
+ */
+static void bench_one(const char *name, qb_map_t *(*create)(void), int rounds)
+{
+	struct op_times best = { 0, 0, 0 };
+	int r, nrm = strcmp(name, "skiplist") ? NKEYS : SKIPLIST_RM_SAMPLE;
+
+	for (r = 0; r < rounds; r++)
+		round_one(name, create(), nrm, &best);
+	report(name, "put", NKEYS, best.put);
+	report(name, "get", NKEYS, best.get);
+	report(name, "rm", nrm, best.rm);
+}
+
+static qb_map_t *hashtable_new(void)
+{
+	return qb_hashtable_create(NKEYS);
 }
 
 static void bench_prefix(void)
@@ -97,9 +130,10 @@ int main(void)
 		keys[i] = strdup(buf);
 	}
 	bench_pin();
-	bench_one("skiplist", qb_skiplist_create());
-	bench_one("hashtable", qb_hashtable_create(NKEYS));
-	bench_one("trie", qb_trie_create());
+	/* the rounds keep a run near one second on the distro library */
+	bench_one("skiplist", qb_skiplist_create, 1);
+	bench_one("hashtable", hashtable_new, 7);
+	bench_one("trie", qb_trie_create, 5);
 	bench_prefix();
 	for (i = 0; i < NKEYS; i++)
 		free(keys[i]);
