@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <link.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,12 +42,28 @@ struct cs_entry {
 	struct cs_entry *all_next;
 };
 
+/* fast_entry.flags: any bit set sends a lookup off the fast path */
+#define FAST_VERIFY 1u /* strings may change: compare contents */
+#define FAST_STALE 2u  /* cs retired by qb_log_fini(), not yet brought back */
+
+/*
+ * A fast entry is never freed (a lookup may be reading it) and never
+ * changes its key; flags change under cs_lock only.  An entry without
+ * FAST_STALE has a current cs: qb_log_fini() marks every entry under the
+ * lock, and the mark goes only once the lookup that relinks the cs holds
+ * it too, so the fast path needs no generation check.
+ */
 struct fast_entry {
 	const char *file;
 	const char *format;
 	uint32_t lineno;
-	uint8_t priority;
-	uint8_t verify; /* strings may change: compare contents */
+	union fast_pf {
+		struct {
+			uint8_t priority;
+			uint8_t flags; /* atomic */
+		} b;
+		uint16_t both; /* the fast path compares the two at once */
+	} pf;
 	struct qb_log_callsite *cs;
 	struct fast_entry *next;
 };
@@ -65,9 +82,12 @@ struct registered_range {
 	struct registered_range *next;
 };
 
+/* The fast lookup's heads (atomic), by fast_hash(): apart from cs_state
+ * and hidden, so qb_log_callsite_get2()'s assembly entry can address them. */
+__attribute__((visibility("hidden"))) struct fast_entry *log_cs_fast[FAST_SIZE];
+
 static struct {
 	pthread_mutex_t lock;
-	struct fast_entry *fast[FAST_SIZE]; /* atomic heads */
 	struct cs_entry *canon[CANON_SIZE];
 	struct cs_entry *all_head;
 	struct cs_entry *all_tail;
@@ -162,28 +182,40 @@ static int string_is_constant(const char *s)
 /* The chain from @p e on, checking the strings of entries that ask for
  * it; out of line, so the usual lookup calls nothing and saves no
  * registers. */
-static __attribute__((noinline)) struct qb_log_callsite *fast_find_verify(
-	const struct fast_entry *e, const char *file, const char *format, uint32_t lineno,
-	uint8_t priority)
+static __attribute__((noinline)) struct fast_entry *fast_find_verify(struct fast_entry *e,
+								     const char *file,
+								     const char *format,
+								     uint32_t lineno,
+								     uint8_t priority)
 {
 	for (; e != NULL; e = e->next) {
 		if (e->file != file || e->lineno != lineno || e->format != format ||
-		    e->priority != priority)
+		    e->pf.b.priority != priority)
 			continue;
-		if (e->verify &&
+		if ((__atomic_load_n(&e->pf.b.flags, __ATOMIC_RELAXED) & FAST_VERIFY) &&
 		    (strcmp(e->cs->filename, file ? file : "") != 0 ||
 		     strcmp(e->cs->format, format ? format : "") != 0))
 			continue;
-		return e->cs;
+		return e;
 	}
 	return NULL;
 }
 
-static inline struct qb_log_callsite *fast_find(const char *file, const char *format,
-						uint32_t lineno, uint8_t priority)
+/* pf.both of an entry for priority without flags */
+static inline uint16_t fast_pf_want(uint8_t priority)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return priority;
+#else
+	return (uint16_t)(priority << 8);
+#endif
+}
+
+static inline struct fast_entry *fast_find(const char *file, const char *format, uint32_t lineno,
+					   uint8_t priority)
 {
 	return fast_find_verify(
-		__atomic_load_n(&cs_state.fast[fast_hash(file, lineno)], __ATOMIC_ACQUIRE), file,
+		__atomic_load_n(&log_cs_fast[fast_hash(file, lineno)], __ATOMIC_ACQUIRE), file,
 		format, lineno, priority);
 }
 
@@ -198,11 +230,32 @@ static void fast_add(const char *file, const char *format, uint32_t lineno, uint
 	e->file = file;
 	e->format = format;
 	e->lineno = lineno;
-	e->priority = priority;
-	e->verify = (uint8_t)verify;
+	e->pf.b.priority = priority;
+	e->pf.b.flags = verify ? FAST_VERIFY : 0;
 	e->cs = cs;
-	e->next = cs_state.fast[h];
-	__atomic_store_n(&cs_state.fast[h], e, __ATOMIC_RELEASE);
+	e->next = log_cs_fast[h];
+	__atomic_store_n(&log_cs_fast[h], e, __ATOMIC_RELEASE);
+}
+
+/* Under cs_lock, with fe->cs current. */
+static void fast_unmark_stale(struct fast_entry *fe)
+{
+	uint8_t flags = __atomic_load_n(&fe->pf.b.flags, __ATOMIC_RELAXED);
+
+	if (flags & FAST_STALE)
+		__atomic_store_n(&fe->pf.b.flags, flags & ~FAST_STALE, __ATOMIC_RELEASE);
+}
+
+/* Under cs_lock, from qb_log_fini(): every entry off the fast path. */
+static void fast_mark_all_stale(void)
+{
+	struct fast_entry *fe;
+	uint32_t h;
+
+	for (h = 0; h < FAST_SIZE; h++)
+		for (fe = log_cs_fast[h]; fe != NULL; fe = fe->next)
+			__atomic_store_n(&fe->pf.b.flags, fe->pf.b.flags | FAST_STALE,
+					 __ATOMIC_RELAXED);
 }
 
 static struct cs_entry *canon_find(const char *file, const char *format, uint32_t lineno,
@@ -278,6 +331,7 @@ static struct qb_log_callsite *slow_get(const char *message_id, const char *func
 	const char *file = file_key ? file_key : "";
 	const char *format = format_key ? format_key : "";
 	uint32_t hash = canon_hash(file, format, lineno, priority);
+	struct fast_entry *fe;
 	struct cs_entry *e;
 	int constant;
 
@@ -310,8 +364,11 @@ static struct qb_log_callsite *slow_get(const char *message_id, const char *func
 		log_filter_apply_new(&e->cs, tags);
 	}
 fast:
-	if (fast_find(file_key, format_key, lineno, priority) == NULL)
+	fe = fast_find(file_key, format_key, lineno, priority);
+	if (fe == NULL)
 		fast_add(file_key, format_key, lineno, priority, !constant, &e->cs);
+	else if (fe->cs == &e->cs)
+		fast_unmark_stale(fe);
 	log_cs_unlock();
 	return &e->cs;
 }
@@ -326,19 +383,14 @@ static __attribute__((noinline)) void tags_update(struct qb_log_callsite *cs, ui
 {
 	qb_log_filter_fn fn;
 
-	if (tags == 0 || __atomic_exchange_n(&cs->tags, tags, __ATOMIC_RELAXED) == tags)
+	/* the plain load first: a line logs with the same tags every time,
+	 * and the exchange is a locked instruction */
+	if (tags == 0 || __atomic_load_n(&cs->tags, __ATOMIC_RELAXED) == tags ||
+	    __atomic_exchange_n(&cs->tags, tags, __ATOMIC_RELAXED) == tags)
 		return;
 	fn = __atomic_load_n(&log_hot.filter_fn, __ATOMIC_ACQUIRE);
 	if (fn != NULL)
 		fn(cs);
-}
-
-/* tags_update(), then @p cs: a tail call for qb_log_callsite_get2() */
-static __attribute__((noinline)) struct qb_log_callsite *tags_update_ret(struct qb_log_callsite *cs,
-									 uint32_t tags)
-{
-	tags_update(cs, tags);
-	return cs;
 }
 
 /* First lookup of a key (or of strings that may change): under cs_lock. */
@@ -363,50 +415,122 @@ get_slow(const char *message_id, const char *function, const char *filename, con
 	return cs;
 }
 
-static inline int cs_current(const struct qb_log_callsite *cs)
-{
-	return __atomic_load_n(&((const struct cs_entry *)cs)->gen, __ATOMIC_ACQUIRE) ==
-		__atomic_load_n(&cs_state.gen, __ATOMIC_RELAXED);
-}
-
 /* Lookup with the string checks some entries need; out of line so the
  * usual lookup below calls nothing but tail calls and saves no registers. */
-static __attribute__((noinline)) struct qb_log_callsite *get_checked(
+__attribute__((noinline, used, visibility("hidden"))) struct qb_log_callsite *log_cs_get_checked(
 	const char *message_id, const char *function, const char *filename, const char *format,
 	uint8_t priority, uint32_t lineno, uint32_t tags)
 {
-	struct qb_log_callsite *cs = fast_find(filename, format, lineno, priority);
+	struct fast_entry *fe = fast_find(filename, format, lineno, priority);
 
-	if (cs == NULL || !cs_current(cs))
+	if (fe == NULL || (__atomic_load_n(&fe->pf.b.flags, __ATOMIC_ACQUIRE) & FAST_STALE))
 		return get_slow(message_id, function, filename, format, priority, lineno, tags);
 	if (tags != 0)
-		tags_update(cs, tags);
-	return cs;
+		tags_update(fe->cs, tags);
+	return fe->cs;
 }
 
+/*
+ * The lookup without locks or calls: the chain's first entry, when it has
+ * this key and no flags, or NULL (get_checked() looks at the others).  No
+ * test of log_hot.initialised or of the generation: an entry without
+ * flags has a current cs (see struct fast_entry), and entries are added
+ * only while the library is initialised.
+ */
+static inline const struct fast_entry *fast_first(const char *filename, const char *format,
+						  uint8_t priority, uint32_t lineno)
+{
+	const struct fast_entry *e =
+		__atomic_load_n(&log_cs_fast[fast_hash(filename, lineno)], __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(e == NULL || e->file != filename || e->lineno != lineno ||
+				     e->format != format ||
+				     __atomic_load_n(&e->pf.both, __ATOMIC_RELAXED) !=
+					     fast_pf_want(priority),
+			     0))
+		return NULL;
+	return e;
+}
+
+/* A lookup with tags: kept apart so the usual one holds no register for
+ * them. */
+__attribute__((noinline, used, visibility("hidden"))) struct qb_log_callsite *log_cs_get_tagged(
+	const char *message_id, const char *function, const char *filename, const char *format,
+	uint8_t priority, uint32_t lineno, uint32_t tags)
+{
+	const struct fast_entry *e = fast_first(filename, format, priority, lineno);
+
+	if (e == NULL)
+		return log_cs_get_checked(message_id, function, filename, format, priority, lineno,
+					  tags);
+	tags_update(e->cs, tags);
+	return e->cs;
+}
+
+#if defined(__x86_64__) && defined(__ELF__)
+/*
+ * qb_log_callsite_get2() runs for every qb_log() line, wanted or not.  In
+ * C, gcc moves argument registers around for the two tail calls before
+ * its first test (4 of 27 instructions); this entry is fast_first() and
+ * nothing else, and hands every other case to the C functions with the
+ * argument registers as it found them (priority zero-extended).
+ */
+_Static_assert(offsetof(struct fast_entry, file) == 0, "fast_entry.file");
+_Static_assert(offsetof(struct fast_entry, format) == 8, "fast_entry.format");
+_Static_assert(offsetof(struct fast_entry, lineno) == 16, "fast_entry.lineno");
+_Static_assert(offsetof(struct fast_entry, pf) == 20, "fast_entry.pf");
+_Static_assert(offsetof(struct fast_entry, cs) == 24, "fast_entry.cs");
+_Static_assert(FAST_BITS == 14, "the shift below");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pf.both");
+#ifdef __CET__
+#define CS_ENTRY_LANDING "\tendbr64\n"
+#else
+#define CS_ENTRY_LANDING ""
+#endif
+__asm__(".pushsection .text\n"
+	".globl qb_log_callsite_get2\n"
+	".type qb_log_callsite_get2, @function\n"
+	".p2align 4\n"
+	"qb_log_callsite_get2:\n" CS_ENTRY_LANDING "\tmovzbl %r8b, %r8d\n"
+	"\tcmpl $0, 8(%rsp)\n" /* tags */
+	"\tjne log_cs_get_tagged\n"
+	"\tmovl %r9d, %eax\n" /* fast_hash(filename, lineno) */
+	"\txorl %edx, %eax\n"
+	"\timull $0x9e3779b1, %eax, %eax\n"
+	"\tshrl $18, %eax\n"
+	"\tleaq log_cs_fast(%rip), %r11\n"
+	"\tmovq (%r11,%rax,8), %rax\n"
+	"\ttestq %rax, %rax\n"
+	"\tje log_cs_get_checked\n"
+	"\tcmpq %rdx, 0(%rax)\n"
+	"\tjne log_cs_get_checked\n"
+	"\tcmpl %r9d, 16(%rax)\n"
+	"\tjne log_cs_get_checked\n"
+	"\tcmpq %rcx, 8(%rax)\n"
+	"\tjne log_cs_get_checked\n"
+	"\tcmpw %r8w, 20(%rax)\n" /* priority, and no flags */
+	"\tjne log_cs_get_checked\n"
+	"\tmovq 24(%rax), %rax\n"
+	"\tret\n"
+	".size qb_log_callsite_get2, .-qb_log_callsite_get2\n"
+	".popsection\n");
+#else
 struct qb_log_callsite *qb_log_callsite_get2(const char *message_id, const char *function,
 					     const char *filename, const char *format,
 					     uint8_t priority, uint32_t lineno, uint32_t tags)
 {
 	const struct fast_entry *e;
-	struct qb_log_callsite *cs;
 
-	/* No test of log_hot.initialised: entries are added only while the
-	 * library is initialised (slow_get() tests it), and qb_log_fini()
-	 * retires them all, so a current entry implies it.  Only the chain's
-	 * first entry is looked at here: the others are get_checked()'s. */
-	e = __atomic_load_n(&cs_state.fast[fast_hash(filename, lineno)], __ATOMIC_ACQUIRE);
-	if (__builtin_expect(e == NULL || e->file != filename || e->lineno != lineno ||
-				     e->format != format || e->priority != priority || e->verify,
-			     0))
-		return get_checked(message_id, function, filename, format, priority, lineno, tags);
-	cs = e->cs;
-	if (__builtin_expect(cs == NULL || !cs_current(cs), 0))
-		return get_slow(message_id, function, filename, format, priority, lineno, tags);
 	if (__builtin_expect(tags != 0, 0))
-		return tags_update_ret(cs, tags);
-	return cs;
+		return log_cs_get_tagged(message_id, function, filename, format, priority, lineno,
+					 tags);
+	e = fast_first(filename, format, priority, lineno);
+	if (__builtin_expect(e == NULL, 0))
+		return log_cs_get_checked(message_id, function, filename, format, priority, lineno,
+					  tags);
+	return e->cs;
 }
+#endif
 
 struct qb_log_callsite *qb_log_callsite_get(const char *function, const char *filename,
 					    const char *format, uint8_t priority, uint32_t lineno,
@@ -446,6 +570,7 @@ void log_cs_free_all(void)
 		__atomic_store_n(&e->cs.tags, 0, __ATOMIC_RELAXED);
 	}
 	__atomic_add_fetch(&cs_state.gen, 1, __ATOMIC_RELEASE);
+	fast_mark_all_stale();
 	for (r = cs_state.ranges; r; r = rn) {
 		rn = r->next;
 		free(r);

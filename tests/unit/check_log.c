@@ -684,6 +684,47 @@ START_TEST(test_custom_slots)
 }
 END_TEST
 
+/* one qb_log() line: the same callsite at every call */
+static void log_one_line(void)
+{
+	qb_log(LOG_INFO, "the same line");
+}
+
+START_TEST(test_callsite_across_reinit)
+{
+	char file[] = "stack/file.c"; /* writable: a lookup that checks contents */
+	struct qb_log_callsite *a, *v;
+
+	rec_open();
+	log_one_line();
+	log_one_line();
+	ck_assert_int_eq(n_lines, 2);
+	a = qb_log_callsite_get("f", "keep.c", "x", LOG_INFO, 1, 0);
+	v = qb_log_callsite_get("f", file, "x", LOG_INFO, 1, 0);
+	ck_assert_ptr_eq(qb_log_callsite_get("f", "keep.c", "x", LOG_INFO, 1, 0), a);
+	qb_log_fini();
+	log_one_line(); /* retired: no target, nothing recorded */
+	ck_assert_int_eq(n_lines, 2);
+	ck_assert_ptr_null(qb_log_callsite_get("f", "keep.c", "x", LOG_INFO, 1, 0));
+	ck_assert_ptr_null(qb_log_callsite_get("f", file, "x", LOG_INFO, 1, 0));
+	setup();
+	rec_open();
+	/* back, the same entries, and the new target's filter applied */
+	ck_assert_ptr_eq(qb_log_callsite_get("f", "keep.c", "x", LOG_INFO, 1, 0), a);
+	ck_assert_ptr_eq(qb_log_callsite_get("f", "keep.c", "x", LOG_INFO, 1, 0), a);
+	ck_assert_ptr_eq(qb_log_callsite_get("f", file, "x", LOG_INFO, 1, 0), v);
+	ck_assert_uint_ne(a->targets, 0);
+	log_one_line();
+	log_one_line();
+	ck_assert_int_eq(n_lines, 2);
+	ck_assert_str_eq(raws[1], "the same line");
+	/* and retired again by a second fini */
+	qb_log_fini();
+	ck_assert_ptr_null(qb_log_callsite_get("f", "keep.c", "x", LOG_INFO, 1, 0));
+	setup();
+}
+END_TEST
+
 START_TEST(test_reinit_cycle)
 {
 	rec_open();
@@ -810,6 +851,7 @@ int main(void)
 		CK_TEST(test_reinit_cycle),
 		CK_TEST(test_util_log_function),
 		CK_TEST(test_reinit_without_fini),
+		CK_TEST(test_callsite_across_reinit),
 		CK_TEST(test_config_from_own_logger),
 	};
 	const struct ck_opts opts = {
