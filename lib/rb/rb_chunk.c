@@ -190,14 +190,21 @@ int rb_reclaim_oldest(qb_ringbuffer_t *rb, int overwriting)
  * (only we move it) is read once; read_pt is re-read on every round, as a
  * reader may move it.
  * Returns write_pt, or UINT32_MAX when the oldest chunk is not committed.
+ *
+ * plain: the ring's notifier is not a custom one, and the loop calls
+ * nothing; an empty ring (w == r, whose room depends on the notifier's
+ * count) goes to make_room_any().  A call inside the loop would cost the
+ * blackbox six register saves and restores on every record.
  */
+static uint32_t make_room_any(qb_ringbuffer_t *rb, uint64_t need);
+
 static inline __attribute__((always_inline)) uint32_t make_room_overwrite(qb_ringbuffer_t *rb,
-									  uint64_t need)
+									  uint64_t need, int plain)
 {
 	uint32_t n = rb->words;
 	uint32_t *data = rb->data;
 	uint32_t *rp = (uint32_t *)&rb->hdr->read_pt;
-	int custom = rb->notify == RB_NOTIFY_CUSTOM;
+	int custom = !plain && rb->notify == RB_NOTIFY_CUSTOM;
 	uint32_t w = write_pt(rb);
 	uint32_t r, r1, len;
 
@@ -207,6 +214,9 @@ static inline __attribute__((always_inline)) uint32_t make_room_overwrite(qb_rin
 		r = (uint32_t)ring_mod(n, load_acquire(rp)); /* read_pt() */
 		if (w != r && (uint64_t)(w > r ? r - w + n - 1 : r - w - 1) * 4 >= need) {
 			break;
+		}
+		if (w == r && plain) {
+			return make_room_any(rb, need);
 		}
 		if (w == r && (uint64_t)free_between(rb, n, w, r) * 4 >= need) {
 			break;
@@ -226,6 +236,11 @@ static inline __attribute__((always_inline)) uint32_t make_room_overwrite(qb_rin
 		}
 	}
 	return w;
+}
+
+static __attribute__((noinline)) uint32_t make_room_any(qb_ringbuffer_t *rb, uint64_t need)
+{
+	return make_room_overwrite(rb, need, 0);
 }
 
 /* alloc/commit bodies, shared with the blackbox (rb_internal.h) so hot
@@ -257,7 +272,9 @@ static __attribute__((noinline)) void *alloc_overwrite(qb_ringbuffer_t *rb, size
 		errno = EINVAL;
 		return NULL;
 	}
-	w = make_room_overwrite(rb, (uint64_t)len + RB_CHUNK_MARGIN);
+	w = rb->notify == RB_NOTIFY_CUSTOM
+		? make_room_any(rb, (uint64_t)len + RB_CHUNK_MARGIN)
+		: make_room_overwrite(rb, (uint64_t)len + RB_CHUNK_MARGIN, 1);
 	if (w == UINT32_MAX) {
 		errno = EINVAL;
 		return NULL;
