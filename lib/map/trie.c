@@ -143,15 +143,24 @@ static int32_t trie_rm(struct qb_map *m, const char *key)
 /* Pre-order successor of n within the subtree of top. */
 static struct trie_node *trie_next_node(struct trie_node *n, const struct trie_node *top)
 {
-	if (n->nkids)
+	if (n->nkids) {
+		if (n->nkids > 1)
+			__builtin_prefetch(n->kids[1]); /* see below */
 		return n->kids[0];
+	}
 	while (n != top) {
 		struct trie_node *parent = n->parent;
 		int found;
 		uint32_t slot = trie_kid_slot(parent, n->seg[0], &found);
 
-		if (slot + 1 < parent->nkids)
+		if (slot + 1 < parent->nkids) {
+			/* an iteration visits the siblings in order, and on a
+			 * heap that has seen churn each is a cache miss: start
+			 * the next one's while this one is visited */
+			if (slot + 2 < parent->nkids)
+				__builtin_prefetch(parent->kids[slot + 2]);
 			return parent->kids[slot + 1];
+		}
 		n = parent;
 	}
 	return NULL;
