@@ -172,6 +172,11 @@ struct ipcc_ops {
 extern const struct ipcc_ops ipcc_shm_ops;
 extern const struct ipcc_ops ipcc_us_ops;
 
+/* Large SOCKET responses into a buffer near a page start: 1 bounce them
+ * (ipcc_us.c), 0 receive them directly, -1 decide by the CPU (the
+ * default).  For tests, which cover both paths on any machine. */
+void ipcc_us_bounce_set(int mode);
+
 /* Mark the connection dead if its sockets say so; returns is_connected. */
 int32_t ipcc_liveness_check(struct qb_ipcc_connection *c, int extra_fd, int32_t ms_timeout);
 
