@@ -467,7 +467,18 @@ __attribute__((noinline, used, visibility("hidden"))) struct qb_log_callsite *lo
 	return e->cs;
 }
 
-#if defined(__x86_64__) && defined(__ELF__)
+/* ThreadSanitizer does not see loads in assembly: the entry's acquire of
+ * a fast head would be missing from its happens-before order, and every
+ * later read of the callsite would look like a race with its creation. */
+#if defined(__SANITIZE_THREAD__)
+#define CS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CS_TSAN 1
+#endif
+#endif
+
+#if defined(__x86_64__) && defined(__ELF__) && !defined(CS_TSAN)
 /*
  * qb_log_callsite_get2() runs for every qb_log() line, wanted or not.  In
  * C, gcc moves argument registers around for the two tail calls before
