@@ -93,7 +93,6 @@ qb_loop_t *qb_loop_create(void)
 		loop_list_init(&l->level[p].wait);
 	}
 	l->polls.epfd = -1;
-	pthread_mutex_init(&l->lock, NULL);
 	l->wake_fd = -1;
 	l->wake_epfd = -1;
 	l->signals.slot = -1;
@@ -110,7 +109,6 @@ qb_loop_t *qb_loop_create(void)
 		qb_loop_poll_destroy(l);
 		qb_loop_timer_destroy(l);
 		qb_loop_jobs_destroy(l);
-		pthread_mutex_destroy(&l->lock);
 		free(l);
 		errno = -rc;
 		return NULL;
@@ -131,7 +129,6 @@ void qb_loop_destroy(struct qb_loop *l)
 	qb_loop_poll_destroy(l);
 	qb_loop_jobs_destroy(l);
 	loop_wake_close(l);
-	pthread_mutex_destroy(&l->lock);
 	if (default_loop == l)
 		default_loop = NULL;
 	free(l);

@@ -26,16 +26,6 @@
 #include "loop/loop_internal.h"
 #include "util/util_internal.h"
 
-void loop_lock(struct qb_loop *l)
-{
-	pthread_mutex_lock(&l->lock);
-}
-
-void loop_unlock(struct qb_loop *l)
-{
-	pthread_mutex_unlock(&l->lock);
-}
-
 /* The eventfd, in the loop's current epoll set (loop lock held). */
 static int wake_fd_get(struct qb_loop *l)
 {
@@ -70,13 +60,12 @@ static int wake_fd_get(struct qb_loop *l)
 	return l->wake_fd;
 }
 
-void loop_wake(struct qb_loop *l)
+/* loop_wake() when the loop is marked sleeping. */
+void loop_wake_write(struct qb_loop *l)
 {
 	uint64_t one = 1;
 	int fd;
 
-	if (!__atomic_load_n(&l->sleeping, __ATOMIC_SEQ_CST))
-		return;
 	loop_lock(l);
 	fd = wake_fd_get(l);
 	loop_unlock(l);
