@@ -81,12 +81,16 @@ void loop_atfork_register(void)
 
 qb_loop_t *qb_loop_create(void)
 {
-	struct qb_loop *l = calloc(1, sizeof(*l));
+	struct qb_loop *l = NULL;
 	int32_t rc;
 	int p;
 
-	if (l == NULL)
+	/* aligned as its lock asks (a cache line), which calloc() is not */
+	if (posix_memalign((void **)&l, _Alignof(struct qb_loop), sizeof(*l)) != 0) {
+		errno = ENOMEM;
 		return NULL;
+	}
+	memset(l, 0, sizeof(*l));
 	loop_atfork_register();
 	for (p = 0; p < LOOP_LEVELS; p++) {
 		loop_list_init(&l->level[p].run);

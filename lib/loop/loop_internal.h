@@ -94,8 +94,8 @@ struct qb_loop {
 	 * (edge-triggered in epoll) that a job or timer added from another
 	 * thread writes to.  `lock` is the util word lock: an uncontended
 	 * lock and unlock are one atomic instruction each and a few more,
-	 * where pthread_mutex_lock() and unlock() took 68 together, more than
-	 * a quarter of a job's cost. */
+	 * where pthread_mutex_lock() and unlock() took 68 instructions together,
+	 * more than a quarter of a job's cost. */
 	qb_util_word_lock_t lock;
 	int sleeping; /* atomic */
 	int wake_fd;
