@@ -31,6 +31,7 @@
 
 #define FAST_BITS 14
 #define FAST_SIZE (1U << FAST_BITS)
+#define FAST_MUL 0x9E3779B1u /* fast_hash()'s multiplier, also in the asm entry */
 #define CANON_BITS 12
 #define CANON_SIZE (1U << CANON_BITS)
 
@@ -122,7 +123,7 @@ void log_cs_lock_reset(void)
  * low bits, which the multiply spreads to the top. */
 static inline uint32_t fast_hash(const char *file, uint32_t lineno)
 {
-	return (((uint32_t)(uintptr_t)file ^ lineno) * 0x9E3779B1u) >> (32 - FAST_BITS);
+	return (((uint32_t)(uintptr_t)file ^ lineno) * FAST_MUL) >> (32 - FAST_BITS);
 }
 
 static uint32_t str_hash(uint32_t h, const char *s)
@@ -432,7 +433,7 @@ __attribute__((noinline, used, visibility("hidden"))) struct qb_log_callsite *lo
 
 /*
  * The lookup without locks or calls: the chain's first entry, when it has
- * this key and no flags, or NULL (get_checked() looks at the others).  No
+ * this key and no flags, or NULL (log_cs_get_checked() looks at the others).  No
  * test of log_hot.initialised or of the generation: an entry without
  * flags has a current cs (see struct fast_entry), and entries are added
  * only while the library is initialised.
@@ -492,6 +493,7 @@ _Static_assert(offsetof(struct fast_entry, lineno) == 16, "fast_entry.lineno");
 _Static_assert(offsetof(struct fast_entry, pf) == 20, "fast_entry.pf");
 _Static_assert(offsetof(struct fast_entry, cs) == 24, "fast_entry.cs");
 _Static_assert(FAST_BITS == 14, "the shift below");
+_Static_assert(FAST_MUL == 0x9e3779b1u, "the multiplier below");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pf.both");
 #ifdef __CET__
 #define CS_ENTRY_LANDING "\tendbr64\n"
