@@ -43,14 +43,22 @@ enum slot_kind {
 
 /* At most the five argument registers a call leaves after the callsite. */
 #define SLOTS_MAX 5
+/* x86-64 psABI: where the register save area's integer registers end (the
+ * va_list's gp_offset reaches it when they are all taken) */
+#define SLOTS_GP_END 48
 
 struct bb_prog {
 	size_t flen; /* stored format length, without its NUL */
 	size_t nops;
 	struct ser_op *ops;
-	char *stored;		 /* stored format copy, NUL-terminated */
-	uint32_t nslots;	 /* 0: some value is of another kind */
-	uint32_t slots_room;	 /* bytes the slot values can take at most */
+	char *stored;	     /* stored format copy, NUL-terminated */
+	uint32_t nslots;     /* 0: some value is of another kind */
+	uint32_t slots_room; /* bytes the slot values can take at most */
+	/* slots_fit()'s two bounds, worked out once: the largest va_list
+	 * gp_offset with every slot still in the register save area (-1:
+	 * no slots), and the bytes the message takes at most */
+	int32_t slots_gp_max;
+	size_t slots_len_max;
 	uint8_t slot[SLOTS_MAX]; /* enum slot_kind of each value */
 };
 
@@ -147,6 +155,8 @@ static void slots_compile(struct bb_prog *p)
 	size_t i;
 
 	p->nslots = 0;
+	p->slots_gp_max = -1;
+	p->slots_len_max = 0;
 	if (p->nops == 0 || p->nops > SLOTS_MAX) {
 		return;
 	}
@@ -161,6 +171,8 @@ static void slots_compile(struct bb_prog *p)
 	}
 	p->slots_room = need;
 	p->nslots = (uint32_t)p->nops;
+	p->slots_gp_max = SLOTS_GP_END - 8 * (int32_t)p->nops;
+	p->slots_len_max = p->flen + 1 + need;
 }
 
 void bb_prog_free(struct bb_prog *p)
@@ -457,15 +469,14 @@ struct va_sysv {
 	void *overflow_arg_area;
 	char *reg_save_area;
 } __attribute__((may_alias));
-#define VA_GP_END 48u
+#define SLOTS_FROM_VA_LIST 1 /* run_slots() is here */
 
 /* The slot values fit where they are read and where they go. */
 static inline int slots_fit(const struct bb_prog *p, size_t max_len, va_list ap)
 {
 	const struct va_sysv *va = (const struct va_sysv *)(const void *)ap;
 
-	return p->nslots != 0 && va->gp_offset <= VA_GP_END - 8u * p->nslots &&
-		p->flen + 1 + p->slots_room <= max_len - 1;
+	return (int32_t)va->gp_offset <= p->slots_gp_max && p->slots_len_max <= max_len - 1;
 }
 
 /* Slot value i, a plain %s, is longer than 16: run_from() goes on from it. */
@@ -561,7 +572,7 @@ static __attribute__((noinline)) ssize_t run_values(const struct bb_prog *p, cha
 
 ssize_t bb_prog_run_values(const struct bb_prog *p, char *out, size_t max_len, va_list ap)
 {
-#ifdef VA_GP_END
+#ifdef SLOTS_FROM_VA_LIST
 	if (slots_fit(p, max_len, ap)) {
 		return run_slots(p, out, max_len, ap);
 	}

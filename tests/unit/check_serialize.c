@@ -317,6 +317,8 @@ START_TEST(test_compiled_matches_generic)
 	same_as_generic("%d %d %d %d %d %d", 1, 2, 3, 4, 5, 6);
 	same_after_four(1, 2, 3, 4, "%s", "in the last register");
 	same_after_four(1, 2, 3, 4, "%d %s %ld", -1, "on the stack", 3L);
+	/* one value in the last register, the next just past the save area */
+	same_after_four(1, 2, 3, 4, "%s %d", "r9", 5);
 	/* left to the generic writer */
 	ck_assert_ptr_null(bb_prog_compile("%.*5s"));
 	ck_assert_ptr_null(bb_prog_compile(NULL));
