@@ -89,18 +89,25 @@ static double single_round(qb_ringbuffer_t *rb, size_t size)
 	return n / t;
 }
 
-static void single(size_t size)
+/* The best of ROUNDS rounds on one ring, reported as one second of it. */
+static void best_of_rounds(const char *what, uint32_t flags, size_t size,
+			   double (*round)(qb_ringbuffer_t *rb, size_t size))
 {
-	qb_ringbuffer_t *rb = ring("single", QB_RB_FLAG_SHARED_THREAD);
+	qb_ringbuffer_t *rb = ring(what, flags);
 	double best = 0, rate;
 	int r;
 
 	for (r = 0; r < ROUNDS; r++) {
-		rate = single_round(rb, size);
+		rate = round(rb, size);
 		best = rate > best ? rate : best;
 	}
-	report("single", size, best, 1.0);
+	report(what, size, best, 1.0);
 	qb_rb_close(rb);
+}
+
+static void single(size_t size)
+{
+	best_of_rounds("single", QB_RB_FLAG_SHARED_THREAD, size, single_round);
 }
 
 static void two_process(size_t size)
@@ -167,16 +174,7 @@ static double overwrite_round(qb_ringbuffer_t *rb, size_t size)
 
 static void overwrite(size_t size)
 {
-	qb_ringbuffer_t *rb = ring("overwrite", QB_RB_FLAG_OVERWRITE);
-	double best = 0, rate;
-	int r;
-
-	for (r = 0; r < ROUNDS; r++) {
-		rate = overwrite_round(rb, size);
-		best = rate > best ? rate : best;
-	}
-	report("overwrite", size, best, 1.0);
-	qb_rb_close(rb);
+	best_of_rounds("overwrite", QB_RB_FLAG_OVERWRITE, size, overwrite_round);
 }
 
 int main(void)
