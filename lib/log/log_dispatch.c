@@ -181,12 +181,6 @@ log_slow(struct qb_log_callsite *cs, uint32_t bits, qb_log_util_fn util_fn, va_l
 	tls_in_logger = 0;
 }
 
-/*
- * Only the blackbox wants @p cs (every debug line of a daemon that keeps
- * a blackbox): what log_slow() + log_dispatch() do for that one slot,
- * without the generic walk over the slots. The blackbox's vlogger orders
- * itself against close (vlogger_self_locked), so no slot lock is taken.
- */
 /* A vlogger other than the blackbox's own, with the time of the call. */
 static void __attribute__((noinline))
 vlogger_call(qb_log_vlogger_fn fn, struct qb_log_callsite *cs, va_list ap)
@@ -197,6 +191,12 @@ vlogger_call(qb_log_vlogger_fn fn, struct qb_log_callsite *cs, va_list ap)
 	fn(QB_LOG_BLACKBOX, cs, &ts, ap);
 }
 
+/*
+ * Only the blackbox wants @p cs (every debug line of a daemon that keeps
+ * a blackbox): what log_slow() + log_dispatch() do for that one slot,
+ * without the generic walk over the slots. The blackbox's vlogger orders
+ * itself against close (vlogger_self_locked), so no slot lock is taken.
+ */
 static inline __attribute__((always_inline)) void blackbox_only(struct qb_log_callsite *cs,
 								va_list ap)
 {
