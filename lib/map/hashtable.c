@@ -21,7 +21,9 @@
 #define HT_MIN_ORDER 3
 #define HT_MAX_ORDER 31
 
-/* lookup fields first: one cache line per probed node */
+/* Lookup fields first. 56 bytes, so that malloc() serves a node from a
+ * 64-byte chunk: chains are singly linked for that, since a lookup finds
+ * the link to a node on its way and the other unlinks are rare. */
 struct ht_node {
 	uint32_t hash; /* full hash: most mismatches skip strcmp() */
 	uint8_t removed;
@@ -29,11 +31,11 @@ struct ht_node {
 	struct ht_node *next;
 	const char *key;
 	void *value;
-	struct ht_node *prev;
 	uint32_t pins;
 	uint32_t bucket;
 	struct map_notifier_list notifiers;
 };
+_Static_assert(sizeof(struct ht_node) <= 56, "a node fits a 64-byte malloc chunk");
 
 /* a bucket is just its first node: half the memory of head+tail, and
  * chains are short, so appending walks to the end */
@@ -79,40 +81,43 @@ static uint32_t ht_bucket_of(const struct hashtable *ht, uint32_t h)
 	return ((h >> ht->order) ^ h) & (uint32_t)(ht->nbuckets - 1);
 }
 
-/* Live node with this key, or NULL; *last gets the chain's final node so
- * an insert can append without walking again. */
+/* Live node with this key, or NULL. *link gets the pointer to the node
+ * found, or else the chain's final NULL pointer, where an insert appends. */
 static struct ht_node *ht_lookup(struct hashtable *ht, const char *key, uint32_t h,
-				 struct ht_node **last)
+				 struct ht_node ***link)
 {
-	struct ht_node *n = ht->buckets[ht_bucket_of(ht, h)].head;
+	struct ht_node **pp = &ht->buckets[ht_bucket_of(ht, h)].head;
+	struct ht_node *n;
 
-	*last = NULL;
-	for (; n; n = n->next) {
-		*last = n;
+	for (; (n = *pp) != NULL; pp = &n->next) {
 		if (n->hash == h && !n->removed && strcmp(n->key, key) == 0)
-			return n;
+			break;
 	}
-	return NULL;
+	*link = pp;
+	return n;
 }
 
 static struct ht_node *ht_find(struct hashtable *ht, const char *key)
 {
-	struct ht_node *last;
+	struct ht_node **link;
 
-	return ht_lookup(ht, key, ht_hash(key), &last);
+	return ht_lookup(ht, key, ht_hash(key), &link);
+}
+
+/* Unlink the node *link points to. */
+static void ht_unlink_at(struct hashtable *ht, struct ht_node **link)
+{
+	*link = (*link)->next;
+	ht->chained--;
 }
 
 static void ht_unlink(struct hashtable *ht, struct ht_node *n)
 {
-	struct ht_bucket *b = &ht->buckets[n->bucket];
+	struct ht_node **pp = &ht->buckets[n->bucket].head;
 
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		b->head = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-	ht->chained--;
+	while (*pp != n)
+		pp = &(*pp)->next;
+	ht_unlink_at(ht, pp);
 }
 
 static void ht_fire(struct hashtable *ht, struct ht_node *n, uint32_t event, const char *key,
@@ -139,8 +144,8 @@ static void hashtable_put(struct qb_map *m, const char *key, const void *value)
 {
 	struct hashtable *ht = to_ht(m);
 	uint32_t h = ht_hash(key);
-	struct ht_node *last;
-	struct ht_node *n = ht_lookup(ht, key, h, &last);
+	struct ht_node **link;
+	struct ht_node *n = ht_lookup(ht, key, h, &link);
 
 	if (n) {
 		const char *old_key = n->key;
@@ -160,11 +165,7 @@ static void hashtable_put(struct qb_map *m, const char *key, const void *value)
 	n->value = (void *)value;
 	n->hash = h;
 	n->bucket = ht_bucket_of(ht, h);
-	n->prev = last;
-	if (last)
-		last->next = n;
-	else
-		ht->buckets[n->bucket].head = n;
+	*link = n;
 	if (n->bucket < ht->used_lo)
 		ht->used_lo = n->bucket;
 	if (n->bucket > ht->used_hi)
@@ -188,7 +189,8 @@ static void *hashtable_get(struct qb_map *m, const char *key)
 static int32_t hashtable_rm(struct qb_map *m, const char *key)
 {
 	struct hashtable *ht = to_ht(m);
-	struct ht_node *n = ht_find(ht, key);
+	struct ht_node **link;
+	struct ht_node *n = ht_lookup(ht, key, ht_hash(key), &link);
 
 	if (n == NULL)
 		return 0;
@@ -201,7 +203,7 @@ static int32_t hashtable_rm(struct qb_map *m, const char *key)
 	if (n->notifiers.head == NULL && ht->global.head == NULL) {
 		/* nobody to tell */
 		m->count--;
-		ht_unlink(ht, n);
+		ht_unlink_at(ht, link);
 		free(n);
 		return 1;
 	}
@@ -266,7 +268,7 @@ static void hashtable_destroy(struct qb_map *m)
 				int owed = counted || n->pending;
 
 				again = 1;
-				ht_unlink(ht, n);
+				ht_unlink_at(ht, &ht->buckets[b].head);
 				n->removed = 1;
 				n->pending = 0;
 				if (owed)
