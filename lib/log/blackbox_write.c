@@ -21,12 +21,6 @@
 #include "util/util_internal.h"
 #include "rb/rb_internal.h"
 
-/* __libc_single_threaded: glibc 2.32 on */
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-#include <sys/single_threaded.h>
-#define BB_HAVE_SINGLE_THREADED 1
-#endif
-
 #define BB_TOO_LONG_LIMIT 512
 
 /* ------------------------------------------------------------- writing */
@@ -55,20 +49,20 @@ static uint32_t *bb_seq(void)
 
 /*
  * writer_lock for one record.  While the process has a single thread
- * (glibc clears __libc_single_threaded at the first pthread_create), no
- * one else can take the lock or wait for it, and a dump can only run in a
- * signal handler on this very thread.  The lock word is then set and
- * cleared with plain stores instead of atomic read-modify-writes (in a VM
- * those two cost more than the rest of the record); a dump sees it as it
- * sees a lock taken the usual way (word_lock_mine: copy at once).
+ * (util_single_threaded), no one else can take the lock or wait for it,
+ * and a dump can only run in a signal handler on this very thread.  The
+ * lock word is then set and cleared with plain stores instead of atomic
+ * read-modify-writes (in a VM those two cost more than the rest of the
+ * record); a dump sees it as it sees a lock taken the usual way
+ * (word_lock_mine: copy at once).
  * Returns 1 when it took the lock that way.
  */
 static inline int bb_record_lock(void)
 {
-#ifdef BB_HAVE_SINGLE_THREADED
+#ifdef UTIL_HAVE_SINGLE_THREADED
 	uint32_t me = word_lock_id;
 
-	if (__libc_single_threaded && me != 0 &&
+	if (util_single_threaded() && me != 0 &&
 	    __atomic_load_n(&bb_global.writer_lock.word, __ATOMIC_RELAXED) == 0 &&
 	    atomic_load_explicit(&bb_global.dumping, memory_order_relaxed) == 0) {
 		__atomic_store_n(&bb_global.writer_lock.word, me, __ATOMIC_RELAXED);

@@ -115,6 +115,21 @@ typedef struct {
 	}
 #define QB_UTIL_WORD_LOCK_WAITERS 1u /* a thread may sleep on the word */
 
+/*
+ * Nonzero while the process has a single thread: glibc clears
+ * __libc_single_threaded at the first pthread_create() and does not set it
+ * again, so until then no other thread can take or wait for a lock. Only
+ * where the C library says (UTIL_HAVE_SINGLE_THREADED).
+ */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+#include <sys/single_threaded.h>
+#define UTIL_HAVE_SINGLE_THREADED 1
+static inline int util_single_threaded(void)
+{
+	return __libc_single_threaded;
+}
+#endif
+
 /* This thread's owner id (even, nonzero), 0 until it first takes a lock. */
 extern __thread uint32_t word_lock_id
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
