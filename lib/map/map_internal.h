@@ -153,6 +153,32 @@ int map_notifier_list_idle_empty(const struct map_notifier_list *l);
 
 void map_notifier_list_free(struct map_notifier_list *l);
 
+/* --- block allocator (map_arena.c; the trie's nodes) ------------------ */
+/*
+ * A map's allocator for its small blocks: blocks are handed
+ * out in address order and freed back to the map for its own reuse; the
+ * slabs go back to malloc at map_arena_release(). Every block is to be
+ * freed before that (under AddressSanitizer each one is malloc's own), with
+ * the size it was asked with. A zeroed struct is an empty arena. Not
+ * thread-safe, like the maps.
+ */
+#define MAP_ARENA_ALIGN 16
+#define MAP_ARENA_BLOCK_MAX 512 /* larger blocks come from malloc */
+
+struct arena_slab;
+
+struct map_arena {
+	struct arena_slab *slabs; /* newest first */
+	char *bump;		  /* free space of the newest slab */
+	char *end;
+	size_t slab_size; /* of the next slab */
+	void *free[MAP_ARENA_BLOCK_MAX / MAP_ARENA_ALIGN];
+};
+
+void *map_arena_alloc(struct map_arena *a, size_t size);
+void map_arena_free(struct map_arena *a, void *p, size_t size);
+void map_arena_release(struct map_arena *a);
+
 /* --- constructors of the three map types ------------------------------ */
 struct qb_map *map_skiplist_new(void);
 struct qb_map *map_hashtable_new(size_t max_size);

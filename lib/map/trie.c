@@ -18,6 +18,9 @@
  * A node with a value is pinned by an iterator standing on it and by the
  * map while it runs callbacks about it. rm() of a pinned key clears it at
  * once but queues its DELETED/FREE notifications until the last pin goes.
+ *
+ * Nodes and kid arrays come from the trie's own arena (map_arena.c), so
+ * a trie built after another was emptied does not get them scattered.
  */
 #include "config.h"
 
@@ -249,7 +252,8 @@ static void trie_destroy(struct qb_map *m)
 	}
 	trie_free_subtree(t, &t->root);
 	map_notifier_list_free(&t->root.notifiers);
-	free(t->root.kid_bytes);
+	trie_kids_free(t, &t->root);
+	map_arena_release(&t->arena);
 	free(t);
 }
 

@@ -37,7 +37,8 @@ struct trie_node {
 				 * and all initialised (values after nkids unused) */
 	uint32_t nkids;
 	uint32_t seg_len;
-	char seg[]; /* this node's key bytes (none for the root) */
+	uint32_t seg_cap; /* bytes of seg allocated: a split shortens seg_len */
+	char seg[];	  /* this node's key bytes (none for the root) */
 };
 
 /* lets the kid search read the byte array a word at a time */
@@ -46,7 +47,8 @@ struct trie_node {
 struct trie {
 	struct qb_map base;
 	size_t nodes;
-	struct trie_node root; /* last: its seg[] is empty */
+	struct map_arena arena; /* the nodes and kid arrays */
+	struct trie_node root;	/* last: its seg[] is empty */
 };
 
 enum trie_lookup {
@@ -80,6 +82,9 @@ static inline int trie_node_is_empty(const struct trie_node *n)
 /* Remove n and then its ancestors while they hold nothing any more
  * (inline check first: most calls find n in use). */
 void trie_prune(struct trie *t, struct trie_node *n);
+
+/* Give back n's kid arrays (none after). */
+void trie_kids_free(struct trie *t, struct trie_node *n);
 
 /* Free every node below n (and n unless it is the root). */
 void trie_free_subtree(struct trie *t, struct trie_node *n);

@@ -47,14 +47,32 @@ uint32_t trie_kid_slot(const struct trie_node *n, char c, int *found)
 	return lo;
 }
 
+/* Bytes of the kid byte array for cap kids; the pointers follow it. */
+static size_t trie_kid_bytes_len(uint32_t cap)
+{
+	return (cap + TRIE_KID_BYTES_PAD + 7) & ~(size_t)7;
+}
+
+void trie_kids_free(struct trie *t, struct trie_node *n)
+{
+	size_t size = trie_kid_bytes_len(n->kids_cap) + (size_t)n->kids_cap * sizeof(*n->kids);
+
+	map_arena_free(&t->arena, n->kid_bytes, size);
+	n->kid_bytes = NULL;
+	n->kids = NULL;
+	n->kids_cap = 0;
+}
+
 static struct trie_node *trie_node_new(struct trie *t, const char *seg, uint32_t len)
 {
-	struct trie_node *n = calloc(1, sizeof(*n) + len);
+	struct trie_node *n = map_arena_alloc(&t->arena, sizeof(*n) + len);
 
 	if (n == NULL)
 		return NULL;
+	memset(n, 0, sizeof(*n));
 	memcpy(n->seg, seg, len);
 	n->seg_len = len;
+	n->seg_cap = len;
 	t->nodes++;
 	return n;
 }
@@ -68,17 +86,17 @@ static void trie_node_free(struct trie *t, struct trie_node *n)
 		free(p);
 	}
 	map_notifier_list_free(&n->notifiers);
-	free(n->kid_bytes);
-	free(n);
+	trie_kids_free(t, n);
+	map_arena_free(&t->arena, n, sizeof(*n) + n->seg_cap);
 	t->nodes--;
 }
 
 /* Resize the kid arrays to cap entries (cap >= nkids). The bytes come
  * first, so a search and the pointer it leads to often share a line. */
-static int trie_kids_grow(struct trie_node *n, uint32_t cap)
+static int trie_kids_grow(struct trie *t, struct trie_node *n, uint32_t cap)
 {
-	size_t bytes_len = (cap + TRIE_KID_BYTES_PAD + 7) & ~(size_t)7;
-	char *bytes = malloc(bytes_len + cap * sizeof(*n->kids));
+	size_t bytes_len = trie_kid_bytes_len(cap);
+	char *bytes = map_arena_alloc(&t->arena, bytes_len + cap * sizeof(*n->kids));
 	struct trie_node **kids;
 
 	if (bytes == NULL)
@@ -89,17 +107,18 @@ static int trie_kids_grow(struct trie_node *n, uint32_t cap)
 		memcpy(bytes, n->kid_bytes, n->nkids);
 	}
 	memset(bytes + n->nkids, 0, bytes_len - n->nkids);
-	free(n->kid_bytes);
+	trie_kids_free(t, n);
 	n->kids = kids;
 	n->kid_bytes = bytes;
 	n->kids_cap = cap;
 	return 0;
 }
 
-static int trie_kid_insert(struct trie_node *parent, uint32_t slot, struct trie_node *kid)
+static int trie_kid_insert(struct trie *t, struct trie_node *parent, uint32_t slot,
+			   struct trie_node *kid)
 {
 	if (parent->nkids == parent->kids_cap &&
-	    trie_kids_grow(parent, parent->kids_cap ? parent->kids_cap * 2 : 4))
+	    trie_kids_grow(t, parent, parent->kids_cap ? parent->kids_cap * 2 : 4))
 		return -ENOMEM;
 	memmove(&parent->kids[slot + 1], &parent->kids[slot],
 		(parent->nkids - slot) * sizeof(*parent->kids));
@@ -134,7 +153,7 @@ static struct trie_node *trie_split(struct trie *t, struct trie_node *n, uint32_
 
 	if (upper == NULL)
 		return NULL;
-	if (trie_kids_grow(upper, 2) != 0) {
+	if (trie_kids_grow(t, upper, 2) != 0) {
 		trie_node_free(t, upper);
 		return NULL;
 	}
@@ -225,7 +244,7 @@ struct trie_node *trie_lookup(struct trie *t, const char *key, enum trie_lookup 
 			kid = trie_node_new(t, p, (uint32_t)left);
 			if (kid == NULL)
 				return NULL;
-			if (trie_kid_insert(n, slot, kid) != 0) {
+			if (trie_kid_insert(t, n, slot, kid) != 0) {
 				trie_node_free(t, kid);
 				return NULL;
 			}

@@ -595,6 +595,30 @@ START_TEST(test_remove_during_foreach)
 }
 END_TEST
 
+/* Long keys split into short segments: a node's memory goes back the way
+ * it came whatever its segment shrank to (a leak under valgrind if not). */
+START_TEST(test_trie_long_keys_split)
+{
+	qb_map_t *m = qb_trie_create();
+	char k[4][460];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		memset(k[i], 'k', 450);
+		k[i][450] = '\0';
+		k[i][400 - 100 * i] = (char)('A' + i); /* diverge at 400, 300, 200, 100 */
+		qb_map_put(m, k[i], k[i]);
+	}
+	for (i = 0; i < 4; i++)
+		ck_assert_ptr_eq(qb_map_get(m, k[i]), k[i]);
+	ck_assert_uint_eq(qb_map_count_get(m), 4);
+	ck_assert_int_eq(qb_map_rm(m, k[1]), 1);
+	ck_assert_ptr_null(qb_map_get(m, k[1]));
+	ck_assert_ptr_eq(qb_map_get(m, k[2]), k[2]);
+	qb_map_destroy(m);
+}
+END_TEST
+
 /* Random operations checked against a plain array of slots. */
 START_TEST(test_random_against_reference)
 {
@@ -822,6 +846,7 @@ int main(void)
 		CK_TEST(test_hashtable_sparse_walk),
 		CK_LOOP(test_null_arguments, 0, NTYPES),
 		CK_TEST(test_skiplist_reseeds_prng),
+		CK_TEST(test_trie_long_keys_split),
 	};
 
 	return CK_MAIN("map", NULL, tests);
