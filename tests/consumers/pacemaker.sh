@@ -23,6 +23,9 @@
 # and corosync shut down cleanly (status 0, no core, every daemon exited
 # 0); nothing is left in /dev/shm.
 #
+# A run that fails with pacemaker-based's known crash (see the outer part)
+# is made again, up to 3 runs in all.
+#
 # Exit status: 0 pass, 1 fail, 77 skip (pacemaker/corosync missing, no
 # namespaces, sanitizer build). Every step is under a timeout; a run takes
 # about 10 s (the whole run is bounded by QB_PACEMAKER_TIMEOUT, 100 s).
@@ -35,6 +38,7 @@ set -u
 # for real.
 SLICE_SKIP_REASON=
 
+KNOWN_CRASH_RC=3
 STEP_TIMEOUT=${QB_PACEMAKER_STEP_TIMEOUT:-20}
 TOTAL_TIMEOUT=${QB_PACEMAKER_TIMEOUT:-100}
 name=pacemaker
@@ -77,7 +81,20 @@ if [ "${1:-}" != --inner ]; then
 	tool=${QB_BLACKBOX_TOOL:-${top_builddir:-$(dirname "$0")/../..}/tools/qb-blackbox}
 	tool=$(cd "$(dirname "$tool")" 2>/dev/null && echo "$(pwd -P)/${tool##*/}")
 	[ -x "$tool" ] || tool=
-	enter_ns "$TOTAL_TIMEOUT" --pid "$0" "$label" "$lib" "$tool"
+	# Pacemaker 2.1.5's pacemaker-based reads an XML document it has just
+	# freed, in its CPG message handler: valgrind shows those reads on the
+	# distro libqb and on ours alike. Whether they crash depends on the
+	# heap: ours crashed 12 of 74 runs here, the distro's 0 of 18. A run
+	# whose core is that crash (KNOWN_CRASH_RC, matched on its stack by
+	# known_pacemaker_crash) is made again, twice at the most.
+	for attempt in 1 2 3; do
+		(enter_ns "$TOTAL_TIMEOUT" --pid "$0" "$label" "$lib" "$tool")
+		rc=$?
+		[ $rc = $KNOWN_CRASH_RC ] || exit $rc
+		echo "$name ($label): run $attempt hit pacemaker-based's own use after free; again"
+	done
+	echo "FAIL: $name ($label): pacemaker-based crashed in each of 3 runs"
+	exit 1
 fi
 
 # ---------------------------------------------------------------------------
@@ -140,6 +157,24 @@ if [ $failed = 0 ]; then
 	pacemakerd -f >"$tmp/pacemakerd.out" 2>&1 &
 	ppid_=$!
 fi
+
+# known_pacemaker_crash: true when the only core is pacemaker-based's and
+# its stack is the use after free of its CPG handler: libxml2's
+# xmlHasProp under crm_element_value, under pacemaker-based's code, under
+# cpg_dispatch, with no libqb frame above that. Needs gdb (false without).
+known_crash=0
+known_pacemaker_crash() {
+	[ "$(ls /var/lib/pacemaker/cores)" = core ] || return 1
+	command -v gdb >/dev/null 2>&1 || return 1
+	# (gdb prints frame 0 once more before the backtrace: one line a frame)
+	bt=$(gdb -batch -ex bt /usr/lib/pacemaker/pacemaker-based /var/lib/pacemaker/cores/core \
+		2>/dev/null | grep -E '^#[0-9]' | sort -u -t' ' -k1,1 | sort -t'#' -k2n)
+	echo "$bt" | sed -n 1,6p | sed 's/^/    | /'
+	echo "$bt" | grep -q '^#0 .* in xmlHasProp ' &&
+		echo "$bt" | grep -q '^#1 .* in crm_element_value ' &&
+		echo "$bt" | grep -q '^#4 .* in cpg_dispatch ' &&
+		! echo "$bt" | grep -E '^#[0-4] ' | grep -qi 'libqb\|qb_'
+}
 
 # pid_of PROGRAM: the pid of the (only) process running /usr/.../PROGRAM
 pid_of() {
@@ -280,6 +315,7 @@ if grep -Eq 'terminated with signal|dumped core|core dump' "$log" 2>/dev/null; t
 fi
 if [ -n "$(ls -A /var/lib/pacemaker/cores 2>/dev/null)" ]; then
 	fail "core files: $(ls /var/lib/pacemaker/cores)"
+	known_pacemaker_crash && known_crash=1
 fi
 if [ -n "$cpid" ]; then
 	kill -0 "$cpid" 2>/dev/null && run cfg_H corosync-cfgtool -H
@@ -326,6 +362,7 @@ if [ $failed != 0 ]; then
 	tail -30 "$log" 2>/dev/null | sed 's/^/    | /'
 	note "pacemakerd stderr:"; tail -10 "$tmp/pacemakerd.out" 2>/dev/null | sed 's/^/    | /'
 	cp "$log" "$tmp/" 2>/dev/null
+	[ $known_crash = 1 ] && exit $KNOWN_CRASH_RC
 	exit 1
 fi
 echo "PASS: $name ($label): 7 daemons on ${lib:-the system libqb}, DC elected, crm_attribute/cibadmin/attrd_updater, Dummy started and restarted, log in pacemaker's format, 7 blackboxes read, clean shutdown, /dev/shm clean ($(($(date +%s) - started)) s)"
