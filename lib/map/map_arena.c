@@ -23,19 +23,11 @@
 
 #include "map_internal.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ARENA_PASS_THROUGH 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ARENA_PASS_THROUGH 1
-#endif
-#endif
-
 struct arena_slab {
 	struct arena_slab *next;
 };
 
-#ifdef ARENA_PASS_THROUGH
+#if MAP_ARENA_PASS_THROUGH
 void *map_arena_alloc(struct map_arena *a, size_t size)
 {
 	(void)a;

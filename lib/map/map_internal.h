@@ -165,6 +165,18 @@ void map_notifier_list_free(struct map_notifier_list *l);
 #define MAP_ARENA_ALIGN 16
 #define MAP_ARENA_BLOCK_MAX 512 /* larger blocks come from malloc */
 
+/* 1 under AddressSanitizer: every block is then malloc's own */
+#if defined(__SANITIZE_ADDRESS__)
+#define MAP_ARENA_PASS_THROUGH 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MAP_ARENA_PASS_THROUGH 1
+#endif
+#endif
+#ifndef MAP_ARENA_PASS_THROUGH
+#define MAP_ARENA_PASS_THROUGH 0
+#endif
+
 struct arena_slab;
 
 struct map_arena {

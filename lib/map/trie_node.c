@@ -53,11 +53,15 @@ static size_t trie_kid_bytes_len(uint32_t cap)
 	return (cap + TRIE_KID_BYTES_PAD + 7) & ~(size_t)7;
 }
 
+/* Bytes of the one block holding both kid arrays. */
+static size_t trie_kids_size(uint32_t cap)
+{
+	return trie_kid_bytes_len(cap) + (size_t)cap * sizeof(struct trie_node *);
+}
+
 void trie_kids_free(struct trie *t, struct trie_node *n)
 {
-	size_t size = trie_kid_bytes_len(n->kids_cap) + (size_t)n->kids_cap * sizeof(*n->kids);
-
-	map_arena_free(&t->arena, n->kid_bytes, size);
+	map_arena_free(&t->arena, n->kid_bytes, trie_kids_size(n->kids_cap));
 	n->kid_bytes = NULL;
 	n->kids = NULL;
 	n->kids_cap = 0;
@@ -96,7 +100,7 @@ static void trie_node_free(struct trie *t, struct trie_node *n)
 static int trie_kids_grow(struct trie *t, struct trie_node *n, uint32_t cap)
 {
 	size_t bytes_len = trie_kid_bytes_len(cap);
-	char *bytes = map_arena_alloc(&t->arena, bytes_len + cap * sizeof(*n->kids));
+	char *bytes = map_arena_alloc(&t->arena, trie_kids_size(cap));
 	struct trie_node **kids;
 
 	if (bytes == NULL)

@@ -10,16 +10,6 @@
 #include <string.h>
 #include "map/map_internal.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PASS_THROUGH 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PASS_THROUGH 1
-#endif
-#endif
-#ifndef PASS_THROUGH
-#define PASS_THROUGH 0
-#endif
 
 START_TEST(test_blocks_in_address_order)
 {
@@ -33,7 +23,7 @@ START_TEST(test_blocks_in_address_order)
 		ck_assert_uint_eq((uintptr_t)p[i] % MAP_ARENA_ALIGN, 0);
 		memset(p[i], i, 40);
 	}
-	if (!PASS_THROUGH) {
+	if (!MAP_ARENA_PASS_THROUGH) {
 		/* 20 blocks of 48 bytes fit the first slab, one after the other */
 		for (i = 1; i < 20; i++)
 			ck_assert_ptr_eq(p[i], p[i - 1] + 48);
@@ -56,7 +46,7 @@ START_TEST(test_freed_block_reused_by_its_class)
 	ck_assert_ptr_nonnull(y);
 	map_arena_free(&a, x, 40);
 	map_arena_free(&a, y, 100);
-	if (!PASS_THROUGH) {
+	if (!MAP_ARENA_PASS_THROUGH) {
 		/* 33..48 bytes share x's class, 50 is the next one up */
 		char *z = map_arena_alloc(&a, 50);
 
